@@ -1,0 +1,73 @@
+// relu.wgsl: torch.relu on f32 data, elementwise. One invocation per element (relu,
+// relu_inplace) or per vec4 (relu4, relu4_inplace, when the length is a multiple of 4).
+// The data is bound as u32 and the test is on the bits: WGSL lets a compiler assume
+// no NaN in float comparisons, and relu must keep NaN (either sign) as NaN, turn -0.0
+// and every negative into +0.0, and copy everything else unchanged.
+// @binding(0) src    array<u32>        read        [len]
+// @binding(1) dst    array<u32>        read_write  [len]
+// @binding(2) inout  array<u32>        read_write  [len]  (in place)
+// @binding(3) src4   array<vec4<u32>>  read        [len / 4]
+// @binding(4) dst4   array<vec4<u32>>  read_write  [len / 4]
+// @binding(5) inout4 array<vec4<u32>>  read_write  [len / 4]  (in place)
+// @binding(6) params ReluParams        uniform (mirror: src/ops/relu.rs)
+
+struct ReluParams {
+    // elements (or vec4s) in this chunk
+    len: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(2) var<storage, read_write> inout: array<u32>;
+@group(0) @binding(3) var<storage, read> src4: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read_write> dst4: array<vec4<u32>>;
+@group(0) @binding(5) var<storage, read_write> inout4: array<vec4<u32>>;
+@group(0) @binding(6) var<uniform> params: ReluParams;
+
+const WG: u32 = 256u;
+
+fn relu_bits(b: vec4<u32>) -> vec4<u32> {
+    let negative = b >= vec4<u32>(0x80000000u);
+    let nan = (b & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
+    return select(b, vec4<u32>(0u), negative & !nan);
+}
+
+// Linear invocation id; the grid spills past 65535 workgroups into y.
+fn linear_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return gid.x + gid.y * nwg.x * WG;
+}
+
+@compute @workgroup_size(256)
+fn relu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    if i < params.len {
+        dst[i] = relu_bits(vec4<u32>(src[i])).x;
+    }
+}
+
+@compute @workgroup_size(256)
+fn relu_inplace(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    if i < params.len {
+        inout[i] = relu_bits(vec4<u32>(inout[i])).x;
+    }
+}
+
+@compute @workgroup_size(256)
+fn relu4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    if i < params.len {
+        dst4[i] = relu_bits(src4[i]);
+    }
+}
+
+@compute @workgroup_size(256)
+fn relu4_inplace(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    if i < params.len {
+        inout4[i] = relu_bits(inout4[i]);
+    }
+}

@@ -1,0 +1,84 @@
+//! The crate's one error type. Every public call returns `Result<_, Error>`; user input
+//! never panics. Messages follow PyTorch's wording where PyTorch has one.
+
+/// Everything that can go wrong in wgcnn.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Tensor shapes disagree with each other or with the data.
+    #[error("{op}: {message}")]
+    Shape { op: &'static str, message: String },
+    /// An operator parameter is out of its domain.
+    #[error("{op}: {message}")]
+    InvalidParam { op: &'static str, message: String },
+    /// A request exceeds a limit of the adapter (buffer size, binding size, ...).
+    #[error("{what} of {requested} exceeds the device limit {limit}")]
+    Limit {
+        what: &'static str,
+        requested: u64,
+        limit: u64,
+    },
+    /// No adapter matches the request (backend name, adapter-name filter).
+    #[error("no adapter: {0}")]
+    NoAdapter(String),
+    /// The backend refused the device or reported an internal failure.
+    #[error("backend error: {0}")]
+    Backend(String),
+    /// wgpu's validation rejected a command, buffer or pipeline.
+    #[error("validation error: {0}")]
+    Validation(String),
+    /// A shader failed to compile or validate.
+    #[error("shader {name}: {message}")]
+    Shader { name: &'static str, message: String },
+    /// The device ran out of memory.
+    #[error("out of memory: {0}")]
+    OutOfMemory(String),
+    /// The device was lost (driver reset, removal). It cannot be used again.
+    #[error("device lost: {0}")]
+    DeviceLost(String),
+    /// Tensors passed to one call live on different devices.
+    #[error("{op}: tensors live on different devices")]
+    DeviceMismatch { op: &'static str },
+    /// An operator this build does not implement.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// A fixture or model file is malformed.
+    #[error("format error: {0}")]
+    Format(String),
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Shorthand for [`Error::Shape`].
+    pub fn shape(op: &'static str, message: impl Into<String>) -> Self {
+        Error::Shape {
+            op,
+            message: message.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::InvalidParam`].
+    pub fn param(op: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidParam {
+            op,
+            message: message.into(),
+        }
+    }
+
+    /// Converts an error captured by a wgpu error scope.
+    pub(crate) fn from_wgpu(err: wgpu::Error) -> Self {
+        match err {
+            wgpu::Error::OutOfMemory { .. } => Error::OutOfMemory(err.to_string()),
+            wgpu::Error::Validation { description, .. } => Error::Validation(description),
+            wgpu::Error::Internal { description, .. } => Error::Backend(description),
+        }
+    }
+}

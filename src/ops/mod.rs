@@ -1,0 +1,14 @@
+//! The operators, one module each, named as in `torch.nn.functional`.
+//!
+//! Adding an op:
+//! 1. `shaders/<op>.wgsl`, with the header naming each binding and the uniform's mirror;
+//!    register it in [`crate::shaders::Shader`];
+//! 2. a params struct named as PyTorch's keyword arguments, with `output_shape`
+//!    (the only place the size formula lives) and PyTorch-worded errors;
+//! 3. `src/reference/<op>.rs`: plain loops, the oracle;
+//! 4. the launcher here: validate, allocate the output, get the pipeline from the cache,
+//!    bind, compute the grid with `Gpu::grid`, dispatch into the pending encoder;
+//! 5. the fixture op in `src/fixture.rs` and cases in `scripts/gen_fixtures.py`;
+//! 6. `tests/<op>.rs` on every backend; a workload in `benches/workloads.json`.
+
+pub mod relu;

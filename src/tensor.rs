@@ -1,0 +1,221 @@
+//! `Tensor`: a dense f32 array (NCHW for images) living on one [`Device`]. On a GPU its
+//! storage is a pooled buffer that goes back to the pool when the tensor drops.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::device::{Device, DeviceKind, Gpu};
+use crate::error::{Error, Result};
+
+/// A dense, row-major f32 tensor on a device.
+pub struct Tensor {
+    shape: Vec<usize>,
+    device: Device,
+    storage: Storage,
+}
+
+pub(crate) enum Storage {
+    Cpu(Vec<f32>),
+    /// `None` for a tensor with no elements.
+    Gpu(Option<GpuBuffer>),
+}
+
+/// A pooled storage buffer; returns to its device's pool on drop.
+pub(crate) struct GpuBuffer {
+    buffer: Option<wgpu::Buffer>,
+    gpu: Arc<Gpu>,
+}
+
+impl GpuBuffer {
+    pub(crate) fn raw(&self) -> &wgpu::Buffer {
+        self.buffer.as_ref().expect("buffer is present until drop")
+    }
+}
+
+impl Drop for GpuBuffer {
+    fn drop(&mut self) {
+        if let Some(b) = self.buffer.take() {
+            self.gpu.release(b);
+        }
+    }
+}
+
+impl fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Tensor({:?} on {})", self.shape, self.device.backend())
+    }
+}
+
+pub(crate) fn numel(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+}
+
+impl Tensor {
+    /// A tensor holding a copy of `data`, laid out row-major in `shape`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `data.len()` is not the product of `shape`; a device error
+    /// when the buffer cannot be created.
+    pub fn from_slice(device: &Device, data: &[f32], shape: &[usize]) -> Result<Self> {
+        if numel(shape) != Some(data.len()) {
+            return Err(Error::shape(
+                "tensor",
+                format!("shape '{shape:?}' is invalid for input of size {}", data.len()),
+            ));
+        }
+        let storage = match device.kind() {
+            DeviceKind::Cpu => Storage::Cpu(data.to_vec()),
+            DeviceKind::Gpu(g) => Storage::Gpu(if data.is_empty() {
+                None
+            } else {
+                Some(GpuBuffer {
+                    buffer: Some(g.upload(bytemuck::cast_slice(data))?),
+                    gpu: g.clone(),
+                })
+            }),
+        };
+        Ok(Self {
+            shape: shape.to_vec(),
+            device: device.clone(),
+            storage,
+        })
+    }
+
+    /// A tensor of zeros.
+    ///
+    /// # Errors
+    /// As [`Tensor::from_slice`].
+    pub fn zeros(device: &Device, shape: &[usize]) -> Result<Self> {
+        let n = numel(shape).ok_or_else(|| Error::shape("tensor", "shape overflows usize"))?;
+        Self::from_slice(device, &vec![0.0; n], shape)
+    }
+
+    /// An output tensor whose contents the caller's dispatches will write.
+    pub(crate) fn uninit(device: &Device, shape: &[usize]) -> Result<Self> {
+        let n = numel(shape).ok_or_else(|| Error::shape("tensor", "shape overflows usize"))?;
+        let storage = match device.kind() {
+            DeviceKind::Cpu => Storage::Cpu(vec![0.0; n]),
+            DeviceKind::Gpu(g) => Storage::Gpu(if n == 0 {
+                None
+            } else {
+                Some(GpuBuffer {
+                    buffer: Some(g.alloc(n as u64 * 4, false)?),
+                    gpu: g.clone(),
+                })
+            }),
+        };
+        Ok(Self {
+            shape: shape.to_vec(),
+            device: device.clone(),
+            storage,
+        })
+    }
+
+    /// A CPU tensor that takes ownership of `data`.
+    pub(crate) fn from_cpu_vec(data: Vec<f32>, shape: &[usize]) -> Self {
+        debug_assert_eq!(numel(shape), Some(data.len()));
+        Self {
+            shape: shape.to_vec(),
+            device: Device::cpu(),
+            storage: Storage::Cpu(data),
+        }
+    }
+
+    /// The shape, outermost dimension first.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The number of elements.
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// The device the tensor lives on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The shape as `[n, c, h, w]`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the tensor is not 4-D, worded as PyTorch words it for `op`.
+    pub fn dims4(&self, op: &'static str) -> Result<[usize; 4]> {
+        match self.shape[..] {
+            [n, c, h, w] => Ok([n, c, h, w]),
+            _ => Err(Error::shape(
+                op,
+                format!(
+                    "Expected 4D (batched) input, but got input of size: {:?}",
+                    self.shape
+                ),
+            )),
+        }
+    }
+
+    /// The same data under another shape with as many elements.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the element counts differ.
+    pub fn reshape(mut self, shape: &[usize]) -> Result<Self> {
+        if numel(shape) != Some(self.numel()) {
+            return Err(Error::shape(
+                "reshape",
+                format!(
+                    "shape '{shape:?}' is invalid for input of size {}",
+                    self.numel()
+                ),
+            ));
+        }
+        self.shape = shape.to_vec();
+        Ok(self)
+    }
+
+    /// Copies the data back to the host, after every dispatch recorded before this call.
+    ///
+    /// # Errors
+    /// A device error raised by the recorded work, or [`Error::DeviceLost`].
+    pub fn to_vec(&self) -> Result<Vec<f32>> {
+        match &self.storage {
+            Storage::Cpu(v) => Ok(v.clone()),
+            Storage::Gpu(None) => Ok(Vec::new()),
+            Storage::Gpu(Some(b)) => {
+                let bytes = b.gpu.read(b.raw(), 0, self.numel() as u64 * 4)?;
+                Ok(bytemuck::pod_collect_to_vec(&bytes))
+            }
+        }
+    }
+
+    /// A copy of this tensor on `device`.
+    ///
+    /// # Errors
+    /// As [`Tensor::to_vec`] and [`Tensor::from_slice`].
+    pub fn to_device(&self, device: &Device) -> Result<Tensor> {
+        Tensor::from_slice(device, &self.to_vec()?, &self.shape)
+    }
+
+    pub(crate) fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    pub(crate) fn storage_mut(&mut self) -> &mut Storage {
+        &mut self.storage
+    }
+
+    /// The GPU buffer, or `None` for an empty tensor. Panics on a CPU tensor: callers
+    /// dispatch on the device kind first.
+    pub(crate) fn gpu_buffer(&self) -> Option<&wgpu::Buffer> {
+        match &self.storage {
+            Storage::Gpu(b) => b.as_ref().map(GpuBuffer::raw),
+            Storage::Cpu(_) => None,
+        }
+    }
+
+    /// The host data of a CPU tensor.
+    pub(crate) fn cpu_data(&self) -> &[f32] {
+        match &self.storage {
+            Storage::Cpu(v) => v,
+            Storage::Gpu(_) => &[],
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Shared test helpers: every device on the machine, and comparisons that print where
+//! they fail.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use wgcnn::{Device, DeviceOptions};
+
+/// Every adapter on the machine plus the CPU reference, opened once per test binary.
+/// With no GPU adapter this prints why; with `WGCNN_REQUIRE_GPU=1` it fails instead.
+pub fn backends() -> &'static [Device] {
+    static DEVICES: OnceLock<Vec<Device>> = OnceLock::new();
+    DEVICES.get_or_init(|| {
+        let devices = Device::all().expect("opening the adapters");
+        if devices.iter().all(Device::is_cpu) {
+            let msg = "no GPU adapter found: install mesa-vulkan-drivers (lavapipe) and \
+                       libgl1-mesa-dri + libegl1 (llvmpipe) to test on real drivers";
+            if std::env::var("WGCNN_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+                panic!("WGCNN_REQUIRE_GPU=1 but {msg}");
+            }
+            eprintln!("note: {msg}; testing the CPU reference only");
+        }
+        devices
+    })
+}
+
+/// The GPU devices among [`backends`].
+pub fn gpus() -> Vec<&'static Device> {
+    backends().iter().filter(|d| !d.is_cpu()).collect()
+}
+
+/// A GPU device opened with `options` for each GPU backend on the machine (a fresh
+/// device each call, for tests that change limits or break things).
+pub fn gpus_with(options: &DeviceOptions) -> Vec<Device> {
+    gpus()
+        .iter()
+        .map(|d| {
+            Device::new(&DeviceOptions {
+                backend: Some(d.backend()),
+                ..options.clone()
+            })
+            .expect("reopening the adapter")
+        })
+        .collect()
+}
+
+/// Deterministic pseudo-random floats in [-1, 1) (xorshift), so failures reproduce.
+pub fn random(len: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// Asserts `|got - want| <= atol + rtol * |want|` elementwise (NaN equals NaN) and
+/// prints the first offending index, both values and the difference.
+pub fn assert_close(got: &[f32], want: &[f32], atol: f32, rtol: f32, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
+    let tol = wgcnn::fixture::Tolerance {
+        atol: f64::from(atol),
+        rtol: f64::from(rtol),
+    };
+    let cmp = wgcnn::fixture::compare(got, want, tol);
+    if let Some((i, g, w)) = cmp.first {
+        panic!(
+            "{what}: {} of {} elements differ; first at {i}: got {g:e}, want {w:e}, diff {:e}",
+            cmp.mismatches,
+            got.len(),
+            (g - w).abs()
+        );
+    }
+}
+
+/// Asserts bit-for-bit equality (what selection ops must give).
+pub fn assert_bits_eq(got: &[f32], want: &[f32], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
+    if let Some(i) = (0..got.len()).find(|&i| got[i].to_bits() != want[i].to_bits()) {
+        panic!(
+            "{what}: element {i} differs: got {:e} ({:#010x}), want {:e} ({:#010x})",
+            got[i],
+            got[i].to_bits(),
+            want[i],
+            want[i].to_bits()
+        );
+    }
+}
