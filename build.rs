@@ -14,10 +14,17 @@ fn main() {
         })
         .unwrap_or_default();
     files.sort();
-    let mut src = String::from("/// (file stem, bytes) of every built-in fixture.\npub static BUILTIN: &[(&str, &[u8])] = &[\n");
+    let mut src = String::from(
+        "/// (file stem, bytes) of every built-in fixture.\npub static BUILTIN: &[(&str, &[u8])] = &[\n",
+    );
     for f in &files {
         let stem = f.file_stem().unwrap().to_string_lossy();
-        writeln!(src, "    ({stem:?}, include_bytes!({:?})),", f.display().to_string()).unwrap();
+        writeln!(
+            src,
+            "    ({stem:?}, include_bytes!({:?})),",
+            f.display().to_string()
+        )
+        .unwrap();
     }
     src.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("builtin_fixtures.rs");

@@ -1,8 +1,8 @@
 // relu.wgsl: torch.relu on f32 data, elementwise. One invocation per element (relu,
 // relu_inplace) or per vec4 (relu4, relu4_inplace, when the length is a multiple of 4).
 // The data is bound as u32 and the test is on the bits: WGSL lets a compiler assume
-// no NaN in float comparisons, and relu must keep NaN (either sign) as NaN, turn -0.0
-// and every negative into +0.0, and copy everything else unchanged.
+// no NaN in float comparisons. As torch.relu (`x < 0 ? 0 : x`): every negative number
+// gives +0.0, while NaN (either sign) and -0.0 pass through unchanged.
 // @binding(0) src    array<u32>        read        [len]
 // @binding(1) dst    array<u32>        read_write  [len]
 // @binding(2) inout  array<u32>        read_write  [len]  (in place)
@@ -30,7 +30,8 @@ struct ReluParams {
 const WG: u32 = 256u;
 
 fn relu_bits(b: vec4<u32>) -> vec4<u32> {
-    let negative = b >= vec4<u32>(0x80000000u);
+    // sign set and magnitude non-zero: -0.0 (0x80000000) is not negative
+    let negative = b > vec4<u32>(0x80000000u);
     let nan = (b & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
     return select(b, vec4<u32>(0u), negative & !nan);
 }

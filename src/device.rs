@@ -214,7 +214,90 @@ pub struct Device {
 #[derive(Clone)]
 pub(crate) enum DeviceKind {
     Cpu,
-    Gpu(Arc<Gpu>),
+    Gpu(GpuHandle),
+}
+
+/// A handle on a shared [`Gpu`] with the limits this handle's launchers plan with
+/// (the adapter's own, or lower ones from [`DeviceOptions`]).
+#[derive(Clone)]
+pub(crate) struct GpuHandle {
+    pub(crate) gpu: Arc<Gpu>,
+    max_binding: u64,
+    max_groups: u32,
+}
+
+impl std::ops::Deref for GpuHandle {
+    type Target = Gpu;
+    fn deref(&self) -> &Gpu {
+        &self.gpu
+    }
+}
+
+impl GpuHandle {
+    fn new(gpu: Arc<Gpu>, options: &DeviceOptions) -> Self {
+        let align = gpu.storage_align.max(16);
+        let mut max_binding = gpu.max_binding;
+        if let Some(m) = options.max_storage_binding {
+            max_binding = max_binding.min(m.max(align));
+        }
+        max_binding -= max_binding % align;
+        let mut max_groups = gpu.max_groups;
+        if let Some(m) = options.max_workgroups_per_dim {
+            max_groups = max_groups.min(m.max(1));
+        }
+        Self {
+            gpu,
+            max_binding,
+            max_groups,
+        }
+    }
+
+    /// Workgroup counts for `groups` workgroups in all, spilling past the per-dimension
+    /// limit into y. Shaders rebuild the linear id as `wid.x + wid.y * nwg.x` and
+    /// bounds-check it, since `x * y` may exceed `groups`.
+    pub(crate) fn grid(&self, groups: u64) -> Result<[u32; 3]> {
+        let max = u64::from(self.max_groups);
+        let x = groups.clamp(1, max);
+        let y = groups.div_ceil(x).max(1);
+        if y > max {
+            return Err(Error::Limit {
+                what: "workgroup count",
+                requested: groups,
+                limit: max * max,
+            });
+        }
+        Ok([x as u32, y as u32, 1])
+    }
+
+    /// Largest chunk, in f32 elements, that one storage binding can hold at an aligned
+    /// offset.
+    pub(crate) fn chunk_elems(&self) -> u64 {
+        self.max_binding / 4
+    }
+}
+
+/// wgpu devices already open, by adapter: every [`Device`] on one adapter shares one
+/// wgpu device (and so its queue, pools and pipelines). This also keeps a GL context
+/// from being made current on two threads at once through two devices.
+fn open_shared(kind: BackendKind, adapter: wgpu::Adapter) -> Result<Arc<Gpu>> {
+    static OPEN: Mutex<Vec<(String, std::sync::Weak<Gpu>)>> = Mutex::new(Vec::new());
+    let info = adapter.get_info();
+    let key = format!(
+        "{kind}/{}/{:x}/{:x}/{}",
+        info.name, info.vendor, info.device, info.driver
+    );
+    let mut open = lock(&OPEN);
+    open.retain(|(_, w)| w.strong_count() > 0);
+    if let Some(gpu) = open
+        .iter()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, w)| w.upgrade())
+    {
+        return Ok(gpu);
+    }
+    let gpu = Arc::new(Gpu::open(kind, adapter)?);
+    open.push((key, Arc::downgrade(&gpu)));
+    Ok(gpu)
 }
 
 impl fmt::Debug for Device {
@@ -227,7 +310,7 @@ impl PartialEq for Device {
     fn eq(&self, other: &Self) -> bool {
         match (&self.kind, &other.kind) {
             (DeviceKind::Cpu, DeviceKind::Cpu) => true,
-            (DeviceKind::Gpu(a), DeviceKind::Gpu(b)) => Arc::ptr_eq(a, b),
+            (DeviceKind::Gpu(a), DeviceKind::Gpu(b)) => Arc::ptr_eq(&a.gpu, &b.gpu),
             _ => false,
         }
     }
@@ -279,8 +362,8 @@ impl Device {
                 filter.map_or(String::new(), |f| format!(" matching '{f}'"))
             )));
         };
-        Gpu::open(kind, adapter, options).map(|g| Self {
-            kind: DeviceKind::Gpu(Arc::new(g)),
+        Ok(Self {
+            kind: DeviceKind::Gpu(GpuHandle::new(open_shared(kind, adapter)?, options)),
         })
     }
 
@@ -300,11 +383,10 @@ impl Device {
         let mut out = Vec::new();
         for (kind, adapter) in adapters(None) {
             out.push(Self {
-                kind: DeviceKind::Gpu(Arc::new(Gpu::open(
-                    kind,
-                    adapter,
+                kind: DeviceKind::Gpu(GpuHandle::new(
+                    open_shared(kind, adapter)?,
                     &DeviceOptions::default(),
-                )?)),
+                )),
             });
         }
         out.push(Self::cpu());
@@ -415,8 +497,7 @@ pub(crate) struct Gpu {
     pub(crate) info: wgpu::AdapterInfo,
     pub(crate) device: wgpu::Device,
     pub(crate) queue: wgpu::Queue,
-    pub(crate) features: wgpu::Features,
-    /// The binding size and workgroup count the launchers plan with.
+    /// The adapter's storage binding size (aligned down) and workgroup count limits.
     pub(crate) max_binding: u64,
     pub(crate) max_groups: u32,
     pub(crate) max_buffer: u64,
@@ -453,7 +534,7 @@ fn size_class(bytes: u64) -> u64 {
 }
 
 impl Gpu {
-    fn open(kind: BackendKind, adapter: wgpu::Adapter, options: &DeviceOptions) -> Result<Self> {
+    fn open(kind: BackendKind, adapter: wgpu::Adapter) -> Result<Self> {
         let info = adapter.get_info();
         let limits = adapter.limits();
         let features = adapter.features() & FEATURES_WANTED;
@@ -479,18 +560,13 @@ impl Gpu {
         }));
 
         let storage_align = u64::from(limits.min_storage_buffer_offset_alignment);
-        let mut max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
-        if let Some(m) = options.max_storage_binding {
-            max_binding = max_binding.min(m.max(storage_align));
-        }
+        let mut max_binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
         max_binding -= max_binding % storage_align.max(16);
-        let mut max_groups = limits.max_compute_workgroups_per_dimension;
-        if let Some(m) = options.max_workgroups_per_dim {
-            max_groups = max_groups.min(m.max(1));
-        }
+        let max_groups = limits.max_compute_workgroups_per_dimension;
         Ok(Self {
             backend: kind,
-            features,
             max_binding,
             max_groups,
             max_buffer: limits.max_buffer_size,
@@ -601,30 +677,6 @@ impl Gpu {
         self.pipelines.get(&self.device, shader, entry, layout)
     }
 
-    /// Workgroup counts for `groups` workgroups in all, spilling past the per-dimension
-    /// limit into y. Shaders rebuild the linear id as `wid.x + wid.y * nwg.x` and
-    /// bounds-check it, since `x * y` may exceed `groups`.
-    pub(crate) fn grid(&self, groups: u64) -> Result<[u32; 3]> {
-        let max = u64::from(self.max_groups);
-        let x = groups.clamp(1, max);
-        let y = groups.div_ceil(x).max(1);
-        if y > max {
-            return Err(Error::Limit {
-                what: "workgroup count",
-                requested: groups,
-                limit: max * max,
-            });
-        }
-        Ok([x as u32, y as u32, 1])
-    }
-
-    /// Largest chunk, in f32 elements, that one storage binding can hold at an aligned
-    /// offset.
-    pub(crate) fn chunk_elems(&self) -> u64 {
-        let align = self.storage_align.max(16);
-        (self.max_binding / align * align) / 4
-    }
-
     /// Records one dispatch into the pending encoder.
     pub(crate) fn dispatch(
         &self,
@@ -706,7 +758,9 @@ impl Gpu {
                     usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 });
-                arena.chunks.push((buffer, Vec::with_capacity(UNIFORM_CHUNK as usize)));
+                arena
+                    .chunks
+                    .push((buffer, Vec::with_capacity(UNIFORM_CHUNK as usize)));
             }
             let host = &mut arena.chunks[chunk].1;
             let offset = host.len() as u64;

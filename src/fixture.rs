@@ -418,7 +418,8 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 path: p.display().to_string(),
                 source,
             })?;
-            let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut children: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             children.sort();
             for c in children {
                 if c.is_dir() || c.extension().is_some_and(|e| e == "safetensors") {
@@ -453,8 +454,12 @@ pub fn write_result(dir: &Path, stem: &str, result: &Result<Outputs>) -> Result<
             let out_bytes: &[u8] = bytemuck::cast_slice(&out.output.data);
             let mut views = vec![(
                 "output".to_string(),
-                safetensors::tensor::TensorView::new(Dtype::F32, out.output.shape.clone(), out_bytes)
-                    .map_err(format_err)?,
+                safetensors::tensor::TensorView::new(
+                    Dtype::F32,
+                    out.output.shape.clone(),
+                    out_bytes,
+                )
+                .map_err(format_err)?,
             )];
             if let Some(ind) = &out.indices {
                 views.push((

@@ -60,7 +60,10 @@ impl Tensor {
         if numel(shape) != Some(data.len()) {
             return Err(Error::shape(
                 "tensor",
-                format!("shape '{shape:?}' is invalid for input of size {}", data.len()),
+                format!(
+                    "shape '{shape:?}' is invalid for input of size {}",
+                    data.len()
+                ),
             ));
         }
         let storage = match device.kind() {
@@ -70,7 +73,7 @@ impl Tensor {
             } else {
                 Some(GpuBuffer {
                     buffer: Some(g.upload(bytemuck::cast_slice(data))?),
-                    gpu: g.clone(),
+                    gpu: g.gpu.clone(),
                 })
             }),
         };
@@ -100,7 +103,7 @@ impl Tensor {
             } else {
                 Some(GpuBuffer {
                     buffer: Some(g.alloc(n as u64 * 4, false)?),
-                    gpu: g.clone(),
+                    gpu: g.gpu.clone(),
                 })
             }),
         };
@@ -109,16 +112,6 @@ impl Tensor {
             device: device.clone(),
             storage,
         })
-    }
-
-    /// A CPU tensor that takes ownership of `data`.
-    pub(crate) fn from_cpu_vec(data: Vec<f32>, shape: &[usize]) -> Self {
-        debug_assert_eq!(numel(shape), Some(data.len()));
-        Self {
-            shape: shape.to_vec(),
-            device: Device::cpu(),
-            storage: Storage::Cpu(data),
-        }
     }
 
     /// The shape, outermost dimension first.
@@ -192,10 +185,6 @@ impl Tensor {
     /// As [`Tensor::to_vec`] and [`Tensor::from_slice`].
     pub fn to_device(&self, device: &Device) -> Result<Tensor> {
         Tensor::from_slice(device, &self.to_vec()?, &self.shape)
-    }
-
-    pub(crate) fn storage(&self) -> &Storage {
-        &self.storage
     }
 
     pub(crate) fn storage_mut(&mut self) -> &mut Storage {

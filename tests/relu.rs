@@ -27,9 +27,11 @@ fn specials() -> Vec<f32> {
 #[test]
 fn relu_matches_reference_on_many_sizes() {
     for dev in common::backends() {
-        for (i, len) in [1usize, 2, 3, 4, 5, 7, 8, 255, 256, 257, 1000, 1023, 1024, 4099, 65536]
-            .into_iter()
-            .enumerate()
+        for (i, len) in [
+            1usize, 2, 3, 4, 5, 7, 8, 255, 256, 257, 1000, 1023, 1024, 4099, 65536,
+        ]
+        .into_iter()
+        .enumerate()
         {
             let data = common::random(len, i as u64);
             let x = Tensor::from_slice(dev, &data, &[len]).unwrap();
@@ -45,7 +47,7 @@ fn relu_matches_reference_on_many_sizes() {
 }
 
 #[test]
-fn relu_keeps_nan_and_zeroes_negative_zero() {
+fn relu_keeps_nan_and_negative_zero_as_pytorch_does() {
     for dev in common::backends() {
         // 14 values (scalar path) and 16 (vec4 path).
         for extra in [0usize, 2] {
@@ -55,7 +57,9 @@ fn relu_keeps_nan_and_zeroes_negative_zero() {
             let got = wgcnn::relu(&x).unwrap().to_vec().unwrap();
             common::assert_bits_eq(&got, &reference_relu(&data), &format!("{dev:?}"));
             assert!(got[4].is_nan() && got[5].is_nan(), "NaN must stay NaN");
-            assert_eq!(got[1].to_bits(), 0, "-0.0 gives +0.0");
+            // torch.relu(torch.tensor(-0.0)) is -0.0: the sign bit survives.
+            assert_eq!(got[1].to_bits(), 0x8000_0000, "-0.0 stays -0.0");
+            assert_eq!(got[3].to_bits(), 0, "-1.0 gives +0.0");
             assert_eq!(got[6], f32::INFINITY);
             assert_eq!(got[7], 0.0);
         }

@@ -8,7 +8,11 @@ use wgcnn::fixture::{self, Fixture, Verdict};
 use wgcnn::{BackendKind, Device, DeviceOptions};
 
 #[derive(Parser)]
-#[command(name = "wgcnn", version, about = "CNN primitives on any GPU through wgpu, checked against PyTorch")]
+#[command(
+    name = "wgcnn",
+    version,
+    about = "CNN primitives on any GPU through wgpu, checked against PyTorch"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -161,7 +165,12 @@ fn check(
     let fixtures = load_all(paths)?;
     let devices = devices_for(backend, adapter)?;
     let total = fixtures.len() * devices.len();
-    let width = fixtures.iter().map(|f| f.name.len()).max().unwrap_or(4).max(4);
+    let width = fixtures
+        .iter()
+        .map(|f| f.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     if !json {
         println!(
             "{:<width$}  {:<8}  {:<12}  {:>12}  verdict",
@@ -250,11 +259,7 @@ fn run(
             .map_or_else(|| "fixture".into(), |s| s.to_string_lossy().into_owned());
         let result = Fixture::load(path).and_then(|fx| fx.run(&device));
         match fixture::write_result(out_dir, &stem, &result) {
-            Ok(written) => eprintln!(
-                "{} -> {}",
-                path.display(),
-                written.display()
-            ),
+            Ok(written) => eprintln!("{} -> {}", path.display(), written.display()),
             Err(e) => {
                 eprintln!("wgcnn: {e}");
                 all_written = false;

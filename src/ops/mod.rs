@@ -12,3 +12,15 @@
 //! 6. `tests/<op>.rs` on every backend; a workload in `benches/workloads.json`.
 
 pub mod relu;
+
+use crate::shaders::Shader;
+
+/// Every uniform struct a shader declares, with the size of its Rust mirror, so that
+/// tests can hold the two in sync: (shader, WGSL struct name, mirror size in bytes).
+pub fn uniform_mirrors() -> Vec<(Shader, &'static str, usize)> {
+    vec![(
+        Shader::Relu,
+        "ReluParams",
+        std::mem::size_of::<relu::ReluParams>(),
+    )]
+}

@@ -16,13 +16,12 @@ pub(crate) struct ReluParams {
 }
 
 const OUT_OF_PLACE: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (6, Slot::Uniform)];
-const OUT_OF_PLACE4: &[(u32, Slot)] =
-    &[(3, Slot::Read), (4, Slot::ReadWrite), (6, Slot::Uniform)];
+const OUT_OF_PLACE4: &[(u32, Slot)] = &[(3, Slot::Read), (4, Slot::ReadWrite), (6, Slot::Uniform)];
 const IN_PLACE: &[(u32, Slot)] = &[(2, Slot::ReadWrite), (6, Slot::Uniform)];
 const IN_PLACE4: &[(u32, Slot)] = &[(5, Slot::ReadWrite), (6, Slot::Uniform)];
 
 /// Rectified linear unit, `max(x, 0)` elementwise, into a new tensor of the same shape.
-/// NaN stays NaN; -0.0 and negatives give +0.0.
+/// Negatives give +0.0; NaN and -0.0 pass through unchanged, bit for bit as in PyTorch.
 ///
 /// Corresponds to `torch.relu` / `torch.nn.functional.relu`.
 ///
@@ -69,7 +68,7 @@ fn launch(x: &Tensor, out: Option<&Tensor>) -> Result<()> {
         return Ok(()); // no elements
     };
     let n = x.numel() as u64;
-    let vec4 = n % 4 == 0;
+    let vec4 = n.is_multiple_of(4);
     let (entry, layout) = match (out.is_some(), vec4) {
         (true, false) => ("relu", OUT_OF_PLACE),
         (true, true) => ("relu4", OUT_OF_PLACE4),
@@ -85,10 +84,25 @@ fn launch(x: &Tensor, out: Option<&Tensor>) -> Result<()> {
         let items = if vec4 { len / 4 } else { len };
         let binds: Vec<Bind<'_>> = match out.and_then(Tensor::gpu_buffer) {
             Some(dst) => vec![
-                Bind { binding: layout[0].0, buffer: src, offset, size },
-                Bind { binding: layout[1].0, buffer: dst, offset, size },
+                Bind {
+                    binding: layout[0].0,
+                    buffer: src,
+                    offset,
+                    size,
+                },
+                Bind {
+                    binding: layout[1].0,
+                    buffer: dst,
+                    offset,
+                    size,
+                },
             ],
-            None => vec![Bind { binding: layout[0].0, buffer: src, offset, size }],
+            None => vec![Bind {
+                binding: layout[0].0,
+                buffer: src,
+                offset,
+                size,
+            }],
         };
         let params = ReluParams {
             len: items as u32,

@@ -1,8 +1,9 @@
 //! Reference relu: `torch.relu` elementwise.
 
-/// `torch.relu` of one value: NaN stays NaN, -0.0 and negatives give +0.0.
+/// `torch.relu` of one value, as PyTorch computes it (`x < 0 ? 0 : x`): negatives give
+/// +0.0; NaN and -0.0 pass through unchanged.
 pub fn relu_value(x: f32) -> f32 {
-    if x.is_nan() || x > 0.0 { x } else { 0.0 }
+    if x < 0.0 { 0.0 } else { x }
 }
 
 /// `torch.relu` of a slice.

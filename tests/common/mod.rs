@@ -89,3 +89,10 @@ pub fn assert_bits_eq(got: &[f32], want: &[f32], what: &str) {
         );
     }
 }
+
+/// Devices on one adapter share one wgpu device, so a test that counts submits or
+/// buffers takes this lock, as does every other test of its binary.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
