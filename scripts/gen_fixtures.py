@@ -12,6 +12,7 @@ Needs torch and safetensors (a venv outside the repo):
 import json
 import os
 import sys
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -37,8 +38,11 @@ def call(fn, tensors, params, **kw):
     """Runs fn on float64 copies; returns the result, or None when PyTorch raises."""
     args = {k: v.double() for k, v in tensors.items()}
     try:
-        return fn(**args, **params, **kw)
-    except (RuntimeError, ValueError, TypeError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(**args, **params, **kw)
+    except (RuntimeError, ValueError, TypeError) as e:
+        print(f"    raises: {str(e).splitlines()[0]}")
         return None
 
 
@@ -66,11 +70,86 @@ def relu_cases():
     case("relu_empty", "relu", relu, {"input": torch.randn(2, 0, 4, 4)}, {})
 
 
+# ---------------------------------------------------------------- conv2d
+def conv2d(input, weight, bias=None, padding_mode="zeros", **params):
+    if padding_mode == "zeros":
+        return F.conv2d(input, weight, bias, **params)
+    # nn.Conv2d with a padding mode: pads with F.pad, then convolves unpadded
+    c_out, cg, kh, kw = weight.shape
+    m = torch.nn.Conv2d(input.shape[-3], c_out, (kh, kw), bias=bias is not None,
+                        padding_mode=padding_mode, **params).double()
+    with torch.no_grad():
+        m.weight.copy_(weight)
+        if bias is not None:
+            m.bias.copy_(bias)
+        return m(input)
+
+
+def conv_case(name, x, w, b=None, **params):
+    tensors = {"input": x, "weight": w}
+    if b is not None:
+        tensors["bias"] = b
+    case(name, "conv2d", conv2d, tensors, params)
+
+
+def conv2d_cases():
+    r = torch.randn
+    conv_case("conv2d_seed", r(2, 3, 28, 28), r(16, 3, 3, 3), r(16), padding=1)
+    conv_case("conv2d_s21_p10", r(2, 3, 9, 9), r(4, 3, 3, 3), r(4), stride=[2, 1], padding=[1, 0])
+    conv_case("conv2d_nobias", r(1, 5, 11, 11), r(7, 5, 3, 3))
+    conv_case("conv2d_stride2", r(2, 4, 15, 16), r(8, 4, 3, 3), r(8), stride=2, padding=1)
+    conv_case("conv2d_dilation2", r(1, 3, 16, 16), r(4, 3, 3, 3), r(4), dilation=2, padding=2)
+    conv_case("conv2d_mixed", r(2, 4, 17, 13), r(6, 4, 3, 5), r(6),
+              stride=[2, 3], padding=[2, 1], dilation=[1, 2])
+    conv_case("conv2d_groups2", r(2, 4, 9, 9), r(6, 2, 3, 3), r(6), groups=2, padding=1)
+    conv_case("conv2d_depthwise", r(2, 8, 10, 10), r(8, 1, 3, 3), r(8), groups=8, padding=1)
+    conv_case("conv2d_depthwise_multiplier", r(1, 4, 8, 8), r(12, 1, 3, 3), r(12), groups=4)
+    conv_case("conv2d_pointwise", r(2, 16, 7, 7), r(24, 16, 1, 1), r(24))
+    conv_case("conv2d_pointwise_strided", r(1, 8, 9, 9), r(4, 8, 1, 1), stride=2)
+    conv_case("conv2d_same_odd", r(1, 3, 10, 12), r(5, 3, 3, 3), r(5), padding="same")
+    conv_case("conv2d_same_even", r(1, 2, 9, 9), r(3, 2, 4, 4), padding="same")
+    conv_case("conv2d_same_dilated", r(1, 2, 11, 11), r(2, 2, 4, 3), padding="same", dilation=[2, 3])
+    conv_case("conv2d_valid", r(1, 3, 8, 8), r(2, 3, 3, 3), padding="valid")
+    conv_case("conv2d_unbatched", r(3, 9, 9), r(4, 3, 3, 3), r(4), padding=1)
+    conv_case("conv2d_kernel_is_input", r(1, 2, 5, 5), r(3, 2, 5, 5), r(3))
+    conv_case("conv2d_stem", r(1, 3, 32, 32), r(8, 3, 7, 7), stride=2, padding=3)
+    conv_case("conv2d_nonsquare", r(1, 3, 6, 20), r(2, 3, 2, 5), r(2), stride=[1, 2], padding=[1, 2])
+    conv_case("conv2d_pad_list1", r(1, 2, 6, 6), r(2, 2, 3, 3), padding=[1], stride=[2])
+    conv_case("conv2d_empty_batch", r(0, 3, 5, 5), r(4, 3, 3, 3), r(4))
+    conv_case("conv2d_wide_k", r(2, 70, 6, 6), r(67, 70, 3, 3), r(67), padding=1)
+    for mode in ["reflect", "replicate", "circular"]:
+        conv_case(f"conv2d_{mode}", r(2, 3, 7, 8), r(4, 3, 3, 3), r(4), padding=2, padding_mode=mode)
+        conv_case(f"conv2d_{mode}_same", r(1, 2, 6, 6), r(3, 2, 4, 4), padding="same", padding_mode=mode)
+    conv_case("conv2d_reflect_strided", r(1, 2, 9, 9), r(2, 2, 3, 3), stride=2, padding=[1, 2],
+              dilation=[1, 2], padding_mode="reflect")
+    # errors
+    x = r(1, 1, 28, 28)
+    conv_case("conv2d_err_channels", x, r(16, 3, 5, 5))
+    conv_case("conv2d_err_rank2", r(3, 4), r(16, 3, 5, 5))
+    conv_case("conv2d_err_rank5", r(1, 1, 3, 4, 4), r(16, 1, 3, 3))
+    conv_case("conv2d_err_weight_rank", x, r(16, 1, 3))
+    conv_case("conv2d_err_groups_out", r(1, 4, 8, 8), r(3, 2, 3, 3), groups=2)
+    conv_case("conv2d_err_groups_in", r(1, 5, 8, 8), r(4, 2, 3, 3), groups=2)
+    conv_case("conv2d_err_groups_zero", x, r(4, 1, 3, 3), groups=0)
+    conv_case("conv2d_err_bias", x, r(4, 1, 3, 3), r(5))
+    conv_case("conv2d_err_stride_zero", x, r(4, 1, 3, 3), stride=0)
+    conv_case("conv2d_err_stride_negative", x, r(4, 1, 3, 3), stride=[1, -1])
+    conv_case("conv2d_err_dilation_zero", x, r(4, 1, 3, 3), dilation=0)
+    conv_case("conv2d_err_padding_negative", x, r(4, 1, 3, 3), padding=-1)
+    conv_case("conv2d_err_kernel_too_big", r(1, 1, 2, 2), r(4, 1, 3, 3))
+    conv_case("conv2d_err_dilated_too_big", r(1, 1, 4, 4), r(4, 1, 3, 3), dilation=2)
+    conv_case("conv2d_err_same_strided", x, r(4, 1, 3, 3), padding="same", stride=2)
+    conv_case("conv2d_err_padding_string", x, r(4, 1, 3, 3), padding="full")
+    conv_case("conv2d_err_padding_list3", x, r(4, 1, 3, 3), padding=[1, 1, 1])
+    conv_case("conv2d_err_reflect_too_big", r(1, 1, 3, 3), r(1, 1, 3, 3), padding=3, padding_mode="reflect")
+    conv_case("conv2d_err_circular_too_big", r(1, 1, 3, 3), r(1, 1, 3, 3), padding=4, padding_mode="circular")
+
+
 def main():
     torch.manual_seed(0)
     os.makedirs(OUT, exist_ok=True)
     only = set(sys.argv[1:])
-    for group, fn in [("relu", relu_cases)]:
+    for group, fn in [("relu", relu_cases), ("conv2d", conv2d_cases)]:
         if not only or group in only:
             fn()
 

@@ -274,6 +274,20 @@ impl GpuHandle {
     pub(crate) fn chunk_elems(&self) -> u64 {
         self.max_binding / 4
     }
+
+    /// The workgroup count per dimension the launchers plan with.
+    pub(crate) fn max_groups_per_dim(&self) -> u32 {
+        self.max_groups
+    }
+
+    /// A binding that covers elements `[start, start + len)` of an f32 buffer: the
+    /// byte offset (aligned down as bindings require), the byte size, and the shift in
+    /// elements of `start` within the binding, which the shader adds to its indices.
+    pub(crate) fn window(&self, start: u64, len: u64) -> (u64, u64, u32) {
+        let offset = start * 4 / self.storage_align * self.storage_align;
+        let shift = start - offset / 4;
+        (offset, (shift + len) * 4, shift as u32)
+    }
 }
 
 /// wgpu devices already open, by adapter: every [`Device`] on one adapter shares one

@@ -256,6 +256,76 @@ impl Fixture {
         })
     }
 
+    /// A parameter that PyTorch takes as an int or a list of two (`stride=2`,
+    /// `stride=[2, 1]`); `default` when absent.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] with PyTorch's message for a list of another length or
+    /// a value that is not an integer.
+    pub fn pair(&self, op: &'static str, key: &str, default: [i64; 2]) -> Result<[i64; 2]> {
+        let bad = |v: &Value| {
+            let v = match v {
+                Value::Array(items) => {
+                    let items: Vec<String> = items.iter().map(Value::to_string).collect();
+                    format!("[{}]", items.join(", "))
+                }
+                other => other.to_string(),
+            };
+            Error::param(
+                op,
+                format!(
+                    "expected {key} to be a single integer value or a list of 2 values to match the convolution dimensions, but got {key}={v}"
+                ),
+            )
+        };
+        match self.params.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(v @ Value::Number(_)) => v.as_i64().map(|i| [i, i]).ok_or_else(|| bad(v)),
+            Some(v @ Value::Array(items)) => {
+                let ints: Option<Vec<i64>> = items.iter().map(Value::as_i64).collect();
+                match ints.as_deref() {
+                    Some([i]) => Ok([*i, *i]),
+                    Some([a, b]) => Ok([*a, *b]),
+                    _ => Err(bad(v)),
+                }
+            }
+            Some(v) => Err(bad(v)),
+        }
+    }
+
+    /// The conv2d parameters of this fixture.
+    ///
+    /// # Errors
+    /// PyTorch's errors for malformed values.
+    pub fn conv2d_params(&self) -> Result<crate::Conv2dParams> {
+        let op = "conv2d";
+        let padding = match self.params.get("padding") {
+            Some(Value::String(s)) => match s.as_str() {
+                "same" => crate::Padding::Same,
+                "valid" => crate::Padding::Valid,
+                other => return Err(Error::param(op, format!("Invalid padding string: '{other}'"))),
+            },
+            _ => crate::Padding::Explicit(self.pair(op, "padding", [0, 0])?),
+        };
+        let groups = match self.params.get("groups") {
+            None => 1,
+            Some(v) => v
+                .as_i64()
+                .ok_or_else(|| Error::param(op, format!("groups must be an integer, got {v}")))?,
+        };
+        let padding_mode = match self.params.get("padding_mode").and_then(Value::as_str) {
+            None => crate::PaddingMode::Zeros,
+            Some(m) => crate::PaddingMode::parse(m)?,
+        };
+        Ok(crate::Conv2dParams {
+            stride: self.pair(op, "stride", [1, 1])?,
+            padding,
+            dilation: self.pair(op, "dilation", [1, 1])?,
+            groups,
+            padding_mode,
+        })
+    }
+
     /// Runs the fixture's call on `device`.
     ///
     /// # Errors
@@ -271,6 +341,15 @@ impl Fixture {
                 } else {
                     crate::relu(&x)?
                 }
+            }
+            "conv2d" => {
+                let x = self.upload(device, "input")?;
+                let w = self.upload(device, "weight")?;
+                let b = match self.tensors.contains_key("bias") {
+                    true => Some(self.upload(device, "bias")?),
+                    false => None,
+                };
+                crate::conv2d(&x, &w, b.as_ref(), &self.conv2d_params()?)?
             }
             other => return Err(Error::Unsupported(format!("op '{other}'"))),
         };

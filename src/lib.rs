@@ -24,5 +24,8 @@ pub mod tensor;
 
 pub use device::{AdapterSummary, BackendKind, Device, DeviceOptions, list_adapters};
 pub use error::{Error, Result};
+pub use ops::conv2d::{
+    Conv2dAlgo, Conv2dOptions, Conv2dParams, Padding, PaddingMode, conv2d, conv2d_ext, conv2d_relu,
+};
 pub use ops::relu::{relu, relu_};
 pub use tensor::Tensor;

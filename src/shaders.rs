@@ -11,16 +11,22 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Shader {
     Relu,
+    Im2col,
+    Gemm,
+    Conv2dDirect,
 }
 
 impl Shader {
     /// Every shader, for tests that validate them all.
-    pub const ALL: [Shader; 1] = [Shader::Relu];
+    pub const ALL: [Shader; 4] = [Shader::Relu, Shader::Im2col, Shader::Gemm, Shader::Conv2dDirect];
 
     /// The WGSL source.
     pub fn source(self) -> &'static str {
         match self {
             Shader::Relu => include_str!("../shaders/relu.wgsl"),
+            Shader::Im2col => include_str!("../shaders/im2col.wgsl"),
+            Shader::Gemm => include_str!("../shaders/gemm.wgsl"),
+            Shader::Conv2dDirect => include_str!("../shaders/conv2d_direct.wgsl"),
         }
     }
 
@@ -28,6 +34,9 @@ impl Shader {
     pub fn label(self) -> &'static str {
         match self {
             Shader::Relu => "relu.wgsl",
+            Shader::Im2col => "im2col.wgsl",
+            Shader::Gemm => "gemm.wgsl",
+            Shader::Conv2dDirect => "conv2d_direct.wgsl",
         }
     }
 }

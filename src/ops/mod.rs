@@ -11,6 +11,7 @@
 //! 5. the fixture op in `src/fixture.rs` and cases in `scripts/gen_fixtures.py`;
 //! 6. `tests/<op>.rs` on every backend; a workload in `benches/workloads.json`.
 
+pub mod conv2d;
 pub mod relu;
 
 use crate::shaders::Shader;
@@ -18,9 +19,11 @@ use crate::shaders::Shader;
 /// Every uniform struct a shader declares, with the size of its Rust mirror, so that
 /// tests can hold the two in sync: (shader, WGSL struct name, mirror size in bytes).
 pub fn uniform_mirrors() -> Vec<(Shader, &'static str, usize)> {
-    vec![(
-        Shader::Relu,
-        "ReluParams",
-        std::mem::size_of::<relu::ReluParams>(),
-    )]
+    use std::mem::size_of;
+    vec![
+        (Shader::Relu, "ReluParams", size_of::<relu::ReluParams>()),
+        (Shader::Gemm, "GemmParams", size_of::<conv2d::GemmParams>()),
+        (Shader::Im2col, "Im2colParams", size_of::<conv2d::Im2colParams>()),
+        (Shader::Conv2dDirect, "DirectParams", size_of::<conv2d::DirectParams>()),
+    ]
 }

@@ -1,4 +1,5 @@
 //! The CPU reference: plain, obviously correct loops, one file per op. Every GPU result
 //! is tested against these, and they run the [`crate::Device::cpu`] backend.
 
+pub mod conv2d;
 pub mod relu;

@@ -1,0 +1,133 @@
+// gemm.wgsl: C = A x B (+ bias, relu) per group, f32, tiled through workgroup memory.
+// A workgroup computes a 64x64 block of C; each of its 16x16 invocations accumulates a
+// 4x4 register block (rows ty + 16i, columns tx + 16j, so stores are coalesced). K is
+// walked in steps of 16 through two 16x64 tiles in workgroup memory. Any M, N, K:
+// out-of-range loads read 0 and out-of-range stores are skipped.
+//
+// Layouts are strided so that conv2d writes NCHW directly and the pointwise path reads
+// the input tensor as B. Column j of B and C splits into (image, pixel):
+//   A[m, k]  = a[a_off + g*a_gs + m*a_rs + k]
+//   B[k, j]  = b[b_off + g*b_gs + k*b_rs + (j / b_hw)*b_ns + j % b_hw]
+//   C[m, j]  = c[c_off + g*c_gs + m*c_ms + (j / c_hw)*c_ns + j % c_hw]
+//   bias[m]  = bias[bias_off + g*bias_gs + m]        (when flags & 1)
+// relu (flags & 2) is torch.relu on the bits, as in relu.wgsl.
+// @binding(0) a      array<f32>   read        weight [groups][m][k]
+// @binding(1) b      array<f32>   read        columns, or the input (pointwise)
+// @binding(2) bias   array<f32>   read        [groups * m]
+// @binding(3) c      array<f32>   read_write  output
+// @binding(4) params GemmParams   uniform (mirror: src/ops/conv2d.rs)
+// grid: (ceil(n / 64), ceil(m / 64), groups)
+
+struct GemmParams {
+    m: u32,
+    n: u32,
+    k: u32,
+    flags: u32,
+    a_off: u32,
+    a_rs: u32,
+    a_gs: u32,
+    b_off: u32,
+    b_rs: u32,
+    b_gs: u32,
+    b_hw: u32,
+    b_ns: u32,
+    c_off: u32,
+    c_ms: u32,
+    c_gs: u32,
+    c_hw: u32,
+    c_ns: u32,
+    bias_off: u32,
+    bias_gs: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<uniform> params: GemmParams;
+
+const TILE: u32 = 64u;
+const TK: u32 = 16u;
+
+// [k][m] and [k][n] tiles
+var<workgroup> a_tile: array<f32, 1024>;
+var<workgroup> b_tile: array<f32, 1024>;
+
+fn relu_f32(v: f32) -> f32 {
+    let bits = bitcast<u32>(v);
+    let nan = (bits & 0x7fffffffu) > 0x7f800000u;
+    return select(v, 0.0, bits > 0x80000000u && !nan);
+}
+
+@compute @workgroup_size(16, 16)
+fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let p = params;
+    let tx = lid.x;
+    let ty = lid.y;
+    let l = ty * 16u + tx;
+    let g = wid.z;
+    let row0 = wid.y * TILE;
+    let col0 = wid.x * TILE;
+
+    // This invocation loads A rows (a_m + 16r, column a_k) and B rows (b_k + 4r, column b_n).
+    let a_k = l % TK;
+    let a_m = l / TK;
+    let b_n = l % TILE;
+    let b_k = l / TILE;
+    let a_base = p.a_off + g * p.a_gs;
+    let b_col = col0 + b_n;
+    let b_col_ok = b_col < p.n;
+    let b_base = p.b_off + g * p.b_gs + (b_col / p.b_hw) * p.b_ns + b_col % p.b_hw;
+
+    var acc: array<vec4<f32>, 4>;
+    for (var k0 = 0u; k0 < p.k; k0 += TK) {
+        for (var r = 0u; r < 4u; r++) {
+            let m = row0 + a_m + 16u * r;
+            let ka = k0 + a_k;
+            var av = 0.0;
+            if m < p.m && ka < p.k {
+                av = a[a_base + m * p.a_rs + ka];
+            }
+            a_tile[a_k * TILE + a_m + 16u * r] = av;
+            let kb = k0 + b_k + 4u * r;
+            var bv = 0.0;
+            if b_col_ok && kb < p.k {
+                bv = b[b_base + kb * p.b_rs];
+            }
+            b_tile[(b_k + 4u * r) * TILE + b_n] = bv;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < TK; kk++) {
+            let base = kk * TILE;
+            let bv = vec4<f32>(b_tile[base + tx], b_tile[base + tx + 16u], b_tile[base + tx + 32u], b_tile[base + tx + 48u]);
+            for (var i = 0u; i < 4u; i++) {
+                acc[i] = fma(vec4<f32>(a_tile[base + ty + 16u * i]), bv, acc[i]);
+            }
+        }
+        workgroupBarrier();
+    }
+
+    for (var i = 0u; i < 4u; i++) {
+        let m = row0 + ty + 16u * i;
+        if m >= p.m {
+            continue;
+        }
+        var bias_v = 0.0;
+        if (p.flags & 1u) != 0u {
+            bias_v = bias[p.bias_off + g * p.bias_gs + m];
+        }
+        let row_base = p.c_off + g * p.c_gs + m * p.c_ms;
+        for (var j = 0u; j < 4u; j++) {
+            let col = col0 + tx + 16u * j;
+            if col >= p.n {
+                continue;
+            }
+            var v = acc[i][j] + bias_v;
+            if (p.flags & 2u) != 0u {
+                v = relu_f32(v);
+            }
+            c[row_base + (col / p.c_hw) * p.c_ns + col % p.c_hw] = v;
+        }
+    }
+}

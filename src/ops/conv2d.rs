@@ -1,0 +1,794 @@
+//! conv2d: `torch.nn.functional.conv2d` with its whole parameter set (stride, padding
+//! including `same`/`valid`, dilation, groups) and `nn.Conv2d`'s padding modes.
+//!
+//! On a GPU the convolution is lowered to a matrix product:
+//! - `im2col.wgsl` unfolds input patches into a column matrix `[groups][cg*kh*kw][cols]`
+//!   (cols = images x output pixels of one chunk), then `gemm.wgsl` multiplies each
+//!   group's weight matrix `[mg, cg*kh*kw]` by it, adding bias and relu in the epilogue
+//!   and writing NCHW directly;
+//! - a 1x1 convolution with stride 1 and no padding skips im2col: the input already is
+//!   the column matrix;
+//! - a depthwise convolution (one input channel per group) runs a direct kernel.
+//!
+//! The column matrix is kept under a memory budget by splitting the batch, and a single
+//! image by output rows, so any input that fits on the device runs.
+
+use crate::device::{Bind, DeviceKind, GpuHandle};
+use crate::error::{Error, Result};
+use crate::reference;
+use crate::shaders::{Shader, Slot};
+use crate::tensor::{Storage, Tensor};
+
+/// Padding of `conv2d`: explicit per axis, or PyTorch's `"same"` / `"valid"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    /// `[pad_h, pad_w]`, applied on both sides of each axis.
+    Explicit([i64; 2]),
+    /// Output size equals input size (stride 1 only); the total `dilation*(k-1)` is
+    /// split as PyTorch splits it, the odd element going to the bottom/right.
+    Same,
+    /// No padding.
+    Valid,
+}
+
+/// How padded cells are filled: `nn.Conv2d`'s `padding_mode`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PaddingMode {
+    #[default]
+    Zeros,
+    Reflect,
+    Replicate,
+    Circular,
+}
+
+impl PaddingMode {
+    /// Parses PyTorch's name (`zeros`, `reflect`, `replicate`, `circular`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] for another name, in PyTorch's words.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "zeros" => Ok(Self::Zeros),
+            "reflect" => Ok(Self::Reflect),
+            "replicate" => Ok(Self::Replicate),
+            "circular" => Ok(Self::Circular),
+            other => Err(Error::param(
+                "conv2d",
+                format!(
+                    "padding_mode must be one of ['zeros', 'reflect', 'replicate', 'circular'], but got padding_mode='{other}'"
+                ),
+            )),
+        }
+    }
+
+    /// The index in the shaders' `mode` field.
+    fn code(self) -> u32 {
+        self as u32
+    }
+}
+
+/// Parameters of `conv2d`, named as in `torch.nn.functional.conv2d` (plus `nn.Conv2d`'s
+/// `padding_mode`). Values are signed so that bad input gets PyTorch's error rather
+/// than a wrap-around.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dParams {
+    pub stride: [i64; 2],
+    pub padding: Padding,
+    pub dilation: [i64; 2],
+    pub groups: i64,
+    pub padding_mode: PaddingMode,
+}
+
+impl Default for Conv2dParams {
+    fn default() -> Self {
+        Self {
+            stride: [1, 1],
+            padding: Padding::Explicit([0, 0]),
+            dilation: [1, 1],
+            groups: 1,
+            padding_mode: PaddingMode::Zeros,
+        }
+    }
+}
+
+impl Conv2dParams {
+    /// `stride=s` (one value for both axes).
+    pub fn stride(mut self, s: i64) -> Self {
+        self.stride = [s, s];
+        self
+    }
+    /// `padding=p` (one value for both axes).
+    pub fn padding(mut self, p: i64) -> Self {
+        self.padding = Padding::Explicit([p, p]);
+        self
+    }
+    /// `dilation=d` (one value for both axes).
+    pub fn dilation(mut self, d: i64) -> Self {
+        self.dilation = [d, d];
+        self
+    }
+    /// `groups=g`.
+    pub fn groups(mut self, g: i64) -> Self {
+        self.groups = g;
+        self
+    }
+
+    /// Checks the call as PyTorch does and resolves its geometry.
+    ///
+    /// # Shapes
+    /// `input [n, c_in, h, w]` (or unbatched `[c_in, h, w]`),
+    /// `weight [c_out, c_in / groups, kh, kw]`, `bias [c_out]`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] or [`Error::InvalidParam`] with PyTorch's message.
+    pub fn geometry(
+        &self,
+        input: &[usize],
+        weight: &[usize],
+        bias: Option<&[usize]>,
+    ) -> Result<Conv2dGeometry> {
+        let op = "conv2d";
+        let (unbatched, [n, c_in, h, w]) = match *input {
+            [c, h, w] => (true, [1, c, h, w]),
+            [n, c, h, w] => (false, [n, c, h, w]),
+            _ => {
+                return Err(Error::shape(
+                    op,
+                    format!(
+                        "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: {input:?}"
+                    ),
+                ));
+            }
+        };
+        let [c_out, cg, kh, kw] = match *weight {
+            [a, b, c, d] => [a, b, c, d],
+            _ => {
+                return Err(Error::shape(
+                    op,
+                    format!(
+                        "Expected {}-dimensional weight for {}-dimensional input {input:?}, but got {}-dimensional weight of size {weight:?} instead",
+                        input.len(),
+                        input.len(),
+                        weight.len()
+                    ),
+                ));
+            }
+        };
+        if self.stride.iter().any(|&s| s <= 0) {
+            return Err(Error::param(op, "non-positive stride is not supported"));
+        }
+        if self.dilation.iter().any(|&d| d <= 0) {
+            return Err(Error::param(
+                op,
+                format!(
+                    "dilation should be greater than zero, but got {:?}",
+                    self.dilation
+                ),
+            ));
+        }
+        if let Padding::Explicit(p) = self.padding
+            && p.iter().any(|&v| v < 0)
+        {
+            return Err(Error::param(op, "negative padding is not supported"));
+        }
+        if self.groups <= 0 {
+            return Err(Error::param(op, "non-positive groups is not supported"));
+        }
+        let groups = self.groups as usize;
+        if c_out == 0 {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "Given groups={groups}, expected weight to be at least 1 at dimension 0, but got weight of size {weight:?} instead"
+                ),
+            ));
+        }
+        if !c_out.is_multiple_of(groups) {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of size [{weight:?}] instead"
+                ),
+            ));
+        }
+        if c_in != cg * groups {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "Given groups={groups}, weight of size {weight:?}, expected input{input:?} to have {} channels, but got {c_in} channels instead",
+                    cg * groups
+                ),
+            ));
+        }
+        if let Some(b) = bias
+            && b != [c_out]
+        {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "Given weight of size {weight:?}, expected bias to be 1-dimensional with {c_out} elements, but got bias of size {b:?} instead"
+                ),
+            ));
+        }
+        if kh == 0 || kw == 0 {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "kernel size should be greater than zero, but got kernel_height: {kh} kernel_width: {kw}"
+                ),
+            ));
+        }
+        let stride = self.stride.map(|s| s as usize);
+        let dilation = self.dilation.map(|d| d as usize);
+        let ext = [dilation[0] * (kh - 1), dilation[1] * (kw - 1)];
+        // pad = [top, bottom, left, right]
+        let pad = match self.padding {
+            Padding::Valid => [0; 4],
+            Padding::Explicit([ph, pw]) => [ph as usize, ph as usize, pw as usize, pw as usize],
+            Padding::Same => {
+                if stride != [1, 1] {
+                    return Err(Error::param(
+                        op,
+                        "padding='same' is not supported for strided convolutions",
+                    ));
+                }
+                [ext[0] / 2, ext[0] - ext[0] / 2, ext[1] / 2, ext[1] - ext[1] / 2]
+            }
+        };
+        match self.padding_mode {
+            PaddingMode::Zeros | PaddingMode::Replicate => {}
+            PaddingMode::Reflect => {
+                for (dim, size, lo, hi) in [(3, w, pad[2], pad[3]), (2, h, pad[0], pad[1])] {
+                    if lo >= size || hi >= size {
+                        return Err(Error::param(
+                            op,
+                            format!(
+                                "Argument #4: Padding size should be less than the corresponding input dimension, but got: padding ({lo}, {hi}) at dimension {dim} of input {input:?}"
+                            ),
+                        ));
+                    }
+                }
+            }
+            PaddingMode::Circular => {
+                if pad[0] > h || pad[1] > h || pad[2] > w || pad[3] > w {
+                    return Err(Error::param(
+                        op,
+                        "Padding value causes wrapping around more than once.",
+                    ));
+                }
+            }
+        }
+        let padded = [h + pad[0] + pad[1], w + pad[2] + pad[3]];
+        if padded[0] < ext[0] + 1 || padded[1] < ext[1] + 1 {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "Calculated padded input size per channel: ({} x {}). Kernel size: ({} x {}). Kernel size can't be greater than actual input size",
+                    padded[0],
+                    padded[1],
+                    ext[0] + 1,
+                    ext[1] + 1
+                ),
+            ));
+        }
+        Ok(Conv2dGeometry {
+            n,
+            c_in,
+            h,
+            w,
+            c_out,
+            groups,
+            cg,
+            mg: c_out / groups,
+            kh,
+            kw,
+            stride,
+            dilation,
+            pad,
+            oh: (padded[0] - ext[0] - 1) / stride[0] + 1,
+            ow: (padded[1] - ext[1] - 1) / stride[1] + 1,
+            mode: self.padding_mode,
+            unbatched,
+        })
+    }
+
+    /// The output shape for these inputs: `[n, c_out, oh, ow]` (or `[c_out, oh, ow]`
+    /// unbatched), with `oh = floor((h + 2p - d*(kh-1) - 1) / s) + 1`.
+    ///
+    /// # Errors
+    /// As [`Conv2dParams::geometry`].
+    pub fn output_shape(&self, input: &[usize], weight: &[usize]) -> Result<Vec<usize>> {
+        Ok(self.geometry(input, weight, None)?.output_shape())
+    }
+}
+
+/// A checked conv2d call: every size the kernels and the reference need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dGeometry {
+    pub n: usize,
+    pub c_in: usize,
+    pub h: usize,
+    pub w: usize,
+    pub c_out: usize,
+    pub groups: usize,
+    /// Input channels per group.
+    pub cg: usize,
+    /// Output channels per group.
+    pub mg: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: [usize; 2],
+    pub dilation: [usize; 2],
+    /// `[top, bottom, left, right]`.
+    pub pad: [usize; 4],
+    pub oh: usize,
+    pub ow: usize,
+    pub mode: PaddingMode,
+    pub unbatched: bool,
+}
+
+impl Conv2dGeometry {
+    /// `[n, c_out, oh, ow]`, or `[c_out, oh, ow]` for an unbatched input.
+    pub fn output_shape(&self) -> Vec<usize> {
+        if self.unbatched {
+            vec![self.c_out, self.oh, self.ow]
+        } else {
+            vec![self.n, self.c_out, self.oh, self.ow]
+        }
+    }
+
+    /// Multiply-adds of the whole call.
+    pub fn macs(&self) -> u64 {
+        (self.n * self.c_out * self.oh * self.ow * self.cg * self.kh * self.kw) as u64
+    }
+
+    fn is_pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.stride == [1, 1] && self.pad == [0; 4]
+    }
+}
+
+/// Which GPU lowering runs a conv2d.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Conv2dAlgo {
+    /// Pick per call: pointwise GEMM for 1x1/stride 1/no padding, the direct kernel for
+    /// depthwise, im2col + GEMM otherwise.
+    #[default]
+    Auto,
+    /// im2col + GEMM (any convolution).
+    Im2col,
+    /// One invocation per output element (any convolution).
+    Direct,
+}
+
+/// Options of [`conv2d_ext`] beyond PyTorch's parameters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Conv2dOptions {
+    /// Apply relu in the epilogue (`relu(conv2d(..))` in one dispatch).
+    pub relu: bool,
+    pub algo: Conv2dAlgo,
+    /// Most bytes the im2col column matrix may take (default 64 MiB, and never more
+    /// than one storage binding).
+    pub col_budget: Option<u64>,
+}
+
+/// 2-D convolution over an NCHW batch.
+///
+/// Corresponds to `torch.nn.functional.conv2d(input, weight, bias, stride, padding,
+/// dilation, groups)`.
+///
+/// # Shapes
+/// `input [n, c_in, h, w]` or `[c_in, h, w]`; `weight [c_out, c_in / groups, kh, kw]`;
+/// `bias [c_out]`; output `[n, c_out, oh, ow]` (or `[c_out, oh, ow]`).
+///
+/// # Errors
+/// PyTorch's shape and parameter errors; [`Error::DeviceMismatch`]; device errors.
+pub fn conv2d(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    params: &Conv2dParams,
+) -> Result<Tensor> {
+    conv2d_ext(input, weight, bias, params, &Conv2dOptions::default())
+}
+
+/// `relu(conv2d(..))` as one fused call (bias and relu in the GEMM epilogue).
+///
+/// # Errors
+/// As [`conv2d`].
+pub fn conv2d_relu(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    params: &Conv2dParams,
+) -> Result<Tensor> {
+    let options = Conv2dOptions {
+        relu: true,
+        ..Conv2dOptions::default()
+    };
+    conv2d_ext(input, weight, bias, params, &options)
+}
+
+/// [`conv2d`] with wgcnn's own options: fused relu, the lowering, the column budget.
+///
+/// # Errors
+/// As [`conv2d`].
+pub fn conv2d_ext(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    params: &Conv2dParams,
+    options: &Conv2dOptions,
+) -> Result<Tensor> {
+    let geo = params.geometry(input.shape(), weight.shape(), bias.map(Tensor::shape))?;
+    let dev = input.device();
+    if weight.device() != dev || bias.is_some_and(|b| b.device() != dev) {
+        return Err(Error::DeviceMismatch { op: "conv2d" });
+    }
+    let mut out = Tensor::uninit(dev, &geo.output_shape())?;
+    match dev.kind() {
+        DeviceKind::Cpu => {
+            let y = reference::conv2d::conv2d(
+                input.cpu_data(),
+                weight.cpu_data(),
+                bias.map(Tensor::cpu_data),
+                &geo,
+                options.relu,
+            );
+            if let Storage::Cpu(dst) = out.storage_mut() {
+                *dst = y;
+            }
+        }
+        DeviceKind::Gpu(gpu) => {
+            if out.numel() > 0 {
+                launch(gpu, input, weight, bias, &out, &geo, options)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Mirror of `GemmParams` in shaders/gemm.wgsl; keep field order in sync.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct GemmParams {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub flags: u32,
+    pub a_off: u32,
+    pub a_rs: u32,
+    pub a_gs: u32,
+    pub b_off: u32,
+    pub b_rs: u32,
+    pub b_gs: u32,
+    pub b_hw: u32,
+    pub b_ns: u32,
+    pub c_off: u32,
+    pub c_ms: u32,
+    pub c_gs: u32,
+    pub c_hw: u32,
+    pub c_ns: u32,
+    pub bias_off: u32,
+    pub bias_gs: u32,
+    pub _pad: u32,
+}
+
+/// Mirror of `Im2colParams` in shaders/im2col.wgsl; keep field order in sync.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct Im2colParams {
+    pub c: u32,
+    pub h: u32,
+    pub w: u32,
+    pub cg: u32,
+    pub kh: u32,
+    pub kw: u32,
+    pub stride_h: u32,
+    pub stride_w: u32,
+    pub pad_t: u32,
+    pub pad_l: u32,
+    pub dil_h: u32,
+    pub dil_w: u32,
+    pub ow: u32,
+    pub row0: u32,
+    pub rows: u32,
+    pub ncols: u32,
+    pub k: u32,
+    pub total: u32,
+    pub mode: u32,
+    pub in_shift: u32,
+}
+
+/// Mirror of `DirectParams` in shaders/conv2d_direct.wgsl; keep field order in sync.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct DirectParams {
+    pub c: u32,
+    pub h: u32,
+    pub w: u32,
+    pub cg: u32,
+    pub kh: u32,
+    pub kw: u32,
+    pub stride_h: u32,
+    pub stride_w: u32,
+    pub pad_t: u32,
+    pub pad_l: u32,
+    pub dil_h: u32,
+    pub dil_w: u32,
+    pub oh: u32,
+    pub ow: u32,
+    pub c_out: u32,
+    pub mg: u32,
+    pub total: u32,
+    pub flags: u32,
+    pub mode: u32,
+    pub in_shift: u32,
+    pub out_shift: u32,
+    pub _pad: [u32; 3],
+}
+
+const GEMM_LAYOUT: &[(u32, Slot)] = &[
+    (0, Slot::Read),
+    (1, Slot::Read),
+    (2, Slot::Read),
+    (3, Slot::ReadWrite),
+    (4, Slot::Uniform),
+];
+const IM2COL_LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (2, Slot::Uniform)];
+const DIRECT_LAYOUT: &[(u32, Slot)] = &[
+    (0, Slot::Read),
+    (1, Slot::Read),
+    (2, Slot::Read),
+    (3, Slot::ReadWrite),
+    (4, Slot::Uniform),
+];
+
+/// The GEMM's output tile: 64 x 64 per workgroup.
+pub(crate) const GEMM_TILE: u64 = 64;
+const FLAG_BIAS: u32 = 1;
+const FLAG_RELU: u32 = 2;
+const DEFAULT_COL_BUDGET: u64 = 64 << 20;
+
+fn u32_of(v: u64, what: &'static str) -> Result<u32> {
+    u32::try_from(v).map_err(|_| Error::Limit {
+        what,
+        requested: v,
+        limit: u64::from(u32::MAX),
+    })
+}
+
+/// Records the convolution into `out`.
+fn launch(
+    gpu: &GpuHandle,
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    out: &Tensor,
+    g: &Conv2dGeometry,
+    options: &Conv2dOptions,
+) -> Result<()> {
+    let flags = if bias.is_some() { FLAG_BIAS } else { 0 } | if options.relu { FLAG_RELU } else { 0 };
+    let (Some(x), Some(y)) = (input.gpu_buffer(), out.gpu_buffer()) else {
+        // An empty input with a non-empty output: c_in is 0, so the output is the bias.
+        return Err(Error::Unsupported("conv2d with zero input channels".into()));
+    };
+    let w = weight.gpu_buffer().ok_or_else(|| Error::Unsupported("conv2d with an empty weight".into()))?;
+    // Without a bias, the weight stands in for the bias binding (never read).
+    let b = bias.and_then(Tensor::gpu_buffer).unwrap_or(w);
+    let b_size = bias.map_or(4, |t| t.numel() as u64 * 4);
+    let w_size = weight.numel() as u64 * 4;
+    let algo = match options.algo {
+        Conv2dAlgo::Auto if g.is_pointwise() && g.mode == PaddingMode::Zeros => None,
+        Conv2dAlgo::Auto if g.cg == 1 => Some(Conv2dAlgo::Direct),
+        Conv2dAlgo::Auto => Some(Conv2dAlgo::Im2col),
+        other => Some(other),
+    };
+    let in_image = (g.c_in * g.h * g.w) as u64;
+    let out_image = (g.c_out * g.oh * g.ow) as u64;
+    let chunk = gpu.chunk_elems();
+    if in_image > chunk || out_image > chunk {
+        return Err(Error::Limit {
+            what: "conv2d image size (bytes)",
+            requested: in_image.max(out_image) * 4,
+            limit: chunk * 4,
+        });
+    }
+    // Images per dispatch: input and output windows must each fit one binding.
+    let by_binding = (chunk / in_image.max(1)).min(chunk / out_image.max(1)).max(1) as usize;
+    let k = (g.cg * g.kh * g.kw) as u64;
+    let ohw = (g.oh * g.ow) as u64;
+    let max_cols = u64::from(gpu.max_groups_per_dim()) * GEMM_TILE;
+
+    match algo {
+        None => {
+            // Pointwise: the input [n, c_in, h*w] is the column matrix.
+            let pipeline = gpu.pipeline(Shader::Gemm, "gemm", GEMM_LAYOUT)?;
+            let per_dispatch = by_binding.min((max_cols / ohw).max(1) as usize);
+            for n0 in (0..g.n).step_by(per_dispatch) {
+                let nb = per_dispatch.min(g.n - n0);
+                let (x_off, x_size, x_shift) = gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
+                let (y_off, y_size, y_shift) = gpu.window(n0 as u64 * out_image, nb as u64 * out_image);
+                let ncols = nb as u64 * ohw;
+                let params = GemmParams {
+                    m: g.mg as u32,
+                    n: u32_of(ncols, "conv2d columns")?,
+                    k: k as u32,
+                    flags,
+                    a_off: 0,
+                    a_rs: k as u32,
+                    a_gs: (g.mg as u64 * k) as u32,
+                    b_off: x_shift,
+                    b_rs: ohw as u32,
+                    b_gs: (g.cg as u64 * ohw) as u32,
+                    b_hw: ohw as u32,
+                    b_ns: in_image as u32,
+                    c_off: y_shift,
+                    c_ms: ohw as u32,
+                    c_gs: (g.mg as u64 * ohw) as u32,
+                    c_hw: ohw as u32,
+                    c_ns: out_image as u32,
+                    bias_off: 0,
+                    bias_gs: g.mg as u32,
+                    _pad: 0,
+                };
+                let binds = [
+                    Bind { binding: 0, buffer: w, offset: 0, size: w_size },
+                    Bind { binding: 1, buffer: x, offset: x_off, size: x_size },
+                    Bind { binding: 2, buffer: b, offset: 0, size: b_size },
+                    Bind { binding: 3, buffer: y, offset: y_off, size: y_size },
+                ];
+                gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), gemm_grid(gpu, &params, g.groups)?)?;
+            }
+        }
+        Some(Conv2dAlgo::Direct) => {
+            let pipeline = gpu.pipeline(Shader::Conv2dDirect, "conv2d_direct", DIRECT_LAYOUT)?;
+            for n0 in (0..g.n).step_by(by_binding) {
+                let nb = by_binding.min(g.n - n0);
+                let (x_off, x_size, x_shift) = gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
+                let (y_off, y_size, y_shift) = gpu.window(n0 as u64 * out_image, nb as u64 * out_image);
+                let total = nb as u64 * out_image;
+                let params = DirectParams {
+                    c: g.c_in as u32,
+                    h: g.h as u32,
+                    w: g.w as u32,
+                    cg: g.cg as u32,
+                    kh: g.kh as u32,
+                    kw: g.kw as u32,
+                    stride_h: g.stride[0] as u32,
+                    stride_w: g.stride[1] as u32,
+                    pad_t: g.pad[0] as u32,
+                    pad_l: g.pad[2] as u32,
+                    dil_h: g.dilation[0] as u32,
+                    dil_w: g.dilation[1] as u32,
+                    oh: g.oh as u32,
+                    ow: g.ow as u32,
+                    c_out: g.c_out as u32,
+                    mg: g.mg as u32,
+                    total: u32_of(total, "conv2d outputs")?,
+                    flags,
+                    mode: g.mode.code(),
+                    in_shift: x_shift,
+                    out_shift: y_shift,
+                    _pad: [0; 3],
+                };
+                let binds = [
+                    Bind { binding: 0, buffer: x, offset: x_off, size: x_size },
+                    Bind { binding: 1, buffer: w, offset: 0, size: w_size },
+                    Bind { binding: 2, buffer: b, offset: 0, size: b_size },
+                    Bind { binding: 3, buffer: y, offset: y_off, size: y_size },
+                ];
+                gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), gpu.grid(total.div_ceil(256))?)?;
+            }
+        }
+        Some(_) => {
+            // im2col + GEMM, in chunks of images, or of output rows of one image.
+            let budget = options
+                .col_budget
+                .unwrap_or(DEFAULT_COL_BUDGET)
+                .min(chunk * 4)
+                .max(4);
+            // floats of the column matrix per output row, all groups
+            let col_row = (g.c_in * g.kh * g.kw * g.ow) as u64;
+            let col_image = col_row * g.oh as u64;
+            let (images, rows) = if col_image * 4 <= budget {
+                let by_cols = (budget / 4 / col_image) as usize;
+                let by_grid = (max_cols / ohw).max(1) as usize;
+                (by_binding.min(by_cols).min(by_grid).max(1), g.oh)
+            } else {
+                let by_cols = (budget / 4 / col_row).max(1) as usize;
+                let by_grid = (max_cols / g.ow as u64).max(1) as usize;
+                (1, by_cols.min(by_grid).min(g.oh))
+            };
+            let cols_len = images as u64 * rows as u64 * g.ow as u64 * g.c_in as u64 * (g.kh * g.kw) as u64;
+            let cols = Tensor::uninit(input.device(), &[cols_len as usize])?;
+            let c = cols.gpu_buffer().expect("a non-empty column matrix");
+            let im2col = gpu.pipeline(Shader::Im2col, "im2col", IM2COL_LAYOUT)?;
+            let gemm = gpu.pipeline(Shader::Gemm, "gemm", GEMM_LAYOUT)?;
+            for n0 in (0..g.n).step_by(images) {
+                let nb = images.min(g.n - n0);
+                let (x_off, x_size, x_shift) = gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
+                let (y_off, y_size, y_shift) = gpu.window(n0 as u64 * out_image, nb as u64 * out_image);
+                for row0 in (0..g.oh).step_by(rows) {
+                    let nrows = rows.min(g.oh - row0);
+                    let ncols = nb as u64 * nrows as u64 * g.ow as u64;
+                    let total = g.groups as u64 * k * ncols;
+                    let ip = Im2colParams {
+                        c: g.c_in as u32,
+                        h: g.h as u32,
+                        w: g.w as u32,
+                        cg: g.cg as u32,
+                        kh: g.kh as u32,
+                        kw: g.kw as u32,
+                        stride_h: g.stride[0] as u32,
+                        stride_w: g.stride[1] as u32,
+                        pad_t: g.pad[0] as u32,
+                        pad_l: g.pad[2] as u32,
+                        dil_h: g.dilation[0] as u32,
+                        dil_w: g.dilation[1] as u32,
+                        ow: g.ow as u32,
+                        row0: row0 as u32,
+                        rows: nrows as u32,
+                        ncols: u32_of(ncols, "conv2d columns")?,
+                        k: k as u32,
+                        total: u32_of(total, "im2col elements")?,
+                        mode: g.mode.code(),
+                        in_shift: x_shift,
+                    };
+                    let binds = [
+                        Bind { binding: 0, buffer: x, offset: x_off, size: x_size },
+                        Bind { binding: 1, buffer: c, offset: 0, size: total * 4 },
+                    ];
+                    gpu.dispatch(&im2col, &binds, bytemuck::bytes_of(&ip), gpu.grid(total.div_ceil(256))?)?;
+                    let gp = GemmParams {
+                        m: g.mg as u32,
+                        n: ncols as u32,
+                        k: k as u32,
+                        flags,
+                        a_off: 0,
+                        a_rs: k as u32,
+                        a_gs: (g.mg as u64 * k) as u32,
+                        b_off: 0,
+                        b_rs: ncols as u32,
+                        b_gs: (k * ncols) as u32,
+                        b_hw: ncols as u32,
+                        b_ns: 0,
+                        c_off: y_shift + (row0 * g.ow) as u32,
+                        c_ms: ohw as u32,
+                        c_gs: (g.mg as u64 * ohw) as u32,
+                        c_hw: (nrows * g.ow) as u32,
+                        c_ns: out_image as u32,
+                        bias_off: 0,
+                        bias_gs: g.mg as u32,
+                        _pad: 0,
+                    };
+                    let binds = [
+                        Bind { binding: 0, buffer: w, offset: 0, size: w_size },
+                        Bind { binding: 1, buffer: c, offset: 0, size: total * 4 },
+                        Bind { binding: 2, buffer: b, offset: 0, size: b_size },
+                        Bind { binding: 3, buffer: y, offset: y_off, size: y_size },
+                    ];
+                    gpu.dispatch(&gemm, &binds, bytemuck::bytes_of(&gp), gemm_grid(gpu, &gp, g.groups)?)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Workgroups of the GEMM: column tiles in x, row tiles in y, groups in z.
+pub(crate) fn gemm_grid(gpu: &GpuHandle, p: &GemmParams, groups: usize) -> Result<[u32; 3]> {
+    let dims = [
+        u64::from(p.n).div_ceil(GEMM_TILE),
+        u64::from(p.m).div_ceil(GEMM_TILE),
+        groups as u64,
+    ];
+    let max = u64::from(gpu.max_groups_per_dim());
+    if let Some(&d) = dims.iter().find(|&&d| d > max) {
+        return Err(Error::Limit {
+            what: "GEMM workgroups per dimension",
+            requested: d,
+            limit: max,
+        });
+    }
+    Ok(dims.map(|d| d.max(1) as u32))
+}

@@ -1,0 +1,73 @@
+//! Reference conv2d: the direct seven-loop convolution with f64 accumulation.
+
+use crate::ops::conv2d::{Conv2dGeometry, PaddingMode};
+
+/// The source index of padded coordinate `i` on an axis of `size`, or `None` for a
+/// zero, by `nn.Conv2d`'s padding mode.
+pub fn source_coord(i: isize, size: usize, mode: PaddingMode) -> Option<usize> {
+    let s = size as isize;
+    let j = if (0..s).contains(&i) {
+        i
+    } else {
+        match mode {
+            PaddingMode::Zeros => return None,
+            PaddingMode::Reflect if i < 0 => -i,
+            PaddingMode::Reflect => 2 * (s - 1) - i,
+            PaddingMode::Replicate => i.clamp(0, s - 1),
+            PaddingMode::Circular if i < 0 => i + s,
+            PaddingMode::Circular => i - s,
+        }
+    };
+    Some(j as usize)
+}
+
+/// `relu(conv2d(input, weight, bias))` when `relu`, else the convolution, for a checked
+/// geometry. Returns the NCHW output.
+pub fn conv2d(
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    g: &Conv2dGeometry,
+    relu: bool,
+) -> Vec<f32> {
+    let mut out = vec![0.0f32; g.n * g.c_out * g.oh * g.ow];
+    for n in 0..g.n {
+        for co in 0..g.c_out {
+            let group = co / g.mg;
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let mut acc = 0.0f64;
+                    for ci in 0..g.cg {
+                        let c = group * g.cg + ci;
+                        for ky in 0..g.kh {
+                            let iy = (oy * g.stride[0] + ky * g.dilation[0]) as isize
+                                - g.pad[0] as isize;
+                            let Some(iy) = source_coord(iy, g.h, g.mode) else {
+                                continue;
+                            };
+                            for kx in 0..g.kw {
+                                let ix = (ox * g.stride[1] + kx * g.dilation[1]) as isize
+                                    - g.pad[2] as isize;
+                                let Some(ix) = source_coord(ix, g.w, g.mode) else {
+                                    continue;
+                                };
+                                let x = input[((n * g.c_in + c) * g.h + iy) * g.w + ix];
+                                let w = weight[((co * g.cg + ci) * g.kh + ky) * g.kw + kx];
+                                acc += f64::from(x) * f64::from(w);
+                            }
+                        }
+                    }
+                    if let Some(b) = bias {
+                        acc += f64::from(b[co]);
+                    }
+                    let mut v = acc as f32;
+                    if relu {
+                        v = super::relu::relu_value(v);
+                    }
+                    out[((n * g.c_out + co) * g.oh + oy) * g.ow + ox] = v;
+                }
+            }
+        }
+    }
+    out
+}
