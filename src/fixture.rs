@@ -303,7 +303,12 @@ impl Fixture {
             Some(Value::String(s)) => match s.as_str() {
                 "same" => crate::Padding::Same,
                 "valid" => crate::Padding::Valid,
-                other => return Err(Error::param(op, format!("Invalid padding string: '{other}'"))),
+                other => {
+                    return Err(Error::param(
+                        op,
+                        format!("Invalid padding string: '{other}'"),
+                    ));
+                }
             },
             _ => crate::Padding::Explicit(self.pair(op, "padding", [0, 0])?),
         };

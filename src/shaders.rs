@@ -18,7 +18,12 @@ pub enum Shader {
 
 impl Shader {
     /// Every shader, for tests that validate them all.
-    pub const ALL: [Shader; 4] = [Shader::Relu, Shader::Im2col, Shader::Gemm, Shader::Conv2dDirect];
+    pub const ALL: [Shader; 4] = [
+        Shader::Relu,
+        Shader::Im2col,
+        Shader::Gemm,
+        Shader::Conv2dDirect,
+    ];
 
     /// The WGSL source.
     pub fn source(self) -> &'static str {

@@ -15,6 +15,7 @@
 
 use crate::device::{Bind, DeviceKind, GpuHandle};
 use crate::error::{Error, Result};
+use crate::ops::gemm::{FLAG_BIAS, FLAG_RELU, GEMM_LAYOUT, GEMM_TILE, GemmParams, gemm_grid};
 use crate::reference;
 use crate::shaders::{Shader, Slot};
 use crate::tensor::{Storage, Tensor};
@@ -232,7 +233,12 @@ impl Conv2dParams {
                         "padding='same' is not supported for strided convolutions",
                     ));
                 }
-                [ext[0] / 2, ext[0] - ext[0] / 2, ext[1] / 2, ext[1] - ext[1] / 2]
+                [
+                    ext[0] / 2,
+                    ext[0] - ext[0] / 2,
+                    ext[1] / 2,
+                    ext[1] - ext[1] / 2,
+                ]
             }
         };
         match self.padding_mode {
@@ -447,32 +453,6 @@ pub fn conv2d_ext(
     Ok(out)
 }
 
-/// Mirror of `GemmParams` in shaders/gemm.wgsl; keep field order in sync.
-#[repr(C)]
-#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub(crate) struct GemmParams {
-    pub m: u32,
-    pub n: u32,
-    pub k: u32,
-    pub flags: u32,
-    pub a_off: u32,
-    pub a_rs: u32,
-    pub a_gs: u32,
-    pub b_off: u32,
-    pub b_rs: u32,
-    pub b_gs: u32,
-    pub b_hw: u32,
-    pub b_ns: u32,
-    pub c_off: u32,
-    pub c_ms: u32,
-    pub c_gs: u32,
-    pub c_hw: u32,
-    pub c_ns: u32,
-    pub bias_off: u32,
-    pub bias_gs: u32,
-    pub _pad: u32,
-}
-
 /// Mirror of `Im2colParams` in shaders/im2col.wgsl; keep field order in sync.
 #[repr(C)]
 #[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
@@ -527,13 +507,6 @@ pub(crate) struct DirectParams {
     pub _pad: [u32; 3],
 }
 
-const GEMM_LAYOUT: &[(u32, Slot)] = &[
-    (0, Slot::Read),
-    (1, Slot::Read),
-    (2, Slot::Read),
-    (3, Slot::ReadWrite),
-    (4, Slot::Uniform),
-];
 const IM2COL_LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (2, Slot::Uniform)];
 const DIRECT_LAYOUT: &[(u32, Slot)] = &[
     (0, Slot::Read),
@@ -543,10 +516,6 @@ const DIRECT_LAYOUT: &[(u32, Slot)] = &[
     (4, Slot::Uniform),
 ];
 
-/// The GEMM's output tile: 64 x 64 per workgroup.
-pub(crate) const GEMM_TILE: u64 = 64;
-const FLAG_BIAS: u32 = 1;
-const FLAG_RELU: u32 = 2;
 const DEFAULT_COL_BUDGET: u64 = 64 << 20;
 
 fn u32_of(v: u64, what: &'static str) -> Result<u32> {
@@ -567,12 +536,15 @@ fn launch(
     g: &Conv2dGeometry,
     options: &Conv2dOptions,
 ) -> Result<()> {
-    let flags = if bias.is_some() { FLAG_BIAS } else { 0 } | if options.relu { FLAG_RELU } else { 0 };
+    let flags =
+        if bias.is_some() { FLAG_BIAS } else { 0 } | if options.relu { FLAG_RELU } else { 0 };
     let (Some(x), Some(y)) = (input.gpu_buffer(), out.gpu_buffer()) else {
         // An empty input with a non-empty output: c_in is 0, so the output is the bias.
         return Err(Error::Unsupported("conv2d with zero input channels".into()));
     };
-    let w = weight.gpu_buffer().ok_or_else(|| Error::Unsupported("conv2d with an empty weight".into()))?;
+    let w = weight
+        .gpu_buffer()
+        .ok_or_else(|| Error::Unsupported("conv2d with an empty weight".into()))?;
     // Without a bias, the weight stands in for the bias binding (never read).
     let b = bias.and_then(Tensor::gpu_buffer).unwrap_or(w);
     let b_size = bias.map_or(4, |t| t.numel() as u64 * 4);
@@ -594,7 +566,9 @@ fn launch(
         });
     }
     // Images per dispatch: input and output windows must each fit one binding.
-    let by_binding = (chunk / in_image.max(1)).min(chunk / out_image.max(1)).max(1) as usize;
+    let by_binding = (chunk / in_image.max(1))
+        .min(chunk / out_image.max(1))
+        .max(1) as usize;
     let k = (g.cg * g.kh * g.kw) as u64;
     let ohw = (g.oh * g.ow) as u64;
     let max_cols = u64::from(gpu.max_groups_per_dim()) * GEMM_TILE;
@@ -606,8 +580,10 @@ fn launch(
             let per_dispatch = by_binding.min((max_cols / ohw).max(1) as usize);
             for n0 in (0..g.n).step_by(per_dispatch) {
                 let nb = per_dispatch.min(g.n - n0);
-                let (x_off, x_size, x_shift) = gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
-                let (y_off, y_size, y_shift) = gpu.window(n0 as u64 * out_image, nb as u64 * out_image);
+                let (x_off, x_size, x_shift) =
+                    gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
+                let (y_off, y_size, y_shift) =
+                    gpu.window(n0 as u64 * out_image, nb as u64 * out_image);
                 let ncols = nb as u64 * ohw;
                 let params = GemmParams {
                     m: g.mg as u32,
@@ -632,20 +608,47 @@ fn launch(
                     _pad: 0,
                 };
                 let binds = [
-                    Bind { binding: 0, buffer: w, offset: 0, size: w_size },
-                    Bind { binding: 1, buffer: x, offset: x_off, size: x_size },
-                    Bind { binding: 2, buffer: b, offset: 0, size: b_size },
-                    Bind { binding: 3, buffer: y, offset: y_off, size: y_size },
+                    Bind {
+                        binding: 0,
+                        buffer: w,
+                        offset: 0,
+                        size: w_size,
+                    },
+                    Bind {
+                        binding: 1,
+                        buffer: x,
+                        offset: x_off,
+                        size: x_size,
+                    },
+                    Bind {
+                        binding: 2,
+                        buffer: b,
+                        offset: 0,
+                        size: b_size,
+                    },
+                    Bind {
+                        binding: 3,
+                        buffer: y,
+                        offset: y_off,
+                        size: y_size,
+                    },
                 ];
-                gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), gemm_grid(gpu, &params, g.groups)?)?;
+                gpu.dispatch(
+                    &pipeline,
+                    &binds,
+                    bytemuck::bytes_of(&params),
+                    gemm_grid(gpu, &params, g.groups)?,
+                )?;
             }
         }
         Some(Conv2dAlgo::Direct) => {
             let pipeline = gpu.pipeline(Shader::Conv2dDirect, "conv2d_direct", DIRECT_LAYOUT)?;
             for n0 in (0..g.n).step_by(by_binding) {
                 let nb = by_binding.min(g.n - n0);
-                let (x_off, x_size, x_shift) = gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
-                let (y_off, y_size, y_shift) = gpu.window(n0 as u64 * out_image, nb as u64 * out_image);
+                let (x_off, x_size, x_shift) =
+                    gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
+                let (y_off, y_size, y_shift) =
+                    gpu.window(n0 as u64 * out_image, nb as u64 * out_image);
                 let total = nb as u64 * out_image;
                 let params = DirectParams {
                     c: g.c_in as u32,
@@ -672,12 +675,37 @@ fn launch(
                     _pad: [0; 3],
                 };
                 let binds = [
-                    Bind { binding: 0, buffer: x, offset: x_off, size: x_size },
-                    Bind { binding: 1, buffer: w, offset: 0, size: w_size },
-                    Bind { binding: 2, buffer: b, offset: 0, size: b_size },
-                    Bind { binding: 3, buffer: y, offset: y_off, size: y_size },
+                    Bind {
+                        binding: 0,
+                        buffer: x,
+                        offset: x_off,
+                        size: x_size,
+                    },
+                    Bind {
+                        binding: 1,
+                        buffer: w,
+                        offset: 0,
+                        size: w_size,
+                    },
+                    Bind {
+                        binding: 2,
+                        buffer: b,
+                        offset: 0,
+                        size: b_size,
+                    },
+                    Bind {
+                        binding: 3,
+                        buffer: y,
+                        offset: y_off,
+                        size: y_size,
+                    },
                 ];
-                gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), gpu.grid(total.div_ceil(256))?)?;
+                gpu.dispatch(
+                    &pipeline,
+                    &binds,
+                    bytemuck::bytes_of(&params),
+                    gpu.grid(total.div_ceil(256))?,
+                )?;
             }
         }
         Some(_) => {
@@ -699,15 +727,18 @@ fn launch(
                 let by_grid = (max_cols / g.ow as u64).max(1) as usize;
                 (1, by_cols.min(by_grid).min(g.oh))
             };
-            let cols_len = images as u64 * rows as u64 * g.ow as u64 * g.c_in as u64 * (g.kh * g.kw) as u64;
+            let cols_len =
+                images as u64 * rows as u64 * g.ow as u64 * g.c_in as u64 * (g.kh * g.kw) as u64;
             let cols = Tensor::uninit(input.device(), &[cols_len as usize])?;
             let c = cols.gpu_buffer().expect("a non-empty column matrix");
             let im2col = gpu.pipeline(Shader::Im2col, "im2col", IM2COL_LAYOUT)?;
             let gemm = gpu.pipeline(Shader::Gemm, "gemm", GEMM_LAYOUT)?;
             for n0 in (0..g.n).step_by(images) {
                 let nb = images.min(g.n - n0);
-                let (x_off, x_size, x_shift) = gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
-                let (y_off, y_size, y_shift) = gpu.window(n0 as u64 * out_image, nb as u64 * out_image);
+                let (x_off, x_size, x_shift) =
+                    gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
+                let (y_off, y_size, y_shift) =
+                    gpu.window(n0 as u64 * out_image, nb as u64 * out_image);
                 for row0 in (0..g.oh).step_by(rows) {
                     let nrows = rows.min(g.oh - row0);
                     let ncols = nb as u64 * nrows as u64 * g.ow as u64;
@@ -735,10 +766,25 @@ fn launch(
                         in_shift: x_shift,
                     };
                     let binds = [
-                        Bind { binding: 0, buffer: x, offset: x_off, size: x_size },
-                        Bind { binding: 1, buffer: c, offset: 0, size: total * 4 },
+                        Bind {
+                            binding: 0,
+                            buffer: x,
+                            offset: x_off,
+                            size: x_size,
+                        },
+                        Bind {
+                            binding: 1,
+                            buffer: c,
+                            offset: 0,
+                            size: total * 4,
+                        },
                     ];
-                    gpu.dispatch(&im2col, &binds, bytemuck::bytes_of(&ip), gpu.grid(total.div_ceil(256))?)?;
+                    gpu.dispatch(
+                        &im2col,
+                        &binds,
+                        bytemuck::bytes_of(&ip),
+                        gpu.grid(total.div_ceil(256))?,
+                    )?;
                     let gp = GemmParams {
                         m: g.mg as u32,
                         n: ncols as u32,
@@ -762,33 +808,40 @@ fn launch(
                         _pad: 0,
                     };
                     let binds = [
-                        Bind { binding: 0, buffer: w, offset: 0, size: w_size },
-                        Bind { binding: 1, buffer: c, offset: 0, size: total * 4 },
-                        Bind { binding: 2, buffer: b, offset: 0, size: b_size },
-                        Bind { binding: 3, buffer: y, offset: y_off, size: y_size },
+                        Bind {
+                            binding: 0,
+                            buffer: w,
+                            offset: 0,
+                            size: w_size,
+                        },
+                        Bind {
+                            binding: 1,
+                            buffer: c,
+                            offset: 0,
+                            size: total * 4,
+                        },
+                        Bind {
+                            binding: 2,
+                            buffer: b,
+                            offset: 0,
+                            size: b_size,
+                        },
+                        Bind {
+                            binding: 3,
+                            buffer: y,
+                            offset: y_off,
+                            size: y_size,
+                        },
                     ];
-                    gpu.dispatch(&gemm, &binds, bytemuck::bytes_of(&gp), gemm_grid(gpu, &gp, g.groups)?)?;
+                    gpu.dispatch(
+                        &gemm,
+                        &binds,
+                        bytemuck::bytes_of(&gp),
+                        gemm_grid(gpu, &gp, g.groups)?,
+                    )?;
                 }
             }
         }
     }
     Ok(())
-}
-
-/// Workgroups of the GEMM: column tiles in x, row tiles in y, groups in z.
-pub(crate) fn gemm_grid(gpu: &GpuHandle, p: &GemmParams, groups: usize) -> Result<[u32; 3]> {
-    let dims = [
-        u64::from(p.n).div_ceil(GEMM_TILE),
-        u64::from(p.m).div_ceil(GEMM_TILE),
-        groups as u64,
-    ];
-    let max = u64::from(gpu.max_groups_per_dim());
-    if let Some(&d) = dims.iter().find(|&&d| d > max) {
-        return Err(Error::Limit {
-            what: "GEMM workgroups per dimension",
-            requested: d,
-            limit: max,
-        });
-    }
-    Ok(dims.map(|d| d.max(1) as u32))
 }

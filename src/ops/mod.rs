@@ -12,6 +12,7 @@
 //! 6. `tests/<op>.rs` on every backend; a workload in `benches/workloads.json`.
 
 pub mod conv2d;
+pub mod gemm;
 pub mod relu;
 
 use crate::shaders::Shader;
@@ -22,8 +23,16 @@ pub fn uniform_mirrors() -> Vec<(Shader, &'static str, usize)> {
     use std::mem::size_of;
     vec![
         (Shader::Relu, "ReluParams", size_of::<relu::ReluParams>()),
-        (Shader::Gemm, "GemmParams", size_of::<conv2d::GemmParams>()),
-        (Shader::Im2col, "Im2colParams", size_of::<conv2d::Im2colParams>()),
-        (Shader::Conv2dDirect, "DirectParams", size_of::<conv2d::DirectParams>()),
+        (Shader::Gemm, "GemmParams", size_of::<gemm::GemmParams>()),
+        (
+            Shader::Im2col,
+            "Im2colParams",
+            size_of::<conv2d::Im2colParams>(),
+        ),
+        (
+            Shader::Conv2dDirect,
+            "DirectParams",
+            size_of::<conv2d::DirectParams>(),
+        ),
     ]
 }

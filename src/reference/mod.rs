@@ -2,4 +2,5 @@
 //! is tested against these, and they run the [`crate::Device::cpu`] backend.
 
 pub mod conv2d;
+pub mod gemm;
 pub mod relu;

@@ -1,0 +1,164 @@
+//! The GEMM behind conv2d (and `matmul`): `shaders/gemm.wgsl`, a 64x64-tiled product
+//! through workgroup memory with a 4x4 register block per invocation, strided so that
+//! conv2d reads and writes NCHW directly.
+
+use crate::device::{Bind, DeviceKind, GpuHandle};
+use crate::error::{Error, Result};
+use crate::shaders::Shader;
+use crate::shaders::Slot;
+use crate::tensor::{Storage, Tensor};
+
+/// Mirror of `GemmParams` in shaders/gemm.wgsl; keep field order in sync. Index maps:
+/// `A[m,k] = a[a_off + g*a_gs + m*a_rs + k]`,
+/// `B[k,j] = b[b_off + g*b_gs + k*b_rs + (j / b_hw)*b_ns + j % b_hw]`,
+/// `C[m,j] = c[c_off + g*c_gs + m*c_ms + (j / c_hw)*c_ns + j % c_hw]`.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct GemmParams {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub flags: u32,
+    pub a_off: u32,
+    pub a_rs: u32,
+    pub a_gs: u32,
+    pub b_off: u32,
+    pub b_rs: u32,
+    pub b_gs: u32,
+    pub b_hw: u32,
+    pub b_ns: u32,
+    pub c_off: u32,
+    pub c_ms: u32,
+    pub c_gs: u32,
+    pub c_hw: u32,
+    pub c_ns: u32,
+    pub bias_off: u32,
+    pub bias_gs: u32,
+    pub _pad: u32,
+}
+
+pub(crate) const GEMM_LAYOUT: &[(u32, Slot)] = &[
+    (0, Slot::Read),
+    (1, Slot::Read),
+    (2, Slot::Read),
+    (3, Slot::ReadWrite),
+    (4, Slot::Uniform),
+];
+
+/// The GEMM's output tile: 64 x 64 per workgroup.
+pub(crate) const GEMM_TILE: u64 = 64;
+pub(crate) const FLAG_BIAS: u32 = 1;
+pub(crate) const FLAG_RELU: u32 = 2;
+
+/// Workgroups of the GEMM: column tiles in x, row tiles in y, groups in z.
+pub(crate) fn gemm_grid(gpu: &GpuHandle, p: &GemmParams, groups: usize) -> Result<[u32; 3]> {
+    let dims = [
+        u64::from(p.n).div_ceil(GEMM_TILE),
+        u64::from(p.m).div_ceil(GEMM_TILE),
+        groups as u64,
+    ];
+    let max = u64::from(gpu.max_groups_per_dim());
+    if let Some(&d) = dims.iter().find(|&&d| d > max) {
+        return Err(Error::Limit {
+            what: "GEMM workgroups per dimension",
+            requested: d,
+            limit: max,
+        });
+    }
+    Ok(dims.map(|d| d.max(1) as u32))
+}
+
+/// Matrix product of two 2-D tensors.
+///
+/// Corresponds to `torch.matmul` / `torch.mm` for 2-D inputs.
+///
+/// # Shapes
+/// `a [m, k]`, `b [k, n]` → `[m, n]`.
+///
+/// # Errors
+/// [`Error::Shape`] with PyTorch's message when the shapes disagree; device errors.
+pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let (&[m, k], &[k2, n]) = (a.shape(), b.shape()) else {
+        return Err(Error::shape(
+            "matmul",
+            format!(
+                "both arguments to matmul need to be 2D, but they are {}D and {}D",
+                a.shape().len(),
+                b.shape().len()
+            ),
+        ));
+    };
+    if k != k2 {
+        return Err(Error::shape(
+            "matmul",
+            format!("mat1 and mat2 shapes cannot be multiplied ({m}x{k} and {k2}x{n})"),
+        ));
+    }
+    if a.device() != b.device() {
+        return Err(Error::DeviceMismatch { op: "matmul" });
+    }
+    let mut out = Tensor::uninit(a.device(), &[m, n])?;
+    match a.device().kind() {
+        DeviceKind::Cpu => {
+            let y = crate::reference::gemm::matmul(a.cpu_data(), b.cpu_data(), m, k, n);
+            if let Storage::Cpu(dst) = out.storage_mut() {
+                *dst = y;
+            }
+        }
+        DeviceKind::Gpu(gpu) => {
+            let Some(c) = out.gpu_buffer() else {
+                return Ok(out);
+            };
+            let (Some(ab), Some(bb)) = (a.gpu_buffer(), b.gpu_buffer()) else {
+                // k == 0: the product is all zeros.
+                return Tensor::zeros(a.device(), &[m, n]);
+            };
+            let p = GemmParams {
+                m: m as u32,
+                n: n as u32,
+                k: k as u32,
+                a_rs: k as u32,
+                b_rs: n as u32,
+                b_hw: n as u32,
+                c_ms: n as u32,
+                c_hw: n as u32,
+                ..GemmParams::default()
+            };
+            let pipeline = gpu.pipeline(Shader::Gemm, "gemm", GEMM_LAYOUT)?;
+            let (a_size, b_size) = ((m * k * 4) as u64, (k * n * 4) as u64);
+            let binds = [
+                Bind {
+                    binding: 0,
+                    buffer: ab,
+                    offset: 0,
+                    size: a_size,
+                },
+                Bind {
+                    binding: 1,
+                    buffer: bb,
+                    offset: 0,
+                    size: b_size,
+                },
+                Bind {
+                    binding: 2,
+                    buffer: ab,
+                    offset: 0,
+                    size: 4,
+                },
+                Bind {
+                    binding: 3,
+                    buffer: c,
+                    offset: 0,
+                    size: (m * n * 4) as u64,
+                },
+            ];
+            gpu.dispatch(
+                &pipeline,
+                &binds,
+                bytemuck::bytes_of(&p),
+                gemm_grid(gpu, &p, 1)?,
+            )?;
+        }
+    }
+    Ok(out)
+}

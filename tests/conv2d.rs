@@ -1,0 +1,438 @@
+//! conv2d on every backend and every lowering against the CPU reference, PyTorch's
+//! errors, and the benchmark workloads.
+
+mod common;
+
+use proptest::prelude::*;
+use wgcnn::ops::conv2d::Conv2dGeometry;
+use wgcnn::{Conv2dAlgo, Conv2dOptions, Conv2dParams, Device, Error, Padding, PaddingMode, Tensor};
+
+/// The reference output for a call, from the CPU path.
+fn reference(
+    x: &[f32],
+    xs: &[usize],
+    w: &[f32],
+    ws: &[usize],
+    b: Option<&[f32]>,
+    p: &Conv2dParams,
+    relu: bool,
+) -> (Vec<usize>, Vec<f32>) {
+    let g: Conv2dGeometry = p
+        .geometry(xs, ws, b.map(|b| vec![b.len()]).as_deref())
+        .unwrap();
+    (
+        g.output_shape(),
+        wgcnn::reference::conv2d::conv2d(x, w, b, &g, relu),
+    )
+}
+
+/// Runs one call on `dev` with `options` and checks it against the reference with the
+/// proptest tolerance `|y - e| <= 1e-4 * max|e| + 1e-5`.
+#[allow(clippy::too_many_arguments)]
+fn check(
+    dev: &Device,
+    xs: &[usize],
+    ws: &[usize],
+    bias: bool,
+    p: &Conv2dParams,
+    options: &Conv2dOptions,
+    seed: u64,
+) {
+    let x = common::random(xs.iter().product(), seed);
+    let w = common::random(ws.iter().product(), seed + 1);
+    let b = bias.then(|| common::random(ws[0], seed + 2));
+    let (shape, want) = reference(&x, xs, &w, ws, b.as_deref(), p, options.relu);
+    let tx = Tensor::from_slice(dev, &x, xs).unwrap();
+    let tw = Tensor::from_slice(dev, &w, ws).unwrap();
+    let tb = b
+        .as_ref()
+        .map(|b| Tensor::from_slice(dev, b, &[b.len()]).unwrap());
+    let y = wgcnn::conv2d_ext(&tx, &tw, tb.as_ref(), p, options).unwrap();
+    assert_eq!(y.shape(), &shape[..]);
+    let max = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    common::assert_close(
+        &y.to_vec().unwrap(),
+        &want,
+        1e-4 * max + 1e-5,
+        0.0,
+        &format!("{xs:?} * {ws:?} {p:?} {options:?} on {dev:?}"),
+    );
+}
+
+const ALGOS: [Conv2dAlgo; 3] = [Conv2dAlgo::Auto, Conv2dAlgo::Im2col, Conv2dAlgo::Direct];
+
+fn with(algo: Conv2dAlgo, relu: bool) -> Conv2dOptions {
+    Conv2dOptions {
+        relu,
+        algo,
+        col_budget: None,
+    }
+}
+
+#[test]
+fn the_seed_example_gives_16_channels_of_28_by_28() {
+    // torch: F.conv2d(x [b,3,28,28], w [16,3,3,3], padding=1) -> [b,16,28,28]
+    for dev in common::backends() {
+        let x = Tensor::zeros(dev, &[5, 3, 28, 28]).unwrap();
+        let w = Tensor::zeros(dev, &[16, 3, 3, 3]).unwrap();
+        let y = wgcnn::conv2d(&x, &w, None, &Conv2dParams::default().padding(1)).unwrap();
+        assert_eq!(y.shape(), &[5, 16, 28, 28]);
+    }
+}
+
+#[test]
+fn a_known_convolution_gives_known_numbers() {
+    // 3x3 ramp, 2x2 kernel of ones, bias 0.5: each output is the sum of a 2x2 window.
+    let x: Vec<f32> = (0..9).map(|v| v as f32).collect();
+    for dev in common::backends() {
+        let tx = Tensor::from_slice(dev, &x, &[1, 1, 3, 3]).unwrap();
+        let tw = Tensor::from_slice(dev, &[1.0; 4], &[1, 1, 2, 2]).unwrap();
+        let tb = Tensor::from_slice(dev, &[0.5], &[1]).unwrap();
+        let y = wgcnn::conv2d(&tx, &tw, Some(&tb), &Conv2dParams::default()).unwrap();
+        assert_eq!(y.to_vec().unwrap(), [8.5, 12.5, 20.5, 24.5], "{dev:?}");
+    }
+}
+
+#[test]
+fn every_lowering_matches_the_reference_on_parameter_combinations() {
+    let cases: Vec<([usize; 4], [usize; 4], Conv2dParams)> = vec![
+        (
+            [2, 3, 9, 9],
+            [4, 3, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        (
+            [1, 4, 17, 13],
+            [6, 4, 3, 5],
+            Conv2dParams {
+                stride: [2, 3],
+                padding: Padding::Explicit([2, 1]),
+                dilation: [1, 2],
+                ..Conv2dParams::default()
+            },
+        ),
+        (
+            [2, 6, 8, 8],
+            [9, 2, 3, 3],
+            Conv2dParams::default().groups(3).padding(1),
+        ),
+        (
+            [1, 8, 10, 10],
+            [8, 1, 3, 3],
+            Conv2dParams::default().groups(8).padding(1),
+        ),
+        (
+            [1, 4, 8, 8],
+            [12, 1, 3, 3],
+            Conv2dParams::default().groups(4).stride(2),
+        ),
+        ([3, 16, 5, 7], [20, 16, 1, 1], Conv2dParams::default()),
+        (
+            [1, 2, 9, 9],
+            [3, 2, 4, 4],
+            Conv2dParams {
+                padding: Padding::Same,
+                dilation: [2, 1],
+                ..Conv2dParams::default()
+            },
+        ),
+        (
+            [1, 3, 7, 8],
+            [4, 3, 3, 3],
+            Conv2dParams {
+                padding_mode: PaddingMode::Reflect,
+                ..Conv2dParams::default().padding(2)
+            },
+        ),
+        (
+            [1, 3, 7, 8],
+            [4, 3, 3, 3],
+            Conv2dParams {
+                padding_mode: PaddingMode::Replicate,
+                ..Conv2dParams::default().padding(2)
+            },
+        ),
+        (
+            [1, 3, 7, 8],
+            [4, 3, 3, 3],
+            Conv2dParams {
+                padding_mode: PaddingMode::Circular,
+                ..Conv2dParams::default().padding(2)
+            },
+        ),
+    ];
+    for dev in common::backends() {
+        for (i, (xs, ws, p)) in cases.iter().enumerate() {
+            for algo in ALGOS {
+                for relu in [false, true] {
+                    check(dev, xs, ws, i % 2 == 0, p, &with(algo, relu), i as u64 * 7);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_relu_equals_relu_after_conv_bit_for_bit() {
+    for dev in common::gpus() {
+        let x =
+            Tensor::from_slice(dev, &common::random(2 * 3 * 12 * 12, 5), &[2, 3, 12, 12]).unwrap();
+        let w = Tensor::from_slice(dev, &common::random(8 * 27, 6), &[8, 3, 3, 3]).unwrap();
+        let b = Tensor::from_slice(dev, &common::random(8, 7), &[8]).unwrap();
+        let p = Conv2dParams::default().padding(1);
+        let fused = wgcnn::conv2d_relu(&x, &w, Some(&b), &p)
+            .unwrap()
+            .to_vec()
+            .unwrap();
+        let apart = wgcnn::relu(&wgcnn::conv2d(&x, &w, Some(&b), &p).unwrap())
+            .unwrap()
+            .to_vec()
+            .unwrap();
+        common::assert_bits_eq(&fused, &apart, &format!("{dev:?}"));
+    }
+}
+
+#[test]
+fn the_column_matrix_is_split_over_images_and_rows_under_a_small_budget() {
+    let p = Conv2dParams::default().padding(1);
+    for dev in common::gpus() {
+        // 2 images, 3 rows, 1 row at a time: budgets in bytes of the column matrix.
+        for budget in [30 * 27 * 4 * 2, 30 * 27 * 4 * 3, 30 * 27 * 4, 1] {
+            let options = Conv2dOptions {
+                relu: false,
+                algo: Conv2dAlgo::Im2col,
+                col_budget: Some(budget),
+            };
+            check(
+                dev,
+                &[3, 3, 30, 30],
+                &[5, 3, 3, 3],
+                true,
+                &p,
+                &options,
+                budget as u64,
+            );
+        }
+    }
+}
+
+#[test]
+fn small_bindings_split_every_lowering_over_images() {
+    let options = wgcnn::DeviceOptions {
+        max_storage_binding: Some(4096),
+        ..Default::default()
+    };
+    for dev in common::gpus_with(&options) {
+        for algo in ALGOS {
+            check(
+                &dev,
+                &[5, 2, 10, 10],
+                &[3, 2, 3, 3],
+                true,
+                &Conv2dParams::default().padding(1),
+                &with(algo, false),
+                3,
+            );
+            check(
+                &dev,
+                &[5, 4, 9, 9],
+                &[4, 4, 1, 1],
+                true,
+                &Conv2dParams::default(),
+                &with(algo, false),
+                4,
+            );
+        }
+    }
+}
+
+fn err(x: &[usize], w: &[usize], b: Option<usize>, p: Conv2dParams) -> Error {
+    let dev = Device::cpu();
+    let tx = Tensor::zeros(&dev, x).unwrap();
+    let tw = Tensor::zeros(&dev, w).unwrap();
+    let tb = b.map(|n| Tensor::zeros(&dev, &[n]).unwrap());
+    wgcnn::conv2d(&tx, &tw, tb.as_ref(), &p).unwrap_err()
+}
+
+#[test]
+fn bad_calls_get_pytorchs_errors() {
+    let d = Conv2dParams::default;
+    let cases: Vec<(Error, &str)> = vec![
+        (
+            err(&[1, 1, 28, 28], &[16, 3, 5, 5], None, d()),
+            "Given groups=1, weight of size [16, 3, 5, 5], expected input[1, 1, 28, 28] to have 3 channels, but got 1 channels instead",
+        ),
+        (
+            err(&[3, 4], &[16, 3, 5, 5], None, d()),
+            "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: [3, 4]",
+        ),
+        (
+            err(&[1, 4, 8, 8], &[3, 2, 3, 3], None, d().groups(2)),
+            "Given groups=2, expected weight to be divisible by 2 at dimension 0, but got weight of size [[3, 2, 3, 3]] instead",
+        ),
+        (
+            err(&[1, 1, 8, 8], &[4, 1, 3, 3], None, d().groups(0)),
+            "non-positive groups is not supported",
+        ),
+        (
+            err(&[1, 1, 8, 8], &[4, 1, 3, 3], Some(5), d()),
+            "Given weight of size [4, 1, 3, 3], expected bias to be 1-dimensional with 4 elements, but got bias of size [5] instead",
+        ),
+        (
+            err(&[1, 1, 8, 8], &[4, 1, 3, 3], None, d().stride(0)),
+            "non-positive stride is not supported",
+        ),
+        (
+            err(&[1, 1, 8, 8], &[4, 1, 3, 3], None, d().dilation(0)),
+            "dilation should be greater than zero, but got [0, 0]",
+        ),
+        (
+            err(&[1, 1, 8, 8], &[4, 1, 3, 3], None, d().padding(-1)),
+            "negative padding is not supported",
+        ),
+        (
+            err(&[1, 1, 2, 2], &[4, 1, 3, 3], None, d()),
+            "Calculated padded input size per channel: (2 x 2). Kernel size: (3 x 3). Kernel size can't be greater than actual input size",
+        ),
+        (
+            err(
+                &[1, 1, 8, 8],
+                &[4, 1, 3, 3],
+                None,
+                Conv2dParams {
+                    padding: Padding::Same,
+                    ..d().stride(2)
+                },
+            ),
+            "padding='same' is not supported for strided convolutions",
+        ),
+        (
+            err(
+                &[1, 1, 3, 3],
+                &[1, 1, 3, 3],
+                None,
+                Conv2dParams {
+                    padding_mode: PaddingMode::Reflect,
+                    ..d().padding(3)
+                },
+            ),
+            "Padding size should be less than the corresponding input dimension, but got: padding (3, 3) at dimension 3 of input [1, 1, 3, 3]",
+        ),
+    ];
+    for (e, want) in cases {
+        assert!(
+            matches!(e, Error::Shape { .. } | Error::InvalidParam { .. }),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains(want), "got: {e}\nwant: {want}");
+    }
+}
+
+#[test]
+fn an_error_leaves_the_gpu_usable() {
+    for dev in common::gpus() {
+        let x = Tensor::zeros(dev, &[1, 1, 2, 2]).unwrap();
+        let w = Tensor::zeros(dev, &[4, 1, 3, 3]).unwrap();
+        assert!(wgcnn::conv2d(&x, &w, None, &Conv2dParams::default()).is_err());
+        check(
+            dev,
+            &[1, 2, 6, 6],
+            &[2, 2, 3, 3],
+            true,
+            &Conv2dParams::default(),
+            &Conv2dOptions::default(),
+            1,
+        );
+    }
+}
+
+#[test]
+fn every_conv2d_workload_runs_correctly() {
+    let text = include_str!("../benches/workloads.json");
+    let json: serde_json::Value = serde_json::from_str(text).unwrap();
+    let pair = |v: &serde_json::Value| [v[0].as_i64().unwrap(), v[1].as_i64().unwrap()];
+    let dims = |v: &serde_json::Value| -> Vec<usize> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect()
+    };
+    for wl in json["conv2d"].as_array().unwrap() {
+        let p = Conv2dParams {
+            stride: pair(&wl["stride"]),
+            padding: Padding::Explicit(pair(&wl["padding"])),
+            dilation: pair(&wl["dilation"]),
+            groups: wl["groups"].as_i64().unwrap(),
+            padding_mode: PaddingMode::Zeros,
+        };
+        let (xs, ws) = (dims(&wl["input"]), dims(&wl["weight"]));
+        for dev in common::gpus() {
+            check(
+                dev,
+                &xs,
+                &ws,
+                wl["bias"].as_bool().unwrap(),
+                &p,
+                &Conv2dOptions::default(),
+                11,
+            );
+        }
+    }
+}
+
+fn params_strategy() -> impl Strategy<Value = ([usize; 4], [usize; 4], Conv2dParams, bool)> {
+    (
+        1usize..3,
+        1usize..4,
+        1usize..4,
+        1usize..5,
+        1usize..4,
+        1usize..4,
+        1usize..3,
+        1usize..3,
+        0usize..3,
+        0usize..4,
+        any::<bool>(),
+        0usize..4,
+    )
+        .prop_flat_map(
+            |(n, groups, cg, mg, kh, kw, s, d, pad, mode, bias, extra)| {
+                let ext_h = d * (kh - 1) + 1;
+                let ext_w = d * (kw - 1) + 1;
+                (
+                    Just((n, groups, cg, mg, kh, kw, s, d, pad, mode, bias)),
+                    ext_h.max(pad + 1)..ext_h + 9 + extra,
+                    ext_w.max(pad + 1)..ext_w + 9,
+                )
+            },
+        )
+        .prop_map(
+            |((n, groups, cg, mg, kh, kw, s, d, pad, mode, bias), h, w)| {
+                let padding_mode = [
+                    PaddingMode::Zeros,
+                    PaddingMode::Reflect,
+                    PaddingMode::Replicate,
+                    PaddingMode::Circular,
+                ][mode];
+                let p = Conv2dParams {
+                    stride: [s as i64, s as i64],
+                    padding: Padding::Explicit([pad as i64, pad as i64]),
+                    dilation: [d as i64, d as i64],
+                    groups: groups as i64,
+                    padding_mode,
+                };
+                ([n, groups * cg, h, w], [groups * mg, cg, kh, kw], p, bias)
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #[test]
+    fn random_convolutions_match_the_reference_on_every_adapter((xs, ws, p, bias) in params_strategy(), algo in 0usize..3, seed in 0u64..1000) {
+        for dev in common::backends() {
+            check(dev, &xs, &ws, bias, &p, &with(ALGOS[algo], seed % 3 == 0), seed);
+        }
+    }
+}
