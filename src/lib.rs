@@ -17,6 +17,7 @@
 pub mod device;
 pub mod error;
 pub mod fixture;
+pub mod nn;
 pub mod ops;
 pub mod reference;
 pub mod shaders;

@@ -210,7 +210,7 @@ fn the_column_matrix_is_split_over_images_and_rows_under_a_small_budget() {
                 true,
                 &p,
                 &options,
-                budget as u64,
+                budget,
             );
         }
     }
@@ -434,5 +434,33 @@ proptest! {
         for dev in common::backends() {
             check(dev, &xs, &ws, bias, &p, &with(ALGOS[algo], seed % 3 == 0), seed);
         }
+    }
+}
+
+#[test]
+fn the_conv2d_module_holds_its_parameters_and_padding_mode() {
+    for dev in common::backends() {
+        let w = common::random(4 * 3 * 9, 1);
+        let b = common::random(4, 2);
+        let p = Conv2dParams { padding_mode: PaddingMode::Circular, ..Conv2dParams::default().padding(1) };
+        let layer = wgcnn::nn::Conv2d::new(
+            Tensor::from_slice(dev, &w, &[4, 3, 3, 3]).unwrap(),
+            Some(Tensor::from_slice(dev, &b, &[4]).unwrap()),
+            p,
+        )
+        .unwrap();
+        assert_eq!((layer.in_channels(), layer.out_channels(), layer.kernel_size()), (3, 4, [3, 3]));
+        let x = common::random(2 * 3 * 6 * 6, 3);
+        let (shape, want) = reference(&x, &[2, 3, 6, 6], &w, &[4, 3, 3, 3], Some(&b), &p, true);
+        let y = layer.forward_relu(&Tensor::from_slice(dev, &x, &[2, 3, 6, 6]).unwrap()).unwrap();
+        assert_eq!(y.shape(), &shape[..]);
+        common::assert_close(&y.to_vec().unwrap(), &want, 1e-5, 1e-4, &format!("{dev:?}"));
+        // a bias of the wrong length is refused when the layer is built
+        let bad = wgcnn::nn::Conv2d::new(
+            Tensor::from_slice(dev, &w, &[4, 3, 3, 3]).unwrap(),
+            Some(Tensor::from_slice(dev, &b[..3], &[3]).unwrap()),
+            p,
+        );
+        assert!(matches!(bad, Err(Error::Shape { .. })));
     }
 }

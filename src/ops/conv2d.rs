@@ -114,6 +114,77 @@ impl Conv2dParams {
         self
     }
 
+    /// Checks the parameters, weight and bias as PyTorch does, without an input (what
+    /// `nn.Conv2d` can check when it is built).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] or [`Error::InvalidParam`] with PyTorch's message.
+    pub fn check_weight(&self, weight: &[usize], bias: Option<&[usize]>) -> Result<()> {
+        let op = "conv2d";
+        let &[c_out, _, kh, kw] = weight else {
+            return Err(Error::shape(
+                op,
+                format!("expected a 4-D weight [c_out, c_in / groups, kh, kw], got {weight:?}"),
+            ));
+        };
+        if self.stride.iter().any(|&s| s <= 0) {
+            return Err(Error::param(op, "non-positive stride is not supported"));
+        }
+        if self.dilation.iter().any(|&d| d <= 0) {
+            return Err(Error::param(
+                op,
+                format!(
+                    "dilation should be greater than zero, but got {:?}",
+                    self.dilation
+                ),
+            ));
+        }
+        if let Padding::Explicit(p) = self.padding
+            && p.iter().any(|&v| v < 0)
+        {
+            return Err(Error::param(op, "negative padding is not supported"));
+        }
+        if self.groups <= 0 {
+            return Err(Error::param(op, "non-positive groups is not supported"));
+        }
+        let groups = self.groups as usize;
+        if c_out == 0 {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "Given groups={groups}, expected weight to be at least 1 at dimension 0, but got weight of size {weight:?} instead"
+                ),
+            ));
+        }
+        if !c_out.is_multiple_of(groups) {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of size [{weight:?}] instead"
+                ),
+            ));
+        }
+        if let Some(b) = bias
+            && b != [c_out]
+        {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "Given weight of size {weight:?}, expected bias to be 1-dimensional with {c_out} elements, but got bias of size {b:?} instead"
+                ),
+            ));
+        }
+        if kh == 0 || kw == 0 {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "kernel size should be greater than zero, but got kernel_height: {kh} kernel_width: {kw}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the call as PyTorch does and resolves its geometry.
     ///
     /// # Shapes
@@ -155,67 +226,14 @@ impl Conv2dParams {
                 ));
             }
         };
-        if self.stride.iter().any(|&s| s <= 0) {
-            return Err(Error::param(op, "non-positive stride is not supported"));
-        }
-        if self.dilation.iter().any(|&d| d <= 0) {
-            return Err(Error::param(
-                op,
-                format!(
-                    "dilation should be greater than zero, but got {:?}",
-                    self.dilation
-                ),
-            ));
-        }
-        if let Padding::Explicit(p) = self.padding
-            && p.iter().any(|&v| v < 0)
-        {
-            return Err(Error::param(op, "negative padding is not supported"));
-        }
-        if self.groups <= 0 {
-            return Err(Error::param(op, "non-positive groups is not supported"));
-        }
+        self.check_weight(weight, bias)?;
         let groups = self.groups as usize;
-        if c_out == 0 {
-            return Err(Error::shape(
-                op,
-                format!(
-                    "Given groups={groups}, expected weight to be at least 1 at dimension 0, but got weight of size {weight:?} instead"
-                ),
-            ));
-        }
-        if !c_out.is_multiple_of(groups) {
-            return Err(Error::shape(
-                op,
-                format!(
-                    "Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of size [{weight:?}] instead"
-                ),
-            ));
-        }
         if c_in != cg * groups {
             return Err(Error::shape(
                 op,
                 format!(
                     "Given groups={groups}, weight of size {weight:?}, expected input{input:?} to have {} channels, but got {c_in} channels instead",
                     cg * groups
-                ),
-            ));
-        }
-        if let Some(b) = bias
-            && b != [c_out]
-        {
-            return Err(Error::shape(
-                op,
-                format!(
-                    "Given weight of size {weight:?}, expected bias to be 1-dimensional with {c_out} elements, but got bias of size {b:?} instead"
-                ),
-            ));
-        }
-        if kh == 0 || kw == 0 {
-            return Err(Error::shape(
-                op,
-                format!(
-                    "kernel size should be greater than zero, but got kernel_height: {kh} kernel_width: {kw}"
                 ),
             ));
         }
