@@ -1,8 +1,17 @@
-// gemm.wgsl: C = A x B (+ bias, relu) per group, f32, tiled through workgroup memory.
-// A workgroup computes a 64x64 block of C; each of its 16x16 invocations accumulates a
-// 4x4 register block (rows ty + 16i, columns tx + 16j, so stores are coalesced). K is
-// walked in steps of 16 through two 16x64 tiles in workgroup memory. Any M, N, K:
-// out-of-range loads read 0 and out-of-range stores are skipped.
+// gemm.wgsl: C = A x B (+ bias, relu) per group, f32. Two variants, same bindings:
+// - gemm (tiled): a workgroup computes a 64x64 block of C; each of its 16x16
+//   invocations accumulates a 4x4 register block (rows ty + 16i, columns tx + 16j, so
+//   stores are coalesced). K is walked in steps of 16 through two 16x64 tiles in
+//   workgroup memory. For GPUs, where workgroup memory is fast and loads are not.
+//   grid: (ceil(n / 64), ceil(m / 64), groups)
+// - gemm_reg (register-blocked, no workgroup memory, no barrier): an invocation
+//   accumulates 4 rows x 4 columns, the columns 64 apart so that neighbouring
+//   invocations (SIMD lanes on a CPU driver) load neighbouring B elements, and A loads
+//   are the same address across lanes. Out-of-range rows and columns are clamped, so
+//   the K loop has no branch, and their results are dropped. For CPU drivers
+//   (lavapipe), where a workgroup runs as a loop over SIMD chunks and barriers cost.
+//   grid: (ceil(n / 256), ceil(m / 4), groups)
+// Any M, N, K: out-of-range loads read 0 (or a clamped copy) and stores are skipped.
 //
 // Layouts are strided so that conv2d writes NCHW directly and the pointwise path reads
 // the input tensor as B. Column j of B and C splits into (image, pixel):
@@ -128,6 +137,64 @@ fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
                 v = relu_f32(v);
             }
             c[row_base + (col / p.c_hw) * p.c_ns + col % p.c_hw] = v;
+        }
+    }
+}
+
+fn store(g: u32, m: u32, col: u32, v_in: f32) {
+    let p = params;
+    var v = v_in;
+    if (p.flags & 1u) != 0u {
+        v += bias[p.bias_off + g * p.bias_gs + m];
+    }
+    if (p.flags & 2u) != 0u {
+        v = relu_f32(v);
+    }
+    c[p.c_off + g * p.c_gs + m * p.c_ms + (col / p.c_hw) * p.c_ns + col % p.c_hw] = v;
+}
+
+@compute @workgroup_size(64)
+fn gemm_reg(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let p = params;
+    let g = wid.z;
+    let row0 = wid.y * 4u;
+    let col0 = wid.x * 256u + lid.x;
+    if p.m == 0u || p.n == 0u {
+        return;
+    }
+    var b_col: array<u32, 4>;
+    for (var t = 0u; t < 4u; t++) {
+        let col = min(col0 + 64u * t, p.n - 1u);
+        b_col[t] = p.b_off + g * p.b_gs + (col / p.b_hw) * p.b_ns + col % p.b_hw;
+    }
+    let a_base = p.a_off + g * p.a_gs;
+    let a0 = a_base + min(row0, p.m - 1u) * p.a_rs;
+    let a1 = a_base + min(row0 + 1u, p.m - 1u) * p.a_rs;
+    let a2 = a_base + min(row0 + 2u, p.m - 1u) * p.a_rs;
+    let a3 = a_base + min(row0 + 3u, p.m - 1u) * p.a_rs;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    for (var k = 0u; k < p.k; k++) {
+        let kb = k * p.b_rs;
+        let bv = vec4<f32>(b[b_col[0] + kb], b[b_col[1] + kb], b[b_col[2] + kb], b[b_col[3] + kb]);
+        acc0 = fma(vec4<f32>(a[a0 + k]), bv, acc0);
+        acc1 = fma(vec4<f32>(a[a1 + k]), bv, acc1);
+        acc2 = fma(vec4<f32>(a[a2 + k]), bv, acc2);
+        acc3 = fma(vec4<f32>(a[a3 + k]), bv, acc3);
+    }
+    let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+    for (var i = 0u; i < 4u; i++) {
+        let m = row0 + i;
+        if m >= p.m {
+            break;
+        }
+        for (var t = 0u; t < 4u; t++) {
+            let col = col0 + 64u * t;
+            if col < p.n {
+                store(g, m, col, accs[i][t]);
+            }
         }
     }
 }

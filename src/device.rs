@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::error::{Error, Result};
+use crate::ops::gemm::GemmVariant;
 use crate::shaders::{Pipeline, PipelineCache, Shader, Slot};
 
 /// The backends a [`Device`] can run on.
@@ -116,6 +117,9 @@ pub struct DeviceOptions {
     pub max_storage_binding: Option<u64>,
     /// Lower the per-dimension workgroup count the launchers plan with.
     pub max_workgroups_per_dim: Option<u32>,
+    /// The GEMM kernel. `None`: `WGCNN_GEMM` (`tiled`, `register`) if set, else
+    /// `register` on a software adapter and `tiled` on a GPU.
+    pub gemm: Option<GemmVariant>,
 }
 
 impl DeviceOptions {
@@ -224,6 +228,7 @@ pub(crate) struct GpuHandle {
     pub(crate) gpu: Arc<Gpu>,
     max_binding: u64,
     max_groups: u32,
+    gemm: GemmVariant,
 }
 
 impl std::ops::Deref for GpuHandle {
@@ -234,7 +239,7 @@ impl std::ops::Deref for GpuHandle {
 }
 
 impl GpuHandle {
-    fn new(gpu: Arc<Gpu>, options: &DeviceOptions) -> Self {
+    fn new(gpu: Arc<Gpu>, options: &DeviceOptions) -> Result<Self> {
         let align = gpu.storage_align.max(16);
         let mut max_binding = gpu.max_binding;
         if let Some(m) = options.max_storage_binding {
@@ -245,11 +250,25 @@ impl GpuHandle {
         if let Some(m) = options.max_workgroups_per_dim {
             max_groups = max_groups.min(m.max(1));
         }
-        Self {
+        let gemm = match options.gemm {
+            Some(v) => v,
+            None => match std::env::var("WGCNN_GEMM") {
+                Ok(v) if !v.trim().is_empty() => GemmVariant::parse(v.trim())?,
+                _ if gpu.info.device_type == wgpu::DeviceType::Cpu => GemmVariant::Register,
+                _ => GemmVariant::Tiled,
+            },
+        };
+        Ok(Self {
             gpu,
             max_binding,
             max_groups,
-        }
+            gemm,
+        })
+    }
+
+    /// The GEMM kernel this handle's launchers use.
+    pub(crate) fn gemm_variant(&self) -> GemmVariant {
+        self.gemm
     }
 
     /// Workgroup counts for `groups` workgroups in all, spilling past the per-dimension
@@ -377,7 +396,7 @@ impl Device {
             )));
         };
         Ok(Self {
-            kind: DeviceKind::Gpu(GpuHandle::new(open_shared(kind, adapter)?, options)),
+            kind: DeviceKind::Gpu(GpuHandle::new(open_shared(kind, adapter)?, options)?),
         })
     }
 
@@ -400,7 +419,7 @@ impl Device {
                 kind: DeviceKind::Gpu(GpuHandle::new(
                     open_shared(kind, adapter)?,
                     &DeviceOptions::default(),
-                )),
+                )?),
             });
         }
         out.push(Self::cpu());

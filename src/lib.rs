@@ -14,6 +14,7 @@
 //! # Ok::<(), wgcnn::Error>(())
 //! ```
 
+pub mod bench;
 pub mod device;
 pub mod error;
 pub mod fixture;
@@ -28,6 +29,6 @@ pub use error::{Error, Result};
 pub use ops::conv2d::{
     Conv2dAlgo, Conv2dOptions, Conv2dParams, Padding, PaddingMode, conv2d, conv2d_ext, conv2d_relu,
 };
-pub use ops::gemm::matmul;
+pub use ops::gemm::{GemmVariant, matmul};
 pub use ops::relu::{relu, relu_};
 pub use tensor::Tensor;

@@ -14,6 +14,7 @@ pub enum Shader {
     Im2col,
     Gemm,
     Conv2dDirect,
+    Conv2dImplicit,
 }
 
 impl Shader {
@@ -32,6 +33,7 @@ impl Shader {
             Shader::Im2col => include_str!("../shaders/im2col.wgsl"),
             Shader::Gemm => include_str!("../shaders/gemm.wgsl"),
             Shader::Conv2dDirect => include_str!("../shaders/conv2d_direct.wgsl"),
+            Shader::Conv2dImplicit => include_str!("../shaders/conv2d_implicit.wgsl"),
         }
     }
 
@@ -42,6 +44,7 @@ impl Shader {
             Shader::Im2col => "im2col.wgsl",
             Shader::Gemm => "gemm.wgsl",
             Shader::Conv2dDirect => "conv2d_direct.wgsl",
+            Shader::Conv2dImplicit => "conv2d_implicit.wgsl",
         }
     }
 }

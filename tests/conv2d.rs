@@ -59,7 +59,12 @@ fn check(
     );
 }
 
-const ALGOS: [Conv2dAlgo; 3] = [Conv2dAlgo::Auto, Conv2dAlgo::Im2col, Conv2dAlgo::Direct];
+const ALGOS: [Conv2dAlgo; 4] = [
+    Conv2dAlgo::Auto,
+    Conv2dAlgo::Im2col,
+    Conv2dAlgo::Direct,
+    Conv2dAlgo::Implicit,
+];
 
 fn with(algo: Conv2dAlgo, relu: bool) -> Conv2dOptions {
     Conv2dOptions {
@@ -167,6 +172,47 @@ fn every_lowering_matches_the_reference_on_parameter_combinations() {
                 for relu in [false, true] {
                     check(dev, xs, ws, i % 2 == 0, p, &with(algo, relu), i as u64 * 7);
                 }
+            }
+        }
+    }
+}
+
+#[test]
+fn both_gemm_variants_run_the_im2col_and_pointwise_paths() {
+    for gemm in [wgcnn::GemmVariant::Tiled, wgcnn::GemmVariant::Register] {
+        let options = wgcnn::DeviceOptions {
+            gemm: Some(gemm),
+            ..Default::default()
+        };
+        for dev in common::gpus_with(&options) {
+            for relu in [false, true] {
+                check(
+                    &dev,
+                    &[2, 5, 11, 9],
+                    &[70, 5, 3, 3],
+                    true,
+                    &Conv2dParams::default().padding(1),
+                    &with(Conv2dAlgo::Im2col, relu),
+                    1,
+                );
+                check(
+                    &dev,
+                    &[2, 6, 9, 9],
+                    &[10, 3, 3, 3],
+                    false,
+                    &Conv2dParams::default().groups(2).stride(2),
+                    &with(Conv2dAlgo::Im2col, relu),
+                    2,
+                );
+                check(
+                    &dev,
+                    &[3, 17, 5, 7],
+                    &[65, 17, 1, 1],
+                    true,
+                    &Conv2dParams::default(),
+                    &with(Conv2dAlgo::Auto, relu),
+                    3,
+                );
             }
         }
     }
@@ -430,7 +476,7 @@ fn params_strategy() -> impl Strategy<Value = ([usize; 4], [usize; 4], Conv2dPar
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
     #[test]
-    fn random_convolutions_match_the_reference_on_every_adapter((xs, ws, p, bias) in params_strategy(), algo in 0usize..3, seed in 0u64..1000) {
+    fn random_convolutions_match_the_reference_on_every_adapter((xs, ws, p, bias) in params_strategy(), algo in 0usize..4, seed in 0u64..1000) {
         for dev in common::backends() {
             check(dev, &xs, &ws, bias, &p, &with(ALGOS[algo], seed % 3 == 0), seed);
         }
@@ -442,17 +488,29 @@ fn the_conv2d_module_holds_its_parameters_and_padding_mode() {
     for dev in common::backends() {
         let w = common::random(4 * 3 * 9, 1);
         let b = common::random(4, 2);
-        let p = Conv2dParams { padding_mode: PaddingMode::Circular, ..Conv2dParams::default().padding(1) };
+        let p = Conv2dParams {
+            padding_mode: PaddingMode::Circular,
+            ..Conv2dParams::default().padding(1)
+        };
         let layer = wgcnn::nn::Conv2d::new(
             Tensor::from_slice(dev, &w, &[4, 3, 3, 3]).unwrap(),
             Some(Tensor::from_slice(dev, &b, &[4]).unwrap()),
             p,
         )
         .unwrap();
-        assert_eq!((layer.in_channels(), layer.out_channels(), layer.kernel_size()), (3, 4, [3, 3]));
+        assert_eq!(
+            (
+                layer.in_channels(),
+                layer.out_channels(),
+                layer.kernel_size()
+            ),
+            (3, 4, [3, 3])
+        );
         let x = common::random(2 * 3 * 6 * 6, 3);
         let (shape, want) = reference(&x, &[2, 3, 6, 6], &w, &[4, 3, 3, 3], Some(&b), &p, true);
-        let y = layer.forward_relu(&Tensor::from_slice(dev, &x, &[2, 3, 6, 6]).unwrap()).unwrap();
+        let y = layer
+            .forward_relu(&Tensor::from_slice(dev, &x, &[2, 3, 6, 6]).unwrap())
+            .unwrap();
         assert_eq!(y.shape(), &shape[..]);
         common::assert_close(&y.to_vec().unwrap(), &want, 1e-5, 1e-4, &format!("{dev:?}"));
         // a bias of the wrong length is refused when the layer is built

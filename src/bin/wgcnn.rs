@@ -36,6 +36,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Time every workload on one adapter (or the CPU reference).
+    Bench {
+        /// vulkan, gl, metal, dx12 or cpu (default: WGCNN_BACKEND, else the best adapter).
+        #[arg(long)]
+        backend: Option<String>,
+        /// Only adapters whose name contains this.
+        #[arg(long)]
+        adapter: Option<String>,
+        /// A workloads file (default: the one built into this binary).
+        #[arg(long)]
+        workloads: Option<PathBuf>,
+        /// Only these workloads (comma-separated names).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// One JSON object per workload instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run each fixture's call and write its output (or error) to a folder.
     Run {
         /// Fixture files or folders.
@@ -67,6 +85,13 @@ fn main() -> ExitCode {
             adapter,
             json,
         }) => check(&paths, &backend, adapter, json),
+        Some(Command::Bench {
+            backend,
+            adapter,
+            workloads,
+            only,
+            json,
+        }) => bench(backend, adapter, workloads, &only, json),
         Some(Command::Run {
             files,
             backend,
@@ -267,4 +292,72 @@ fn run(
         }
     }
     Ok(all_written)
+}
+
+fn bench(
+    backend: Option<String>,
+    adapter: Option<String>,
+    workloads: Option<PathBuf>,
+    only: &[String],
+    json: bool,
+) -> wgcnn::Result<bool> {
+    use wgcnn::bench::{self, BenchConfig};
+    let text = match &workloads {
+        Some(p) => std::fs::read_to_string(p).map_err(|source| wgcnn::Error::Io {
+            path: p.display().to_string(),
+            source,
+        })?,
+        None => bench::WORKLOADS_JSON.to_string(),
+    };
+    let mut all = bench::parse_workloads(&text)?;
+    if !only.is_empty() {
+        all.retain(|w| only.iter().any(|o| o == &w.name));
+    }
+    let backend = backend.map(|b| BackendKind::parse(&b)).transpose()?;
+    let device = Device::new(&DeviceOptions {
+        backend,
+        adapter,
+        ..DeviceOptions::default()
+    })?;
+    if !json {
+        println!("{} ({})", device.name(), device.backend());
+        println!(
+            "{:<16} {:>6} {:>11} {:>11} {:>11} {:>9} {:>8}",
+            "workload", "runs", "median ms", "min ms", "gpu ms", "GFLOP/s", "GB/s"
+        );
+    }
+    let fmt = |v: Option<f64>, prec: usize| v.map_or("-".to_string(), |v| format!("{v:.prec$}"));
+    let mut ok = true;
+    for (i, wl) in all.iter().enumerate() {
+        if !json {
+            eprint!("\r[{}/{}] {}\x1b[K", i + 1, all.len(), wl.name);
+        }
+        match bench::run_workload(&device, wl, &BenchConfig::default()) {
+            Ok(r) if json => println!("{}", r.to_json()),
+            Ok(r) => {
+                eprint!("\r\x1b[K");
+                println!(
+                    "{:<16} {:>6} {:>11.3} {:>11.3} {:>11} {:>9} {:>8}",
+                    r.workload,
+                    r.runs,
+                    r.median_ms,
+                    r.min_ms,
+                    fmt(r.gpu_ms, 3),
+                    fmt(r.gflops, 1),
+                    fmt(r.gbps, 2)
+                );
+            }
+            Err(wgcnn::Error::Unsupported(msg)) => {
+                if !json {
+                    eprint!("\r\x1b[K");
+                    println!("{:<16} skipped: {msg}", wl.name);
+                }
+            }
+            Err(e) => {
+                ok = false;
+                eprintln!("\r\x1b[K{}: {e}", wl.name);
+            }
+        }
+    }
+    Ok(ok)
 }

@@ -56,7 +56,13 @@ impl Conv2d {
     /// # Errors
     /// As [`crate::conv2d`].
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        conv2d_ext(x, &self.weight, self.bias.as_ref(), &self.params, &Conv2dOptions::default())
+        conv2d_ext(
+            x,
+            &self.weight,
+            self.bias.as_ref(),
+            &self.params,
+            &Conv2dOptions::default(),
+        )
     }
 
     /// `relu(self.forward(x))` in one fused dispatch.

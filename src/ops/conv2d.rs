@@ -15,7 +15,7 @@
 
 use crate::device::{Bind, DeviceKind, GpuHandle};
 use crate::error::{Error, Result};
-use crate::ops::gemm::{FLAG_BIAS, FLAG_RELU, GEMM_LAYOUT, GEMM_TILE, GemmParams, gemm_grid};
+use crate::ops::gemm::{FLAG_BIAS, FLAG_RELU, GEMM_LAYOUT, GemmParams, GemmVariant, gemm_grid};
 use crate::reference;
 use crate::shaders::{Shader, Slot};
 use crate::tensor::{Storage, Tensor};
@@ -382,6 +382,9 @@ pub enum Conv2dAlgo {
     Im2col,
     /// One invocation per output element (any convolution).
     Direct,
+    /// Implicit GEMM: one invocation per output pixel and 16 output channels, no
+    /// column matrix (any convolution; the fast path on CPU drivers).
+    Implicit,
 }
 
 /// Options of [`conv2d_ext`] beyond PyTorch's parameters.
@@ -567,9 +570,11 @@ fn launch(
     let b = bias.and_then(Tensor::gpu_buffer).unwrap_or(w);
     let b_size = bias.map_or(4, |t| t.numel() as u64 * 4);
     let w_size = weight.numel() as u64 * 4;
+    let software = gpu.gemm_variant() == GemmVariant::Register;
     let algo = match options.algo {
+        Conv2dAlgo::Auto if g.mg < 4 => Some(Conv2dAlgo::Direct),
+        Conv2dAlgo::Auto if software => Some(Conv2dAlgo::Implicit),
         Conv2dAlgo::Auto if g.is_pointwise() && g.mode == PaddingMode::Zeros => None,
-        Conv2dAlgo::Auto if g.cg == 1 => Some(Conv2dAlgo::Direct),
         Conv2dAlgo::Auto => Some(Conv2dAlgo::Im2col),
         other => Some(other),
     };
@@ -589,12 +594,13 @@ fn launch(
         .max(1) as usize;
     let k = (g.cg * g.kh * g.kw) as u64;
     let ohw = (g.oh * g.ow) as u64;
-    let max_cols = u64::from(gpu.max_groups_per_dim()) * GEMM_TILE;
+    let max_cols = gpu.gemm_variant().max_cols(gpu.max_groups_per_dim());
+    let gemm_entry = gpu.gemm_variant().entry();
 
     match algo {
         None => {
             // Pointwise: the input [n, c_in, h*w] is the column matrix.
-            let pipeline = gpu.pipeline(Shader::Gemm, "gemm", GEMM_LAYOUT)?;
+            let pipeline = gpu.pipeline(Shader::Gemm, gemm_entry, GEMM_LAYOUT)?;
             let per_dispatch = by_binding.min((max_cols / ohw).max(1) as usize);
             for n0 in (0..g.n).step_by(per_dispatch) {
                 let nb = per_dispatch.min(g.n - n0);
@@ -659,15 +665,22 @@ fn launch(
                 )?;
             }
         }
-        Some(Conv2dAlgo::Direct) => {
-            let pipeline = gpu.pipeline(Shader::Conv2dDirect, "conv2d_direct", DIRECT_LAYOUT)?;
+        Some(algo @ (Conv2dAlgo::Direct | Conv2dAlgo::Implicit)) => {
+            let (shader, entry) = match algo {
+                Conv2dAlgo::Direct => (Shader::Conv2dDirect, "conv2d_direct"),
+                _ => (Shader::Conv2dImplicit, "conv2d_implicit"),
+            };
+            let pipeline = gpu.pipeline(shader, entry, DIRECT_LAYOUT)?;
             for n0 in (0..g.n).step_by(by_binding) {
                 let nb = by_binding.min(g.n - n0);
                 let (x_off, x_size, x_shift) =
                     gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
                 let (y_off, y_size, y_shift) =
                     gpu.window(n0 as u64 * out_image, nb as u64 * out_image);
-                let total = nb as u64 * out_image;
+                let total = match algo {
+                    Conv2dAlgo::Direct => nb as u64 * out_image,
+                    _ => nb as u64 * ohw,
+                };
                 let params = DirectParams {
                     c: g.c_in as u32,
                     h: g.h as u32,
@@ -718,12 +731,11 @@ fn launch(
                         size: y_size,
                     },
                 ];
-                gpu.dispatch(
-                    &pipeline,
-                    &binds,
-                    bytemuck::bytes_of(&params),
-                    gpu.grid(total.div_ceil(256))?,
-                )?;
+                let grid = match algo {
+                    Conv2dAlgo::Direct => gpu.grid(total.div_ceil(256))?,
+                    _ => implicit_grid(gpu, total, g)?,
+                };
+                gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)?;
             }
         }
         Some(_) => {
@@ -750,7 +762,7 @@ fn launch(
             let cols = Tensor::uninit(input.device(), &[cols_len as usize])?;
             let c = cols.gpu_buffer().expect("a non-empty column matrix");
             let im2col = gpu.pipeline(Shader::Im2col, "im2col", IM2COL_LAYOUT)?;
-            let gemm = gpu.pipeline(Shader::Gemm, "gemm", GEMM_LAYOUT)?;
+            let gemm = gpu.pipeline(Shader::Gemm, gemm_entry, GEMM_LAYOUT)?;
             for n0 in (0..g.n).step_by(images) {
                 let nb = images.min(g.n - n0);
                 let (x_off, x_size, x_shift) =
@@ -862,4 +874,22 @@ fn launch(
         }
     }
     Ok(())
+}
+
+/// Workgroups of the implicit kernel: 64 pixels in x, 16 channels in y, groups in z.
+fn implicit_grid(gpu: &GpuHandle, pixels: u64, g: &Conv2dGeometry) -> Result<[u32; 3]> {
+    let dims = [
+        pixels.div_ceil(64),
+        (g.mg as u64).div_ceil(16),
+        g.groups as u64,
+    ];
+    let max = u64::from(gpu.max_groups_per_dim());
+    if let Some(&d) = dims.iter().find(|&&d| d > max) {
+        return Err(Error::Limit {
+            what: "conv2d workgroups per dimension",
+            requested: d,
+            limit: max,
+        });
+    }
+    Ok(dims.map(|d| d as u32))
 }

@@ -45,16 +45,63 @@ pub(crate) const GEMM_LAYOUT: &[(u32, Slot)] = &[
     (4, Slot::Uniform),
 ];
 
-/// The GEMM's output tile: 64 x 64 per workgroup.
-pub(crate) const GEMM_TILE: u64 = 64;
+/// The tiled GEMM's output tile: 64 x 64 per workgroup.
+const GEMM_TILE: u64 = 64;
 pub(crate) const FLAG_BIAS: u32 = 1;
 pub(crate) const FLAG_RELU: u32 = 2;
 
-/// Workgroups of the GEMM: column tiles in x, row tiles in y, groups in z.
+/// The GEMM kernels of `shaders/gemm.wgsl`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GemmVariant {
+    /// 64x64 tiles through workgroup memory, 4x4 per invocation: for GPUs.
+    Tiled,
+    /// 4x4 register blocks, no workgroup memory or barrier: for CPU drivers.
+    Register,
+}
+
+impl GemmVariant {
+    /// Parses `tiled` or `register`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] for another name.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "tiled" => Ok(Self::Tiled),
+            "register" | "reg" => Ok(Self::Register),
+            other => Err(Error::param(
+                "gemm",
+                format!("unknown GEMM variant '{other}' (expected tiled or register)"),
+            )),
+        }
+    }
+
+    pub(crate) fn entry(self) -> &'static str {
+        match self {
+            Self::Tiled => "gemm",
+            Self::Register => "gemm_reg",
+        }
+    }
+
+    /// Columns and rows of C one workgroup covers.
+    fn block(self) -> (u64, u64) {
+        match self {
+            Self::Tiled => (GEMM_TILE, GEMM_TILE),
+            Self::Register => (256, 4),
+        }
+    }
+
+    /// Most columns one dispatch can cover within `max_groups` workgroups per dimension.
+    pub(crate) fn max_cols(self, max_groups: u32) -> u64 {
+        u64::from(max_groups) * self.block().0
+    }
+}
+
+/// Workgroups of the GEMM: column blocks in x, row blocks in y, groups in z.
 pub(crate) fn gemm_grid(gpu: &GpuHandle, p: &GemmParams, groups: usize) -> Result<[u32; 3]> {
+    let (bn, bm) = gpu.gemm_variant().block();
     let dims = [
-        u64::from(p.n).div_ceil(GEMM_TILE),
-        u64::from(p.m).div_ceil(GEMM_TILE),
+        u64::from(p.n).div_ceil(bn),
+        u64::from(p.m).div_ceil(bm),
         groups as u64,
     ];
     let max = u64::from(gpu.max_groups_per_dim());
@@ -124,7 +171,7 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 c_hw: n as u32,
                 ..GemmParams::default()
             };
-            let pipeline = gpu.pipeline(Shader::Gemm, "gemm", GEMM_LAYOUT)?;
+            let pipeline = gpu.pipeline(Shader::Gemm, gpu.gemm_variant().entry(), GEMM_LAYOUT)?;
             let (a_size, b_size) = ((m * k * 4) as u64, (k * n * 4) as u64);
             let binds = [
                 Bind {

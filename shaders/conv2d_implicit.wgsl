@@ -1,0 +1,159 @@
+// conv2d_implicit.wgsl: 2-D convolution as an implicit GEMM (no column matrix), NCHW
+// f32, shaped for CPU drivers (lavapipe), where invocations are SIMD lanes, a load
+// whose address differs per lane is a gather, and a load whose address is the same in
+// every lane is one scalar load.
+// An invocation computes one output pixel (a column of the GEMM) for 16 output
+// channels of its group: per tap it gathers one input value and multiplies it by 16
+// weights that every lane of the workgroup shares. Out-of-range pixels and channels
+// are clamped (so the tap loop has no branch) and not stored. Padded coordinates map
+// by padding mode as in im2col.wgsl; bias (flags & 1) and relu (flags & 2, on the
+// bits) are applied at the end.
+// @binding(0) src    array<f32>    read        input images of the chunk, from in_shift
+// @binding(1) weight array<f32>    read        [c_out, cg, kh, kw]
+// @binding(2) bias   array<f32>    read        [c_out]
+// @binding(3) dst    array<f32>    read_write  output images of the chunk, from out_shift
+// @binding(4) params DirectParams  uniform (mirror: src/ops/conv2d.rs; `total` counts
+//                                  output pixels of the chunk, n * oh * ow)
+// grid: (ceil(total / 64), ceil(mg / 16), groups)
+
+struct DirectParams {
+    c: u32,
+    h: u32,
+    w: u32,
+    cg: u32,
+    kh: u32,
+    kw: u32,
+    stride_h: u32,
+    stride_w: u32,
+    pad_t: u32,
+    pad_l: u32,
+    dil_h: u32,
+    dil_w: u32,
+    oh: u32,
+    ow: u32,
+    c_out: u32,
+    mg: u32,
+    total: u32,
+    flags: u32,
+    mode: u32,
+    in_shift: u32,
+    out_shift: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(4) var<uniform> params: DirectParams;
+
+fn source_coord(i: i32, size: i32, mode: u32) -> i32 {
+    if i >= 0 && i < size {
+        return i;
+    }
+    switch mode {
+        case 1u: {
+            return select(2 * (size - 1) - i, -i, i < 0);
+        }
+        case 2u: {
+            return clamp(i, 0, size - 1);
+        }
+        case 3u: {
+            return select(i - size, i + size, i < 0);
+        }
+        default: {
+            return -1;
+        }
+    }
+}
+
+fn relu_f32(v: f32) -> f32 {
+    let bits = bitcast<u32>(v);
+    let nan = (bits & 0x7fffffffu) > 0x7f800000u;
+    return select(v, 0.0, bits > 0x80000000u && !nan);
+}
+
+fn finish(channel: u32, v_in: f32) -> f32 {
+    var v = v_in;
+    if (params.flags & 1u) != 0u {
+        v += bias[channel];
+    }
+    if (params.flags & 2u) != 0u {
+        v = relu_f32(v);
+    }
+    return v;
+}
+
+@compute @workgroup_size(64)
+fn conv2d_implicit(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let p = params;
+    let j_raw = wid.x * 64u + lid.x;
+    let j = min(j_raw, p.total - 1u);
+    let g = wid.z;
+    let co0 = wid.y * 16u;
+    let ohw = p.oh * p.ow;
+    let image = j / ohw;
+    let pix = j % ohw;
+    let iy0 = i32((pix / p.ow) * p.stride_h) - i32(p.pad_t);
+    let ix0 = i32((pix % p.ow) * p.stride_w) - i32(p.pad_l);
+    let hw = p.h * p.w;
+    let in_base = p.in_shift + (image * p.c + g * p.cg) * hw;
+    let taps = p.cg * p.kh * p.kw;
+    // the 16 weight rows, clamped into the group; plain lets (not an array) so that
+    // the driver sees them as the same in every lane
+    let last = p.mg - 1u;
+    let gm = g * p.mg;
+    let r0 = (gm + min(co0 + 0u, last)) * taps;
+    let r1 = (gm + min(co0 + 1u, last)) * taps;
+    let r2 = (gm + min(co0 + 2u, last)) * taps;
+    let r3 = (gm + min(co0 + 3u, last)) * taps;
+    let r4 = (gm + min(co0 + 4u, last)) * taps;
+    let r5 = (gm + min(co0 + 5u, last)) * taps;
+    let r6 = (gm + min(co0 + 6u, last)) * taps;
+    let r7 = (gm + min(co0 + 7u, last)) * taps;
+    let r8 = (gm + min(co0 + 8u, last)) * taps;
+    let r9 = (gm + min(co0 + 9u, last)) * taps;
+    let r10 = (gm + min(co0 + 10u, last)) * taps;
+    let r11 = (gm + min(co0 + 11u, last)) * taps;
+    let r12 = (gm + min(co0 + 12u, last)) * taps;
+    let r13 = (gm + min(co0 + 13u, last)) * taps;
+    let r14 = (gm + min(co0 + 14u, last)) * taps;
+    let r15 = (gm + min(co0 + 15u, last)) * taps;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    var t = 0u;
+    for (var ci = 0u; ci < p.cg; ci++) {
+        let plane = in_base + ci * hw;
+        for (var ky = 0u; ky < p.kh; ky++) {
+            let iy = source_coord(iy0 + i32(ky * p.dil_h), i32(p.h), p.mode);
+            for (var kx = 0u; kx < p.kw; kx++) {
+                let ix = source_coord(ix0 + i32(kx * p.dil_w), i32(p.w), p.mode);
+                let inside = iy >= 0 && ix >= 0;
+                let idx = select(plane, plane + u32(iy) * p.w + u32(ix), inside);
+                let xv = vec4<f32>(select(0.0, src[idx], inside));
+                acc0 = fma(vec4<f32>(weight[r0 + t], weight[r1 + t], weight[r2 + t], weight[r3 + t]), xv, acc0);
+                acc1 = fma(vec4<f32>(weight[r4 + t], weight[r5 + t], weight[r6 + t], weight[r7 + t]), xv, acc1);
+                acc2 = fma(vec4<f32>(weight[r8 + t], weight[r9 + t], weight[r10 + t], weight[r11 + t]), xv, acc2);
+                acc3 = fma(vec4<f32>(weight[r12 + t], weight[r13 + t], weight[r14 + t], weight[r15 + t]), xv, acc3);
+                t++;
+            }
+        }
+    }
+    if j_raw >= p.total {
+        return;
+    }
+    let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+    let out_base = p.out_shift + image * p.c_out * ohw + pix;
+    for (var i = 0u; i < 16u; i++) {
+        let co = co0 + i;
+        if co >= p.mg {
+            break;
+        }
+        let channel = g * p.mg + co;
+        dst[out_base + channel * ohw] = finish(channel, accs[i / 4u][i % 4u]);
+    }
+}

@@ -1,0 +1,256 @@
+//! Benchmarks of the workloads in `benches/workloads.json`: each op (and network) with
+//! its inputs already on the device, a warm-up, then timed runs that each end with the
+//! device idle (submit and wait). Reports medians, minimums and throughput.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::ops::conv2d::{Conv2dParams, Padding};
+use crate::tensor::Tensor;
+
+/// The benchmark shapes built into the binary (a copy of the shared workloads file).
+pub const WORKLOADS_JSON: &str = include_str!("../benches/workloads.json");
+
+/// One benchmark workload.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    pub name: String,
+    pub kind: WorkloadKind,
+}
+
+/// What a workload runs.
+#[derive(Clone, Debug)]
+pub enum WorkloadKind {
+    Conv2d {
+        input: Vec<usize>,
+        weight: Vec<usize>,
+        bias: bool,
+        params: Conv2dParams,
+    },
+    Relu {
+        input: Vec<usize>,
+    },
+    /// A section this build cannot run yet (kept so that the table says so).
+    Other {
+        section: String,
+    },
+}
+
+fn dims(v: &Value, what: &str) -> Result<Vec<usize>> {
+    v.as_array()
+        .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect())
+        .ok_or_else(|| Error::Format(format!("workload {what}: expected a list of sizes")))
+}
+
+fn pair(v: &Value, default: i64) -> [i64; 2] {
+    match v {
+        Value::Array(a) if a.len() == 2 => [
+            a[0].as_i64().unwrap_or(default),
+            a[1].as_i64().unwrap_or(default),
+        ],
+        Value::Number(n) => [n.as_i64().unwrap_or(default); 2],
+        _ => [default; 2],
+    }
+}
+
+/// Parses a workloads file.
+///
+/// # Errors
+/// [`Error::Format`] for malformed JSON.
+pub fn parse_workloads(json: &str) -> Result<Vec<Workload>> {
+    let root: Value =
+        serde_json::from_str(json).map_err(|e| Error::Format(format!("workloads: {e}")))?;
+    let mut out = Vec::new();
+    for section in [
+        "conv2d",
+        "max_pool2d",
+        "avg_pool2d",
+        "interpolate",
+        "relu",
+        "networks",
+    ] {
+        let Some(items) = root.get(section).and_then(Value::as_array) else {
+            continue;
+        };
+        for item in items {
+            let name = item["name"]
+                .as_str()
+                .ok_or_else(|| Error::Format(format!("{section}: a workload has no name")))?
+                .to_string();
+            let kind = match section {
+                "conv2d" => WorkloadKind::Conv2d {
+                    input: dims(&item["input"], &name)?,
+                    weight: dims(&item["weight"], &name)?,
+                    bias: item["bias"].as_bool().unwrap_or(false),
+                    params: Conv2dParams {
+                        stride: pair(&item["stride"], 1),
+                        padding: Padding::Explicit(pair(&item["padding"], 0)),
+                        dilation: pair(&item["dilation"], 1),
+                        groups: item["groups"].as_i64().unwrap_or(1),
+                        ..Conv2dParams::default()
+                    },
+                },
+                "relu" => WorkloadKind::Relu {
+                    input: dims(&item["input"], &name)?,
+                },
+                other => WorkloadKind::Other {
+                    section: other.to_string(),
+                },
+            };
+            out.push(Workload { name, kind });
+        }
+    }
+    Ok(out)
+}
+
+/// The figures of one workload on one device.
+#[derive(Clone, Debug)]
+pub struct BenchResult {
+    pub workload: String,
+    pub backend: String,
+    pub adapter: String,
+    pub runs: usize,
+    pub median_ms: f64,
+    pub min_ms: f64,
+    /// GPU time from timestamp queries, where the adapter has them.
+    pub gpu_ms: Option<f64>,
+    pub gflops: Option<f64>,
+    pub gbps: Option<f64>,
+}
+
+impl BenchResult {
+    /// The `--json` line.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "workload": self.workload,
+            "backend": self.backend,
+            "adapter": self.adapter,
+            "median_ms": self.median_ms,
+            "min_ms": self.min_ms,
+            "gpu_ms": self.gpu_ms,
+            "gflops": self.gflops,
+            "gbps": self.gbps,
+        })
+    }
+}
+
+/// How long to measure: at least `min_runs` runs and `min_time`, but stop after
+/// `max_time` once `floor_runs` runs are in.
+#[derive(Clone, Copy, Debug)]
+pub struct BenchConfig {
+    pub warmup: usize,
+    pub min_runs: usize,
+    pub min_time: Duration,
+    pub max_time: Duration,
+    pub floor_runs: usize,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        Self {
+            warmup: 2,
+            min_runs: 10,
+            min_time: Duration::from_secs(1),
+            max_time: Duration::from_secs(15),
+            floor_runs: 3,
+        }
+    }
+}
+
+/// A prepared workload: inputs on the device and a closure that runs it once.
+struct Prepared<'a> {
+    run: Box<dyn FnMut() -> Result<Tensor> + 'a>,
+    flops: Option<f64>,
+    bytes: Option<f64>,
+}
+
+fn ramp(n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+        .collect()
+}
+
+fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
+    match &wl.kind {
+        WorkloadKind::Conv2d {
+            input,
+            weight,
+            bias,
+            params,
+        } => {
+            let geo = params.geometry(input, weight, bias.then_some(&weight[..1]))?;
+            let x = Tensor::from_slice(device, &ramp(input.iter().product()), input)?;
+            let w = Tensor::from_slice(device, &ramp(weight.iter().product()), weight)?;
+            let b = match bias {
+                true => Some(Tensor::from_slice(device, &ramp(weight[0]), &weight[..1])?),
+                false => None,
+            };
+            let params = *params;
+            Ok(Prepared {
+                flops: Some(2.0 * geo.macs() as f64),
+                bytes: None,
+                run: Box::new(move || crate::conv2d(&x, &w, b.as_ref(), &params)),
+            })
+        }
+        WorkloadKind::Relu { input } => {
+            let n: usize = input.iter().product();
+            let x = Tensor::from_slice(device, &ramp(n), input)?;
+            Ok(Prepared {
+                flops: None,
+                bytes: Some(2.0 * 4.0 * n as f64),
+                run: Box::new(move || crate::relu(&x)),
+            })
+        }
+        WorkloadKind::Other { section } => Err(Error::Unsupported(format!(
+            "{section} workloads are not in this build"
+        ))),
+    }
+}
+
+/// Runs one workload on `device`.
+///
+/// # Errors
+/// [`Error::Unsupported`] for a workload kind this build lacks; the op's errors.
+pub fn run_workload(device: &Device, wl: &Workload, config: &BenchConfig) -> Result<BenchResult> {
+    let mut prepared = prepare(device, wl)?;
+    device.sync()?;
+    for _ in 0..config.warmup {
+        drop((prepared.run)()?);
+        device.sync()?;
+    }
+    let mut times = Vec::new();
+    let start = Instant::now();
+    loop {
+        let t0 = Instant::now();
+        let out = (prepared.run)()?;
+        device.sync()?;
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+        drop(out);
+        let elapsed = start.elapsed();
+        let enough = times.len() >= config.min_runs && elapsed >= config.min_time;
+        let too_long = elapsed >= config.max_time && times.len() >= config.floor_runs;
+        if enough || too_long {
+            break;
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let median_ms = if times.len() % 2 == 1 {
+        times[times.len() / 2]
+    } else {
+        (times[times.len() / 2 - 1] + times[times.len() / 2]) / 2.0
+    };
+    Ok(BenchResult {
+        workload: wl.name.clone(),
+        backend: device.backend().name().to_string(),
+        adapter: device.name().to_string(),
+        runs: times.len(),
+        median_ms,
+        min_ms: times[0],
+        gpu_ms: None,
+        gflops: prepared.flops.map(|f| f / median_ms / 1e6),
+        gbps: prepared.bytes.map(|b| b / median_ms / 1e6),
+    })
+}
