@@ -41,7 +41,7 @@ def call(fn, tensors, params, **kw):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return fn(**args, **params, **kw)
-    except (RuntimeError, ValueError, TypeError) as e:
+    except (RuntimeError, ValueError, TypeError, NotImplementedError, IndexError) as e:
         print(f"    raises: {str(e).splitlines()[0]}")
         return None
 
@@ -145,11 +145,147 @@ def conv2d_cases():
     conv_case("conv2d_err_circular_too_big", r(1, 1, 3, 3), r(1, 1, 3, 3), padding=4, padding_mode="circular")
 
 
+# ---------------------------------------------------------------- pooling
+def pool_cases():
+    r = torch.randn
+
+    def mp(name, x, **params):
+        if not params.get("return_indices"):
+            case(name, "max_pool2d", F.max_pool2d, {"input": x}, params)
+            return
+        # the expected indices ride along with the values
+        y, i = F.max_pool2d(x.double(), **params)
+        save_file({"input": x, "expected": y.float(), "expected_indices": i},
+                  os.path.join(OUT, f"{name}.safetensors"),
+                  metadata={"op": "max_pool2d", "params": json.dumps(params), "source": SOURCE})
+        print(f"{name}: {tuple(y.shape)} with indices")
+
+    mp("max_pool2d_2x2", r(2, 3, 8, 8), kernel_size=2)
+    mp("max_pool2d_resnet", r(2, 4, 11, 11), kernel_size=3, stride=2, padding=1)
+    mp("max_pool2d_ceil", r(1, 2, 5, 5), kernel_size=2, ceil_mode=True)
+    mp("max_pool2d_ceil_drop_last", r(1, 1, 5, 5), kernel_size=2, stride=2, padding=1, ceil_mode=True)
+    mp("max_pool2d_ceil_s3", r(1, 2, 10, 10), kernel_size=3, stride=3, ceil_mode=True)
+    mp("max_pool2d_dilated", r(1, 2, 9, 9), kernel_size=3, dilation=2, padding=1)
+    mp("max_pool2d_err_pad_over_half_kernel", r(1, 2, 9, 9), kernel_size=3, dilation=2, padding=2)
+    mp("max_pool2d_nonsquare", r(2, 2, 7, 9), kernel_size=[2, 3], stride=[1, 2], padding=[1, 1])
+    mp("max_pool2d_indices", r(2, 3, 7, 7), kernel_size=3, stride=2, padding=1, return_indices=True)
+    mp("max_pool2d_indices_ceil_dilated", r(1, 2, 8, 9), kernel_size=2, stride=2, dilation=2, padding=1,
+       ceil_mode=True, return_indices=True)
+    mp("max_pool2d_all_negative_padded", -torch.rand(1, 2, 4, 4) - 1, kernel_size=3, stride=1, padding=1,
+       return_indices=True)
+    nan = r(1, 2, 6, 6)
+    nan[0, 0, 1, 1] = float("nan"); nan[0, 0, 0, 0] = float("nan"); nan[0, 1, 4, 5] = float("nan")
+    mp("max_pool2d_nan", nan, kernel_size=2, return_indices=True)
+    ties = torch.randint(-2, 3, (2, 2, 6, 6)).float()
+    ties[0, 0, 0, 1] = -0.0
+    mp("max_pool2d_ties", ties, kernel_size=3, stride=1, padding=1, return_indices=True)
+    inf = torch.full((1, 1, 3, 3), -float("inf"))
+    mp("max_pool2d_neg_inf", inf, kernel_size=2, padding=1, return_indices=True)
+    mp("max_pool2d_unbatched", r(3, 8, 8), kernel_size=2)
+    mp("max_pool2d_lists", r(1, 2, 9, 9), kernel_size=[3], stride=[2], padding=[1])
+    mp("max_pool2d_err_pad", r(1, 3, 8, 8), kernel_size=3, padding=2)
+    mp("max_pool2d_err_too_small", r(1, 3, 2, 2), kernel_size=3)
+    mp("max_pool2d_err_stride_zero", r(1, 3, 8, 8), kernel_size=2, stride=0)
+    mp("max_pool2d_err_kernel_zero", r(1, 3, 8, 8), kernel_size=0, stride=1)
+    mp("max_pool2d_err_rank2", r(3, 4), kernel_size=2)
+    mp("max_pool2d_err_rank5", r(1, 1, 3, 4, 4), kernel_size=2)
+    mp("max_pool2d_err_negative_pad", r(1, 3, 8, 8), kernel_size=2, padding=-1)
+    mp("max_pool2d_err_dilation_zero", r(1, 3, 8, 8), kernel_size=2, dilation=0)
+    mp("max_pool2d_err_kernel_list3", r(1, 3, 8, 8), kernel_size=[2, 2, 2])
+
+    def ap(name, x, **params):
+        case(name, "avg_pool2d", F.avg_pool2d, {"input": x}, params)
+
+    ap("avg_pool2d_2x2", r(2, 3, 8, 8), kernel_size=2)
+    ap("avg_pool2d_3x3_pad", r(2, 3, 9, 9), kernel_size=3, stride=1, padding=1)
+    ap("avg_pool2d_3x3_pad_exclude", r(2, 3, 9, 9), kernel_size=3, stride=1, padding=1, count_include_pad=False)
+    ap("avg_pool2d_ceil", r(1, 2, 7, 7), kernel_size=3, stride=2, padding=1, ceil_mode=True)
+    ap("avg_pool2d_ceil_exclude", r(1, 2, 7, 7), kernel_size=3, stride=2, padding=1, ceil_mode=True,
+       count_include_pad=False)
+    ap("avg_pool2d_ceil_no_pad", r(1, 2, 6, 8), kernel_size=4, stride=3, ceil_mode=True)
+    ap("avg_pool2d_divisor", r(1, 2, 6, 6), kernel_size=3, stride=2, padding=1, divisor_override=5)
+    ap("avg_pool2d_nonsquare", r(2, 2, 7, 9), kernel_size=[2, 3], stride=[1, 2], padding=[1, 1])
+    ap("avg_pool2d_unbatched", r(3, 8, 8), kernel_size=2)
+    ap("avg_pool2d_err_pad", r(1, 3, 8, 8), kernel_size=3, padding=2)
+    ap("avg_pool2d_err_divisor_zero", r(1, 3, 8, 8), kernel_size=3, divisor_override=0)
+    ap("avg_pool2d_err_too_small", r(1, 3, 2, 2), kernel_size=3)
+    ap("avg_pool2d_err_stride_zero", r(1, 3, 8, 8), kernel_size=2, stride=0)
+
+    def aap(name, x, **params):
+        case(name, "adaptive_avg_pool2d", F.adaptive_avg_pool2d, {"input": x}, params)
+
+    aap("adaptive_avg_pool2d_7to3", r(2, 3, 7, 7), output_size=3)
+    aap("adaptive_avg_pool2d_global", r(2, 8, 5, 6), output_size=1)
+    aap("adaptive_avg_pool2d_none", r(1, 2, 8, 6), output_size=[None, 4])
+    aap("adaptive_avg_pool2d_up", r(1, 2, 3, 4), output_size=[5, 7])
+    aap("adaptive_avg_pool2d_err_negative", r(1, 2, 8, 8), output_size=-1)
+    aap("adaptive_avg_pool2d_err_rank2", r(3, 4), output_size=2)
+
+    def amp(name, x, **params):
+        y = call(F.adaptive_max_pool2d, {"input": x}, dict(params, return_indices=True))
+        if y is None:
+            save(name, "adaptive_max_pool2d", params, {"input": x}, error=True)
+        else:
+            save_file({"input": x, "expected": y[0].float(), "expected_indices": y[1]},
+                      os.path.join(OUT, f"{name}.safetensors"),
+                      metadata={"op": "adaptive_max_pool2d", "params": json.dumps(dict(params, return_indices=True)),
+                                "source": SOURCE})
+        print(name)
+
+    nan = r(1, 2, 7, 7)
+    nan[0, 1, 3, 3] = float("nan")
+    amp("adaptive_max_pool2d_7to3", nan, output_size=3)
+    amp("adaptive_max_pool2d_rect", r(2, 2, 9, 5), output_size=[4, 2])
+    amp("adaptive_max_pool2d_err_rank2", r(3, 4), output_size=2)
+
+
+# ---------------------------------------------------------------- interpolate
+def interpolate_cases():
+    r = torch.randn
+
+    def it(name, x, **params):
+        case(name, "interpolate", F.interpolate, {"input": x}, params)
+
+    it("interpolate_nearest_x2", r(2, 3, 5, 6), scale_factor=2.0, mode="nearest")
+    it("interpolate_nearest_size", r(1, 2, 4, 5), size=[7, 9], mode="nearest")
+    it("interpolate_nearest_x1_5", r(1, 2, 5, 7), scale_factor=1.5, mode="nearest")
+    it("interpolate_nearest_x2_05", r(1, 2, 10, 10), scale_factor=2.05, mode="nearest")
+    it("interpolate_nearest_x1_2_same_size", r(1, 1, 3, 3), scale_factor=1.2, mode="nearest")
+    it("interpolate_nearest_down", r(1, 2, 9, 11), scale_factor=0.45, mode="nearest")
+    it("interpolate_nearest_recompute", r(1, 2, 5, 7), scale_factor=1.7, mode="nearest", recompute_scale_factor=True)
+    it("interpolate_nearest_1d", r(1, 2, 5), scale_factor=2.5, mode="nearest")
+    it("interpolate_nearest_pair", r(1, 2, 4, 6), scale_factor=[1.5, 2.5], mode="nearest")
+    it("interpolate_nearest_exact_x1_5", r(1, 2, 5, 7), scale_factor=1.5, mode="nearest-exact")
+    it("interpolate_nearest_exact_size", r(1, 2, 4, 5), size=[7, 3], mode="nearest-exact")
+    it("interpolate_nearest_exact_x2_05", r(1, 2, 10, 10), scale_factor=2.05, mode="nearest-exact")
+    it("interpolate_bilinear_x2", r(2, 3, 5, 6), scale_factor=2.0, mode="bilinear", align_corners=False)
+    it("interpolate_bilinear_ac", r(1, 2, 28, 28), size=[57, 57], mode="bilinear", align_corners=True)
+    it("interpolate_bilinear_default_ac", r(1, 2, 6, 6), scale_factor=2.0, mode="bilinear")
+    it("interpolate_bilinear_down", r(1, 2, 9, 11), scale_factor=0.5, mode="bilinear", align_corners=False)
+    it("interpolate_bilinear_x1_7", r(1, 2, 5, 7), scale_factor=1.7, mode="bilinear", align_corners=False)
+    it("interpolate_bilinear_x1_7_recompute", r(1, 2, 5, 7), scale_factor=1.7, mode="bilinear",
+       align_corners=False, recompute_scale_factor=True)
+    it("interpolate_bilinear_to_1x1_ac", r(1, 2, 4, 4), size=[1, 1], mode="bilinear", align_corners=True)
+    it("interpolate_bilinear_pair", r(1, 2, 4, 6), scale_factor=[1.5, 2.5], mode="bilinear", align_corners=False)
+    it("interpolate_bilinear_size_ac_false", r(1, 2, 8, 8), size=[3, 13], mode="bilinear", align_corners=False)
+    it("interpolate_err_both", r(1, 3, 8, 8), size=4, scale_factor=2.0)
+    it("interpolate_err_neither", r(1, 3, 8, 8))
+    it("interpolate_err_align_nearest", r(1, 3, 8, 8), scale_factor=2.0, align_corners=True)
+    it("interpolate_err_size_zero", r(1, 3, 8, 8), size=0)
+    it("interpolate_err_scale_small", r(1, 3, 8, 8), scale_factor=0.1)
+    it("interpolate_err_size3", r(1, 3, 8, 8), size=[3, 3, 3])
+    it("interpolate_err_bilinear_3d", r(1, 3, 8), scale_factor=2.0, mode="bilinear")
+    it("interpolate_err_rank2", r(3, 8), scale_factor=2.0)
+    it("interpolate_err_recompute_size", r(1, 3, 8, 8), size=4, recompute_scale_factor=True)
+    it("interpolate_err_negative_scale", r(1, 3, 8, 8), scale_factor=-2.0)
+
+
 def main():
     torch.manual_seed(0)
     os.makedirs(OUT, exist_ok=True)
     only = set(sys.argv[1:])
-    for group, fn in [("relu", relu_cases), ("conv2d", conv2d_cases)]:
+    for group, fn in [("relu", relu_cases), ("conv2d", conv2d_cases), ("pool", pool_cases),
+                      ("interpolate", interpolate_cases)]:
         if not only or group in only:
             fn()
 

@@ -80,8 +80,10 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     let co = (idx / (p.ow * p.oh)) % p.c_out;
     let image = idx / (p.ow * p.oh * p.c_out);
     let g = co / p.mg;
+    // two-level sums (per input channel, then in total) bound the rounding
     var acc = 0.0;
     for (var ci = 0u; ci < p.cg; ci++) {
+        var part = 0.0;
         let plane = p.in_shift + (image * p.c + g * p.cg + ci) * p.h * p.w;
         let wbase = (co * p.cg + ci) * p.kh * p.kw;
         for (var ky = 0u; ky < p.kh; ky++) {
@@ -94,9 +96,10 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
                 if iw < 0 {
                     continue;
                 }
-                acc = fma(weight[wbase + ky * p.kw + kx], src[plane + u32(ih) * p.w + u32(iw)], acc);
+                part = fma(weight[wbase + ky * p.kw + kx], src[plane + u32(ih) * p.w + u32(iw)], part);
             }
         }
+        acc += part;
     }
     if (p.flags & 1u) != 0u {
         acc += bias[co];

@@ -121,6 +121,8 @@ fn conv2d_implicit(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgr
     let r13 = (gm + min(co0 + 13u, last)) * taps;
     let r14 = (gm + min(co0 + 14u, last)) * taps;
     let r15 = (gm + min(co0 + 15u, last)) * taps;
+    // Two-level sums: each input channel's taps are summed apart, then added to the
+    // total, so rounding grows with cg + kh*kw rather than cg*kh*kw.
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
@@ -128,6 +130,10 @@ fn conv2d_implicit(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgr
     var t = 0u;
     for (var ci = 0u; ci < p.cg; ci++) {
         let plane = in_base + ci * hw;
+        var part0 = vec4<f32>(0.0);
+        var part1 = vec4<f32>(0.0);
+        var part2 = vec4<f32>(0.0);
+        var part3 = vec4<f32>(0.0);
         for (var ky = 0u; ky < p.kh; ky++) {
             let iy = source_coord(iy0 + i32(ky * p.dil_h), i32(p.h), p.mode);
             for (var kx = 0u; kx < p.kw; kx++) {
@@ -135,13 +141,17 @@ fn conv2d_implicit(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgr
                 let inside = iy >= 0 && ix >= 0;
                 let idx = select(plane, plane + u32(iy) * p.w + u32(ix), inside);
                 let xv = vec4<f32>(select(0.0, src[idx], inside));
-                acc0 = fma(vec4<f32>(weight[r0 + t], weight[r1 + t], weight[r2 + t], weight[r3 + t]), xv, acc0);
-                acc1 = fma(vec4<f32>(weight[r4 + t], weight[r5 + t], weight[r6 + t], weight[r7 + t]), xv, acc1);
-                acc2 = fma(vec4<f32>(weight[r8 + t], weight[r9 + t], weight[r10 + t], weight[r11 + t]), xv, acc2);
-                acc3 = fma(vec4<f32>(weight[r12 + t], weight[r13 + t], weight[r14 + t], weight[r15 + t]), xv, acc3);
+                part0 = fma(vec4<f32>(weight[r0 + t], weight[r1 + t], weight[r2 + t], weight[r3 + t]), xv, part0);
+                part1 = fma(vec4<f32>(weight[r4 + t], weight[r5 + t], weight[r6 + t], weight[r7 + t]), xv, part1);
+                part2 = fma(vec4<f32>(weight[r8 + t], weight[r9 + t], weight[r10 + t], weight[r11 + t]), xv, part2);
+                part3 = fma(vec4<f32>(weight[r12 + t], weight[r13 + t], weight[r14 + t], weight[r15 + t]), xv, part3);
                 t++;
             }
         }
+        acc0 += part0;
+        acc1 += part1;
+        acc2 += part2;
+        acc3 += part3;
     }
     if j_raw >= p.total {
         return;

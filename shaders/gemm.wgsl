@@ -107,12 +107,17 @@ fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
             b_tile[(b_k + 4u * r) * TILE + b_n] = bv;
         }
         workgroupBarrier();
+        // two-level sums: each 16-deep step apart, then into the total
+        var part: array<vec4<f32>, 4>;
         for (var kk = 0u; kk < TK; kk++) {
             let base = kk * TILE;
             let bv = vec4<f32>(b_tile[base + tx], b_tile[base + tx + 16u], b_tile[base + tx + 32u], b_tile[base + tx + 48u]);
             for (var i = 0u; i < 4u; i++) {
-                acc[i] = fma(vec4<f32>(a_tile[base + ty + 16u * i]), bv, acc[i]);
+                part[i] = fma(vec4<f32>(a_tile[base + ty + 16u * i]), bv, part[i]);
             }
+        }
+        for (var i = 0u; i < 4u; i++) {
+            acc[i] += part[i];
         }
         workgroupBarrier();
     }
@@ -176,13 +181,24 @@ fn gemm_reg(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id)
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
-    for (var k = 0u; k < p.k; k++) {
-        let kb = k * p.b_rs;
-        let bv = vec4<f32>(b[b_col[0] + kb], b[b_col[1] + kb], b[b_col[2] + kb], b[b_col[3] + kb]);
-        acc0 = fma(vec4<f32>(a[a0 + k]), bv, acc0);
-        acc1 = fma(vec4<f32>(a[a1 + k]), bv, acc1);
-        acc2 = fma(vec4<f32>(a[a2 + k]), bv, acc2);
-        acc3 = fma(vec4<f32>(a[a3 + k]), bv, acc3);
+    // two-level sums: 16-deep steps apart, then into the total
+    for (var k0 = 0u; k0 < p.k; k0 += 16u) {
+        var part0 = vec4<f32>(0.0);
+        var part1 = vec4<f32>(0.0);
+        var part2 = vec4<f32>(0.0);
+        var part3 = vec4<f32>(0.0);
+        for (var k = k0; k < min(k0 + 16u, p.k); k++) {
+            let kb = k * p.b_rs;
+            let bv = vec4<f32>(b[b_col[0] + kb], b[b_col[1] + kb], b[b_col[2] + kb], b[b_col[3] + kb]);
+            part0 = fma(vec4<f32>(a[a0 + k]), bv, part0);
+            part1 = fma(vec4<f32>(a[a1 + k]), bv, part1);
+            part2 = fma(vec4<f32>(a[a2 + k]), bv, part2);
+            part3 = fma(vec4<f32>(a[a3 + k]), bv, part3);
+        }
+        acc0 += part0;
+        acc1 += part1;
+        acc2 += part2;
+        acc3 += part3;
     }
     let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
     for (var i = 0u; i < 4u; i++) {

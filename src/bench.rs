@@ -9,6 +9,8 @@ use serde_json::Value;
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::ops::conv2d::{Conv2dParams, Padding};
+use crate::ops::pool2d::{AvgPool2dParams, MaxPool2dParams};
+use crate::ops::upsample2d::{InterpolateMode, InterpolateParams};
 use crate::tensor::Tensor;
 
 /// The benchmark shapes built into the binary (a copy of the shared workloads file).
@@ -29,6 +31,18 @@ pub enum WorkloadKind {
         weight: Vec<usize>,
         bias: bool,
         params: Conv2dParams,
+    },
+    MaxPool2d {
+        input: Vec<usize>,
+        params: MaxPool2dParams,
+    },
+    AvgPool2d {
+        input: Vec<usize>,
+        params: AvgPool2dParams,
+    },
+    Interpolate {
+        input: Vec<usize>,
+        params: InterpolateParams,
     },
     Relu {
         input: Vec<usize>,
@@ -93,6 +107,50 @@ pub fn parse_workloads(json: &str) -> Result<Vec<Workload>> {
                         ..Conv2dParams::default()
                     },
                 },
+                "max_pool2d" => WorkloadKind::MaxPool2d {
+                    input: dims(&item["input"], &name)?,
+                    params: MaxPool2dParams {
+                        kernel_size: pair(&item["kernel_size"], 1),
+                        stride: Some(pair(&item["stride"], 1)),
+                        padding: pair(&item["padding"], 0),
+                        dilation: pair(&item["dilation"], 1),
+                        ceil_mode: item["ceil_mode"].as_bool().unwrap_or(false),
+                    },
+                },
+                "avg_pool2d" => WorkloadKind::AvgPool2d {
+                    input: dims(&item["input"], &name)?,
+                    params: AvgPool2dParams {
+                        kernel_size: pair(&item["kernel_size"], 1),
+                        stride: Some(pair(&item["stride"], 1)),
+                        padding: pair(&item["padding"], 0),
+                        ceil_mode: item["ceil_mode"].as_bool().unwrap_or(false),
+                        count_include_pad: item["count_include_pad"].as_bool().unwrap_or(true),
+                        divisor_override: item["divisor_override"].as_i64(),
+                    },
+                },
+                "interpolate" => {
+                    let floats = |v: &Value| -> Option<[f64; 2]> {
+                        match v {
+                            Value::Array(a) if a.len() == 2 => {
+                                Some([a[0].as_f64()?, a[1].as_f64()?])
+                            }
+                            Value::Number(n) => n.as_f64().map(|f| [f, f]),
+                            _ => None,
+                        }
+                    };
+                    WorkloadKind::Interpolate {
+                        input: dims(&item["input"], &name)?,
+                        params: InterpolateParams {
+                            size: floats(&item["size"]).map(|s| s.map(|v| v as i64)),
+                            scale_factor: floats(&item["scale_factor"]),
+                            mode: InterpolateMode::parse(
+                                item["mode"].as_str().unwrap_or("nearest"),
+                            )?,
+                            align_corners: item["align_corners"].as_bool(),
+                            recompute_scale_factor: None,
+                        },
+                    }
+                }
                 "relu" => WorkloadKind::Relu {
                     input: dims(&item["input"], &name)?,
                 },
@@ -193,6 +251,48 @@ fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
                 flops: Some(2.0 * geo.macs() as f64),
                 bytes: None,
                 run: Box::new(move || crate::conv2d(&x, &w, b.as_ref(), &params)),
+            })
+        }
+        WorkloadKind::MaxPool2d { input, params } => {
+            let g = params.geometry(input)?;
+            let x = Tensor::from_slice(device, &ramp(input.iter().product()), input)?;
+            let params = *params;
+            Ok(Prepared {
+                flops: None,
+                bytes: Some(
+                    4.0 * (input.iter().product::<usize>()
+                        + g.output_shape().iter().product::<usize>())
+                        as f64,
+                ),
+                run: Box::new(move || crate::max_pool2d(&x, &params)),
+            })
+        }
+        WorkloadKind::AvgPool2d { input, params } => {
+            let g = params.geometry(input)?;
+            let x = Tensor::from_slice(device, &ramp(input.iter().product()), input)?;
+            let params = *params;
+            Ok(Prepared {
+                flops: None,
+                bytes: Some(
+                    4.0 * (input.iter().product::<usize>()
+                        + g.output_shape().iter().product::<usize>())
+                        as f64,
+                ),
+                run: Box::new(move || crate::avg_pool2d(&x, &params)),
+            })
+        }
+        WorkloadKind::Interpolate { input, params } => {
+            let g = params.geometry(input)?;
+            let x = Tensor::from_slice(device, &ramp(input.iter().product()), input)?;
+            let params = *params;
+            Ok(Prepared {
+                flops: None,
+                bytes: Some(
+                    4.0 * (input.iter().product::<usize>()
+                        + g.output_shape().iter().product::<usize>())
+                        as f64,
+                ),
+                run: Box::new(move || crate::interpolate(&x, &params)),
             })
         }
         WorkloadKind::Relu { input } => {

@@ -70,6 +70,27 @@ pub struct Outputs {
     pub indices: Option<HostIndices>,
 }
 
+impl Outputs {
+    fn of(output: &Tensor) -> Result<Self> {
+        Ok(Self {
+            output: HostTensor {
+                shape: output.shape().to_vec(),
+                data: output.to_vec()?,
+            },
+            indices: None,
+        })
+    }
+
+    fn with_indices(output: &Tensor, indices: &crate::IndexTensor) -> Result<Self> {
+        let mut out = Self::of(output)?;
+        out.indices = Some(HostIndices {
+            shape: indices.shape().to_vec(),
+            data: indices.to_vec()?,
+        });
+        Ok(out)
+    }
+}
+
 /// How a fixture fared on one device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -242,7 +263,7 @@ impl Fixture {
     /// The tolerance this case is judged with: the file's own, else the op's default.
     pub fn effective_tolerance(&self) -> Tolerance {
         self.tolerance.unwrap_or(match self.op.as_str() {
-            "relu" | "max_pool2d" => Tolerance::EXACT,
+            "relu" | "max_pool2d" | "adaptive_max_pool2d" => Tolerance::EXACT,
             "interpolate"
                 if self
                     .params
@@ -257,40 +278,195 @@ impl Fixture {
     }
 
     /// A parameter that PyTorch takes as an int or a list of two (`stride=2`,
-    /// `stride=[2, 1]`); `default` when absent.
+    /// `stride=[2, 1]`): `Ok(None)` when absent (or null, or an empty list), `Err` with
+    /// the value as PyTorch prints it when malformed.
+    fn raw_pair(&self, key: &str) -> std::result::Result<Option<[i64; 2]>, String> {
+        let show = |v: &Value| match v {
+            Value::Array(items) => {
+                let items: Vec<String> = items.iter().map(Value::to_string).collect();
+                format!("[{}]", items.join(", "))
+            }
+            other => other.to_string(),
+        };
+        match self.params.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v @ Value::Number(_)) => v.as_i64().map(|i| Some([i, i])).ok_or_else(|| show(v)),
+            Some(v @ Value::Array(items)) => {
+                let ints: Option<Vec<i64>> = items.iter().map(Value::as_i64).collect();
+                match ints.as_deref() {
+                    Some([]) => Ok(None),
+                    Some([i]) => Ok(Some([*i, *i])),
+                    Some([a, b]) => Ok(Some([*a, *b])),
+                    _ => Err(show(v)),
+                }
+            }
+            Some(v) => Err(show(v)),
+        }
+    }
+
+    /// A conv2d pair parameter, PyTorch's default when absent.
     ///
     /// # Errors
-    /// [`Error::InvalidParam`] with PyTorch's message for a list of another length or
-    /// a value that is not an integer.
+    /// [`Error::InvalidParam`] with PyTorch's message.
     pub fn pair(&self, op: &'static str, key: &str, default: [i64; 2]) -> Result<[i64; 2]> {
-        let bad = |v: &Value| {
-            let v = match v {
-                Value::Array(items) => {
-                    let items: Vec<String> = items.iter().map(Value::to_string).collect();
-                    format!("[{}]", items.join(", "))
-                }
-                other => other.to_string(),
-            };
+        self.raw_pair(key).map(|p| p.unwrap_or(default)).map_err(|v| {
             Error::param(
                 op,
                 format!(
                     "expected {key} to be a single integer value or a list of 2 values to match the convolution dimensions, but got {key}={v}"
                 ),
             )
-        };
-        match self.params.get(key) {
-            None | Some(Value::Null) => Ok(default),
-            Some(v @ Value::Number(_)) => v.as_i64().map(|i| [i, i]).ok_or_else(|| bad(v)),
-            Some(v @ Value::Array(items)) => {
-                let ints: Option<Vec<i64>> = items.iter().map(Value::as_i64).collect();
-                match ints.as_deref() {
-                    Some([i]) => Ok([*i, *i]),
-                    Some([a, b]) => Ok([*a, *b]),
-                    _ => Err(bad(v)),
-                }
+        })
+    }
+
+    /// A pooling pair parameter (`None` when absent), with PyTorch's pooling message.
+    fn pool_pair(&self, op: &'static str, key: &str) -> Result<Option<[i64; 2]>> {
+        self.raw_pair(key).map_err(|_| {
+            let what = match key {
+                "stride" => "must either be omitted, a single int, or a tuple of two ints",
+                "dilation" => "must be either a single int, or a tuple of two ints",
+                _ => "must either be a single int, or a tuple of two ints",
+            };
+            Error::param(op, format!("{op}: {key} {what}"))
+        })
+    }
+
+    fn flag(&self, key: &str) -> Option<bool> {
+        self.params.get(key).and_then(Value::as_bool)
+    }
+
+    /// The max_pool2d parameters of this fixture.
+    ///
+    /// # Errors
+    /// PyTorch's errors for malformed values.
+    pub fn max_pool2d_params(&self) -> Result<crate::MaxPool2dParams> {
+        let op = "max_pool2d";
+        let kernel = self.pool_pair(op, "kernel_size")?.ok_or_else(|| {
+            Error::param(
+                op,
+                "max_pool2d: kernel_size must either be a single int, or a tuple of two ints",
+            )
+        })?;
+        Ok(crate::MaxPool2dParams {
+            kernel_size: kernel,
+            stride: self.pool_pair(op, "stride")?,
+            padding: self.pool_pair(op, "padding")?.unwrap_or([0, 0]),
+            dilation: self.pool_pair(op, "dilation")?.unwrap_or([1, 1]),
+            ceil_mode: self.flag("ceil_mode").unwrap_or(false),
+        })
+    }
+
+    /// The avg_pool2d parameters of this fixture.
+    ///
+    /// # Errors
+    /// PyTorch's errors for malformed values.
+    pub fn avg_pool2d_params(&self) -> Result<crate::AvgPool2dParams> {
+        let op = "avg_pool2d";
+        let kernel = self.pool_pair(op, "kernel_size")?.ok_or_else(|| {
+            Error::param(
+                op,
+                "avg_pool2d: kernel_size must either be a single int, or a tuple of two ints",
+            )
+        })?;
+        Ok(crate::AvgPool2dParams {
+            kernel_size: kernel,
+            stride: self.pool_pair(op, "stride")?,
+            padding: self.pool_pair(op, "padding")?.unwrap_or([0, 0]),
+            ceil_mode: self.flag("ceil_mode").unwrap_or(false),
+            count_include_pad: self.flag("count_include_pad").unwrap_or(true),
+            divisor_override: self.params.get("divisor_override").and_then(Value::as_i64),
+        })
+    }
+
+    /// `output_size` of an adaptive pool: an int, or a pair whose entries may be null.
+    fn output_size(&self, op: &'static str) -> Result<[Option<i64>; 2]> {
+        match self.params.get("output_size") {
+            Some(Value::Number(n)) => Ok([n.as_i64(), n.as_i64()]),
+            Some(Value::Array(items)) if items.len() == 2 => {
+                Ok([items[0].as_i64(), items[1].as_i64()])
             }
-            Some(v) => Err(bad(v)),
+            Some(Value::Array(items)) if items.len() == 1 => {
+                Ok([items[0].as_i64(), items[0].as_i64()])
+            }
+            _ => Err(Error::param(
+                op,
+                format!("{op}(): internal error: output_size.size() must be 2"),
+            )),
         }
+    }
+
+    /// The interpolate parameters of this fixture, checked against `input`'s rank.
+    ///
+    /// # Errors
+    /// PyTorch's errors for malformed values.
+    pub fn interpolate_params(&self, input: &[usize]) -> Result<crate::InterpolateParams> {
+        let op = "interpolate";
+        let spatial = &input[input.len().min(2)..];
+        let spatial_dims = spatial.len().max(1);
+        let mode = crate::InterpolateMode::parse(
+            self.params
+                .get("mode")
+                .and_then(Value::as_str)
+                .unwrap_or("nearest"),
+        )?;
+        if self.flag("antialias") == Some(true) {
+            return Err(Error::Unsupported("interpolate with antialias=True".into()));
+        }
+        let expand = |v: &Value, what: &str| -> Result<Option<Vec<f64>>> {
+            let list: Vec<f64> = match v {
+                Value::Null => return Ok(None),
+                Value::Number(n) => vec![n.as_f64().unwrap_or(f64::NAN); spatial_dims],
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_f64().unwrap_or(f64::NAN))
+                    .collect(),
+                other => {
+                    return Err(Error::param(
+                        op,
+                        format!("{what} must be a number or a list, got {other}"),
+                    ));
+                }
+            };
+            if list.len() != spatial_dims {
+                let shown: Vec<String> = list.iter().map(|v| format!("{v}")).collect();
+                let (name, fmt) = if what == "size" {
+                    ("output size", "output size in (o1, o2, ...,oK)")
+                } else {
+                    ("scale_factor of shape", "scale_factor in (s1, s2, ...,sK)")
+                };
+                return Err(Error::param(
+                    op,
+                    format!(
+                        "Input and {what} must have the same number of spatial dimensions, but got input with spatial dimensions of {spatial:?} and {name} [{}]. Please provide input tensor in (N, C, d1, d2, ...,dK) format and {fmt} format.",
+                        shown.join(", ")
+                    )
+                    .replace("Input and size must", "Input and output must"),
+                ));
+            }
+            Ok(Some(list))
+        };
+        let pad2 = |v: Vec<f64>| {
+            if v.len() == 1 {
+                [1.0, v[0]]
+            } else {
+                [v[0], v[1]]
+            }
+        };
+        let size = match self.params.get("size") {
+            Some(v) => expand(v, "size")?.map(|s| pad2(s).map(|x| x as i64)),
+            None => None,
+        };
+        let scale_factor = match self.params.get("scale_factor") {
+            Some(v) => expand(v, "scale_factor")?.map(pad2),
+            None => None,
+        };
+        Ok(crate::InterpolateParams {
+            size,
+            scale_factor,
+            mode,
+            align_corners: self.flag("align_corners"),
+            recompute_scale_factor: self.flag("recompute_scale_factor"),
+        })
     }
 
     /// The conv2d parameters of this fixture.
@@ -356,15 +532,37 @@ impl Fixture {
                 };
                 crate::conv2d(&x, &w, b.as_ref(), &self.conv2d_params()?)?
             }
+            "max_pool2d" => {
+                let x = self.upload(device, "input")?;
+                let params = self.max_pool2d_params()?;
+                if self.flag("return_indices") == Some(true) {
+                    let (y, i) = crate::max_pool2d_with_indices(&x, &params)?;
+                    return Outputs::with_indices(&y, &i);
+                }
+                crate::max_pool2d(&x, &params)?
+            }
+            "avg_pool2d" => {
+                crate::avg_pool2d(&self.upload(device, "input")?, &self.avg_pool2d_params()?)?
+            }
+            "adaptive_avg_pool2d" => {
+                let size = self.output_size("adaptive_avg_pool2d")?;
+                crate::adaptive_avg_pool2d(&self.upload(device, "input")?, size)?
+            }
+            "adaptive_max_pool2d" => {
+                let size = self.output_size("adaptive_max_pool2d")?;
+                let (y, i) = crate::adaptive_max_pool2d(&self.upload(device, "input")?, size)?;
+                if self.flag("return_indices") == Some(true) {
+                    return Outputs::with_indices(&y, &i);
+                }
+                y
+            }
+            "interpolate" => {
+                let x = self.upload(device, "input")?;
+                crate::interpolate(&x, &self.interpolate_params(x.shape())?)?
+            }
             other => return Err(Error::Unsupported(format!("op '{other}'"))),
         };
-        Ok(Outputs {
-            output: HostTensor {
-                shape: output.shape().to_vec(),
-                data: output.to_vec()?,
-            },
-            indices: None,
-        })
+        Outputs::of(&output)
     }
 
     /// Runs the call on `device` and judges it against PyTorch's answer.

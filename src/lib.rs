@@ -30,5 +30,10 @@ pub use ops::conv2d::{
     Conv2dAlgo, Conv2dOptions, Conv2dParams, Padding, PaddingMode, conv2d, conv2d_ext, conv2d_relu,
 };
 pub use ops::gemm::{GemmVariant, matmul};
+pub use ops::pool2d::{
+    AvgPool2dParams, MaxPool2dParams, adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d,
+    max_pool2d, max_pool2d_with_indices,
+};
 pub use ops::relu::{relu, relu_};
-pub use tensor::Tensor;
+pub use ops::upsample2d::{InterpolateMode, InterpolateParams, interpolate};
+pub use tensor::{IndexTensor, Tensor};

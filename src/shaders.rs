@@ -15,6 +15,8 @@ pub enum Shader {
     Gemm,
     Conv2dDirect,
     Conv2dImplicit,
+    Pool2d,
+    Upsample2d,
 }
 
 impl Shader {
@@ -34,6 +36,8 @@ impl Shader {
             Shader::Gemm => include_str!("../shaders/gemm.wgsl"),
             Shader::Conv2dDirect => include_str!("../shaders/conv2d_direct.wgsl"),
             Shader::Conv2dImplicit => include_str!("../shaders/conv2d_implicit.wgsl"),
+            Shader::Pool2d => include_str!("../shaders/pool2d.wgsl"),
+            Shader::Upsample2d => include_str!("../shaders/upsample2d.wgsl"),
         }
     }
 
@@ -45,6 +49,8 @@ impl Shader {
             Shader::Gemm => "gemm.wgsl",
             Shader::Conv2dDirect => "conv2d_direct.wgsl",
             Shader::Conv2dImplicit => "conv2d_implicit.wgsl",
+            Shader::Pool2d => "pool2d.wgsl",
+            Shader::Upsample2d => "upsample2d.wgsl",
         }
     }
 }

@@ -208,3 +208,77 @@ impl Tensor {
         }
     }
 }
+
+/// Integer indices on a device (what `max_pool2d(.., return_indices=True)` returns):
+/// on a GPU, u32 per element; read back as PyTorch's i64.
+pub struct IndexTensor {
+    shape: Vec<usize>,
+    storage: IndexStorage,
+}
+
+enum IndexStorage {
+    Cpu(Vec<i64>),
+    Gpu(Option<GpuBuffer>),
+}
+
+impl fmt::Debug for IndexTensor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IndexTensor({:?})", self.shape)
+    }
+}
+
+impl IndexTensor {
+    pub(crate) fn from_cpu(data: Vec<i64>, shape: &[usize]) -> Self {
+        Self {
+            shape: shape.to_vec(),
+            storage: IndexStorage::Cpu(data),
+        }
+    }
+
+    /// Room for indices of `shape` on a GPU device.
+    pub(crate) fn uninit_gpu(device: &Device, shape: &[usize]) -> Result<Self> {
+        let n = numel(shape).ok_or_else(|| Error::shape("tensor", "shape overflows usize"))?;
+        let storage = match device.kind() {
+            DeviceKind::Gpu(g) if n > 0 => IndexStorage::Gpu(Some(GpuBuffer {
+                buffer: Some(g.alloc(n as u64 * 4, false)?),
+                gpu: g.gpu.clone(),
+            })),
+            _ => IndexStorage::Gpu(None),
+        };
+        Ok(Self {
+            shape: shape.to_vec(),
+            storage,
+        })
+    }
+
+    pub(crate) fn gpu_buffer(&self) -> Option<&wgpu::Buffer> {
+        match &self.storage {
+            IndexStorage::Gpu(b) => b.as_ref().map(GpuBuffer::raw),
+            IndexStorage::Cpu(_) => None,
+        }
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The indices, as PyTorch's int64.
+    ///
+    /// # Errors
+    /// A device error raised by the recorded work.
+    pub fn to_vec(&self) -> Result<Vec<i64>> {
+        match &self.storage {
+            IndexStorage::Cpu(v) => Ok(v.clone()),
+            IndexStorage::Gpu(None) => Ok(Vec::new()),
+            IndexStorage::Gpu(Some(b)) => {
+                let n: usize = self.shape.iter().product();
+                let bytes = b.gpu.read(b.raw(), 0, n as u64 * 4)?;
+                Ok(bytemuck::pod_collect_to_vec::<u8, u32>(&bytes)
+                    .into_iter()
+                    .map(i64::from)
+                    .collect())
+            }
+        }
+    }
+}

@@ -94,6 +94,12 @@ fn wgcnn_run_writes_outputs_that_equal_pytorch() {
                 tol.rtol as f32,
                 &format!("{} on {backend}", fx.name),
             );
+            if let Some(want) = &fx.expected_indices {
+                let indices = st.tensor("indices").unwrap();
+                assert_eq!(indices.dtype(), safetensors::Dtype::I64);
+                let got: Vec<i64> = bytemuck::pod_collect_to_vec(indices.data());
+                assert_eq!(got, want.data, "{} indices on {backend}", fx.name);
+            }
         }
         std::fs::remove_dir_all(&out_dir).ok();
     }

@@ -13,7 +13,9 @@
 
 pub mod conv2d;
 pub mod gemm;
+pub mod pool2d;
 pub mod relu;
+pub mod upsample2d;
 
 use crate::shaders::Shader;
 

@@ -3,4 +3,6 @@
 
 pub mod conv2d;
 pub mod gemm;
+pub mod pool2d;
 pub mod relu;
+pub mod upsample2d;

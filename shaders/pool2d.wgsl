@@ -1,0 +1,205 @@
+// pool2d.wgsl: max/avg pooling and their adaptive forms, NCHW f32. One invocation per
+// output element (grid spilled into y); planes (n*c) are independent, so a chunk of
+// planes is bound at a time, from in_shift/out_shift.
+// max_pool2d: padded cells act as -inf; a value wins if it is NaN or greater than the
+// best so far (so a later NaN wins and ties keep the first), the test done on the bits
+// since WGSL lets a compiler assume no NaN. The index is the flat h*w position of the
+// winner; a window with nothing but -inf keeps its first in-bounds cell.
+// avg_pool2d: the divisor counts the window inside the padded input
+// (count_include_pad) or inside the input, unless divisor_override is set.
+// adaptive pools: output cell o covers input [floor(o*I/O), ceil((o+1)*I/O)).
+// @binding(0) src     array<f32>  read        [planes, h, w]
+// @binding(1) dst     array<f32>  read_write  [planes, oh, ow]
+// @binding(2) indices array<u32>  read_write  [planes, oh, ow] (max pools, flags & 1)
+// @binding(3) params  PoolParams  uniform (mirror: src/ops/pool2d.rs)
+
+struct PoolParams {
+    h: u32,
+    w: u32,
+    oh: u32,
+    ow: u32,
+    kh: u32,
+    kw: u32,
+    sh: u32,
+    sw: u32,
+    ph: u32,
+    pw: u32,
+    dh: u32,
+    dw: u32,
+    total: u32,
+    // 1: write indices, 2: count_include_pad, 4: divisor_override
+    flags: u32,
+    divisor: u32,
+    in_shift: u32,
+    out_shift: u32,
+    idx_shift: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<storage, read_write> indices: array<u32>;
+@group(0) @binding(3) var<uniform> params: PoolParams;
+
+const NEG_INF_BITS: u32 = 0xff800000u;
+
+fn is_nan_bits(b: u32) -> bool {
+    return (b & 0x7fffffffu) > 0x7f800000u;
+}
+
+// An order-preserving integer key of a non-NaN float, with -0.0 equal to +0.0.
+fn order_key(b: u32) -> i32 {
+    let z = select(b, 0u, b == 0x80000000u);
+    return select(i32(z), i32(z ^ 0x7fffffffu), (z & 0x80000000u) != 0u);
+}
+
+struct Best {
+    bits: u32,
+    index: u32,
+}
+
+fn consider(best: Best, v: u32, index: u32) -> Best {
+    var take = is_nan_bits(v);
+    if !take && !is_nan_bits(best.bits) {
+        take = order_key(v) > order_key(best.bits);
+    }
+    if take {
+        return Best(v, index);
+    }
+    return best;
+}
+
+fn linear_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return gid.x + gid.y * nwg.x * 256u;
+}
+
+fn finish_max(i: u32, best: Best) {
+    dst[params.out_shift + i] = bitcast<f32>(best.bits);
+    if (params.flags & 1u) != 0u {
+        indices[params.idx_shift + i] = best.index;
+    }
+}
+
+@compute @workgroup_size(256)
+fn max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let i = linear_id(gid, nwg);
+    if i >= p.total {
+        return;
+    }
+    let ox = i % p.ow;
+    let oy = (i / p.ow) % p.oh;
+    let plane = i / (p.ow * p.oh);
+    let base = p.in_shift + plane * p.h * p.w;
+    // first in-bounds tap of the window (PyTorch steps the start by the dilation)
+    var y0 = i32(oy * p.sh) - i32(p.ph);
+    var x0 = i32(ox * p.sw) - i32(p.pw);
+    let y1 = min(y0 + i32((p.kh - 1u) * p.dh + 1u), i32(p.h));
+    let x1 = min(x0 + i32((p.kw - 1u) * p.dw + 1u), i32(p.w));
+    while y0 < 0 {
+        y0 += i32(p.dh);
+    }
+    while x0 < 0 {
+        x0 += i32(p.dw);
+    }
+    var best = Best(NEG_INF_BITS, u32(y0) * p.w + u32(x0));
+    for (var y = y0; y < y1; y += i32(p.dh)) {
+        for (var x = x0; x < x1; x += i32(p.dw)) {
+            let index = u32(y) * p.w + u32(x);
+            best = consider(best, bitcast<u32>(src[base + index]), index);
+        }
+    }
+    finish_max(i, best);
+}
+
+@compute @workgroup_size(256)
+fn avg_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let i = linear_id(gid, nwg);
+    if i >= p.total {
+        return;
+    }
+    let ox = i % p.ow;
+    let oy = (i / p.ow) % p.oh;
+    let plane = i / (p.ow * p.oh);
+    let base = p.in_shift + plane * p.h * p.w;
+    var y0 = i32(oy * p.sh) - i32(p.ph);
+    var x0 = i32(ox * p.sw) - i32(p.pw);
+    // the window clipped to the padded input, then to the input
+    var y1 = min(y0 + i32(p.kh), i32(p.h + p.ph));
+    var x1 = min(x0 + i32(p.kw), i32(p.w + p.pw));
+    let padded_count = (y1 - y0) * (x1 - x0);
+    y0 = max(y0, 0);
+    x0 = max(x0, 0);
+    y1 = min(y1, i32(p.h));
+    x1 = min(x1, i32(p.w));
+    var sum = 0.0;
+    for (var y = y0; y < y1; y++) {
+        for (var x = x0; x < x1; x++) {
+            sum += src[base + u32(y) * p.w + u32(x)];
+        }
+    }
+    var divisor = f32(max((y1 - y0) * (x1 - x0), 0));
+    if (p.flags & 2u) != 0u {
+        divisor = f32(padded_count);
+    }
+    if (p.flags & 4u) != 0u {
+        divisor = f32(i32(p.divisor));
+    }
+    var v = 0.0;
+    if y0 < y1 && x0 < x1 {
+        v = sum / divisor;
+    }
+    dst[p.out_shift + i] = v;
+}
+
+// [start, end) of adaptive output cell o of `out` over `size` input cells
+fn adaptive_range(o: u32, size: u32, out: u32) -> vec2<u32> {
+    return vec2<u32>((o * size) / out, ((o + 1u) * size + out - 1u) / out);
+}
+
+@compute @workgroup_size(256)
+fn adaptive_avg_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let i = linear_id(gid, nwg);
+    if i >= p.total {
+        return;
+    }
+    let ox = i % p.ow;
+    let oy = (i / p.ow) % p.oh;
+    let plane = i / (p.ow * p.oh);
+    let base = p.in_shift + plane * p.h * p.w;
+    let ry = adaptive_range(oy, p.h, p.oh);
+    let rx = adaptive_range(ox, p.w, p.ow);
+    var sum = 0.0;
+    for (var y = ry.x; y < ry.y; y++) {
+        for (var x = rx.x; x < rx.y; x++) {
+            sum += src[base + y * p.w + x];
+        }
+    }
+    dst[p.out_shift + i] = sum / f32((ry.y - ry.x) * (rx.y - rx.x));
+}
+
+@compute @workgroup_size(256)
+fn adaptive_max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let i = linear_id(gid, nwg);
+    if i >= p.total {
+        return;
+    }
+    let ox = i % p.ow;
+    let oy = (i / p.ow) % p.oh;
+    let plane = i / (p.ow * p.oh);
+    let base = p.in_shift + plane * p.h * p.w;
+    let ry = adaptive_range(oy, p.h, p.oh);
+    let rx = adaptive_range(ox, p.w, p.ow);
+    var best = Best(NEG_INF_BITS, ry.x * p.w + rx.x);
+    for (var y = ry.x; y < ry.y; y++) {
+        for (var x = rx.x; x < rx.y; x++) {
+            let index = y * p.w + x;
+            best = consider(best, bitcast<u32>(src[base + index]), index);
+        }
+    }
+    finish_max(i, best);
+}

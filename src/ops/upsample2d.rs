@@ -1,0 +1,440 @@
+//! interpolate: `torch.nn.functional.interpolate` in modes `nearest`, `nearest-exact`
+//! and `bilinear` (`align_corners` false and true), with `size` or `scale_factor` and
+//! `recompute_scale_factor`.
+//!
+//! The source index of every output row and column is computed here, on the host, with
+//! PyTorch's own float arithmetic (the trap: with `scale_factor` given the step is
+//! `1 / scale_factor`, not `in / out`), and handed to the shader as a small table; the
+//! shader only gathers (nearest) or blends (bilinear), so nearest modes are bit-exact.
+
+use crate::device::{Bind, DeviceKind};
+use crate::error::{Error, Result};
+use crate::reference;
+use crate::shaders::{Shader, Slot};
+use crate::tensor::{Storage, Tensor};
+
+/// `interpolate`'s `mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InterpolateMode {
+    Nearest,
+    NearestExact,
+    Bilinear,
+}
+
+impl InterpolateMode {
+    /// Parses PyTorch's name.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] for a mode this build lacks.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "nearest" => Ok(Self::Nearest),
+            "nearest-exact" => Ok(Self::NearestExact),
+            "bilinear" => Ok(Self::Bilinear),
+            other => Err(Error::Unsupported(format!("interpolate mode '{other}'"))),
+        }
+    }
+
+    /// PyTorch's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Nearest => "nearest",
+            Self::NearestExact => "nearest-exact",
+            Self::Bilinear => "bilinear",
+        }
+    }
+}
+
+/// Parameters of `interpolate`, named as in `torch.nn.functional.interpolate`.
+/// Exactly one of `size` and `scale_factor` must be given.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InterpolateParams {
+    pub size: Option<[i64; 2]>,
+    pub scale_factor: Option<[f64; 2]>,
+    pub mode: InterpolateMode,
+    pub align_corners: Option<bool>,
+    pub recompute_scale_factor: Option<bool>,
+}
+
+impl InterpolateParams {
+    /// `size=[h, w]`.
+    pub fn size(h: i64, w: i64, mode: InterpolateMode) -> Self {
+        Self {
+            size: Some([h, w]),
+            scale_factor: None,
+            mode,
+            align_corners: None,
+            recompute_scale_factor: None,
+        }
+    }
+
+    /// `scale_factor=s` for both axes.
+    pub fn scale(s: f64, mode: InterpolateMode) -> Self {
+        Self {
+            size: None,
+            scale_factor: Some([s, s]),
+            mode,
+            align_corners: None,
+            recompute_scale_factor: None,
+        }
+    }
+
+    /// `align_corners=a`.
+    pub fn align_corners(mut self, a: bool) -> Self {
+        self.align_corners = Some(a);
+        self
+    }
+
+    /// Checks the call as PyTorch does and resolves its geometry.
+    ///
+    /// # Errors
+    /// PyTorch's errors, in its words.
+    pub fn geometry(&self, input: &[usize]) -> Result<InterpolateGeometry> {
+        let op = "interpolate";
+        match (self.size.is_some(), self.scale_factor.is_some()) {
+            (true, true) => {
+                return Err(Error::param(
+                    op,
+                    "only one of size or scale_factor should be defined",
+                ));
+            }
+            (false, false) => {
+                return Err(Error::param(
+                    op,
+                    "either size or scale_factor should be defined",
+                ));
+            }
+            _ => {}
+        }
+        if self.mode != InterpolateMode::Bilinear && self.align_corners.is_some() {
+            return Err(Error::param(
+                op,
+                "align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear",
+            ));
+        }
+        if self.size.is_some() && self.recompute_scale_factor == Some(true) {
+            return Err(Error::param(
+                op,
+                "recompute_scale_factor is not meaningful with an explicit size.",
+            ));
+        }
+        let [n, c, h, w] = match *input {
+            [n, c, h, w] => [n, c, h, w],
+            [n, c, l] if self.mode != InterpolateMode::Bilinear => [n, c, 1, l],
+            [_, _, _] => {
+                return Err(Error::shape(
+                    op,
+                    format!("Got 3D input, but {} mode needs 4D input", self.mode.name()),
+                ));
+            }
+            _ => {
+                return Err(Error::shape(
+                    op,
+                    format!(
+                        "Input Error: Only 3D, 4D and 5D input Tensors supported (got {}D) for the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact (got {})",
+                        input.len(),
+                        self.mode.name()
+                    ),
+                ));
+            }
+        };
+        let one_d = input.len() == 3;
+        // For a 3-D input, PyTorch's 1-D interpolate: only the last axis is scaled.
+        let (size, scale) = if one_d {
+            (
+                self.size.map(|s| [1, s[1]]),
+                self.scale_factor.map(|s| [1.0, s[1]]),
+            )
+        } else {
+            (self.size, self.scale_factor)
+        };
+        let (out, scales) = match (size, scale) {
+            (Some(s), _) => (s, [None, None]),
+            (None, Some(s)) if self.recompute_scale_factor == Some(true) => (
+                [
+                    (h as f64 * s[0]).floor() as i64,
+                    (w as f64 * s[1]).floor() as i64,
+                ],
+                [None, None],
+            ),
+            (None, Some(s)) => (
+                [(h as f64 * s[0]) as i64, (w as f64 * s[1]) as i64],
+                if one_d {
+                    [None, Some(s[1])]
+                } else {
+                    [Some(s[0]), Some(s[1])]
+                },
+            ),
+            (None, None) => unreachable!("checked above"),
+        };
+        if out[0] <= 0 || out[1] <= 0 || h == 0 || w == 0 {
+            let message = if one_d {
+                format!(
+                    "Input and output sizes should be greater than 0, but got input (W: {w}) output (W: {})",
+                    out[1]
+                )
+            } else {
+                format!(
+                    "Input and output sizes should be greater than 0, but got input (H: {h}, W: {w}) output (H: {}, W: {})",
+                    out[0], out[1]
+                )
+            };
+            return Err(Error::shape(op, message));
+        }
+        Ok(InterpolateGeometry {
+            n,
+            c,
+            h,
+            w,
+            oh: out[0] as usize,
+            ow: out[1] as usize,
+            scales,
+            mode: self.mode,
+            align_corners: self.align_corners.unwrap_or(false),
+            one_d,
+        })
+    }
+}
+
+/// A checked interpolate call.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InterpolateGeometry {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub oh: usize,
+    pub ow: usize,
+    /// The scale factors PyTorch's kernel receives (`None`: from the sizes).
+    pub scales: [Option<f64>; 2],
+    pub mode: InterpolateMode,
+    pub align_corners: bool,
+    /// A 3-D input (1-D interpolation along the last axis).
+    pub one_d: bool,
+}
+
+impl InterpolateGeometry {
+    /// `[n, c, oh, ow]`, or `[n, c, ow]` for a 3-D input.
+    pub fn output_shape(&self) -> Vec<usize> {
+        if self.one_d {
+            vec![self.n, self.c, self.ow]
+        } else {
+            vec![self.n, self.c, self.oh, self.ow]
+        }
+    }
+
+    /// Source indices of each output row and column for the nearest modes.
+    pub fn nearest_maps(&self) -> (Vec<u32>, Vec<u32>) {
+        let map = |input, output, scale| {
+            (0..output)
+                .map(|o| nearest_source(self.mode, o, input, output, scale) as u32)
+                .collect()
+        };
+        (
+            map(self.h, self.oh, self.scales[0]),
+            map(self.w, self.ow, self.scales[1]),
+        )
+    }
+
+    /// `(i0, i1, lambda0, lambda1)` of each output row and column for bilinear.
+    pub fn linear_maps(&self) -> (Vec<LinearTap>, Vec<LinearTap>) {
+        let map = |input, output, scale| {
+            (0..output)
+                .map(|o| linear_source(o, input, output, self.align_corners, scale))
+                .collect()
+        };
+        (
+            map(self.h, self.oh, self.scales[0]),
+            map(self.w, self.ow, self.scales[1]),
+        )
+    }
+}
+
+/// PyTorch's `compute_scales_value<float>`: `1 / scale_factor` when one was given,
+/// else `in / out`.
+fn scale_value(scale: Option<f64>, input: usize, output: usize) -> f32 {
+    match scale {
+        Some(s) if s > 0.0 => (1.0 / s) as f32,
+        _ => input as f32 / output as f32,
+    }
+}
+
+/// PyTorch's nearest source index (its CPU kernel's `nearest_idx` and
+/// `nearest_neighbor_exact_compute_source_index`, float arithmetic included).
+pub fn nearest_source(
+    mode: InterpolateMode,
+    o: usize,
+    input: usize,
+    output: usize,
+    scale: Option<f64>,
+) -> usize {
+    let s = scale_value(scale, input, output);
+    match mode {
+        InterpolateMode::NearestExact => (((o as f64 + 0.5) * f64::from(s)) as f32)
+            .floor()
+            .min((input - 1) as f32) as usize,
+        _ if output == input => o,
+        _ if output == 2 * input => o >> 1,
+        _ => ((o as f32 * s).floor() as usize).min(input - 1),
+    }
+}
+
+/// One bilinear tap along an axis: blend `lambda0 * x[i0] + lambda1 * x[i1]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinearTap {
+    pub i0: u32,
+    pub i1: u32,
+    pub lambda0: f32,
+    pub lambda1: f32,
+}
+
+/// PyTorch's `area_pixel_compute_source_index` and neighbours, in float.
+pub fn linear_source(
+    o: usize,
+    input: usize,
+    output: usize,
+    align_corners: bool,
+    scale: Option<f64>,
+) -> LinearTap {
+    let s = if align_corners {
+        if output > 1 {
+            (input - 1) as f32 / (output - 1) as f32
+        } else {
+            0.0
+        }
+    } else {
+        scale_value(scale, input, output)
+    };
+    let src = if align_corners {
+        s * o as f32
+    } else {
+        (s * (o as f32 + 0.5) - 0.5).max(0.0)
+    };
+    let i0 = (src.floor() as usize).min(input - 1);
+    let lambda1 = (src - i0 as f32).clamp(0.0, 1.0);
+    LinearTap {
+        i0: i0 as u32,
+        i1: (i0 + usize::from(i0 < input - 1)) as u32,
+        lambda0: 1.0 - lambda1,
+        lambda1,
+    }
+}
+
+/// Mirror of `UpsampleParams` in shaders/upsample2d.wgsl; keep field order in sync.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct UpsampleParams {
+    pub h: u32,
+    pub w: u32,
+    pub oh: u32,
+    pub ow: u32,
+    pub total: u32,
+    pub in_shift: u32,
+    pub out_shift: u32,
+    /// Where the column table starts in `maps`.
+    pub col_offset: u32,
+}
+
+const LAYOUT: &[(u32, Slot)] = &[
+    (0, Slot::Read),
+    (1, Slot::Read),
+    (2, Slot::ReadWrite),
+    (3, Slot::Uniform),
+];
+
+/// Resizes the spatial axes of an NCHW batch (or the last axis of an `[n, c, l]` one,
+/// nearest modes).
+///
+/// Corresponds to `torch.nn.functional.interpolate` with mode `nearest`,
+/// `nearest-exact` or `bilinear`.
+///
+/// # Shapes
+/// `input [n, c, h, w]` → `[n, c, oh, ow]`.
+///
+/// # Errors
+/// PyTorch's errors: both or neither of `size` and `scale_factor`, `align_corners` with
+/// a nearest mode, a non-positive output size, a wrong rank.
+pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
+    let g = params.geometry(x.shape())?;
+    let mut out = Tensor::uninit(x.device(), &g.output_shape())?;
+    match x.device().kind() {
+        DeviceKind::Cpu => {
+            if let Storage::Cpu(dst) = out.storage_mut() {
+                *dst = reference::upsample2d::interpolate(x.cpu_data(), &g);
+            }
+        }
+        DeviceKind::Gpu(gpu) => {
+            let (Some(src), Some(dst)) = (x.gpu_buffer(), out.gpu_buffer()) else {
+                return Ok(out);
+            };
+            // the row table, then the column table, as u32 words
+            let (entry, table, col_offset): (&str, Vec<u32>, usize) = match g.mode {
+                InterpolateMode::Bilinear => {
+                    let (rows, cols) = g.linear_maps();
+                    let words =
+                        |t: &LinearTap| [t.i0, t.i1, t.lambda0.to_bits(), t.lambda1.to_bits()];
+                    let table: Vec<u32> = rows.iter().chain(&cols).flat_map(words).collect();
+                    ("bilinear", table, rows.len() * 4)
+                }
+                _ => {
+                    let (rows, cols) = g.nearest_maps();
+                    let n = rows.len();
+                    ("nearest", rows.into_iter().chain(cols).collect(), n)
+                }
+            };
+            let maps =
+                Tensor::from_slice(x.device(), bytemuck::cast_slice(&table), &[table.len()])?;
+            let m = maps.gpu_buffer().expect("a non-empty table");
+            let pipeline = gpu.pipeline(Shader::Upsample2d, entry, LAYOUT)?;
+            let (in_plane, out_plane) = ((g.h * g.w) as u64, (g.oh * g.ow) as u64);
+            let chunk = gpu.chunk_elems();
+            if in_plane > chunk || out_plane > chunk {
+                return Err(Error::Limit {
+                    what: "interpolate plane size (bytes)",
+                    requested: in_plane.max(out_plane) * 4,
+                    limit: chunk * 4,
+                });
+            }
+            let planes = g.n * g.c;
+            let per = (chunk / in_plane).min(chunk / out_plane).max(1) as usize;
+            for p0 in (0..planes).step_by(per) {
+                let np = per.min(planes - p0) as u64;
+                let (x_off, x_size, x_shift) = gpu.window(p0 as u64 * in_plane, np * in_plane);
+                let (y_off, y_size, y_shift) = gpu.window(p0 as u64 * out_plane, np * out_plane);
+                let params = UpsampleParams {
+                    h: g.h as u32,
+                    w: g.w as u32,
+                    oh: g.oh as u32,
+                    ow: g.ow as u32,
+                    total: (np * out_plane) as u32,
+                    in_shift: x_shift,
+                    out_shift: y_shift,
+                    col_offset: col_offset as u32,
+                };
+                let binds = [
+                    Bind {
+                        binding: 0,
+                        buffer: src,
+                        offset: x_off,
+                        size: x_size,
+                    },
+                    Bind {
+                        binding: 1,
+                        buffer: m,
+                        offset: 0,
+                        size: table.len() as u64 * 4,
+                    },
+                    Bind {
+                        binding: 2,
+                        buffer: dst,
+                        offset: y_off,
+                        size: y_size,
+                    },
+                ];
+                let grid = gpu.grid(u64::from(params.total).div_ceil(256))?;
+                gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)?;
+            }
+        }
+    }
+    Ok(out)
+}
