@@ -280,12 +280,60 @@ def interpolate_cases():
     it("interpolate_err_negative_scale", r(1, 3, 8, 8), scale_factor=-2.0)
 
 
+# ---------------------------------------------------------------- sequential
+def sequential_cases():
+    import copy
+    import torch.nn as nn
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from export import export
+
+    def seq(name, model, x):
+        model.eval()
+        with torch.no_grad():
+            y = copy.deepcopy(model).double()(x.double())
+        export(model, os.path.join(OUT, f"{name}.safetensors"),
+               extra_tensors={"input": x, "expected": y.float()})
+        print(f"{name}: {tuple(y.shape)}")
+
+    seq("sequential_mnist_like", nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16 * 7 * 7, 10)), torch.randn(2, 1, 28, 28))
+    seq("sequential_unet_like", nn.Sequential(
+        nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+        nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+        nn.Conv2d(8, 4, 3, padding=1), nn.ReLU()), torch.randn(1, 4, 16, 16))
+    seq("sequential_classifier", nn.Sequential(
+        nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False), nn.ReLU(inplace=True),
+        nn.AvgPool2d(2, ceil_mode=True), nn.Conv2d(8, 12, 1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.5), nn.Linear(12, 5)),
+        torch.randn(3, 3, 13, 13))
+    seq("sequential_modes", nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1, padding_mode="reflect"), nn.ReLU(),
+        nn.Upsample(size=(9, 7), mode="nearest"),
+        nn.Conv2d(4, 4, 3, padding="same", padding_mode="circular", groups=2), nn.ReLU(),
+        nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)), torch.randn(2, 2, 6, 5))
+    # errors: a weight missing; an input with the wrong channel count
+    m = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
+    export(m, os.path.join(OUT, "sequential_err_channels.safetensors"),
+           extra_tensors={"input": torch.randn(1, 2, 6, 6)}, metadata={"expect_error": "true"})
+    sd = {k: v for k, v in m.state_dict().items() if k != "3.weight"}
+    tensors = dict(sd, input=torch.randn(1, 1, 6, 6))
+    from export import layer_list
+    save_file({k: v.contiguous() for k, v in tensors.items()},
+              os.path.join(OUT, "sequential_err_missing_weight.safetensors"),
+              metadata={"op": "sequential", "params": json.dumps({"layers": layer_list(m)}),
+                        "expect_error": "true", "source": SOURCE})
+    print("sequential errors")
+
+
 def main():
     torch.manual_seed(0)
     os.makedirs(OUT, exist_ok=True)
     only = set(sys.argv[1:])
     for group, fn in [("relu", relu_cases), ("conv2d", conv2d_cases), ("pool", pool_cases),
-                      ("interpolate", interpolate_cases)]:
+                      ("interpolate", interpolate_cases), ("sequential", sequential_cases)]:
         if not only or group in only:
             fn()
 

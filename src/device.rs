@@ -474,6 +474,29 @@ impl Device {
         }
     }
 
+    /// Device memory held by tensors (all zero on the CPU path).
+    pub fn memory(&self) -> MemoryStats {
+        match &self.kind {
+            DeviceKind::Cpu => MemoryStats::default(),
+            DeviceKind::Gpu(g) => {
+                let pool = g.pool();
+                MemoryStats {
+                    live_bytes: pool.live,
+                    peak_bytes: pool.peak,
+                    pool_bytes: pool.total,
+                }
+            }
+        }
+    }
+
+    /// Starts a new peak for [`Device::memory`] from what is live now.
+    pub fn reset_peak_memory(&self) {
+        if let DeviceKind::Gpu(g) = &self.kind {
+            let mut pool = g.pool();
+            pool.peak = pool.live;
+        }
+    }
+
     /// How many storage buffers this device has created so far (the pool reuses them).
     pub fn buffers_created(&self) -> u64 {
         match &self.kind {
@@ -522,6 +545,30 @@ struct Pending {
 pub(crate) struct BufferPool {
     free: HashMap<u64, Vec<(wgpu::Buffer, u64)>>,
     pub(crate) created: u64,
+    /// Bytes held by live tensors, and the most held at once since the last reset.
+    pub(crate) live: u64,
+    pub(crate) peak: u64,
+    /// Bytes of every storage buffer created (live or free in the pool).
+    pub(crate) total: u64,
+}
+
+impl BufferPool {
+    fn take(&mut self, bytes: u64) {
+        self.live += bytes;
+        self.peak = self.peak.max(self.live);
+    }
+}
+
+/// How much device memory a device's tensors use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryStats {
+    /// Bytes held by live tensors now.
+    pub live_bytes: u64,
+    /// The most bytes live tensors held at once since the last
+    /// [`Device::reset_peak_memory`].
+    pub peak_bytes: u64,
+    /// Bytes of every storage buffer created, held or waiting in the pool.
+    pub pool_bytes: u64,
 }
 
 /// A wgpu device with its queue, pools and caches.
@@ -663,7 +710,9 @@ impl Gpu {
                 mapped_at_creation: false,
             })
         })?;
-        self.pool().created += 1;
+        let mut pool = self.pool();
+        pool.created += 1;
+        pool.total += bytes;
         Ok(buffer)
     }
 
@@ -686,16 +735,21 @@ impl Gpu {
                     .iter()
                     .rposition(|(_, released)| !for_upload || *released < epoch)
             {
-                return Ok(list.swap_remove(i).0);
+                let buffer = list.swap_remove(i).0;
+                pool.take(class);
+                return Ok(buffer);
             }
         }
-        self.create_storage(class)
+        let buffer = self.create_storage(class)?;
+        self.pool().take(class);
+        Ok(buffer)
     }
 
     pub(crate) fn release(&self, buffer: wgpu::Buffer) {
         let epoch = self.epoch.load(Ordering::Relaxed);
-        self.pool()
-            .free
+        let mut pool = self.pool();
+        pool.live -= buffer.size();
+        pool.free
             .entry(buffer.size())
             .or_default()
             .push((buffer, epoch));

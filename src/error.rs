@@ -41,6 +41,9 @@ pub enum Error {
     /// An operator this build does not implement.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// A model's weights disagree with its layers (PyTorch's `load_state_dict` words).
+    #[error("Error(s) in loading state_dict for Sequential:\n\t{0}")]
+    Weights(String),
     /// A fixture or model file is malformed.
     #[error("format error: {0}")]
     Format(String),

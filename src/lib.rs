@@ -18,18 +18,22 @@ pub mod bench;
 pub mod device;
 pub mod error;
 pub mod fixture;
+pub mod kwargs;
 pub mod nn;
 pub mod ops;
 pub mod reference;
 pub mod shaders;
 pub mod tensor;
 
-pub use device::{AdapterSummary, BackendKind, Device, DeviceOptions, list_adapters};
+pub use device::{
+    AdapterSummary, BackendKind, Device, DeviceOptions, MemoryStats, list_adapters,
+};
 pub use error::{Error, Result};
 pub use ops::conv2d::{
     Conv2dAlgo, Conv2dOptions, Conv2dParams, Padding, PaddingMode, conv2d, conv2d_ext, conv2d_relu,
 };
 pub use ops::gemm::{GemmVariant, matmul};
+pub use ops::linear::linear;
 pub use ops::pool2d::{
     AvgPool2dParams, MaxPool2dParams, adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d,
     max_pool2d, max_pool2d_with_indices,

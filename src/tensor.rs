@@ -179,6 +179,22 @@ impl Tensor {
         }
     }
 
+    /// A copy of this tensor on its own device (recorded like an op on a GPU).
+    ///
+    /// # Errors
+    /// A device error.
+    pub fn try_clone(&self) -> Result<Tensor> {
+        let mut out = Tensor::uninit(&self.device, &self.shape)?;
+        match (&self.storage, out.storage_mut()) {
+            (Storage::Cpu(src), Storage::Cpu(dst)) => dst.clone_from(src),
+            (Storage::Gpu(Some(src)), Storage::Gpu(Some(dst))) => {
+                src.gpu.copy(src.raw(), 0, dst.raw(), 0, self.numel() as u64 * 4)?;
+            }
+            _ => {}
+        }
+        Ok(out)
+    }
+
     /// A copy of this tensor on `device`.
     ///
     /// # Errors

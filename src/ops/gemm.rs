@@ -115,6 +115,31 @@ pub(crate) fn gemm_grid(gpu: &GpuHandle, p: &GemmParams, groups: usize) -> Resul
     Ok(dims.map(|d| d.max(1) as u32))
 }
 
+/// Records one GEMM over whole buffers: `a` and `b` with their lengths in elements,
+/// an optional bias, and `c` sized by `p`.
+pub(crate) fn record(
+    gpu: &GpuHandle,
+    a: (&wgpu::Buffer, u64),
+    b: (&wgpu::Buffer, u64),
+    bias: Option<(&wgpu::Buffer, u64)>,
+    c: &wgpu::Buffer,
+    mut p: GemmParams,
+) -> Result<()> {
+    if bias.is_some() {
+        p.flags |= FLAG_BIAS;
+    }
+    let (bias_buf, bias_len) = bias.unwrap_or((a.0, 1));
+    let c_len = u64::from(p.m) * u64::from(p.n);
+    let pipeline = gpu.pipeline(Shader::Gemm, gpu.gemm_variant().entry(), GEMM_LAYOUT)?;
+    let binds = [
+        Bind { binding: 0, buffer: a.0, offset: 0, size: a.1 * 4 },
+        Bind { binding: 1, buffer: b.0, offset: 0, size: b.1 * 4 },
+        Bind { binding: 2, buffer: bias_buf, offset: 0, size: bias_len * 4 },
+        Bind { binding: 3, buffer: c, offset: 0, size: c_len * 4 },
+    ];
+    gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&p), gemm_grid(gpu, &p, 1)?)
+}
+
 /// Matrix product of two 2-D tensors.
 ///
 /// Corresponds to `torch.matmul` / `torch.mm` for 2-D inputs.
@@ -171,40 +196,7 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 c_hw: n as u32,
                 ..GemmParams::default()
             };
-            let pipeline = gpu.pipeline(Shader::Gemm, gpu.gemm_variant().entry(), GEMM_LAYOUT)?;
-            let (a_size, b_size) = ((m * k * 4) as u64, (k * n * 4) as u64);
-            let binds = [
-                Bind {
-                    binding: 0,
-                    buffer: ab,
-                    offset: 0,
-                    size: a_size,
-                },
-                Bind {
-                    binding: 1,
-                    buffer: bb,
-                    offset: 0,
-                    size: b_size,
-                },
-                Bind {
-                    binding: 2,
-                    buffer: ab,
-                    offset: 0,
-                    size: 4,
-                },
-                Bind {
-                    binding: 3,
-                    buffer: c,
-                    offset: 0,
-                    size: (m * n * 4) as u64,
-                },
-            ];
-            gpu.dispatch(
-                &pipeline,
-                &binds,
-                bytemuck::bytes_of(&p),
-                gemm_grid(gpu, &p, 1)?,
-            )?;
+            record(gpu, (ab, (m * k) as u64), (bb, (k * n) as u64), None, c, p)?;
         }
     }
     Ok(out)

@@ -13,6 +13,7 @@
 
 pub mod conv2d;
 pub mod gemm;
+pub mod linear;
 pub mod pool2d;
 pub mod relu;
 pub mod upsample2d;

@@ -1,0 +1,377 @@
+//! `nn.Sequential`: layers run in order into the device's pending encoder, so a forward
+//! pass is one submit. Each intermediate is dropped (its buffer back to the pool) as
+//! soon as the next layer has consumed it; a Conv2d followed by a ReLU runs as one
+//! fused convolution unless a hook watches the convolution's own output.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Mutex;
+
+use safetensors::SafeTensors;
+use serde_json::Value;
+
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::fixture::{Fixture, HostTensor};
+use crate::nn::layer::{Act, Layer};
+use crate::tensor::Tensor;
+
+/// A forward hook: called with the layer's name and output, as PyTorch's
+/// `register_forward_hook`.
+type Hook = Box<dyn FnMut(&str, &Tensor) + Send>;
+
+/// The handle of a registered hook, for [`Sequential::remove_hook`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HookId(u64);
+
+/// Layers applied in order, with PyTorch `state_dict` names.
+///
+/// Corresponds to `torch.nn.Sequential`.
+pub struct Sequential {
+    layers: Vec<(String, Layer)>,
+    hooks: Mutex<Vec<(HookId, usize, Hook)>>,
+    next_hook: u64,
+    /// The model file's metadata (class names, preprocessing, ...), kept as read.
+    pub metadata: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Sequential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sequential")
+            .field("layers", &self.layers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Sequential {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Keys of a fixture file that are not weights.
+const NOT_WEIGHTS: [&str; 3] = ["input", "expected", "expected_indices"];
+
+impl Sequential {
+    /// An empty network.
+    pub fn new() -> Self {
+        Self {
+            layers: Vec::new(),
+            hooks: Mutex::new(Vec::new()),
+            next_hook: 0,
+            metadata: HashMap::new(),
+        }
+    }
+
+    /// Appends a layer named by its index, as `nn.Sequential` names them.
+    pub fn push(mut self, layer: Layer) -> Self {
+        let name = self.layers.len().to_string();
+        self.layers.push((name, layer));
+        self
+    }
+
+    /// Appends a layer under `name` (its weights' prefix, e.g. `features.3`).
+    pub fn push_named(mut self, name: &str, layer: Layer) -> Self {
+        self.layers.push((name.to_string(), layer));
+        self
+    }
+
+    /// The layers with their names.
+    pub fn layers(&self) -> &[(String, Layer)] {
+        &self.layers
+    }
+
+    /// The index of the layer named `selector`, or at index `selector`.
+    pub fn find(&self, selector: &str) -> Option<usize> {
+        self.layers
+            .iter()
+            .position(|(n, _)| n == selector)
+            .or_else(|| selector.parse::<usize>().ok().filter(|&i| i < self.layers.len()))
+    }
+
+    /// Builds a network from the model format's layer list (`[{"op", "params",
+    /// "name"?}, ...]`), taking each layer's weights from `weights` by its name.
+    ///
+    /// # Errors
+    /// [`Error::Weights`] listing every missing, unexpected or misshapen tensor, in
+    /// PyTorch's words; [`Error::Format`] for a malformed list; parameter errors.
+    pub fn from_layers(
+        layers: &[Value],
+        mut weights: BTreeMap<String, HostTensor>,
+        device: &Device,
+    ) -> Result<Self> {
+        let mut net = Sequential::new();
+        let mut problems = Vec::new();
+        for (i, entry) in layers.iter().enumerate() {
+            let op = entry
+                .get("op")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::Format(format!("layer {i} has no 'op'")))?;
+            let name = entry
+                .get("name")
+                .and_then(Value::as_str)
+                .map_or_else(|| i.to_string(), str::to_string);
+            let empty = serde_json::Map::new();
+            let params = entry.get("params").and_then(Value::as_object).unwrap_or(&empty);
+            let layer = Layer::from_spec(&name, op, params, &mut weights, device, &mut problems)?;
+            net.layers.push((name, layer));
+        }
+        let unexpected: Vec<String> = weights
+            .keys()
+            .filter(|k| !NOT_WEIGHTS.contains(&k.as_str()))
+            .map(|k| format!("\"{k}\""))
+            .collect();
+        if !unexpected.is_empty() {
+            problems.push(format!(
+                "Unexpected key(s) in state_dict: {}.",
+                unexpected.join(", ")
+            ));
+        }
+        if problems.is_empty() {
+            Ok(net)
+        } else {
+            Err(Error::Weights(problems.join("\n\t")))
+        }
+    }
+
+    /// Reads a model file: a safetensors file whose metadata holds `op: sequential` and
+    /// `params: {"layers": [...]}` and whose tensors are the `state_dict`.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::Format`], and as [`Sequential::from_layers`].
+    pub fn load(path: &Path, device: &Device) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_safetensors(&bytes, device)
+    }
+
+    /// As [`Sequential::load`], from the file's bytes.
+    ///
+    /// # Errors
+    /// As [`Sequential::load`].
+    pub fn from_safetensors(bytes: &[u8], device: &Device) -> Result<Self> {
+        let fx = Fixture::from_bytes("model", bytes)?;
+        if fx.op != "sequential" {
+            return Err(Error::Format(format!(
+                "a model file has op 'sequential', this one '{}'",
+                fx.op
+            )));
+        }
+        let layers = fx
+            .params
+            .get("layers")
+            .and_then(Value::as_array)
+            .ok_or_else(|| Error::Format("params has no 'layers' list".into()))?;
+        let mut net = Self::from_layers(layers, fx.tensors.clone(), device)?;
+        let (_, meta) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| Error::Format(e.to_string()))?;
+        net.metadata = meta.metadata().clone().unwrap_or_default();
+        Ok(net)
+    }
+
+    /// Replaces the weights with those of a safetensors `state_dict`, strictly: every
+    /// weight must be there, with the shape it has now, and nothing else.
+    ///
+    /// Corresponds to `load_state_dict(strict=True)`.
+    ///
+    /// # Errors
+    /// [`Error::Weights`] in PyTorch's words; [`Error::Format`].
+    pub fn load_state_dict(&mut self, bytes: &[u8]) -> Result<()> {
+        let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Format(e.to_string()))?;
+        let mut given: BTreeMap<String, HostTensor> = BTreeMap::new();
+        for (key, view) in st.tensors() {
+            let data = match view.dtype() {
+                safetensors::Dtype::F32 => bytemuck::pod_collect_to_vec(view.data()),
+                d => return Err(Error::Format(format!("{key}: dtype {d:?}, expected F32"))),
+            };
+            given.insert(key, HostTensor { shape: view.shape().to_vec(), data });
+        }
+        let mut problems = Vec::new();
+        let mut updates: Vec<(usize, &'static str, Tensor)> = Vec::new();
+        for (i, (name, layer)) in self.layers.iter().enumerate() {
+            let params: Vec<(&'static str, &Tensor)> = match layer {
+                Layer::Conv2d(c) => std::iter::once(("weight", &c.weight)).chain(c.bias.as_ref().map(|b| ("bias", b))).collect(),
+                Layer::Linear(l) => std::iter::once(("weight", &l.weight)).chain(l.bias.as_ref().map(|b| ("bias", b))).collect(),
+                _ => Vec::new(),
+            };
+            for (suffix, current) in params {
+                let key = format!("{name}.{suffix}");
+                match given.remove(&key) {
+                    None => problems.push(format!("Missing key(s) in state_dict: \"{key}\".")),
+                    Some(t) if t.shape != current.shape() => problems.push(format!(
+                        "size mismatch for {key}: copying a param with shape torch.Size({:?}) from checkpoint, the shape in current model is torch.Size({:?}).",
+                        t.shape,
+                        current.shape()
+                    )),
+                    Some(t) => updates.push((i, suffix, Tensor::from_slice(current.device(), &t.data, &t.shape)?)),
+                }
+            }
+        }
+        if !given.is_empty() {
+            let keys: Vec<String> = given.keys().map(|k| format!("\"{k}\"")).collect();
+            problems.push(format!("Unexpected key(s) in state_dict: {}.", keys.join(", ")));
+        }
+        if !problems.is_empty() {
+            return Err(Error::Weights(problems.join("\n\t")));
+        }
+        for (i, suffix, t) in updates {
+            match (&mut self.layers[i].1, suffix) {
+                (Layer::Conv2d(c), "weight") => c.weight = t,
+                (Layer::Conv2d(c), _) => c.bias = Some(t),
+                (Layer::Linear(l), "weight") => l.weight = t,
+                (Layer::Linear(l), _) => l.bias = Some(t),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `hook(name, output)` after the layer `selector` (a name or an index) on
+    /// every forward pass, as PyTorch's `register_forward_hook`. The output is the
+    /// layer's own; a hook that reads it back submits the work recorded so far.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] when no layer matches.
+    pub fn register_forward_hook(
+        &mut self,
+        selector: &str,
+        hook: impl FnMut(&str, &Tensor) + Send + 'static,
+    ) -> Result<HookId> {
+        let index = self.find(selector).ok_or_else(|| {
+            Error::param("register_forward_hook", format!("no layer named or numbered '{selector}'"))
+        })?;
+        let id = HookId(self.next_hook);
+        self.next_hook += 1;
+        self.hooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((id, index, Box::new(hook)));
+        Ok(id)
+    }
+
+    /// Removes a hook; `false` if it was not registered.
+    pub fn remove_hook(&mut self, id: HookId) -> bool {
+        let mut hooks = self.hooks.lock().unwrap_or_else(|p| p.into_inner());
+        let before = hooks.len();
+        hooks.retain(|(h, _, _)| *h != id);
+        hooks.len() != before
+    }
+
+    /// Runs the network on `x`.
+    ///
+    /// # Errors
+    /// The first layer's error, naming the layer.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.run(x, &[]).map(|(y, _)| y)
+    }
+
+    /// Runs the network and also returns copies (on the device) of the outputs of the
+    /// layers named in `selectors`, in their order.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] for a selector that matches no layer; as
+    /// [`Sequential::forward`].
+    pub fn forward_capture(&self, x: &Tensor, selectors: &[&str]) -> Result<(Tensor, Vec<Tensor>)> {
+        let wanted = selectors
+            .iter()
+            .map(|s| {
+                self.find(s).ok_or_else(|| {
+                    Error::param("forward_capture", format!("no layer named or numbered '{s}'"))
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        self.run(x, &wanted)
+    }
+
+    fn run(&self, x: &Tensor, capture: &[usize]) -> Result<(Tensor, Vec<Tensor>)> {
+        let mut hooks = self.hooks.lock().unwrap_or_else(|p| p.into_inner());
+        let hooked: Vec<usize> = hooks.iter().map(|(_, l, _)| *l).collect();
+        let watched = |i: usize| capture.contains(&i) || hooked.contains(&i);
+        let mut captured: Vec<Option<Tensor>> = capture.iter().map(|_| None).collect();
+        let mut current: Option<Tensor> = None;
+        let mut i = 0;
+        while i < self.layers.len() {
+            let (name, layer) = &self.layers[i];
+            let fuse = layer.is_conv()
+                && !watched(i)
+                && matches!(self.layers.get(i + 1), Some((_, Layer::ReLU { .. })));
+            let input = match current.take() {
+                Some(t) => Act::Owned(t),
+                None => Act::Borrowed(x),
+            };
+            let out = layer
+                .forward(input, fuse)
+                .map_err(|e| annotate(e, name))?;
+            let last = if fuse { i + 1 } else { i };
+            for j in i..=last {
+                let layer_name = &self.layers[j].0;
+                for (_, _, hook) in hooks.iter_mut().filter(|(_, l, _)| *l == j) {
+                    hook(layer_name, &out);
+                }
+                for (slot, _) in captured.iter_mut().zip(capture).filter(|(_, c)| **c == j) {
+                    *slot = Some(out.try_clone()?);
+                }
+            }
+            current = Some(out);
+            i = last + 1;
+        }
+        let out = match current {
+            Some(t) => t,
+            None => x.try_clone()?,
+        };
+        Ok((out, captured.into_iter().map(|t| t.expect("every captured layer ran")).collect()))
+    }
+
+    /// Multiply-adds of one forward pass on an input of `shape` (convolutions and
+    /// linear layers), found by running the shapes through the layers on the CPU path.
+    ///
+    /// # Errors
+    /// As [`Sequential::forward`].
+    pub fn macs(&self, shape: &[usize]) -> Result<u64> {
+        let mut total = 0;
+        let mut shape = shape.to_vec();
+        for (name, layer) in &self.layers {
+            total += layer.macs(&shape);
+            shape = self.layer_output_shape(layer, &shape).map_err(|e| annotate(e, name))?;
+        }
+        Ok(total)
+    }
+
+    fn layer_output_shape(&self, layer: &Layer, shape: &[usize]) -> Result<Vec<usize>> {
+        Ok(match layer {
+            Layer::Conv2d(c) => c.params.geometry(shape, c.weight.shape(), None)?.output_shape(),
+            Layer::MaxPool2d(p) => p.geometry(shape)?.output_shape(),
+            Layer::AvgPool2d(p) => p.geometry(shape)?.output_shape(),
+            Layer::AdaptiveAvgPool2d(s) => {
+                crate::ops::pool2d::AdaptiveGeometry::new("adaptive_avg_pool2d", shape, *s)?.output_shape()
+            }
+            Layer::Upsample(p) => p.geometry(shape)?.output_shape(),
+            Layer::Flatten { start_dim, end_dim } => {
+                let t = Tensor::from_slice(&Device::cpu(), &vec![0.0; shape.iter().product()], shape)?;
+                Layer::Flatten { start_dim: *start_dim, end_dim: *end_dim }
+                    .forward(Act::Owned(t), false)?
+                    .shape()
+                    .to_vec()
+            }
+            Layer::Linear(l) => vec![shape[0], l.weight.shape()[0]],
+            Layer::ReLU { .. } | Layer::Identity => shape.to_vec(),
+        })
+    }
+}
+
+/// Prefixes an op error with the layer that raised it.
+fn annotate(e: Error, layer: &str) -> Error {
+    match e {
+        Error::Shape { op, message } => Error::Shape {
+            op,
+            message: format!("{message} (layer {layer})"),
+        },
+        Error::InvalidParam { op, message } => Error::InvalidParam {
+            op,
+            message: format!("{message} (layer {layer})"),
+        },
+        other => other,
+    }
+}
