@@ -47,6 +47,12 @@ pub enum WorkloadKind {
     Relu {
         input: Vec<usize>,
     },
+    /// A network: layers written as PyTorch calls (`conv2d(1, 32, 3, padding=1)`,
+    /// `relu`, `max_pool2d(2)`, `interpolate(scale_factor=2, mode=bilinear, ...)`).
+    Network {
+        input: Vec<usize>,
+        layers: Vec<String>,
+    },
     /// A section this build cannot run yet (kept so that the table says so).
     Other {
         section: String,
@@ -153,6 +159,17 @@ pub fn parse_workloads(json: &str) -> Result<Vec<Workload>> {
                 }
                 "relu" => WorkloadKind::Relu {
                     input: dims(&item["input"], &name)?,
+                },
+                "networks" => WorkloadKind::Network {
+                    input: dims(&item["input"], &name)?,
+                    layers: item["layers"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|l| l.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 },
                 other => WorkloadKind::Other {
                     section: other.to_string(),
@@ -304,6 +321,15 @@ fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
                 run: Box::new(move || crate::relu(&x)),
             })
         }
+        WorkloadKind::Network { input, layers } => {
+            let net = build_network(device, layers)?;
+            let x = Tensor::from_slice(device, &ramp(input.iter().product()), input)?;
+            Ok(Prepared {
+                flops: Some(2.0 * net.macs(input)? as f64),
+                bytes: None,
+                run: Box::new(move || net.forward(&x)),
+            })
+        }
         WorkloadKind::Other { section } => Err(Error::Unsupported(format!(
             "{section} workloads are not in this build"
         ))),
@@ -353,4 +379,100 @@ pub fn run_workload(device: &Device, wl: &Workload, config: &BenchConfig) -> Res
         gflops: prepared.flops.map(|f| f / median_ms / 1e6),
         gbps: prepared.bytes.map(|b| b / median_ms / 1e6),
     })
+}
+
+/// Splits `name(a, b, k=v)` into the name and its arguments.
+fn call_parts(text: &str) -> (String, Vec<String>) {
+    let text = text.trim();
+    match text.split_once('(') {
+        None => (text.to_string(), Vec::new()),
+        Some((name, rest)) => {
+            let args = rest.trim_end_matches(')');
+            let parts = args
+                .split(',')
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty())
+                .collect();
+            (name.trim().to_string(), parts)
+        }
+    }
+}
+
+/// Builds a workload network with deterministic weights (a ramp scaled by the fan-in,
+/// so activations stay in range through every layer).
+///
+/// # Errors
+/// [`Error::Format`] for a layer this parser does not know.
+pub fn build_network(device: &Device, layers: &[String]) -> Result<crate::nn::Sequential> {
+    use crate::nn::{Conv2d, Layer, Sequential};
+    let mut net = Sequential::new();
+    for text in layers {
+        let (name, args) = call_parts(text);
+        let (positional, keywords): (Vec<&String>, Vec<&String>) =
+            args.iter().partition(|a| !a.contains('='));
+        let kw = |key: &str| {
+            keywords.iter().find_map(|a| {
+                let (k, v) = a.split_once('=')?;
+                (k.trim() == key).then(|| v.trim().to_string())
+            })
+        };
+        let int = |s: &str| {
+            s.parse::<i64>().map_err(|_| {
+                Error::Format(format!("workload layer '{text}': '{s}' is not an integer"))
+            })
+        };
+        let layer = match name.as_str() {
+            "conv2d" => {
+                let [c_in, c_out, k] = match positional[..] {
+                    [a, b, c] => [int(a)? as usize, int(b)? as usize, int(c)? as usize],
+                    _ => {
+                        return Err(Error::Format(format!(
+                            "workload layer '{text}': expected conv2d(in, out, k)"
+                        )));
+                    }
+                };
+                let fan_in = (c_in * k * k) as f32;
+                let w: Vec<f32> = ramp(c_out * c_in * k * k)
+                    .into_iter()
+                    .map(|v| v / fan_in.sqrt())
+                    .collect();
+                let b: Vec<f32> = ramp(c_out).into_iter().map(|v| v * 0.1).collect();
+                let params = Conv2dParams::default()
+                    .padding(kw("padding").map(|p| int(&p)).transpose()?.unwrap_or(0));
+                Layer::Conv2d(Conv2d::new(
+                    Tensor::from_slice(device, &w, &[c_out, c_in, k, k])?,
+                    Some(Tensor::from_slice(device, &b, &[c_out])?),
+                    params,
+                )?)
+            }
+            "relu" => Layer::ReLU { inplace: true },
+            "max_pool2d" => {
+                let k = positional.first().map(|a| int(a)).transpose()?.unwrap_or(2);
+                Layer::MaxPool2d(MaxPool2dParams::new(k))
+            }
+            "interpolate" => {
+                let scale: f64 = kw("scale_factor")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(2.0);
+                let mode = InterpolateMode::parse(
+                    &kw("mode")
+                        .unwrap_or_else(|| "nearest".into())
+                        .replace(['"', '\''], ""),
+                )?;
+                let mut p = InterpolateParams::scale(scale, mode);
+                if mode == InterpolateMode::Bilinear {
+                    p.align_corners =
+                        Some(kw("align_corners").is_some_and(|v| v == "True" || v == "true"));
+                }
+                Layer::Upsample(p)
+            }
+            other => {
+                return Err(Error::Format(format!(
+                    "workload layer '{other}' is not known"
+                )));
+            }
+        };
+        net = net.push(layer);
+    }
+    Ok(net)
 }

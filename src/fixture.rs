@@ -317,9 +317,10 @@ impl Fixture {
                 }
                 crate::max_pool2d(&x, &params)?
             }
-            "avg_pool2d" => {
-                crate::avg_pool2d(&self.upload(device, "input")?, &self.kwargs().avg_pool2d_params()?)?
-            }
+            "avg_pool2d" => crate::avg_pool2d(
+                &self.upload(device, "input")?,
+                &self.kwargs().avg_pool2d_params()?,
+            )?,
             "adaptive_avg_pool2d" => {
                 let size = self.kwargs().output_size("adaptive_avg_pool2d")?;
                 crate::adaptive_avg_pool2d(&self.upload(device, "input")?, size)?
@@ -341,7 +342,9 @@ impl Fixture {
                     .params
                     .get("layers")
                     .and_then(Value::as_array)
-                    .ok_or_else(|| format_err(format!("{}: params has no 'layers' list", self.name)))?;
+                    .ok_or_else(|| {
+                        format_err(format!("{}: params has no 'layers' list", self.name))
+                    })?;
                 let net = crate::nn::Sequential::from_layers(layers, self.tensors.clone(), device)?;
                 net.forward(&self.upload(device, "input")?)?
             }

@@ -240,5 +240,4 @@ impl Kwargs<'_> {
             padding_mode,
         })
     }
-
 }

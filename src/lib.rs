@@ -21,13 +21,12 @@ pub mod fixture;
 pub mod kwargs;
 pub mod nn;
 pub mod ops;
+pub mod picture;
 pub mod reference;
 pub mod shaders;
 pub mod tensor;
 
-pub use device::{
-    AdapterSummary, BackendKind, Device, DeviceOptions, MemoryStats, list_adapters,
-};
+pub use device::{AdapterSummary, BackendKind, Device, DeviceOptions, MemoryStats, list_adapters};
 pub use error::{Error, Result};
 pub use ops::conv2d::{
     Conv2dAlgo, Conv2dOptions, Conv2dParams, Padding, PaddingMode, conv2d, conv2d_ext, conv2d_relu,

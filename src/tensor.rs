@@ -188,7 +188,8 @@ impl Tensor {
         match (&self.storage, out.storage_mut()) {
             (Storage::Cpu(src), Storage::Cpu(dst)) => dst.clone_from(src),
             (Storage::Gpu(Some(src)), Storage::Gpu(Some(dst))) => {
-                src.gpu.copy(src.raw(), 0, dst.raw(), 0, self.numel() as u64 * 4)?;
+                src.gpu
+                    .copy(src.raw(), 0, dst.raw(), 0, self.numel() as u64 * 4)?;
             }
             _ => {}
         }

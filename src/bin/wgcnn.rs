@@ -18,6 +18,27 @@ struct Cli {
     command: Option<Command>,
 }
 
+/// Which device a command runs on.
+#[derive(clap::Args)]
+struct DeviceArgs {
+    /// vulkan, gl, metal, dx12 or cpu (default: WGCNN_BACKEND, else the best adapter).
+    #[arg(long)]
+    backend: Option<String>,
+    /// Only adapters whose name contains this.
+    #[arg(long)]
+    adapter: Option<String>,
+}
+
+impl DeviceArgs {
+    fn open(self) -> wgcnn::Result<Device> {
+        Device::new(&DeviceOptions {
+            backend: self.backend.map(|b| BackendKind::parse(&b)).transpose()?,
+            adapter: self.adapter,
+            ..DeviceOptions::default()
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// List every adapter: backend, name, type, driver, limits and features.
@@ -53,6 +74,56 @@ enum Command {
         /// One JSON object per workload instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Run a model file on images or a safetensors input and print the top classes.
+    Infer {
+        /// A model file (scripts/export.py).
+        model: PathBuf,
+        /// Images (PNG/JPEG) or safetensors files holding a tensor `input`.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// How many classes to print per input.
+        #[arg(long, default_value_t = 3)]
+        top: usize,
+        /// Write the output tensor here (safetensors, tensor `output`) instead.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        device: DeviceArgs,
+    },
+    /// Apply a classic filter kernel to a picture with wgcnn's conv2d.
+    Filter {
+        /// A PNG or JPEG picture.
+        image: PathBuf,
+        /// edge, sobel-x, sobel-y, sharpen, blur, emboss, or a file of k*k numbers.
+        #[arg(long)]
+        kernel: String,
+        /// The filtered picture (PNG or JPEG, by extension).
+        #[arg(long)]
+        out: PathBuf,
+        /// Filter the grey picture instead of each colour channel.
+        #[arg(long)]
+        grey: bool,
+        #[command(flatten)]
+        device: DeviceArgs,
+    },
+    /// Draw one layer's channels as a grid of tiles, each normalised on its own.
+    Featuremaps {
+        /// A model file (scripts/export.py).
+        model: PathBuf,
+        /// An image (PNG/JPEG) or a safetensors file holding a tensor `input`.
+        input: PathBuf,
+        /// The layer, by name or index.
+        #[arg(long)]
+        layer: String,
+        /// The grid picture (PNG).
+        #[arg(long)]
+        out: PathBuf,
+        /// Enlarge each tile this many times (default: to at least 48 pixels).
+        #[arg(long)]
+        scale: Option<usize>,
+        #[command(flatten)]
+        device: DeviceArgs,
     },
     /// Run each fixture's call and write its output (or error) to a folder.
     Run {
@@ -92,6 +163,28 @@ fn main() -> ExitCode {
             only,
             json,
         }) => bench(backend, adapter, workloads, &only, json),
+        Some(Command::Infer {
+            model,
+            inputs,
+            top,
+            out,
+            device,
+        }) => infer(&model, &inputs, top, out.as_deref(), device),
+        Some(Command::Filter {
+            image,
+            kernel,
+            out,
+            grey,
+            device,
+        }) => filter(&image, &kernel, &out, grey, device),
+        Some(Command::Featuremaps {
+            model,
+            input,
+            layer,
+            out,
+            scale,
+            device,
+        }) => featuremaps(&model, &input, &layer, &out, scale, device),
         Some(Command::Run {
             files,
             backend,
@@ -360,4 +453,162 @@ fn bench(
         }
     }
     Ok(ok)
+}
+
+/// An input file as a model's input: an image (preprocessed as the model asks) or a
+/// safetensors file's tensor `input` (or its only tensor).
+fn load_input(
+    path: &std::path::Path,
+    model: &wgcnn::nn::Sequential,
+    device: &Device,
+) -> wgcnn::Result<wgcnn::Tensor> {
+    if path.extension().is_some_and(|e| e == "safetensors") {
+        let bytes = std::fs::read(path).map_err(|source| wgcnn::Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let st = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| wgcnn::Error::Format(format!("{}: {e}", path.display())))?;
+        let view = st
+            .tensor("input")
+            .or_else(|_| {
+                st.tensors()
+                    .into_iter()
+                    .next()
+                    .map(|(_, v)| v)
+                    .ok_or(safetensors::SafeTensorError::TensorNotFound("input".into()))
+            })
+            .map_err(|e| wgcnn::Error::Format(format!("{}: {e}", path.display())))?;
+        let data: Vec<f32> = bytemuck::pod_collect_to_vec(view.data());
+        return wgcnn::Tensor::from_slice(device, &data, view.shape());
+    }
+    wgcnn::picture::Preprocess::of(model).load(path, device)
+}
+
+fn infer(
+    model_path: &std::path::Path,
+    inputs: &[PathBuf],
+    top: usize,
+    out: Option<&std::path::Path>,
+    device: DeviceArgs,
+) -> wgcnn::Result<bool> {
+    let device = device.open()?;
+    let model = wgcnn::nn::Sequential::load(model_path, &device)?;
+    let classes: Vec<String> = model
+        .metadata
+        .get("classes")
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_default();
+    for path in inputs {
+        let x = load_input(path, &model, &device)?;
+        let y = model.forward(&x)?;
+        if let Some(out) = out {
+            let outputs = wgcnn::fixture::Outputs {
+                output: wgcnn::fixture::HostTensor {
+                    shape: y.shape().to_vec(),
+                    data: y.to_vec()?,
+                },
+                indices: None,
+            };
+            let stem = path
+                .file_stem()
+                .map_or("output".into(), |s| s.to_string_lossy().into_owned());
+            let written = wgcnn::fixture::write_result(out, &stem, &Ok(outputs))?;
+            println!("{} -> {}", path.display(), written.display());
+            continue;
+        }
+        let &[n, k] = y.shape() else {
+            println!(
+                "{}: output of shape {:?} (use --out DIR to write it)",
+                path.display(),
+                y.shape()
+            );
+            continue;
+        };
+        let logits = y.to_vec()?;
+        for i in 0..n {
+            let row = &logits[i * k..(i + 1) * k];
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let exp: Vec<f64> = row.iter().map(|&v| f64::from(v - max).exp()).collect();
+            let sum: f64 = exp.iter().sum();
+            let mut order: Vec<usize> = (0..k).collect();
+            order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+            let label = if n > 1 {
+                format!("{}[{i}]", path.display())
+            } else {
+                path.display().to_string()
+            };
+            let best: Vec<String> = order
+                .iter()
+                .take(top)
+                .map(|&c| {
+                    let name = classes.get(c).cloned().unwrap_or_else(|| c.to_string());
+                    format!("{name} ({:.1}%)", 100.0 * exp[c] / sum)
+                })
+                .collect();
+            println!("{label}: {}", best.join(", "));
+        }
+    }
+    Ok(true)
+}
+
+fn filter(
+    image: &std::path::Path,
+    kernel: &str,
+    out: &std::path::Path,
+    grey: bool,
+    device: DeviceArgs,
+) -> wgcnn::Result<bool> {
+    let device = device.open()?;
+    let channels = if grey { 1 } else { 3 };
+    let (data, shape) = wgcnn::picture::load_image(image, channels, None)?;
+    let (k, size) = wgcnn::picture::filter_kernel(kernel)?;
+    let x = wgcnn::Tensor::from_slice(&device, &data, &shape)?;
+    let y = wgcnn::picture::apply_filter(&x, &k, size)?;
+    wgcnn::picture::save_image(out, &y.to_vec()?, channels, shape[2], shape[3])?;
+    println!(
+        "{} ({}x{}, {kernel}, on {}) -> {}",
+        image.display(),
+        shape[3],
+        shape[2],
+        device.backend(),
+        out.display()
+    );
+    Ok(true)
+}
+
+fn featuremaps(
+    model_path: &std::path::Path,
+    input: &std::path::Path,
+    layer: &str,
+    out: &std::path::Path,
+    scale: Option<usize>,
+    device: DeviceArgs,
+) -> wgcnn::Result<bool> {
+    let device = device.open()?;
+    let model = wgcnn::nn::Sequential::load(model_path, &device)?;
+    let mut x = load_input(input, &model, &device)?;
+    if x.shape().len() == 4 && x.shape()[0] > 1 {
+        // one image: the first of the batch
+        let s = x.shape().to_vec();
+        let first = x.to_vec()?[..s[1] * s[2] * s[3]].to_vec();
+        x = wgcnn::Tensor::from_slice(&device, &first, &[1, s[1], s[2], s[3]])?;
+    }
+    let (_, maps) = model.forward_capture(&x, &[layer])?;
+    let maps = &maps[0];
+    let h = maps
+        .shape()
+        .get(maps.shape().len().saturating_sub(2))
+        .copied()
+        .unwrap_or(1)
+        .max(1);
+    let scale = scale.unwrap_or_else(|| 48usize.div_ceil(h).max(1));
+    let (grid, gh, gw) = wgcnn::picture::feature_grid(maps, scale)?;
+    wgcnn::picture::save_image(out, &grid, 1, gh, gw)?;
+    println!(
+        "layer {layer} {:?} -> {} ({gw}x{gh})",
+        maps.shape(),
+        out.display()
+    );
+    Ok(true)
 }

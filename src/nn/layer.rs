@@ -38,14 +38,19 @@ pub enum Layer {
     Conv2d(Conv2d),
     /// `nn.ReLU(inplace)`. wgcnn runs relu in place on every intermediate it owns;
     /// `inplace` only matters for a network's own input, which is never modified.
-    ReLU { inplace: bool },
+    ReLU {
+        inplace: bool,
+    },
     MaxPool2d(MaxPool2dParams),
     AvgPool2d(AvgPool2dParams),
     AdaptiveAvgPool2d([Option<i64>; 2]),
     /// `nn.Upsample`, i.e. `interpolate`.
     Upsample(InterpolateParams),
     /// `nn.Flatten(start_dim, end_dim)`.
-    Flatten { start_dim: i64, end_dim: i64 },
+    Flatten {
+        start_dim: i64,
+        end_dim: i64,
+    },
     Linear(Linear),
     /// `nn.Dropout` and `nn.Identity`: nothing at inference.
     Identity,
@@ -179,28 +184,38 @@ impl Layer {
         let layer = match canonical.as_str() {
             "conv2d" => {
                 let params = kw.conv2d_params()?;
-                let wants_bias = kw.flag("bias");
-                let Some(weight) = take("weight", true)? else {
-                    return Ok(Layer::Identity);
+                let weight = take("weight", true)?;
+                let bias = take("bias", kw.flag("bias") == Some(true))?;
+                let Some(weight) = weight else {
+                    return Ok(Layer::Identity); // reported as missing
                 };
-                let bias = take("bias", wants_bias == Some(true))?;
                 if let Some(expected) = expected_conv_weight(&kw, params.groups)
                     && expected != weight.shape()
                 {
-                    problems.push(size_mismatch(&format!("{name}.weight"), weight.shape(), &expected));
+                    problems.push(size_mismatch(
+                        &format!("{name}.weight"),
+                        weight.shape(),
+                        &expected,
+                    ));
                 }
                 Layer::Conv2d(Conv2d::new(weight, bias, params)?)
             }
             "linear" => {
-                let Some(weight) = take("weight", true)? else {
-                    return Ok(Layer::Identity);
-                };
+                let weight = take("weight", true)?;
                 let bias = take("bias", kw.flag("bias") == Some(true))?;
-                let dims = ["out_features", "in_features"].map(|k| params.get(k).and_then(Value::as_u64));
+                let Some(weight) = weight else {
+                    return Ok(Layer::Identity); // reported as missing
+                };
+                let dims =
+                    ["out_features", "in_features"].map(|k| params.get(k).and_then(Value::as_u64));
                 if let [Some(o), Some(i)] = dims
                     && weight.shape() != [o as usize, i as usize]
                 {
-                    problems.push(size_mismatch(&format!("{name}.weight"), weight.shape(), &[o as usize, i as usize]));
+                    problems.push(size_mismatch(
+                        &format!("{name}.weight"),
+                        weight.shape(),
+                        &[o as usize, i as usize],
+                    ));
                 }
                 Layer::Linear(Linear { weight, bias })
             }
@@ -230,7 +245,12 @@ fn expected_conv_weight(kw: &Kwargs<'_>, groups: i64) -> Option<Vec<usize>> {
     let get = |k: &str| kw.0.get(k).and_then(Value::as_u64).map(|v| v as usize);
     let (c_in, c_out) = (get("in_channels")?, get("out_channels")?);
     let k = kw.pool_pair("conv2d", "kernel_size").ok()??;
-    Some(vec![c_out, c_in / groups.max(1) as usize, k[0] as usize, k[1] as usize])
+    Some(vec![
+        c_out,
+        c_in / groups.max(1) as usize,
+        k[0] as usize,
+        k[1] as usize,
+    ])
 }
 
 fn size_mismatch(key: &str, got: &[usize], want: &[usize]) -> String {

@@ -86,7 +86,12 @@ impl Sequential {
         self.layers
             .iter()
             .position(|(n, _)| n == selector)
-            .or_else(|| selector.parse::<usize>().ok().filter(|&i| i < self.layers.len()))
+            .or_else(|| {
+                selector
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&i| i < self.layers.len())
+            })
     }
 
     /// Builds a network from the model format's layer list (`[{"op", "params",
@@ -112,7 +117,10 @@ impl Sequential {
                 .and_then(Value::as_str)
                 .map_or_else(|| i.to_string(), str::to_string);
             let empty = serde_json::Map::new();
-            let params = entry.get("params").and_then(Value::as_object).unwrap_or(&empty);
+            let params = entry
+                .get("params")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
             let layer = Layer::from_spec(&name, op, params, &mut weights, device, &mut problems)?;
             net.layers.push((name, layer));
         }
@@ -165,8 +173,8 @@ impl Sequential {
             .and_then(Value::as_array)
             .ok_or_else(|| Error::Format("params has no 'layers' list".into()))?;
         let mut net = Self::from_layers(layers, fx.tensors.clone(), device)?;
-        let (_, meta) = SafeTensors::read_metadata(bytes)
-            .map_err(|e| Error::Format(e.to_string()))?;
+        let (_, meta) =
+            SafeTensors::read_metadata(bytes).map_err(|e| Error::Format(e.to_string()))?;
         net.metadata = meta.metadata().clone().unwrap_or_default();
         Ok(net)
     }
@@ -186,14 +194,24 @@ impl Sequential {
                 safetensors::Dtype::F32 => bytemuck::pod_collect_to_vec(view.data()),
                 d => return Err(Error::Format(format!("{key}: dtype {d:?}, expected F32"))),
             };
-            given.insert(key, HostTensor { shape: view.shape().to_vec(), data });
+            given.insert(
+                key,
+                HostTensor {
+                    shape: view.shape().to_vec(),
+                    data,
+                },
+            );
         }
         let mut problems = Vec::new();
         let mut updates: Vec<(usize, &'static str, Tensor)> = Vec::new();
         for (i, (name, layer)) in self.layers.iter().enumerate() {
             let params: Vec<(&'static str, &Tensor)> = match layer {
-                Layer::Conv2d(c) => std::iter::once(("weight", &c.weight)).chain(c.bias.as_ref().map(|b| ("bias", b))).collect(),
-                Layer::Linear(l) => std::iter::once(("weight", &l.weight)).chain(l.bias.as_ref().map(|b| ("bias", b))).collect(),
+                Layer::Conv2d(c) => std::iter::once(("weight", &c.weight))
+                    .chain(c.bias.as_ref().map(|b| ("bias", b)))
+                    .collect(),
+                Layer::Linear(l) => std::iter::once(("weight", &l.weight))
+                    .chain(l.bias.as_ref().map(|b| ("bias", b)))
+                    .collect(),
                 _ => Vec::new(),
             };
             for (suffix, current) in params {
@@ -211,7 +229,10 @@ impl Sequential {
         }
         if !given.is_empty() {
             let keys: Vec<String> = given.keys().map(|k| format!("\"{k}\"")).collect();
-            problems.push(format!("Unexpected key(s) in state_dict: {}.", keys.join(", ")));
+            problems.push(format!(
+                "Unexpected key(s) in state_dict: {}.",
+                keys.join(", ")
+            ));
         }
         if !problems.is_empty() {
             return Err(Error::Weights(problems.join("\n\t")));
@@ -240,7 +261,10 @@ impl Sequential {
         hook: impl FnMut(&str, &Tensor) + Send + 'static,
     ) -> Result<HookId> {
         let index = self.find(selector).ok_or_else(|| {
-            Error::param("register_forward_hook", format!("no layer named or numbered '{selector}'"))
+            Error::param(
+                "register_forward_hook",
+                format!("no layer named or numbered '{selector}'"),
+            )
         })?;
         let id = HookId(self.next_hook);
         self.next_hook += 1;
@@ -278,7 +302,10 @@ impl Sequential {
             .iter()
             .map(|s| {
                 self.find(s).ok_or_else(|| {
-                    Error::param("forward_capture", format!("no layer named or numbered '{s}'"))
+                    Error::param(
+                        "forward_capture",
+                        format!("no layer named or numbered '{s}'"),
+                    )
                 })
             })
             .collect::<Result<Vec<usize>>>()?;
@@ -301,9 +328,7 @@ impl Sequential {
                 Some(t) => Act::Owned(t),
                 None => Act::Borrowed(x),
             };
-            let out = layer
-                .forward(input, fuse)
-                .map_err(|e| annotate(e, name))?;
+            let out = layer.forward(input, fuse).map_err(|e| annotate(e, name))?;
             let last = if fuse { i + 1 } else { i };
             for j in i..=last {
                 let layer_name = &self.layers[j].0;
@@ -321,7 +346,13 @@ impl Sequential {
             Some(t) => t,
             None => x.try_clone()?,
         };
-        Ok((out, captured.into_iter().map(|t| t.expect("every captured layer ran")).collect()))
+        Ok((
+            out,
+            captured
+                .into_iter()
+                .map(|t| t.expect("every captured layer ran"))
+                .collect(),
+        ))
     }
 
     /// Multiply-adds of one forward pass on an input of `shape` (convolutions and
@@ -334,26 +365,36 @@ impl Sequential {
         let mut shape = shape.to_vec();
         for (name, layer) in &self.layers {
             total += layer.macs(&shape);
-            shape = self.layer_output_shape(layer, &shape).map_err(|e| annotate(e, name))?;
+            shape = self
+                .layer_output_shape(layer, &shape)
+                .map_err(|e| annotate(e, name))?;
         }
         Ok(total)
     }
 
     fn layer_output_shape(&self, layer: &Layer, shape: &[usize]) -> Result<Vec<usize>> {
         Ok(match layer {
-            Layer::Conv2d(c) => c.params.geometry(shape, c.weight.shape(), None)?.output_shape(),
+            Layer::Conv2d(c) => c
+                .params
+                .geometry(shape, c.weight.shape(), None)?
+                .output_shape(),
             Layer::MaxPool2d(p) => p.geometry(shape)?.output_shape(),
             Layer::AvgPool2d(p) => p.geometry(shape)?.output_shape(),
             Layer::AdaptiveAvgPool2d(s) => {
-                crate::ops::pool2d::AdaptiveGeometry::new("adaptive_avg_pool2d", shape, *s)?.output_shape()
+                crate::ops::pool2d::AdaptiveGeometry::new("adaptive_avg_pool2d", shape, *s)?
+                    .output_shape()
             }
             Layer::Upsample(p) => p.geometry(shape)?.output_shape(),
             Layer::Flatten { start_dim, end_dim } => {
-                let t = Tensor::from_slice(&Device::cpu(), &vec![0.0; shape.iter().product()], shape)?;
-                Layer::Flatten { start_dim: *start_dim, end_dim: *end_dim }
-                    .forward(Act::Owned(t), false)?
-                    .shape()
-                    .to_vec()
+                let t =
+                    Tensor::from_slice(&Device::cpu(), &vec![0.0; shape.iter().product()], shape)?;
+                Layer::Flatten {
+                    start_dim: *start_dim,
+                    end_dim: *end_dim,
+                }
+                .forward(Act::Owned(t), false)?
+                .shape()
+                .to_vec()
             }
             Layer::Linear(l) => vec![shape[0], l.weight.shape()[0]],
             Layer::ReLU { .. } | Layer::Identity => shape.to_vec(),

@@ -132,12 +132,37 @@ pub(crate) fn record(
     let c_len = u64::from(p.m) * u64::from(p.n);
     let pipeline = gpu.pipeline(Shader::Gemm, gpu.gemm_variant().entry(), GEMM_LAYOUT)?;
     let binds = [
-        Bind { binding: 0, buffer: a.0, offset: 0, size: a.1 * 4 },
-        Bind { binding: 1, buffer: b.0, offset: 0, size: b.1 * 4 },
-        Bind { binding: 2, buffer: bias_buf, offset: 0, size: bias_len * 4 },
-        Bind { binding: 3, buffer: c, offset: 0, size: c_len * 4 },
+        Bind {
+            binding: 0,
+            buffer: a.0,
+            offset: 0,
+            size: a.1 * 4,
+        },
+        Bind {
+            binding: 1,
+            buffer: b.0,
+            offset: 0,
+            size: b.1 * 4,
+        },
+        Bind {
+            binding: 2,
+            buffer: bias_buf,
+            offset: 0,
+            size: bias_len * 4,
+        },
+        Bind {
+            binding: 3,
+            buffer: c,
+            offset: 0,
+            size: c_len * 4,
+        },
     ];
-    gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&p), gemm_grid(gpu, &p, 1)?)
+    gpu.dispatch(
+        &pipeline,
+        &binds,
+        bytemuck::bytes_of(&p),
+        gemm_grid(gpu, &p, 1)?,
+    )
 }
 
 /// Matrix product of two 2-D tensors.

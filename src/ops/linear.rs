@@ -28,7 +28,10 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tens
     let &[m, k2] = weight.shape() else {
         return Err(Error::shape(
             op,
-            format!("expected a 2-D weight [out_features, in_features], got {:?}", weight.shape()),
+            format!(
+                "expected a 2-D weight [out_features, in_features], got {:?}",
+                weight.shape()
+            ),
         ));
     };
     if k != k2 {
@@ -55,7 +58,14 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tens
     let mut out = Tensor::uninit(dev, &[n, m])?;
     match dev.kind() {
         DeviceKind::Cpu => {
-            let y = reference::gemm::linear(x.cpu_data(), weight.cpu_data(), bias.map(Tensor::cpu_data), n, k, m);
+            let y = reference::gemm::linear(
+                x.cpu_data(),
+                weight.cpu_data(),
+                bias.map(Tensor::cpu_data),
+                n,
+                k,
+                m,
+            );
             if let Storage::Cpu(dst) = out.storage_mut() {
                 *dst = y;
             }

@@ -19,7 +19,9 @@ pub fn linear(x: &[f32], w: &[f32], b: Option<&[f32]>, n: usize, k: usize, m: us
     let mut out = vec![0.0f32; n * m];
     for i in 0..n {
         for o in 0..m {
-            let acc: f64 = (0..k).map(|t| f64::from(x[i * k + t]) * f64::from(w[o * k + t])).sum();
+            let acc: f64 = (0..k)
+                .map(|t| f64::from(x[i * k + t]) * f64::from(w[o * k + t]))
+                .sum();
             out[i * m + o] = (acc + b.map_or(0.0, |b| f64::from(b[o]))) as f32;
         }
     }

@@ -1,0 +1,251 @@
+//! Pictures in and out: PNG/JPEG images as NCHW tensors, the textbook 3x3 and 5x5
+//! filters applied with wgcnn's conv2d, and a grid of one layer's feature maps.
+
+use std::path::Path;
+
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::nn::Sequential;
+use crate::ops::conv2d::{Conv2dParams, Padding, PaddingMode};
+use crate::tensor::Tensor;
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Format(format!("{}: {e}", path.display()))
+}
+
+/// Reads an image as `[1, channels, h, w]` values in `[0, 1]` (channels 1: luma,
+/// 3: RGB), optionally resized (bilinear) to `size = [h, w]`.
+///
+/// # Errors
+/// [`Error::Format`] when the file is not a readable PNG or JPEG.
+pub fn load_image(
+    path: &Path,
+    channels: usize,
+    size: Option<[u32; 2]>,
+) -> Result<(Vec<f32>, [usize; 4])> {
+    let mut img = image::open(path).map_err(|e| io_err(path, e))?;
+    if let Some([h, w]) = size {
+        img = img.resize_exact(w, h, image::imageops::FilterType::Triangle);
+    }
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let data: Vec<f32> = match channels {
+        1 => img
+            .to_luma8()
+            .into_raw()
+            .into_iter()
+            .map(|v| f32::from(v) / 255.0)
+            .collect(),
+        3 => {
+            let rgb = img.to_rgb8().into_raw();
+            // interleaved RGB to planar
+            (0..3)
+                .flat_map(|c| {
+                    rgb.iter()
+                        .skip(c)
+                        .step_by(3)
+                        .map(|&v| f32::from(v) / 255.0)
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        }
+        other => {
+            return Err(Error::param(
+                "load_image",
+                format!("channels must be 1 or 3, got {other}"),
+            ));
+        }
+    };
+    Ok((data, [1, channels, h, w]))
+}
+
+/// Writes planar `[channels, h, w]` values in `[0, 1]` (channels 1 or 3) as an image;
+/// the format follows the extension (PNG or JPEG).
+///
+/// # Errors
+/// [`Error::Format`] when the image cannot be written.
+pub fn save_image(path: &Path, data: &[f32], channels: usize, h: usize, w: usize) -> Result<()> {
+    let px = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    let result = match channels {
+        1 => image::GrayImage::from_raw(w as u32, h as u32, data.iter().map(|&v| px(v)).collect())
+            .ok_or_else(|| io_err(path, "size mismatch"))?
+            .save(path),
+        3 => {
+            let plane = h * w;
+            let rgb: Vec<u8> = (0..plane)
+                .flat_map(|i| (0..3).map(move |c| px(data[c * plane + i])))
+                .collect();
+            image::RgbImage::from_raw(w as u32, h as u32, rgb)
+                .ok_or_else(|| io_err(path, "size mismatch"))?
+                .save(path)
+        }
+        other => {
+            return Err(Error::param(
+                "save_image",
+                format!("channels must be 1 or 3, got {other}"),
+            ));
+        }
+    };
+    result.map_err(|e| io_err(path, e))
+}
+
+/// A named textbook filter kernel (`edge`, `sobel-x`, `sobel-y`, `sharpen`, `blur`,
+/// `emboss`), or one read from a text file of k*k numbers (k odd).
+///
+/// # Errors
+/// [`Error::InvalidParam`] for an unknown name or a malformed file.
+pub fn filter_kernel(name: &str) -> Result<(Vec<f32>, usize)> {
+    let k3 = |v: [f32; 9]| Ok((v.to_vec(), 3));
+    match name {
+        "edge" => k3([-1., -1., -1., -1., 8., -1., -1., -1., -1.]),
+        "sobel-x" => k3([-1., 0., 1., -2., 0., 2., -1., 0., 1.]),
+        "sobel-y" => k3([-1., -2., -1., 0., 0., 0., 1., 2., 1.]),
+        "sharpen" => k3([0., -1., 0., -1., 5., -1., 0., -1., 0.]),
+        "emboss" => k3([-2., -1., 0., -1., 1., 1., 0., 1., 2.]),
+        "blur" => {
+            // 5x5 binomial (Gaussian) kernel
+            let row = [1., 4., 6., 4., 1.];
+            let v = row
+                .iter()
+                .flat_map(|a| row.iter().map(move |b| a * b / 256.0))
+                .collect();
+            Ok((v, 5))
+        }
+        file => {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                Error::param(
+                    "filter",
+                    format!("'{file}' is neither edge, sobel-x, sobel-y, sharpen, blur, emboss nor a readable kernel file: {e}"),
+                )
+            })?;
+            let v: Vec<f32> = text
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse::<f32>()
+                        .map_err(|e| Error::param("filter", format!("{file}: '{s}': {e}")))
+                })
+                .collect::<Result<_>>()?;
+            let k = (v.len() as f64).sqrt() as usize;
+            if k * k != v.len() || k.is_multiple_of(2) {
+                return Err(Error::param(
+                    "filter",
+                    format!(
+                        "{file}: {} numbers do not make an odd square kernel",
+                        v.len()
+                    ),
+                ));
+            }
+            Ok((v, k))
+        }
+    }
+}
+
+/// Applies a k x k kernel to every channel of `image [1, c, h, w]` with conv2d
+/// (depthwise, `padding="same"`, replicated borders). A kernel that sums to zero
+/// (edges, gradients) gives magnitudes.
+///
+/// # Errors
+/// As [`crate::conv2d`].
+pub fn apply_filter(image: &Tensor, kernel: &[f32], k: usize) -> Result<Tensor> {
+    let [_, c, _, _] = image.dims4("filter")?;
+    let weight: Vec<f32> = (0..c).flat_map(|_| kernel.iter().copied()).collect();
+    let w = Tensor::from_slice(image.device(), &weight, &[c, 1, k, k])?;
+    let params = Conv2dParams {
+        padding: Padding::Same,
+        groups: c as i64,
+        padding_mode: PaddingMode::Replicate,
+        ..Conv2dParams::default()
+    };
+    let y = crate::conv2d(image, &w, None, &params)?;
+    if kernel.iter().sum::<f32>().abs() < 1e-6 {
+        let data: Vec<f32> = y.to_vec()?.into_iter().map(f32::abs).collect();
+        return Tensor::from_slice(image.device(), &data, y.shape());
+    }
+    Ok(y)
+}
+
+/// Lays the channels of `maps [1, c, h, w]` (or `[c, h, w]`) out as a grid of tiles,
+/// each normalised to `[0, 1]` on its own, `scale`x enlarged, with a 1-pixel gap.
+/// Returns the grey picture and its `(height, width)`.
+///
+/// # Errors
+/// [`Error::Shape`] for another shape; device errors.
+pub fn feature_grid(maps: &Tensor, scale: usize) -> Result<(Vec<f32>, usize, usize)> {
+    let (c, h, w) = match *maps.shape() {
+        [1, c, h, w] | [c, h, w] => (c, h, w),
+        [1, f] => (f, 1, 1),
+        _ => {
+            return Err(Error::shape(
+                "featuremaps",
+                format!(
+                    "expected one image's maps [1, c, h, w], got {:?}",
+                    maps.shape()
+                ),
+            ));
+        }
+    };
+    let data = maps.to_vec()?;
+    let cols = (c as f64).sqrt().ceil().max(1.0) as usize;
+    let rows = c.div_ceil(cols);
+    let (th, tw) = (h * scale, w * scale);
+    let (gh, gw) = (rows * (th + 1) + 1, cols * (tw + 1) + 1);
+    let mut grid = vec![1.0f32; gh * gw];
+    for ch in 0..c {
+        let tile = &data[ch * h * w..(ch + 1) * h * w];
+        let (lo, hi) = tile
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, u), &v| {
+                (l.min(v), u.max(v))
+            });
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        let (oy, ox) = ((ch / cols) * (th + 1) + 1, (ch % cols) * (tw + 1) + 1);
+        for y in 0..th {
+            for x in 0..tw {
+                grid[(oy + y) * gw + ox + x] = (tile[(y / scale) * w + x / scale] - lo) / span;
+            }
+        }
+    }
+    Ok((grid, gh, gw))
+}
+
+/// The preprocessing a model file asks for (metadata `preprocess`): channels, input
+/// size, whether to invert (dark ink on a light page), and a scale.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Preprocess {
+    pub channels: usize,
+    pub size: Option<[u32; 2]>,
+    pub invert: bool,
+    pub scale: f32,
+}
+
+impl Preprocess {
+    /// From a model's metadata; RGB at the image's own size when it says nothing.
+    pub fn of(model: &Sequential) -> Self {
+        let v: serde_json::Value = model
+            .metadata
+            .get("preprocess")
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
+        let size = v["size"]
+            .as_array()
+            .and_then(|a| Some([a.first()?.as_u64()? as u32, a.get(1)?.as_u64()? as u32]));
+        Self {
+            channels: v["channels"].as_u64().unwrap_or(3) as usize,
+            size,
+            invert: v["invert"].as_bool().unwrap_or(false),
+            scale: v["scale"].as_f64().unwrap_or(1.0) as f32,
+        }
+    }
+
+    /// An image file as the model's input, `[1, c, h, w]`.
+    ///
+    /// # Errors
+    /// As [`load_image`].
+    pub fn load(&self, path: &Path, device: &Device) -> Result<Tensor> {
+        let (mut data, shape) = load_image(path, self.channels, self.size)?;
+        for v in &mut data {
+            *v = if self.invert { 1.0 - *v } else { *v } * self.scale;
+        }
+        Tensor::from_slice(device, &data, &shape)
+    }
+}
