@@ -68,16 +68,6 @@ impl BackendKind {
             _ => None,
         }
     }
-
-    fn to_wgpu(self) -> wgpu::Backends {
-        match self {
-            Self::Vulkan => wgpu::Backends::VULKAN,
-            Self::Metal => wgpu::Backends::METAL,
-            Self::Dx12 => wgpu::Backends::DX12,
-            Self::Gl => wgpu::Backends::GL,
-            Self::Cpu => wgpu::Backends::empty(),
-        }
-    }
 }
 
 impl fmt::Display for BackendKind {
@@ -162,16 +152,31 @@ fn type_rank(t: wgpu::DeviceType) -> u8 {
     }
 }
 
-/// Every wgpu adapter on this machine, of every backend, best first.
-fn adapters(backend: Option<BackendKind>) -> Vec<(BackendKind, wgpu::Adapter)> {
-    let backends = backend.map_or(wgpu::Backends::all(), BackendKind::to_wgpu);
-    let mut found: Vec<(BackendKind, wgpu::Adapter)> =
-        pollster::block_on(instance().enumerate_adapters(backends))
-            .into_iter()
-            .filter_map(|a| BackendKind::from_wgpu(a.get_info().backend).map(|k| (k, a)))
-            .collect();
-    found.sort_by_key(|(k, a)| (type_rank(a.get_info().device_type), *k));
-    found
+/// Every wgpu adapter on this machine, of every backend, best first: enumerated once
+/// per process (enumerating again would touch a GL context that an open device may be
+/// using on another thread), as indices into that list with their backend.
+fn adapter_list() -> &'static [(BackendKind, wgpu::Adapter)] {
+    static ADAPTERS: OnceLock<Vec<(BackendKind, wgpu::Adapter)>> = OnceLock::new();
+    ADAPTERS.get_or_init(|| {
+        let mut found: Vec<(BackendKind, wgpu::Adapter)> =
+            pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()))
+                .into_iter()
+                .filter_map(|a| BackendKind::from_wgpu(a.get_info().backend).map(|k| (k, a)))
+                .collect();
+        found.sort_by_key(|(k, a)| (type_rank(a.get_info().device_type), *k));
+        found
+    })
+}
+
+/// The adapters of `backend` (all when `None`), best first, as indices into
+/// [`adapter_list`].
+fn adapters(backend: Option<BackendKind>) -> Vec<(usize, BackendKind, &'static wgpu::Adapter)> {
+    adapter_list()
+        .iter()
+        .enumerate()
+        .filter(|(_, (k, _))| backend.is_none_or(|b| b == *k))
+        .map(|(i, (k, a))| (i, *k, a))
+        .collect()
 }
 
 const FEATURES_WANTED: wgpu::Features = wgpu::Features::SHADER_F16
@@ -182,7 +187,7 @@ const FEATURES_WANTED: wgpu::Features = wgpu::Features::SHADER_F16
 pub fn list_adapters() -> Vec<AdapterSummary> {
     adapters(None)
         .into_iter()
-        .map(|(backend, a)| summarize(backend, &a))
+        .map(|(_, backend, a)| summarize(backend, a))
         .collect()
 }
 
@@ -309,27 +314,17 @@ impl GpuHandle {
     }
 }
 
-/// wgpu devices already open, by adapter: every [`Device`] on one adapter shares one
-/// wgpu device (and so its queue, pools and pipelines). This also keeps a GL context
-/// from being made current on two threads at once through two devices.
-fn open_shared(kind: BackendKind, adapter: wgpu::Adapter) -> Result<Arc<Gpu>> {
-    static OPEN: Mutex<Vec<(String, std::sync::Weak<Gpu>)>> = Mutex::new(Vec::new());
-    let info = adapter.get_info();
-    let key = format!(
-        "{kind}/{}/{:x}/{:x}/{}",
-        info.name, info.vendor, info.device, info.driver
-    );
+/// The wgpu device of each adapter, opened on first use and kept for the process:
+/// every [`Device`] on one adapter shares it (and so its queue, pools and pipelines),
+/// which also keeps a GL context from being made current on two threads at once.
+fn open_shared(index: usize, kind: BackendKind, adapter: &wgpu::Adapter) -> Result<Arc<Gpu>> {
+    static OPEN: Mutex<Vec<(usize, Arc<Gpu>)>> = Mutex::new(Vec::new());
     let mut open = lock(&OPEN);
-    open.retain(|(_, w)| w.strong_count() > 0);
-    if let Some(gpu) = open
-        .iter()
-        .find(|(k, _)| *k == key)
-        .and_then(|(_, w)| w.upgrade())
-    {
-        return Ok(gpu);
+    if let Some((_, gpu)) = open.iter().find(|(i, _)| *i == index) {
+        return Ok(gpu.clone());
     }
     let gpu = Arc::new(Gpu::open(kind, adapter)?);
-    open.push((key, Arc::downgrade(&gpu)));
+    open.push((index, gpu.clone()));
     Ok(gpu)
 }
 
@@ -377,12 +372,12 @@ impl Device {
             return Ok(Self::cpu());
         }
         let filter = options.adapter.as_ref().map(|s| s.to_lowercase());
-        let chosen = adapters(backend).into_iter().find(|(_, a)| {
+        let chosen = adapters(backend).into_iter().find(|(_, _, a)| {
             filter
                 .as_ref()
                 .is_none_or(|f| a.get_info().name.to_lowercase().contains(f))
         });
-        let Some((kind, adapter)) = chosen else {
+        let Some((index, kind, adapter)) = chosen else {
             if backend.is_none() && filter.is_none() {
                 if !FALLBACK_NOTED.swap(true, Ordering::Relaxed) {
                     eprintln!("wgcnn: no GPU adapter found; using the CPU reference path");
@@ -396,7 +391,7 @@ impl Device {
             )));
         };
         Ok(Self {
-            kind: DeviceKind::Gpu(GpuHandle::new(open_shared(kind, adapter)?, options)?),
+            kind: DeviceKind::Gpu(GpuHandle::new(open_shared(index, kind, adapter)?, options)?),
         })
     }
 
@@ -414,10 +409,10 @@ impl Device {
     /// [`Error::Backend`] when an adapter refuses its device.
     pub fn all() -> Result<Vec<Self>> {
         let mut out = Vec::new();
-        for (kind, adapter) in adapters(None) {
+        for (index, kind, adapter) in adapters(None) {
             out.push(Self {
                 kind: DeviceKind::Gpu(GpuHandle::new(
-                    open_shared(kind, adapter)?,
+                    open_shared(index, kind, adapter)?,
                     &DeviceOptions::default(),
                 )?),
             });
@@ -614,7 +609,7 @@ fn size_class(bytes: u64) -> u64 {
 }
 
 impl Gpu {
-    fn open(kind: BackendKind, adapter: wgpu::Adapter) -> Result<Self> {
+    fn open(kind: BackendKind, adapter: &wgpu::Adapter) -> Result<Self> {
         let info = adapter.get_info();
         let limits = adapter.limits();
         let features = adapter.features() & FEATURES_WANTED;
