@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::error::{Error, Result};
 use crate::ops::gemm::GemmVariant;
-use crate::shaders::{Pipeline, PipelineCache, Shader, Slot};
+use crate::shaders::{Constants, Pipeline, PipelineCache, Shader, Slot};
 
 /// The backends a [`Device`] can run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -299,6 +299,11 @@ impl GpuHandle {
         self.max_binding / 4
     }
 
+    /// The adapter's uniform binding size.
+    pub(crate) fn max_uniform_binding(&self) -> u64 {
+        self.gpu.max_uniform
+    }
+
     /// The workgroup count per dimension the launchers plan with.
     pub(crate) fn max_groups_per_dim(&self) -> u32 {
         self.max_groups
@@ -576,6 +581,7 @@ pub(crate) struct Gpu {
     pub(crate) max_binding: u64,
     pub(crate) max_groups: u32,
     pub(crate) max_buffer: u64,
+    max_uniform: u64,
     storage_align: u64,
     uniform_align: u64,
     pending: Mutex<Pending>,
@@ -645,6 +651,7 @@ impl Gpu {
             max_binding,
             max_groups,
             max_buffer: limits.max_buffer_size,
+            max_uniform: limits.max_uniform_buffer_binding_size,
             storage_align,
             uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment),
             pipelines: PipelineCache::default(),
@@ -700,6 +707,7 @@ impl Gpu {
                 label: Some("wgcnn tensor"),
                 size: bytes,
                 usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::UNIFORM
                     | wgpu::BufferUsages::COPY_SRC
                     | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
@@ -756,7 +764,18 @@ impl Gpu {
         entry: &'static str,
         layout: &'static [(u32, Slot)],
     ) -> Result<Arc<Pipeline>> {
-        self.pipelines.get(&self.device, shader, entry, layout)
+        self.pipelines.get(&self.device, shader, entry, layout, &[])
+    }
+
+    /// As [`Gpu::pipeline`], specialised with pipeline-overridable constants.
+    pub(crate) fn pipeline_with(
+        &self,
+        shader: Shader,
+        entry: &'static str,
+        layout: &'static [(u32, Slot)],
+        constants: Constants,
+    ) -> Result<Arc<Pipeline>> {
+        self.pipelines.get(&self.device, shader, entry, layout, constants)
     }
 
     /// Records one dispatch into the pending encoder.

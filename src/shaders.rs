@@ -17,6 +17,7 @@ pub enum Shader {
     Conv2dImplicit,
     Pool2d,
     Upsample2d,
+    Conv2dPacked,
 }
 
 impl Shader {
@@ -38,6 +39,7 @@ impl Shader {
             Shader::Conv2dImplicit => include_str!("../shaders/conv2d_implicit.wgsl"),
             Shader::Pool2d => include_str!("../shaders/pool2d.wgsl"),
             Shader::Upsample2d => include_str!("../shaders/upsample2d.wgsl"),
+            Shader::Conv2dPacked => include_str!("../shaders/conv2d_packed.wgsl"),
         }
     }
 
@@ -51,6 +53,7 @@ impl Shader {
             Shader::Conv2dImplicit => "conv2d_implicit.wgsl",
             Shader::Pool2d => "pool2d.wgsl",
             Shader::Upsample2d => "upsample2d.wgsl",
+            Shader::Conv2dPacked => "conv2d_packed.wgsl",
         }
     }
 }
@@ -62,8 +65,10 @@ pub enum Slot {
     Read,
     /// `var<storage, read_write>`
     ReadWrite,
-    /// `var<uniform>`
+    /// `var<uniform>`: the dispatch's parameters, from the uniform arena.
     Uniform,
+    /// `var<uniform>` bound by the launcher to a buffer of its own (packed weights).
+    UniformBlock,
 }
 
 /// A compiled compute pipeline and its bind group layout.
@@ -74,7 +79,11 @@ pub(crate) struct Pipeline {
     pub label: &'static str,
 }
 
-type Key = (Shader, &'static str);
+/// Pipeline-overridable constants (WGSL `override`) a pipeline is specialised with.
+pub(crate) type Constants = &'static [(&'static str, f64)];
+
+/// (shader, entry point, address of the constants: they are `'static` tables)
+type Key = (Shader, &'static str, usize);
 
 #[derive(Default)]
 pub(crate) struct PipelineCache {
@@ -89,13 +98,14 @@ impl PipelineCache {
         shader: Shader,
         entry: &'static str,
         layout: &'static [(u32, Slot)],
+        constants: Constants,
     ) -> Result<Arc<Pipeline>> {
         let mut pipelines = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = pipelines.get(&(shader, entry)) {
+        if let Some(p) = pipelines.get(&(shader, entry, constants.as_ptr() as usize)) {
             return Ok(p.clone());
         }
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let built = self.build(device, shader, entry, layout);
+        let built = self.build(device, shader, entry, layout, constants);
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Shader {
                 name: shader.label(),
@@ -103,7 +113,7 @@ impl PipelineCache {
             });
         }
         let built = Arc::new(built);
-        pipelines.insert((shader, entry), built.clone());
+        pipelines.insert((shader, entry, constants.as_ptr() as usize), built.clone());
         Ok(built)
     }
 
@@ -113,6 +123,7 @@ impl PipelineCache {
         shader: Shader,
         entry: &'static str,
         layout: &'static [(u32, Slot)],
+        constants: Constants,
     ) -> Pipeline {
         let mut modules = self.modules.lock().unwrap_or_else(|p| p.into_inner());
         let module = modules.entry(shader).or_insert_with(|| {
@@ -130,7 +141,7 @@ impl PipelineCache {
                     ty: match slot {
                         Slot::Read => wgpu::BufferBindingType::Storage { read_only: true },
                         Slot::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
-                        Slot::Uniform => wgpu::BufferBindingType::Uniform,
+                        Slot::Uniform | Slot::UniformBlock => wgpu::BufferBindingType::Uniform,
                     },
                     has_dynamic_offset: false,
                     min_binding_size: None,
@@ -152,7 +163,10 @@ impl PipelineCache {
             layout: Some(&pl),
             module,
             entry_point: Some(entry),
-            compilation_options: wgpu::PipelineCompilationOptions::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                ..wgpu::PipelineCompilationOptions::default()
+            },
             cache: None,
         });
         Pipeline {

@@ -59,11 +59,12 @@ fn check(
     );
 }
 
-const ALGOS: [Conv2dAlgo; 4] = [
+const ALGOS: [Conv2dAlgo; 5] = [
     Conv2dAlgo::Auto,
     Conv2dAlgo::Im2col,
     Conv2dAlgo::Direct,
     Conv2dAlgo::Implicit,
+    Conv2dAlgo::Packed,
 ];
 
 fn with(algo: Conv2dAlgo, relu: bool) -> Conv2dOptions {
@@ -476,7 +477,7 @@ fn params_strategy() -> impl Strategy<Value = ([usize; 4], [usize; 4], Conv2dPar
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
     #[test]
-    fn random_convolutions_match_the_reference_on_every_adapter((xs, ws, p, bias) in params_strategy(), algo in 0usize..4, seed in 0u64..1000) {
+    fn random_convolutions_match_the_reference_on_every_adapter((xs, ws, p, bias) in params_strategy(), algo in 0usize..5, seed in 0u64..1000) {
         for dev in common::backends() {
             check(dev, &xs, &ws, bias, &p, &with(ALGOS[algo], seed % 3 == 0), seed);
         }

@@ -14,7 +14,7 @@ fn every_shader_parses_and_validates() {
         let m = module(shader);
         naga::valid::Validator::new(
             naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::empty(),
+            naga::valid::Capabilities::all(),
         )
         .validate(&m)
         .unwrap_or_else(|e| panic!("{}: {e:?}", shader.label()));

@@ -17,7 +17,7 @@ use crate::device::{Bind, DeviceKind, GpuHandle};
 use crate::error::{Error, Result};
 use crate::ops::gemm::{FLAG_BIAS, FLAG_RELU, GEMM_LAYOUT, GemmParams, GemmVariant, gemm_grid};
 use crate::reference;
-use crate::shaders::{Shader, Slot};
+use crate::shaders::{Constants, Shader, Slot};
 use crate::tensor::{Storage, Tensor};
 
 /// Padding of `conv2d`: explicit per axis, or PyTorch's `"same"` / `"valid"`.
@@ -383,8 +383,12 @@ pub enum Conv2dAlgo {
     /// One invocation per output element (any convolution).
     Direct,
     /// Implicit GEMM: one invocation per output pixel and 16 output channels, no
-    /// column matrix (any convolution; the fast path on CPU drivers).
+    /// column matrix (any convolution).
     Implicit,
+    /// Implicit GEMM with the weights packed into 64 KiB uniform-buffer blocks (any
+    /// convolution; the fast path on CPU drivers, where a uniform read that every
+    /// lane shares is one scalar load).
+    Packed,
 }
 
 /// Options of [`conv2d_ext`] beyond PyTorch's parameters.
@@ -500,6 +504,57 @@ pub(crate) struct Im2colParams {
     pub in_shift: u32,
 }
 
+/// Mirror of `PackParams` in shaders/conv2d_packed.wgsl; keep field order in sync.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct PackParams {
+    pub mg: u32,
+    pub cg: u32,
+    pub khw: u32,
+    pub cc: u32,
+    pub row_blocks: u32,
+    pub chunks: u32,
+    pub total: u32,
+    pub _pad: u32,
+}
+
+/// Mirror of `PackedParams` in shaders/conv2d_packed.wgsl; keep field order in sync.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct PackedParams {
+    pub c: u32,
+    pub h: u32,
+    pub w: u32,
+    pub cg: u32,
+    pub kh: u32,
+    pub kw: u32,
+    pub stride_h: u32,
+    pub stride_w: u32,
+    pub pad_t: u32,
+    pub pad_l: u32,
+    pub dil_h: u32,
+    pub dil_w: u32,
+    pub oh: u32,
+    pub ow: u32,
+    pub c_out: u32,
+    pub mg: u32,
+    pub total: u32,
+    pub flags: u32,
+    pub mode: u32,
+    pub in_shift: u32,
+    pub out_shift: u32,
+    pub group: u32,
+    pub m0: u32,
+    pub ci0: u32,
+    pub cc: u32,
+    pub _pad: [u32; 3],
+}
+
+/// A uniform-buffer block of packed weights: 4096 vec4 (64 KiB).
+const PACK_BLOCK: u64 = 16384;
+/// Output channels per packed block.
+const PACK_ROWS: usize = 16;
+
 /// Mirror of `DirectParams` in shaders/conv2d_direct.wgsl; keep field order in sync.
 #[repr(C)]
 #[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
@@ -529,6 +584,14 @@ pub(crate) struct DirectParams {
 }
 
 const IM2COL_LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (2, Slot::Uniform)];
+const PACK_LAYOUT: &[(u32, Slot)] = &[(5, Slot::Read), (6, Slot::ReadWrite), (7, Slot::Uniform)];
+const PACKED_LAYOUT: &[(u32, Slot)] = &[
+    (0, Slot::Read),
+    (1, Slot::UniformBlock),
+    (2, Slot::Read),
+    (3, Slot::ReadWrite),
+    (4, Slot::Uniform),
+];
 const DIRECT_LAYOUT: &[(u32, Slot)] = &[
     (0, Slot::Read),
     (1, Slot::Read),
@@ -573,6 +636,9 @@ fn launch(
     let software = gpu.gemm_variant() == GemmVariant::Register;
     let algo = match options.algo {
         Conv2dAlgo::Auto if g.mg < 4 => Some(Conv2dAlgo::Direct),
+        Conv2dAlgo::Auto if software && gpu.max_uniform_binding() >= PACK_BLOCK * 4 => {
+            Some(Conv2dAlgo::Packed)
+        }
         Conv2dAlgo::Auto if software => Some(Conv2dAlgo::Implicit),
         Conv2dAlgo::Auto if g.is_pointwise() && g.mode == PaddingMode::Zeros => None,
         Conv2dAlgo::Auto => Some(Conv2dAlgo::Im2col),
@@ -664,6 +730,9 @@ fn launch(
                     gemm_grid(gpu, &params, g.groups)?,
                 )?;
             }
+        }
+        Some(Conv2dAlgo::Packed) => {
+            launch_packed(input.device(), gpu, (x, w, b), (w_size, b_size), y, g, flags, by_binding)?;
         }
         Some(algo @ (Conv2dAlgo::Direct | Conv2dAlgo::Implicit)) => {
             let (shader, entry) = match algo {
@@ -892,4 +961,134 @@ fn implicit_grid(gpu: &GpuHandle, pixels: u64, g: &Conv2dGeometry) -> Result<[u3
         });
     }
     Ok(dims.map(|d| d as u32))
+}
+
+/// The packed lowering: weights into 64 KiB uniform blocks (one dispatch), then one
+/// dispatch per (group, block of 16 output channels, chunk of input channels) and
+/// chunk of images.
+#[allow(clippy::too_many_arguments)]
+fn launch_packed(
+    device: &crate::Device,
+    gpu: &GpuHandle,
+    (x, w, b): (&wgpu::Buffer, &wgpu::Buffer, &wgpu::Buffer),
+    (w_size, b_size): (u64, u64),
+    y: &wgpu::Buffer,
+    g: &Conv2dGeometry,
+    flags: u32,
+    images_per_dispatch: usize,
+) -> Result<()> {
+    if gpu.max_uniform_binding() < PACK_BLOCK * 4 {
+        return Err(Error::Limit {
+            what: "uniform binding size for packed conv2d weights",
+            requested: PACK_BLOCK * 4,
+            limit: gpu.max_uniform_binding(),
+        });
+    }
+    let khw = g.kh * g.kw;
+    let taps_per_block = PACK_BLOCK as usize / PACK_ROWS;
+    if khw > taps_per_block {
+        return Err(Error::Limit {
+            what: "conv2d kernel taps for packed weights",
+            requested: khw as u64,
+            limit: taps_per_block as u64,
+        });
+    }
+    // Chunks of about 128 taps: the chunks' sums meet in the output, a two-level sum
+    // that keeps the rounding of long dot products near PyTorch's.
+    let cc = (taps_per_block.min(128) / khw).clamp(1, g.cg);
+    let chunks = g.cg.div_ceil(cc);
+    let row_blocks = g.mg.div_ceil(PACK_ROWS);
+    let blocks = (g.groups * row_blocks * chunks) as u64;
+    let packed = Tensor::uninit(device, &[(blocks * PACK_BLOCK) as usize])?;
+    let pb = packed.gpu_buffer().expect("a non-empty packed block");
+    let pp = PackParams {
+        mg: g.mg as u32,
+        cg: g.cg as u32,
+        khw: khw as u32,
+        cc: cc as u32,
+        row_blocks: row_blocks as u32,
+        chunks: chunks as u32,
+        total: u32_of(blocks * PACK_BLOCK, "packed weights")?,
+        _pad: 0,
+    };
+    let pack = gpu.pipeline(Shader::Conv2dPacked, "pack_weights", PACK_LAYOUT)?;
+    let binds = [
+        Bind { binding: 5, buffer: w, offset: 0, size: w_size },
+        Bind { binding: 6, buffer: pb, offset: 0, size: blocks * PACK_BLOCK * 4 },
+    ];
+    gpu.dispatch(&pack, &binds, bytemuck::bytes_of(&pp), gpu.grid((blocks * PACK_BLOCK).div_ceil(256))?)?;
+
+    const MODES: [Constants; 4] = [
+        &[("MODE", 0.0)],
+        &[("MODE", 1.0)],
+        &[("MODE", 2.0)],
+        &[("MODE", 3.0)],
+    ];
+    let conv = gpu.pipeline_with(
+        Shader::Conv2dPacked,
+        "conv2d_packed",
+        PACKED_LAYOUT,
+        MODES[g.mode.code() as usize],
+    )?;
+    let in_image = (g.c_in * g.h * g.w) as u64;
+    let out_image = (g.c_out * g.oh * g.ow) as u64;
+    let ohw = (g.oh * g.ow) as u64;
+    for n0 in (0..g.n).step_by(images_per_dispatch) {
+        let nb = images_per_dispatch.min(g.n - n0);
+        let (x_off, x_size, x_shift) = gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
+        let (y_off, y_size, y_shift) = gpu.window(n0 as u64 * out_image, nb as u64 * out_image);
+        let total = nb as u64 * ohw;
+        let grid = gpu.grid(total.div_ceil(256))?;
+        for group in 0..g.groups {
+            for rb in 0..row_blocks {
+                for chunk in 0..chunks {
+                    let block = ((group * row_blocks + rb) * chunks + chunk) as u64;
+                    let ci0 = chunk * cc;
+                    let mut chunk_flags = flags;
+                    if chunk == 0 {
+                        chunk_flags |= 4;
+                    }
+                    if chunk + 1 == chunks {
+                        chunk_flags |= 8;
+                    }
+                    let params = PackedParams {
+                        c: g.c_in as u32,
+                        h: g.h as u32,
+                        w: g.w as u32,
+                        cg: g.cg as u32,
+                        kh: g.kh as u32,
+                        kw: g.kw as u32,
+                        stride_h: g.stride[0] as u32,
+                        stride_w: g.stride[1] as u32,
+                        pad_t: g.pad[0] as u32,
+                        pad_l: g.pad[2] as u32,
+                        dil_h: g.dilation[0] as u32,
+                        dil_w: g.dilation[1] as u32,
+                        oh: g.oh as u32,
+                        ow: g.ow as u32,
+                        c_out: g.c_out as u32,
+                        mg: g.mg as u32,
+                        total: u32_of(total, "conv2d pixels")?,
+                        flags: chunk_flags,
+                        mode: g.mode.code(),
+                        in_shift: x_shift,
+                        out_shift: y_shift,
+                        group: group as u32,
+                        m0: (rb * PACK_ROWS) as u32,
+                        ci0: ci0 as u32,
+                        cc: cc.min(g.cg - ci0) as u32,
+                        _pad: [0; 3],
+                    };
+                    let binds = [
+                        Bind { binding: 0, buffer: x, offset: x_off, size: x_size },
+                        Bind { binding: 1, buffer: pb, offset: block * PACK_BLOCK * 4, size: PACK_BLOCK * 4 },
+                        Bind { binding: 2, buffer: b, offset: 0, size: b_size },
+                        Bind { binding: 3, buffer: y, offset: y_off, size: y_size },
+                    ];
+                    gpu.dispatch(&conv, &binds, bytemuck::bytes_of(&params), grid)?;
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,319 @@
+// conv2d_packed.wgsl: 2-D convolution for CPU drivers (lavapipe, llvmpipe), NCHW f32.
+// There every invocation is a SIMD lane and a storage-buffer access costs a loop over
+// the lanes, while a uniform-buffer read at the same address in every lane is one
+// scalar load. So the weights go through a uniform buffer: an invocation computes one
+// output pixel for a block of 16 output channels, gathering one input value per tap
+// from storage and multiplying it by the block's 16 weights of that tap, read from the
+// uniform buffer as 4 vec4.
+//
+// pack_weights lays the weights out in 64 KiB blocks, one per (group, block of 16
+// output channels, chunk of input channels): block[tap][16], zero past the ends.
+// conv2d_packed runs one block for 4 consecutive output pixels per invocation: per tap,
+// 4 gathered input values times 16 weights make 64 multiply-adds. The first chunk of
+// input channels writes the output, later ones add to it (so the sums are two-level,
+// which bounds the rounding), and the last adds the bias (flags & 1) and applies relu
+// (flags & 2). The code is unrolled by hand so that the 64 sums stay in registers: on a
+// CPU driver a dynamically indexed array lives in memory, one lane at a time.
+//
+// pack_weights:  @binding(5) weight [c_out, cg, kh, kw] read
+//                @binding(6) packed [blocks][4096 vec4]  read_write
+//                @binding(7) params PackParams uniform (mirror: src/ops/conv2d.rs)
+// conv2d_packed: @binding(0) src    input images of the chunk, from in_shift  read
+//                @binding(1) block  one 64 KiB weight block                 uniform
+//                @binding(2) bias   [c_out]                                 read
+//                @binding(3) dst    output images of the chunk, from out_shift read_write
+//                @binding(4) params PackedParams uniform (mirror: src/ops/conv2d.rs)
+//                grid: pixels of the chunk (n * oh * ow) / 256, spilled into y
+
+struct PackParams {
+    mg: u32,
+    cg: u32,
+    khw: u32,
+    // input channels per chunk, row blocks per group, chunks per row block
+    cc: u32,
+    row_blocks: u32,
+    chunks: u32,
+    total: u32,
+    _pad: u32,
+}
+
+struct PackedParams {
+    c: u32,
+    h: u32,
+    w: u32,
+    cg: u32,
+    kh: u32,
+    kw: u32,
+    stride_h: u32,
+    stride_w: u32,
+    pad_t: u32,
+    pad_l: u32,
+    dil_h: u32,
+    dil_w: u32,
+    oh: u32,
+    ow: u32,
+    c_out: u32,
+    mg: u32,
+    total: u32,
+    // 1: bias, 2: relu, 4: first chunk, 8: last chunk
+    flags: u32,
+    mode: u32,
+    in_shift: u32,
+    out_shift: u32,
+    group: u32,
+    // first output channel (in the group) of the block, first input channel and
+    // input channels of the chunk
+    m0: u32,
+    ci0: u32,
+    cc: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+const BLOCK: u32 = 16384u;
+
+// The padding mode, fixed per pipeline so that the zero-padding path has no switch.
+override MODE: u32 = 0u;
+
+@group(0) @binding(5) var<storage, read> weight: array<f32>;
+@group(0) @binding(6) var<storage, read_write> packed: array<f32>;
+@group(0) @binding(7) var<uniform> pack: PackParams;
+
+@compute @workgroup_size(256)
+fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = pack;
+    let e = gid.x + gid.y * nwg.x * 256u;
+    if e >= p.total {
+        return;
+    }
+    let b = e / BLOCK;
+    let within = e % BLOCK;
+    let t = within / 16u;
+    let row = (b / p.chunks) % p.row_blocks * 16u + within % 16u;
+    let g = b / (p.chunks * p.row_blocks);
+    let ci = (b % p.chunks) * p.cc + t / p.khw;
+    var v = 0.0;
+    if row < p.mg && t < p.cc * p.khw && ci < p.cg {
+        v = weight[((g * p.mg + row) * p.cg + ci) * p.khw + t % p.khw];
+    }
+    packed[e] = v;
+}
+
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<uniform> block: array<vec4<f32>, 4096>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(4) var<uniform> params: PackedParams;
+
+fn source_coord(i: i32, size: i32, mode: u32) -> i32 {
+    if i >= 0 && i < size {
+        return i;
+    }
+    switch mode {
+        case 1u: {
+            return select(2 * (size - 1) - i, -i, i < 0);
+        }
+        case 2u: {
+            return clamp(i, 0, size - 1);
+        }
+        case 3u: {
+            return select(i - size, i + size, i < 0);
+        }
+        default: {
+            return -1;
+        }
+    }
+}
+
+fn relu_f32(v: f32) -> f32 {
+    let bits = bitcast<u32>(v);
+    let nan = (bits & 0x7fffffffu) > 0x7f800000u;
+    return select(v, 0.0, bits > 0x80000000u && !nan);
+}
+
+// The input value at padded coordinate (y, x) of the plane starting at `plane`.
+fn tap(plane: u32, y: i32, x: i32) -> f32 {
+    let p = params;
+    var iy = select(-1, y, y >= 0 && y < i32(p.h));
+    var ix = select(-1, x, x >= 0 && x < i32(p.w));
+    if MODE != 0u {
+        iy = source_coord(y, i32(p.h), MODE);
+        ix = source_coord(x, i32(p.w), MODE);
+    }
+    let inside = iy >= 0 && ix >= 0;
+    return select(0.0, src[select(plane, plane + u32(iy) * p.w + u32(ix), inside)], inside);
+}
+
+// Adds `v` to output channel `co` (of the group) at `o`, the chunk's way.
+fn store(o: u32, co: u32, v_in: f32) {
+    let p = params;
+    if co >= p.mg {
+        return;
+    }
+    let index = o + co * p.oh * p.ow;
+    var v = v_in;
+    if (p.flags & 4u) == 0u {
+        v += dst[index];
+    }
+    if (p.flags & 8u) != 0u {
+        if (p.flags & 1u) != 0u {
+            v += bias[p.group * p.mg + co];
+        }
+        if (p.flags & 2u) != 0u {
+            v = relu_f32(v);
+        }
+    }
+    dst[index] = v;
+}
+
+@compute @workgroup_size(64)
+fn conv2d_packed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let first = (gid.x + gid.y * nwg.x * 64u) * 4u;
+    let ohw = p.oh * p.ow;
+    let hw = p.h * p.w;
+    let j0 = min(first + 0u, p.total - 1u);
+    let iy0 = i32(((j0 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
+    let ix0 = i32(((j0 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
+    let base0 = p.in_shift + ((j0 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
+    let j1 = min(first + 1u, p.total - 1u);
+    let iy1 = i32(((j1 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
+    let ix1 = i32(((j1 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
+    let base1 = p.in_shift + ((j1 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
+    let j2 = min(first + 2u, p.total - 1u);
+    let iy2 = i32(((j2 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
+    let ix2 = i32(((j2 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
+    let base2 = p.in_shift + ((j2 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
+    let j3 = min(first + 3u, p.total - 1u);
+    let iy3 = i32(((j3 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
+    let ix3 = i32(((j3 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
+    let base3 = p.in_shift + ((j3 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
+    var a00 = vec4<f32>(0.0);
+    var a01 = vec4<f32>(0.0);
+    var a02 = vec4<f32>(0.0);
+    var a03 = vec4<f32>(0.0);
+    var a10 = vec4<f32>(0.0);
+    var a11 = vec4<f32>(0.0);
+    var a12 = vec4<f32>(0.0);
+    var a13 = vec4<f32>(0.0);
+    var a20 = vec4<f32>(0.0);
+    var a21 = vec4<f32>(0.0);
+    var a22 = vec4<f32>(0.0);
+    var a23 = vec4<f32>(0.0);
+    var a30 = vec4<f32>(0.0);
+    var a31 = vec4<f32>(0.0);
+    var a32 = vec4<f32>(0.0);
+    var a33 = vec4<f32>(0.0);
+    var t = 0u;
+    for (var ci = 0u; ci < p.cc; ci++) {
+        let plane = ci * hw;
+        for (var ky = 0u; ky < p.kh; ky++) {
+            let dy = i32(ky * p.dil_h);
+            for (var kx = 0u; kx < p.kw; kx++) {
+                let dx = i32(kx * p.dil_w);
+                let x0 = vec4<f32>(tap(base0 + plane, iy0 + dy, ix0 + dx));
+                let x1 = vec4<f32>(tap(base1 + plane, iy1 + dy, ix1 + dx));
+                let x2 = vec4<f32>(tap(base2 + plane, iy2 + dy, ix2 + dx));
+                let x3 = vec4<f32>(tap(base3 + plane, iy3 + dy, ix3 + dx));
+                let w0 = block[t];
+                let w1 = block[t + 1u];
+                let w2 = block[t + 2u];
+                let w3 = block[t + 3u];
+                a00 = fma(w0, x0, a00);
+                a01 = fma(w0, x1, a01);
+                a02 = fma(w0, x2, a02);
+                a03 = fma(w0, x3, a03);
+                a10 = fma(w1, x0, a10);
+                a11 = fma(w1, x1, a11);
+                a12 = fma(w1, x2, a12);
+                a13 = fma(w1, x3, a13);
+                a20 = fma(w2, x0, a20);
+                a21 = fma(w2, x1, a21);
+                a22 = fma(w2, x2, a22);
+                a23 = fma(w2, x3, a23);
+                a30 = fma(w3, x0, a30);
+                a31 = fma(w3, x1, a31);
+                a32 = fma(w3, x2, a32);
+                a33 = fma(w3, x3, a33);
+                t += 4u;
+            }
+        }
+    }
+    if first + 0u < p.total {
+        let o = p.out_shift + (j0 / ohw) * p.c_out * ohw + j0 % ohw + p.group * p.mg * ohw;
+        store(o, p.m0 + 0u, a00.x);
+        store(o, p.m0 + 1u, a00.y);
+        store(o, p.m0 + 2u, a00.z);
+        store(o, p.m0 + 3u, a00.w);
+        store(o, p.m0 + 4u, a10.x);
+        store(o, p.m0 + 5u, a10.y);
+        store(o, p.m0 + 6u, a10.z);
+        store(o, p.m0 + 7u, a10.w);
+        store(o, p.m0 + 8u, a20.x);
+        store(o, p.m0 + 9u, a20.y);
+        store(o, p.m0 + 10u, a20.z);
+        store(o, p.m0 + 11u, a20.w);
+        store(o, p.m0 + 12u, a30.x);
+        store(o, p.m0 + 13u, a30.y);
+        store(o, p.m0 + 14u, a30.z);
+        store(o, p.m0 + 15u, a30.w);
+    }
+    if first + 1u < p.total {
+        let o = p.out_shift + (j1 / ohw) * p.c_out * ohw + j1 % ohw + p.group * p.mg * ohw;
+        store(o, p.m0 + 0u, a01.x);
+        store(o, p.m0 + 1u, a01.y);
+        store(o, p.m0 + 2u, a01.z);
+        store(o, p.m0 + 3u, a01.w);
+        store(o, p.m0 + 4u, a11.x);
+        store(o, p.m0 + 5u, a11.y);
+        store(o, p.m0 + 6u, a11.z);
+        store(o, p.m0 + 7u, a11.w);
+        store(o, p.m0 + 8u, a21.x);
+        store(o, p.m0 + 9u, a21.y);
+        store(o, p.m0 + 10u, a21.z);
+        store(o, p.m0 + 11u, a21.w);
+        store(o, p.m0 + 12u, a31.x);
+        store(o, p.m0 + 13u, a31.y);
+        store(o, p.m0 + 14u, a31.z);
+        store(o, p.m0 + 15u, a31.w);
+    }
+    if first + 2u < p.total {
+        let o = p.out_shift + (j2 / ohw) * p.c_out * ohw + j2 % ohw + p.group * p.mg * ohw;
+        store(o, p.m0 + 0u, a02.x);
+        store(o, p.m0 + 1u, a02.y);
+        store(o, p.m0 + 2u, a02.z);
+        store(o, p.m0 + 3u, a02.w);
+        store(o, p.m0 + 4u, a12.x);
+        store(o, p.m0 + 5u, a12.y);
+        store(o, p.m0 + 6u, a12.z);
+        store(o, p.m0 + 7u, a12.w);
+        store(o, p.m0 + 8u, a22.x);
+        store(o, p.m0 + 9u, a22.y);
+        store(o, p.m0 + 10u, a22.z);
+        store(o, p.m0 + 11u, a22.w);
+        store(o, p.m0 + 12u, a32.x);
+        store(o, p.m0 + 13u, a32.y);
+        store(o, p.m0 + 14u, a32.z);
+        store(o, p.m0 + 15u, a32.w);
+    }
+    if first + 3u < p.total {
+        let o = p.out_shift + (j3 / ohw) * p.c_out * ohw + j3 % ohw + p.group * p.mg * ohw;
+        store(o, p.m0 + 0u, a03.x);
+        store(o, p.m0 + 1u, a03.y);
+        store(o, p.m0 + 2u, a03.z);
+        store(o, p.m0 + 3u, a03.w);
+        store(o, p.m0 + 4u, a13.x);
+        store(o, p.m0 + 5u, a13.y);
+        store(o, p.m0 + 6u, a13.z);
+        store(o, p.m0 + 7u, a13.w);
+        store(o, p.m0 + 8u, a23.x);
+        store(o, p.m0 + 9u, a23.y);
+        store(o, p.m0 + 10u, a23.z);
+        store(o, p.m0 + 11u, a23.w);
+        store(o, p.m0 + 12u, a33.x);
+        store(o, p.m0 + 13u, a33.y);
+        store(o, p.m0 + 14u, a33.z);
+        store(o, p.m0 + 15u, a33.w);
+    }
+}
