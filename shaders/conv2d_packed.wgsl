@@ -23,6 +23,7 @@
 //                @binding(2) bias   [c_out]                                 read
 //                @binding(3) dst    output images of the chunk, from out_shift read_write
 //                @binding(4) params PackedParams uniform (mirror: src/ops/conv2d.rs)
+//                @binding(8) src4   src again, as vec4 (VEC4 pipelines)    read
 //                grid: pixels of the chunk (n * oh * ow) / 256, spilled into y
 
 struct PackParams {
@@ -75,6 +76,9 @@ const BLOCK: u32 = 16384u;
 
 // The padding mode, fixed per pipeline so that the zero-padding path has no switch.
 override MODE: u32 = 0u;
+// A 1x1 convolution with stride 1 and no padding whose 4 pixels per invocation are
+// one aligned vec4 of the input (the launcher checks): one load instead of four.
+override VEC4: bool = false;
 
 @group(0) @binding(5) var<storage, read> weight: array<f32>;
 @group(0) @binding(6) var<storage, read_write> packed: array<f32>;
@@ -105,6 +109,7 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(4) var<uniform> params: PackedParams;
+@group(0) @binding(8) var<storage, read> src4: array<vec4<f32>>;
 
 fn source_coord(i: i32, size: i32, mode: u32) -> i32 {
     if i >= 0 && i < size {
@@ -212,10 +217,22 @@ fn conv2d_packed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
             let dy = i32(ky * p.dil_h);
             for (var kx = 0u; kx < p.kw; kx++) {
                 let dx = i32(kx * p.dil_w);
-                let x0 = vec4<f32>(tap(base0 + plane, iy0 + dy, ix0 + dx));
-                let x1 = vec4<f32>(tap(base1 + plane, iy1 + dy, ix1 + dx));
-                let x2 = vec4<f32>(tap(base2 + plane, iy2 + dy, ix2 + dx));
-                let x3 = vec4<f32>(tap(base3 + plane, iy3 + dy, ix3 + dx));
+                var x0: vec4<f32>;
+                var x1: vec4<f32>;
+                var x2: vec4<f32>;
+                var x3: vec4<f32>;
+                if VEC4 {
+                    let v = src4[(base0 + plane + u32(iy0 * i32(p.w) + ix0)) / 4u];
+                    x0 = vec4<f32>(v.x);
+                    x1 = vec4<f32>(v.y);
+                    x2 = vec4<f32>(v.z);
+                    x3 = vec4<f32>(v.w);
+                } else {
+                    x0 = vec4<f32>(tap(base0 + plane, iy0 + dy, ix0 + dx));
+                    x1 = vec4<f32>(tap(base1 + plane, iy1 + dy, ix1 + dx));
+                    x2 = vec4<f32>(tap(base2 + plane, iy2 + dy, ix2 + dx));
+                    x3 = vec4<f32>(tap(base3 + plane, iy3 + dy, ix3 + dx));
+                }
                 let w0 = block[t];
                 let w1 = block[t + 1u];
                 let w2 = block[t + 2u];

@@ -591,6 +591,7 @@ const PACKED_LAYOUT: &[(u32, Slot)] = &[
     (2, Slot::Read),
     (3, Slot::ReadWrite),
     (4, Slot::Uniform),
+    (8, Slot::Read),
 ];
 const DIRECT_LAYOUT: &[(u32, Slot)] = &[
     (0, Slot::Read),
@@ -1019,20 +1020,20 @@ fn launch_packed(
     gpu.dispatch(&pack, &binds, bytemuck::bytes_of(&pp), gpu.grid((blocks * PACK_BLOCK).div_ceil(256))?)?;
 
     const MODES: [Constants; 4] = [
-        &[("MODE", 0.0)],
-        &[("MODE", 1.0)],
-        &[("MODE", 2.0)],
-        &[("MODE", 3.0)],
+        &[("MODE", 0.0), ("VEC4", 0.0)],
+        &[("MODE", 1.0), ("VEC4", 0.0)],
+        &[("MODE", 2.0), ("VEC4", 0.0)],
+        &[("MODE", 3.0), ("VEC4", 0.0)],
     ];
-    let conv = gpu.pipeline_with(
-        Shader::Conv2dPacked,
-        "conv2d_packed",
-        PACKED_LAYOUT,
-        MODES[g.mode.code() as usize],
-    )?;
+    const VEC4: Constants = &[("MODE", 0.0), ("VEC4", 1.0)];
     let in_image = (g.c_in * g.h * g.w) as u64;
     let out_image = (g.c_out * g.oh * g.ow) as u64;
     let ohw = (g.oh * g.ow) as u64;
+    // vec4 loads: 1x1, stride 1, no padding, and every group of 4 pixels one aligned
+    // vec4 of each input plane
+    let vec4 = g.is_pointwise() && g.mode == PaddingMode::Zeros && ohw % 4 == 0 && in_image % 4 == 0;
+    let constants = if vec4 { VEC4 } else { MODES[g.mode.code() as usize] };
+    let conv = gpu.pipeline_with(Shader::Conv2dPacked, "conv2d_packed", PACKED_LAYOUT, constants)?;
     for n0 in (0..g.n).step_by(images_per_dispatch) {
         let nb = images_per_dispatch.min(g.n - n0);
         let (x_off, x_size, x_shift) = gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
@@ -1084,6 +1085,9 @@ fn launch_packed(
                         Bind { binding: 1, buffer: pb, offset: block * PACK_BLOCK * 4, size: PACK_BLOCK * 4 },
                         Bind { binding: 2, buffer: b, offset: 0, size: b_size },
                         Bind { binding: 3, buffer: y, offset: y_off, size: y_size },
+                        // vec4 view: the window rounded out to whole vec4s (the shift
+                        // is a multiple of 4 when the VEC4 pipeline reads it)
+                        Bind { binding: 8, buffer: x, offset: x_off, size: x_size.div_ceil(16) * 16 },
                     ];
                     gpu.dispatch(&conv, &binds, bytemuck::bytes_of(&params), grid)?;
                 }
