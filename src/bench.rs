@@ -221,6 +221,8 @@ pub struct BenchConfig {
     pub min_time: Duration,
     pub max_time: Duration,
     pub floor_runs: usize,
+    /// Runs timed with timestamp queries.
+    pub gpu_runs: usize,
 }
 
 impl Default for BenchConfig {
@@ -231,6 +233,7 @@ impl Default for BenchConfig {
             min_time: Duration::from_secs(1),
             max_time: Duration::from_secs(15),
             floor_runs: 3,
+            gpu_runs: 5,
         }
     }
 }
@@ -336,6 +339,29 @@ fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
     }
 }
 
+/// The workload's inputs (and weights) on `device`, and a closure that records one run
+/// of it (the caller syncs).
+///
+/// # Errors
+/// [`Error::Unsupported`] for a workload kind this build lacks; the op's errors.
+pub fn prepare_workload<'a>(
+    device: &'a Device,
+    wl: &Workload,
+) -> Result<Box<dyn FnMut() -> Result<Tensor> + 'a>> {
+    Ok(prepare(device, wl)?.run)
+}
+
+/// The median of `values` (sorted in place).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
 /// Runs one workload on `device`.
 ///
 /// # Errors
@@ -362,20 +388,27 @@ pub fn run_workload(device: &Device, wl: &Workload, config: &BenchConfig) -> Res
             break;
         }
     }
-    times.sort_by(f64::total_cmp);
-    let median_ms = if times.len() % 2 == 1 {
-        times[times.len() / 2]
-    } else {
-        (times[times.len() / 2 - 1] + times[times.len() / 2]) / 2.0
-    };
+    // GPU time from timestamp queries, in runs of their own (reading the queries back
+    // costs wall time that the runs above should not carry)
+    let mut gpu_times = Vec::new();
+    for _ in 0..config.gpu_runs {
+        match device.time_gpu(|| (prepared.run)())? {
+            (out, Some(ms)) => {
+                gpu_times.push(ms);
+                drop(out);
+            }
+            (_, None) => break,
+        }
+    }
+    let median_ms = median(&mut times);
     Ok(BenchResult {
         workload: wl.name.clone(),
         backend: device.backend().name().to_string(),
         adapter: device.name().to_string(),
         runs: times.len(),
         median_ms,
-        min_ms: times[0],
-        gpu_ms: None,
+        min_ms: times.iter().copied().fold(f64::INFINITY, f64::min),
+        gpu_ms: (!gpu_times.is_empty()).then(|| median(&mut gpu_times)),
         gflops: prepared.flops.map(|f| f / median_ms / 1e6),
         gbps: prepared.bytes.map(|b| b / median_ms / 1e6),
     })
@@ -475,4 +508,195 @@ pub fn build_network(device: &Device, layers: &[String]) -> Result<crate::nn::Se
         net = net.push(layer);
     }
     Ok(net)
+}
+
+/// Mirror of `RoofParams` in shaders/roofline.wgsl; keep field order in sync.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct RoofParams {
+    count: u32,
+    _pad: [u32; 3],
+}
+
+/// What an adapter can do at most, measured by the project's own kernels.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Roofline {
+    /// Peak FP32 rate, independent vec4 FMA chains (GFLOP/s, 2 per multiply-add).
+    pub fma_gflops: f64,
+    /// `copy_buffer_to_buffer` of 64 MiB, read + write counted (GB/s).
+    pub copy_gbps: f64,
+    /// A vec4-per-invocation copy shader, read + write counted (GB/s).
+    pub shader_copy_gbps: f64,
+    /// One tiny dispatch + submit + wait (microseconds).
+    pub dispatch_us: f64,
+    /// Each further tiny dispatch in the same pass (microseconds).
+    pub extra_dispatch_us: f64,
+}
+
+impl Roofline {
+    /// The `--json` line.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "roofline": true,
+            "fma_gflops": self.fma_gflops,
+            "copy_gbps": self.copy_gbps,
+            "shader_copy_gbps": self.shader_copy_gbps,
+            "dispatch_us": self.dispatch_us,
+            "extra_dispatch_us": self.extra_dispatch_us,
+        })
+    }
+
+    /// A result as a share of this roof: compute against the FMA peak, memory-bound
+    /// ops against `copy_buffer_to_buffer`.
+    pub fn percent(&self, r: &BenchResult) -> Option<f64> {
+        match (r.gflops, r.gbps) {
+            (Some(g), _) => Some(100.0 * g / self.fma_gflops),
+            (None, Some(b)) => Some(100.0 * b / self.copy_gbps),
+            _ => None,
+        }
+    }
+}
+
+/// The best of `runs` timings of `f` (each ending with the device idle), in seconds.
+fn best_of(device: &Device, runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    let mut best = f64::INFINITY;
+    for _ in 0..runs {
+        let t = Instant::now();
+        f()?;
+        device.sync()?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok(best)
+}
+
+/// Measures the adapter's roof (see [`Roofline`]).
+///
+/// # Errors
+/// [`Error::Unsupported`] on the CPU path; device errors.
+pub fn roofline(device: &Device) -> Result<Roofline> {
+    use crate::device::{Bind, DeviceKind};
+    use crate::shaders::{Shader, Slot};
+    let DeviceKind::Gpu(gpu) = device.kind() else {
+        return Err(Error::Unsupported(
+            "the roofline of the CPU reference path".into(),
+        ));
+    };
+    const LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (2, Slot::Uniform)];
+    let bytes: u64 = 64 << 20;
+    let elems = (bytes / 4) as usize;
+    let a = Tensor::zeros(device, &[elems])?;
+    let b = Tensor::zeros(device, &[elems])?;
+    let (ab, bb) = (
+        a.gpu_buffer().expect("non-empty"),
+        b.gpu_buffer().expect("non-empty"),
+    );
+
+    // peak FMA rate: enough invocations to fill every core, steps to last ~50 ms
+    let fma = gpu.pipeline(Shader::Roofline, "fma_peak", LAYOUT)?;
+    let invocations: u64 = 64 * 1024;
+    let run_fma = |steps: u32| -> Result<f64> {
+        let p = RoofParams {
+            count: steps,
+            _pad: [0; 3],
+        };
+        best_of(device, 3, || {
+            let binds = [
+                Bind {
+                    binding: 0,
+                    buffer: ab,
+                    offset: 0,
+                    size: 16,
+                },
+                Bind {
+                    binding: 1,
+                    buffer: bb,
+                    offset: 0,
+                    size: invocations * 16,
+                },
+            ];
+            gpu.dispatch(
+                &fma,
+                &binds,
+                bytemuck::bytes_of(&p),
+                [(invocations / 64) as u32, 1, 1],
+            )
+        })
+    };
+    let probe = run_fma(64)?;
+    let steps = ((0.05 / probe.max(1e-6)) * 64.0).clamp(64.0, 1e6) as u32;
+    let t = run_fma(steps)?;
+    let fma_gflops = invocations as f64 * f64::from(steps) * 64.0 / t / 1e9;
+
+    // shader copy, vec4 per invocation
+    let copy = gpu.pipeline(Shader::Roofline, "copy_vec4", LAYOUT)?;
+    let n4 = bytes / 16;
+    let p = RoofParams {
+        count: n4 as u32,
+        _pad: [0; 3],
+    };
+    let t = best_of(device, 5, || {
+        let binds = [
+            Bind {
+                binding: 0,
+                buffer: ab,
+                offset: 0,
+                size: bytes,
+            },
+            Bind {
+                binding: 1,
+                buffer: bb,
+                offset: 0,
+                size: bytes,
+            },
+        ];
+        gpu.dispatch(
+            &copy,
+            &binds,
+            bytemuck::bytes_of(&p),
+            gpu.grid(n4.div_ceil(256))?,
+        )
+    })?;
+    let shader_copy_gbps = 2.0 * bytes as f64 / t / 1e9;
+
+    // copy_buffer_to_buffer
+    let t = best_of(device, 5, || gpu.copy(ab, 0, bb, 0, bytes))?;
+    let copy_gbps = 2.0 * bytes as f64 / t / 1e9;
+
+    // one tiny dispatch + submit + wait, and each further one in the same pass
+    let tiny = RoofParams {
+        count: 1,
+        _pad: [0; 3],
+    };
+    let tiny_binds = || {
+        [
+            Bind {
+                binding: 0,
+                buffer: ab,
+                offset: 0,
+                size: 16,
+            },
+            Bind {
+                binding: 1,
+                buffer: bb,
+                offset: 0,
+                size: 16,
+            },
+        ]
+    };
+    let one = best_of(device, 50, || {
+        gpu.dispatch(&copy, &tiny_binds(), bytemuck::bytes_of(&tiny), [1, 1, 1])
+    })?;
+    let many = best_of(device, 10, || {
+        for _ in 0..100 {
+            gpu.dispatch(&copy, &tiny_binds(), bytemuck::bytes_of(&tiny), [1, 1, 1])?;
+        }
+        Ok(())
+    })?;
+    Ok(Roofline {
+        fma_gflops,
+        copy_gbps,
+        shader_copy_gbps,
+        dispatch_us: one * 1e6,
+        extra_dispatch_us: (many - one) / 99.0 * 1e6,
+    })
 }

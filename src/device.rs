@@ -466,6 +466,28 @@ impl Device {
         }
     }
 
+    /// Runs `f`, whose ops are recorded, submits and waits, and returns its result with
+    /// the GPU time of its compute passes in milliseconds, from timestamp queries
+    /// (`None` where the adapter has none, and on the CPU path).
+    ///
+    /// # Errors
+    /// `f`'s error, or a device error.
+    pub fn time_gpu<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<(T, Option<f64>)> {
+        match &self.kind {
+            DeviceKind::Cpu => Ok((f()?, None)),
+            DeviceKind::Gpu(g) => {
+                if !g.begin_timing()? {
+                    let out = f()?;
+                    self.sync()?;
+                    return Ok((out, None));
+                }
+                let out = f();
+                let ms = g.end_timing()?;
+                Ok((out?, ms))
+            }
+        }
+    }
+
     /// How many command buffers this device has submitted so far.
     pub fn submit_count(&self) -> u64 {
         match &self.kind {
@@ -534,7 +556,19 @@ struct Pending {
     encoder: Option<wgpu::CommandEncoder>,
     pass: Option<wgpu::ComputePass<'static>>,
     uniforms: UniformArena,
+    /// Timestamp queries written so far while timing (two per compute pass).
+    timing: Option<u32>,
 }
+
+/// Timestamp queries for [`Device::time_gpu`]: a query set, the buffer it resolves
+/// into, and a mappable copy.
+struct Timer {
+    set: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    readback: wgpu::Buffer,
+}
+
+const TIMER_QUERIES: u32 = 256;
 
 /// Free storage buffers by size class. A buffer released while commands that use it
 /// are still unsubmitted may be reused at once by later commands in the same encoder
@@ -585,6 +619,7 @@ pub(crate) struct Gpu {
     storage_align: u64,
     uniform_align: u64,
     pending: Mutex<Pending>,
+    timer: Option<Timer>,
     pool: Mutex<BufferPool>,
     staging: Mutex<HashMap<u64, Vec<wgpu::Buffer>>>,
     pipelines: PipelineCache,
@@ -662,7 +697,29 @@ impl Gpu {
                     chunks: Vec::new(),
                     used: 0,
                 },
+                timing: None,
             }),
+            timer: features
+                .contains(wgpu::Features::TIMESTAMP_QUERY)
+                .then(|| Timer {
+                    set: device.create_query_set(&wgpu::QuerySetDescriptor {
+                        label: Some("wgcnn timer"),
+                        ty: wgpu::QueryType::Timestamp,
+                        count: TIMER_QUERIES,
+                    }),
+                    resolve: device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("wgcnn timer resolve"),
+                        size: u64::from(TIMER_QUERIES) * 8,
+                        usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                        mapped_at_creation: false,
+                    }),
+                    readback: device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("wgcnn timer readback"),
+                        size: u64::from(TIMER_QUERIES) * 8,
+                        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                        mapped_at_creation: false,
+                    }),
+                }),
             pool: Mutex::new(BufferPool::default()),
             staging: Mutex::new(HashMap::new()),
             epoch: AtomicU64::new(0),
@@ -775,7 +832,8 @@ impl Gpu {
         layout: &'static [(u32, Slot)],
         constants: Constants,
     ) -> Result<Arc<Pipeline>> {
-        self.pipelines.get(&self.device, shader, entry, layout, constants)
+        self.pipelines
+            .get(&self.device, shader, entry, layout, constants)
     }
 
     /// Records one dispatch into the pending encoder.
@@ -886,11 +944,23 @@ impl Gpu {
 
     fn pass<'p>(&self, pending: &'p mut Pending) -> &'p mut wgpu::ComputePass<'static> {
         if pending.pass.is_none() {
+            // while timing, each pass writes a timestamp at its start and end
+            let writes = match (&self.timer, pending.timing) {
+                (Some(timer), Some(used)) if used + 2 <= TIMER_QUERIES => {
+                    pending.timing = Some(used + 2);
+                    Some(wgpu::ComputePassTimestampWrites {
+                        query_set: &timer.set,
+                        beginning_of_pass_write_index: Some(used),
+                        end_of_pass_write_index: Some(used + 1),
+                    })
+                }
+                _ => None,
+            };
             let encoder = self.encoder(pending);
             let pass = encoder
                 .begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some("wgcnn"),
-                    timestamp_writes: None,
+                    timestamp_writes: writes,
                 })
                 .forget_lifetime();
             pending.pass = Some(pass);
@@ -937,6 +1007,68 @@ impl Gpu {
             .map(drop)
             .map_err(|e| Error::Backend(e.to_string()))?;
         self.check_lost()
+    }
+
+    /// Starts timing the compute passes recorded from now on; `false` without
+    /// timestamp queries.
+    pub(crate) fn begin_timing(&self) -> Result<bool> {
+        if self.timer.is_none() {
+            return Ok(false);
+        }
+        self.flush()?;
+        lock(&self.pending).timing = Some(0);
+        Ok(true)
+    }
+
+    /// Submits, waits, and returns the GPU time of the passes recorded since
+    /// [`Gpu::begin_timing`], in milliseconds.
+    pub(crate) fn end_timing(&self) -> Result<Option<f64>> {
+        let Some(timer) = &self.timer else {
+            return Ok(None);
+        };
+        let used = {
+            let mut pending = lock(&self.pending);
+            let used = pending.timing.take().unwrap_or(0);
+            if used > 0 {
+                let encoder = self.encoder(&mut pending);
+                encoder.resolve_query_set(&timer.set, 0..used, &timer.resolve, 0);
+                encoder.copy_buffer_to_buffer(
+                    &timer.resolve,
+                    0,
+                    &timer.readback,
+                    0,
+                    u64::from(used) * 8,
+                );
+            }
+            used
+        };
+        self.flush()?;
+        if used == 0 {
+            self.wait()?;
+            return Ok(Some(0.0));
+        }
+        let size = u64::from(used) * 8;
+        let (tx, rx) = futures_intrusive::channel::shared::oneshot_channel();
+        timer
+            .readback
+            .map_async(wgpu::MapMode::Read, 0..size, move |r| {
+                tx.send(r).ok();
+            });
+        self.wait()?;
+        if !matches!(pollster::block_on(rx.receive()), Some(Ok(()))) {
+            return Err(Error::Backend("reading timestamps failed".into()));
+        }
+        let ticks: Vec<u64> = {
+            let view = timer
+                .readback
+                .get_mapped_range(0..size)
+                .map_err(|e| Error::Backend(format!("reading timestamps failed: {e}")))?;
+            bytemuck::pod_collect_to_vec(&view)
+        };
+        timer.readback.unmap();
+        let period_ns = f64::from(self.queue.get_timestamp_period());
+        let total: u64 = ticks.chunks(2).map(|p| p[1].saturating_sub(p[0])).sum();
+        Ok(Some(total as f64 * period_ns / 1e6))
     }
 
     /// Reads `size` bytes of `buffer` from `offset`, after everything recorded so far.

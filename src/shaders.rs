@@ -18,6 +18,7 @@ pub enum Shader {
     Pool2d,
     Upsample2d,
     Conv2dPacked,
+    Roofline,
 }
 
 impl Shader {
@@ -40,6 +41,7 @@ impl Shader {
             Shader::Pool2d => include_str!("../shaders/pool2d.wgsl"),
             Shader::Upsample2d => include_str!("../shaders/upsample2d.wgsl"),
             Shader::Conv2dPacked => include_str!("../shaders/conv2d_packed.wgsl"),
+            Shader::Roofline => include_str!("../shaders/roofline.wgsl"),
         }
     }
 
@@ -54,6 +56,7 @@ impl Shader {
             Shader::Pool2d => "pool2d.wgsl",
             Shader::Upsample2d => "upsample2d.wgsl",
             Shader::Conv2dPacked => "conv2d_packed.wgsl",
+            Shader::Roofline => "roofline.wgsl",
         }
     }
 }

@@ -74,6 +74,10 @@ enum Command {
         /// One JSON object per workload instead of a table.
         #[arg(long)]
         json: bool,
+        /// Measure the adapter's roof first (FMA peak, copy bandwidth, dispatch cost)
+        /// and show each workload as a share of it.
+        #[arg(long)]
+        roofline: bool,
     },
     /// Run a model file on images or a safetensors input and print the top classes.
     Infer {
@@ -162,7 +166,8 @@ fn main() -> ExitCode {
             workloads,
             only,
             json,
-        }) => bench(backend, adapter, workloads, &only, json),
+            roofline,
+        }) => bench(backend, adapter, workloads, &only, json, roofline),
         Some(Command::Infer {
             model,
             inputs,
@@ -393,6 +398,7 @@ fn bench(
     workloads: Option<PathBuf>,
     only: &[String],
     json: bool,
+    roofline: bool,
 ) -> wgcnn::Result<bool> {
     use wgcnn::bench::{self, BenchConfig};
     let text = match &workloads {
@@ -412,11 +418,56 @@ fn bench(
         adapter,
         ..DeviceOptions::default()
     })?;
+    let roof = if roofline {
+        if !json {
+            eprint!("measuring the roofline...");
+        }
+        let r = bench::roofline(&device)?;
+        if json {
+            println!("{}", r.to_json());
+        } else {
+            eprint!("\r\x1b[K");
+            println!("{} ({})", device.name(), device.backend());
+            println!(
+                "  FP32 FMA peak (vec4 chains):          {:8.1} GFLOP/s",
+                r.fma_gflops
+            );
+            println!(
+                "  copy_buffer_to_buffer (read + write): {:8.2} GB/s",
+                r.copy_gbps
+            );
+            println!(
+                "  vec4 copy shader (read + write):      {:8.2} GB/s",
+                r.shader_copy_gbps
+            );
+            println!(
+                "  dispatch + submit + wait:             {:8.1} us",
+                r.dispatch_us
+            );
+            println!(
+                "  each further dispatch in the pass:    {:8.1} us",
+                r.extra_dispatch_us
+            );
+            println!();
+        }
+        Some(r)
+    } else {
+        None
+    };
     if !json {
-        println!("{} ({})", device.name(), device.backend());
+        if roof.is_none() {
+            println!("{} ({})", device.name(), device.backend());
+        }
         println!(
-            "{:<16} {:>6} {:>11} {:>11} {:>11} {:>9} {:>8}",
-            "workload", "runs", "median ms", "min ms", "gpu ms", "GFLOP/s", "GB/s"
+            "{:<16} {:>6} {:>11} {:>11} {:>11} {:>9} {:>8}{}",
+            "workload",
+            "runs",
+            "median ms",
+            "min ms",
+            "gpu ms",
+            "GFLOP/s",
+            "GB/s",
+            if roof.is_some() { "   % roof" } else { "" }
         );
     }
     let fmt = |v: Option<f64>, prec: usize| v.map_or("-".to_string(), |v| format!("{v:.prec$}"));
@@ -426,11 +477,20 @@ fn bench(
             eprint!("\r[{}/{}] {}\x1b[K", i + 1, all.len(), wl.name);
         }
         match bench::run_workload(&device, wl, &BenchConfig::default()) {
-            Ok(r) if json => println!("{}", r.to_json()),
+            Ok(r) if json => {
+                let mut line = r.to_json();
+                if let Some(roof) = &roof {
+                    line["percent_of_roof"] = serde_json::json!(roof.percent(&r));
+                }
+                println!("{line}");
+            }
             Ok(r) => {
                 eprint!("\r\x1b[K");
+                let percent = roof.as_ref().map_or(String::new(), |roof| {
+                    format!(" {:>8}", fmt(roof.percent(&r), 1))
+                });
                 println!(
-                    "{:<16} {:>6} {:>11.3} {:>11.3} {:>11} {:>9} {:>8}",
+                    "{:<16} {:>6} {:>11.3} {:>11.3} {:>11} {:>9} {:>8}{percent}",
                     r.workload,
                     r.runs,
                     r.median_ms,

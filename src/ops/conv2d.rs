@@ -733,7 +733,16 @@ fn launch(
             }
         }
         Some(Conv2dAlgo::Packed) => {
-            launch_packed(input.device(), gpu, (x, w, b), (w_size, b_size), y, g, flags, by_binding)?;
+            launch_packed(
+                input.device(),
+                gpu,
+                (x, w, b),
+                (w_size, b_size),
+                y,
+                g,
+                flags,
+                by_binding,
+            )?;
         }
         Some(algo @ (Conv2dAlgo::Direct | Conv2dAlgo::Implicit)) => {
             let (shader, entry) = match algo {
@@ -1014,10 +1023,25 @@ fn launch_packed(
     };
     let pack = gpu.pipeline(Shader::Conv2dPacked, "pack_weights", PACK_LAYOUT)?;
     let binds = [
-        Bind { binding: 5, buffer: w, offset: 0, size: w_size },
-        Bind { binding: 6, buffer: pb, offset: 0, size: blocks * PACK_BLOCK * 4 },
+        Bind {
+            binding: 5,
+            buffer: w,
+            offset: 0,
+            size: w_size,
+        },
+        Bind {
+            binding: 6,
+            buffer: pb,
+            offset: 0,
+            size: blocks * PACK_BLOCK * 4,
+        },
     ];
-    gpu.dispatch(&pack, &binds, bytemuck::bytes_of(&pp), gpu.grid((blocks * PACK_BLOCK).div_ceil(256))?)?;
+    gpu.dispatch(
+        &pack,
+        &binds,
+        bytemuck::bytes_of(&pp),
+        gpu.grid((blocks * PACK_BLOCK).div_ceil(256))?,
+    )?;
 
     const MODES: [Constants; 4] = [
         &[("MODE", 0.0), ("VEC4", 0.0)],
@@ -1031,9 +1055,21 @@ fn launch_packed(
     let ohw = (g.oh * g.ow) as u64;
     // vec4 loads: 1x1, stride 1, no padding, and every group of 4 pixels one aligned
     // vec4 of each input plane
-    let vec4 = g.is_pointwise() && g.mode == PaddingMode::Zeros && ohw % 4 == 0 && in_image % 4 == 0;
-    let constants = if vec4 { VEC4 } else { MODES[g.mode.code() as usize] };
-    let conv = gpu.pipeline_with(Shader::Conv2dPacked, "conv2d_packed", PACKED_LAYOUT, constants)?;
+    let vec4 = g.is_pointwise()
+        && g.mode == PaddingMode::Zeros
+        && ohw.is_multiple_of(4)
+        && in_image.is_multiple_of(4);
+    let constants = if vec4 {
+        VEC4
+    } else {
+        MODES[g.mode.code() as usize]
+    };
+    let conv = gpu.pipeline_with(
+        Shader::Conv2dPacked,
+        "conv2d_packed",
+        PACKED_LAYOUT,
+        constants,
+    )?;
     for n0 in (0..g.n).step_by(images_per_dispatch) {
         let nb = images_per_dispatch.min(g.n - n0);
         let (x_off, x_size, x_shift) = gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
@@ -1081,13 +1117,38 @@ fn launch_packed(
                         _pad: [0; 3],
                     };
                     let binds = [
-                        Bind { binding: 0, buffer: x, offset: x_off, size: x_size },
-                        Bind { binding: 1, buffer: pb, offset: block * PACK_BLOCK * 4, size: PACK_BLOCK * 4 },
-                        Bind { binding: 2, buffer: b, offset: 0, size: b_size },
-                        Bind { binding: 3, buffer: y, offset: y_off, size: y_size },
+                        Bind {
+                            binding: 0,
+                            buffer: x,
+                            offset: x_off,
+                            size: x_size,
+                        },
+                        Bind {
+                            binding: 1,
+                            buffer: pb,
+                            offset: block * PACK_BLOCK * 4,
+                            size: PACK_BLOCK * 4,
+                        },
+                        Bind {
+                            binding: 2,
+                            buffer: b,
+                            offset: 0,
+                            size: b_size,
+                        },
+                        Bind {
+                            binding: 3,
+                            buffer: y,
+                            offset: y_off,
+                            size: y_size,
+                        },
                         // vec4 view: the window rounded out to whole vec4s (the shift
                         // is a multiple of 4 when the VEC4 pipeline reads it)
-                        Bind { binding: 8, buffer: x, offset: x_off, size: x_size.div_ceil(16) * 16 },
+                        Bind {
+                            binding: 8,
+                            buffer: x,
+                            offset: x_off,
+                            size: x_size.div_ceil(16) * 16,
+                        },
                     ];
                     gpu.dispatch(&conv, &binds, bytemuck::bytes_of(&params), grid)?;
                 }
