@@ -1,14 +1,23 @@
 // upsample2d.wgsl: interpolate, NCHW f32. One invocation per output element (grid
 // spilled into y); a chunk of planes (n*c) is bound at a time, from in_shift/out_shift.
-// The source index of every output row and column comes precomputed in `maps` (the
-// host applies PyTorch's float formulas), so nearest is a pure gather and exact.
-// nearest:  maps = [row source (oh)] [column source (ow), from col_offset]
-// bilinear: maps = 4 words per output row, then per output column (from col_offset):
-//           i0, i1, bits of lambda0, bits of lambda1
-//           out = l0h * (l0w * x00 + l1w * x01) + l1h * (l0w * x10 + l1w * x11)
-// @binding(0) src    array<f32>      read        [planes, h, w]
-// @binding(1) maps   array<u32>      read        the tables above
-// @binding(2) dst    array<f32>      read_write  [planes, oh, ow]
+// Source indices are computed here with PyTorch's float formulas, operation for
+// operation as its CPU kernel does them in float (the host computes the scales the same
+// way), so the nearest modes pick exactly PyTorch's pixels:
+//   nearest        out == in: o; out == 2 in: o >> 1; else min(floor(o * scale), in - 1)
+//   nearest-exact  min(floor((o + 0.5) * scale), in - 1)
+//   bilinear       src = scale * o (align_corners) or max(scale * (o + 0.5) - 0.5, 0);
+//                  i0 = min(floor(src), in - 1), i1 = i0 + (i0 < in - 1),
+//                  l1 = clamp(src - i0, 0, 1), l0 = 1 - l1;
+//                  out = l0h * (l0w * x00 + l1w * x01) + l1h * (l0w * x10 + l1w * x11)
+// where scale is 1 / scale_factor when one was given, else in / out (align_corners:
+// (in - 1) / (out - 1)). Reading tables instead would cost more loads than the pixels.
+// nearest4 writes 4 neighbouring outputs of a row as one vec4 (ow a multiple of 4),
+// loading each distinct source pixel once.
+// The grid is 3-D (x output columns, or groups of 4; y output rows; z planes), so that
+// no invocation divides: a CPU driver runs integer division lane by lane.
+// @binding(0) src    array<f32>        read        [planes, h, w]
+// @binding(2) dst    array<f32>        read_write  [planes, oh, ow]
+// @binding(4) dst4   array<vec4<f32>>  read_write  dst as vec4 (nearest4)
 // @binding(3) params UpsampleParams  uniform (mirror: src/ops/upsample2d.rs)
 
 struct UpsampleParams {
@@ -19,51 +28,111 @@ struct UpsampleParams {
     total: u32,
     in_shift: u32,
     out_shift: u32,
-    col_offset: u32,
+    // 1: nearest-exact, 2: align_corners
+    flags: u32,
+    scale_h: f32,
+    scale_w: f32,
+    // nearest per axis: 0 the formula, 1 identity, 2 halving
+    kind_h: u32,
+    kind_w: u32,
 }
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read> maps: array<u32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(3) var<uniform> params: UpsampleParams;
+@group(0) @binding(4) var<storage, read_write> dst4: array<vec4<f32>>;
 
-@compute @workgroup_size(256)
-fn nearest(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn nearest_source(o: u32, size: u32, scale: f32, kind: u32) -> u32 {
+    if kind == 1u {
+        return o;
+    }
+    if kind == 2u {
+        return o >> 1u;
+    }
+    var f: f32;
+    if (params.flags & 1u) != 0u {
+        f = floor((f32(o) + 0.5) * scale);
+    } else {
+        f = floor(f32(o) * scale);
+    }
+    return min(u32(f), size - 1u);
+}
+
+struct Tap {
+    i0: u32,
+    i1: u32,
+    l0: f32,
+    l1: f32,
+}
+
+fn linear_source(o: u32, size: u32, scale: f32) -> Tap {
+    var s: f32;
+    if (params.flags & 2u) != 0u {
+        s = scale * f32(o);
+    } else {
+        s = max(scale * (f32(o) + 0.5) - 0.5, 0.0);
+    }
+    let i0 = min(u32(floor(s)), size - 1u);
+    let l1 = clamp(s - f32(i0), 0.0, 1.0);
+    return Tap(i0, i0 + select(0u, 1u, i0 < size - 1u), 1.0 - l1, l1);
+}
+
+@compute @workgroup_size(8, 32, 1)
+fn nearest(@builtin(global_invocation_id) gid: vec3<u32>) {
     let p = params;
-    let i = gid.x + gid.y * nwg.x * 256u;
-    if i >= p.total {
+    if gid.x >= p.ow || gid.y >= p.oh {
         return;
     }
-    let ox = i % p.ow;
-    let oy = (i / p.ow) % p.oh;
-    let plane = i / (p.ow * p.oh);
-    let sy = maps[oy];
-    let sx = maps[p.col_offset + ox];
+    let ox = gid.x;
+    let oy = gid.y;
+    let plane = gid.z;
+    let i = (plane * p.oh + oy) * p.ow + ox;
+    let sy = nearest_source(oy, p.h, p.scale_h, p.kind_h);
+    let sx = nearest_source(ox, p.w, p.scale_w, p.kind_w);
     dst[p.out_shift + i] = src[p.in_shift + (plane * p.h + sy) * p.w + sx];
 }
 
-@compute @workgroup_size(256)
-fn bilinear(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+@compute @workgroup_size(8, 32, 1)
+fn nearest4(@builtin(global_invocation_id) gid: vec3<u32>) {
     let p = params;
-    let i = gid.x + gid.y * nwg.x * 256u;
-    if i >= p.total {
+    let ox = gid.x * 4u;
+    let oy = gid.y;
+    if ox >= p.ow || oy >= p.oh {
         return;
     }
-    let ox = i % p.ow;
-    let oy = (i / p.ow) % p.oh;
-    let plane = i / (p.ow * p.oh);
-    let r = oy * 4u;
-    let c = p.col_offset + ox * 4u;
-    let y0 = maps[r];
-    let y1 = maps[r + 1u];
-    let ly0 = bitcast<f32>(maps[r + 2u]);
-    let ly1 = bitcast<f32>(maps[r + 3u]);
-    let x0 = maps[c];
-    let x1 = maps[c + 1u];
-    let lx0 = bitcast<f32>(maps[c + 2u]);
-    let lx1 = bitcast<f32>(maps[c + 3u]);
+    let plane = gid.z;
+    let row = p.in_shift + (plane * p.h + nearest_source(oy, p.h, p.scale_h, p.kind_h)) * p.w;
+    var v: vec4<f32>;
+    if p.kind_w == 2u {
+        // doubling: 2 source pixels, each twice
+        let a = src[row + (ox >> 1u)];
+        let b = src[row + (ox >> 1u) + 1u];
+        v = vec4<f32>(a, a, b, b);
+    } else {
+        v = vec4<f32>(
+            src[row + nearest_source(ox, p.w, p.scale_w, p.kind_w)],
+            src[row + nearest_source(ox + 1u, p.w, p.scale_w, p.kind_w)],
+            src[row + nearest_source(ox + 2u, p.w, p.scale_w, p.kind_w)],
+            src[row + nearest_source(ox + 3u, p.w, p.scale_w, p.kind_w)],
+        );
+    }
+    dst4[(p.out_shift + (plane * p.oh + oy) * p.ow + ox) / 4u] = v;
+}
+
+@compute @workgroup_size(8, 32, 1)
+fn bilinear(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let p = params;
+    if gid.x >= p.ow || gid.y >= p.oh {
+        return;
+    }
+    let ox = gid.x;
+    let oy = gid.y;
+    let plane = gid.z;
+    let i = (plane * p.oh + oy) * p.ow + ox;
+    let ty = linear_source(oy, p.h, p.scale_h);
+    let tx = linear_source(ox, p.w, p.scale_w);
     let base = p.in_shift + plane * p.h * p.w;
-    let top = lx0 * src[base + y0 * p.w + x0] + lx1 * src[base + y0 * p.w + x1];
-    let bottom = lx0 * src[base + y1 * p.w + x0] + lx1 * src[base + y1 * p.w + x1];
-    dst[p.out_shift + i] = ly0 * top + ly1 * bottom;
+    let top = tx.l0 * src[base + ty.i0 * p.w + tx.i0] + tx.l1 * src[base + ty.i0 * p.w + tx.i1];
+    let bottom = tx.l0 * src[base + ty.i1 * p.w + tx.i0] + tx.l1 * src[base + ty.i1 * p.w + tx.i1];
+    dst[p.out_shift + i] = ty.l0 * top + ty.l1 * bottom;
 }

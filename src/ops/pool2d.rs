@@ -662,3 +662,9 @@ pub fn adaptive_max_pool2d(
         }
     }
 }
+
+/// The grid of an (8, 32, 1)-workgroup kernel over `np` planes of `oh x ow` outputs
+/// (`np` within the per-dimension limit, which the callers' chunking ensures).
+pub(crate) fn plane_grid(ow: u32, oh: u32, np: u64) -> [u32; 3] {
+    [ow.div_ceil(8).max(1), oh.div_ceil(32).max(1), np as u32]
+}

@@ -252,7 +252,7 @@ impl InterpolateGeometry {
 
 /// PyTorch's `compute_scales_value<float>`: `1 / scale_factor` when one was given,
 /// else `in / out`.
-fn scale_value(scale: Option<f64>, input: usize, output: usize) -> f32 {
+pub(crate) fn scale_value(scale: Option<f64>, input: usize, output: usize) -> f32 {
     match scale {
         Some(s) if s > 0.0 => (1.0 / s) as f32,
         _ => input as f32 / output as f32,
@@ -288,6 +288,19 @@ pub struct LinearTap {
     pub lambda1: f32,
 }
 
+/// PyTorch's `area_pixel_compute_scale<float>`.
+pub(crate) fn linear_scale(input: usize, output: usize, align_corners: bool, scale: Option<f64>) -> f32 {
+    if align_corners {
+        if output > 1 {
+            (input - 1) as f32 / (output - 1) as f32
+        } else {
+            0.0
+        }
+    } else {
+        scale_value(scale, input, output)
+    }
+}
+
 /// PyTorch's `area_pixel_compute_source_index` and neighbours, in float.
 pub fn linear_source(
     o: usize,
@@ -296,15 +309,7 @@ pub fn linear_source(
     align_corners: bool,
     scale: Option<f64>,
 ) -> LinearTap {
-    let s = if align_corners {
-        if output > 1 {
-            (input - 1) as f32 / (output - 1) as f32
-        } else {
-            0.0
-        }
-    } else {
-        scale_value(scale, input, output)
-    };
+    let s = linear_scale(input, output, align_corners, scale);
     let src = if align_corners {
         s * o as f32
     } else {
@@ -331,16 +336,25 @@ pub(crate) struct UpsampleParams {
     pub total: u32,
     pub in_shift: u32,
     pub out_shift: u32,
-    /// Where the column table starts in `maps`.
-    pub col_offset: u32,
+    pub flags: u32,
+    pub scale_h: f32,
+    pub scale_w: f32,
+    pub kind_h: u32,
+    pub kind_w: u32,
 }
 
-const LAYOUT: &[(u32, Slot)] = &[
-    (0, Slot::Read),
-    (1, Slot::Read),
-    (2, Slot::ReadWrite),
-    (3, Slot::Uniform),
-];
+const LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (2, Slot::ReadWrite), (3, Slot::Uniform)];
+const LAYOUT4: &[(u32, Slot)] = &[(0, Slot::Read), (3, Slot::Uniform), (4, Slot::ReadWrite)];
+
+/// How the shader's nearest index runs on an axis: 0 the formula, 1 identity, 2 halving
+/// (PyTorch's special cases), for mode nearest.
+fn nearest_kind(mode: InterpolateMode, input: usize, output: usize) -> u32 {
+    match mode {
+        InterpolateMode::Nearest if output == input => 1,
+        InterpolateMode::Nearest if output == 2 * input => 2,
+        _ => 0,
+    }
+}
 
 /// Resizes the spatial axes of an NCHW batch (or the last axis of an `[n, c, l]` one,
 /// nearest modes).
@@ -367,25 +381,26 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
             let (Some(src), Some(dst)) = (x.gpu_buffer(), out.gpu_buffer()) else {
                 return Ok(out);
             };
-            // the row table, then the column table, as u32 words
-            let (entry, table, col_offset): (&str, Vec<u32>, usize) = match g.mode {
-                InterpolateMode::Bilinear => {
-                    let (rows, cols) = g.linear_maps();
-                    let words =
-                        |t: &LinearTap| [t.i0, t.i1, t.lambda0.to_bits(), t.lambda1.to_bits()];
-                    let table: Vec<u32> = rows.iter().chain(&cols).flat_map(words).collect();
-                    ("bilinear", table, rows.len() * 4)
-                }
-                _ => {
-                    let (rows, cols) = g.nearest_maps();
-                    let n = rows.len();
-                    ("nearest", rows.into_iter().chain(cols).collect(), n)
-                }
+            let (entry, scales) = match g.mode {
+                InterpolateMode::Bilinear => (
+                    "bilinear",
+                    [
+                        linear_scale(g.h, g.oh, g.align_corners, g.scales[0]),
+                        linear_scale(g.w, g.ow, g.align_corners, g.scales[1]),
+                    ],
+                ),
+                _ if g.ow % 4 == 0 => (
+                    "nearest4",
+                    [scale_value(g.scales[0], g.h, g.oh), scale_value(g.scales[1], g.w, g.ow)],
+                ),
+                _ => (
+                    "nearest",
+                    [scale_value(g.scales[0], g.h, g.oh), scale_value(g.scales[1], g.w, g.ow)],
+                ),
             };
-            let maps =
-                Tensor::from_slice(x.device(), bytemuck::cast_slice(&table), &[table.len()])?;
-            let m = maps.gpu_buffer().expect("a non-empty table");
-            let pipeline = gpu.pipeline(Shader::Upsample2d, entry, LAYOUT)?;
+            let flags = u32::from(g.mode == InterpolateMode::NearestExact) | (u32::from(g.align_corners) << 1);
+            let vec4 = entry == "nearest4";
+            let pipeline = gpu.pipeline(Shader::Upsample2d, entry, if vec4 { LAYOUT4 } else { LAYOUT })?;
             let (in_plane, out_plane) = ((g.h * g.w) as u64, (g.oh * g.ow) as u64);
             let chunk = gpu.chunk_elems();
             if in_plane > chunk || out_plane > chunk {
@@ -396,7 +411,10 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
                 });
             }
             let planes = g.n * g.c;
-            let per = (chunk / in_plane).min(chunk / out_plane).max(1) as usize;
+            let per = (chunk / in_plane)
+                .min(chunk / out_plane)
+                .min(u64::from(gpu.max_groups_per_dim()))
+                .max(1) as usize;
             for p0 in (0..planes).step_by(per) {
                 let np = per.min(planes - p0) as u64;
                 let (x_off, x_size, x_shift) = gpu.window(p0 as u64 * in_plane, np * in_plane);
@@ -409,7 +427,11 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
                     total: (np * out_plane) as u32,
                     in_shift: x_shift,
                     out_shift: y_shift,
-                    col_offset: col_offset as u32,
+                    flags,
+                    scale_h: scales[0],
+                    scale_w: scales[1],
+                    kind_h: nearest_kind(g.mode, g.h, g.oh),
+                    kind_w: nearest_kind(g.mode, g.w, g.ow),
                 };
                 let binds = [
                     Bind {
@@ -419,19 +441,15 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
                         size: x_size,
                     },
                     Bind {
-                        binding: 1,
-                        buffer: m,
-                        offset: 0,
-                        size: table.len() as u64 * 4,
-                    },
-                    Bind {
-                        binding: 2,
+                        // nearest4 writes vec4s: the window rounded out to whole ones
+                        binding: if vec4 { 4 } else { 2 },
                         buffer: dst,
                         offset: y_off,
-                        size: y_size,
+                        size: if vec4 { y_size.div_ceil(16) * 16 } else { y_size },
                     },
                 ];
-                let grid = gpu.grid(u64::from(params.total).div_ceil(256))?;
+                let columns = if vec4 { params.ow / 4 } else { params.ow };
+                let grid = crate::ops::pool2d::plane_grid(columns, params.oh, np);
                 gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)?;
             }
         }
