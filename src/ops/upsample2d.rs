@@ -289,7 +289,12 @@ pub struct LinearTap {
 }
 
 /// PyTorch's `area_pixel_compute_scale<float>`.
-pub(crate) fn linear_scale(input: usize, output: usize, align_corners: bool, scale: Option<f64>) -> f32 {
+pub(crate) fn linear_scale(
+    input: usize,
+    output: usize,
+    align_corners: bool,
+    scale: Option<f64>,
+) -> f32 {
     if align_corners {
         if output > 1 {
             (input - 1) as f32 / (output - 1) as f32
@@ -391,16 +396,27 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
                 ),
                 _ if g.ow % 4 == 0 => (
                     "nearest4",
-                    [scale_value(g.scales[0], g.h, g.oh), scale_value(g.scales[1], g.w, g.ow)],
+                    [
+                        scale_value(g.scales[0], g.h, g.oh),
+                        scale_value(g.scales[1], g.w, g.ow),
+                    ],
                 ),
                 _ => (
                     "nearest",
-                    [scale_value(g.scales[0], g.h, g.oh), scale_value(g.scales[1], g.w, g.ow)],
+                    [
+                        scale_value(g.scales[0], g.h, g.oh),
+                        scale_value(g.scales[1], g.w, g.ow),
+                    ],
                 ),
             };
-            let flags = u32::from(g.mode == InterpolateMode::NearestExact) | (u32::from(g.align_corners) << 1);
+            let flags = u32::from(g.mode == InterpolateMode::NearestExact)
+                | (u32::from(g.align_corners) << 1);
             let vec4 = entry == "nearest4";
-            let pipeline = gpu.pipeline(Shader::Upsample2d, entry, if vec4 { LAYOUT4 } else { LAYOUT })?;
+            let pipeline = gpu.pipeline(
+                Shader::Upsample2d,
+                entry,
+                if vec4 { LAYOUT4 } else { LAYOUT },
+            )?;
             let (in_plane, out_plane) = ((g.h * g.w) as u64, (g.oh * g.ow) as u64);
             let chunk = gpu.chunk_elems();
             if in_plane > chunk || out_plane > chunk {
@@ -445,7 +461,11 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
                         binding: if vec4 { 4 } else { 2 },
                         buffer: dst,
                         offset: y_off,
-                        size: if vec4 { y_size.div_ceil(16) * 16 } else { y_size },
+                        size: if vec4 {
+                            y_size.div_ceil(16) * 16
+                        } else {
+                            y_size
+                        },
                     },
                 ];
                 let columns = if vec4 { params.ow / 4 } else { params.ow };
