@@ -22,7 +22,10 @@ struct Im2colParams {
     pad_l: u32,
     dil_h: u32,
     dil_w: u32,
+    oh: u32,
     ow: u32,
+    c_out: u32,
+    mg: u32,
     row0: u32,
     rows: u32,
     ncols: u32,
@@ -30,6 +33,7 @@ struct Im2colParams {
     total: u32,
     mode: u32,
     in_shift: u32,
+    _pad: u32,
 }
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;

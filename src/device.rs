@@ -309,10 +309,50 @@ impl GpuHandle {
         self.max_groups
     }
 
+    /// Splits `count` items (images, planes) of `in_len` input and `out_len` output
+    /// elements each into runs whose input and output windows each fit one storage
+    /// binding, at most `max_run` items long, and calls
+    /// `f(first item, items, input window, output window)` for each run.
+    ///
+    /// # Errors
+    /// [`Error::Limit`] (naming `what`) when one item alone exceeds a binding; `f`'s.
+    pub(crate) fn for_each_run(
+        &self,
+        what: &'static str,
+        count: usize,
+        (in_len, out_len): (u64, u64),
+        max_run: usize,
+        mut f: impl FnMut(usize, usize, Window, Window) -> Result<()>,
+    ) -> Result<()> {
+        let chunk = self.chunk_elems();
+        if in_len > chunk || out_len > chunk {
+            return Err(Error::Limit {
+                what,
+                requested: in_len.max(out_len) * 4,
+                limit: chunk * 4,
+            });
+        }
+        let per = (chunk / in_len.max(1))
+            .min(chunk / out_len.max(1))
+            .min(max_run as u64)
+            .max(1) as usize;
+        for first in (0..count).step_by(per) {
+            let n = per.min(count - first);
+            let (a, b) = (first as u64, n as u64);
+            f(
+                first,
+                n,
+                self.window(a * in_len, b * in_len),
+                self.window(a * out_len, b * out_len),
+            )?;
+        }
+        Ok(())
+    }
+
     /// A binding that covers elements `[start, start + len)` of an f32 buffer: the
     /// byte offset (aligned down as bindings require), the byte size, and the shift in
     /// elements of `start` within the binding, which the shader adds to its indices.
-    pub(crate) fn window(&self, start: u64, len: u64) -> (u64, u64, u32) {
+    pub(crate) fn window(&self, start: u64, len: u64) -> Window {
         let offset = start * 4 / self.storage_align * self.storage_align;
         let shift = start - offset / 4;
         (offset, (shift + len) * 4, shift as u32)
@@ -628,6 +668,10 @@ pub(crate) struct Gpu {
     lost: Arc<Mutex<Option<String>>>,
     uncaptured: Arc<Mutex<Option<wgpu::Error>>>,
 }
+
+/// A binding window into an f32 buffer: byte offset, byte size, and the shift in
+/// elements of the window's first element within it.
+pub(crate) type Window = (u64, u64, u32);
 
 /// One storage binding of a dispatch: `buffer[offset..offset + size]` at `binding`.
 pub(crate) struct Bind<'a> {

@@ -13,8 +13,7 @@ pub enum Shader {
     Relu,
     Im2col,
     Gemm,
-    Conv2dDirect,
-    Conv2dImplicit,
+    Conv2d,
     Pool2d,
     Upsample2d,
     Conv2dPacked,
@@ -23,11 +22,15 @@ pub enum Shader {
 
 impl Shader {
     /// Every shader, for tests that validate them all.
-    pub const ALL: [Shader; 4] = [
+    pub const ALL: [Shader; 8] = [
         Shader::Relu,
         Shader::Im2col,
         Shader::Gemm,
-        Shader::Conv2dDirect,
+        Shader::Conv2d,
+        Shader::Pool2d,
+        Shader::Upsample2d,
+        Shader::Conv2dPacked,
+        Shader::Roofline,
     ];
 
     /// The WGSL source.
@@ -36,8 +39,7 @@ impl Shader {
             Shader::Relu => include_str!("../shaders/relu.wgsl"),
             Shader::Im2col => include_str!("../shaders/im2col.wgsl"),
             Shader::Gemm => include_str!("../shaders/gemm.wgsl"),
-            Shader::Conv2dDirect => include_str!("../shaders/conv2d_direct.wgsl"),
-            Shader::Conv2dImplicit => include_str!("../shaders/conv2d_implicit.wgsl"),
+            Shader::Conv2d => include_str!("../shaders/conv2d.wgsl"),
             Shader::Pool2d => include_str!("../shaders/pool2d.wgsl"),
             Shader::Upsample2d => include_str!("../shaders/upsample2d.wgsl"),
             Shader::Conv2dPacked => include_str!("../shaders/conv2d_packed.wgsl"),
@@ -51,8 +53,7 @@ impl Shader {
             Shader::Relu => "relu.wgsl",
             Shader::Im2col => "im2col.wgsl",
             Shader::Gemm => "gemm.wgsl",
-            Shader::Conv2dDirect => "conv2d_direct.wgsl",
-            Shader::Conv2dImplicit => "conv2d_implicit.wgsl",
+            Shader::Conv2d => "conv2d.wgsl",
             Shader::Pool2d => "pool2d.wgsl",
             Shader::Upsample2d => "upsample2d.wgsl",
             Shader::Conv2dPacked => "conv2d_packed.wgsl",

@@ -46,3 +46,26 @@ fn uniform_mirrors_have_the_shader_struct_size() {
         );
     }
 }
+
+#[test]
+fn every_file_in_shaders_is_registered() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/shaders");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".wgsl"))
+        .collect();
+    files.sort();
+    let mut registered: Vec<String> = Shader::ALL.iter().map(|s| s.label().to_string()).collect();
+    registered.sort();
+    assert_eq!(files, registered);
+    let mirrored: std::collections::HashSet<_> =
+        wgcnn::ops::uniform_mirrors().iter().map(|m| m.0).collect();
+    for shader in Shader::ALL {
+        assert!(
+            mirrored.contains(&shader),
+            "{} has no uniform mirror listed",
+            shader.label()
+        );
+    }
+}

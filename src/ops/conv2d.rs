@@ -482,6 +482,22 @@ pub fn conv2d_ext(
 #[repr(C)]
 #[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct Im2colParams {
+    pub shape: ConvShape,
+    pub row0: u32,
+    pub rows: u32,
+    pub ncols: u32,
+    pub k: u32,
+    pub total: u32,
+    pub mode: u32,
+    pub in_shift: u32,
+    pub _pad: u32,
+}
+
+/// The sizes every conv2d kernel reads, first in each of their uniforms (mirrors: the
+/// first 16 fields of `Im2colParams`, `DirectParams`, `PackedParams` in the shaders).
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct ConvShape {
     pub c: u32,
     pub h: u32,
     pub w: u32,
@@ -494,14 +510,33 @@ pub(crate) struct Im2colParams {
     pub pad_l: u32,
     pub dil_h: u32,
     pub dil_w: u32,
+    pub oh: u32,
     pub ow: u32,
-    pub row0: u32,
-    pub rows: u32,
-    pub ncols: u32,
-    pub k: u32,
-    pub total: u32,
-    pub mode: u32,
-    pub in_shift: u32,
+    pub c_out: u32,
+    pub mg: u32,
+}
+
+impl ConvShape {
+    fn of(g: &Conv2dGeometry) -> Self {
+        Self {
+            c: g.c_in as u32,
+            h: g.h as u32,
+            w: g.w as u32,
+            cg: g.cg as u32,
+            kh: g.kh as u32,
+            kw: g.kw as u32,
+            stride_h: g.stride[0] as u32,
+            stride_w: g.stride[1] as u32,
+            pad_t: g.pad[0] as u32,
+            pad_l: g.pad[2] as u32,
+            dil_h: g.dilation[0] as u32,
+            dil_w: g.dilation[1] as u32,
+            oh: g.oh as u32,
+            ow: g.ow as u32,
+            c_out: g.c_out as u32,
+            mg: g.mg as u32,
+        }
+    }
 }
 
 /// Mirror of `PackParams` in shaders/conv2d_packed.wgsl; keep field order in sync.
@@ -522,22 +557,7 @@ pub(crate) struct PackParams {
 #[repr(C)]
 #[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct PackedParams {
-    pub c: u32,
-    pub h: u32,
-    pub w: u32,
-    pub cg: u32,
-    pub kh: u32,
-    pub kw: u32,
-    pub stride_h: u32,
-    pub stride_w: u32,
-    pub pad_t: u32,
-    pub pad_l: u32,
-    pub dil_h: u32,
-    pub dil_w: u32,
-    pub oh: u32,
-    pub ow: u32,
-    pub c_out: u32,
-    pub mg: u32,
+    pub shape: ConvShape,
     pub total: u32,
     pub flags: u32,
     pub mode: u32,
@@ -555,26 +575,11 @@ const PACK_BLOCK: u64 = 16384;
 /// Output channels per packed block.
 const PACK_ROWS: usize = 16;
 
-/// Mirror of `DirectParams` in shaders/conv2d_direct.wgsl; keep field order in sync.
+/// Mirror of `DirectParams` in shaders/conv2d.wgsl; keep field order in sync.
 #[repr(C)]
 #[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct DirectParams {
-    pub c: u32,
-    pub h: u32,
-    pub w: u32,
-    pub cg: u32,
-    pub kh: u32,
-    pub kw: u32,
-    pub stride_h: u32,
-    pub stride_w: u32,
-    pub pad_t: u32,
-    pub pad_l: u32,
-    pub dil_h: u32,
-    pub dil_w: u32,
-    pub oh: u32,
-    pub ow: u32,
-    pub c_out: u32,
-    pub mg: u32,
+    pub shape: ConvShape,
     pub total: u32,
     pub flags: u32,
     pub mode: u32,
@@ -648,13 +653,6 @@ fn launch(
     let in_image = (g.c_in * g.h * g.w) as u64;
     let out_image = (g.c_out * g.oh * g.ow) as u64;
     let chunk = gpu.chunk_elems();
-    if in_image > chunk || out_image > chunk {
-        return Err(Error::Limit {
-            what: "conv2d image size (bytes)",
-            requested: in_image.max(out_image) * 4,
-            limit: chunk * 4,
-        });
-    }
     // Images per dispatch: input and output windows must each fit one binding.
     let by_binding = (chunk / in_image.max(1))
         .min(chunk / out_image.max(1))
@@ -669,68 +667,70 @@ fn launch(
             // Pointwise: the input [n, c_in, h*w] is the column matrix.
             let pipeline = gpu.pipeline(Shader::Gemm, gemm_entry, GEMM_LAYOUT)?;
             let per_dispatch = by_binding.min((max_cols / ohw).max(1) as usize);
-            for n0 in (0..g.n).step_by(per_dispatch) {
-                let nb = per_dispatch.min(g.n - n0);
-                let (x_off, x_size, x_shift) =
-                    gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
-                let (y_off, y_size, y_shift) =
-                    gpu.window(n0 as u64 * out_image, nb as u64 * out_image);
-                let ncols = nb as u64 * ohw;
-                let params = GemmParams {
-                    m: g.mg as u32,
-                    n: u32_of(ncols, "conv2d columns")?,
-                    k: k as u32,
-                    flags,
-                    a_off: 0,
-                    a_rs: k as u32,
-                    a_gs: (g.mg as u64 * k) as u32,
-                    b_off: x_shift,
-                    b_rs: ohw as u32,
-                    b_gs: (g.cg as u64 * ohw) as u32,
-                    b_hw: ohw as u32,
-                    b_ns: in_image as u32,
-                    c_off: y_shift,
-                    c_ms: ohw as u32,
-                    c_gs: (g.mg as u64 * ohw) as u32,
-                    c_hw: ohw as u32,
-                    c_ns: out_image as u32,
-                    bias_off: 0,
-                    bias_gs: g.mg as u32,
-                    _pad: 0,
-                };
-                let binds = [
-                    Bind {
-                        binding: 0,
-                        buffer: w,
-                        offset: 0,
-                        size: w_size,
-                    },
-                    Bind {
-                        binding: 1,
-                        buffer: x,
-                        offset: x_off,
-                        size: x_size,
-                    },
-                    Bind {
-                        binding: 2,
-                        buffer: b,
-                        offset: 0,
-                        size: b_size,
-                    },
-                    Bind {
-                        binding: 3,
-                        buffer: y,
-                        offset: y_off,
-                        size: y_size,
-                    },
-                ];
-                gpu.dispatch(
-                    &pipeline,
-                    &binds,
-                    bytemuck::bytes_of(&params),
-                    gemm_grid(gpu, &params, g.groups)?,
-                )?;
-            }
+            gpu.for_each_run(
+                "conv2d image size (bytes)",
+                g.n,
+                (in_image, out_image),
+                per_dispatch,
+                |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+                    let ncols = nb as u64 * ohw;
+                    let params = GemmParams {
+                        m: g.mg as u32,
+                        n: u32_of(ncols, "conv2d columns")?,
+                        k: k as u32,
+                        flags,
+                        a_off: 0,
+                        a_rs: k as u32,
+                        a_gs: (g.mg as u64 * k) as u32,
+                        b_off: x_shift,
+                        b_rs: ohw as u32,
+                        b_gs: (g.cg as u64 * ohw) as u32,
+                        b_hw: ohw as u32,
+                        b_ns: in_image as u32,
+                        c_off: y_shift,
+                        c_ms: ohw as u32,
+                        c_gs: (g.mg as u64 * ohw) as u32,
+                        c_hw: ohw as u32,
+                        c_ns: out_image as u32,
+                        bias_off: 0,
+                        bias_gs: g.mg as u32,
+                        _pad: 0,
+                    };
+                    let binds = [
+                        Bind {
+                            binding: 0,
+                            buffer: w,
+                            offset: 0,
+                            size: w_size,
+                        },
+                        Bind {
+                            binding: 1,
+                            buffer: x,
+                            offset: x_off,
+                            size: x_size,
+                        },
+                        Bind {
+                            binding: 2,
+                            buffer: b,
+                            offset: 0,
+                            size: b_size,
+                        },
+                        Bind {
+                            binding: 3,
+                            buffer: y,
+                            offset: y_off,
+                            size: y_size,
+                        },
+                    ];
+                    gpu.dispatch(
+                        &pipeline,
+                        &binds,
+                        bytemuck::bytes_of(&params),
+                        gemm_grid(gpu, &params, g.groups)?,
+                    )?;
+                    Ok(())
+                },
+            )?;
         }
         Some(Conv2dAlgo::Packed) => {
             launch_packed(
@@ -746,76 +746,63 @@ fn launch(
         }
         Some(algo @ (Conv2dAlgo::Direct | Conv2dAlgo::Implicit)) => {
             let (shader, entry) = match algo {
-                Conv2dAlgo::Direct => (Shader::Conv2dDirect, "conv2d_direct"),
-                _ => (Shader::Conv2dImplicit, "conv2d_implicit"),
+                Conv2dAlgo::Direct => (Shader::Conv2d, "conv2d_direct"),
+                _ => (Shader::Conv2d, "conv2d_implicit"),
             };
             let pipeline = gpu.pipeline(shader, entry, DIRECT_LAYOUT)?;
-            for n0 in (0..g.n).step_by(by_binding) {
-                let nb = by_binding.min(g.n - n0);
-                let (x_off, x_size, x_shift) =
-                    gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
-                let (y_off, y_size, y_shift) =
-                    gpu.window(n0 as u64 * out_image, nb as u64 * out_image);
-                let total = match algo {
-                    Conv2dAlgo::Direct => nb as u64 * out_image,
-                    _ => nb as u64 * ohw,
-                };
-                let params = DirectParams {
-                    c: g.c_in as u32,
-                    h: g.h as u32,
-                    w: g.w as u32,
-                    cg: g.cg as u32,
-                    kh: g.kh as u32,
-                    kw: g.kw as u32,
-                    stride_h: g.stride[0] as u32,
-                    stride_w: g.stride[1] as u32,
-                    pad_t: g.pad[0] as u32,
-                    pad_l: g.pad[2] as u32,
-                    dil_h: g.dilation[0] as u32,
-                    dil_w: g.dilation[1] as u32,
-                    oh: g.oh as u32,
-                    ow: g.ow as u32,
-                    c_out: g.c_out as u32,
-                    mg: g.mg as u32,
-                    total: u32_of(total, "conv2d outputs")?,
-                    flags,
-                    mode: g.mode.code(),
-                    in_shift: x_shift,
-                    out_shift: y_shift,
-                    _pad: [0; 3],
-                };
-                let binds = [
-                    Bind {
-                        binding: 0,
-                        buffer: x,
-                        offset: x_off,
-                        size: x_size,
-                    },
-                    Bind {
-                        binding: 1,
-                        buffer: w,
-                        offset: 0,
-                        size: w_size,
-                    },
-                    Bind {
-                        binding: 2,
-                        buffer: b,
-                        offset: 0,
-                        size: b_size,
-                    },
-                    Bind {
-                        binding: 3,
-                        buffer: y,
-                        offset: y_off,
-                        size: y_size,
-                    },
-                ];
-                let grid = match algo {
-                    Conv2dAlgo::Direct => gpu.grid(total.div_ceil(256))?,
-                    _ => implicit_grid(gpu, total, g)?,
-                };
-                gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)?;
-            }
+            gpu.for_each_run(
+                "conv2d image size (bytes)",
+                g.n,
+                (in_image, out_image),
+                by_binding,
+                |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+                    let total = match algo {
+                        Conv2dAlgo::Direct => nb as u64 * out_image,
+                        _ => nb as u64 * ohw,
+                    };
+                    let params = DirectParams {
+                        shape: ConvShape::of(g),
+                        total: u32_of(total, "conv2d outputs")?,
+                        flags,
+                        mode: g.mode.code(),
+                        in_shift: x_shift,
+                        out_shift: y_shift,
+                        _pad: [0; 3],
+                    };
+                    let binds = [
+                        Bind {
+                            binding: 0,
+                            buffer: x,
+                            offset: x_off,
+                            size: x_size,
+                        },
+                        Bind {
+                            binding: 1,
+                            buffer: w,
+                            offset: 0,
+                            size: w_size,
+                        },
+                        Bind {
+                            binding: 2,
+                            buffer: b,
+                            offset: 0,
+                            size: b_size,
+                        },
+                        Bind {
+                            binding: 3,
+                            buffer: y,
+                            offset: y_off,
+                            size: y_size,
+                        },
+                    ];
+                    let grid = match algo {
+                        Conv2dAlgo::Direct => gpu.grid(total.div_ceil(256))?,
+                        _ => implicit_grid(gpu, total, g)?,
+                    };
+                    gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)?;
+                    Ok(())
+                },
+            )?;
         }
         Some(_) => {
             // im2col + GEMM, in chunks of images, or of output rows of one image.
@@ -842,114 +829,105 @@ fn launch(
             let c = cols.gpu_buffer().expect("a non-empty column matrix");
             let im2col = gpu.pipeline(Shader::Im2col, "im2col", IM2COL_LAYOUT)?;
             let gemm = gpu.pipeline(Shader::Gemm, gemm_entry, GEMM_LAYOUT)?;
-            for n0 in (0..g.n).step_by(images) {
-                let nb = images.min(g.n - n0);
-                let (x_off, x_size, x_shift) =
-                    gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
-                let (y_off, y_size, y_shift) =
-                    gpu.window(n0 as u64 * out_image, nb as u64 * out_image);
-                for row0 in (0..g.oh).step_by(rows) {
-                    let nrows = rows.min(g.oh - row0);
-                    let ncols = nb as u64 * nrows as u64 * g.ow as u64;
-                    let total = g.groups as u64 * k * ncols;
-                    let ip = Im2colParams {
-                        c: g.c_in as u32,
-                        h: g.h as u32,
-                        w: g.w as u32,
-                        cg: g.cg as u32,
-                        kh: g.kh as u32,
-                        kw: g.kw as u32,
-                        stride_h: g.stride[0] as u32,
-                        stride_w: g.stride[1] as u32,
-                        pad_t: g.pad[0] as u32,
-                        pad_l: g.pad[2] as u32,
-                        dil_h: g.dilation[0] as u32,
-                        dil_w: g.dilation[1] as u32,
-                        ow: g.ow as u32,
-                        row0: row0 as u32,
-                        rows: nrows as u32,
-                        ncols: u32_of(ncols, "conv2d columns")?,
-                        k: k as u32,
-                        total: u32_of(total, "im2col elements")?,
-                        mode: g.mode.code(),
-                        in_shift: x_shift,
-                    };
-                    let binds = [
-                        Bind {
-                            binding: 0,
-                            buffer: x,
-                            offset: x_off,
-                            size: x_size,
-                        },
-                        Bind {
-                            binding: 1,
-                            buffer: c,
-                            offset: 0,
-                            size: total * 4,
-                        },
-                    ];
-                    gpu.dispatch(
-                        &im2col,
-                        &binds,
-                        bytemuck::bytes_of(&ip),
-                        gpu.grid(total.div_ceil(256))?,
-                    )?;
-                    let gp = GemmParams {
-                        m: g.mg as u32,
-                        n: ncols as u32,
-                        k: k as u32,
-                        flags,
-                        a_off: 0,
-                        a_rs: k as u32,
-                        a_gs: (g.mg as u64 * k) as u32,
-                        b_off: 0,
-                        b_rs: ncols as u32,
-                        b_gs: (k * ncols) as u32,
-                        b_hw: ncols as u32,
-                        b_ns: 0,
-                        c_off: y_shift + (row0 * g.ow) as u32,
-                        c_ms: ohw as u32,
-                        c_gs: (g.mg as u64 * ohw) as u32,
-                        c_hw: (nrows * g.ow) as u32,
-                        c_ns: out_image as u32,
-                        bias_off: 0,
-                        bias_gs: g.mg as u32,
-                        _pad: 0,
-                    };
-                    let binds = [
-                        Bind {
-                            binding: 0,
-                            buffer: w,
-                            offset: 0,
-                            size: w_size,
-                        },
-                        Bind {
-                            binding: 1,
-                            buffer: c,
-                            offset: 0,
-                            size: total * 4,
-                        },
-                        Bind {
-                            binding: 2,
-                            buffer: b,
-                            offset: 0,
-                            size: b_size,
-                        },
-                        Bind {
-                            binding: 3,
-                            buffer: y,
-                            offset: y_off,
-                            size: y_size,
-                        },
-                    ];
-                    gpu.dispatch(
-                        &gemm,
-                        &binds,
-                        bytemuck::bytes_of(&gp),
-                        gemm_grid(gpu, &gp, g.groups)?,
-                    )?;
-                }
-            }
+            gpu.for_each_run(
+                "conv2d image size (bytes)",
+                g.n,
+                (in_image, out_image),
+                images,
+                |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+                    for row0 in (0..g.oh).step_by(rows) {
+                        let nrows = rows.min(g.oh - row0);
+                        let ncols = nb as u64 * nrows as u64 * g.ow as u64;
+                        let total = g.groups as u64 * k * ncols;
+                        let ip = Im2colParams {
+                            shape: ConvShape::of(g),
+                            row0: row0 as u32,
+                            rows: nrows as u32,
+                            ncols: u32_of(ncols, "conv2d columns")?,
+                            k: k as u32,
+                            total: u32_of(total, "im2col elements")?,
+                            mode: g.mode.code(),
+                            in_shift: x_shift,
+                            _pad: 0,
+                        };
+                        let binds = [
+                            Bind {
+                                binding: 0,
+                                buffer: x,
+                                offset: x_off,
+                                size: x_size,
+                            },
+                            Bind {
+                                binding: 1,
+                                buffer: c,
+                                offset: 0,
+                                size: total * 4,
+                            },
+                        ];
+                        gpu.dispatch(
+                            &im2col,
+                            &binds,
+                            bytemuck::bytes_of(&ip),
+                            gpu.grid(total.div_ceil(256))?,
+                        )?;
+                        let gp = GemmParams {
+                            m: g.mg as u32,
+                            n: ncols as u32,
+                            k: k as u32,
+                            flags,
+                            a_off: 0,
+                            a_rs: k as u32,
+                            a_gs: (g.mg as u64 * k) as u32,
+                            b_off: 0,
+                            b_rs: ncols as u32,
+                            b_gs: (k * ncols) as u32,
+                            b_hw: ncols as u32,
+                            b_ns: 0,
+                            c_off: y_shift + (row0 * g.ow) as u32,
+                            c_ms: ohw as u32,
+                            c_gs: (g.mg as u64 * ohw) as u32,
+                            c_hw: (nrows * g.ow) as u32,
+                            c_ns: out_image as u32,
+                            bias_off: 0,
+                            bias_gs: g.mg as u32,
+                            _pad: 0,
+                        };
+                        let binds = [
+                            Bind {
+                                binding: 0,
+                                buffer: w,
+                                offset: 0,
+                                size: w_size,
+                            },
+                            Bind {
+                                binding: 1,
+                                buffer: c,
+                                offset: 0,
+                                size: total * 4,
+                            },
+                            Bind {
+                                binding: 2,
+                                buffer: b,
+                                offset: 0,
+                                size: b_size,
+                            },
+                            Bind {
+                                binding: 3,
+                                buffer: y,
+                                offset: y_off,
+                                size: y_size,
+                            },
+                        ];
+                        gpu.dispatch(
+                            &gemm,
+                            &binds,
+                            bytemuck::bytes_of(&gp),
+                            gemm_grid(gpu, &gp, g.groups)?,
+                        )?;
+                    }
+                    Ok(())
+                },
+            )?;
         }
     }
     Ok(())
@@ -1070,90 +1048,79 @@ fn launch_packed(
         PACKED_LAYOUT,
         constants,
     )?;
-    for n0 in (0..g.n).step_by(images_per_dispatch) {
-        let nb = images_per_dispatch.min(g.n - n0);
-        let (x_off, x_size, x_shift) = gpu.window(n0 as u64 * in_image, nb as u64 * in_image);
-        let (y_off, y_size, y_shift) = gpu.window(n0 as u64 * out_image, nb as u64 * out_image);
-        let total = nb as u64 * ohw;
-        let grid = gpu.grid(total.div_ceil(256))?;
-        for group in 0..g.groups {
-            for rb in 0..row_blocks {
-                for chunk in 0..chunks {
-                    let block = ((group * row_blocks + rb) * chunks + chunk) as u64;
-                    let ci0 = chunk * cc;
-                    let mut chunk_flags = flags;
-                    if chunk == 0 {
-                        chunk_flags |= 4;
+    gpu.for_each_run(
+        "conv2d image size (bytes)",
+        g.n,
+        (in_image, out_image),
+        images_per_dispatch,
+        |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+            let total = nb as u64 * ohw;
+            let grid = gpu.grid(total.div_ceil(256))?;
+            for group in 0..g.groups {
+                for rb in 0..row_blocks {
+                    for chunk in 0..chunks {
+                        let block = ((group * row_blocks + rb) * chunks + chunk) as u64;
+                        let ci0 = chunk * cc;
+                        let mut chunk_flags = flags;
+                        if chunk == 0 {
+                            chunk_flags |= 4;
+                        }
+                        if chunk + 1 == chunks {
+                            chunk_flags |= 8;
+                        }
+                        let params = PackedParams {
+                            shape: ConvShape::of(g),
+                            total: u32_of(total, "conv2d pixels")?,
+                            flags: chunk_flags,
+                            mode: g.mode.code(),
+                            in_shift: x_shift,
+                            out_shift: y_shift,
+                            group: group as u32,
+                            m0: (rb * PACK_ROWS) as u32,
+                            ci0: ci0 as u32,
+                            cc: cc.min(g.cg - ci0) as u32,
+                            _pad: [0; 3],
+                        };
+                        let binds = [
+                            Bind {
+                                binding: 0,
+                                buffer: x,
+                                offset: x_off,
+                                size: x_size,
+                            },
+                            Bind {
+                                binding: 1,
+                                buffer: pb,
+                                offset: block * PACK_BLOCK * 4,
+                                size: PACK_BLOCK * 4,
+                            },
+                            Bind {
+                                binding: 2,
+                                buffer: b,
+                                offset: 0,
+                                size: b_size,
+                            },
+                            Bind {
+                                binding: 3,
+                                buffer: y,
+                                offset: y_off,
+                                size: y_size,
+                            },
+                            // vec4 view: the window rounded out to whole vec4s (the shift
+                            // is a multiple of 4 when the VEC4 pipeline reads it)
+                            Bind {
+                                binding: 8,
+                                buffer: x,
+                                offset: x_off,
+                                size: x_size.div_ceil(16) * 16,
+                            },
+                        ];
+                        gpu.dispatch(&conv, &binds, bytemuck::bytes_of(&params), grid)?;
                     }
-                    if chunk + 1 == chunks {
-                        chunk_flags |= 8;
-                    }
-                    let params = PackedParams {
-                        c: g.c_in as u32,
-                        h: g.h as u32,
-                        w: g.w as u32,
-                        cg: g.cg as u32,
-                        kh: g.kh as u32,
-                        kw: g.kw as u32,
-                        stride_h: g.stride[0] as u32,
-                        stride_w: g.stride[1] as u32,
-                        pad_t: g.pad[0] as u32,
-                        pad_l: g.pad[2] as u32,
-                        dil_h: g.dilation[0] as u32,
-                        dil_w: g.dilation[1] as u32,
-                        oh: g.oh as u32,
-                        ow: g.ow as u32,
-                        c_out: g.c_out as u32,
-                        mg: g.mg as u32,
-                        total: u32_of(total, "conv2d pixels")?,
-                        flags: chunk_flags,
-                        mode: g.mode.code(),
-                        in_shift: x_shift,
-                        out_shift: y_shift,
-                        group: group as u32,
-                        m0: (rb * PACK_ROWS) as u32,
-                        ci0: ci0 as u32,
-                        cc: cc.min(g.cg - ci0) as u32,
-                        _pad: [0; 3],
-                    };
-                    let binds = [
-                        Bind {
-                            binding: 0,
-                            buffer: x,
-                            offset: x_off,
-                            size: x_size,
-                        },
-                        Bind {
-                            binding: 1,
-                            buffer: pb,
-                            offset: block * PACK_BLOCK * 4,
-                            size: PACK_BLOCK * 4,
-                        },
-                        Bind {
-                            binding: 2,
-                            buffer: b,
-                            offset: 0,
-                            size: b_size,
-                        },
-                        Bind {
-                            binding: 3,
-                            buffer: y,
-                            offset: y_off,
-                            size: y_size,
-                        },
-                        // vec4 view: the window rounded out to whole vec4s (the shift
-                        // is a multiple of 4 when the VEC4 pipeline reads it)
-                        Bind {
-                            binding: 8,
-                            buffer: x,
-                            offset: x_off,
-                            size: x_size.div_ceil(16) * 16,
-                        },
-                    ];
-                    gpu.dispatch(&conv, &binds, bytemuck::bytes_of(&params), grid)?;
                 }
             }
-        }
-    }
+            Ok(())
+        },
+    )?;
     Ok(())
 }

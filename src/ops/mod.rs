@@ -33,9 +33,34 @@ pub fn uniform_mirrors() -> Vec<(Shader, &'static str, usize)> {
             size_of::<conv2d::Im2colParams>(),
         ),
         (
-            Shader::Conv2dDirect,
+            Shader::Conv2d,
             "DirectParams",
             size_of::<conv2d::DirectParams>(),
+        ),
+        (
+            Shader::Conv2dPacked,
+            "PackParams",
+            size_of::<conv2d::PackParams>(),
+        ),
+        (
+            Shader::Conv2dPacked,
+            "PackedParams",
+            size_of::<conv2d::PackedParams>(),
+        ),
+        (
+            Shader::Pool2d,
+            "PoolParams",
+            size_of::<pool2d::PoolParams>(),
+        ),
+        (
+            Shader::Upsample2d,
+            "UpsampleParams",
+            size_of::<upsample2d::UpsampleParams>(),
+        ),
+        (
+            Shader::Roofline,
+            "RoofParams",
+            size_of::<crate::bench::RoofParams>(),
         ),
     ]
 }

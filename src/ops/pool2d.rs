@@ -423,46 +423,42 @@ fn launch(
         u64::from(params.h * params.w),
         u64::from(params.oh * params.ow),
     );
-    let chunk = gpu.chunk_elems();
-    if in_plane > chunk || out_plane > chunk {
-        return Err(Error::Limit {
-            what: "pooling plane size (bytes)",
-            requested: in_plane.max(out_plane) * 4,
-            limit: chunk * 4,
-        });
-    }
-    let per = (chunk / in_plane).min(chunk / out_plane).max(1) as usize;
-    for p0 in (0..planes).step_by(per) {
-        let np = per.min(planes - p0) as u64;
-        let (x_off, x_size, x_shift) = gpu.window(p0 as u64 * in_plane, np * in_plane);
-        let (y_off, y_size, y_shift) = gpu.window(p0 as u64 * out_plane, np * out_plane);
-        params.total = (np * out_plane) as u32;
-        params.in_shift = x_shift;
-        params.out_shift = y_shift;
-        params.idx_shift = y_shift;
-        let binds = [
-            Bind {
-                binding: 0,
-                buffer: src,
-                offset: x_off,
-                size: x_size,
-            },
-            Bind {
-                binding: 1,
-                buffer: dst,
-                offset: y_off,
-                size: y_size,
-            },
-            Bind {
-                binding: 2,
-                buffer: idx_buf,
-                offset: y_off,
-                size: y_size,
-            },
-        ];
-        let grid = gpu.grid(u64::from(params.total).div_ceil(256))?;
-        gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)?;
-    }
+    gpu.for_each_run(
+        "pooling plane size (bytes)",
+        planes,
+        (in_plane, out_plane),
+        usize::MAX,
+        |_, np, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+            let np = np as u64;
+            params.total = (np * out_plane) as u32;
+            params.in_shift = x_shift;
+            params.out_shift = y_shift;
+            params.idx_shift = y_shift;
+            let binds = [
+                Bind {
+                    binding: 0,
+                    buffer: src,
+                    offset: x_off,
+                    size: x_size,
+                },
+                Bind {
+                    binding: 1,
+                    buffer: dst,
+                    offset: y_off,
+                    size: y_size,
+                },
+                Bind {
+                    binding: 2,
+                    buffer: idx_buf,
+                    offset: y_off,
+                    size: y_size,
+                },
+            ];
+            let grid = gpu.grid(u64::from(params.total).div_ceil(256))?;
+            gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)?;
+            Ok(())
+        },
+    )?;
     Ok(())
 }
 

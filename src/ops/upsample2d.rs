@@ -418,60 +418,53 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
                 if vec4 { LAYOUT4 } else { LAYOUT },
             )?;
             let (in_plane, out_plane) = ((g.h * g.w) as u64, (g.oh * g.ow) as u64);
-            let chunk = gpu.chunk_elems();
-            if in_plane > chunk || out_plane > chunk {
-                return Err(Error::Limit {
-                    what: "interpolate plane size (bytes)",
-                    requested: in_plane.max(out_plane) * 4,
-                    limit: chunk * 4,
-                });
-            }
             let planes = g.n * g.c;
-            let per = (chunk / in_plane)
-                .min(chunk / out_plane)
-                .min(u64::from(gpu.max_groups_per_dim()))
-                .max(1) as usize;
-            for p0 in (0..planes).step_by(per) {
-                let np = per.min(planes - p0) as u64;
-                let (x_off, x_size, x_shift) = gpu.window(p0 as u64 * in_plane, np * in_plane);
-                let (y_off, y_size, y_shift) = gpu.window(p0 as u64 * out_plane, np * out_plane);
-                let params = UpsampleParams {
-                    h: g.h as u32,
-                    w: g.w as u32,
-                    oh: g.oh as u32,
-                    ow: g.ow as u32,
-                    total: (np * out_plane) as u32,
-                    in_shift: x_shift,
-                    out_shift: y_shift,
-                    flags,
-                    scale_h: scales[0],
-                    scale_w: scales[1],
-                    kind_h: nearest_kind(g.mode, g.h, g.oh),
-                    kind_w: nearest_kind(g.mode, g.w, g.ow),
-                };
-                let binds = [
-                    Bind {
-                        binding: 0,
-                        buffer: src,
-                        offset: x_off,
-                        size: x_size,
-                    },
-                    Bind {
-                        // nearest4 writes vec4s: the window rounded out to whole ones
-                        binding: if vec4 { 4 } else { 2 },
-                        buffer: dst,
-                        offset: y_off,
-                        size: if vec4 {
-                            y_size.div_ceil(16) * 16
-                        } else {
-                            y_size
+            gpu.for_each_run(
+                "interpolate plane size (bytes)",
+                planes,
+                (in_plane, out_plane),
+                gpu.max_groups_per_dim() as usize,
+                |_, np, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+                    let np = np as u64;
+                    let params = UpsampleParams {
+                        h: g.h as u32,
+                        w: g.w as u32,
+                        oh: g.oh as u32,
+                        ow: g.ow as u32,
+                        total: (np * out_plane) as u32,
+                        in_shift: x_shift,
+                        out_shift: y_shift,
+                        flags,
+                        scale_h: scales[0],
+                        scale_w: scales[1],
+                        kind_h: nearest_kind(g.mode, g.h, g.oh),
+                        kind_w: nearest_kind(g.mode, g.w, g.ow),
+                    };
+                    let binds = [
+                        Bind {
+                            binding: 0,
+                            buffer: src,
+                            offset: x_off,
+                            size: x_size,
                         },
-                    },
-                ];
-                let columns = if vec4 { params.ow / 4 } else { params.ow };
-                let grid = crate::ops::pool2d::plane_grid(columns, params.oh, np);
-                gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)?;
-            }
+                        Bind {
+                            // nearest4 writes vec4s: the window rounded out to whole ones
+                            binding: if vec4 { 4 } else { 2 },
+                            buffer: dst,
+                            offset: y_off,
+                            size: if vec4 {
+                                y_size.div_ceil(16) * 16
+                            } else {
+                                y_size
+                            },
+                        },
+                    ];
+                    let columns = if vec4 { params.ow / 4 } else { params.ow };
+                    let grid = crate::ops::pool2d::plane_grid(columns, params.oh, np);
+                    gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)?;
+                    Ok(())
+                },
+            )?;
         }
     }
     Ok(out)

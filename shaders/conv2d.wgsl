@@ -1,20 +1,21 @@
-// conv2d_implicit.wgsl: 2-D convolution as an implicit GEMM (no column matrix), NCHW
-// f32, shaped for CPU drivers (lavapipe), where invocations are SIMD lanes, a load
-// whose address differs per lane is a gather, and a load whose address is the same in
-// every lane is one scalar load.
-// An invocation computes one output pixel (a column of the GEMM) for 16 output
-// channels of its group: per tap it gathers one input value and multiplies it by 16
-// weights that every lane of the workgroup shares. Out-of-range pixels and channels
-// are clamped (so the tap loop has no branch) and not stored. Padded coordinates map
-// by padding mode as in im2col.wgsl; bias (flags & 1) and relu (flags & 2, on the
-// bits) are applied at the end.
+// conv2d.wgsl: 2-D convolution kernels that read the input directly, NCHW f32. Padded
+// coordinates map by padding mode as in im2col.wgsl; bias (flags & 1) and relu
+// (flags & 2, on the bits as in relu.wgsl) are applied at the end; sums are two-level
+// (per input channel, then in total), which bounds the rounding.
+// conv2d_direct:   one invocation per output element (grid spilled into y), looping over
+//                  the cg*kh*kw taps of its group. Serves depthwise convolutions
+//                  (cg = 1), where a GEMM has nothing to share.
+// conv2d_implicit: an implicit GEMM (no column matrix): one invocation computes one
+//                  output pixel for 16 output channels of its group, gathering one input
+//                  value per tap for 16 weights; out-of-range pixels and channels are
+//                  clamped (so the tap loop has no branch) and not stored.
+//                  grid: (ceil(pixels / 64), ceil(mg / 16), groups)
 // @binding(0) src    array<f32>    read        input images of the chunk, from in_shift
 // @binding(1) weight array<f32>    read        [c_out, cg, kh, kw]
 // @binding(2) bias   array<f32>    read        [c_out]
 // @binding(3) dst    array<f32>    read_write  output images of the chunk, from out_shift
 // @binding(4) params DirectParams  uniform (mirror: src/ops/conv2d.rs; `total` counts
-//                                  output pixels of the chunk, n * oh * ow)
-// grid: (ceil(total / 64), ceil(mg / 16), groups)
+//                                  output elements (direct) or pixels (implicit))
 
 struct DirectParams {
     c: u32,
@@ -73,6 +74,48 @@ fn relu_f32(v: f32) -> f32 {
     let bits = bitcast<u32>(v);
     let nan = (bits & 0x7fffffffu) > 0x7f800000u;
     return select(v, 0.0, bits > 0x80000000u && !nan);
+}
+
+@compute @workgroup_size(256)
+fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let idx = gid.x + gid.y * nwg.x * 256u;
+    if idx >= p.total {
+        return;
+    }
+    let ox = idx % p.ow;
+    let oy = (idx / p.ow) % p.oh;
+    let co = (idx / (p.ow * p.oh)) % p.c_out;
+    let image = idx / (p.ow * p.oh * p.c_out);
+    let g = co / p.mg;
+    // two-level sums (per input channel, then in total) bound the rounding
+    var acc = 0.0;
+    for (var ci = 0u; ci < p.cg; ci++) {
+        var part = 0.0;
+        let plane = p.in_shift + (image * p.c + g * p.cg + ci) * p.h * p.w;
+        let wbase = (co * p.cg + ci) * p.kh * p.kw;
+        for (var ky = 0u; ky < p.kh; ky++) {
+            let ih = source_coord(i32(oy * p.stride_h + ky * p.dil_h) - i32(p.pad_t), i32(p.h), p.mode);
+            if ih < 0 {
+                continue;
+            }
+            for (var kx = 0u; kx < p.kw; kx++) {
+                let iw = source_coord(i32(ox * p.stride_w + kx * p.dil_w) - i32(p.pad_l), i32(p.w), p.mode);
+                if iw < 0 {
+                    continue;
+                }
+                part = fma(weight[wbase + ky * p.kw + kx], src[plane + u32(ih) * p.w + u32(iw)], part);
+            }
+        }
+        acc += part;
+    }
+    if (p.flags & 1u) != 0u {
+        acc += bias[co];
+    }
+    if (p.flags & 2u) != 0u {
+        acc = relu_f32(acc);
+    }
+    dst[p.out_shift + idx] = acc;
 }
 
 fn finish(channel: u32, v_in: f32) -> f32 {
