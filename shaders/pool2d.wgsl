@@ -70,8 +70,20 @@ fn consider(best: Best, v: u32, index: u32) -> Best {
     return best;
 }
 
-fn linear_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * nwg.x * 256u;
+// The output element of an invocation (its linear index, which may lie past the end,
+// and its column and row) and where its input plane starts.
+struct Cell {
+    index: u32,
+    ox: u32,
+    oy: u32,
+    base: u32,
+}
+
+fn output_cell(gid: vec3<u32>, nwg: vec3<u32>) -> Cell {
+    let p = params;
+    let i = gid.x + gid.y * nwg.x * 256u;
+    let plane = i / (p.ow * p.oh);
+    return Cell(i, i % p.ow, (i / p.ow) % p.oh, p.in_shift + plane * p.h * p.w);
 }
 
 fn finish_max(i: u32, best: Best) {
@@ -84,14 +96,14 @@ fn finish_max(i: u32, best: Best) {
 @compute @workgroup_size(256)
 fn max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
-    let i = linear_id(gid, nwg);
-    if i >= p.total {
+    let cell = output_cell(gid, nwg);
+    if cell.index >= p.total {
         return;
     }
-    let ox = i % p.ow;
-    let oy = (i / p.ow) % p.oh;
-    let plane = i / (p.ow * p.oh);
-    let base = p.in_shift + plane * p.h * p.w;
+    let i = cell.index;
+    let ox = cell.ox;
+    let oy = cell.oy;
+    let base = cell.base;
     // first in-bounds tap of the window (PyTorch steps the start by the dilation)
     var y0 = i32(oy * p.sh) - i32(p.ph);
     var x0 = i32(ox * p.sw) - i32(p.pw);
@@ -116,14 +128,14 @@ fn max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(256)
 fn avg_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
-    let i = linear_id(gid, nwg);
-    if i >= p.total {
+    let cell = output_cell(gid, nwg);
+    if cell.index >= p.total {
         return;
     }
-    let ox = i % p.ow;
-    let oy = (i / p.ow) % p.oh;
-    let plane = i / (p.ow * p.oh);
-    let base = p.in_shift + plane * p.h * p.w;
+    let i = cell.index;
+    let ox = cell.ox;
+    let oy = cell.oy;
+    let base = cell.base;
     var y0 = i32(oy * p.sh) - i32(p.ph);
     var x0 = i32(ox * p.sw) - i32(p.pw);
     // the window clipped to the padded input, then to the input
@@ -162,14 +174,14 @@ fn adaptive_range(o: u32, size: u32, out: u32) -> vec2<u32> {
 @compute @workgroup_size(256)
 fn adaptive_avg_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
-    let i = linear_id(gid, nwg);
-    if i >= p.total {
+    let cell = output_cell(gid, nwg);
+    if cell.index >= p.total {
         return;
     }
-    let ox = i % p.ow;
-    let oy = (i / p.ow) % p.oh;
-    let plane = i / (p.ow * p.oh);
-    let base = p.in_shift + plane * p.h * p.w;
+    let i = cell.index;
+    let ox = cell.ox;
+    let oy = cell.oy;
+    let base = cell.base;
     let ry = adaptive_range(oy, p.h, p.oh);
     let rx = adaptive_range(ox, p.w, p.ow);
     var sum = 0.0;
@@ -184,14 +196,14 @@ fn adaptive_avg_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
 @compute @workgroup_size(256)
 fn adaptive_max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
-    let i = linear_id(gid, nwg);
-    if i >= p.total {
+    let cell = output_cell(gid, nwg);
+    if cell.index >= p.total {
         return;
     }
-    let ox = i % p.ow;
-    let oy = (i / p.ow) % p.oh;
-    let plane = i / (p.ow * p.oh);
-    let base = p.in_shift + plane * p.h * p.w;
+    let i = cell.index;
+    let ox = cell.ox;
+    let oy = cell.oy;
+    let base = cell.base;
     let ry = adaptive_range(oy, p.h, p.oh);
     let rx = adaptive_range(ox, p.w, p.ow);
     var best = Best(NEG_INF_BITS, ry.x * p.w + rx.x);

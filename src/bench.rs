@@ -251,6 +251,23 @@ fn ramp(n: usize) -> Vec<f32> {
         .collect()
 }
 
+/// A memory-bound op on one input: its throughput counts one read of the input and one
+/// write of the output.
+fn memory_bound<'a>(
+    device: &'a Device,
+    input: &[usize],
+    output: &[usize],
+    op: impl Fn(&Tensor) -> Result<Tensor> + 'a,
+) -> Result<Prepared<'a>> {
+    let n: usize = input.iter().product();
+    let x = Tensor::from_slice(device, &ramp(n), input)?;
+    Ok(Prepared {
+        flops: None,
+        bytes: Some(4.0 * (n + output.iter().product::<usize>()) as f64),
+        run: Box::new(move || op(&x)),
+    })
+}
+
 fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
     match &wl.kind {
         WorkloadKind::Conv2d {
@@ -274,56 +291,18 @@ fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
             })
         }
         WorkloadKind::MaxPool2d { input, params } => {
-            let g = params.geometry(input)?;
-            let x = Tensor::from_slice(device, &ramp(input.iter().product()), input)?;
-            let params = *params;
-            Ok(Prepared {
-                flops: None,
-                bytes: Some(
-                    4.0 * (input.iter().product::<usize>()
-                        + g.output_shape().iter().product::<usize>())
-                        as f64,
-                ),
-                run: Box::new(move || crate::max_pool2d(&x, &params)),
-            })
+            let (p, out) = (*params, params.geometry(input)?.output_shape());
+            memory_bound(device, input, &out, move |x| crate::max_pool2d(x, &p))
         }
         WorkloadKind::AvgPool2d { input, params } => {
-            let g = params.geometry(input)?;
-            let x = Tensor::from_slice(device, &ramp(input.iter().product()), input)?;
-            let params = *params;
-            Ok(Prepared {
-                flops: None,
-                bytes: Some(
-                    4.0 * (input.iter().product::<usize>()
-                        + g.output_shape().iter().product::<usize>())
-                        as f64,
-                ),
-                run: Box::new(move || crate::avg_pool2d(&x, &params)),
-            })
+            let (p, out) = (*params, params.geometry(input)?.output_shape());
+            memory_bound(device, input, &out, move |x| crate::avg_pool2d(x, &p))
         }
         WorkloadKind::Interpolate { input, params } => {
-            let g = params.geometry(input)?;
-            let x = Tensor::from_slice(device, &ramp(input.iter().product()), input)?;
-            let params = *params;
-            Ok(Prepared {
-                flops: None,
-                bytes: Some(
-                    4.0 * (input.iter().product::<usize>()
-                        + g.output_shape().iter().product::<usize>())
-                        as f64,
-                ),
-                run: Box::new(move || crate::interpolate(&x, &params)),
-            })
+            let (p, out) = (*params, params.geometry(input)?.output_shape());
+            memory_bound(device, input, &out, move |x| crate::interpolate(x, &p))
         }
-        WorkloadKind::Relu { input } => {
-            let n: usize = input.iter().product();
-            let x = Tensor::from_slice(device, &ramp(n), input)?;
-            Ok(Prepared {
-                flops: None,
-                bytes: Some(2.0 * 4.0 * n as f64),
-                run: Box::new(move || crate::relu(&x)),
-            })
-        }
+        WorkloadKind::Relu { input } => memory_bound(device, input, input, crate::relu),
         WorkloadKind::Network { input, layers } => {
             let net = build_network(device, layers)?;
             let x = Tensor::from_slice(device, &ramp(input.iter().product()), input)?;
