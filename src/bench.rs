@@ -579,20 +579,7 @@ pub fn roofline(device: &Device) -> Result<Roofline> {
             _pad: [0; 3],
         };
         best_of(device, 3, || {
-            let binds = [
-                Bind {
-                    binding: 0,
-                    buffer: ab,
-                    offset: 0,
-                    size: 16,
-                },
-                Bind {
-                    binding: 1,
-                    buffer: bb,
-                    offset: 0,
-                    size: invocations * 16,
-                },
-            ];
+            let binds = [Bind::at(0, ab, 0, 16), Bind::at(1, bb, 0, invocations * 16)];
             gpu.dispatch(
                 &fma,
                 &binds,
@@ -614,20 +601,7 @@ pub fn roofline(device: &Device) -> Result<Roofline> {
         _pad: [0; 3],
     };
     let t = best_of(device, 5, || {
-        let binds = [
-            Bind {
-                binding: 0,
-                buffer: ab,
-                offset: 0,
-                size: bytes,
-            },
-            Bind {
-                binding: 1,
-                buffer: bb,
-                offset: 0,
-                size: bytes,
-            },
-        ];
+        let binds = [Bind::at(0, ab, 0, bytes), Bind::at(1, bb, 0, bytes)];
         gpu.dispatch(
             &copy,
             &binds,
@@ -646,22 +620,7 @@ pub fn roofline(device: &Device) -> Result<Roofline> {
         count: 1,
         _pad: [0; 3],
     };
-    let tiny_binds = || {
-        [
-            Bind {
-                binding: 0,
-                buffer: ab,
-                offset: 0,
-                size: 16,
-            },
-            Bind {
-                binding: 1,
-                buffer: bb,
-                offset: 0,
-                size: 16,
-            },
-        ]
-    };
+    let tiny_binds = || [Bind::at(0, ab, 0, 16), Bind::at(1, bb, 0, 16)];
     let one = best_of(device, 50, || {
         gpu.dispatch(&copy, &tiny_binds(), bytemuck::bytes_of(&tiny), [1, 1, 1])
     })?;

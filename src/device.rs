@@ -681,6 +681,18 @@ pub(crate) struct Bind<'a> {
     pub size: u64,
 }
 
+impl<'a> Bind<'a> {
+    /// `buffer[offset..offset + size]` (bytes) at `binding`.
+    pub(crate) fn at(binding: u32, buffer: &'a wgpu::Buffer, offset: u64, size: u64) -> Self {
+        Self {
+            binding,
+            buffer,
+            offset,
+            size,
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -697,30 +697,10 @@ fn launch(
                         _pad: 0,
                     };
                     let binds = [
-                        Bind {
-                            binding: 0,
-                            buffer: w,
-                            offset: 0,
-                            size: w_size,
-                        },
-                        Bind {
-                            binding: 1,
-                            buffer: x,
-                            offset: x_off,
-                            size: x_size,
-                        },
-                        Bind {
-                            binding: 2,
-                            buffer: b,
-                            offset: 0,
-                            size: b_size,
-                        },
-                        Bind {
-                            binding: 3,
-                            buffer: y,
-                            offset: y_off,
-                            size: y_size,
-                        },
+                        Bind::at(0, w, 0, w_size),
+                        Bind::at(1, x, x_off, x_size),
+                        Bind::at(2, b, 0, b_size),
+                        Bind::at(3, y, y_off, y_size),
                     ];
                     gpu.dispatch(
                         &pipeline,
@@ -770,30 +750,10 @@ fn launch(
                         _pad: [0; 3],
                     };
                     let binds = [
-                        Bind {
-                            binding: 0,
-                            buffer: x,
-                            offset: x_off,
-                            size: x_size,
-                        },
-                        Bind {
-                            binding: 1,
-                            buffer: w,
-                            offset: 0,
-                            size: w_size,
-                        },
-                        Bind {
-                            binding: 2,
-                            buffer: b,
-                            offset: 0,
-                            size: b_size,
-                        },
-                        Bind {
-                            binding: 3,
-                            buffer: y,
-                            offset: y_off,
-                            size: y_size,
-                        },
+                        Bind::at(0, x, x_off, x_size),
+                        Bind::at(1, w, 0, w_size),
+                        Bind::at(2, b, 0, b_size),
+                        Bind::at(3, y, y_off, y_size),
                     ];
                     let grid = match algo {
                         Conv2dAlgo::Direct => gpu.grid(total.div_ceil(256))?,
@@ -850,20 +810,7 @@ fn launch(
                             in_shift: x_shift,
                             _pad: 0,
                         };
-                        let binds = [
-                            Bind {
-                                binding: 0,
-                                buffer: x,
-                                offset: x_off,
-                                size: x_size,
-                            },
-                            Bind {
-                                binding: 1,
-                                buffer: c,
-                                offset: 0,
-                                size: total * 4,
-                            },
-                        ];
+                        let binds = [Bind::at(0, x, x_off, x_size), Bind::at(1, c, 0, total * 4)];
                         gpu.dispatch(
                             &im2col,
                             &binds,
@@ -893,30 +840,10 @@ fn launch(
                             _pad: 0,
                         };
                         let binds = [
-                            Bind {
-                                binding: 0,
-                                buffer: w,
-                                offset: 0,
-                                size: w_size,
-                            },
-                            Bind {
-                                binding: 1,
-                                buffer: c,
-                                offset: 0,
-                                size: total * 4,
-                            },
-                            Bind {
-                                binding: 2,
-                                buffer: b,
-                                offset: 0,
-                                size: b_size,
-                            },
-                            Bind {
-                                binding: 3,
-                                buffer: y,
-                                offset: y_off,
-                                size: y_size,
-                            },
+                            Bind::at(0, w, 0, w_size),
+                            Bind::at(1, c, 0, total * 4),
+                            Bind::at(2, b, 0, b_size),
+                            Bind::at(3, y, y_off, y_size),
                         ];
                         gpu.dispatch(
                             &gemm,
@@ -1001,18 +928,8 @@ fn launch_packed(
     };
     let pack = gpu.pipeline(Shader::Conv2dPacked, "pack_weights", PACK_LAYOUT)?;
     let binds = [
-        Bind {
-            binding: 5,
-            buffer: w,
-            offset: 0,
-            size: w_size,
-        },
-        Bind {
-            binding: 6,
-            buffer: pb,
-            offset: 0,
-            size: blocks * PACK_BLOCK * 4,
-        },
+        Bind::at(5, w, 0, w_size),
+        Bind::at(6, pb, 0, blocks * PACK_BLOCK * 4),
     ];
     gpu.dispatch(
         &pack,
@@ -1082,38 +999,13 @@ fn launch_packed(
                             _pad: [0; 3],
                         };
                         let binds = [
-                            Bind {
-                                binding: 0,
-                                buffer: x,
-                                offset: x_off,
-                                size: x_size,
-                            },
-                            Bind {
-                                binding: 1,
-                                buffer: pb,
-                                offset: block * PACK_BLOCK * 4,
-                                size: PACK_BLOCK * 4,
-                            },
-                            Bind {
-                                binding: 2,
-                                buffer: b,
-                                offset: 0,
-                                size: b_size,
-                            },
-                            Bind {
-                                binding: 3,
-                                buffer: y,
-                                offset: y_off,
-                                size: y_size,
-                            },
+                            Bind::at(0, x, x_off, x_size),
+                            Bind::at(1, pb, block * PACK_BLOCK * 4, PACK_BLOCK * 4),
+                            Bind::at(2, b, 0, b_size),
+                            Bind::at(3, y, y_off, y_size),
                             // vec4 view: the window rounded out to whole vec4s (the shift
                             // is a multiple of 4 when the VEC4 pipeline reads it)
-                            Bind {
-                                binding: 8,
-                                buffer: x,
-                                offset: x_off,
-                                size: x_size.div_ceil(16) * 16,
-                            },
+                            Bind::at(8, x, x_off, x_size.div_ceil(16) * 16),
                         ];
                         gpu.dispatch(&conv, &binds, bytemuck::bytes_of(&params), grid)?;
                     }

@@ -132,30 +132,10 @@ pub(crate) fn record(
     let c_len = u64::from(p.m) * u64::from(p.n);
     let pipeline = gpu.pipeline(Shader::Gemm, gpu.gemm_variant().entry(), GEMM_LAYOUT)?;
     let binds = [
-        Bind {
-            binding: 0,
-            buffer: a.0,
-            offset: 0,
-            size: a.1 * 4,
-        },
-        Bind {
-            binding: 1,
-            buffer: b.0,
-            offset: 0,
-            size: b.1 * 4,
-        },
-        Bind {
-            binding: 2,
-            buffer: bias_buf,
-            offset: 0,
-            size: bias_len * 4,
-        },
-        Bind {
-            binding: 3,
-            buffer: c,
-            offset: 0,
-            size: c_len * 4,
-        },
+        Bind::at(0, a.0, 0, a.1 * 4),
+        Bind::at(1, b.0, 0, b.1 * 4),
+        Bind::at(2, bias_buf, 0, bias_len * 4),
+        Bind::at(3, c, 0, c_len * 4),
     ];
     gpu.dispatch(
         &pipeline,

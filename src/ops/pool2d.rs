@@ -435,24 +435,9 @@ fn launch(
             params.out_shift = y_shift;
             params.idx_shift = y_shift;
             let binds = [
-                Bind {
-                    binding: 0,
-                    buffer: src,
-                    offset: x_off,
-                    size: x_size,
-                },
-                Bind {
-                    binding: 1,
-                    buffer: dst,
-                    offset: y_off,
-                    size: y_size,
-                },
-                Bind {
-                    binding: 2,
-                    buffer: idx_buf,
-                    offset: y_off,
-                    size: y_size,
-                },
+                Bind::at(0, src, x_off, x_size),
+                Bind::at(1, dst, y_off, y_size),
+                Bind::at(2, idx_buf, y_off, y_size),
             ];
             let grid = gpu.grid(u64::from(params.total).div_ceil(256))?;
             gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)?;

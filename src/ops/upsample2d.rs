@@ -441,12 +441,7 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
                         kind_w: nearest_kind(g.mode, g.w, g.ow),
                     };
                     let binds = [
-                        Bind {
-                            binding: 0,
-                            buffer: src,
-                            offset: x_off,
-                            size: x_size,
-                        },
+                        Bind::at(0, src, x_off, x_size),
                         Bind {
                             // nearest4 writes vec4s: the window rounded out to whole ones
                             binding: if vec4 { 4 } else { 2 },
