@@ -908,9 +908,9 @@ fn launch_packed(
             limit: taps_per_block as u64,
         });
     }
-    // Chunks of about 128 taps: the chunks' sums meet in the output, a two-level sum
+    // Chunks of about 256 taps: the chunks' sums meet in the output, a two-level sum
     // that keeps the rounding of long dot products near PyTorch's.
-    let cc = (taps_per_block.min(128) / khw).clamp(1, g.cg);
+    let cc = (taps_per_block.min(256) / khw).clamp(1, g.cg);
     let chunks = g.cg.div_ceil(cc);
     let row_blocks = g.mg.div_ceil(PACK_ROWS);
     let blocks = (g.groups * row_blocks * chunks) as u64;
