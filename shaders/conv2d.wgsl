@@ -210,3 +210,55 @@ fn conv2d_implicit(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgr
         dst[out_base + channel * ohw] = finish(channel, accs[i / 4u][i % 4u]);
     }
 }
+
+// conv2d_depthwise4: depthwise convolution (one input channel per group), stride 1,
+// dilation 1: an invocation computes 4 neighbouring outputs of a row, so that each input
+// row segment (KW + 3 values) and each weight is loaded once for all 4 instead of once
+// per output (27 loads for 4 outputs of a 3x3 kernel, not 72). KW is fixed per pipeline,
+// so the loops unroll and the row stays in registers.
+// grid: n * c_out * oh * ceil(ow / 4) invocations, spilled into y
+override KW: u32 = 3u;
+
+@compute @workgroup_size(64)
+fn conv2d_depthwise4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let idx = gid.x + gid.y * nwg.x * 64u;
+    if idx >= p.total {
+        return;
+    }
+    let groups = (p.ow + 3u) / 4u;
+    let ox0 = (idx % groups) * 4u;
+    let oy = (idx / groups) % p.oh;
+    let co = (idx / (groups * p.oh)) % p.c_out;
+    let image = idx / (groups * p.oh * p.c_out);
+    let plane = p.in_shift + (image * p.c + co / p.mg) * p.h * p.w;
+    let wbase = co * p.kh * KW;
+    let ix0 = i32(ox0) - i32(p.pad_l);
+    var acc = vec4<f32>(0.0);
+    for (var ky = 0u; ky < p.kh; ky++) {
+        let iy = source_coord(i32(oy + ky) - i32(p.pad_t), i32(p.h), p.mode);
+        var row: array<f32, 10>;
+        for (var t = 0u; t < KW + 3u; t++) {
+            let ix = source_coord(ix0 + i32(t), i32(p.w), p.mode);
+            let inside = iy >= 0 && ix >= 0;
+            row[t] = select(0.0, src[select(plane, plane + u32(iy) * p.w + u32(ix), inside)], inside);
+        }
+        for (var kx = 0u; kx < KW; kx++) {
+            let wv = weight[wbase + ky * KW + kx];
+            acc = fma(vec4<f32>(wv), vec4<f32>(row[kx], row[kx + 1u], row[kx + 2u], row[kx + 3u]), acc);
+        }
+    }
+    if (p.flags & 1u) != 0u {
+        acc += vec4<f32>(bias[co]);
+    }
+    let out = p.out_shift + ((image * p.c_out + co) * p.oh + oy) * p.ow + ox0;
+    for (var e = 0u; e < 4u; e++) {
+        if ox0 + e < p.ow {
+            var v = acc[e];
+            if (p.flags & 2u) != 0u {
+                v = relu_f32(v);
+            }
+            dst[out + e] = v;
+        }
+    }
+}

@@ -725,11 +725,27 @@ fn launch(
             )?;
         }
         Some(algo @ (Conv2dAlgo::Direct | Conv2dAlgo::Implicit)) => {
-            let (shader, entry) = match algo {
-                Conv2dAlgo::Direct => (Shader::Conv2d, "conv2d_direct"),
-                _ => (Shader::Conv2d, "conv2d_implicit"),
+            // depthwise, stride 1, dilation 1: 4 outputs per invocation sharing loads
+            let depthwise4 = algo == Conv2dAlgo::Direct
+                && g.cg == 1
+                && g.stride == [1, 1]
+                && g.dilation == [1, 1]
+                && g.kw <= 7;
+            const KW: [Constants; 8] = [
+                &[("KW", 0.0)],
+                &[("KW", 1.0)],
+                &[("KW", 2.0)],
+                &[("KW", 3.0)],
+                &[("KW", 4.0)],
+                &[("KW", 5.0)],
+                &[("KW", 6.0)],
+                &[("KW", 7.0)],
+            ];
+            let pipeline = match algo {
+                _ if depthwise4 => gpu.pipeline_with(Shader::Conv2d, "conv2d_depthwise4", DIRECT_LAYOUT, KW[g.kw])?,
+                Conv2dAlgo::Direct => gpu.pipeline(Shader::Conv2d, "conv2d_direct", DIRECT_LAYOUT)?,
+                _ => gpu.pipeline(Shader::Conv2d, "conv2d_implicit", DIRECT_LAYOUT)?,
             };
-            let pipeline = gpu.pipeline(shader, entry, DIRECT_LAYOUT)?;
             gpu.for_each_run(
                 "conv2d image size (bytes)",
                 g.n,
@@ -737,6 +753,9 @@ fn launch(
                 by_binding,
                 |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
                     let total = match algo {
+                        _ if depthwise4 => {
+                            (nb * g.c_out * g.oh * g.ow.div_ceil(4)) as u64
+                        }
                         Conv2dAlgo::Direct => nb as u64 * out_image,
                         _ => nb as u64 * ohw,
                     };
@@ -756,6 +775,7 @@ fn launch(
                         Bind::at(3, y, y_off, y_size),
                     ];
                     let grid = match algo {
+                        _ if depthwise4 => gpu.grid(total.div_ceil(64))?,
                         Conv2dAlgo::Direct => gpu.grid(total.div_ceil(256))?,
                         _ => implicit_grid(gpu, total, g)?,
                     };
