@@ -215,3 +215,64 @@ fn adaptive_max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     }
     finish_max(i, best);
 }
+
+// avg_pool2d4: avg_pool2d with stride 1 along the row: an invocation computes 4
+// neighbouring outputs of a row, loading each input row segment (KW + 3 values, zeros
+// outside the input) once for all 4. Sums run in the same order as avg_pool2d's (rows,
+// then columns); the divisors are each output's own. KW is fixed per pipeline, so the
+// loops unroll and the segment stays in registers.
+// grid: planes * oh * ceil(ow / 4) invocations, spilled into y
+override KW: u32 = 3u;
+
+@compute @workgroup_size(64)
+fn avg_pool2d4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let idx = gid.x + gid.y * nwg.x * 64u;
+    if idx >= p.total {
+        return;
+    }
+    let groups = (p.ow + 3u) / 4u;
+    let ox0 = (idx % groups) * 4u;
+    let oy = (idx / groups) % p.oh;
+    let plane = idx / (groups * p.oh);
+    let base = p.in_shift + plane * p.h * p.w;
+    let y_start = i32(oy * p.sh) - i32(p.ph);
+    let y_end = min(y_start + i32(p.kh), i32(p.h + p.ph));
+    let rows = vec2<i32>(max(y_start, 0), min(y_end, i32(p.h)));
+    let x_base = i32(ox0) - i32(p.pw);
+    var sum = vec4<f32>(0.0);
+    for (var y = rows.x; y < rows.y; y++) {
+        var seg: array<f32, 10>;
+        for (var t = 0u; t < KW + 3u; t++) {
+            let x = x_base + i32(t);
+            let inside = x >= 0 && x < i32(p.w);
+            seg[t] = select(0.0, src[select(base, base + u32(y) * p.w + u32(x), inside)], inside);
+        }
+        for (var t = 0u; t < KW; t++) {
+            sum += vec4<f32>(seg[t], seg[t + 1u], seg[t + 2u], seg[t + 3u]);
+        }
+    }
+    let out = p.out_shift + (plane * p.oh + oy) * p.ow + ox0;
+    for (var e = 0u; e < 4u; e++) {
+        let ox = ox0 + e;
+        if ox >= p.ow {
+            break;
+        }
+        let x_start = i32(ox) - i32(p.pw);
+        let x_end = min(x_start + i32(KW), i32(p.w + p.pw));
+        let padded_count = (y_end - y_start) * (x_end - x_start);
+        let cols = vec2<i32>(max(x_start, 0), min(x_end, i32(p.w)));
+        var divisor = f32(max((rows.y - rows.x) * (cols.y - cols.x), 0));
+        if (p.flags & 2u) != 0u {
+            divisor = f32(padded_count);
+        }
+        if (p.flags & 4u) != 0u {
+            divisor = f32(i32(p.divisor));
+        }
+        var v = 0.0;
+        if rows.x < rows.y && cols.x < cols.y {
+            v = sum[e] / divisor;
+        }
+        dst[out + e] = v;
+    }
+}

@@ -742,8 +742,12 @@ fn launch(
                 &[("KW", 7.0)],
             ];
             let pipeline = match algo {
-                _ if depthwise4 => gpu.pipeline_with(Shader::Conv2d, "conv2d_depthwise4", DIRECT_LAYOUT, KW[g.kw])?,
-                Conv2dAlgo::Direct => gpu.pipeline(Shader::Conv2d, "conv2d_direct", DIRECT_LAYOUT)?,
+                _ if depthwise4 => {
+                    gpu.pipeline_with(Shader::Conv2d, "conv2d_depthwise4", DIRECT_LAYOUT, KW[g.kw])?
+                }
+                Conv2dAlgo::Direct => {
+                    gpu.pipeline(Shader::Conv2d, "conv2d_direct", DIRECT_LAYOUT)?
+                }
                 _ => gpu.pipeline(Shader::Conv2d, "conv2d_implicit", DIRECT_LAYOUT)?,
             };
             gpu.for_each_run(
@@ -753,9 +757,7 @@ fn launch(
                 by_binding,
                 |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
                     let total = match algo {
-                        _ if depthwise4 => {
-                            (nb * g.c_out * g.oh * g.ow.div_ceil(4)) as u64
-                        }
+                        _ if depthwise4 => (nb * g.c_out * g.oh * g.ow.div_ceil(4)) as u64,
                         Conv2dAlgo::Direct => nb as u64 * out_image,
                         _ => nb as u64 * ohw,
                     };

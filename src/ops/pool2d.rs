@@ -6,7 +6,7 @@
 use crate::device::{Bind, DeviceKind, GpuHandle};
 use crate::error::{Error, Result};
 use crate::reference;
-use crate::shaders::{Shader, Slot};
+use crate::shaders::{Constants, Shader, Slot};
 use crate::tensor::{IndexTensor, Storage, Tensor};
 
 /// Parameters of `max_pool2d`, named as in `torch.nn.functional.max_pool2d`.
@@ -411,6 +411,20 @@ fn launch(
     x: &Tensor,
     out: &Tensor,
     indices: Option<&IndexTensor>,
+    params: PoolParams,
+    planes: usize,
+) -> Result<()> {
+    launch_with(gpu, (entry, &[], 1), x, out, indices, params, planes)
+}
+
+/// [`launch`] for an entry point specialised with `constants` whose invocations each
+/// compute `per` neighbouring outputs of a row (64 invocations per workgroup).
+fn launch_with(
+    gpu: &GpuHandle,
+    (entry, constants, per): (&'static str, Constants, u32),
+    x: &Tensor,
+    out: &Tensor,
+    indices: Option<&IndexTensor>,
     mut params: PoolParams,
     planes: usize,
 ) -> Result<()> {
@@ -418,7 +432,7 @@ fn launch(
         return Ok(()); // no elements
     };
     let idx_buf = indices.and_then(IndexTensor::gpu_buffer).unwrap_or(dst);
-    let pipeline = gpu.pipeline(Shader::Pool2d, entry, LAYOUT)?;
+    let pipeline = gpu.pipeline_with(Shader::Pool2d, entry, LAYOUT, constants)?;
     let (in_plane, out_plane) = (
         u64::from(params.h * params.w),
         u64::from(params.oh * params.ow),
@@ -430,7 +444,11 @@ fn launch(
         usize::MAX,
         |_, np, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
             let np = np as u64;
-            params.total = (np * out_plane) as u32;
+            params.total = if per == 1 {
+                (np * out_plane) as u32
+            } else {
+                (np * u64::from(params.oh * params.ow.div_ceil(per))) as u32
+            };
             params.in_shift = x_shift;
             params.out_shift = y_shift;
             params.idx_shift = y_shift;
@@ -439,7 +457,8 @@ fn launch(
                 Bind::at(1, dst, y_off, y_size),
                 Bind::at(2, idx_buf, y_off, y_size),
             ];
-            let grid = gpu.grid(u64::from(params.total).div_ceil(256))?;
+            let grid =
+                gpu.grid(u64::from(params.total).div_ceil(if per == 1 { 256 } else { 64 }))?;
             gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)?;
             Ok(())
         },
@@ -561,7 +580,30 @@ pub fn avg_pool2d(x: &Tensor, params: &AvgPool2dParams) -> Result<Tensor> {
                 p.flags |= FLAG_DIVISOR;
                 p.divisor = d as u32;
             }
-            launch(gpu, "avg_pool2d", x, &out, None, p, g.n * g.c)?;
+            // stride 1 along rows, narrow kernels: 4 outputs per invocation share loads
+            if g.stride[1] == 1 && g.kernel[1] <= 7 {
+                const KW: [Constants; 8] = [
+                    &[("KW", 0.0)],
+                    &[("KW", 1.0)],
+                    &[("KW", 2.0)],
+                    &[("KW", 3.0)],
+                    &[("KW", 4.0)],
+                    &[("KW", 5.0)],
+                    &[("KW", 6.0)],
+                    &[("KW", 7.0)],
+                ];
+                launch_with(
+                    gpu,
+                    ("avg_pool2d4", KW[g.kernel[1]], 4),
+                    x,
+                    &out,
+                    None,
+                    p,
+                    g.n * g.c,
+                )?;
+            } else {
+                launch(gpu, "avg_pool2d", x, &out, None, p, g.n * g.c)?;
+            }
         }
     }
     Ok(out)
