@@ -334,3 +334,509 @@ fn conv2d_packed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         store(o, p.m0 + 15u, a33.w);
     }
 }
+
+// conv2d_packed8: the VEC4 case (1x1, stride 1, no padding, 8 pixels of a plane per
+// invocation aligned to 8) with twice the pixels: per input channel, two vec4 loads
+// and 4 weight reads feed 128 multiply-adds.
+// grid: pixels of the chunk / 512, spilled into y
+@compute @workgroup_size(64)
+fn conv2d_packed8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let first = (gid.x + gid.y * nwg.x * 64u) * 8u;
+    let ohw = p.oh * p.ow;
+    let hw = p.h * p.w;
+    let j0 = min(first + 0u, p.total - 1u);
+    let j1 = min(first + 1u, p.total - 1u);
+    let j2 = min(first + 2u, p.total - 1u);
+    let j3 = min(first + 3u, p.total - 1u);
+    let j4 = min(first + 4u, p.total - 1u);
+    let j5 = min(first + 5u, p.total - 1u);
+    let j6 = min(first + 6u, p.total - 1u);
+    let j7 = min(first + 7u, p.total - 1u);
+    // the 8 pixels share one plane and row: one base for all
+    let base = (p.in_shift + ((j0 / ohw) * p.c + p.group * p.cg + p.ci0) * hw + j0 % ohw) / 4u;
+    var a00 = vec4<f32>(0.0);
+    var a01 = vec4<f32>(0.0);
+    var a02 = vec4<f32>(0.0);
+    var a03 = vec4<f32>(0.0);
+    var a04 = vec4<f32>(0.0);
+    var a05 = vec4<f32>(0.0);
+    var a06 = vec4<f32>(0.0);
+    var a07 = vec4<f32>(0.0);
+    var a10 = vec4<f32>(0.0);
+    var a11 = vec4<f32>(0.0);
+    var a12 = vec4<f32>(0.0);
+    var a13 = vec4<f32>(0.0);
+    var a14 = vec4<f32>(0.0);
+    var a15 = vec4<f32>(0.0);
+    var a16 = vec4<f32>(0.0);
+    var a17 = vec4<f32>(0.0);
+    var a20 = vec4<f32>(0.0);
+    var a21 = vec4<f32>(0.0);
+    var a22 = vec4<f32>(0.0);
+    var a23 = vec4<f32>(0.0);
+    var a24 = vec4<f32>(0.0);
+    var a25 = vec4<f32>(0.0);
+    var a26 = vec4<f32>(0.0);
+    var a27 = vec4<f32>(0.0);
+    var a30 = vec4<f32>(0.0);
+    var a31 = vec4<f32>(0.0);
+    var a32 = vec4<f32>(0.0);
+    var a33 = vec4<f32>(0.0);
+    var a34 = vec4<f32>(0.0);
+    var a35 = vec4<f32>(0.0);
+    var a36 = vec4<f32>(0.0);
+    var a37 = vec4<f32>(0.0);
+    var t = 0u;
+    for (var ci = 0u; ci < p.cc; ci++) {
+        let v0 = src4[base + ci * (hw / 4u)];
+        let v1 = src4[base + ci * (hw / 4u) + 1u];
+        let w0 = block[t];
+        let w1 = block[t + 1u];
+        let w2 = block[t + 2u];
+        let w3 = block[t + 3u];
+            a00 = fma(w0, vec4<f32>(v0.x), a00);
+            a01 = fma(w0, vec4<f32>(v0.y), a01);
+            a02 = fma(w0, vec4<f32>(v0.z), a02);
+            a03 = fma(w0, vec4<f32>(v0.w), a03);
+            a04 = fma(w0, vec4<f32>(v1.x), a04);
+            a05 = fma(w0, vec4<f32>(v1.y), a05);
+            a06 = fma(w0, vec4<f32>(v1.z), a06);
+            a07 = fma(w0, vec4<f32>(v1.w), a07);
+            a10 = fma(w1, vec4<f32>(v0.x), a10);
+            a11 = fma(w1, vec4<f32>(v0.y), a11);
+            a12 = fma(w1, vec4<f32>(v0.z), a12);
+            a13 = fma(w1, vec4<f32>(v0.w), a13);
+            a14 = fma(w1, vec4<f32>(v1.x), a14);
+            a15 = fma(w1, vec4<f32>(v1.y), a15);
+            a16 = fma(w1, vec4<f32>(v1.z), a16);
+            a17 = fma(w1, vec4<f32>(v1.w), a17);
+            a20 = fma(w2, vec4<f32>(v0.x), a20);
+            a21 = fma(w2, vec4<f32>(v0.y), a21);
+            a22 = fma(w2, vec4<f32>(v0.z), a22);
+            a23 = fma(w2, vec4<f32>(v0.w), a23);
+            a24 = fma(w2, vec4<f32>(v1.x), a24);
+            a25 = fma(w2, vec4<f32>(v1.y), a25);
+            a26 = fma(w2, vec4<f32>(v1.z), a26);
+            a27 = fma(w2, vec4<f32>(v1.w), a27);
+            a30 = fma(w3, vec4<f32>(v0.x), a30);
+            a31 = fma(w3, vec4<f32>(v0.y), a31);
+            a32 = fma(w3, vec4<f32>(v0.z), a32);
+            a33 = fma(w3, vec4<f32>(v0.w), a33);
+            a34 = fma(w3, vec4<f32>(v1.x), a34);
+            a35 = fma(w3, vec4<f32>(v1.y), a35);
+            a36 = fma(w3, vec4<f32>(v1.z), a36);
+            a37 = fma(w3, vec4<f32>(v1.w), a37);
+        t += 4u;
+    }
+    if first + 0u < p.total {
+        let o = p.out_shift + (j0 / ohw) * p.c_out * ohw + j0 % ohw + p.group * p.mg * ohw;
+        store(o, p.m0 + 0u, a00.x);
+        store(o, p.m0 + 1u, a00.y);
+        store(o, p.m0 + 2u, a00.z);
+        store(o, p.m0 + 3u, a00.w);
+        store(o, p.m0 + 4u, a10.x);
+        store(o, p.m0 + 5u, a10.y);
+        store(o, p.m0 + 6u, a10.z);
+        store(o, p.m0 + 7u, a10.w);
+        store(o, p.m0 + 8u, a20.x);
+        store(o, p.m0 + 9u, a20.y);
+        store(o, p.m0 + 10u, a20.z);
+        store(o, p.m0 + 11u, a20.w);
+        store(o, p.m0 + 12u, a30.x);
+        store(o, p.m0 + 13u, a30.y);
+        store(o, p.m0 + 14u, a30.z);
+        store(o, p.m0 + 15u, a30.w);
+    }
+    if first + 1u < p.total {
+        let o = p.out_shift + (j1 / ohw) * p.c_out * ohw + j1 % ohw + p.group * p.mg * ohw;
+        store(o, p.m0 + 0u, a01.x);
+        store(o, p.m0 + 1u, a01.y);
+        store(o, p.m0 + 2u, a01.z);
+        store(o, p.m0 + 3u, a01.w);
+        store(o, p.m0 + 4u, a11.x);
+        store(o, p.m0 + 5u, a11.y);
+        store(o, p.m0 + 6u, a11.z);
+        store(o, p.m0 + 7u, a11.w);
+        store(o, p.m0 + 8u, a21.x);
+        store(o, p.m0 + 9u, a21.y);
+        store(o, p.m0 + 10u, a21.z);
+        store(o, p.m0 + 11u, a21.w);
+        store(o, p.m0 + 12u, a31.x);
+        store(o, p.m0 + 13u, a31.y);
+        store(o, p.m0 + 14u, a31.z);
+        store(o, p.m0 + 15u, a31.w);
+    }
+    if first + 2u < p.total {
+        let o = p.out_shift + (j2 / ohw) * p.c_out * ohw + j2 % ohw + p.group * p.mg * ohw;
+        store(o, p.m0 + 0u, a02.x);
+        store(o, p.m0 + 1u, a02.y);
+        store(o, p.m0 + 2u, a02.z);
+        store(o, p.m0 + 3u, a02.w);
+        store(o, p.m0 + 4u, a12.x);
+        store(o, p.m0 + 5u, a12.y);
+        store(o, p.m0 + 6u, a12.z);
+        store(o, p.m0 + 7u, a12.w);
+        store(o, p.m0 + 8u, a22.x);
+        store(o, p.m0 + 9u, a22.y);
+        store(o, p.m0 + 10u, a22.z);
+        store(o, p.m0 + 11u, a22.w);
+        store(o, p.m0 + 12u, a32.x);
+        store(o, p.m0 + 13u, a32.y);
+        store(o, p.m0 + 14u, a32.z);
+        store(o, p.m0 + 15u, a32.w);
+    }
+    if first + 3u < p.total {
+        let o = p.out_shift + (j3 / ohw) * p.c_out * ohw + j3 % ohw + p.group * p.mg * ohw;
+        store(o, p.m0 + 0u, a03.x);
+        store(o, p.m0 + 1u, a03.y);
+        store(o, p.m0 + 2u, a03.z);
+        store(o, p.m0 + 3u, a03.w);
+        store(o, p.m0 + 4u, a13.x);
+        store(o, p.m0 + 5u, a13.y);
+        store(o, p.m0 + 6u, a13.z);
+        store(o, p.m0 + 7u, a13.w);
+        store(o, p.m0 + 8u, a23.x);
+        store(o, p.m0 + 9u, a23.y);
+        store(o, p.m0 + 10u, a23.z);
+        store(o, p.m0 + 11u, a23.w);
+        store(o, p.m0 + 12u, a33.x);
+        store(o, p.m0 + 13u, a33.y);
+        store(o, p.m0 + 14u, a33.z);
+        store(o, p.m0 + 15u, a33.w);
+    }
+    if first + 4u < p.total {
+        let o = p.out_shift + (j4 / ohw) * p.c_out * ohw + j4 % ohw + p.group * p.mg * ohw;
+        store(o, p.m0 + 0u, a04.x);
+        store(o, p.m0 + 1u, a04.y);
+        store(o, p.m0 + 2u, a04.z);
+        store(o, p.m0 + 3u, a04.w);
+        store(o, p.m0 + 4u, a14.x);
+        store(o, p.m0 + 5u, a14.y);
+        store(o, p.m0 + 6u, a14.z);
+        store(o, p.m0 + 7u, a14.w);
+        store(o, p.m0 + 8u, a24.x);
+        store(o, p.m0 + 9u, a24.y);
+        store(o, p.m0 + 10u, a24.z);
+        store(o, p.m0 + 11u, a24.w);
+        store(o, p.m0 + 12u, a34.x);
+        store(o, p.m0 + 13u, a34.y);
+        store(o, p.m0 + 14u, a34.z);
+        store(o, p.m0 + 15u, a34.w);
+    }
+    if first + 5u < p.total {
+        let o = p.out_shift + (j5 / ohw) * p.c_out * ohw + j5 % ohw + p.group * p.mg * ohw;
+        store(o, p.m0 + 0u, a05.x);
+        store(o, p.m0 + 1u, a05.y);
+        store(o, p.m0 + 2u, a05.z);
+        store(o, p.m0 + 3u, a05.w);
+        store(o, p.m0 + 4u, a15.x);
+        store(o, p.m0 + 5u, a15.y);
+        store(o, p.m0 + 6u, a15.z);
+        store(o, p.m0 + 7u, a15.w);
+        store(o, p.m0 + 8u, a25.x);
+        store(o, p.m0 + 9u, a25.y);
+        store(o, p.m0 + 10u, a25.z);
+        store(o, p.m0 + 11u, a25.w);
+        store(o, p.m0 + 12u, a35.x);
+        store(o, p.m0 + 13u, a35.y);
+        store(o, p.m0 + 14u, a35.z);
+        store(o, p.m0 + 15u, a35.w);
+    }
+    if first + 6u < p.total {
+        let o = p.out_shift + (j6 / ohw) * p.c_out * ohw + j6 % ohw + p.group * p.mg * ohw;
+        store(o, p.m0 + 0u, a06.x);
+        store(o, p.m0 + 1u, a06.y);
+        store(o, p.m0 + 2u, a06.z);
+        store(o, p.m0 + 3u, a06.w);
+        store(o, p.m0 + 4u, a16.x);
+        store(o, p.m0 + 5u, a16.y);
+        store(o, p.m0 + 6u, a16.z);
+        store(o, p.m0 + 7u, a16.w);
+        store(o, p.m0 + 8u, a26.x);
+        store(o, p.m0 + 9u, a26.y);
+        store(o, p.m0 + 10u, a26.z);
+        store(o, p.m0 + 11u, a26.w);
+        store(o, p.m0 + 12u, a36.x);
+        store(o, p.m0 + 13u, a36.y);
+        store(o, p.m0 + 14u, a36.z);
+        store(o, p.m0 + 15u, a36.w);
+    }
+    if first + 7u < p.total {
+        let o = p.out_shift + (j7 / ohw) * p.c_out * ohw + j7 % ohw + p.group * p.mg * ohw;
+        store(o, p.m0 + 0u, a07.x);
+        store(o, p.m0 + 1u, a07.y);
+        store(o, p.m0 + 2u, a07.z);
+        store(o, p.m0 + 3u, a07.w);
+        store(o, p.m0 + 4u, a17.x);
+        store(o, p.m0 + 5u, a17.y);
+        store(o, p.m0 + 6u, a17.z);
+        store(o, p.m0 + 7u, a17.w);
+        store(o, p.m0 + 8u, a27.x);
+        store(o, p.m0 + 9u, a27.y);
+        store(o, p.m0 + 10u, a27.z);
+        store(o, p.m0 + 11u, a27.w);
+        store(o, p.m0 + 12u, a37.x);
+        store(o, p.m0 + 13u, a37.y);
+        store(o, p.m0 + 14u, a37.z);
+        store(o, p.m0 + 15u, a37.w);
+    }
+}
+
+// conv2d_packed_row8: stride 1, dilation 1, ow a multiple of 8: the 8 pixels of an
+// invocation are neighbours in one output row, so each input row segment (KW + 7
+// values) is loaded once per (channel, kernel row) for all 8 pixels and all KW taps,
+// and each weight read feeds 8 pixels. KW is fixed per pipeline, so the loops unroll
+// and the segment stays in registers.
+// grid: pixels of the chunk / 512, spilled into y
+override KW: u32 = 3u;
+
+@compute @workgroup_size(64)
+fn conv2d_packed_row8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let first = (gid.x + gid.y * nwg.x * 64u) * 8u;
+    let ohw = p.oh * p.ow;
+    let hw = p.h * p.w;
+    let j = min(first, p.total - 1u);
+    let image = j / ohw;
+    let pix = j % ohw;
+    let iy0 = i32(pix / p.ow) - i32(p.pad_t);
+    let ix0 = i32(pix % p.ow) - i32(p.pad_l);
+    let base = p.in_shift + (image * p.c + p.group * p.cg + p.ci0) * hw;
+    var a00 = vec4<f32>(0.0);
+    var a01 = vec4<f32>(0.0);
+    var a02 = vec4<f32>(0.0);
+    var a03 = vec4<f32>(0.0);
+    var a04 = vec4<f32>(0.0);
+    var a05 = vec4<f32>(0.0);
+    var a06 = vec4<f32>(0.0);
+    var a07 = vec4<f32>(0.0);
+    var a10 = vec4<f32>(0.0);
+    var a11 = vec4<f32>(0.0);
+    var a12 = vec4<f32>(0.0);
+    var a13 = vec4<f32>(0.0);
+    var a14 = vec4<f32>(0.0);
+    var a15 = vec4<f32>(0.0);
+    var a16 = vec4<f32>(0.0);
+    var a17 = vec4<f32>(0.0);
+    var a20 = vec4<f32>(0.0);
+    var a21 = vec4<f32>(0.0);
+    var a22 = vec4<f32>(0.0);
+    var a23 = vec4<f32>(0.0);
+    var a24 = vec4<f32>(0.0);
+    var a25 = vec4<f32>(0.0);
+    var a26 = vec4<f32>(0.0);
+    var a27 = vec4<f32>(0.0);
+    var a30 = vec4<f32>(0.0);
+    var a31 = vec4<f32>(0.0);
+    var a32 = vec4<f32>(0.0);
+    var a33 = vec4<f32>(0.0);
+    var a34 = vec4<f32>(0.0);
+    var a35 = vec4<f32>(0.0);
+    var a36 = vec4<f32>(0.0);
+    var a37 = vec4<f32>(0.0);
+    var t = 0u;
+    for (var ci = 0u; ci < p.cc; ci++) {
+        let plane = base + ci * hw;
+        for (var ky = 0u; ky < p.kh; ky++) {
+            var iy = select(-1, iy0 + i32(ky), iy0 + i32(ky) >= 0 && iy0 + i32(ky) < i32(p.h));
+            if MODE != 0u {
+                iy = source_coord(iy0 + i32(ky), i32(p.h), MODE);
+            }
+            var seg: array<f32, 14>;
+            for (var s = 0u; s < KW + 7u; s++) {
+                let x = ix0 + i32(s);
+                var ix = select(-1, x, x >= 0 && x < i32(p.w));
+                if MODE != 0u {
+                    ix = source_coord(x, i32(p.w), MODE);
+                }
+                let inside = iy >= 0 && ix >= 0;
+                seg[s] = select(0.0, src[select(plane, plane + u32(iy) * p.w + u32(ix), inside)], inside);
+            }
+            for (var kx = 0u; kx < KW; kx++) {
+                let w0 = block[t];
+                let w1 = block[t + 1u];
+                let w2 = block[t + 2u];
+                let w3 = block[t + 3u];
+                a00 = fma(w0, vec4<f32>(seg[kx + 0u]), a00);
+                a01 = fma(w0, vec4<f32>(seg[kx + 1u]), a01);
+                a02 = fma(w0, vec4<f32>(seg[kx + 2u]), a02);
+                a03 = fma(w0, vec4<f32>(seg[kx + 3u]), a03);
+                a04 = fma(w0, vec4<f32>(seg[kx + 4u]), a04);
+                a05 = fma(w0, vec4<f32>(seg[kx + 5u]), a05);
+                a06 = fma(w0, vec4<f32>(seg[kx + 6u]), a06);
+                a07 = fma(w0, vec4<f32>(seg[kx + 7u]), a07);
+                a10 = fma(w1, vec4<f32>(seg[kx + 0u]), a10);
+                a11 = fma(w1, vec4<f32>(seg[kx + 1u]), a11);
+                a12 = fma(w1, vec4<f32>(seg[kx + 2u]), a12);
+                a13 = fma(w1, vec4<f32>(seg[kx + 3u]), a13);
+                a14 = fma(w1, vec4<f32>(seg[kx + 4u]), a14);
+                a15 = fma(w1, vec4<f32>(seg[kx + 5u]), a15);
+                a16 = fma(w1, vec4<f32>(seg[kx + 6u]), a16);
+                a17 = fma(w1, vec4<f32>(seg[kx + 7u]), a17);
+                a20 = fma(w2, vec4<f32>(seg[kx + 0u]), a20);
+                a21 = fma(w2, vec4<f32>(seg[kx + 1u]), a21);
+                a22 = fma(w2, vec4<f32>(seg[kx + 2u]), a22);
+                a23 = fma(w2, vec4<f32>(seg[kx + 3u]), a23);
+                a24 = fma(w2, vec4<f32>(seg[kx + 4u]), a24);
+                a25 = fma(w2, vec4<f32>(seg[kx + 5u]), a25);
+                a26 = fma(w2, vec4<f32>(seg[kx + 6u]), a26);
+                a27 = fma(w2, vec4<f32>(seg[kx + 7u]), a27);
+                a30 = fma(w3, vec4<f32>(seg[kx + 0u]), a30);
+                a31 = fma(w3, vec4<f32>(seg[kx + 1u]), a31);
+                a32 = fma(w3, vec4<f32>(seg[kx + 2u]), a32);
+                a33 = fma(w3, vec4<f32>(seg[kx + 3u]), a33);
+                a34 = fma(w3, vec4<f32>(seg[kx + 4u]), a34);
+                a35 = fma(w3, vec4<f32>(seg[kx + 5u]), a35);
+                a36 = fma(w3, vec4<f32>(seg[kx + 6u]), a36);
+                a37 = fma(w3, vec4<f32>(seg[kx + 7u]), a37);
+                t += 4u;
+            }
+        }
+    }
+    let o = p.out_shift + image * p.c_out * ohw + pix + p.group * p.mg * ohw;
+    if first + 0u < p.total {
+        store(o + 0u, p.m0 + 0u, a00.x);
+        store(o + 0u, p.m0 + 1u, a00.y);
+        store(o + 0u, p.m0 + 2u, a00.z);
+        store(o + 0u, p.m0 + 3u, a00.w);
+        store(o + 0u, p.m0 + 4u, a10.x);
+        store(o + 0u, p.m0 + 5u, a10.y);
+        store(o + 0u, p.m0 + 6u, a10.z);
+        store(o + 0u, p.m0 + 7u, a10.w);
+        store(o + 0u, p.m0 + 8u, a20.x);
+        store(o + 0u, p.m0 + 9u, a20.y);
+        store(o + 0u, p.m0 + 10u, a20.z);
+        store(o + 0u, p.m0 + 11u, a20.w);
+        store(o + 0u, p.m0 + 12u, a30.x);
+        store(o + 0u, p.m0 + 13u, a30.y);
+        store(o + 0u, p.m0 + 14u, a30.z);
+        store(o + 0u, p.m0 + 15u, a30.w);
+    }
+    if first + 1u < p.total {
+        store(o + 1u, p.m0 + 0u, a01.x);
+        store(o + 1u, p.m0 + 1u, a01.y);
+        store(o + 1u, p.m0 + 2u, a01.z);
+        store(o + 1u, p.m0 + 3u, a01.w);
+        store(o + 1u, p.m0 + 4u, a11.x);
+        store(o + 1u, p.m0 + 5u, a11.y);
+        store(o + 1u, p.m0 + 6u, a11.z);
+        store(o + 1u, p.m0 + 7u, a11.w);
+        store(o + 1u, p.m0 + 8u, a21.x);
+        store(o + 1u, p.m0 + 9u, a21.y);
+        store(o + 1u, p.m0 + 10u, a21.z);
+        store(o + 1u, p.m0 + 11u, a21.w);
+        store(o + 1u, p.m0 + 12u, a31.x);
+        store(o + 1u, p.m0 + 13u, a31.y);
+        store(o + 1u, p.m0 + 14u, a31.z);
+        store(o + 1u, p.m0 + 15u, a31.w);
+    }
+    if first + 2u < p.total {
+        store(o + 2u, p.m0 + 0u, a02.x);
+        store(o + 2u, p.m0 + 1u, a02.y);
+        store(o + 2u, p.m0 + 2u, a02.z);
+        store(o + 2u, p.m0 + 3u, a02.w);
+        store(o + 2u, p.m0 + 4u, a12.x);
+        store(o + 2u, p.m0 + 5u, a12.y);
+        store(o + 2u, p.m0 + 6u, a12.z);
+        store(o + 2u, p.m0 + 7u, a12.w);
+        store(o + 2u, p.m0 + 8u, a22.x);
+        store(o + 2u, p.m0 + 9u, a22.y);
+        store(o + 2u, p.m0 + 10u, a22.z);
+        store(o + 2u, p.m0 + 11u, a22.w);
+        store(o + 2u, p.m0 + 12u, a32.x);
+        store(o + 2u, p.m0 + 13u, a32.y);
+        store(o + 2u, p.m0 + 14u, a32.z);
+        store(o + 2u, p.m0 + 15u, a32.w);
+    }
+    if first + 3u < p.total {
+        store(o + 3u, p.m0 + 0u, a03.x);
+        store(o + 3u, p.m0 + 1u, a03.y);
+        store(o + 3u, p.m0 + 2u, a03.z);
+        store(o + 3u, p.m0 + 3u, a03.w);
+        store(o + 3u, p.m0 + 4u, a13.x);
+        store(o + 3u, p.m0 + 5u, a13.y);
+        store(o + 3u, p.m0 + 6u, a13.z);
+        store(o + 3u, p.m0 + 7u, a13.w);
+        store(o + 3u, p.m0 + 8u, a23.x);
+        store(o + 3u, p.m0 + 9u, a23.y);
+        store(o + 3u, p.m0 + 10u, a23.z);
+        store(o + 3u, p.m0 + 11u, a23.w);
+        store(o + 3u, p.m0 + 12u, a33.x);
+        store(o + 3u, p.m0 + 13u, a33.y);
+        store(o + 3u, p.m0 + 14u, a33.z);
+        store(o + 3u, p.m0 + 15u, a33.w);
+    }
+    if first + 4u < p.total {
+        store(o + 4u, p.m0 + 0u, a04.x);
+        store(o + 4u, p.m0 + 1u, a04.y);
+        store(o + 4u, p.m0 + 2u, a04.z);
+        store(o + 4u, p.m0 + 3u, a04.w);
+        store(o + 4u, p.m0 + 4u, a14.x);
+        store(o + 4u, p.m0 + 5u, a14.y);
+        store(o + 4u, p.m0 + 6u, a14.z);
+        store(o + 4u, p.m0 + 7u, a14.w);
+        store(o + 4u, p.m0 + 8u, a24.x);
+        store(o + 4u, p.m0 + 9u, a24.y);
+        store(o + 4u, p.m0 + 10u, a24.z);
+        store(o + 4u, p.m0 + 11u, a24.w);
+        store(o + 4u, p.m0 + 12u, a34.x);
+        store(o + 4u, p.m0 + 13u, a34.y);
+        store(o + 4u, p.m0 + 14u, a34.z);
+        store(o + 4u, p.m0 + 15u, a34.w);
+    }
+    if first + 5u < p.total {
+        store(o + 5u, p.m0 + 0u, a05.x);
+        store(o + 5u, p.m0 + 1u, a05.y);
+        store(o + 5u, p.m0 + 2u, a05.z);
+        store(o + 5u, p.m0 + 3u, a05.w);
+        store(o + 5u, p.m0 + 4u, a15.x);
+        store(o + 5u, p.m0 + 5u, a15.y);
+        store(o + 5u, p.m0 + 6u, a15.z);
+        store(o + 5u, p.m0 + 7u, a15.w);
+        store(o + 5u, p.m0 + 8u, a25.x);
+        store(o + 5u, p.m0 + 9u, a25.y);
+        store(o + 5u, p.m0 + 10u, a25.z);
+        store(o + 5u, p.m0 + 11u, a25.w);
+        store(o + 5u, p.m0 + 12u, a35.x);
+        store(o + 5u, p.m0 + 13u, a35.y);
+        store(o + 5u, p.m0 + 14u, a35.z);
+        store(o + 5u, p.m0 + 15u, a35.w);
+    }
+    if first + 6u < p.total {
+        store(o + 6u, p.m0 + 0u, a06.x);
+        store(o + 6u, p.m0 + 1u, a06.y);
+        store(o + 6u, p.m0 + 2u, a06.z);
+        store(o + 6u, p.m0 + 3u, a06.w);
+        store(o + 6u, p.m0 + 4u, a16.x);
+        store(o + 6u, p.m0 + 5u, a16.y);
+        store(o + 6u, p.m0 + 6u, a16.z);
+        store(o + 6u, p.m0 + 7u, a16.w);
+        store(o + 6u, p.m0 + 8u, a26.x);
+        store(o + 6u, p.m0 + 9u, a26.y);
+        store(o + 6u, p.m0 + 10u, a26.z);
+        store(o + 6u, p.m0 + 11u, a26.w);
+        store(o + 6u, p.m0 + 12u, a36.x);
+        store(o + 6u, p.m0 + 13u, a36.y);
+        store(o + 6u, p.m0 + 14u, a36.z);
+        store(o + 6u, p.m0 + 15u, a36.w);
+    }
+    if first + 7u < p.total {
+        store(o + 7u, p.m0 + 0u, a07.x);
+        store(o + 7u, p.m0 + 1u, a07.y);
+        store(o + 7u, p.m0 + 2u, a07.z);
+        store(o + 7u, p.m0 + 3u, a07.w);
+        store(o + 7u, p.m0 + 4u, a17.x);
+        store(o + 7u, p.m0 + 5u, a17.y);
+        store(o + 7u, p.m0 + 6u, a17.z);
+        store(o + 7u, p.m0 + 7u, a17.w);
+        store(o + 7u, p.m0 + 8u, a27.x);
+        store(o + 7u, p.m0 + 9u, a27.y);
+        store(o + 7u, p.m0 + 10u, a27.z);
+        store(o + 7u, p.m0 + 11u, a27.w);
+        store(o + 7u, p.m0 + 12u, a37.x);
+        store(o + 7u, p.m0 + 13u, a37.y);
+        store(o + 7u, p.m0 + 14u, a37.z);
+        store(o + 7u, p.m0 + 15u, a37.w);
+    }
+}

@@ -133,6 +133,22 @@ fn every_lowering_matches_the_reference_on_parameter_combinations() {
             Conv2dParams::default().groups(4).stride(2),
         ),
         ([3, 16, 5, 7], [20, 16, 1, 1], Conv2dParams::default()),
+        // aligned 1x1 (8 pixels of a plane per invocation on CPU drivers)
+        ([2, 8, 4, 6], [12, 8, 1, 1], Conv2dParams::default()),
+        // stride 1 with rows of 16 (8 neighbours per invocation on CPU drivers)
+        (
+            [2, 3, 6, 16],
+            [5, 3, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        (
+            [1, 2, 5, 16],
+            [3, 2, 3, 5],
+            Conv2dParams {
+                padding_mode: PaddingMode::Reflect,
+                ..Conv2dParams::default().padding(2)
+            },
+        ),
         (
             [1, 2, 9, 9],
             [3, 2, 4, 4],

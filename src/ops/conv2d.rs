@@ -967,6 +967,7 @@ fn launch_packed(
         &[("MODE", 3.0), ("VEC4", 0.0)],
     ];
     const VEC4: Constants = &[("MODE", 0.0), ("VEC4", 1.0)];
+    const ROW8: [[Constants; 8]; 4] = row8_constants();
     let in_image = (g.c_in * g.h * g.w) as u64;
     let out_image = (g.c_out * g.oh * g.ow) as u64;
     let ohw = (g.oh * g.ow) as u64;
@@ -981,12 +982,24 @@ fn launch_packed(
     } else {
         MODES[g.mode.code() as usize]
     };
-    let conv = gpu.pipeline_with(
-        Shader::Conv2dPacked,
-        "conv2d_packed",
-        PACKED_LAYOUT,
-        constants,
-    )?;
+    // 8 pixels per invocation when every 8 pixels are two aligned vec4 of a plane
+    let eight = vec4 && ohw.is_multiple_of(8);
+    // 8 neighbours in a row share their input row segments: stride 1, dilation 1
+    let row8 =
+        !vec4 && g.stride == [1, 1] && g.dilation == [1, 1] && g.kw <= 7 && g.ow.is_multiple_of(8);
+    let (entry, pixels) = if eight {
+        ("conv2d_packed8", 8)
+    } else if row8 {
+        ("conv2d_packed_row8", 8)
+    } else {
+        ("conv2d_packed", 4)
+    };
+    let constants = if row8 {
+        ROW8[g.mode.code() as usize][g.kw]
+    } else {
+        constants
+    };
+    let conv = gpu.pipeline_with(Shader::Conv2dPacked, entry, PACKED_LAYOUT, constants)?;
     gpu.for_each_run(
         "conv2d image size (bytes)",
         g.n,
@@ -994,7 +1007,7 @@ fn launch_packed(
         images_per_dispatch,
         |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
             let total = nb as u64 * ohw;
-            let grid = gpu.grid(total.div_ceil(256))?;
+            let grid = gpu.grid(total.div_ceil(64 * pixels))?;
             for group in 0..g.groups {
                 for rb in 0..row_blocks {
                     for chunk in 0..chunks {
@@ -1037,4 +1050,23 @@ fn launch_packed(
         },
     )?;
     Ok(())
+}
+
+/// Pipeline constants of conv2d_packed_row8 for each padding mode and kernel width.
+const fn row8_constants() -> [[Constants; 8]; 4] {
+    macro_rules! widths {
+        ($m:expr) => {
+            [
+                &[("MODE", $m), ("VEC4", 0.0), ("KW", 0.0)],
+                &[("MODE", $m), ("VEC4", 0.0), ("KW", 1.0)],
+                &[("MODE", $m), ("VEC4", 0.0), ("KW", 2.0)],
+                &[("MODE", $m), ("VEC4", 0.0), ("KW", 3.0)],
+                &[("MODE", $m), ("VEC4", 0.0), ("KW", 4.0)],
+                &[("MODE", $m), ("VEC4", 0.0), ("KW", 5.0)],
+                &[("MODE", $m), ("VEC4", 0.0), ("KW", 6.0)],
+                &[("MODE", $m), ("VEC4", 0.0), ("KW", 7.0)],
+            ]
+        };
+    }
+    [widths!(0.0), widths!(1.0), widths!(2.0), widths!(3.0)]
 }
