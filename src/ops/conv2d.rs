@@ -967,7 +967,6 @@ fn launch_packed(
         &[("MODE", 3.0), ("VEC4", 0.0)],
     ];
     const VEC4: Constants = &[("MODE", 0.0), ("VEC4", 1.0)];
-    const ROW8: [[Constants; 8]; 4] = row8_constants();
     let in_image = (g.c_in * g.h * g.w) as u64;
     let out_image = (g.c_out * g.oh * g.ow) as u64;
     let ohw = (g.oh * g.ow) as u64;
@@ -984,20 +983,10 @@ fn launch_packed(
     };
     // 8 pixels per invocation when every 8 pixels are two aligned vec4 of a plane
     let eight = vec4 && ohw.is_multiple_of(8);
-    // 8 neighbours in a row share their input row segments: stride 1, dilation 1
-    let row8 =
-        !vec4 && g.stride == [1, 1] && g.dilation == [1, 1] && g.kw <= 7 && g.ow.is_multiple_of(8);
     let (entry, pixels) = if eight {
         ("conv2d_packed8", 8)
-    } else if row8 {
-        ("conv2d_packed_row8", 8)
     } else {
         ("conv2d_packed", 4)
-    };
-    let constants = if row8 {
-        ROW8[g.mode.code() as usize][g.kw]
-    } else {
-        constants
     };
     let conv = gpu.pipeline_with(Shader::Conv2dPacked, entry, PACKED_LAYOUT, constants)?;
     gpu.for_each_run(
@@ -1050,23 +1039,4 @@ fn launch_packed(
         },
     )?;
     Ok(())
-}
-
-/// Pipeline constants of conv2d_packed_row8 for each padding mode and kernel width.
-const fn row8_constants() -> [[Constants; 8]; 4] {
-    macro_rules! widths {
-        ($m:expr) => {
-            [
-                &[("MODE", $m), ("VEC4", 0.0), ("KW", 0.0)],
-                &[("MODE", $m), ("VEC4", 0.0), ("KW", 1.0)],
-                &[("MODE", $m), ("VEC4", 0.0), ("KW", 2.0)],
-                &[("MODE", $m), ("VEC4", 0.0), ("KW", 3.0)],
-                &[("MODE", $m), ("VEC4", 0.0), ("KW", 4.0)],
-                &[("MODE", $m), ("VEC4", 0.0), ("KW", 5.0)],
-                &[("MODE", $m), ("VEC4", 0.0), ("KW", 6.0)],
-                &[("MODE", $m), ("VEC4", 0.0), ("KW", 7.0)],
-            ]
-        };
-    }
-    [widths!(0.0), widths!(1.0), widths!(2.0), widths!(3.0)]
 }
