@@ -172,6 +172,14 @@ fn store(o: u32, co: u32, v_in: f32) {
     dst[index] = v;
 }
 
+// The 4 channels from `co` of a vec4 of sums.
+fn store4(o: u32, co: u32, v: vec4<f32>) {
+    store(o, co, v.x);
+    store(o, co + 1u, v.y);
+    store(o, co + 2u, v.z);
+    store(o, co + 3u, v.w);
+}
+
 @compute @workgroup_size(64)
 fn conv2d_packed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
@@ -259,79 +267,31 @@ fn conv2d_packed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     }
     if first + 0u < p.total {
         let o = p.out_shift + (j0 / ohw) * p.c_out * ohw + j0 % ohw + p.group * p.mg * ohw;
-        store(o, p.m0 + 0u, a00.x);
-        store(o, p.m0 + 1u, a00.y);
-        store(o, p.m0 + 2u, a00.z);
-        store(o, p.m0 + 3u, a00.w);
-        store(o, p.m0 + 4u, a10.x);
-        store(o, p.m0 + 5u, a10.y);
-        store(o, p.m0 + 6u, a10.z);
-        store(o, p.m0 + 7u, a10.w);
-        store(o, p.m0 + 8u, a20.x);
-        store(o, p.m0 + 9u, a20.y);
-        store(o, p.m0 + 10u, a20.z);
-        store(o, p.m0 + 11u, a20.w);
-        store(o, p.m0 + 12u, a30.x);
-        store(o, p.m0 + 13u, a30.y);
-        store(o, p.m0 + 14u, a30.z);
-        store(o, p.m0 + 15u, a30.w);
+        store4(o, p.m0 + 0u, a00);
+        store4(o, p.m0 + 4u, a10);
+        store4(o, p.m0 + 8u, a20);
+        store4(o, p.m0 + 12u, a30);
     }
     if first + 1u < p.total {
         let o = p.out_shift + (j1 / ohw) * p.c_out * ohw + j1 % ohw + p.group * p.mg * ohw;
-        store(o, p.m0 + 0u, a01.x);
-        store(o, p.m0 + 1u, a01.y);
-        store(o, p.m0 + 2u, a01.z);
-        store(o, p.m0 + 3u, a01.w);
-        store(o, p.m0 + 4u, a11.x);
-        store(o, p.m0 + 5u, a11.y);
-        store(o, p.m0 + 6u, a11.z);
-        store(o, p.m0 + 7u, a11.w);
-        store(o, p.m0 + 8u, a21.x);
-        store(o, p.m0 + 9u, a21.y);
-        store(o, p.m0 + 10u, a21.z);
-        store(o, p.m0 + 11u, a21.w);
-        store(o, p.m0 + 12u, a31.x);
-        store(o, p.m0 + 13u, a31.y);
-        store(o, p.m0 + 14u, a31.z);
-        store(o, p.m0 + 15u, a31.w);
+        store4(o, p.m0 + 0u, a01);
+        store4(o, p.m0 + 4u, a11);
+        store4(o, p.m0 + 8u, a21);
+        store4(o, p.m0 + 12u, a31);
     }
     if first + 2u < p.total {
         let o = p.out_shift + (j2 / ohw) * p.c_out * ohw + j2 % ohw + p.group * p.mg * ohw;
-        store(o, p.m0 + 0u, a02.x);
-        store(o, p.m0 + 1u, a02.y);
-        store(o, p.m0 + 2u, a02.z);
-        store(o, p.m0 + 3u, a02.w);
-        store(o, p.m0 + 4u, a12.x);
-        store(o, p.m0 + 5u, a12.y);
-        store(o, p.m0 + 6u, a12.z);
-        store(o, p.m0 + 7u, a12.w);
-        store(o, p.m0 + 8u, a22.x);
-        store(o, p.m0 + 9u, a22.y);
-        store(o, p.m0 + 10u, a22.z);
-        store(o, p.m0 + 11u, a22.w);
-        store(o, p.m0 + 12u, a32.x);
-        store(o, p.m0 + 13u, a32.y);
-        store(o, p.m0 + 14u, a32.z);
-        store(o, p.m0 + 15u, a32.w);
+        store4(o, p.m0 + 0u, a02);
+        store4(o, p.m0 + 4u, a12);
+        store4(o, p.m0 + 8u, a22);
+        store4(o, p.m0 + 12u, a32);
     }
     if first + 3u < p.total {
         let o = p.out_shift + (j3 / ohw) * p.c_out * ohw + j3 % ohw + p.group * p.mg * ohw;
-        store(o, p.m0 + 0u, a03.x);
-        store(o, p.m0 + 1u, a03.y);
-        store(o, p.m0 + 2u, a03.z);
-        store(o, p.m0 + 3u, a03.w);
-        store(o, p.m0 + 4u, a13.x);
-        store(o, p.m0 + 5u, a13.y);
-        store(o, p.m0 + 6u, a13.z);
-        store(o, p.m0 + 7u, a13.w);
-        store(o, p.m0 + 8u, a23.x);
-        store(o, p.m0 + 9u, a23.y);
-        store(o, p.m0 + 10u, a23.z);
-        store(o, p.m0 + 11u, a23.w);
-        store(o, p.m0 + 12u, a33.x);
-        store(o, p.m0 + 13u, a33.y);
-        store(o, p.m0 + 14u, a33.z);
-        store(o, p.m0 + 15u, a33.w);
+        store4(o, p.m0 + 0u, a03);
+        store4(o, p.m0 + 4u, a13);
+        store4(o, p.m0 + 8u, a23);
+        store4(o, p.m0 + 12u, a33);
     }
 }
 
@@ -431,154 +391,58 @@ fn conv2d_packed8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     }
     if first + 0u < p.total {
         let o = p.out_shift + (j0 / ohw) * p.c_out * ohw + j0 % ohw + p.group * p.mg * ohw;
-        store(o, p.m0 + 0u, a00.x);
-        store(o, p.m0 + 1u, a00.y);
-        store(o, p.m0 + 2u, a00.z);
-        store(o, p.m0 + 3u, a00.w);
-        store(o, p.m0 + 4u, a10.x);
-        store(o, p.m0 + 5u, a10.y);
-        store(o, p.m0 + 6u, a10.z);
-        store(o, p.m0 + 7u, a10.w);
-        store(o, p.m0 + 8u, a20.x);
-        store(o, p.m0 + 9u, a20.y);
-        store(o, p.m0 + 10u, a20.z);
-        store(o, p.m0 + 11u, a20.w);
-        store(o, p.m0 + 12u, a30.x);
-        store(o, p.m0 + 13u, a30.y);
-        store(o, p.m0 + 14u, a30.z);
-        store(o, p.m0 + 15u, a30.w);
+        store4(o, p.m0 + 0u, a00);
+        store4(o, p.m0 + 4u, a10);
+        store4(o, p.m0 + 8u, a20);
+        store4(o, p.m0 + 12u, a30);
     }
     if first + 1u < p.total {
         let o = p.out_shift + (j1 / ohw) * p.c_out * ohw + j1 % ohw + p.group * p.mg * ohw;
-        store(o, p.m0 + 0u, a01.x);
-        store(o, p.m0 + 1u, a01.y);
-        store(o, p.m0 + 2u, a01.z);
-        store(o, p.m0 + 3u, a01.w);
-        store(o, p.m0 + 4u, a11.x);
-        store(o, p.m0 + 5u, a11.y);
-        store(o, p.m0 + 6u, a11.z);
-        store(o, p.m0 + 7u, a11.w);
-        store(o, p.m0 + 8u, a21.x);
-        store(o, p.m0 + 9u, a21.y);
-        store(o, p.m0 + 10u, a21.z);
-        store(o, p.m0 + 11u, a21.w);
-        store(o, p.m0 + 12u, a31.x);
-        store(o, p.m0 + 13u, a31.y);
-        store(o, p.m0 + 14u, a31.z);
-        store(o, p.m0 + 15u, a31.w);
+        store4(o, p.m0 + 0u, a01);
+        store4(o, p.m0 + 4u, a11);
+        store4(o, p.m0 + 8u, a21);
+        store4(o, p.m0 + 12u, a31);
     }
     if first + 2u < p.total {
         let o = p.out_shift + (j2 / ohw) * p.c_out * ohw + j2 % ohw + p.group * p.mg * ohw;
-        store(o, p.m0 + 0u, a02.x);
-        store(o, p.m0 + 1u, a02.y);
-        store(o, p.m0 + 2u, a02.z);
-        store(o, p.m0 + 3u, a02.w);
-        store(o, p.m0 + 4u, a12.x);
-        store(o, p.m0 + 5u, a12.y);
-        store(o, p.m0 + 6u, a12.z);
-        store(o, p.m0 + 7u, a12.w);
-        store(o, p.m0 + 8u, a22.x);
-        store(o, p.m0 + 9u, a22.y);
-        store(o, p.m0 + 10u, a22.z);
-        store(o, p.m0 + 11u, a22.w);
-        store(o, p.m0 + 12u, a32.x);
-        store(o, p.m0 + 13u, a32.y);
-        store(o, p.m0 + 14u, a32.z);
-        store(o, p.m0 + 15u, a32.w);
+        store4(o, p.m0 + 0u, a02);
+        store4(o, p.m0 + 4u, a12);
+        store4(o, p.m0 + 8u, a22);
+        store4(o, p.m0 + 12u, a32);
     }
     if first + 3u < p.total {
         let o = p.out_shift + (j3 / ohw) * p.c_out * ohw + j3 % ohw + p.group * p.mg * ohw;
-        store(o, p.m0 + 0u, a03.x);
-        store(o, p.m0 + 1u, a03.y);
-        store(o, p.m0 + 2u, a03.z);
-        store(o, p.m0 + 3u, a03.w);
-        store(o, p.m0 + 4u, a13.x);
-        store(o, p.m0 + 5u, a13.y);
-        store(o, p.m0 + 6u, a13.z);
-        store(o, p.m0 + 7u, a13.w);
-        store(o, p.m0 + 8u, a23.x);
-        store(o, p.m0 + 9u, a23.y);
-        store(o, p.m0 + 10u, a23.z);
-        store(o, p.m0 + 11u, a23.w);
-        store(o, p.m0 + 12u, a33.x);
-        store(o, p.m0 + 13u, a33.y);
-        store(o, p.m0 + 14u, a33.z);
-        store(o, p.m0 + 15u, a33.w);
+        store4(o, p.m0 + 0u, a03);
+        store4(o, p.m0 + 4u, a13);
+        store4(o, p.m0 + 8u, a23);
+        store4(o, p.m0 + 12u, a33);
     }
     if first + 4u < p.total {
         let o = p.out_shift + (j4 / ohw) * p.c_out * ohw + j4 % ohw + p.group * p.mg * ohw;
-        store(o, p.m0 + 0u, a04.x);
-        store(o, p.m0 + 1u, a04.y);
-        store(o, p.m0 + 2u, a04.z);
-        store(o, p.m0 + 3u, a04.w);
-        store(o, p.m0 + 4u, a14.x);
-        store(o, p.m0 + 5u, a14.y);
-        store(o, p.m0 + 6u, a14.z);
-        store(o, p.m0 + 7u, a14.w);
-        store(o, p.m0 + 8u, a24.x);
-        store(o, p.m0 + 9u, a24.y);
-        store(o, p.m0 + 10u, a24.z);
-        store(o, p.m0 + 11u, a24.w);
-        store(o, p.m0 + 12u, a34.x);
-        store(o, p.m0 + 13u, a34.y);
-        store(o, p.m0 + 14u, a34.z);
-        store(o, p.m0 + 15u, a34.w);
+        store4(o, p.m0 + 0u, a04);
+        store4(o, p.m0 + 4u, a14);
+        store4(o, p.m0 + 8u, a24);
+        store4(o, p.m0 + 12u, a34);
     }
     if first + 5u < p.total {
         let o = p.out_shift + (j5 / ohw) * p.c_out * ohw + j5 % ohw + p.group * p.mg * ohw;
-        store(o, p.m0 + 0u, a05.x);
-        store(o, p.m0 + 1u, a05.y);
-        store(o, p.m0 + 2u, a05.z);
-        store(o, p.m0 + 3u, a05.w);
-        store(o, p.m0 + 4u, a15.x);
-        store(o, p.m0 + 5u, a15.y);
-        store(o, p.m0 + 6u, a15.z);
-        store(o, p.m0 + 7u, a15.w);
-        store(o, p.m0 + 8u, a25.x);
-        store(o, p.m0 + 9u, a25.y);
-        store(o, p.m0 + 10u, a25.z);
-        store(o, p.m0 + 11u, a25.w);
-        store(o, p.m0 + 12u, a35.x);
-        store(o, p.m0 + 13u, a35.y);
-        store(o, p.m0 + 14u, a35.z);
-        store(o, p.m0 + 15u, a35.w);
+        store4(o, p.m0 + 0u, a05);
+        store4(o, p.m0 + 4u, a15);
+        store4(o, p.m0 + 8u, a25);
+        store4(o, p.m0 + 12u, a35);
     }
     if first + 6u < p.total {
         let o = p.out_shift + (j6 / ohw) * p.c_out * ohw + j6 % ohw + p.group * p.mg * ohw;
-        store(o, p.m0 + 0u, a06.x);
-        store(o, p.m0 + 1u, a06.y);
-        store(o, p.m0 + 2u, a06.z);
-        store(o, p.m0 + 3u, a06.w);
-        store(o, p.m0 + 4u, a16.x);
-        store(o, p.m0 + 5u, a16.y);
-        store(o, p.m0 + 6u, a16.z);
-        store(o, p.m0 + 7u, a16.w);
-        store(o, p.m0 + 8u, a26.x);
-        store(o, p.m0 + 9u, a26.y);
-        store(o, p.m0 + 10u, a26.z);
-        store(o, p.m0 + 11u, a26.w);
-        store(o, p.m0 + 12u, a36.x);
-        store(o, p.m0 + 13u, a36.y);
-        store(o, p.m0 + 14u, a36.z);
-        store(o, p.m0 + 15u, a36.w);
+        store4(o, p.m0 + 0u, a06);
+        store4(o, p.m0 + 4u, a16);
+        store4(o, p.m0 + 8u, a26);
+        store4(o, p.m0 + 12u, a36);
     }
     if first + 7u < p.total {
         let o = p.out_shift + (j7 / ohw) * p.c_out * ohw + j7 % ohw + p.group * p.mg * ohw;
-        store(o, p.m0 + 0u, a07.x);
-        store(o, p.m0 + 1u, a07.y);
-        store(o, p.m0 + 2u, a07.z);
-        store(o, p.m0 + 3u, a07.w);
-        store(o, p.m0 + 4u, a17.x);
-        store(o, p.m0 + 5u, a17.y);
-        store(o, p.m0 + 6u, a17.z);
-        store(o, p.m0 + 7u, a17.w);
-        store(o, p.m0 + 8u, a27.x);
-        store(o, p.m0 + 9u, a27.y);
-        store(o, p.m0 + 10u, a27.z);
-        store(o, p.m0 + 11u, a27.w);
-        store(o, p.m0 + 12u, a37.x);
-        store(o, p.m0 + 13u, a37.y);
-        store(o, p.m0 + 14u, a37.z);
-        store(o, p.m0 + 15u, a37.w);
+        store4(o, p.m0 + 0u, a07);
+        store4(o, p.m0 + 4u, a17);
+        store4(o, p.m0 + 8u, a27);
+        store4(o, p.m0 + 12u, a37);
     }
 }
