@@ -72,7 +72,7 @@ impl Act<'_> {
 }
 
 /// The shape `nn.Flatten(start_dim, end_dim)` gives `shape`.
-fn flatten_shape(shape: &[usize], start: i64, end: i64) -> Result<Vec<usize>> {
+pub(crate) fn flatten_shape(shape: &[usize], start: i64, end: i64) -> Result<Vec<usize>> {
     let rank = shape.len().max(1) as i64;
     let norm = |d: i64| if d < 0 { d + rank } else { d };
     let (s, e) = (norm(start), norm(end));

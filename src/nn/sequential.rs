@@ -356,7 +356,7 @@ impl Sequential {
     }
 
     /// Multiply-adds of one forward pass on an input of `shape` (convolutions and
-    /// linear layers), found by running the shapes through the layers on the CPU path.
+    /// linear layers), from the shapes each layer gives.
     ///
     /// # Errors
     /// As [`Sequential::forward`].
@@ -386,15 +386,7 @@ impl Sequential {
             }
             Layer::Upsample(p) => p.geometry(shape)?.output_shape(),
             Layer::Flatten { start_dim, end_dim } => {
-                let t =
-                    Tensor::from_slice(&Device::cpu(), &vec![0.0; shape.iter().product()], shape)?;
-                Layer::Flatten {
-                    start_dim: *start_dim,
-                    end_dim: *end_dim,
-                }
-                .forward(Act::Owned(t), false)?
-                .shape()
-                .to_vec()
+                crate::nn::layer::flatten_shape(shape, *start_dim, *end_dim)?
             }
             Layer::Linear(l) => vec![shape[0], l.weight.shape()[0]],
             Layer::ReLU { .. } | Layer::Identity => shape.to_vec(),
