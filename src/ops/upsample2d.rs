@@ -386,9 +386,17 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
             let (Some(src), Some(dst)) = (x.gpu_buffer(), out.gpu_buffer()) else {
                 return Ok(out);
             };
+            // bilinear4: every group of 4 neighbouring outputs reads at most 4 columns
+            let narrow = g.mode == InterpolateMode::Bilinear
+                && g.ow % 4 == 0
+                && (0..g.ow).step_by(4).all(|o| {
+                    let first = linear_source(o, g.w, g.ow, g.align_corners, g.scales[1]);
+                    let last = linear_source(o + 3, g.w, g.ow, g.align_corners, g.scales[1]);
+                    last.i1 - first.i0 < 4
+                });
             let (entry, scales) = match g.mode {
                 InterpolateMode::Bilinear => (
-                    "bilinear",
+                    if narrow { "bilinear4" } else { "bilinear" },
                     [
                         linear_scale(g.h, g.oh, g.align_corners, g.scales[0]),
                         linear_scale(g.w, g.ow, g.align_corners, g.scales[1]),
@@ -411,7 +419,7 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
             };
             let flags = u32::from(g.mode == InterpolateMode::NearestExact)
                 | (u32::from(g.align_corners) << 1);
-            let vec4 = entry == "nearest4";
+            let vec4 = entry.ends_with('4');
             let pipeline = gpu.pipeline(
                 Shader::Upsample2d,
                 entry,
