@@ -96,7 +96,9 @@ fn nearest(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn nearest4(@builtin(global_invocation_id) gid: vec3<u32>) {
     let p = params;
     let ox = gid.x * 4u;
-    let oy = gid.y;
+    // rows doubling (kind_h 2): one invocation writes both copies of its source row
+    let rows = select(1u, 2u, p.kind_h == 2u);
+    let oy = gid.y * rows;
     if ox >= p.ow || oy >= p.oh {
         return;
     }
@@ -116,7 +118,11 @@ fn nearest4(@builtin(global_invocation_id) gid: vec3<u32>) {
             src[row + nearest_source(ox + 3u, p.w, p.scale_w, p.kind_w)],
         );
     }
-    dst4[(p.out_shift + (plane * p.oh + oy) * p.ow + ox) / 4u] = v;
+    let at = (p.out_shift + (plane * p.oh + oy) * p.ow + ox) / 4u;
+    dst4[at] = v;
+    if rows == 2u {
+        dst4[at + p.ow / 4u] = v;
+    }
 }
 
 @compute @workgroup_size(8, 32, 1)

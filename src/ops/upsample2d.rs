@@ -463,7 +463,13 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
                         },
                     ];
                     let columns = if vec4 { params.ow / 4 } else { params.ow };
-                    let grid = crate::ops::pool2d::plane_grid(columns, params.oh, np);
+                    // nearest4 writes both copies of a doubled row
+                    let rows = if entry == "nearest4" && params.kind_h == 2 {
+                        params.oh / 2
+                    } else {
+                        params.oh
+                    };
+                    let grid = crate::ops::pool2d::plane_grid(columns, rows, np);
                     gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)?;
                     Ok(())
                 },
