@@ -156,15 +156,9 @@ fn blend4(top: vec4<f32>, bottom: vec4<f32>, ty: Tap, tx: Tap, c0: u32) -> f32 {
     return ty.l0 * t + ty.l1 * b;
 }
 
-@compute @workgroup_size(8, 32, 1)
-fn bilinear4(@builtin(global_invocation_id) gid: vec3<u32>) {
+// The 4 outputs of row oy from column ox on, from the 8 source values they read.
+fn bilinear_group(ox: u32, oy: u32, plane: u32) -> vec4<f32> {
     let p = params;
-    let ox = gid.x * 4u;
-    let oy = gid.y;
-    if ox >= p.ow || oy >= p.oh {
-        return;
-    }
-    let plane = gid.z;
     let ty = linear_source(oy, p.h, p.scale_h);
     let t0 = linear_source(ox, p.w, p.scale_w);
     let t1 = linear_source(ox + 1u, p.w, p.scale_w);
@@ -176,11 +170,41 @@ fn bilinear4(@builtin(global_invocation_id) gid: vec3<u32>) {
     let bottom_row = p.in_shift + (plane * p.h + ty.i1) * p.w;
     let top = vec4<f32>(src[top_row + c0], src[top_row + min(c0 + 1u, last)], src[top_row + min(c0 + 2u, last)], src[top_row + min(c0 + 3u, last)]);
     let bottom = vec4<f32>(src[bottom_row + c0], src[bottom_row + min(c0 + 1u, last)], src[bottom_row + min(c0 + 2u, last)], src[bottom_row + min(c0 + 3u, last)]);
-    let v = vec4<f32>(
+    return vec4<f32>(
         blend4(top, bottom, ty, t0, c0),
         blend4(top, bottom, ty, t1, c0),
         blend4(top, bottom, ty, t2, c0),
         blend4(top, bottom, ty, t3, c0),
     );
-    dst4[(p.out_shift + (plane * p.oh + oy) * p.ow + ox) / 4u] = v;
+}
+
+@compute @workgroup_size(8, 32, 1)
+fn bilinear4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let p = params;
+    let ox = gid.x * 4u;
+    let oy = gid.y;
+    if ox >= p.ow || oy >= p.oh {
+        return;
+    }
+    let v = bilinear_group(ox, oy, gid.z);
+    dst4[(p.out_shift + (gid.z * p.oh + oy) * p.ow + ox) / 4u] = v;
+}
+
+// bilinear4 for rows whose length is not a multiple of 4: the same groups, stored one
+// value at a time (the last group of a row stops at its end).
+@compute @workgroup_size(8, 32, 1)
+fn bilinear4s(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let p = params;
+    let ox = gid.x * 4u;
+    let oy = gid.y;
+    if ox >= p.ow || oy >= p.oh {
+        return;
+    }
+    let v = bilinear_group(ox, oy, gid.z);
+    let at = p.out_shift + (gid.z * p.oh + oy) * p.ow + ox;
+    for (var e = 0u; e < 4u; e++) {
+        if ox + e < p.ow {
+            dst[at + e] = v[e];
+        }
+    }
 }

@@ -387,16 +387,22 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
                 return Ok(out);
             };
             // bilinear4: every group of 4 neighbouring outputs reads at most 4 columns
+            // (stored as a vec4 when rows are whole vec4s)
             let narrow = g.mode == InterpolateMode::Bilinear
-                && g.ow % 4 == 0
                 && (0..g.ow).step_by(4).all(|o| {
                     let first = linear_source(o, g.w, g.ow, g.align_corners, g.scales[1]);
-                    let last = linear_source(o + 3, g.w, g.ow, g.align_corners, g.scales[1]);
+                    let end = (o + 3).min(g.ow - 1);
+                    let last = linear_source(end, g.w, g.ow, g.align_corners, g.scales[1]);
                     last.i1 - first.i0 < 4
                 });
+            let bilinear = match (narrow, g.ow % 4 == 0) {
+                (true, true) => "bilinear4",
+                (true, false) => "bilinear4s",
+                _ => "bilinear",
+            };
             let (entry, scales) = match g.mode {
                 InterpolateMode::Bilinear => (
-                    if narrow { "bilinear4" } else { "bilinear" },
+                    bilinear,
                     [
                         linear_scale(g.h, g.oh, g.align_corners, g.scales[0]),
                         linear_scale(g.w, g.ow, g.align_corners, g.scales[1]),
@@ -420,6 +426,7 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
             let flags = u32::from(g.mode == InterpolateMode::NearestExact)
                 | (u32::from(g.align_corners) << 1);
             let vec4 = entry.ends_with('4');
+            let grouped = vec4 || entry == "bilinear4s";
             let pipeline = gpu.pipeline(
                 Shader::Upsample2d,
                 entry,
@@ -462,7 +469,11 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
                             },
                         },
                     ];
-                    let columns = if vec4 { params.ow / 4 } else { params.ow };
+                    let columns = if grouped {
+                        params.ow.div_ceil(4)
+                    } else {
+                        params.ow
+                    };
                     // nearest4 writes both copies of a doubled row
                     let rows = if entry == "nearest4" && params.kind_h == 2 {
                         params.oh / 2
