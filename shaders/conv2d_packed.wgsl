@@ -8,12 +8,15 @@
 //
 // pack_weights lays the weights out in 64 KiB blocks, one per (group, block of 16
 // output channels, chunk of input channels): block[tap][16], zero past the ends.
-// conv2d_packed runs one block for 4 consecutive output pixels per invocation: per tap,
-// 4 gathered input values times 16 weights make 64 multiply-adds. The first chunk of
-// input channels writes the output, later ones add to it (so the sums are two-level,
-// which bounds the rounding), and the last adds the bias (flags & 1) and applies relu
-// (flags & 2). The code is unrolled by hand so that the 64 sums stay in registers: on a
-// CPU driver a dynamically indexed array lives in memory, one lane at a time.
+// conv2d_packed runs one block for 8 consecutive output pixels per invocation: per tap,
+// 8 gathered input values times 16 weights make 128 multiply-adds. conv2d_packed_1x1 is
+// the same for a 1x1 convolution with stride 1 and no padding whose 8 pixels are two
+// aligned vec4 of each input plane (the launcher checks): 2 loads per input channel.
+// The first chunk of input channels writes the output, later ones add to it (so the
+// sums are two-level, which bounds the rounding), and the last adds the bias (flags & 1)
+// and applies relu (flags & 2). The code is unrolled by hand so that the 128 sums stay
+// in registers: on a CPU driver a dynamically indexed array lives in memory, one lane at
+// a time.
 //
 // pack_weights:  @binding(5) weight [c_out, cg, kh, kw] read
 //                @binding(6) packed [blocks][4096 vec4]  read_write
@@ -23,8 +26,8 @@
 //                @binding(2) bias   [c_out]                                 read
 //                @binding(3) dst    output images of the chunk, from out_shift read_write
 //                @binding(4) params PackedParams uniform (mirror: src/ops/conv2d.rs)
-//                @binding(8) src4   src again, as vec4 (VEC4 pipelines)    read
-//                grid: pixels of the chunk (n * oh * ow) / 256, spilled into y
+//                @binding(8) src4   src again, as vec4 (conv2d_packed_1x1) read
+//                grid: pixels of the chunk (n * oh * ow) / 512, spilled into y
 
 struct PackParams {
     mg: u32,
@@ -76,9 +79,6 @@ const BLOCK: u32 = 16384u;
 
 // The padding mode, fixed per pipeline so that the zero-padding path has no switch.
 override MODE: u32 = 0u;
-// A 1x1 convolution with stride 1 and no padding whose 4 pixels per invocation are
-// one aligned vec4 of the input (the launcher checks): one load instead of four.
-override VEC4: bool = false;
 
 @group(0) @binding(5) var<storage, read> weight: array<f32>;
 @group(0) @binding(6) var<storage, read_write> packed: array<f32>;
@@ -180,127 +180,9 @@ fn store4(o: u32, co: u32, v: vec4<f32>) {
     store(o, co + 3u, v.w);
 }
 
+// conv2d_packed_1x1: see the header.
 @compute @workgroup_size(64)
-fn conv2d_packed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let p = params;
-    let first = (gid.x + gid.y * nwg.x * 64u) * 4u;
-    let ohw = p.oh * p.ow;
-    let hw = p.h * p.w;
-    let j0 = min(first + 0u, p.total - 1u);
-    let iy0 = i32(((j0 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
-    let ix0 = i32(((j0 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
-    let base0 = p.in_shift + ((j0 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
-    let j1 = min(first + 1u, p.total - 1u);
-    let iy1 = i32(((j1 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
-    let ix1 = i32(((j1 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
-    let base1 = p.in_shift + ((j1 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
-    let j2 = min(first + 2u, p.total - 1u);
-    let iy2 = i32(((j2 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
-    let ix2 = i32(((j2 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
-    let base2 = p.in_shift + ((j2 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
-    let j3 = min(first + 3u, p.total - 1u);
-    let iy3 = i32(((j3 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
-    let ix3 = i32(((j3 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
-    let base3 = p.in_shift + ((j3 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
-    var a00 = vec4<f32>(0.0);
-    var a01 = vec4<f32>(0.0);
-    var a02 = vec4<f32>(0.0);
-    var a03 = vec4<f32>(0.0);
-    var a10 = vec4<f32>(0.0);
-    var a11 = vec4<f32>(0.0);
-    var a12 = vec4<f32>(0.0);
-    var a13 = vec4<f32>(0.0);
-    var a20 = vec4<f32>(0.0);
-    var a21 = vec4<f32>(0.0);
-    var a22 = vec4<f32>(0.0);
-    var a23 = vec4<f32>(0.0);
-    var a30 = vec4<f32>(0.0);
-    var a31 = vec4<f32>(0.0);
-    var a32 = vec4<f32>(0.0);
-    var a33 = vec4<f32>(0.0);
-    var t = 0u;
-    for (var ci = 0u; ci < p.cc; ci++) {
-        let plane = ci * hw;
-        for (var ky = 0u; ky < p.kh; ky++) {
-            let dy = i32(ky * p.dil_h);
-            for (var kx = 0u; kx < p.kw; kx++) {
-                let dx = i32(kx * p.dil_w);
-                var x0: vec4<f32>;
-                var x1: vec4<f32>;
-                var x2: vec4<f32>;
-                var x3: vec4<f32>;
-                if VEC4 {
-                    let v = src4[(base0 + plane + u32(iy0 * i32(p.w) + ix0)) / 4u];
-                    x0 = vec4<f32>(v.x);
-                    x1 = vec4<f32>(v.y);
-                    x2 = vec4<f32>(v.z);
-                    x3 = vec4<f32>(v.w);
-                } else {
-                    x0 = vec4<f32>(tap(base0 + plane, iy0 + dy, ix0 + dx));
-                    x1 = vec4<f32>(tap(base1 + plane, iy1 + dy, ix1 + dx));
-                    x2 = vec4<f32>(tap(base2 + plane, iy2 + dy, ix2 + dx));
-                    x3 = vec4<f32>(tap(base3 + plane, iy3 + dy, ix3 + dx));
-                }
-                let w0 = block[t];
-                let w1 = block[t + 1u];
-                let w2 = block[t + 2u];
-                let w3 = block[t + 3u];
-                a00 = fma(w0, x0, a00);
-                a01 = fma(w0, x1, a01);
-                a02 = fma(w0, x2, a02);
-                a03 = fma(w0, x3, a03);
-                a10 = fma(w1, x0, a10);
-                a11 = fma(w1, x1, a11);
-                a12 = fma(w1, x2, a12);
-                a13 = fma(w1, x3, a13);
-                a20 = fma(w2, x0, a20);
-                a21 = fma(w2, x1, a21);
-                a22 = fma(w2, x2, a22);
-                a23 = fma(w2, x3, a23);
-                a30 = fma(w3, x0, a30);
-                a31 = fma(w3, x1, a31);
-                a32 = fma(w3, x2, a32);
-                a33 = fma(w3, x3, a33);
-                t += 4u;
-            }
-        }
-    }
-    if first + 0u < p.total {
-        let o = p.out_shift + (j0 / ohw) * p.c_out * ohw + j0 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a00);
-        store4(o, p.m0 + 4u, a10);
-        store4(o, p.m0 + 8u, a20);
-        store4(o, p.m0 + 12u, a30);
-    }
-    if first + 1u < p.total {
-        let o = p.out_shift + (j1 / ohw) * p.c_out * ohw + j1 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a01);
-        store4(o, p.m0 + 4u, a11);
-        store4(o, p.m0 + 8u, a21);
-        store4(o, p.m0 + 12u, a31);
-    }
-    if first + 2u < p.total {
-        let o = p.out_shift + (j2 / ohw) * p.c_out * ohw + j2 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a02);
-        store4(o, p.m0 + 4u, a12);
-        store4(o, p.m0 + 8u, a22);
-        store4(o, p.m0 + 12u, a32);
-    }
-    if first + 3u < p.total {
-        let o = p.out_shift + (j3 / ohw) * p.c_out * ohw + j3 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a03);
-        store4(o, p.m0 + 4u, a13);
-        store4(o, p.m0 + 8u, a23);
-        store4(o, p.m0 + 12u, a33);
-    }
-}
-
-// conv2d_packed8: the VEC4 case (1x1, stride 1, no padding, 8 pixels of a plane per
-// invocation aligned to 8) with twice the pixels: per input channel, two vec4 loads
-// and 4 weight reads feed 128 multiply-adds.
-// grid: pixels of the chunk / 512, spilled into y
-@compute @workgroup_size(64)
-fn conv2d_packed8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn conv2d_packed_1x1(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
     let first = (gid.x + gid.y * nwg.x * 64u) * 8u;
     let ohw = p.oh * p.ow;
@@ -388,6 +270,190 @@ fn conv2d_packed8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
             a36 = fma(w3, vec4<f32>(v1.z), a36);
             a37 = fma(w3, vec4<f32>(v1.w), a37);
         t += 4u;
+    }
+    if first + 0u < p.total {
+        let o = p.out_shift + (j0 / ohw) * p.c_out * ohw + j0 % ohw + p.group * p.mg * ohw;
+        store4(o, p.m0 + 0u, a00);
+        store4(o, p.m0 + 4u, a10);
+        store4(o, p.m0 + 8u, a20);
+        store4(o, p.m0 + 12u, a30);
+    }
+    if first + 1u < p.total {
+        let o = p.out_shift + (j1 / ohw) * p.c_out * ohw + j1 % ohw + p.group * p.mg * ohw;
+        store4(o, p.m0 + 0u, a01);
+        store4(o, p.m0 + 4u, a11);
+        store4(o, p.m0 + 8u, a21);
+        store4(o, p.m0 + 12u, a31);
+    }
+    if first + 2u < p.total {
+        let o = p.out_shift + (j2 / ohw) * p.c_out * ohw + j2 % ohw + p.group * p.mg * ohw;
+        store4(o, p.m0 + 0u, a02);
+        store4(o, p.m0 + 4u, a12);
+        store4(o, p.m0 + 8u, a22);
+        store4(o, p.m0 + 12u, a32);
+    }
+    if first + 3u < p.total {
+        let o = p.out_shift + (j3 / ohw) * p.c_out * ohw + j3 % ohw + p.group * p.mg * ohw;
+        store4(o, p.m0 + 0u, a03);
+        store4(o, p.m0 + 4u, a13);
+        store4(o, p.m0 + 8u, a23);
+        store4(o, p.m0 + 12u, a33);
+    }
+    if first + 4u < p.total {
+        let o = p.out_shift + (j4 / ohw) * p.c_out * ohw + j4 % ohw + p.group * p.mg * ohw;
+        store4(o, p.m0 + 0u, a04);
+        store4(o, p.m0 + 4u, a14);
+        store4(o, p.m0 + 8u, a24);
+        store4(o, p.m0 + 12u, a34);
+    }
+    if first + 5u < p.total {
+        let o = p.out_shift + (j5 / ohw) * p.c_out * ohw + j5 % ohw + p.group * p.mg * ohw;
+        store4(o, p.m0 + 0u, a05);
+        store4(o, p.m0 + 4u, a15);
+        store4(o, p.m0 + 8u, a25);
+        store4(o, p.m0 + 12u, a35);
+    }
+    if first + 6u < p.total {
+        let o = p.out_shift + (j6 / ohw) * p.c_out * ohw + j6 % ohw + p.group * p.mg * ohw;
+        store4(o, p.m0 + 0u, a06);
+        store4(o, p.m0 + 4u, a16);
+        store4(o, p.m0 + 8u, a26);
+        store4(o, p.m0 + 12u, a36);
+    }
+    if first + 7u < p.total {
+        let o = p.out_shift + (j7 / ohw) * p.c_out * ohw + j7 % ohw + p.group * p.mg * ohw;
+        store4(o, p.m0 + 0u, a07);
+        store4(o, p.m0 + 4u, a17);
+        store4(o, p.m0 + 8u, a27);
+        store4(o, p.m0 + 12u, a37);
+    }
+}
+
+// conv2d_packed: see the header.
+@compute @workgroup_size(64)
+fn conv2d_packed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let first = (gid.x + gid.y * nwg.x * 64u) * 8u;
+    let ohw = p.oh * p.ow;
+    let hw = p.h * p.w;
+    let j0 = min(first + 0u, p.total - 1u);
+    let iy0 = i32(((j0 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
+    let ix0 = i32(((j0 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
+    let base0 = p.in_shift + ((j0 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
+    let j1 = min(first + 1u, p.total - 1u);
+    let iy1 = i32(((j1 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
+    let ix1 = i32(((j1 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
+    let base1 = p.in_shift + ((j1 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
+    let j2 = min(first + 2u, p.total - 1u);
+    let iy2 = i32(((j2 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
+    let ix2 = i32(((j2 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
+    let base2 = p.in_shift + ((j2 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
+    let j3 = min(first + 3u, p.total - 1u);
+    let iy3 = i32(((j3 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
+    let ix3 = i32(((j3 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
+    let base3 = p.in_shift + ((j3 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
+    let j4 = min(first + 4u, p.total - 1u);
+    let iy4 = i32(((j4 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
+    let ix4 = i32(((j4 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
+    let base4 = p.in_shift + ((j4 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
+    let j5 = min(first + 5u, p.total - 1u);
+    let iy5 = i32(((j5 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
+    let ix5 = i32(((j5 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
+    let base5 = p.in_shift + ((j5 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
+    let j6 = min(first + 6u, p.total - 1u);
+    let iy6 = i32(((j6 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
+    let ix6 = i32(((j6 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
+    let base6 = p.in_shift + ((j6 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
+    let j7 = min(first + 7u, p.total - 1u);
+    let iy7 = i32(((j7 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
+    let ix7 = i32(((j7 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
+    let base7 = p.in_shift + ((j7 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
+    var a00 = vec4<f32>(0.0);
+    var a01 = vec4<f32>(0.0);
+    var a02 = vec4<f32>(0.0);
+    var a03 = vec4<f32>(0.0);
+    var a04 = vec4<f32>(0.0);
+    var a05 = vec4<f32>(0.0);
+    var a06 = vec4<f32>(0.0);
+    var a07 = vec4<f32>(0.0);
+    var a10 = vec4<f32>(0.0);
+    var a11 = vec4<f32>(0.0);
+    var a12 = vec4<f32>(0.0);
+    var a13 = vec4<f32>(0.0);
+    var a14 = vec4<f32>(0.0);
+    var a15 = vec4<f32>(0.0);
+    var a16 = vec4<f32>(0.0);
+    var a17 = vec4<f32>(0.0);
+    var a20 = vec4<f32>(0.0);
+    var a21 = vec4<f32>(0.0);
+    var a22 = vec4<f32>(0.0);
+    var a23 = vec4<f32>(0.0);
+    var a24 = vec4<f32>(0.0);
+    var a25 = vec4<f32>(0.0);
+    var a26 = vec4<f32>(0.0);
+    var a27 = vec4<f32>(0.0);
+    var a30 = vec4<f32>(0.0);
+    var a31 = vec4<f32>(0.0);
+    var a32 = vec4<f32>(0.0);
+    var a33 = vec4<f32>(0.0);
+    var a34 = vec4<f32>(0.0);
+    var a35 = vec4<f32>(0.0);
+    var a36 = vec4<f32>(0.0);
+    var a37 = vec4<f32>(0.0);
+    var t = 0u;
+    for (var ci = 0u; ci < p.cc; ci++) {
+        let plane = ci * hw;
+        for (var ky = 0u; ky < p.kh; ky++) {
+            let dy = i32(ky * p.dil_h);
+            for (var kx = 0u; kx < p.kw; kx++) {
+                let dx = i32(kx * p.dil_w);
+                let x0 = vec4<f32>(tap(base0 + plane, iy0 + dy, ix0 + dx));
+                let x1 = vec4<f32>(tap(base1 + plane, iy1 + dy, ix1 + dx));
+                let x2 = vec4<f32>(tap(base2 + plane, iy2 + dy, ix2 + dx));
+                let x3 = vec4<f32>(tap(base3 + plane, iy3 + dy, ix3 + dx));
+                let x4 = vec4<f32>(tap(base4 + plane, iy4 + dy, ix4 + dx));
+                let x5 = vec4<f32>(tap(base5 + plane, iy5 + dy, ix5 + dx));
+                let x6 = vec4<f32>(tap(base6 + plane, iy6 + dy, ix6 + dx));
+                let x7 = vec4<f32>(tap(base7 + plane, iy7 + dy, ix7 + dx));
+                let w0 = block[t];
+                let w1 = block[t + 1u];
+                let w2 = block[t + 2u];
+                let w3 = block[t + 3u];
+                a00 = fma(w0, x0, a00);
+                a01 = fma(w0, x1, a01);
+                a02 = fma(w0, x2, a02);
+                a03 = fma(w0, x3, a03);
+                a04 = fma(w0, x4, a04);
+                a05 = fma(w0, x5, a05);
+                a06 = fma(w0, x6, a06);
+                a07 = fma(w0, x7, a07);
+                a10 = fma(w1, x0, a10);
+                a11 = fma(w1, x1, a11);
+                a12 = fma(w1, x2, a12);
+                a13 = fma(w1, x3, a13);
+                a14 = fma(w1, x4, a14);
+                a15 = fma(w1, x5, a15);
+                a16 = fma(w1, x6, a16);
+                a17 = fma(w1, x7, a17);
+                a20 = fma(w2, x0, a20);
+                a21 = fma(w2, x1, a21);
+                a22 = fma(w2, x2, a22);
+                a23 = fma(w2, x3, a23);
+                a24 = fma(w2, x4, a24);
+                a25 = fma(w2, x5, a25);
+                a26 = fma(w2, x6, a26);
+                a27 = fma(w2, x7, a27);
+                a30 = fma(w3, x0, a30);
+                a31 = fma(w3, x1, a31);
+                a32 = fma(w3, x2, a32);
+                a33 = fma(w3, x3, a33);
+                a34 = fma(w3, x4, a34);
+                a35 = fma(w3, x5, a35);
+                a36 = fma(w3, x6, a36);
+                a37 = fma(w3, x7, a37);
+                t += 4u;
+            }
+        }
     }
     if first + 0u < p.total {
         let o = p.out_shift + (j0 / ohw) * p.c_out * ohw + j0 % ohw + p.group * p.mg * ohw;

@@ -385,9 +385,9 @@ pub enum Conv2dAlgo {
     /// Implicit GEMM: one invocation per output pixel and 16 output channels, no
     /// column matrix (any convolution).
     Implicit,
-    /// Implicit GEMM with the weights packed into 64 KiB uniform-buffer blocks (any
-    /// convolution; the fast path on CPU drivers, where a uniform read that every
-    /// lane shares is one scalar load).
+    /// Implicit GEMM with the weights packed into 64 KiB uniform-buffer blocks, 16
+    /// output channels x 8 pixels per invocation (any convolution; the fast path on CPU
+    /// drivers, where storage-buffer loads are the cost).
     Packed,
 }
 
@@ -961,33 +961,25 @@ fn launch_packed(
     )?;
 
     const MODES: [Constants; 4] = [
-        &[("MODE", 0.0), ("VEC4", 0.0)],
-        &[("MODE", 1.0), ("VEC4", 0.0)],
-        &[("MODE", 2.0), ("VEC4", 0.0)],
-        &[("MODE", 3.0), ("VEC4", 0.0)],
+        &[("MODE", 0.0)],
+        &[("MODE", 1.0)],
+        &[("MODE", 2.0)],
+        &[("MODE", 3.0)],
     ];
-    const VEC4: Constants = &[("MODE", 0.0), ("VEC4", 1.0)];
     let in_image = (g.c_in * g.h * g.w) as u64;
     let out_image = (g.c_out * g.oh * g.ow) as u64;
     let ohw = (g.oh * g.ow) as u64;
-    // vec4 loads: 1x1, stride 1, no padding, and every group of 4 pixels one aligned
-    // vec4 of each input plane
-    let vec4 = g.is_pointwise()
+    // 1x1, stride 1, no padding, and every 8 pixels two aligned vec4 of each input plane
+    let aligned_1x1 = g.is_pointwise()
         && g.mode == PaddingMode::Zeros
-        && ohw.is_multiple_of(4)
+        && ohw.is_multiple_of(8)
         && in_image.is_multiple_of(4);
-    let constants = if vec4 {
-        VEC4
+    let entry = if aligned_1x1 {
+        "conv2d_packed_1x1"
     } else {
-        MODES[g.mode.code() as usize]
+        "conv2d_packed"
     };
-    // 8 pixels per invocation when every 8 pixels are two aligned vec4 of a plane
-    let eight = vec4 && ohw.is_multiple_of(8);
-    let (entry, pixels) = if eight {
-        ("conv2d_packed8", 8)
-    } else {
-        ("conv2d_packed", 4)
-    };
+    let constants = MODES[g.mode.code() as usize];
     let conv = gpu.pipeline_with(Shader::Conv2dPacked, entry, PACKED_LAYOUT, constants)?;
     gpu.for_each_run(
         "conv2d image size (bytes)",
@@ -996,7 +988,7 @@ fn launch_packed(
         images_per_dispatch,
         |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
             let total = nb as u64 * ohw;
-            let grid = gpu.grid(total.div_ceil(64 * pixels))?;
+            let grid = gpu.grid(total.div_ceil(64 * 8))?;
             for group in 0..g.groups {
                 for rb in 0..row_blocks {
                     for chunk in 0..chunks {
