@@ -180,6 +180,40 @@ fn store4(o: u32, co: u32, v: vec4<f32>) {
     store(o, co + 3u, v.w);
 }
 
+// The block's 16 channels of output pixel `j` (none past the chunk's pixels).
+fn store_pixel(j: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>) {
+    let p = params;
+    if j >= p.total {
+        return;
+    }
+    let ohw = p.oh * p.ow;
+    let o = p.out_shift + (j / ohw) * p.c_out * ohw + j % ohw + p.group * p.mg * ohw;
+    store4(o, p.m0, a0);
+    store4(o, p.m0 + 4u, a1);
+    store4(o, p.m0 + 8u, a2);
+    store4(o, p.m0 + 12u, a3);
+}
+
+// Where output pixel `j` of the chunk reads: its window's top-left corner (padded
+// coordinates) and the start of its image's first input channel of the chunk.
+struct Pixel {
+    iy: i32,
+    ix: i32,
+    base: u32,
+}
+
+fn pixel(j_raw: u32) -> Pixel {
+    let p = params;
+    let ohw = p.oh * p.ow;
+    let j = min(j_raw, p.total - 1u);
+    let pix = j % ohw;
+    return Pixel(
+        i32((pix / p.ow) * p.stride_h) - i32(p.pad_t),
+        i32((pix % p.ow) * p.stride_w) - i32(p.pad_l),
+        p.in_shift + ((j / ohw) * p.c + p.group * p.cg + p.ci0) * p.h * p.w,
+    );
+}
+
 // conv2d_packed_1x1: see the header.
 @compute @workgroup_size(64)
 fn conv2d_packed_1x1(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -187,14 +221,7 @@ fn conv2d_packed_1x1(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     let first = (gid.x + gid.y * nwg.x * 64u) * 8u;
     let ohw = p.oh * p.ow;
     let hw = p.h * p.w;
-    let j0 = min(first + 0u, p.total - 1u);
-    let j1 = min(first + 1u, p.total - 1u);
-    let j2 = min(first + 2u, p.total - 1u);
-    let j3 = min(first + 3u, p.total - 1u);
-    let j4 = min(first + 4u, p.total - 1u);
-    let j5 = min(first + 5u, p.total - 1u);
-    let j6 = min(first + 6u, p.total - 1u);
-    let j7 = min(first + 7u, p.total - 1u);
+    let j0 = min(first, p.total - 1u);
     // the 8 pixels share one plane and row: one base for all
     let base = (p.in_shift + ((j0 / ohw) * p.c + p.group * p.cg + p.ci0) * hw + j0 % ohw) / 4u;
     var a00 = vec4<f32>(0.0);
@@ -271,62 +298,14 @@ fn conv2d_packed_1x1(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
             a37 = fma(w3, vec4<f32>(v1.w), a37);
         t += 4u;
     }
-    if first + 0u < p.total {
-        let o = p.out_shift + (j0 / ohw) * p.c_out * ohw + j0 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a00);
-        store4(o, p.m0 + 4u, a10);
-        store4(o, p.m0 + 8u, a20);
-        store4(o, p.m0 + 12u, a30);
-    }
-    if first + 1u < p.total {
-        let o = p.out_shift + (j1 / ohw) * p.c_out * ohw + j1 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a01);
-        store4(o, p.m0 + 4u, a11);
-        store4(o, p.m0 + 8u, a21);
-        store4(o, p.m0 + 12u, a31);
-    }
-    if first + 2u < p.total {
-        let o = p.out_shift + (j2 / ohw) * p.c_out * ohw + j2 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a02);
-        store4(o, p.m0 + 4u, a12);
-        store4(o, p.m0 + 8u, a22);
-        store4(o, p.m0 + 12u, a32);
-    }
-    if first + 3u < p.total {
-        let o = p.out_shift + (j3 / ohw) * p.c_out * ohw + j3 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a03);
-        store4(o, p.m0 + 4u, a13);
-        store4(o, p.m0 + 8u, a23);
-        store4(o, p.m0 + 12u, a33);
-    }
-    if first + 4u < p.total {
-        let o = p.out_shift + (j4 / ohw) * p.c_out * ohw + j4 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a04);
-        store4(o, p.m0 + 4u, a14);
-        store4(o, p.m0 + 8u, a24);
-        store4(o, p.m0 + 12u, a34);
-    }
-    if first + 5u < p.total {
-        let o = p.out_shift + (j5 / ohw) * p.c_out * ohw + j5 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a05);
-        store4(o, p.m0 + 4u, a15);
-        store4(o, p.m0 + 8u, a25);
-        store4(o, p.m0 + 12u, a35);
-    }
-    if first + 6u < p.total {
-        let o = p.out_shift + (j6 / ohw) * p.c_out * ohw + j6 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a06);
-        store4(o, p.m0 + 4u, a16);
-        store4(o, p.m0 + 8u, a26);
-        store4(o, p.m0 + 12u, a36);
-    }
-    if first + 7u < p.total {
-        let o = p.out_shift + (j7 / ohw) * p.c_out * ohw + j7 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a07);
-        store4(o, p.m0 + 4u, a17);
-        store4(o, p.m0 + 8u, a27);
-        store4(o, p.m0 + 12u, a37);
-    }
+    store_pixel(first + 0u, a00, a10, a20, a30);
+    store_pixel(first + 1u, a01, a11, a21, a31);
+    store_pixel(first + 2u, a02, a12, a22, a32);
+    store_pixel(first + 3u, a03, a13, a23, a33);
+    store_pixel(first + 4u, a04, a14, a24, a34);
+    store_pixel(first + 5u, a05, a15, a25, a35);
+    store_pixel(first + 6u, a06, a16, a26, a36);
+    store_pixel(first + 7u, a07, a17, a27, a37);
 }
 
 // conv2d_packed: see the header.
@@ -334,40 +313,15 @@ fn conv2d_packed_1x1(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
 fn conv2d_packed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
     let first = (gid.x + gid.y * nwg.x * 64u) * 8u;
-    let ohw = p.oh * p.ow;
     let hw = p.h * p.w;
-    let j0 = min(first + 0u, p.total - 1u);
-    let iy0 = i32(((j0 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
-    let ix0 = i32(((j0 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
-    let base0 = p.in_shift + ((j0 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
-    let j1 = min(first + 1u, p.total - 1u);
-    let iy1 = i32(((j1 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
-    let ix1 = i32(((j1 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
-    let base1 = p.in_shift + ((j1 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
-    let j2 = min(first + 2u, p.total - 1u);
-    let iy2 = i32(((j2 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
-    let ix2 = i32(((j2 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
-    let base2 = p.in_shift + ((j2 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
-    let j3 = min(first + 3u, p.total - 1u);
-    let iy3 = i32(((j3 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
-    let ix3 = i32(((j3 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
-    let base3 = p.in_shift + ((j3 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
-    let j4 = min(first + 4u, p.total - 1u);
-    let iy4 = i32(((j4 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
-    let ix4 = i32(((j4 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
-    let base4 = p.in_shift + ((j4 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
-    let j5 = min(first + 5u, p.total - 1u);
-    let iy5 = i32(((j5 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
-    let ix5 = i32(((j5 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
-    let base5 = p.in_shift + ((j5 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
-    let j6 = min(first + 6u, p.total - 1u);
-    let iy6 = i32(((j6 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
-    let ix6 = i32(((j6 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
-    let base6 = p.in_shift + ((j6 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
-    let j7 = min(first + 7u, p.total - 1u);
-    let iy7 = i32(((j7 % ohw) / p.ow) * p.stride_h) - i32(p.pad_t);
-    let ix7 = i32(((j7 % ohw) % p.ow) * p.stride_w) - i32(p.pad_l);
-    let base7 = p.in_shift + ((j7 / ohw) * p.c + p.group * p.cg + p.ci0) * hw;
+    let px0 = pixel(first + 0u);
+    let px1 = pixel(first + 1u);
+    let px2 = pixel(first + 2u);
+    let px3 = pixel(first + 3u);
+    let px4 = pixel(first + 4u);
+    let px5 = pixel(first + 5u);
+    let px6 = pixel(first + 6u);
+    let px7 = pixel(first + 7u);
     var a00 = vec4<f32>(0.0);
     var a01 = vec4<f32>(0.0);
     var a02 = vec4<f32>(0.0);
@@ -407,14 +361,14 @@ fn conv2d_packed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
             let dy = i32(ky * p.dil_h);
             for (var kx = 0u; kx < p.kw; kx++) {
                 let dx = i32(kx * p.dil_w);
-                let x0 = vec4<f32>(tap(base0 + plane, iy0 + dy, ix0 + dx));
-                let x1 = vec4<f32>(tap(base1 + plane, iy1 + dy, ix1 + dx));
-                let x2 = vec4<f32>(tap(base2 + plane, iy2 + dy, ix2 + dx));
-                let x3 = vec4<f32>(tap(base3 + plane, iy3 + dy, ix3 + dx));
-                let x4 = vec4<f32>(tap(base4 + plane, iy4 + dy, ix4 + dx));
-                let x5 = vec4<f32>(tap(base5 + plane, iy5 + dy, ix5 + dx));
-                let x6 = vec4<f32>(tap(base6 + plane, iy6 + dy, ix6 + dx));
-                let x7 = vec4<f32>(tap(base7 + plane, iy7 + dy, ix7 + dx));
+                let x0 = vec4<f32>(tap(px0.base + plane, px0.iy + dy, px0.ix + dx));
+                let x1 = vec4<f32>(tap(px1.base + plane, px1.iy + dy, px1.ix + dx));
+                let x2 = vec4<f32>(tap(px2.base + plane, px2.iy + dy, px2.ix + dx));
+                let x3 = vec4<f32>(tap(px3.base + plane, px3.iy + dy, px3.ix + dx));
+                let x4 = vec4<f32>(tap(px4.base + plane, px4.iy + dy, px4.ix + dx));
+                let x5 = vec4<f32>(tap(px5.base + plane, px5.iy + dy, px5.ix + dx));
+                let x6 = vec4<f32>(tap(px6.base + plane, px6.iy + dy, px6.ix + dx));
+                let x7 = vec4<f32>(tap(px7.base + plane, px7.iy + dy, px7.ix + dx));
                 let w0 = block[t];
                 let w1 = block[t + 1u];
                 let w2 = block[t + 2u];
@@ -455,60 +409,12 @@ fn conv2d_packed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
             }
         }
     }
-    if first + 0u < p.total {
-        let o = p.out_shift + (j0 / ohw) * p.c_out * ohw + j0 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a00);
-        store4(o, p.m0 + 4u, a10);
-        store4(o, p.m0 + 8u, a20);
-        store4(o, p.m0 + 12u, a30);
-    }
-    if first + 1u < p.total {
-        let o = p.out_shift + (j1 / ohw) * p.c_out * ohw + j1 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a01);
-        store4(o, p.m0 + 4u, a11);
-        store4(o, p.m0 + 8u, a21);
-        store4(o, p.m0 + 12u, a31);
-    }
-    if first + 2u < p.total {
-        let o = p.out_shift + (j2 / ohw) * p.c_out * ohw + j2 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a02);
-        store4(o, p.m0 + 4u, a12);
-        store4(o, p.m0 + 8u, a22);
-        store4(o, p.m0 + 12u, a32);
-    }
-    if first + 3u < p.total {
-        let o = p.out_shift + (j3 / ohw) * p.c_out * ohw + j3 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a03);
-        store4(o, p.m0 + 4u, a13);
-        store4(o, p.m0 + 8u, a23);
-        store4(o, p.m0 + 12u, a33);
-    }
-    if first + 4u < p.total {
-        let o = p.out_shift + (j4 / ohw) * p.c_out * ohw + j4 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a04);
-        store4(o, p.m0 + 4u, a14);
-        store4(o, p.m0 + 8u, a24);
-        store4(o, p.m0 + 12u, a34);
-    }
-    if first + 5u < p.total {
-        let o = p.out_shift + (j5 / ohw) * p.c_out * ohw + j5 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a05);
-        store4(o, p.m0 + 4u, a15);
-        store4(o, p.m0 + 8u, a25);
-        store4(o, p.m0 + 12u, a35);
-    }
-    if first + 6u < p.total {
-        let o = p.out_shift + (j6 / ohw) * p.c_out * ohw + j6 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a06);
-        store4(o, p.m0 + 4u, a16);
-        store4(o, p.m0 + 8u, a26);
-        store4(o, p.m0 + 12u, a36);
-    }
-    if first + 7u < p.total {
-        let o = p.out_shift + (j7 / ohw) * p.c_out * ohw + j7 % ohw + p.group * p.mg * ohw;
-        store4(o, p.m0 + 0u, a07);
-        store4(o, p.m0 + 4u, a17);
-        store4(o, p.m0 + 8u, a27);
-        store4(o, p.m0 + 12u, a37);
-    }
+    store_pixel(first + 0u, a00, a10, a20, a30);
+    store_pixel(first + 1u, a01, a11, a21, a31);
+    store_pixel(first + 2u, a02, a12, a22, a32);
+    store_pixel(first + 3u, a03, a13, a23, a33);
+    store_pixel(first + 4u, a04, a14, a24, a34);
+    store_pixel(first + 5u, a05, a15, a25, a35);
+    store_pixel(first + 6u, a06, a16, a26, a36);
+    store_pixel(first + 7u, a07, a17, a27, a37);
 }
