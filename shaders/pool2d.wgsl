@@ -100,13 +100,9 @@ fn max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if cell.index >= p.total {
         return;
     }
-    let i = cell.index;
-    let ox = cell.ox;
-    let oy = cell.oy;
-    let base = cell.base;
     // first in-bounds tap of the window (PyTorch steps the start by the dilation)
-    var y0 = i32(oy * p.sh) - i32(p.ph);
-    var x0 = i32(ox * p.sw) - i32(p.pw);
+    var y0 = i32(cell.oy * p.sh) - i32(p.ph);
+    var x0 = i32(cell.ox * p.sw) - i32(p.pw);
     let y1 = min(y0 + i32((p.kh - 1u) * p.dh + 1u), i32(p.h));
     let x1 = min(x0 + i32((p.kw - 1u) * p.dw + 1u), i32(p.w));
     while y0 < 0 {
@@ -119,10 +115,10 @@ fn max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     for (var y = y0; y < y1; y += i32(p.dh)) {
         for (var x = x0; x < x1; x += i32(p.dw)) {
             let index = u32(y) * p.w + u32(x);
-            best = consider(best, bitcast<u32>(src[base + index]), index);
+            best = consider(best, bitcast<u32>(src[cell.base + index]), index);
         }
     }
-    finish_max(i, best);
+    finish_max(cell.index, best);
 }
 
 @compute @workgroup_size(256)
@@ -132,12 +128,8 @@ fn avg_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if cell.index >= p.total {
         return;
     }
-    let i = cell.index;
-    let ox = cell.ox;
-    let oy = cell.oy;
-    let base = cell.base;
-    var y0 = i32(oy * p.sh) - i32(p.ph);
-    var x0 = i32(ox * p.sw) - i32(p.pw);
+    var y0 = i32(cell.oy * p.sh) - i32(p.ph);
+    var x0 = i32(cell.ox * p.sw) - i32(p.pw);
     // the window clipped to the padded input, then to the input
     var y1 = min(y0 + i32(p.kh), i32(p.h + p.ph));
     var x1 = min(x0 + i32(p.kw), i32(p.w + p.pw));
@@ -149,7 +141,7 @@ fn avg_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     var sum = 0.0;
     for (var y = y0; y < y1; y++) {
         for (var x = x0; x < x1; x++) {
-            sum += src[base + u32(y) * p.w + u32(x)];
+            sum += src[cell.base + u32(y) * p.w + u32(x)];
         }
     }
     var divisor = f32(max((y1 - y0) * (x1 - x0), 0));
@@ -163,7 +155,7 @@ fn avg_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if y0 < y1 && x0 < x1 {
         v = sum / divisor;
     }
-    dst[p.out_shift + i] = v;
+    dst[p.out_shift + cell.index] = v;
 }
 
 // [start, end) of adaptive output cell o of `out` over `size` input cells
@@ -178,19 +170,15 @@ fn adaptive_avg_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     if cell.index >= p.total {
         return;
     }
-    let i = cell.index;
-    let ox = cell.ox;
-    let oy = cell.oy;
-    let base = cell.base;
-    let ry = adaptive_range(oy, p.h, p.oh);
-    let rx = adaptive_range(ox, p.w, p.ow);
+    let ry = adaptive_range(cell.oy, p.h, p.oh);
+    let rx = adaptive_range(cell.ox, p.w, p.ow);
     var sum = 0.0;
     for (var y = ry.x; y < ry.y; y++) {
         for (var x = rx.x; x < rx.y; x++) {
-            sum += src[base + y * p.w + x];
+            sum += src[cell.base + y * p.w + x];
         }
     }
-    dst[p.out_shift + i] = sum / f32((ry.y - ry.x) * (rx.y - rx.x));
+    dst[p.out_shift + cell.index] = sum / f32((ry.y - ry.x) * (rx.y - rx.x));
 }
 
 @compute @workgroup_size(256)
@@ -200,20 +188,16 @@ fn adaptive_max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     if cell.index >= p.total {
         return;
     }
-    let i = cell.index;
-    let ox = cell.ox;
-    let oy = cell.oy;
-    let base = cell.base;
-    let ry = adaptive_range(oy, p.h, p.oh);
-    let rx = adaptive_range(ox, p.w, p.ow);
+    let ry = adaptive_range(cell.oy, p.h, p.oh);
+    let rx = adaptive_range(cell.ox, p.w, p.ow);
     var best = Best(NEG_INF_BITS, ry.x * p.w + rx.x);
     for (var y = ry.x; y < ry.y; y++) {
         for (var x = rx.x; x < rx.y; x++) {
             let index = y * p.w + x;
-            best = consider(best, bitcast<u32>(src[base + index]), index);
+            best = consider(best, bitcast<u32>(src[cell.base + index]), index);
         }
     }
-    finish_max(i, best);
+    finish_max(cell.index, best);
 }
 
 // avg_pool2d4: avg_pool2d with stride 1 along the row: an invocation computes 4

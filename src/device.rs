@@ -813,9 +813,10 @@ impl Gpu {
         }
     }
 
+    /// A new storage buffer, outside the pool and its accounting.
     pub(crate) fn create_storage(&self, bytes: u64) -> Result<wgpu::Buffer> {
         self.check_lost()?;
-        let buffer = self.scoped(|| {
+        self.scoped(|| {
             self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("wgcnn tensor"),
                 size: bytes,
@@ -825,11 +826,7 @@ impl Gpu {
                     | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             })
-        })?;
-        let mut pool = self.pool();
-        pool.created += 1;
-        pool.total += bytes;
-        Ok(buffer)
+        })
     }
 
     /// A storage buffer of at least `bytes` from the pool. With `for_upload`, only a
@@ -857,7 +854,10 @@ impl Gpu {
             }
         }
         let buffer = self.create_storage(class)?;
-        self.pool().take(class);
+        let mut pool = self.pool();
+        pool.created += 1;
+        pool.total += class;
+        pool.take(class);
         Ok(buffer)
     }
 

@@ -29,6 +29,28 @@ fn model_path() -> &'static std::path::Path {
     concat!(env!("CARGO_MANIFEST_DIR"), "/models/digits.safetensors").as_ref()
 }
 
+/// The benchmark's networks: (workload, input shape, layers).
+fn workload_networks() -> Vec<(wgcnn::bench::Workload, Vec<usize>, Vec<String>)> {
+    wgcnn::bench::parse_workloads(wgcnn::bench::WORKLOADS_JSON)
+        .unwrap()
+        .into_iter()
+        .filter_map(|wl| match &wl.kind {
+            wgcnn::bench::WorkloadKind::Network { input, layers } => {
+                let (input, layers) = (input.clone(), layers.clone());
+                Some((wl, input, layers))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A workload network on `dev` with its deterministic input.
+fn network_and_input(dev: &Device, layers: &[String], input: &[usize]) -> (Sequential, Tensor) {
+    let net = wgcnn::bench::build_network(dev, layers).unwrap();
+    let x = Tensor::from_slice(dev, &common::random(input.iter().product(), 1), input).unwrap();
+    (net, x)
+}
+
 fn argmax(row: &[f32]) -> usize {
     (0..row.len())
         .max_by(|&a, &b| row[a].total_cmp(&row[b]))
@@ -95,14 +117,9 @@ fn batch_size_is_free() {
 #[test]
 fn a_forward_pass_of_each_workload_network_is_one_submit() {
     let _serial = common::serial();
-    for wl in wgcnn::bench::parse_workloads(wgcnn::bench::WORKLOADS_JSON).unwrap() {
-        let wgcnn::bench::WorkloadKind::Network { input, layers } = &wl.kind else {
-            continue;
-        };
+    for (wl, input, layers) in workload_networks() {
         for dev in common::gpus() {
-            let net = wgcnn::bench::build_network(dev, layers).unwrap();
-            let x =
-                Tensor::from_slice(dev, &common::random(input.iter().product(), 1), input).unwrap();
+            let (net, x) = network_and_input(dev, &layers, &input);
             dev.sync().unwrap();
             let before = dev.submit_count();
             let y = net.forward(&x).unwrap();
@@ -120,16 +137,8 @@ fn a_forward_pass_of_each_workload_network_is_one_submit() {
                 wl.name
             );
             // and the numbers are the CPU reference's
-            let cpu = Device::cpu();
-            let want = wgcnn::bench::build_network(&cpu, layers)
-                .unwrap()
-                .forward(
-                    &Tensor::from_slice(&cpu, &common::random(input.iter().product(), 1), input)
-                        .unwrap(),
-                )
-                .unwrap()
-                .to_vec()
-                .unwrap();
+            let (cpu_net, cpu_x) = network_and_input(&Device::cpu(), &layers, &input);
+            let want = cpu_net.forward(&cpu_x).unwrap().to_vec().unwrap();
             let max = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
             common::assert_close(&gpu, &want, 1e-4 * max + 1e-5, 0.0, &wl.name);
         }
@@ -139,14 +148,9 @@ fn a_forward_pass_of_each_workload_network_is_one_submit() {
 #[test]
 fn peak_memory_stays_near_the_largest_layer_not_the_sum_of_all() {
     let _serial = common::serial();
-    for wl in wgcnn::bench::parse_workloads(wgcnn::bench::WORKLOADS_JSON).unwrap() {
-        let wgcnn::bench::WorkloadKind::Network { input, layers } = &wl.kind else {
-            continue;
-        };
+    for (wl, input, layers) in workload_networks() {
         for dev in common::gpus() {
-            let net = wgcnn::bench::build_network(dev, layers).unwrap();
-            let x =
-                Tensor::from_slice(dev, &common::random(input.iter().product(), 1), input).unwrap();
+            let (net, x) = network_and_input(dev, &layers, &input);
             dev.sync().unwrap();
             dev.reset_peak_memory();
             let base = dev.memory().live_bytes;

@@ -220,32 +220,20 @@ impl Pool2dGeometry {
             dilation[1],
             ceil_mode,
         )?;
-        if kernel.iter().any(|&k| k <= 0) {
-            return Err(Error::param(
-                op,
-                format!(
-                    "kernel size should be greater than zero, but got kH: {} kW: {}",
-                    kernel[0], kernel[1]
-                ),
-            ));
-        }
-        if stride.iter().any(|&s| s <= 0) {
-            return Err(Error::param(
-                op,
-                format!(
-                    "stride should be greater than zero, but got dH: {} dW: {}",
-                    stride[0], stride[1]
-                ),
-            ));
-        }
-        if dilation.iter().any(|&d| d <= 0) {
-            return Err(Error::param(
-                op,
-                format!(
-                    "dilation should be greater than zero, but got dilationH: {} dilationW: {}",
-                    dilation[0], dilation[1]
-                ),
-            ));
+        for (values, what, names) in [
+            (kernel, "kernel size", ["kH", "kW"]),
+            (stride, "stride", ["dH", "dW"]),
+            (dilation, "dilation", ["dilationH", "dilationW"]),
+        ] {
+            if values.iter().any(|&v| v <= 0) {
+                return Err(Error::param(
+                    op,
+                    format!(
+                        "{what} should be greater than zero, but got {}: {} {}: {}",
+                        names[0], values[0], names[1], values[1]
+                    ),
+                ));
+            }
         }
         if c == 0 || h == 0 || w == 0 {
             return Err(Error::shape(
