@@ -62,6 +62,8 @@ pub struct Fixture {
     pub expect_error: bool,
     pub tolerance: Option<Tolerance>,
     pub source: Option<String>,
+    /// The file's whole metadata, as read.
+    pub metadata: HashMap<String, String>,
 }
 
 /// What a fixture's call produced.
@@ -243,6 +245,7 @@ impl Fixture {
             expect_error: md.get("expect_error").is_some_and(|v| v == "true"),
             tolerance,
             source: md.get("source").cloned(),
+            metadata: md,
         })
     }
 

@@ -172,10 +172,8 @@ impl Sequential {
             .get("layers")
             .and_then(Value::as_array)
             .ok_or_else(|| Error::Format("params has no 'layers' list".into()))?;
-        let mut net = Self::from_layers(layers, fx.tensors.clone(), device)?;
-        let (_, meta) =
-            SafeTensors::read_metadata(bytes).map_err(|e| Error::Format(e.to_string()))?;
-        net.metadata = meta.metadata().clone().unwrap_or_default();
+        let mut net = Self::from_layers(layers, fx.tensors, device)?;
+        net.metadata = fx.metadata;
         Ok(net)
     }
 
