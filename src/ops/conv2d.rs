@@ -15,7 +15,7 @@
 
 use crate::device::{Bind, DeviceKind, GpuHandle};
 use crate::error::{Error, Result};
-use crate::ops::gemm::{FLAG_BIAS, FLAG_RELU, GEMM_LAYOUT, GemmParams, GemmVariant, gemm_grid};
+use crate::ops::gemm::{FLAG_BIAS, FLAG_RELU, GemmParams, GemmVariant, dispatch_gemm};
 use crate::reference;
 use crate::shaders::{Constants, Shader, Slot};
 use crate::tensor::{Storage, Tensor};
@@ -660,12 +660,10 @@ fn launch(
     let k = (g.cg * g.kh * g.kw) as u64;
     let ohw = (g.oh * g.ow) as u64;
     let max_cols = gpu.gemm_variant().max_cols(gpu.max_groups_per_dim());
-    let gemm_entry = gpu.gemm_variant().entry();
 
     match algo {
         None => {
             // Pointwise: the input [n, c_in, h*w] is the column matrix.
-            let pipeline = gpu.pipeline(Shader::Gemm, gemm_entry, GEMM_LAYOUT)?;
             let per_dispatch = by_binding.min((max_cols / ohw).max(1) as usize);
             gpu.for_each_run(
                 "conv2d image size (bytes)",
@@ -702,13 +700,7 @@ fn launch(
                         Bind::at(2, b, 0, b_size),
                         Bind::at(3, y, y_off, y_size),
                     ];
-                    gpu.dispatch(
-                        &pipeline,
-                        &binds,
-                        bytemuck::bytes_of(&params),
-                        gemm_grid(gpu, &params, g.groups)?,
-                    )?;
-                    Ok(())
+                    dispatch_gemm(gpu, &binds, &params, g.groups)
                 },
             )?;
         }
@@ -810,7 +802,6 @@ fn launch(
             let cols = Tensor::uninit(input.device(), &[cols_len as usize])?;
             let c = cols.gpu_buffer().expect("a non-empty column matrix");
             let im2col = gpu.pipeline(Shader::Im2col, "im2col", IM2COL_LAYOUT)?;
-            let gemm = gpu.pipeline(Shader::Gemm, gemm_entry, GEMM_LAYOUT)?;
             gpu.for_each_run(
                 "conv2d image size (bytes)",
                 g.n,
@@ -867,12 +858,7 @@ fn launch(
                             Bind::at(2, b, 0, b_size),
                             Bind::at(3, y, y_off, y_size),
                         ];
-                        gpu.dispatch(
-                            &gemm,
-                            &binds,
-                            bytemuck::bytes_of(&gp),
-                            gemm_grid(gpu, &gp, g.groups)?,
-                        )?;
+                        dispatch_gemm(gpu, &binds, &gp, g.groups)?;
                     }
                     Ok(())
                 },

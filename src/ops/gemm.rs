@@ -37,7 +37,7 @@ pub(crate) struct GemmParams {
     pub _pad: u32,
 }
 
-pub(crate) const GEMM_LAYOUT: &[(u32, Slot)] = &[
+const GEMM_LAYOUT: &[(u32, Slot)] = &[
     (0, Slot::Read),
     (1, Slot::Read),
     (2, Slot::Read),
@@ -97,7 +97,7 @@ impl GemmVariant {
 }
 
 /// Workgroups of the GEMM: column blocks in x, row blocks in y, groups in z.
-pub(crate) fn gemm_grid(gpu: &GpuHandle, p: &GemmParams, groups: usize) -> Result<[u32; 3]> {
+fn gemm_grid(gpu: &GpuHandle, p: &GemmParams, groups: usize) -> Result<[u32; 3]> {
     let (bn, bm) = gpu.gemm_variant().block();
     let dims = [
         u64::from(p.n).div_ceil(bn),
@@ -115,6 +115,23 @@ pub(crate) fn gemm_grid(gpu: &GpuHandle, p: &GemmParams, groups: usize) -> Resul
     Ok(dims.map(|d| d.max(1) as u32))
 }
 
+/// Records one GEMM dispatch over `groups` groups: bindings 0 (A), 1 (B), 2 (bias, any
+/// buffer when `p.flags` has no bias) and 3 (C), laid out as `p` says.
+pub(crate) fn dispatch_gemm(
+    gpu: &GpuHandle,
+    binds: &[Bind<'_>; 4],
+    p: &GemmParams,
+    groups: usize,
+) -> Result<()> {
+    let pipeline = gpu.pipeline(Shader::Gemm, gpu.gemm_variant().entry(), GEMM_LAYOUT)?;
+    gpu.dispatch(
+        &pipeline,
+        binds,
+        bytemuck::bytes_of(p),
+        gemm_grid(gpu, p, groups)?,
+    )
+}
+
 /// Records one GEMM over whole buffers: `a` and `b` with their lengths in elements,
 /// an optional bias, and `c` sized by `p`.
 pub(crate) fn record(
@@ -130,19 +147,13 @@ pub(crate) fn record(
     }
     let (bias_buf, bias_len) = bias.unwrap_or((a.0, 1));
     let c_len = u64::from(p.m) * u64::from(p.n);
-    let pipeline = gpu.pipeline(Shader::Gemm, gpu.gemm_variant().entry(), GEMM_LAYOUT)?;
     let binds = [
         Bind::at(0, a.0, 0, a.1 * 4),
         Bind::at(1, b.0, 0, b.1 * 4),
         Bind::at(2, bias_buf, 0, bias_len * 4),
         Bind::at(3, c, 0, c_len * 4),
     ];
-    gpu.dispatch(
-        &pipeline,
-        &binds,
-        bytemuck::bytes_of(&p),
-        gemm_grid(gpu, &p, 1)?,
-    )
+    dispatch_gemm(gpu, &binds, &p, 1)
 }
 
 /// Matrix product of two 2-D tensors.
