@@ -17,12 +17,13 @@ pub enum Shader {
     Pool2d,
     Upsample2d,
     Conv2dPacked,
+    Conv2dWinograd,
     Roofline,
 }
 
 impl Shader {
     /// Every shader, for tests that validate them all.
-    pub const ALL: [Shader; 8] = [
+    pub const ALL: [Shader; 9] = [
         Shader::Relu,
         Shader::Im2col,
         Shader::Gemm,
@@ -30,6 +31,7 @@ impl Shader {
         Shader::Pool2d,
         Shader::Upsample2d,
         Shader::Conv2dPacked,
+        Shader::Conv2dWinograd,
         Shader::Roofline,
     ];
 
@@ -43,6 +45,7 @@ impl Shader {
             Shader::Pool2d => include_str!("../shaders/pool2d.wgsl"),
             Shader::Upsample2d => include_str!("../shaders/upsample2d.wgsl"),
             Shader::Conv2dPacked => include_str!("../shaders/conv2d_packed.wgsl"),
+            Shader::Conv2dWinograd => include_str!("../shaders/conv2d_winograd.wgsl"),
             Shader::Roofline => include_str!("../shaders/roofline.wgsl"),
         }
     }
@@ -57,6 +60,7 @@ impl Shader {
             Shader::Pool2d => "pool2d.wgsl",
             Shader::Upsample2d => "upsample2d.wgsl",
             Shader::Conv2dPacked => "conv2d_packed.wgsl",
+            Shader::Conv2dWinograd => "conv2d_winograd.wgsl",
             Shader::Roofline => "roofline.wgsl",
         }
     }

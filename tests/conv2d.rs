@@ -59,12 +59,13 @@ fn check(
     );
 }
 
-const ALGOS: [Conv2dAlgo; 5] = [
+const ALGOS: [Conv2dAlgo; 6] = [
     Conv2dAlgo::Auto,
     Conv2dAlgo::Im2col,
     Conv2dAlgo::Direct,
     Conv2dAlgo::Implicit,
     Conv2dAlgo::Packed,
+    Conv2dAlgo::Winograd,
 ];
 
 fn with(algo: Conv2dAlgo, relu: bool) -> Conv2dOptions {
@@ -493,7 +494,7 @@ fn params_strategy() -> impl Strategy<Value = ([usize; 4], [usize; 4], Conv2dPar
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
     #[test]
-    fn random_convolutions_match_the_reference_on_every_adapter((xs, ws, p, bias) in params_strategy(), algo in 0usize..5, seed in 0u64..1000) {
+    fn random_convolutions_match_the_reference_on_every_adapter((xs, ws, p, bias) in params_strategy(), algo in 0usize..ALGOS.len(), seed in 0u64..1000) {
         for dev in common::backends() {
             check(dev, &xs, &ws, bias, &p, &with(ALGOS[algo], seed % 3 == 0), seed);
         }
@@ -537,5 +538,88 @@ fn the_conv2d_module_holds_its_parameters_and_padding_mode() {
             p,
         );
         assert!(matches!(bad, Err(Error::Shape { .. })));
+    }
+}
+
+#[test]
+fn winograd_matches_the_reference_on_its_edge_cases() {
+    let cases: Vec<([usize; 4], [usize; 4], Conv2dParams)> = vec![
+        // odd output sizes: the last tile row and column are half outside
+        (
+            [2, 5, 7, 9],
+            [6, 5, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        // no padding, rows of 3 tiles (4-tile blocks with one to spare)
+        ([1, 3, 8, 8], [17, 3, 3, 3], Conv2dParams::default()),
+        // 'same' and a wide padding, every padding mode
+        (
+            [1, 4, 6, 11],
+            [5, 4, 3, 3],
+            Conv2dParams {
+                padding: Padding::Same,
+                ..Conv2dParams::default()
+            },
+        ),
+        (
+            [2, 2, 5, 6],
+            [3, 2, 3, 3],
+            Conv2dParams {
+                padding_mode: PaddingMode::Reflect,
+                ..Conv2dParams::default().padding(2)
+            },
+        ),
+        (
+            [1, 2, 5, 6],
+            [3, 2, 3, 3],
+            Conv2dParams {
+                padding_mode: PaddingMode::Replicate,
+                ..Conv2dParams::default().padding(1)
+            },
+        ),
+        (
+            [1, 2, 6, 5],
+            [3, 2, 3, 3],
+            Conv2dParams {
+                padding_mode: PaddingMode::Circular,
+                ..Conv2dParams::default().padding(2)
+            },
+        ),
+        // 100 input channels: 8 positions per uniform block
+        (
+            [1, 100, 6, 6],
+            [20, 100, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        // 300 input channels: two chunks summed in M
+        (
+            [1, 300, 4, 5],
+            [18, 300, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+    ];
+    let tiled = wgcnn::DeviceOptions {
+        gemm: Some(wgcnn::GemmVariant::Tiled),
+        ..Default::default()
+    };
+    let small = wgcnn::DeviceOptions {
+        max_storage_binding: Some(16384),
+        ..Default::default()
+    };
+    let mut devices: Vec<Device> = common::gpus().into_iter().cloned().collect();
+    devices.extend(common::gpus_with(&tiled));
+    for dev in &devices {
+        for (i, (xs, ws, p)) in cases.iter().enumerate() {
+            for relu in [false, true] {
+                let options = with(Conv2dAlgo::Winograd, relu);
+                check(dev, xs, ws, i % 2 == 0, p, &options, i as u64 * 5);
+            }
+        }
+    }
+    // images split over runs under a small binding
+    for dev in common::gpus_with(&small) {
+        let options = with(Conv2dAlgo::Winograd, false);
+        let p = Conv2dParams::default().padding(1);
+        check(&dev, &[6, 3, 9, 10], &[4, 3, 3, 3], true, &p, &options, 9);
     }
 }

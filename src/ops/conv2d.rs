@@ -16,6 +16,7 @@
 use crate::device::{Bind, DeviceKind, GpuHandle};
 use crate::error::{Error, Result};
 use crate::ops::gemm::{FLAG_BIAS, FLAG_RELU, GemmParams, GemmVariant, dispatch_gemm};
+use crate::ops::winograd;
 use crate::reference;
 use crate::shaders::{Constants, Shader, Slot};
 use crate::tensor::{Storage, Tensor};
@@ -63,7 +64,7 @@ impl PaddingMode {
     }
 
     /// The index in the shaders' `mode` field.
-    fn code(self) -> u32 {
+    pub(crate) fn code(self) -> u32 {
         self as u32
     }
 }
@@ -389,6 +390,10 @@ pub enum Conv2dAlgo {
     /// output channels x 8 pixels per invocation (any convolution; the fast path on CPU
     /// drivers, where storage-buffer loads are the cost).
     Packed,
+    /// Winograd F(2x2, 3x3): 16 GEMMs over transformed 4x4 tiles, for 3x3 kernels with
+    /// stride 1, dilation 1 and one group (and an image whose transformed tiles fit a
+    /// binding); other convolutions take the `Auto` choice.
+    Winograd,
 }
 
 /// Options of [`conv2d_ext`] beyond PyTorch's parameters.
@@ -607,6 +612,9 @@ const DIRECT_LAYOUT: &[(u32, Slot)] = &[
 ];
 
 const DEFAULT_COL_BUDGET: u64 = 64 << 20;
+/// Input channels from which `Auto` picks Winograd on CPU drivers (measured: with 1 or
+/// 3 input channels the transforms cost more than the multiplies they save).
+const WINOGRAD_MIN_C_IN: usize = 8;
 
 fn u32_of(v: u64, what: &'static str) -> Result<u32> {
     u32::try_from(v).map_err(|_| Error::Limit {
@@ -640,8 +648,18 @@ fn launch(
     let b_size = bias.map_or(4, |t| t.numel() as u64 * 4);
     let w_size = weight.numel() as u64 * 4;
     let software = gpu.gemm_variant() == GemmVariant::Register;
-    let algo = match options.algo {
+    let requested = match options.algo {
+        Conv2dAlgo::Winograd if !winograd::applies(g, gpu) => Conv2dAlgo::Auto,
+        other => other,
+    };
+    let algo = match requested {
         Conv2dAlgo::Auto if g.mg < 4 => Some(Conv2dAlgo::Direct),
+        // Winograd where the GEMMs have enough input channels to pay for the transforms
+        Conv2dAlgo::Auto
+            if software && g.c_in >= WINOGRAD_MIN_C_IN && winograd::applies(g, gpu) =>
+        {
+            Some(Conv2dAlgo::Winograd)
+        }
         Conv2dAlgo::Auto if software && gpu.max_uniform_binding() >= PACK_BLOCK * 4 => {
             Some(Conv2dAlgo::Packed)
         }
@@ -702,6 +720,17 @@ fn launch(
                     ];
                     dispatch_gemm(gpu, &binds, &params, g.groups)
                 },
+            )?;
+        }
+        Some(Conv2dAlgo::Winograd) => {
+            winograd::launch(
+                input.device(),
+                gpu,
+                (x, w, b),
+                (w_size, b_size),
+                y,
+                g,
+                flags,
             )?;
         }
         Some(Conv2dAlgo::Packed) => {

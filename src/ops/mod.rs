@@ -17,6 +17,7 @@ pub mod linear;
 pub mod pool2d;
 pub mod relu;
 pub mod upsample2d;
+pub(crate) mod winograd;
 
 use crate::shaders::Shader;
 
@@ -46,6 +47,11 @@ pub fn uniform_mirrors() -> Vec<(Shader, &'static str, usize)> {
             Shader::Conv2dPacked,
             "PackedParams",
             size_of::<conv2d::PackedParams>(),
+        ),
+        (
+            Shader::Conv2dWinograd,
+            "WinoParams",
+            size_of::<winograd::WinoParams>(),
         ),
         (
             Shader::Pool2d,

@@ -1,0 +1,430 @@
+// conv2d_winograd.wgsl: 3x3 convolution, stride 1, dilation 1, groups 1, by Winograd's
+// F(2x2, 3x3), NCHW f32. Each 2x2 output tile is computed from a 4x4 input tile with 16
+// multiplies per channel pair instead of 36:
+//   U = G g G^T (weights),  V = B^T d B (input tiles),  M = U . V summed over input
+//   channels for each of the 16 positions xi (16 independent GEMMs),  Y = A^T M A.
+// Tiles are numbered p = (image * th + ty) * tw4 + tx, where tw4 is the tiles per row
+// rounded up to 4 so that an invocation handles 4 tiles of one row as vec4 lanes; the
+// tile count of a run (`tiles`) is rounded up to 8. Padding tiles hold garbage that no
+// output reads.
+//
+// winograd_weights: one invocation per (c_out, c_in) pair writes the 16 U values, as
+//   U[xi][c_out][c_in] (the GEMM shader's A) or, with packed = 1, in 64 KiB uniform
+//   blocks for winograd_gemm: block ((row block * chunks + chunk) * 16 / xpb + xi / xpb),
+//   element ((xi % xpb) * cc + ci % cc) * 16 + co % 16.
+// winograd_input: one invocation per (c_in, image, ty, 4 tiles): a 4x10 input window,
+//   16 vec4 stores into V[xi][c_in][tiles].
+// winograd_gemm: M[xi][c_out][tiles] = U[xi] . V[xi] for one block of 16 output channels
+//   and a chunk of input channels: 16 channels x 8 tiles per invocation, weights read
+//   from the uniform block (CPU drivers: see conv2d_packed.wgsl). The first chunk writes
+//   M, later ones add to it. grid: (tiles / 512, xi of the block).
+// winograd_output: one invocation per (c_out, image, ty, 4 tiles): 16 vec4 loads of M,
+//   2x8 outputs, bias (flags & 1), relu (flags & 2).
+//
+// @binding(0) weight [c_out, c_in, 3, 3]         read        (winograd_weights)
+// @binding(1) u      U, plain or packed          read_write  (winograd_weights)
+// @binding(2) params WinoParams                  uniform (mirror: src/ops/winograd.rs)
+// @binding(3) src    input images of the run      read        (winograd_input)
+// @binding(4) v_out  V                           read_write  (winograd_input)
+// @binding(5) v_in   V                           read        (winograd_gemm)
+// @binding(6) block  one 64 KiB block of U       uniform     (winograd_gemm)
+// @binding(7) m_out  M                           read_write  (winograd_gemm)
+// @binding(8) m_in   M                           read        (winograd_output)
+// @binding(9) bias   [c_out]                     read        (winograd_output)
+// @binding(10) dst   output images of the run     read_write  (winograd_output)
+
+struct WinoParams {
+    c_in: u32,
+    h: u32,
+    w: u32,
+    c_out: u32,
+    oh: u32,
+    ow: u32,
+    pad_t: u32,
+    pad_l: u32,
+    // tile rows per image, blocks of 4 tiles per tile row, images of the run,
+    // tiles of the run (a multiple of 8)
+    th: u32,
+    twb: u32,
+    nb: u32,
+    tiles: u32,
+    in_shift: u32,
+    out_shift: u32,
+    // 1: bias, 2: relu, 4: first chunk (winograd_gemm)
+    flags: u32,
+    total: u32,
+    // winograd_gemm: first output channel of the block, first input channel and input
+    // channels of the chunk, first xi of the block
+    m0: u32,
+    ci0: u32,
+    cn: u32,
+    xi0: u32,
+    // the blocks' layout: input channels per chunk, chunks, xi per block; packed = 1
+    // writes the blocks (winograd_weights)
+    cc: u32,
+    chunks: u32,
+    xpb: u32,
+    packed: u32,
+}
+
+const BLOCK: u32 = 16384u;
+
+// The padding mode, fixed per pipeline (0 zeros, 1 reflect, 2 replicate, 3 circular).
+override MODE: u32 = 0u;
+
+@group(0) @binding(0) var<storage, read> weight: array<f32>;
+@group(0) @binding(1) var<storage, read_write> u: array<f32>;
+@group(0) @binding(2) var<uniform> params: WinoParams;
+@group(0) @binding(3) var<storage, read> src: array<f32>;
+@group(0) @binding(4) var<storage, read_write> v_out: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> v_in: array<vec4<f32>>;
+@group(0) @binding(6) var<uniform> block: array<vec4<f32>, 4096>;
+@group(0) @binding(7) var<storage, read_write> m_out: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> m_in: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> bias: array<f32>;
+@group(0) @binding(10) var<storage, read_write> dst: array<f32>;
+
+// G applied to the 3 values of a row or column: (g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2).
+fn g_of(a: vec3<f32>) -> vec4<f32> {
+    return vec4<f32>(a.x, 0.5 * (a.x + a.y + a.z), 0.5 * (a.x - a.y + a.z), a.z);
+}
+
+fn u_index(xi: u32, co: u32, ci: u32) -> u32 {
+    let p = params;
+    if p.packed == 0u {
+        return (xi * p.c_out + co) * p.c_in + ci;
+    }
+    let b = ((co / 16u) * p.chunks + ci / p.cc) * (16u / p.xpb) + xi / p.xpb;
+    return b * BLOCK + ((xi % p.xpb) * p.cc + ci % p.cc) * 16u + co % 16u;
+}
+
+@compute @workgroup_size(64)
+fn winograd_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let e = gid.x + gid.y * nwg.x * 64u;
+    if e >= p.total {
+        return;
+    }
+    let co = e / p.c_in;
+    let ci = e % p.c_in;
+    let k = e * 9u;
+    let r0 = vec3<f32>(weight[k], weight[k + 1u], weight[k + 2u]);
+    let r1 = vec3<f32>(weight[k + 3u], weight[k + 4u], weight[k + 5u]);
+    let r2 = vec3<f32>(weight[k + 6u], weight[k + 7u], weight[k + 8u]);
+    // G g: rows of the 4x3 product, then G applied to each row
+    let rows = array<vec4<f32>, 4>(
+        g_of(r0),
+        g_of(0.5 * (r0 + r1 + r2)),
+        g_of(0.5 * (r0 - r1 + r2)),
+        g_of(r2),
+    );
+    for (var i = 0u; i < 4u; i++) {
+        let row = rows[i];
+        u[u_index(i * 4u, co, ci)] = row.x;
+        u[u_index(i * 4u + 1u, co, ci)] = row.y;
+        u[u_index(i * 4u + 2u, co, ci)] = row.z;
+        u[u_index(i * 4u + 3u, co, ci)] = row.w;
+    }
+}
+
+fn source_coord(i: i32, size: i32, mode: u32) -> i32 {
+    if i >= 0 && i < size {
+        return i;
+    }
+    switch mode {
+        case 1u: {
+            return select(2 * (size - 1) - i, -i, i < 0);
+        }
+        case 2u: {
+            return clamp(i, 0, size - 1);
+        }
+        case 3u: {
+            return select(i - size, i + size, i < 0);
+        }
+        default: {
+            return -1;
+        }
+    }
+}
+
+// The input value at padded coordinate (y, x) of the plane starting at `plane`; 0 in
+// the zero padding and past the padded input (tiles beyond the output).
+fn at(plane: u32, y: i32, x: i32) -> f32 {
+    let p = params;
+    var iy = select(-1, y, y >= 0 && y < i32(p.h));
+    var ix = select(-1, x, x >= 0 && x < i32(p.w));
+    if MODE != 0u {
+        iy = source_coord(y, i32(p.h), MODE);
+        ix = source_coord(x, i32(p.w), MODE);
+    }
+    let inside = iy >= 0 && ix >= 0 && iy < i32(p.h) && ix < i32(p.w);
+    return select(0.0, src[select(plane, plane + u32(iy) * p.w + u32(ix), inside)], inside);
+}
+
+// B^T applied along a row of 4 tiles: the 4 transformed columns, each a vec4 over the
+// tiles, from the 10 input values x0..x9 the tiles span.
+struct Row {
+    e0: vec4<f32>,
+    e1: vec4<f32>,
+    e2: vec4<f32>,
+    e3: vec4<f32>,
+}
+
+fn input_row(plane: u32, y: i32, x: i32) -> Row {
+    let d0 = at(plane, y, x);
+    let d1 = at(plane, y, x + 1);
+    let d2 = at(plane, y, x + 2);
+    let d3 = at(plane, y, x + 3);
+    let d4 = at(plane, y, x + 4);
+    let d5 = at(plane, y, x + 5);
+    let d6 = at(plane, y, x + 6);
+    let d7 = at(plane, y, x + 7);
+    let d8 = at(plane, y, x + 8);
+    let d9 = at(plane, y, x + 9);
+    let c0 = vec4<f32>(d0, d2, d4, d6);
+    let c1 = vec4<f32>(d1, d3, d5, d7);
+    let c2 = vec4<f32>(d2, d4, d6, d8);
+    let c3 = vec4<f32>(d3, d5, d7, d9);
+    return Row(c0 - c2, c1 + c2, c2 - c1, c1 - c3);
+}
+
+// Stores row i of B^T d B (one value per xi = 4i + j, a vec4 over the 4 tiles).
+fn store_v(i: u32, at4: u32, plane4: u32, r: Row) {
+    v_out[at4 + (i * 4u) * plane4] = r.e0;
+    v_out[at4 + (i * 4u + 1u) * plane4] = r.e1;
+    v_out[at4 + (i * 4u + 2u) * plane4] = r.e2;
+    v_out[at4 + (i * 4u + 3u) * plane4] = r.e3;
+}
+
+fn sub(a: Row, b: Row) -> Row {
+    return Row(a.e0 - b.e0, a.e1 - b.e1, a.e2 - b.e2, a.e3 - b.e3);
+}
+
+fn add(a: Row, b: Row) -> Row {
+    return Row(a.e0 + b.e0, a.e1 + b.e1, a.e2 + b.e2, a.e3 + b.e3);
+}
+
+@compute @workgroup_size(64)
+fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let e = gid.x + gid.y * nwg.x * 64u;
+    if e >= p.total {
+        return;
+    }
+    let txb = e % p.twb;
+    let ty = (e / p.twb) % p.th;
+    let n = (e / (p.twb * p.th)) % p.nb;
+    let ci = e / (p.twb * p.th * p.nb);
+    let plane = p.in_shift + (n * p.c_in + ci) * p.h * p.w;
+    let y = i32(2u * ty) - i32(p.pad_t);
+    let x = i32(8u * txb) - i32(p.pad_l);
+    let r0 = input_row(plane, y, x);
+    let r1 = input_row(plane, y + 1, x);
+    let r2 = input_row(plane, y + 2, x);
+    let r3 = input_row(plane, y + 3, x);
+    // vec4 index of the 4 tiles in V[0][ci], and the vec4s between two xi
+    let plane4 = p.c_in * p.tiles / 4u;
+    let at4 = ci * p.tiles / 4u + (n * p.th + ty) * p.twb + txb;
+    store_v(0u, at4, plane4, sub(r0, r2));
+    store_v(1u, at4, plane4, add(r1, r2));
+    store_v(2u, at4, plane4, sub(r2, r1));
+    store_v(3u, at4, plane4, sub(r1, r3));
+}
+
+// Writes (or adds, after the first chunk) one output channel's 8 tiles.
+fn store_m(co: u32, xi: u32, first: u32, a: vec4<f32>, b: vec4<f32>) {
+    let p = params;
+    let c = p.m0 + co;
+    if c >= p.c_out {
+        return;
+    }
+    let i = ((xi * p.c_out + c) * p.tiles + first) / 4u;
+    if (p.flags & 4u) != 0u {
+        m_out[i] = a;
+        m_out[i + 1u] = b;
+    } else {
+        m_out[i] = m_out[i] + a;
+        m_out[i + 1u] = m_out[i + 1u] + b;
+    }
+}
+
+@compute @workgroup_size(64)
+fn winograd_gemm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let p = params;
+    let first = gid.x * 8u;
+    if first >= p.tiles {
+        return;
+    }
+    let xl = wid.y;
+    let xi = p.xi0 + xl;
+    let step = p.tiles / 4u;
+    let base = ((xi * p.c_in + p.ci0) * p.tiles + first) / 4u;
+    // a<c>_<q>: output channel c of the block, tiles 4q..4q+3
+    var a0_0 = vec4<f32>(0.0);
+    var a0_1 = vec4<f32>(0.0);
+    var a1_0 = vec4<f32>(0.0);
+    var a1_1 = vec4<f32>(0.0);
+    var a2_0 = vec4<f32>(0.0);
+    var a2_1 = vec4<f32>(0.0);
+    var a3_0 = vec4<f32>(0.0);
+    var a3_1 = vec4<f32>(0.0);
+    var a4_0 = vec4<f32>(0.0);
+    var a4_1 = vec4<f32>(0.0);
+    var a5_0 = vec4<f32>(0.0);
+    var a5_1 = vec4<f32>(0.0);
+    var a6_0 = vec4<f32>(0.0);
+    var a6_1 = vec4<f32>(0.0);
+    var a7_0 = vec4<f32>(0.0);
+    var a7_1 = vec4<f32>(0.0);
+    var a8_0 = vec4<f32>(0.0);
+    var a8_1 = vec4<f32>(0.0);
+    var a9_0 = vec4<f32>(0.0);
+    var a9_1 = vec4<f32>(0.0);
+    var a10_0 = vec4<f32>(0.0);
+    var a10_1 = vec4<f32>(0.0);
+    var a11_0 = vec4<f32>(0.0);
+    var a11_1 = vec4<f32>(0.0);
+    var a12_0 = vec4<f32>(0.0);
+    var a12_1 = vec4<f32>(0.0);
+    var a13_0 = vec4<f32>(0.0);
+    var a13_1 = vec4<f32>(0.0);
+    var a14_0 = vec4<f32>(0.0);
+    var a14_1 = vec4<f32>(0.0);
+    var a15_0 = vec4<f32>(0.0);
+    var a15_1 = vec4<f32>(0.0);
+    var t = xl * p.cc * 4u;
+    for (var ci = 0u; ci < p.cn; ci++) {
+        let v0 = v_in[base + ci * step];
+        let v1 = v_in[base + ci * step + 1u];
+        let w0 = block[t];
+        let w1 = block[t + 1u];
+        let w2 = block[t + 2u];
+        let w3 = block[t + 3u];
+        a0_0 = fma(vec4<f32>(w0.x), v0, a0_0);
+        a0_1 = fma(vec4<f32>(w0.x), v1, a0_1);
+        a1_0 = fma(vec4<f32>(w0.y), v0, a1_0);
+        a1_1 = fma(vec4<f32>(w0.y), v1, a1_1);
+        a2_0 = fma(vec4<f32>(w0.z), v0, a2_0);
+        a2_1 = fma(vec4<f32>(w0.z), v1, a2_1);
+        a3_0 = fma(vec4<f32>(w0.w), v0, a3_0);
+        a3_1 = fma(vec4<f32>(w0.w), v1, a3_1);
+        a4_0 = fma(vec4<f32>(w1.x), v0, a4_0);
+        a4_1 = fma(vec4<f32>(w1.x), v1, a4_1);
+        a5_0 = fma(vec4<f32>(w1.y), v0, a5_0);
+        a5_1 = fma(vec4<f32>(w1.y), v1, a5_1);
+        a6_0 = fma(vec4<f32>(w1.z), v0, a6_0);
+        a6_1 = fma(vec4<f32>(w1.z), v1, a6_1);
+        a7_0 = fma(vec4<f32>(w1.w), v0, a7_0);
+        a7_1 = fma(vec4<f32>(w1.w), v1, a7_1);
+        a8_0 = fma(vec4<f32>(w2.x), v0, a8_0);
+        a8_1 = fma(vec4<f32>(w2.x), v1, a8_1);
+        a9_0 = fma(vec4<f32>(w2.y), v0, a9_0);
+        a9_1 = fma(vec4<f32>(w2.y), v1, a9_1);
+        a10_0 = fma(vec4<f32>(w2.z), v0, a10_0);
+        a10_1 = fma(vec4<f32>(w2.z), v1, a10_1);
+        a11_0 = fma(vec4<f32>(w2.w), v0, a11_0);
+        a11_1 = fma(vec4<f32>(w2.w), v1, a11_1);
+        a12_0 = fma(vec4<f32>(w3.x), v0, a12_0);
+        a12_1 = fma(vec4<f32>(w3.x), v1, a12_1);
+        a13_0 = fma(vec4<f32>(w3.y), v0, a13_0);
+        a13_1 = fma(vec4<f32>(w3.y), v1, a13_1);
+        a14_0 = fma(vec4<f32>(w3.z), v0, a14_0);
+        a14_1 = fma(vec4<f32>(w3.z), v1, a14_1);
+        a15_0 = fma(vec4<f32>(w3.w), v0, a15_0);
+        a15_1 = fma(vec4<f32>(w3.w), v1, a15_1);
+        t += 4u;
+    }
+    store_m(0u, xi, first, a0_0, a0_1);
+    store_m(1u, xi, first, a1_0, a1_1);
+    store_m(2u, xi, first, a2_0, a2_1);
+    store_m(3u, xi, first, a3_0, a3_1);
+    store_m(4u, xi, first, a4_0, a4_1);
+    store_m(5u, xi, first, a5_0, a5_1);
+    store_m(6u, xi, first, a6_0, a6_1);
+    store_m(7u, xi, first, a7_0, a7_1);
+    store_m(8u, xi, first, a8_0, a8_1);
+    store_m(9u, xi, first, a9_0, a9_1);
+    store_m(10u, xi, first, a10_0, a10_1);
+    store_m(11u, xi, first, a11_0, a11_1);
+    store_m(12u, xi, first, a12_0, a12_1);
+    store_m(13u, xi, first, a13_0, a13_1);
+    store_m(14u, xi, first, a14_0, a14_1);
+    store_m(15u, xi, first, a15_0, a15_1);
+}
+
+fn relu_f32(v: f32) -> f32 {
+    let bits = bitcast<u32>(v);
+    let nan = (bits & 0x7fffffffu) > 0x7f800000u;
+    return select(v, 0.0, bits > 0x80000000u && !nan);
+}
+
+// A^T applied along a row of M for 4 tiles: (m0 + m1 + m2, m1 - m2 - m3).
+struct Pair {
+    a: vec4<f32>,
+    b: vec4<f32>,
+}
+
+fn output_row(at4: u32, plane4: u32, i: u32) -> Pair {
+    let m0 = m_in[at4 + (i * 4u) * plane4];
+    let m1 = m_in[at4 + (i * 4u + 1u) * plane4];
+    let m2 = m_in[at4 + (i * 4u + 2u) * plane4];
+    let m3 = m_in[at4 + (i * 4u + 3u) * plane4];
+    return Pair(m0 + m1 + m2, m1 - m2 - m3);
+}
+
+fn put(at: u32, x: u32, v_in: f32) {
+    let p = params;
+    if x < p.ow {
+        var v = v_in;
+        if (p.flags & 2u) != 0u {
+            v = relu_f32(v);
+        }
+        dst[at + x] = v;
+    }
+}
+
+// Stores output row `oy` of 4 tiles: columns x + 2t (from r.a) and x + 2t + 1 (from r.b).
+fn store_row(row: u32, oy: u32, x: u32, r: Pair, b: f32) {
+    let p = params;
+    if oy >= p.oh {
+        return;
+    }
+    let a = r.a + b;
+    let c = r.b + b;
+    put(row, x, a.x);
+    put(row, x + 1u, c.x);
+    put(row, x + 2u, a.y);
+    put(row, x + 3u, c.y);
+    put(row, x + 4u, a.z);
+    put(row, x + 5u, c.z);
+    put(row, x + 6u, a.w);
+    put(row, x + 7u, c.w);
+}
+
+@compute @workgroup_size(64)
+fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let e = gid.x + gid.y * nwg.x * 64u;
+    if e >= p.total {
+        return;
+    }
+    let txb = e % p.twb;
+    let ty = (e / p.twb) % p.th;
+    let n = (e / (p.twb * p.th)) % p.nb;
+    let co = e / (p.twb * p.th * p.nb);
+    let plane4 = p.c_out * p.tiles / 4u;
+    let at4 = co * p.tiles / 4u + (n * p.th + ty) * p.twb + txb;
+    let z0 = output_row(at4, plane4, 0u);
+    let z1 = output_row(at4, plane4, 1u);
+    let z2 = output_row(at4, plane4, 2u);
+    let z3 = output_row(at4, plane4, 3u);
+    var b = 0.0;
+    if (p.flags & 1u) != 0u {
+        b = bias[co];
+    }
+    let oy = 2u * ty;
+    let x = 8u * txb;
+    let plane = p.out_shift + (n * p.c_out + co) * p.oh * p.ow;
+    store_row(plane + oy * p.ow, oy, x, Pair(z0.a + z1.a + z2.a, z0.b + z1.b + z2.b), b);
+    store_row(plane + (oy + 1u) * p.ow, oy + 1u, x, Pair(z1.a - z2.a - z3.a, z1.b - z2.b - z3.b), b);
+}

@@ -1,0 +1,303 @@
+//! Winograd F(2x2, 3x3) for conv2d: `shaders/conv2d_winograd.wgsl`. A 3x3 convolution
+//! with stride 1, dilation 1 and one group becomes a weight transform, an input
+//! transform, 16 GEMMs (one per position of the 4x4 transformed tile, over input
+//! channels) and an output transform: 16 multiplies per 2x2 outputs and channel pair
+//! instead of 36. The GEMMs run through uniform weight blocks on CPU drivers (as the
+//! packed lowering does) and through the GEMM shader elsewhere.
+
+use crate::device::{Bind, GpuHandle};
+use crate::error::{Error, Result};
+use crate::ops::conv2d::Conv2dGeometry;
+use crate::ops::gemm::{GemmParams, GemmVariant, dispatch_gemm};
+use crate::shaders::{Constants, Shader, Slot};
+use crate::tensor::Tensor;
+
+/// Mirror of `WinoParams` in shaders/conv2d_winograd.wgsl; keep field order in sync.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct WinoParams {
+    pub c_in: u32,
+    pub h: u32,
+    pub w: u32,
+    pub c_out: u32,
+    pub oh: u32,
+    pub ow: u32,
+    pub pad_t: u32,
+    pub pad_l: u32,
+    pub th: u32,
+    pub twb: u32,
+    pub nb: u32,
+    pub tiles: u32,
+    pub in_shift: u32,
+    pub out_shift: u32,
+    pub flags: u32,
+    pub total: u32,
+    pub m0: u32,
+    pub ci0: u32,
+    pub cn: u32,
+    pub xi0: u32,
+    pub cc: u32,
+    pub chunks: u32,
+    pub xpb: u32,
+    pub packed: u32,
+}
+
+const WEIGHTS_LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (2, Slot::Uniform)];
+const INPUT_LAYOUT: &[(u32, Slot)] = &[(2, Slot::Uniform), (3, Slot::Read), (4, Slot::ReadWrite)];
+const GEMM_LAYOUT: &[(u32, Slot)] = &[
+    (2, Slot::Uniform),
+    (5, Slot::Read),
+    (6, Slot::UniformBlock),
+    (7, Slot::ReadWrite),
+];
+const OUTPUT_LAYOUT: &[(u32, Slot)] = &[
+    (2, Slot::Uniform),
+    (8, Slot::Read),
+    (9, Slot::Read),
+    (10, Slot::ReadWrite),
+];
+const MODES: [Constants; 4] = [
+    &[("MODE", 0.0)],
+    &[("MODE", 1.0)],
+    &[("MODE", 2.0)],
+    &[("MODE", 3.0)],
+];
+
+/// A uniform block of U: 4096 vec4 (64 KiB), 16 output channels per block.
+const BLOCK: u64 = 16384;
+const BLOCK_ROWS: usize = 16;
+/// Positions of the transformed tile.
+const XI: usize = 16;
+/// Input channels summed in one pass before the output adds them up (a two-level sum,
+/// as the other lowerings do, to bound the rounding of long dot products).
+const CHUNK: usize = 256;
+/// Most bytes V or M may take per run of images.
+const BUDGET: u64 = 64 << 20;
+
+/// Whether the convolution is one Winograd F(2x2, 3x3) computes, with one image's
+/// transformed tiles within a binding.
+pub(crate) fn applies(g: &Conv2dGeometry, gpu: &GpuHandle) -> bool {
+    let shape =
+        g.kh == 3 && g.kw == 3 && g.stride == [1, 1] && g.dilation == [1, 1] && g.groups == 1;
+    shape && image_bytes(g) <= budget(gpu)
+}
+
+/// Bytes of V or M (the larger) per image.
+fn image_bytes(g: &Conv2dGeometry) -> u64 {
+    tiling(g).2.next_multiple_of(8) * g.c_in.max(g.c_out) as u64 * XI as u64 * 4
+}
+
+fn budget(gpu: &GpuHandle) -> u64 {
+    BUDGET.min(gpu.chunk_elems() * 4)
+}
+
+/// The tiling of one image: tile rows, blocks of 4 tiles per row, tiles (rounded to 4
+/// per row).
+fn tiling(g: &Conv2dGeometry) -> (usize, usize, u64) {
+    let th = g.oh.div_ceil(2);
+    let twb = g.ow.div_ceil(2).div_ceil(4);
+    (th, twb, (th * twb * 4) as u64)
+}
+
+/// Records the convolution into `y` (flags: bias 1, relu 2).
+pub(crate) fn launch(
+    device: &crate::Device,
+    gpu: &GpuHandle,
+    (x, w, b): (&wgpu::Buffer, &wgpu::Buffer, &wgpu::Buffer),
+    (w_size, b_size): (u64, u64),
+    y: &wgpu::Buffer,
+    g: &Conv2dGeometry,
+    flags: u32,
+) -> Result<()> {
+    if !applies(g, gpu) {
+        return Err(Error::Unsupported(
+            "winograd conv2d needs a 3x3 kernel, stride 1, dilation 1, one group and an \
+             image whose transformed tiles fit a binding"
+                .into(),
+        ));
+    }
+    let (th, twb, image_tiles) = tiling(g);
+    let per_run = (budget(gpu) / image_bytes(g)).max(1) as usize;
+    let run_tiles = |nb: usize| (nb as u64 * image_tiles).next_multiple_of(8);
+    let max_tiles = run_tiles(per_run.min(g.n));
+    let packed =
+        gpu.gemm_variant() == GemmVariant::Register && gpu.max_uniform_binding() >= BLOCK * 4;
+
+    // U, in uniform blocks or as the GEMM shader's A
+    let cc = g.c_in.min(CHUNK);
+    let chunks = g.c_in.div_ceil(cc);
+    let xpb = [16, 8, 4, 2, 1]
+        .into_iter()
+        .find(|&e| e * cc * BLOCK_ROWS <= BLOCK as usize)
+        .expect("a chunk of 256 channels fits 4 positions a block");
+    let row_blocks = g.c_out.div_ceil(BLOCK_ROWS);
+    let u_len = if packed {
+        (row_blocks * chunks * (XI / xpb)) as u64 * BLOCK
+    } else {
+        (XI * g.c_out * g.c_in) as u64
+    };
+    let u = Tensor::uninit(device, &[u_len as usize])?;
+    let ub = u.gpu_buffer().expect("a non-empty U");
+    let base = WinoParams {
+        c_in: g.c_in as u32,
+        h: g.h as u32,
+        w: g.w as u32,
+        c_out: g.c_out as u32,
+        oh: g.oh as u32,
+        ow: g.ow as u32,
+        pad_t: g.pad[0] as u32,
+        pad_l: g.pad[2] as u32,
+        th: th as u32,
+        twb: twb as u32,
+        flags,
+        cc: cc as u32,
+        chunks: chunks as u32,
+        xpb: xpb as u32,
+        packed: u32::from(packed),
+        ..WinoParams::default()
+    };
+    let pairs = (g.c_out * g.c_in) as u64;
+    let weights = gpu.pipeline(Shader::Conv2dWinograd, "winograd_weights", WEIGHTS_LAYOUT)?;
+    gpu.dispatch(
+        &weights,
+        &[Bind::at(0, w, 0, w_size), Bind::at(1, ub, 0, u_len * 4)],
+        bytemuck::bytes_of(&WinoParams {
+            total: pairs as u32,
+            ..base
+        }),
+        gpu.grid(pairs.div_ceil(64))?,
+    )?;
+
+    let v = Tensor::uninit(device, &[(XI as u64 * g.c_in as u64 * max_tiles) as usize])?;
+    let m = Tensor::uninit(device, &[(XI as u64 * g.c_out as u64 * max_tiles) as usize])?;
+    let (vb, mb) = (
+        v.gpu_buffer().expect("a non-empty V"),
+        m.gpu_buffer().expect("a non-empty M"),
+    );
+    let constants = MODES[g.mode.code() as usize];
+    let input = gpu.pipeline_with(
+        Shader::Conv2dWinograd,
+        "winograd_input",
+        INPUT_LAYOUT,
+        constants,
+    )?;
+    let output = gpu.pipeline(Shader::Conv2dWinograd, "winograd_output", OUTPUT_LAYOUT)?;
+    let in_image = (g.c_in * g.h * g.w) as u64;
+    let out_image = (g.c_out * g.oh * g.ow) as u64;
+    gpu.for_each_run(
+        "conv2d image size (bytes)",
+        g.n,
+        (in_image, out_image),
+        per_run,
+        |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+            let tiles = run_tiles(nb);
+            let (v_size, m_size) = (
+                XI as u64 * g.c_in as u64 * tiles * 4,
+                XI as u64 * g.c_out as u64 * tiles * 4,
+            );
+            let run = WinoParams {
+                nb: nb as u32,
+                tiles: tiles as u32,
+                in_shift: x_shift,
+                out_shift: y_shift,
+                ..base
+            };
+            let quads = (nb * th * twb) as u64;
+            gpu.dispatch(
+                &input,
+                &[Bind::at(3, x, x_off, x_size), Bind::at(4, vb, 0, v_size)],
+                bytemuck::bytes_of(&WinoParams {
+                    total: (quads * g.c_in as u64) as u32,
+                    ..run
+                }),
+                gpu.grid((quads * g.c_in as u64).div_ceil(64))?,
+            )?;
+            if packed {
+                gemm_packed(gpu, (vb, v_size), (ub, mb, m_size), g, &run)?;
+            } else {
+                let p = GemmParams {
+                    m: g.c_out as u32,
+                    n: tiles as u32,
+                    k: g.c_in as u32,
+                    a_rs: g.c_in as u32,
+                    a_gs: (g.c_out * g.c_in) as u32,
+                    b_rs: tiles as u32,
+                    b_gs: (g.c_in as u64 * tiles) as u32,
+                    b_hw: tiles as u32,
+                    c_ms: tiles as u32,
+                    c_gs: (g.c_out as u64 * tiles) as u32,
+                    c_hw: tiles as u32,
+                    ..GemmParams::default()
+                };
+                let binds = [
+                    Bind::at(0, ub, 0, u_len * 4),
+                    Bind::at(1, vb, 0, v_size),
+                    Bind::at(2, ub, 0, 4),
+                    Bind::at(3, mb, 0, m_size),
+                ];
+                dispatch_gemm(gpu, &binds, &p, XI)?;
+            }
+            gpu.dispatch(
+                &output,
+                &[
+                    Bind::at(8, mb, 0, m_size),
+                    Bind::at(9, b, 0, b_size),
+                    Bind::at(10, y, y_off, y_size),
+                ],
+                bytemuck::bytes_of(&WinoParams {
+                    total: (quads * g.c_out as u64) as u32,
+                    ..run
+                }),
+                gpu.grid((quads * g.c_out as u64).div_ceil(64))?,
+            )
+        },
+    )
+}
+
+/// The 16 GEMMs through uniform blocks: one dispatch per (block of 16 output channels,
+/// chunk of input channels, group of positions).
+fn gemm_packed(
+    gpu: &GpuHandle,
+    (vb, v_size): (&wgpu::Buffer, u64),
+    (ub, mb, m_size): (&wgpu::Buffer, &wgpu::Buffer, u64),
+    g: &Conv2dGeometry,
+    run: &WinoParams,
+) -> Result<()> {
+    let gemm = gpu.pipeline(Shader::Conv2dWinograd, "winograd_gemm", GEMM_LAYOUT)?;
+    let (cc, chunks, xpb) = (run.cc as usize, run.chunks as usize, run.xpb as usize);
+    let groups_x = u64::from(run.tiles).div_ceil(8 * 64);
+    if groups_x > u64::from(gpu.max_groups_per_dim()) {
+        return Err(Error::Limit {
+            what: "winograd GEMM workgroups per dimension",
+            requested: groups_x,
+            limit: u64::from(gpu.max_groups_per_dim()),
+        });
+    }
+    for rb in 0..g.c_out.div_ceil(BLOCK_ROWS) {
+        for chunk in 0..chunks {
+            for xg in 0..XI / xpb {
+                let block = ((rb * chunks + chunk) * (XI / xpb) + xg) as u64;
+                let p = WinoParams {
+                    m0: (rb * BLOCK_ROWS) as u32,
+                    ci0: (chunk * cc) as u32,
+                    cn: cc.min(g.c_in - chunk * cc) as u32,
+                    xi0: (xg * xpb) as u32,
+                    flags: if chunk == 0 { 4 } else { 0 },
+                    ..*run
+                };
+                let binds = [
+                    Bind::at(5, vb, 0, v_size),
+                    Bind::at(6, ub, block * BLOCK * 4, BLOCK * 4),
+                    Bind::at(7, mb, 0, m_size),
+                ];
+                gpu.dispatch(
+                    &gemm,
+                    &binds,
+                    bytemuck::bytes_of(&p),
+                    [groups_x as u32, xpb as u32, 1],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
