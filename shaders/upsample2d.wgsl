@@ -17,7 +17,8 @@
 // no invocation divides: a CPU driver runs integer division lane by lane.
 // @binding(0) src    array<f32>        read        [planes, h, w]
 // @binding(2) dst    array<f32>        read_write  [planes, oh, ow]
-// @binding(4) dst4   array<vec4<f32>>  read_write  dst as vec4 (nearest4)
+// @binding(4) dst4   array<vec4<f32>>  read_write  dst as vec4 (nearest4, nearest2x)
+// @binding(5) src4   array<vec4<f32>>  read        src as vec4 (nearest2x)
 // @binding(3) params UpsampleParams  uniform (mirror: src/ops/upsample2d.rs)
 
 struct UpsampleParams {
@@ -41,6 +42,29 @@ struct UpsampleParams {
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(3) var<uniform> params: UpsampleParams;
 @group(0) @binding(4) var<storage, read_write> dst4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> src4: array<vec4<f32>>;
+
+// nearest2x: exact doubling of both axes with rows of whole vec4s: one invocation per
+// source vec4 (4 pixels) writes the 2 x 8 outputs they become as 4 vec4s. total counts
+// source vec4s; the grid is 1-D, spilled into y.
+@compute @workgroup_size(64)
+fn nearest2x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let i = gid.x + gid.y * nwg.x * 64u;
+    if i >= p.total {
+        return;
+    }
+    let v = src4[p.in_shift / 4u + i];
+    let a = v.xxyy;
+    let b = v.zzww;
+    // source row r = i / (w / 4) starts output row 2r, whose vec4s start at r * w
+    let quads = p.w / 4u;
+    let at = p.out_shift / 4u + (i / quads) * p.w + 2u * (i % quads);
+    dst4[at] = a;
+    dst4[at + 1u] = b;
+    dst4[at + p.w / 2u] = a;
+    dst4[at + p.w / 2u + 1u] = b;
+}
 
 fn nearest_source(o: u32, size: u32, scale: f32, kind: u32) -> u32 {
     if kind == 1u {

@@ -63,6 +63,8 @@ fn every_mode_matches_the_reference() {
     let nearest = InterpolateMode::Nearest;
     let cases = [
         ([2, 3, 5, 6], InterpolateParams::scale(2.0, nearest)),
+        // rows of whole vec4s: one invocation per source vec4
+        ([2, 3, 5, 8], InterpolateParams::scale(2.0, nearest)),
         ([1, 2, 10, 10], InterpolateParams::scale(2.05, nearest)),
         ([1, 2, 9, 11], InterpolateParams::scale(0.45, nearest)),
         ([1, 2, 4, 5], InterpolateParams::size(7, 9, nearest)),
@@ -119,6 +121,13 @@ fn interpolate_runs_in_chunks_of_planes_when_bindings_are_small() {
             &data,
             &[3, 4, 10, 10],
             &InterpolateParams::scale(1.5, InterpolateMode::Nearest),
+        );
+        let data = common::random(3 * 4 * 6 * 8, 4);
+        check(
+            &dev,
+            &data,
+            &[3, 4, 6, 8],
+            &InterpolateParams::scale(2.0, InterpolateMode::Nearest),
         );
     }
 }

@@ -7,7 +7,7 @@
 //! `1 / scale_factor`, not `in / out`), and handed to the shader as a small table; the
 //! shader only gathers (nearest) or blends (bilinear), so nearest modes are bit-exact.
 
-use crate::device::{Bind, DeviceKind};
+use crate::device::{Bind, DeviceKind, GpuHandle};
 use crate::error::{Error, Result};
 use crate::reference;
 use crate::shaders::{Shader, Slot};
@@ -350,6 +350,7 @@ pub(crate) struct UpsampleParams {
 
 const LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (2, Slot::ReadWrite), (3, Slot::Uniform)];
 const LAYOUT4: &[(u32, Slot)] = &[(0, Slot::Read), (3, Slot::Uniform), (4, Slot::ReadWrite)];
+const LAYOUT2X: &[(u32, Slot)] = &[(3, Slot::Uniform), (4, Slot::ReadWrite), (5, Slot::Read)];
 
 /// How the shader's nearest index runs on an axis: 0 the formula, 1 identity, 2 halving
 /// (PyTorch's special cases), for mode nearest.
@@ -386,6 +387,13 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
             let (Some(src), Some(dst)) = (x.gpu_buffer(), out.gpu_buffer()) else {
                 return Ok(out);
             };
+            if g.mode == InterpolateMode::Nearest
+                && g.oh == 2 * g.h
+                && g.ow == 2 * g.w
+                && g.w % 4 == 0
+            {
+                return nearest2x(gpu, src, dst, &g).map(|()| out);
+            }
             // bilinear4: every group of 4 neighbouring outputs reads at most 4 columns
             // (stored as a vec4 when rows are whole vec4s)
             let narrow = g.mode == InterpolateMode::Bilinear
@@ -488,4 +496,43 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
         }
     }
     Ok(out)
+}
+
+/// Nearest, both axes doubled, rows of whole vec4s: `nearest2x`, one invocation per
+/// source vec4.
+fn nearest2x(
+    gpu: &GpuHandle,
+    src: &wgpu::Buffer,
+    dst: &wgpu::Buffer,
+    g: &InterpolateGeometry,
+) -> Result<()> {
+    let pipeline = gpu.pipeline(Shader::Upsample2d, "nearest2x", LAYOUT2X)?;
+    let (in_plane, out_plane) = ((g.h * g.w) as u64, (g.oh * g.ow) as u64);
+    gpu.for_each_run(
+        "interpolate plane size (bytes)",
+        g.n * g.c,
+        (in_plane, out_plane),
+        usize::MAX,
+        |_, np, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+            let quads = np as u64 * in_plane / 4;
+            let params = UpsampleParams {
+                h: g.h as u32,
+                w: g.w as u32,
+                oh: g.oh as u32,
+                ow: g.ow as u32,
+                total: quads as u32,
+                in_shift: x_shift,
+                out_shift: y_shift,
+                kind_h: 2,
+                kind_w: 2,
+                ..UpsampleParams::default()
+            };
+            // whole planes of whole rows: the shifts are multiples of 4
+            let binds = [
+                Bind::at(4, dst, y_off, y_size.div_ceil(16) * 16),
+                Bind::at(5, src, x_off, x_size.div_ceil(16) * 16),
+            ];
+            gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), gpu.grid(quads.div_ceil(64))?)
+        },
+    )
 }
