@@ -12,6 +12,8 @@
 // @binding(1) dst     array<f32>  read_write  [planes, oh, ow]
 // @binding(2) indices array<u32>  read_write  [planes, oh, ow] (max pools, flags & 1)
 // @binding(3) params  PoolParams  uniform (mirror: src/ops/pool2d.rs)
+// @binding(4) src4    src as vec4 (the *4v entries)                      read
+// @binding(5) dst4    dst as vec4 (the *4v entries)                      read_write
 
 struct PoolParams {
     h: u32,
@@ -242,21 +244,157 @@ fn avg_pool2d4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
         if ox >= p.ow {
             break;
         }
-        let x_start = i32(ox) - i32(p.pw);
-        let x_end = min(x_start + i32(KW), i32(p.w + p.pw));
-        let padded_count = (y_end - y_start) * (x_end - x_start);
-        let cols = vec2<i32>(max(x_start, 0), min(x_end, i32(p.w)));
-        var divisor = f32(max((rows.y - rows.x) * (cols.y - cols.x), 0));
-        if (p.flags & 2u) != 0u {
-            divisor = f32(padded_count);
-        }
-        if (p.flags & 4u) != 0u {
-            divisor = f32(i32(p.divisor));
-        }
-        var v = 0.0;
-        if rows.x < rows.y && cols.x < cols.y {
-            v = sum[e] / divisor;
-        }
-        dst[out + e] = v;
+        dst[out + e] = average(sum[e], ox, y_start, y_end, rows);
     }
+}
+
+// sum / the divisor of output column ox, whose window spans rows [y_start, y_end) of
+// the padded input and `rows` of the input; 0 for a window with no input cell.
+fn average(sum: f32, ox: u32, y_start: i32, y_end: i32, rows: vec2<i32>) -> f32 {
+    let p = params;
+    let x_start = i32(ox * p.sw) - i32(p.pw);
+    let x_end = min(x_start + i32(p.kw), i32(p.w + p.pw));
+    let padded_count = (y_end - y_start) * (x_end - x_start);
+    let cols = vec2<i32>(max(x_start, 0), min(x_end, i32(p.w)));
+    var divisor = f32(max((rows.y - rows.x) * (cols.y - cols.x), 0));
+    if (p.flags & 2u) != 0u {
+        divisor = f32(padded_count);
+    }
+    if (p.flags & 4u) != 0u {
+        divisor = f32(i32(p.divisor));
+    }
+    if rows.x < rows.y && cols.x < cols.y {
+        return sum / divisor;
+    }
+    return 0.0;
+}
+
+// max_pool2d4v / avg_pool2d4v: 4 neighbouring outputs of a row per invocation, for rows
+// of whole vec4s (w % 4 == 0), dilation 1 along the row and stride SW (1 or 2). Each
+// input row the window touches is loaded as 3 vec4 (the quad holding the first output's
+// first column SW * ox0, and one quad each side: 12 columns, the override constants
+// keep every window inside them), padded quads reading -inf (max) or 0 (avg). The max
+// pool considers the cells in avg_pool2d's order (rows, then columns), so NaN and ties
+// resolve as in max_pool2d; no indices. Stores are a vec4 when ow % 4 == 0.
+// grid: planes * oh * ceil(ow / 4) invocations, spilled into y
+override PW: u32 = 1u;
+override SW: u32 = 2u;
+
+@group(0) @binding(4) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> dst4: array<vec4<f32>>;
+
+struct Quads {
+    l: vec4<f32>,
+    m: vec4<f32>,
+    r: vec4<f32>,
+}
+
+fn quad(row4: u32, q: i32, inside_row: bool, fill: f32) -> vec4<f32> {
+    let inside = inside_row && q >= 0 && q < i32(params.w / 4u);
+    return select(vec4<f32>(fill), src4[select(0u, row4 + u32(q), inside)], inside);
+}
+
+fn quads(base4: u32, y: i32, q: i32, fill: f32) -> Quads {
+    let inside = y >= 0 && y < i32(params.h);
+    let row4 = base4 + u32(max(y, 0)) * (params.w / 4u);
+    return Quads(quad(row4, q - 1, inside, fill), quad(row4, q, inside, fill), quad(row4, q + 1, inside, fill));
+}
+
+// Column i (0..12) of the 3 quads, i a constant once the pipeline is specialised.
+fn pick(s: Quads, i: u32) -> f32 {
+    if i < 4u {
+        return s.l[i];
+    }
+    if i < 8u {
+        return s.m[i - 4u];
+    }
+    return s.r[i - 8u];
+}
+
+// Where an invocation's 4 outputs are: column ox0, row oy, plane.
+struct Group {
+    ox0: u32,
+    oy: u32,
+    plane: u32,
+    valid: bool,
+}
+
+fn group_of(gid: vec3<u32>, nwg: vec3<u32>) -> Group {
+    let p = params;
+    let idx = gid.x + gid.y * nwg.x * 64u;
+    let groups = (p.ow + 3u) / 4u;
+    return Group((idx % groups) * 4u, (idx / groups) % p.oh, idx / (groups * p.oh), idx < p.total);
+}
+
+fn store4(g: Group, v: vec4<f32>) {
+    let p = params;
+    let out = p.out_shift + (g.plane * p.oh + g.oy) * p.ow + g.ox0;
+    if p.ow % 4u == 0u {
+        dst4[out / 4u] = v;
+        return;
+    }
+    for (var e = 0u; e < 4u; e++) {
+        if g.ox0 + e < p.ow {
+            dst[out + e] = v[e];
+        }
+    }
+}
+
+@compute @workgroup_size(64)
+fn max_pool2d4v(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let g = group_of(gid, nwg);
+    if !g.valid {
+        return;
+    }
+    let base4 = (p.in_shift + g.plane * p.h * p.w) / 4u;
+    let q = i32(g.ox0 * SW / 4u);
+    var b0 = Best(NEG_INF_BITS, 0u);
+    var b1 = Best(NEG_INF_BITS, 0u);
+    var b2 = Best(NEG_INF_BITS, 0u);
+    var b3 = Best(NEG_INF_BITS, 0u);
+    let y0 = i32(g.oy * p.sh) - i32(p.ph);
+    for (var ky = 0u; ky < p.kh; ky++) {
+        let y = y0 + i32(ky * p.dh);
+        if y < 0 || y >= i32(p.h) {
+            continue;
+        }
+        let s = quads(base4, y, q, bitcast<f32>(NEG_INF_BITS));
+        for (var kx = 0u; kx < KW; kx++) {
+            let c = 4u + kx - PW;
+            b0 = consider(b0, bitcast<u32>(pick(s, c)), 0u);
+            b1 = consider(b1, bitcast<u32>(pick(s, c + SW)), 0u);
+            b2 = consider(b2, bitcast<u32>(pick(s, c + 2u * SW)), 0u);
+            b3 = consider(b3, bitcast<u32>(pick(s, c + 3u * SW)), 0u);
+        }
+    }
+    store4(g, bitcast<vec4<f32>>(vec4<u32>(b0.bits, b1.bits, b2.bits, b3.bits)));
+}
+
+@compute @workgroup_size(64)
+fn avg_pool2d4v(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let g = group_of(gid, nwg);
+    if !g.valid {
+        return;
+    }
+    let base4 = (p.in_shift + g.plane * p.h * p.w) / 4u;
+    let q = i32(g.ox0 * SW / 4u);
+    let y_start = i32(g.oy * p.sh) - i32(p.ph);
+    let y_end = min(y_start + i32(p.kh), i32(p.h + p.ph));
+    let rows = vec2<i32>(max(y_start, 0), min(y_end, i32(p.h)));
+    var sum = vec4<f32>(0.0);
+    for (var y = rows.x; y < rows.y; y++) {
+        let s = quads(base4, y, q, 0.0);
+        for (var kx = 0u; kx < KW; kx++) {
+            let c = 4u + kx - PW;
+            sum += vec4<f32>(pick(s, c), pick(s, c + SW), pick(s, c + 2u * SW), pick(s, c + 3u * SW));
+        }
+    }
+    store4(g, vec4<f32>(
+        average(sum.x, g.ox0, y_start, y_end, rows),
+        average(sum.y, g.ox0 + 1u, y_start, y_end, rows),
+        average(sum.z, g.ox0 + 2u, y_start, y_end, rows),
+        average(sum.w, g.ox0 + 3u, y_start, y_end, rows),
+    ));
 }

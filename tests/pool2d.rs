@@ -77,6 +77,39 @@ fn max_pool2d_propagates_nan_and_keeps_the_first_of_ties() {
 }
 
 #[test]
+fn the_vec4_max_pool_resolves_nan_and_ties_as_pytorch_does() {
+    // NaN (two payloads), signed zeros, infinities and repeats: every window's winner
+    // must be the reference's, bit for bit, on the 4-outputs-per-invocation path
+    let pool = [
+        f32::NAN,
+        f32::from_bits(0x7fc0_0001),
+        -0.0,
+        0.0,
+        1.0,
+        1.0,
+        -1.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        2.5,
+    ];
+    let shape = [2, 3, 8, 16];
+    let n: usize = shape.iter().product();
+    let data: Vec<f32> = common::random(n, 77)
+        .iter()
+        .map(|v| pool[((v.abs() * 1000.0) as usize) % pool.len()])
+        .collect();
+    for dev in common::backends() {
+        for p in [
+            MaxPool2dParams::new(3).stride(2).padding(1),
+            MaxPool2dParams::new(2),
+            MaxPool2dParams::new(3).stride(1).padding(1),
+        ] {
+            check_max(dev, &data, &shape, &p);
+        }
+    }
+}
+
+#[test]
 fn padded_cells_never_win_a_max() {
     // all-negative input with padding: torch never yields 0 from the padding
     let data: Vec<f32> = (0..32).map(|i| -1.0 - i as f32).collect();
@@ -102,6 +135,12 @@ fn max_pool2d_matches_reference_on_parameter_combinations() {
     let cases = [
         ([2, 3, 8, 8], MaxPool2dParams::new(2)),
         ([2, 4, 11, 11], MaxPool2dParams::new(3).stride(2).padding(1)),
+        // rows of whole vec4s: 4 outputs per invocation from 3 quads a row, stored as
+        // a vec4 (ow 8) or one by one (ow 6), and with a partial last window
+        ([2, 4, 16, 16], MaxPool2dParams::new(3).stride(2).padding(1)),
+        ([2, 4, 12, 12], MaxPool2dParams::new(3).stride(2).padding(1)),
+        ([1, 2, 8, 12], MaxPool2dParams::new(2).stride(2).padding(1).ceil_mode(true)),
+        ([1, 2, 8, 8], MaxPool2dParams::new(3).stride(1).padding(1)),
         ([1, 2, 5, 5], MaxPool2dParams::new(2).ceil_mode(true)),
         (
             [1, 1, 5, 5],
@@ -161,6 +200,22 @@ fn avg_pool2d_divides_as_pytorch_does() {
         ),
         ([2, 3, 9, 9], AvgPool2dParams::new(3).stride(1).padding(1)),
         ([2, 3, 8, 8], AvgPool2dParams::new(2)),
+        // rows of whole vec4s
+        (
+            [2, 3, 8, 12],
+            AvgPool2dParams {
+                count_include_pad: false,
+                ..AvgPool2dParams::new(3).stride(1).padding(1)
+            },
+        ),
+        ([2, 3, 12, 12], AvgPool2dParams::new(3).stride(2).padding(1)),
+        (
+            [1, 2, 8, 8],
+            AvgPool2dParams {
+                ceil_mode: true,
+                ..AvgPool2dParams::new(2).stride(2).padding(1)
+            },
+        ),
     ];
     for dev in common::backends() {
         for (i, (shape, p)) in cases.iter().enumerate() {

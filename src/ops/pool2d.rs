@@ -390,6 +390,33 @@ const LAYOUT: &[(u32, Slot)] = &[
     (2, Slot::ReadWrite),
     (3, Slot::Uniform),
 ];
+const LAYOUT_V4: &[(u32, Slot)] = &[
+    (1, Slot::ReadWrite),
+    (3, Slot::Uniform),
+    (4, Slot::Read),
+    (5, Slot::ReadWrite),
+];
+
+/// The specialisation of `max_pool2d4v` / `avg_pool2d4v` for a pooling, when it has
+/// one: rows of whole vec4s, dilation 1 along the row, and a (kernel, padding, stride)
+/// along the row whose 4 windows stay within the 12 columns of 3 quads.
+fn vec4_constants(g: &Pool2dGeometry) -> Option<Constants> {
+    if g.w % 4 != 0 || g.dilation[1] != 1 {
+        return None;
+    }
+    Some(match (g.kernel[1], g.padding[1], g.stride[1]) {
+        (1, 0, 1) => &[("KW", 1.0), ("PW", 0.0), ("SW", 1.0)],
+        (2, 0, 1) => &[("KW", 2.0), ("PW", 0.0), ("SW", 1.0)],
+        (2, 1, 1) => &[("KW", 2.0), ("PW", 1.0), ("SW", 1.0)],
+        (3, 0, 1) => &[("KW", 3.0), ("PW", 0.0), ("SW", 1.0)],
+        (3, 1, 1) => &[("KW", 3.0), ("PW", 1.0), ("SW", 1.0)],
+        (1, 0, 2) => &[("KW", 1.0), ("PW", 0.0), ("SW", 2.0)],
+        (2, 0, 2) => &[("KW", 2.0), ("PW", 0.0), ("SW", 2.0)],
+        (2, 1, 2) => &[("KW", 2.0), ("PW", 1.0), ("SW", 2.0)],
+        (3, 1, 2) => &[("KW", 3.0), ("PW", 1.0), ("SW", 2.0)],
+        _ => return None,
+    })
+}
 
 /// Records one pooling entry point over every plane, in chunks of planes that fit a
 /// binding. `indices` is written when given (max pools).
@@ -420,7 +447,9 @@ fn launch_with(
         return Ok(()); // no elements
     };
     let idx_buf = indices.and_then(IndexTensor::gpu_buffer).unwrap_or(dst);
-    let pipeline = gpu.pipeline_with(Shader::Pool2d, entry, LAYOUT, constants)?;
+    let vec4 = entry.ends_with("4v");
+    let layout = if vec4 { LAYOUT_V4 } else { LAYOUT };
+    let pipeline = gpu.pipeline_with(Shader::Pool2d, entry, layout, constants)?;
     let (in_plane, out_plane) = (
         u64::from(params.h * params.w),
         u64::from(params.oh * params.ow),
@@ -440,13 +469,23 @@ fn launch_with(
             params.in_shift = x_shift;
             params.out_shift = y_shift;
             params.idx_shift = y_shift;
+            let grid =
+                gpu.grid(u64::from(params.total).div_ceil(if per == 1 { 256 } else { 64 }))?;
+            if vec4 {
+                // whole planes of whole rows: the input shift is a multiple of 4, and
+                // so is the output's when the vec4 stores are used (ow % 4 == 0)
+                let binds = [
+                    Bind::at(1, dst, y_off, y_size),
+                    Bind::at(4, src, x_off, x_size.div_ceil(16) * 16),
+                    Bind::at(5, dst, y_off, y_size.div_ceil(16) * 16),
+                ];
+                return gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid);
+            }
             let binds = [
                 Bind::at(0, src, x_off, x_size),
                 Bind::at(1, dst, y_off, y_size),
                 Bind::at(2, idx_buf, y_off, y_size),
             ];
-            let grid =
-                gpu.grid(u64::from(params.total).div_ceil(if per == 1 { 256 } else { 64 }))?;
             gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)?;
             Ok(())
         },
@@ -527,7 +566,18 @@ fn max_pool2d_impl(
                 .transpose()?;
             let mut p = pool_params(&g);
             p.flags = if with_indices { FLAG_INDICES } else { 0 };
-            launch(gpu, "max_pool2d", x, &out, indices.as_ref(), p, g.n * g.c)?;
+            match vec4_constants(&g) {
+                Some(constants) if !with_indices => launch_with(
+                    gpu,
+                    ("max_pool2d4v", constants, 4),
+                    x,
+                    &out,
+                    None,
+                    p,
+                    g.n * g.c,
+                )?,
+                _ => launch(gpu, "max_pool2d", x, &out, indices.as_ref(), p, g.n * g.c)?,
+            }
             Ok((out, indices))
         }
     }
@@ -568,8 +618,19 @@ pub fn avg_pool2d(x: &Tensor, params: &AvgPool2dParams) -> Result<Tensor> {
                 p.flags |= FLAG_DIVISOR;
                 p.divisor = d as u32;
             }
-            // stride 1 along rows, narrow kernels: 4 outputs per invocation share loads
-            if g.stride[1] == 1 && g.kernel[1] <= 7 {
+            // 4 outputs per invocation sharing loads: vec4 loads where rows allow,
+            // else stride 1 along rows with narrow kernels
+            if let Some(constants) = vec4_constants(&g) {
+                launch_with(
+                    gpu,
+                    ("avg_pool2d4v", constants, 4),
+                    x,
+                    &out,
+                    None,
+                    p,
+                    g.n * g.c,
+                )?;
+            } else if g.stride[1] == 1 && g.kernel[1] <= 7 {
                 const KW: [Constants; 8] = [
                     &[("KW", 0.0)],
                     &[("KW", 1.0)],
