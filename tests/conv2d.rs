@@ -136,6 +136,23 @@ fn every_lowering_matches_the_reference_on_parameter_combinations() {
         ([3, 16, 5, 7], [20, 16, 1, 1], Conv2dParams::default()),
         // aligned 1x1 (8 pixels of a plane per invocation on CPU drivers)
         ([2, 8, 4, 6], [12, 8, 1, 1], Conv2dParams::default()),
+        // rows of whole vec4s, stride 1: 2 rows x 4 pixels per invocation on CPU
+        // drivers, with an odd row count, two chunks of input channels, wider kernels
+        (
+            [1, 40, 7, 8],
+            [20, 40, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        (
+            [2, 3, 9, 12],
+            [5, 3, 5, 5],
+            Conv2dParams::default().padding(2),
+        ),
+        (
+            [1, 2, 5, 8],
+            [3, 2, 7, 7],
+            Conv2dParams::default().padding(3),
+        ),
         // stride 1 with rows of 16 (8 neighbours per invocation on CPU drivers)
         (
             [2, 3, 6, 16],

@@ -602,6 +602,7 @@ const PACKED_LAYOUT: &[(u32, Slot)] = &[
     (3, Slot::ReadWrite),
     (4, Slot::Uniform),
     (8, Slot::Read),
+    (9, Slot::ReadWrite),
 ];
 const DIRECT_LAYOUT: &[(u32, Slot)] = &[
     (0, Slot::Read),
@@ -915,6 +916,34 @@ fn implicit_grid(gpu: &GpuHandle, pixels: u64, g: &Conv2dGeometry) -> Result<[u3
     Ok(dims.map(|d| d as u32))
 }
 
+/// The specialisation of `conv2d_packed_q` (kernel width, left padding) for a
+/// convolution it computes: stride 1, dilation 1, zero padding, rows of whole vec4s in
+/// and out, and every window of 4 neighbouring pixels within the 12 columns around them.
+fn quad_constants(g: &Conv2dGeometry) -> Option<Constants> {
+    if g.stride != [1, 1]
+        || g.dilation != [1, 1]
+        || g.mode != PaddingMode::Zeros
+        || g.w % 4 != 0
+        || g.ow % 4 != 0
+    {
+        return None;
+    }
+    Some(match (g.kw, g.pad[2]) {
+        (1, 0) => &[("KW", 1.0), ("PL", 0.0)],
+        (2, 0) => &[("KW", 2.0), ("PL", 0.0)],
+        (2, 1) => &[("KW", 2.0), ("PL", 1.0)],
+        (3, 0) => &[("KW", 3.0), ("PL", 0.0)],
+        (3, 1) => &[("KW", 3.0), ("PL", 1.0)],
+        (3, 2) => &[("KW", 3.0), ("PL", 2.0)],
+        (5, 0) => &[("KW", 5.0), ("PL", 0.0)],
+        (5, 1) => &[("KW", 5.0), ("PL", 1.0)],
+        (5, 2) => &[("KW", 5.0), ("PL", 2.0)],
+        (7, 2) => &[("KW", 7.0), ("PL", 2.0)],
+        (7, 3) => &[("KW", 7.0), ("PL", 3.0)],
+        _ => return None,
+    })
+}
+
 /// The packed lowering: weights into 64 KiB uniform blocks (one dispatch), then one
 /// dispatch per (group, block of 16 output channels, chunk of input channels) and
 /// chunk of images.
@@ -989,12 +1018,12 @@ fn launch_packed(
         && g.mode == PaddingMode::Zeros
         && ohw.is_multiple_of(8)
         && in_image.is_multiple_of(4);
-    let entry = if aligned_1x1 {
-        "conv2d_packed_1x1"
-    } else {
-        "conv2d_packed"
+    let quads = quad_constants(g).filter(|_| !aligned_1x1);
+    let (entry, constants) = match quads {
+        _ if aligned_1x1 => ("conv2d_packed_1x1", MODES[0]),
+        Some(constants) => ("conv2d_packed_q", constants),
+        None => ("conv2d_packed", MODES[g.mode.code() as usize]),
     };
-    let constants = MODES[g.mode.code() as usize];
     let conv = gpu.pipeline_with(Shader::Conv2dPacked, entry, PACKED_LAYOUT, constants)?;
     gpu.for_each_run(
         "conv2d image size (bytes)",
@@ -1002,8 +1031,14 @@ fn launch_packed(
         (in_image, out_image),
         images_per_dispatch,
         |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
-            let total = nb as u64 * ohw;
-            let grid = gpu.grid(total.div_ceil(64 * 8))?;
+            // conv2d_packed_q counts images; its invocations cover 2 rows x 4 pixels
+            let (total, invocations) = if quads.is_some() {
+                let per_image = (g.oh.div_ceil(2) * g.ow / 4) as u64;
+                (nb as u64, nb as u64 * per_image)
+            } else {
+                (nb as u64 * ohw, (nb as u64 * ohw).div_ceil(8))
+            };
+            let grid = gpu.grid(invocations.div_ceil(64))?;
             for group in 0..g.groups {
                 for rb in 0..row_blocks {
                     for chunk in 0..chunks {
@@ -1037,6 +1072,9 @@ fn launch_packed(
                             // vec4 view: the window rounded out to whole vec4s (the shift
                             // is a multiple of 4 when the VEC4 pipeline reads it)
                             Bind::at(8, x, x_off, x_size.div_ceil(16) * 16),
+                            // vec4 view of the output (conv2d_packed_q: whole images of
+                            // whole rows, so the shift is a multiple of 4)
+                            Bind::at(9, y, y_off, y_size.div_ceil(16) * 16),
                         ];
                         gpu.dispatch(&conv, &binds, bytemuck::bytes_of(&params), grid)?;
                     }

@@ -532,7 +532,12 @@ fn nearest2x(
                 Bind::at(4, dst, y_off, y_size.div_ceil(16) * 16),
                 Bind::at(5, src, x_off, x_size.div_ceil(16) * 16),
             ];
-            gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), gpu.grid(quads.div_ceil(64))?)
+            gpu.dispatch(
+                &pipeline,
+                &binds,
+                bytemuck::bytes_of(&params),
+                gpu.grid(quads.div_ceil(64))?,
+            )
         },
     )
 }
