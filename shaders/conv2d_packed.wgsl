@@ -26,7 +26,8 @@
 //                @binding(2) bias   [c_out]                                 read
 //                @binding(3) dst    output images of the chunk, from out_shift read_write
 //                @binding(4) params PackedParams uniform (mirror: src/ops/conv2d.rs)
-//                @binding(8) src4   src again, as vec4 (conv2d_packed_1x1) read
+//                @binding(8) src4   src again, as vec4 (conv2d_packed_1x1, _q) read
+//                @binding(9) dst4   dst again, as vec4 (conv2d_packed_1x1, _q) read_write
 //                grid: pixels of the chunk (n * oh * ow) / 512, spilled into y
 
 struct PackParams {
@@ -110,6 +111,7 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(4) var<uniform> params: PackedParams;
 @group(0) @binding(8) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read_write> dst4: array<vec4<f32>>;
 
 fn source_coord(i: i32, size: i32, mode: u32) -> i32 {
     if i >= 0 && i < size {
@@ -214,48 +216,51 @@ fn pixel(j_raw: u32) -> Pixel {
     );
 }
 
-// conv2d_packed_1x1: see the header.
+// conv2d_packed_1x1: see the header. Each accumulator holds 4 of the 8 pixels of one
+// channel, so that the results leave as 32 vec4 stores.
 @compute @workgroup_size(64)
 fn conv2d_packed_1x1(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
     let first = (gid.x + gid.y * nwg.x * 64u) * 8u;
+    if first >= p.total {
+        return;
+    }
     let ohw = p.oh * p.ow;
     let hw = p.h * p.w;
-    let j0 = min(first, p.total - 1u);
     // the 8 pixels share one plane and row: one base for all
-    let base = (p.in_shift + ((j0 / ohw) * p.c + p.group * p.cg + p.ci0) * hw + j0 % ohw) / 4u;
-    var a00 = vec4<f32>(0.0);
-    var a01 = vec4<f32>(0.0);
-    var a02 = vec4<f32>(0.0);
-    var a03 = vec4<f32>(0.0);
-    var a04 = vec4<f32>(0.0);
-    var a05 = vec4<f32>(0.0);
-    var a06 = vec4<f32>(0.0);
-    var a07 = vec4<f32>(0.0);
-    var a10 = vec4<f32>(0.0);
-    var a11 = vec4<f32>(0.0);
-    var a12 = vec4<f32>(0.0);
-    var a13 = vec4<f32>(0.0);
-    var a14 = vec4<f32>(0.0);
-    var a15 = vec4<f32>(0.0);
-    var a16 = vec4<f32>(0.0);
-    var a17 = vec4<f32>(0.0);
-    var a20 = vec4<f32>(0.0);
-    var a21 = vec4<f32>(0.0);
-    var a22 = vec4<f32>(0.0);
-    var a23 = vec4<f32>(0.0);
-    var a24 = vec4<f32>(0.0);
-    var a25 = vec4<f32>(0.0);
-    var a26 = vec4<f32>(0.0);
-    var a27 = vec4<f32>(0.0);
-    var a30 = vec4<f32>(0.0);
-    var a31 = vec4<f32>(0.0);
-    var a32 = vec4<f32>(0.0);
-    var a33 = vec4<f32>(0.0);
-    var a34 = vec4<f32>(0.0);
-    var a35 = vec4<f32>(0.0);
-    var a36 = vec4<f32>(0.0);
-    var a37 = vec4<f32>(0.0);
+    let base = (p.in_shift + ((first / ohw) * p.c + p.group * p.cg + p.ci0) * hw + first % ohw) / 4u;
+    var a0_0 = vec4<f32>(0.0);
+    var a0_1 = vec4<f32>(0.0);
+    var a1_0 = vec4<f32>(0.0);
+    var a1_1 = vec4<f32>(0.0);
+    var a2_0 = vec4<f32>(0.0);
+    var a2_1 = vec4<f32>(0.0);
+    var a3_0 = vec4<f32>(0.0);
+    var a3_1 = vec4<f32>(0.0);
+    var a4_0 = vec4<f32>(0.0);
+    var a4_1 = vec4<f32>(0.0);
+    var a5_0 = vec4<f32>(0.0);
+    var a5_1 = vec4<f32>(0.0);
+    var a6_0 = vec4<f32>(0.0);
+    var a6_1 = vec4<f32>(0.0);
+    var a7_0 = vec4<f32>(0.0);
+    var a7_1 = vec4<f32>(0.0);
+    var a8_0 = vec4<f32>(0.0);
+    var a8_1 = vec4<f32>(0.0);
+    var a9_0 = vec4<f32>(0.0);
+    var a9_1 = vec4<f32>(0.0);
+    var a10_0 = vec4<f32>(0.0);
+    var a10_1 = vec4<f32>(0.0);
+    var a11_0 = vec4<f32>(0.0);
+    var a11_1 = vec4<f32>(0.0);
+    var a12_0 = vec4<f32>(0.0);
+    var a12_1 = vec4<f32>(0.0);
+    var a13_0 = vec4<f32>(0.0);
+    var a13_1 = vec4<f32>(0.0);
+    var a14_0 = vec4<f32>(0.0);
+    var a14_1 = vec4<f32>(0.0);
+    var a15_0 = vec4<f32>(0.0);
+    var a15_1 = vec4<f32>(0.0);
     var t = 0u;
     for (var ci = 0u; ci < p.cc; ci++) {
         let v0 = src4[base + ci * (hw / 4u)];
@@ -264,48 +269,90 @@ fn conv2d_packed_1x1(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
         let w1 = block[t + 1u];
         let w2 = block[t + 2u];
         let w3 = block[t + 3u];
-            a00 = fma(w0, vec4<f32>(v0.x), a00);
-            a01 = fma(w0, vec4<f32>(v0.y), a01);
-            a02 = fma(w0, vec4<f32>(v0.z), a02);
-            a03 = fma(w0, vec4<f32>(v0.w), a03);
-            a04 = fma(w0, vec4<f32>(v1.x), a04);
-            a05 = fma(w0, vec4<f32>(v1.y), a05);
-            a06 = fma(w0, vec4<f32>(v1.z), a06);
-            a07 = fma(w0, vec4<f32>(v1.w), a07);
-            a10 = fma(w1, vec4<f32>(v0.x), a10);
-            a11 = fma(w1, vec4<f32>(v0.y), a11);
-            a12 = fma(w1, vec4<f32>(v0.z), a12);
-            a13 = fma(w1, vec4<f32>(v0.w), a13);
-            a14 = fma(w1, vec4<f32>(v1.x), a14);
-            a15 = fma(w1, vec4<f32>(v1.y), a15);
-            a16 = fma(w1, vec4<f32>(v1.z), a16);
-            a17 = fma(w1, vec4<f32>(v1.w), a17);
-            a20 = fma(w2, vec4<f32>(v0.x), a20);
-            a21 = fma(w2, vec4<f32>(v0.y), a21);
-            a22 = fma(w2, vec4<f32>(v0.z), a22);
-            a23 = fma(w2, vec4<f32>(v0.w), a23);
-            a24 = fma(w2, vec4<f32>(v1.x), a24);
-            a25 = fma(w2, vec4<f32>(v1.y), a25);
-            a26 = fma(w2, vec4<f32>(v1.z), a26);
-            a27 = fma(w2, vec4<f32>(v1.w), a27);
-            a30 = fma(w3, vec4<f32>(v0.x), a30);
-            a31 = fma(w3, vec4<f32>(v0.y), a31);
-            a32 = fma(w3, vec4<f32>(v0.z), a32);
-            a33 = fma(w3, vec4<f32>(v0.w), a33);
-            a34 = fma(w3, vec4<f32>(v1.x), a34);
-            a35 = fma(w3, vec4<f32>(v1.y), a35);
-            a36 = fma(w3, vec4<f32>(v1.z), a36);
-            a37 = fma(w3, vec4<f32>(v1.w), a37);
+        a0_0 = fma(vec4<f32>(w0.x), v0, a0_0);
+        a0_1 = fma(vec4<f32>(w0.x), v1, a0_1);
+        a1_0 = fma(vec4<f32>(w0.y), v0, a1_0);
+        a1_1 = fma(vec4<f32>(w0.y), v1, a1_1);
+        a2_0 = fma(vec4<f32>(w0.z), v0, a2_0);
+        a2_1 = fma(vec4<f32>(w0.z), v1, a2_1);
+        a3_0 = fma(vec4<f32>(w0.w), v0, a3_0);
+        a3_1 = fma(vec4<f32>(w0.w), v1, a3_1);
+        a4_0 = fma(vec4<f32>(w1.x), v0, a4_0);
+        a4_1 = fma(vec4<f32>(w1.x), v1, a4_1);
+        a5_0 = fma(vec4<f32>(w1.y), v0, a5_0);
+        a5_1 = fma(vec4<f32>(w1.y), v1, a5_1);
+        a6_0 = fma(vec4<f32>(w1.z), v0, a6_0);
+        a6_1 = fma(vec4<f32>(w1.z), v1, a6_1);
+        a7_0 = fma(vec4<f32>(w1.w), v0, a7_0);
+        a7_1 = fma(vec4<f32>(w1.w), v1, a7_1);
+        a8_0 = fma(vec4<f32>(w2.x), v0, a8_0);
+        a8_1 = fma(vec4<f32>(w2.x), v1, a8_1);
+        a9_0 = fma(vec4<f32>(w2.y), v0, a9_0);
+        a9_1 = fma(vec4<f32>(w2.y), v1, a9_1);
+        a10_0 = fma(vec4<f32>(w2.z), v0, a10_0);
+        a10_1 = fma(vec4<f32>(w2.z), v1, a10_1);
+        a11_0 = fma(vec4<f32>(w2.w), v0, a11_0);
+        a11_1 = fma(vec4<f32>(w2.w), v1, a11_1);
+        a12_0 = fma(vec4<f32>(w3.x), v0, a12_0);
+        a12_1 = fma(vec4<f32>(w3.x), v1, a12_1);
+        a13_0 = fma(vec4<f32>(w3.y), v0, a13_0);
+        a13_1 = fma(vec4<f32>(w3.y), v1, a13_1);
+        a14_0 = fma(vec4<f32>(w3.z), v0, a14_0);
+        a14_1 = fma(vec4<f32>(w3.z), v1, a14_1);
+        a15_0 = fma(vec4<f32>(w3.w), v0, a15_0);
+        a15_1 = fma(vec4<f32>(w3.w), v1, a15_1);
         t += 4u;
     }
-    store_pixel(first + 0u, a00, a10, a20, a30);
-    store_pixel(first + 1u, a01, a11, a21, a31);
-    store_pixel(first + 2u, a02, a12, a22, a32);
-    store_pixel(first + 3u, a03, a13, a23, a33);
-    store_pixel(first + 4u, a04, a14, a24, a34);
-    store_pixel(first + 5u, a05, a15, a25, a35);
-    store_pixel(first + 6u, a06, a16, a26, a36);
-    store_pixel(first + 7u, a07, a17, a27, a37);
+    // vec4 index of the block's first channel at the first pixel
+    let o = (p.out_shift + (first / ohw) * p.c_out * ohw + first % ohw + p.group * p.mg * ohw) / 4u;
+    store_run(o, 0u, a0_0, a0_1);
+    store_run(o, 1u, a1_0, a1_1);
+    store_run(o, 2u, a2_0, a2_1);
+    store_run(o, 3u, a3_0, a3_1);
+    store_run(o, 4u, a4_0, a4_1);
+    store_run(o, 5u, a5_0, a5_1);
+    store_run(o, 6u, a6_0, a6_1);
+    store_run(o, 7u, a7_0, a7_1);
+    store_run(o, 8u, a8_0, a8_1);
+    store_run(o, 9u, a9_0, a9_1);
+    store_run(o, 10u, a10_0, a10_1);
+    store_run(o, 11u, a11_0, a11_1);
+    store_run(o, 12u, a12_0, a12_1);
+    store_run(o, 13u, a13_0, a13_1);
+    store_run(o, 14u, a14_0, a14_1);
+    store_run(o, 15u, a15_0, a15_1);
+}
+
+// Channel co of the block at the 8 pixels from vec4 `o` (its first channel), the
+// chunk's way (see store).
+fn store_run(o: u32, co: u32, a: vec4<f32>, b: vec4<f32>) {
+    let p = params;
+    let c = p.m0 + co;
+    if c >= p.mg {
+        return;
+    }
+    let at = o + c * (p.oh * p.ow / 4u);
+    dst4[at] = finish4(at, c, a);
+    dst4[at + 1u] = finish4(at + 1u, c, b);
+}
+
+// The chunk's way for a vec4 of channel c (of the group) bound for dst4[at]: add what
+// earlier chunks wrote, then in the last chunk the bias and relu.
+fn finish4(at: u32, c: u32, v_in: vec4<f32>) -> vec4<f32> {
+    let p = params;
+    var v = v_in;
+    if (p.flags & 4u) == 0u {
+        v += dst4[at];
+    }
+    if (p.flags & 8u) != 0u {
+        if (p.flags & 1u) != 0u {
+            v += vec4<f32>(bias[p.group * p.mg + c]);
+        }
+        if (p.flags & 2u) != 0u {
+            v = vec4<f32>(relu_f32(v.x), relu_f32(v.y), relu_f32(v.z), relu_f32(v.w));
+        }
+    }
+    return v;
 }
 
 // conv2d_packed: see the header.
@@ -432,8 +479,6 @@ fn conv2d_packed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 override KW: u32 = 3u;
 override PL: u32 = 1u;
 
-@group(0) @binding(9) var<storage, read_write> dst4: array<vec4<f32>>;
-
 struct Quads {
     l: vec4<f32>,
     m: vec4<f32>,
@@ -471,26 +516,14 @@ fn pick4(s: Quads, i: u32) -> vec4<f32> {
 // Channel co of the block at the 4 pixels of row `row` of the invocation, whose first
 // output pixel is o = (image, oy, ox); the chunk's way (see store), nothing past the
 // last output row or channel.
-fn store_q(o: vec3<u32>, row: u32, co: u32, v_in: vec4<f32>) {
+fn store_q(o: vec3<u32>, row: u32, co: u32, v: vec4<f32>) {
     let p = params;
     let c = p.m0 + co;
     if o.y + row >= p.oh || c >= p.mg {
         return;
     }
     let at = (p.out_shift + ((o.x * p.c_out + p.group * p.mg + c) * p.oh + o.y + row) * p.ow + o.z) / 4u;
-    var v = v_in;
-    if (p.flags & 4u) == 0u {
-        v += dst4[at];
-    }
-    if (p.flags & 8u) != 0u {
-        if (p.flags & 1u) != 0u {
-            v += vec4<f32>(bias[p.group * p.mg + c]);
-        }
-        if (p.flags & 2u) != 0u {
-            v = vec4<f32>(relu_f32(v.x), relu_f32(v.y), relu_f32(v.z), relu_f32(v.w));
-        }
-    }
-    dst4[at] = v;
+    dst4[at] = finish4(at, c, v);
 }
 
 @compute @workgroup_size(64)
