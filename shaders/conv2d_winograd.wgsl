@@ -32,6 +32,8 @@
 // @binding(8) m_in   M                           read        (winograd_output)
 // @binding(9) bias   [c_out]                     read        (winograd_output)
 // @binding(10) dst   output images of the run     read_write  (winograd_output)
+// @binding(11) src4  src as vec4                 read        (winograd_input4)
+// @binding(12) dst4  dst as vec4                 read_write  (winograd_output, ow % 4 == 0)
 
 struct WinoParams {
     c_in: u32,
@@ -83,6 +85,8 @@ override MODE: u32 = 0u;
 @group(0) @binding(8) var<storage, read> m_in: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read> bias: array<f32>;
 @group(0) @binding(10) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(11) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(12) var<storage, read_write> dst4: array<vec4<f32>>;
 
 // G applied to the 3 values of a row or column: (g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2).
 fn g_of(a: vec3<f32>) -> vec4<f32> {
@@ -229,6 +233,73 @@ fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     store_v(1u, at4, plane4, add(r1, r2));
     store_v(2u, at4, plane4, sub(r2, r1));
     store_v(3u, at4, plane4, sub(r1, r3));
+}
+
+// winograd_input4: winograd_input for zero padding and rows of whole vec4s (w % 4 ==
+// 0): each input row of the window comes as 4 vec4 (16 columns from the quad before
+// the tiles' first column), 16 loads instead of 40. PL is pad_l, fixed per pipeline so
+// that the column picks are constants.
+override PL: u32 = 1u;
+
+fn quad(row4: u32, q: i32, inside_row: bool) -> vec4<f32> {
+    let inside = inside_row && q >= 0 && q < i32(params.w / 4u);
+    return select(vec4<f32>(0.0), src4[select(0u, row4 + u32(q), inside)], inside);
+}
+
+// Column i (0..16) of 4 quads.
+fn pick(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, i: u32) -> f32 {
+    if i < 4u {
+        return a[i];
+    }
+    if i < 8u {
+        return b[i - 4u];
+    }
+    if i < 12u {
+        return c[i - 8u];
+    }
+    return d[i - 12u];
+}
+
+fn input_row4(plane4: u32, y: i32, txb: u32) -> Row {
+    let inside = y >= 0 && y < i32(params.h);
+    let row4 = plane4 + u32(max(y, 0)) * (params.w / 4u);
+    let q = i32(2u * txb) - 1;
+    let a = quad(row4, q, inside);
+    let b = quad(row4, q + 1, inside);
+    let c = quad(row4, q + 2, inside);
+    let d = quad(row4, q + 3, inside);
+    // column k of the tiles' window is column 4 - PL + k of the quads
+    let s = 4u - PL;
+    let c0 = vec4<f32>(pick(a, b, c, d, s), pick(a, b, c, d, s + 2u), pick(a, b, c, d, s + 4u), pick(a, b, c, d, s + 6u));
+    let c1 = vec4<f32>(pick(a, b, c, d, s + 1u), pick(a, b, c, d, s + 3u), pick(a, b, c, d, s + 5u), pick(a, b, c, d, s + 7u));
+    let c2 = vec4<f32>(pick(a, b, c, d, s + 2u), pick(a, b, c, d, s + 4u), pick(a, b, c, d, s + 6u), pick(a, b, c, d, s + 8u));
+    let c3 = vec4<f32>(pick(a, b, c, d, s + 3u), pick(a, b, c, d, s + 5u), pick(a, b, c, d, s + 7u), pick(a, b, c, d, s + 9u));
+    return Row(c0 - c2, c1 + c2, c2 - c1, c1 - c3);
+}
+
+@compute @workgroup_size(64)
+fn winograd_input4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let e = gid.x + gid.y * nwg.x * 64u;
+    if e >= p.total {
+        return;
+    }
+    let txb = e % p.twb;
+    let ty = (e / p.twb) % p.th;
+    let n = (e / (p.twb * p.th)) % p.nb;
+    let ci = e / (p.twb * p.th * p.nb);
+    let plane4 = (p.in_shift + (n * p.c_in + ci) * p.h * p.w) / 4u;
+    let y = i32(2u * ty) - i32(p.pad_t);
+    let r0 = input_row4(plane4, y, txb);
+    let r1 = input_row4(plane4, y + 1, txb);
+    let r2 = input_row4(plane4, y + 2, txb);
+    let r3 = input_row4(plane4, y + 3, txb);
+    let plane = p.c_in * p.tiles / 4u;
+    let at4 = ci * p.tiles / 4u + (n * p.th + ty) * p.twb + txb;
+    store_v(0u, at4, plane, sub(r0, r2));
+    store_v(1u, at4, plane, add(r1, r2));
+    store_v(2u, at4, plane, sub(r2, r1));
+    store_v(3u, at4, plane, sub(r1, r3));
 }
 
 // Writes (or adds, after the first chunk) one output channel's 8 tiles.
@@ -391,6 +462,20 @@ fn store_row(row: u32, oy: u32, x: u32, r: Pair, b: f32) {
     }
     let a = r.a + b;
     let c = r.b + b;
+    if p.ow % 4u == 0u {
+        // rows of whole vec4s: the 8 columns as 2 vec4 (the second may lie past the row)
+        var lo = vec4<f32>(a.x, c.x, a.y, c.y);
+        var hi = vec4<f32>(a.z, c.z, a.w, c.w);
+        if (p.flags & 2u) != 0u {
+            lo = vec4<f32>(relu_f32(lo.x), relu_f32(lo.y), relu_f32(lo.z), relu_f32(lo.w));
+            hi = vec4<f32>(relu_f32(hi.x), relu_f32(hi.y), relu_f32(hi.z), relu_f32(hi.w));
+        }
+        dst4[(row + x) / 4u] = lo;
+        if x + 4u < p.ow {
+            dst4[(row + x) / 4u + 1u] = hi;
+        }
+        return;
+    }
     put(row, x, a.x);
     put(row, x + 1u, c.x);
     put(row, x + 2u, a.y);

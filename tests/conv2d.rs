@@ -602,6 +602,23 @@ fn winograd_matches_the_reference_on_its_edge_cases() {
                 ..Conv2dParams::default().padding(2)
             },
         ),
+        // rows of whole vec4s: the input as vec4 (padding 0, 1, 2), the output as vec4
+        // with a last block half past the row
+        (
+            [2, 3, 6, 12],
+            [4, 3, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        (
+            [1, 3, 10, 20],
+            [5, 3, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        (
+            [1, 2, 7, 8],
+            [3, 2, 3, 3],
+            Conv2dParams::default().padding(2),
+        ),
         // 100 input channels: 8 positions per uniform block
         (
             [1, 100, 6, 6],

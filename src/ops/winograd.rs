@@ -7,7 +7,7 @@
 
 use crate::device::{Bind, GpuHandle};
 use crate::error::{Error, Result};
-use crate::ops::conv2d::Conv2dGeometry;
+use crate::ops::conv2d::{Conv2dGeometry, PaddingMode};
 use crate::ops::gemm::{GemmParams, GemmVariant, dispatch_gemm};
 use crate::shaders::{Constants, Shader, Slot};
 use crate::tensor::Tensor;
@@ -44,6 +44,7 @@ pub(crate) struct WinoParams {
 
 const WEIGHTS_LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (2, Slot::Uniform)];
 const INPUT_LAYOUT: &[(u32, Slot)] = &[(2, Slot::Uniform), (3, Slot::Read), (4, Slot::ReadWrite)];
+const INPUT4_LAYOUT: &[(u32, Slot)] = &[(2, Slot::Uniform), (4, Slot::ReadWrite), (11, Slot::Read)];
 const GEMM_LAYOUT: &[(u32, Slot)] = &[
     (2, Slot::Uniform),
     (5, Slot::Read),
@@ -55,6 +56,15 @@ const OUTPUT_LAYOUT: &[(u32, Slot)] = &[
     (8, Slot::Read),
     (9, Slot::Read),
     (10, Slot::ReadWrite),
+    (12, Slot::ReadWrite),
+];
+/// `winograd_input4`'s left padding.
+const PADS: [Constants; 5] = [
+    &[("PL", 0.0)],
+    &[("PL", 1.0)],
+    &[("PL", 2.0)],
+    &[("PL", 3.0)],
+    &[("PL", 4.0)],
 ];
 const MODES: [Constants; 4] = [
     &[("MODE", 0.0)],
@@ -174,13 +184,25 @@ pub(crate) fn launch(
         v.gpu_buffer().expect("a non-empty V"),
         m.gpu_buffer().expect("a non-empty M"),
     );
-    let constants = MODES[g.mode.code() as usize];
-    let input = gpu.pipeline_with(
-        Shader::Conv2dWinograd,
-        "winograd_input",
-        INPUT_LAYOUT,
-        constants,
-    )?;
+    // rows of whole vec4s and zero padding: the input as vec4 (the windows of whole
+    // images of whole rows start at multiples of 4)
+    let input4 = g.w % 4 == 0 && g.mode == PaddingMode::Zeros && g.pad[2] < PADS.len();
+    let input = if input4 {
+        gpu.pipeline_with(
+            Shader::Conv2dWinograd,
+            "winograd_input4",
+            INPUT4_LAYOUT,
+            PADS[g.pad[2]],
+        )?
+    } else {
+        let constants = MODES[g.mode.code() as usize];
+        gpu.pipeline_with(
+            Shader::Conv2dWinograd,
+            "winograd_input",
+            INPUT_LAYOUT,
+            constants,
+        )?
+    };
     let output = gpu.pipeline(Shader::Conv2dWinograd, "winograd_output", OUTPUT_LAYOUT)?;
     let in_image = (g.c_in * g.h * g.w) as u64;
     let out_image = (g.c_out * g.oh * g.ow) as u64;
@@ -205,7 +227,14 @@ pub(crate) fn launch(
             let quads = (nb * th * twb) as u64;
             gpu.dispatch(
                 &input,
-                &[Bind::at(3, x, x_off, x_size), Bind::at(4, vb, 0, v_size)],
+                &[
+                    if input4 {
+                        Bind::at(11, x, x_off, x_size.div_ceil(16) * 16)
+                    } else {
+                        Bind::at(3, x, x_off, x_size)
+                    },
+                    Bind::at(4, vb, 0, v_size),
+                ],
                 bytemuck::bytes_of(&WinoParams {
                     total: (quads * g.c_in as u64) as u32,
                     ..run
@@ -243,6 +272,8 @@ pub(crate) fn launch(
                     Bind::at(8, mb, 0, m_size),
                     Bind::at(9, b, 0, b_size),
                     Bind::at(10, y, y_off, y_size),
+                    // vec4 view (used when ow % 4 == 0: whole images of whole rows)
+                    Bind::at(12, y, y_off, y_size.div_ceil(16) * 16),
                 ],
                 bytemuck::bytes_of(&WinoParams {
                     total: (quads * g.c_out as u64) as u32,
