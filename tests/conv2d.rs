@@ -153,6 +153,25 @@ fn every_lowering_matches_the_reference_on_parameter_combinations() {
             [3, 2, 7, 7],
             Conv2dParams::default().padding(3),
         ),
+        // stride 2 along rows of whole vec4s: 16 columns per input row on CPU drivers
+        (
+            [2, 3, 9, 16],
+            [5, 3, 3, 3],
+            Conv2dParams::default().stride(2).padding(1),
+        ),
+        (
+            [1, 3, 16, 16],
+            [17, 3, 7, 7],
+            Conv2dParams::default().stride(2).padding(3),
+        ),
+        (
+            [1, 4, 13, 16],
+            [6, 4, 3, 3],
+            Conv2dParams {
+                stride: [3, 2],
+                ..Conv2dParams::default().padding(2).dilation(2)
+            },
+        ),
         // stride 1 with rows of 16 (8 neighbours per invocation on CPU drivers)
         (
             [2, 3, 6, 16],

@@ -916,32 +916,47 @@ fn implicit_grid(gpu: &GpuHandle, pixels: u64, g: &Conv2dGeometry) -> Result<[u3
     Ok(dims.map(|d| d as u32))
 }
 
-/// The specialisation of `conv2d_packed_q` (kernel width, left padding) for a
-/// convolution it computes: stride 1, dilation 1, zero padding, rows of whole vec4s in
-/// and out, and every window of 4 neighbouring pixels within the 12 columns around them.
-fn quad_constants(g: &Conv2dGeometry) -> Option<Constants> {
-    if g.stride != [1, 1]
-        || g.dilation != [1, 1]
-        || g.mode != PaddingMode::Zeros
-        || g.w % 4 != 0
-        || g.ow % 4 != 0
-    {
+/// The vec4 kernel for a convolution it computes, with its specialisation:
+/// `conv2d_packed_q` (stride 1, dilation 1) or `conv2d_packed_s2` (stride 2 along the
+/// row), for zero padding, rows of whole vec4s in and out, and every tap of 4
+/// neighbouring pixels within the 12 (16) columns the kernel loads around them.
+fn quad_constants(g: &Conv2dGeometry) -> Option<(&'static str, Constants)> {
+    if g.mode != PaddingMode::Zeros || g.w % 4 != 0 || g.ow % 4 != 0 {
         return None;
     }
-    Some(match (g.kw, g.pad[2]) {
-        (1, 0) => &[("KW", 1.0), ("PL", 0.0)],
-        (2, 0) => &[("KW", 2.0), ("PL", 0.0)],
-        (2, 1) => &[("KW", 2.0), ("PL", 1.0)],
-        (3, 0) => &[("KW", 3.0), ("PL", 0.0)],
-        (3, 1) => &[("KW", 3.0), ("PL", 1.0)],
-        (3, 2) => &[("KW", 3.0), ("PL", 2.0)],
-        (5, 0) => &[("KW", 5.0), ("PL", 0.0)],
-        (5, 1) => &[("KW", 5.0), ("PL", 1.0)],
-        (5, 2) => &[("KW", 5.0), ("PL", 2.0)],
-        (7, 2) => &[("KW", 7.0), ("PL", 2.0)],
-        (7, 3) => &[("KW", 7.0), ("PL", 3.0)],
+    let s1 = g.stride == [1, 1] && g.dilation == [1, 1];
+    if s1 {
+        let constants: Constants = match (g.kw, g.pad[2]) {
+            (1, 0) => &[("KW", 1.0), ("PL", 0.0)],
+            (2, 0) => &[("KW", 2.0), ("PL", 0.0)],
+            (2, 1) => &[("KW", 2.0), ("PL", 1.0)],
+            (3, 0) => &[("KW", 3.0), ("PL", 0.0)],
+            (3, 1) => &[("KW", 3.0), ("PL", 1.0)],
+            (3, 2) => &[("KW", 3.0), ("PL", 2.0)],
+            (5, 0) => &[("KW", 5.0), ("PL", 0.0)],
+            (5, 1) => &[("KW", 5.0), ("PL", 1.0)],
+            (5, 2) => &[("KW", 5.0), ("PL", 2.0)],
+            (7, 2) => &[("KW", 7.0), ("PL", 2.0)],
+            (7, 3) => &[("KW", 7.0), ("PL", 3.0)],
+            _ => return None,
+        };
+        return Some(("conv2d_packed_q", constants));
+    }
+    if g.stride[1] != 2 {
+        return None;
+    }
+    let constants: Constants = match (g.kw, g.pad[2], g.dilation[1]) {
+        (1, 0, 1) => &[("KW", 1.0), ("PL", 0.0), ("DW", 1.0)],
+        (2, 0, 1) => &[("KW", 2.0), ("PL", 0.0), ("DW", 1.0)],
+        (3, 0, 1) => &[("KW", 3.0), ("PL", 0.0), ("DW", 1.0)],
+        (3, 1, 1) => &[("KW", 3.0), ("PL", 1.0), ("DW", 1.0)],
+        (3, 2, 2) => &[("KW", 3.0), ("PL", 2.0), ("DW", 2.0)],
+        (3, 1, 2) => &[("KW", 3.0), ("PL", 1.0), ("DW", 2.0)],
+        (5, 2, 1) => &[("KW", 5.0), ("PL", 2.0), ("DW", 1.0)],
+        (7, 3, 1) => &[("KW", 7.0), ("PL", 3.0), ("DW", 1.0)],
         _ => return None,
-    })
+    };
+    Some(("conv2d_packed_s2", constants))
 }
 
 /// The packed lowering: weights into 64 KiB uniform blocks (one dispatch), then one
@@ -1021,7 +1036,7 @@ fn launch_packed(
     let quads = quad_constants(g).filter(|_| !aligned_1x1);
     let (entry, constants) = match quads {
         _ if aligned_1x1 => ("conv2d_packed_1x1", MODES[0]),
-        Some(constants) => ("conv2d_packed_q", constants),
+        Some(q) => q,
         None => ("conv2d_packed", MODES[g.mode.code() as usize]),
     };
     let conv = gpu.pipeline_with(Shader::Conv2dPacked, entry, PACKED_LAYOUT, constants)?;
