@@ -16,6 +16,8 @@
 // @binding(3) dst    array<f32>    read_write  output images of the chunk, from out_shift
 // @binding(4) params DirectParams  uniform (mirror: src/ops/conv2d.rs; `total` counts
 //                                  output elements (direct) or pixels (implicit))
+// @binding(5) src4   src as vec4 (conv2d_depthwise_q)          read
+// @binding(6) dst4   dst as vec4 (conv2d_depthwise_q)          read_write
 
 struct DirectParams {
     c: u32,
@@ -261,4 +263,108 @@ fn conv2d_depthwise4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
             dst[out + e] = v;
         }
     }
+}
+
+// conv2d_depthwise_q: depthwise (cg = 1), stride 1, dilation 1, zero padding, rows of
+// whole vec4s in and out, KW - pad_l <= 5 (the launcher checks): an invocation computes
+// 4 neighbouring pixels of 4 output rows of one channel. The input rows come as 3 vec4
+// (the 12 columns around the pixels, zeros outside), each loaded once and used by every
+// output row whose window holds it: (KH + 3) * 3 loads and KH * KW weight loads for 16
+// outputs, stored as 4 vec4. KW and PL (pad_l) are fixed per pipeline.
+// grid: n * c_out * ceil(oh / 4) * ow / 4 invocations, spilled into y
+override PL: u32 = 1u;
+
+@group(0) @binding(5) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> dst4: array<vec4<f32>>;
+
+struct Quads {
+    l: vec4<f32>,
+    m: vec4<f32>,
+    r: vec4<f32>,
+}
+
+fn quad(row4: u32, q: i32, inside_row: bool) -> vec4<f32> {
+    let inside = inside_row && q >= 0 && q < i32(params.w / 4u);
+    return select(vec4<f32>(0.0), src4[select(0u, row4 + u32(q), inside)], inside);
+}
+
+fn quads(plane4: u32, y: i32, q: i32) -> Quads {
+    let inside = y >= 0 && y < i32(params.h);
+    let row4 = plane4 + u32(max(y, 0)) * (params.w / 4u);
+    return Quads(quad(row4, q - 1, inside), quad(row4, q, inside), quad(row4, q + 1, inside));
+}
+
+fn pick(s: Quads, i: u32) -> f32 {
+    if i < 4u {
+        return s.l[i];
+    }
+    if i < 8u {
+        return s.m[i - 4u];
+    }
+    return s.r[i - 8u];
+}
+
+fn pick4(s: Quads, i: u32) -> vec4<f32> {
+    return vec4<f32>(pick(s, i), pick(s, i + 1u), pick(s, i + 2u), pick(s, i + 3u));
+}
+
+// Output row `oy` of channel plane `plane` (image * c_out + co) from column ox.
+fn store_row4(plane: u32, oy: u32, ox: u32, co: u32, acc: vec4<f32>) {
+    let p = params;
+    if oy >= p.oh {
+        return;
+    }
+    var v = acc;
+    if (p.flags & 1u) != 0u {
+        v += vec4<f32>(bias[co]);
+    }
+    if (p.flags & 2u) != 0u {
+        v = vec4<f32>(relu_f32(v.x), relu_f32(v.y), relu_f32(v.z), relu_f32(v.w));
+    }
+    dst4[(p.out_shift + (plane * p.oh + oy) * p.ow + ox) / 4u] = v;
+}
+
+@compute @workgroup_size(64)
+fn conv2d_depthwise_q(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let i = gid.x + gid.y * nwg.x * 64u;
+    if i >= p.total {
+        return;
+    }
+    let per_row = p.ow / 4u;
+    let row_quads = (p.oh + 3u) / 4u;
+    let xq = i % per_row;
+    let oy = (i / per_row) % row_quads * 4u;
+    let plane = i / (per_row * row_quads);
+    let co = plane % p.c_out;
+    let image = plane / p.c_out;
+    let plane4 = (p.in_shift + (image * p.c + co / p.mg) * p.h * p.w) / 4u;
+    let y0 = i32(oy) - i32(p.pad_t);
+    let q = i32(xq);
+    let wbase = co * p.kh * KW;
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    var r0 = quads(plane4, y0, q);
+    var r1 = quads(plane4, y0 + 1, q);
+    var r2 = quads(plane4, y0 + 2, q);
+    for (var ky = 0u; ky < p.kh; ky++) {
+        let r3 = quads(plane4, y0 + i32(ky) + 3, q);
+        for (var kx = 0u; kx < KW; kx++) {
+            let wv = vec4<f32>(weight[wbase + ky * KW + kx]);
+            let c = 4u + kx - PL;
+            a0 = fma(wv, pick4(r0, c), a0);
+            a1 = fma(wv, pick4(r1, c), a1);
+            a2 = fma(wv, pick4(r2, c), a2);
+            a3 = fma(wv, pick4(r3, c), a3);
+        }
+        r0 = r1;
+        r1 = r2;
+        r2 = r3;
+    }
+    store_row4(plane, oy, xq * 4u, co, a0);
+    store_row4(plane, oy + 1u, xq * 4u, co, a1);
+    store_row4(plane, oy + 2u, xq * 4u, co, a2);
+    store_row4(plane, oy + 3u, xq * 4u, co, a3);
 }

@@ -153,6 +153,23 @@ fn every_lowering_matches_the_reference_on_parameter_combinations() {
             [3, 2, 7, 7],
             Conv2dParams::default().padding(3),
         ),
+        // depthwise with rows of whole vec4s: 4 rows x 4 pixels per invocation on CPU
+        // drivers (a partial last row block, a channel multiplier, a 5x5 kernel)
+        (
+            [2, 8, 9, 12],
+            [8, 1, 3, 3],
+            Conv2dParams::default().groups(8).padding(1),
+        ),
+        (
+            [1, 4, 8, 8],
+            [12, 1, 3, 3],
+            Conv2dParams::default().groups(4).padding(1),
+        ),
+        (
+            [1, 4, 6, 8],
+            [4, 1, 5, 5],
+            Conv2dParams::default().groups(4).padding(2),
+        ),
         // stride 2 along rows of whole vec4s: 16 columns per input row on CPU drivers
         (
             [2, 3, 9, 16],

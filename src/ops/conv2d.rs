@@ -604,6 +604,14 @@ const PACKED_LAYOUT: &[(u32, Slot)] = &[
     (8, Slot::Read),
     (9, Slot::ReadWrite),
 ];
+const DEPTHWISE_Q_LAYOUT: &[(u32, Slot)] = &[
+    (1, Slot::Read),
+    (2, Slot::Read),
+    (3, Slot::ReadWrite),
+    (4, Slot::Uniform),
+    (5, Slot::Read),
+    (6, Slot::ReadWrite),
+];
 const DIRECT_LAYOUT: &[(u32, Slot)] = &[
     (0, Slot::Read),
     (1, Slot::Read),
@@ -763,7 +771,17 @@ fn launch(
                 &[("KW", 6.0)],
                 &[("KW", 7.0)],
             ];
+            // and with rows of whole vec4s: 4 rows x 4 pixels per invocation, vec4 I/O
+            let quads = quad_constants(g)
+                .filter(|(entry, _)| depthwise4 && *entry == "conv2d_packed_q")
+                .map(|(_, constants)| constants);
             let pipeline = match algo {
+                _ if quads.is_some() => gpu.pipeline_with(
+                    Shader::Conv2d,
+                    "conv2d_depthwise_q",
+                    DEPTHWISE_Q_LAYOUT,
+                    quads.expect("checked"),
+                )?,
                 _ if depthwise4 => {
                     gpu.pipeline_with(Shader::Conv2d, "conv2d_depthwise4", DIRECT_LAYOUT, KW[g.kw])?
                 }
@@ -779,6 +797,7 @@ fn launch(
                 by_binding,
                 |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
                     let total = match algo {
+                        _ if quads.is_some() => (nb * g.c_out * g.oh.div_ceil(4) * g.ow / 4) as u64,
                         _ if depthwise4 => (nb * g.c_out * g.oh * g.ow.div_ceil(4)) as u64,
                         Conv2dAlgo::Direct => nb as u64 * out_image,
                         _ => nb as u64 * ohw,
@@ -797,13 +816,22 @@ fn launch(
                         Bind::at(1, w, 0, w_size),
                         Bind::at(2, b, 0, b_size),
                         Bind::at(3, y, y_off, y_size),
+                        // vec4 views for conv2d_depthwise_q (whole images of whole
+                        // rows: the shifts are multiples of 4)
+                        Bind::at(5, x, x_off, x_size.div_ceil(16) * 16),
+                        Bind::at(6, y, y_off, y_size.div_ceil(16) * 16),
                     ];
+                    let binds = if quads.is_some() {
+                        &binds[1..]
+                    } else {
+                        &binds[..4]
+                    };
                     let grid = match algo {
-                        _ if depthwise4 => gpu.grid(total.div_ceil(64))?,
+                        _ if depthwise4 || quads.is_some() => gpu.grid(total.div_ceil(64))?,
                         Conv2dAlgo::Direct => gpu.grid(total.div_ceil(256))?,
                         _ => implicit_grid(gpu, total, g)?,
                     };
-                    gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)?;
+                    gpu.dispatch(&pipeline, binds, bytemuck::bytes_of(&params), grid)?;
                     Ok(())
                 },
             )?;
