@@ -17,8 +17,9 @@
 // no invocation divides: a CPU driver runs integer division lane by lane.
 // @binding(0) src    array<f32>        read        [planes, h, w]
 // @binding(2) dst    array<f32>        read_write  [planes, oh, ow]
-// @binding(4) dst4   array<vec4<f32>>  read_write  dst as vec4 (nearest4, nearest2x)
-// @binding(5) src4   array<vec4<f32>>  read        src as vec4 (nearest2x)
+// @binding(4) dst4   array<vec4<f32>>  read_write  dst as vec4 (nearest4, nearest2x,
+//                                                  bilinear2x)
+// @binding(5) src4   array<vec4<f32>>  read        src as vec4 (nearest2x, bilinear2x)
 // @binding(3) params UpsampleParams  uniform (mirror: src/ops/upsample2d.rs)
 
 struct UpsampleParams {
@@ -231,4 +232,85 @@ fn bilinear4s(@builtin(global_invocation_id) gid: vec3<u32>) {
             dst[at + e] = v[e];
         }
     }
+}
+
+// bilinear2x: bilinear, align_corners=False, both axes doubled with a scale of exactly
+// 0.5 (so every lambda is 0.25, 0.75, 1 or 0, exact in float), rows of whole vec4s: one
+// invocation per source row j and quad g writes output rows 2j, 2j + 1, columns 8g to
+// 8g + 7 (4 vec4) from 3 source rows x 3 quads (9 vec4 loads). The taps and lambdas are
+// linear_source's for these outputs, and the blend is bilinear's, op for op:
+//   out[2k] from (k - 1, k) with (0.25, 0.75); out[0] from (0, 1) with (1, 0)
+//   out[2k + 1] from (k, k + 1) with (0.75, 0.25); the last from (k, k)
+// total counts source vec4s; the grid is 1-D, spilled into y.
+struct Blend {
+    even: vec4<f32>,
+    odd: vec4<f32>,
+}
+
+fn column(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, i: u32) -> f32 {
+    if i < 4u {
+        return a[i];
+    }
+    if i < 8u {
+        return b[i - 4u];
+    }
+    return c[i - 8u];
+}
+
+// The horizontal blends of source row `y` for the 8 outputs of quad g (columns 4g - 4
+// to 4g + 7 are loaded, zeros outside).
+fn blend_row(plane4: u32, y: u32, g: u32) -> Blend {
+    let p = params;
+    let quads = p.w / 4u;
+    let row4 = plane4 + y * quads;
+    let a = select(vec4<f32>(0.0), src4[row4 + max(g, 1u) - 1u], g > 0u);
+    let b = src4[row4 + g];
+    let c = select(vec4<f32>(0.0), src4[row4 + min(g + 1u, quads - 1u)], g + 1u < quads);
+    let x3 = vec4<f32>(column(a, b, c, 3u), column(a, b, c, 4u), column(a, b, c, 5u), column(a, b, c, 6u));
+    let x4 = vec4<f32>(column(a, b, c, 4u), column(a, b, c, 5u), column(a, b, c, 6u), column(a, b, c, 7u));
+    let x5 = vec4<f32>(column(a, b, c, 5u), column(a, b, c, 6u), column(a, b, c, 7u), column(a, b, c, 8u));
+    // borders: out[0] takes (x[0], x[1]) with (1, 0); the last takes (x[w-1], x[w-1])
+    let first = g == 0u;
+    let last = g + 1u == quads;
+    let e0 = vec4<f32>(select(x3.x, x4.x, first), x3.yzw);
+    let e1 = vec4<f32>(select(x4.x, x5.x, first), x4.yzw);
+    let l0 = vec4<f32>(select(0.25, 1.0, first), 0.25, 0.25, 0.25);
+    let l1 = vec4<f32>(select(0.75, 0.0, first), 0.75, 0.75, 0.75);
+    let o1 = vec4<f32>(x5.xyz, select(x5.w, x4.w, last));
+    return Blend(l0 * e0 + l1 * e1, 0.75 * x4 + 0.25 * o1);
+}
+
+@compute @workgroup_size(64)
+fn bilinear2x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let i = gid.x + gid.y * nwg.x * 64u;
+    if i >= p.total {
+        return;
+    }
+    let quads = p.w / 4u;
+    let g = i % quads;
+    let j = (i / quads) % p.h;
+    let plane = i / (quads * p.h);
+    let plane4 = p.in_shift / 4u + plane * p.h * quads;
+    let up = blend_row(plane4, max(j, 1u) - 1u, g);
+    let mid = blend_row(plane4, j, g);
+    let down = blend_row(plane4, min(j + 1u, p.h - 1u), g);
+    // row 2j: (j - 1, j) with (0.25, 0.75), or for j = 0 (0, 1) with (1, 0)
+    let top = j == 0u;
+    let ta = select(up.even, mid.even, top);
+    let tb = select(mid.even, down.even, top);
+    let tc = select(up.odd, mid.odd, top);
+    let td = select(mid.odd, down.odd, top);
+    let h0 = select(0.25, 1.0, top);
+    let h1 = select(0.75, 0.0, top);
+    let even_e = h0 * ta + h1 * tb;
+    let even_o = h0 * tc + h1 * td;
+    // row 2j + 1: (j, j + 1) with (0.75, 0.25) (down is row j at the last row)
+    let odd_e = 0.75 * mid.even + 0.25 * down.even;
+    let odd_o = 0.75 * mid.odd + 0.25 * down.odd;
+    let at = p.out_shift / 4u + (plane * p.oh + 2u * j) * (p.ow / 4u) + 2u * g;
+    dst4[at] = vec4<f32>(even_e.x, even_o.x, even_e.y, even_o.y);
+    dst4[at + 1u] = vec4<f32>(even_e.z, even_o.z, even_e.w, even_o.w);
+    dst4[at + p.ow / 4u] = vec4<f32>(odd_e.x, odd_o.x, odd_e.y, odd_o.y);
+    dst4[at + p.ow / 4u + 1u] = vec4<f32>(odd_e.z, odd_o.z, odd_e.w, odd_o.w);
 }

@@ -76,6 +76,15 @@ fn every_mode_matches_the_reference() {
             [2, 3, 5, 6],
             InterpolateParams::scale(2.0, InterpolateMode::Bilinear),
         ),
+        // doubled rows of whole vec4s: 2 x 8 outputs per source vec4, borders included
+        (
+            [2, 3, 5, 8],
+            InterpolateParams::scale(2.0, InterpolateMode::Bilinear),
+        ),
+        (
+            [1, 2, 1, 4],
+            InterpolateParams::size(2, 8, InterpolateMode::Bilinear),
+        ),
         (
             [1, 2, 28, 28],
             InterpolateParams::size(57, 57, InterpolateMode::Bilinear).align_corners(true),
@@ -123,12 +132,14 @@ fn interpolate_runs_in_chunks_of_planes_when_bindings_are_small() {
             &InterpolateParams::scale(1.5, InterpolateMode::Nearest),
         );
         let data = common::random(3 * 4 * 6 * 8, 4);
-        check(
-            &dev,
-            &data,
-            &[3, 4, 6, 8],
-            &InterpolateParams::scale(2.0, InterpolateMode::Nearest),
-        );
+        for mode in [InterpolateMode::Nearest, InterpolateMode::Bilinear] {
+            check(
+                &dev,
+                &data,
+                &[3, 4, 6, 8],
+                &InterpolateParams::scale(2.0, mode),
+            );
+        }
     }
 }
 

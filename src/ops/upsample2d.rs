@@ -387,12 +387,17 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
             let (Some(src), Some(dst)) = (x.gpu_buffer(), out.gpu_buffer()) else {
                 return Ok(out);
             };
-            if g.mode == InterpolateMode::Nearest
-                && g.oh == 2 * g.h
-                && g.ow == 2 * g.w
-                && g.w % 4 == 0
+            let doubled = g.oh == 2 * g.h && g.ow == 2 * g.w && g.w % 4 == 0;
+            if doubled && g.mode == InterpolateMode::Nearest {
+                return doubling(gpu, "nearest2x", src, dst, &g).map(|()| out);
+            }
+            if doubled
+                && g.mode == InterpolateMode::Bilinear
+                && !g.align_corners
+                && linear_scale(g.h, g.oh, false, g.scales[0]) == 0.5
+                && linear_scale(g.w, g.ow, false, g.scales[1]) == 0.5
             {
-                return nearest2x(gpu, src, dst, &g).map(|()| out);
+                return doubling(gpu, "bilinear2x", src, dst, &g).map(|()| out);
             }
             // bilinear4: every group of 4 neighbouring outputs reads at most 4 columns
             // (stored as a vec4 when rows are whole vec4s)
@@ -498,15 +503,16 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
     Ok(out)
 }
 
-/// Nearest, both axes doubled, rows of whole vec4s: `nearest2x`, one invocation per
-/// source vec4.
-fn nearest2x(
+/// Both axes doubled, rows of whole vec4s: `nearest2x` or `bilinear2x`, one invocation
+/// per source vec4.
+fn doubling(
     gpu: &GpuHandle,
+    entry: &'static str,
     src: &wgpu::Buffer,
     dst: &wgpu::Buffer,
     g: &InterpolateGeometry,
 ) -> Result<()> {
-    let pipeline = gpu.pipeline(Shader::Upsample2d, "nearest2x", LAYOUT2X)?;
+    let pipeline = gpu.pipeline(Shader::Upsample2d, entry, LAYOUT2X)?;
     let (in_plane, out_plane) = ((g.h * g.w) as u64, (g.oh * g.ow) as u64);
     gpu.for_each_run(
         "interpolate plane size (bytes)",
