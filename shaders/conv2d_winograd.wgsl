@@ -98,8 +98,8 @@ fn u_index(xi: u32, co: u32, ci: u32) -> u32 {
     if p.packed == 0u {
         return (xi * p.c_out + co) * p.c_in + ci;
     }
-    let b = ((co / 16u) * p.chunks + ci / p.cc) * (16u / p.xpb) + xi / p.xpb;
-    return b * BLOCK + ((xi % p.xpb) * p.cc + ci % p.cc) * 16u + co % 16u;
+    let b = ((co / 32u) * p.chunks + ci / p.cc) * (16u / p.xpb) + xi / p.xpb;
+    return b * BLOCK + ((xi % p.xpb) * p.cc + ci % p.cc) * 32u + co % 32u;
 }
 
 @compute @workgroup_size(64)
@@ -330,7 +330,6 @@ fn winograd_gemm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgro
     let xi = p.xi0 + xl;
     let step = p.tiles / 4u;
     let base = ((xi * p.c_in + p.ci0) * p.tiles + first) / 4u;
-    // a<c>_<q>: output channel c of the block, tiles 4q..4q+3
     var a0_0 = vec4<f32>(0.0);
     var a0_1 = vec4<f32>(0.0);
     var a1_0 = vec4<f32>(0.0);
@@ -363,14 +362,50 @@ fn winograd_gemm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgro
     var a14_1 = vec4<f32>(0.0);
     var a15_0 = vec4<f32>(0.0);
     var a15_1 = vec4<f32>(0.0);
-    var t = xl * p.cc * 4u;
+    var a16_0 = vec4<f32>(0.0);
+    var a16_1 = vec4<f32>(0.0);
+    var a17_0 = vec4<f32>(0.0);
+    var a17_1 = vec4<f32>(0.0);
+    var a18_0 = vec4<f32>(0.0);
+    var a18_1 = vec4<f32>(0.0);
+    var a19_0 = vec4<f32>(0.0);
+    var a19_1 = vec4<f32>(0.0);
+    var a20_0 = vec4<f32>(0.0);
+    var a20_1 = vec4<f32>(0.0);
+    var a21_0 = vec4<f32>(0.0);
+    var a21_1 = vec4<f32>(0.0);
+    var a22_0 = vec4<f32>(0.0);
+    var a22_1 = vec4<f32>(0.0);
+    var a23_0 = vec4<f32>(0.0);
+    var a23_1 = vec4<f32>(0.0);
+    var a24_0 = vec4<f32>(0.0);
+    var a24_1 = vec4<f32>(0.0);
+    var a25_0 = vec4<f32>(0.0);
+    var a25_1 = vec4<f32>(0.0);
+    var a26_0 = vec4<f32>(0.0);
+    var a26_1 = vec4<f32>(0.0);
+    var a27_0 = vec4<f32>(0.0);
+    var a27_1 = vec4<f32>(0.0);
+    var a28_0 = vec4<f32>(0.0);
+    var a28_1 = vec4<f32>(0.0);
+    var a29_0 = vec4<f32>(0.0);
+    var a29_1 = vec4<f32>(0.0);
+    var a30_0 = vec4<f32>(0.0);
+    var a30_1 = vec4<f32>(0.0);
+    var a31_0 = vec4<f32>(0.0);
+    var a31_1 = vec4<f32>(0.0);
+    var t = xl * p.cc * 8u;
     for (var ci = 0u; ci < p.cn; ci++) {
         let v0 = v_in[base + ci * step];
         let v1 = v_in[base + ci * step + 1u];
-        let w0 = block[t];
+        let w0 = block[t + 0u];
         let w1 = block[t + 1u];
         let w2 = block[t + 2u];
         let w3 = block[t + 3u];
+        let w4 = block[t + 4u];
+        let w5 = block[t + 5u];
+        let w6 = block[t + 6u];
+        let w7 = block[t + 7u];
         a0_0 = fma(vec4<f32>(w0.x), v0, a0_0);
         a0_1 = fma(vec4<f32>(w0.x), v1, a0_1);
         a1_0 = fma(vec4<f32>(w0.y), v0, a1_0);
@@ -403,7 +438,39 @@ fn winograd_gemm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgro
         a14_1 = fma(vec4<f32>(w3.z), v1, a14_1);
         a15_0 = fma(vec4<f32>(w3.w), v0, a15_0);
         a15_1 = fma(vec4<f32>(w3.w), v1, a15_1);
-        t += 4u;
+        a16_0 = fma(vec4<f32>(w4.x), v0, a16_0);
+        a16_1 = fma(vec4<f32>(w4.x), v1, a16_1);
+        a17_0 = fma(vec4<f32>(w4.y), v0, a17_0);
+        a17_1 = fma(vec4<f32>(w4.y), v1, a17_1);
+        a18_0 = fma(vec4<f32>(w4.z), v0, a18_0);
+        a18_1 = fma(vec4<f32>(w4.z), v1, a18_1);
+        a19_0 = fma(vec4<f32>(w4.w), v0, a19_0);
+        a19_1 = fma(vec4<f32>(w4.w), v1, a19_1);
+        a20_0 = fma(vec4<f32>(w5.x), v0, a20_0);
+        a20_1 = fma(vec4<f32>(w5.x), v1, a20_1);
+        a21_0 = fma(vec4<f32>(w5.y), v0, a21_0);
+        a21_1 = fma(vec4<f32>(w5.y), v1, a21_1);
+        a22_0 = fma(vec4<f32>(w5.z), v0, a22_0);
+        a22_1 = fma(vec4<f32>(w5.z), v1, a22_1);
+        a23_0 = fma(vec4<f32>(w5.w), v0, a23_0);
+        a23_1 = fma(vec4<f32>(w5.w), v1, a23_1);
+        a24_0 = fma(vec4<f32>(w6.x), v0, a24_0);
+        a24_1 = fma(vec4<f32>(w6.x), v1, a24_1);
+        a25_0 = fma(vec4<f32>(w6.y), v0, a25_0);
+        a25_1 = fma(vec4<f32>(w6.y), v1, a25_1);
+        a26_0 = fma(vec4<f32>(w6.z), v0, a26_0);
+        a26_1 = fma(vec4<f32>(w6.z), v1, a26_1);
+        a27_0 = fma(vec4<f32>(w6.w), v0, a27_0);
+        a27_1 = fma(vec4<f32>(w6.w), v1, a27_1);
+        a28_0 = fma(vec4<f32>(w7.x), v0, a28_0);
+        a28_1 = fma(vec4<f32>(w7.x), v1, a28_1);
+        a29_0 = fma(vec4<f32>(w7.y), v0, a29_0);
+        a29_1 = fma(vec4<f32>(w7.y), v1, a29_1);
+        a30_0 = fma(vec4<f32>(w7.z), v0, a30_0);
+        a30_1 = fma(vec4<f32>(w7.z), v1, a30_1);
+        a31_0 = fma(vec4<f32>(w7.w), v0, a31_0);
+        a31_1 = fma(vec4<f32>(w7.w), v1, a31_1);
+        t += 8u;
     }
     store_m(0u, xi, first, a0_0, a0_1);
     store_m(1u, xi, first, a1_0, a1_1);
@@ -421,6 +488,22 @@ fn winograd_gemm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgro
     store_m(13u, xi, first, a13_0, a13_1);
     store_m(14u, xi, first, a14_0, a14_1);
     store_m(15u, xi, first, a15_0, a15_1);
+    store_m(16u, xi, first, a16_0, a16_1);
+    store_m(17u, xi, first, a17_0, a17_1);
+    store_m(18u, xi, first, a18_0, a18_1);
+    store_m(19u, xi, first, a19_0, a19_1);
+    store_m(20u, xi, first, a20_0, a20_1);
+    store_m(21u, xi, first, a21_0, a21_1);
+    store_m(22u, xi, first, a22_0, a22_1);
+    store_m(23u, xi, first, a23_0, a23_1);
+    store_m(24u, xi, first, a24_0, a24_1);
+    store_m(25u, xi, first, a25_0, a25_1);
+    store_m(26u, xi, first, a26_0, a26_1);
+    store_m(27u, xi, first, a27_0, a27_1);
+    store_m(28u, xi, first, a28_0, a28_1);
+    store_m(29u, xi, first, a29_0, a29_1);
+    store_m(30u, xi, first, a30_0, a30_1);
+    store_m(31u, xi, first, a31_0, a31_1);
 }
 
 fn relu_f32(v: f32) -> f32 {

@@ -75,7 +75,7 @@ const MODES: [Constants; 4] = [
 
 /// A uniform block of U: 4096 vec4 (64 KiB), 16 output channels per block.
 const BLOCK: u64 = 16384;
-const BLOCK_ROWS: usize = 16;
+const BLOCK_ROWS: usize = 32;
 /// Positions of the transformed tile.
 const XI: usize = 16;
 /// Input channels summed in one pass before the output adds them up (a two-level sum,
