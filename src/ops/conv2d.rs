@@ -575,6 +575,8 @@ pub(crate) struct PackedParams {
     pub _pad: [u32; 3],
 }
 
+/// Most taps (input channels x kernel cells) one packed dispatch sums.
+const MAX_CHUNK_TAPS: usize = 512;
 /// A uniform-buffer block of packed weights: 4096 vec4 (64 KiB).
 const PACK_BLOCK: u64 = 16384;
 /// Output channels per packed block.
@@ -1017,10 +1019,12 @@ fn launch_packed(
             limit: taps_per_block as u64,
         });
     }
-    // Chunks of about 256 taps: the chunks' sums meet in the output, a two-level sum
-    // that keeps the rounding of long dot products near PyTorch's.
-    let cc = (taps_per_block.min(256) / khw).clamp(1, g.cg);
-    let chunks = g.cg.div_ceil(cc);
+    // Chunks of at most 512 taps, as even as they come: the chunks' sums meet in the
+    // output, a two-level sum that keeps the rounding of long dot products near
+    // PyTorch's (one chunk up to 512 taps: a second dispatch costs more than it buys).
+    let most = (taps_per_block.min(MAX_CHUNK_TAPS) / khw).clamp(1, g.cg);
+    let chunks = g.cg.div_ceil(most);
+    let cc = g.cg.div_ceil(chunks);
     let row_blocks = g.mg.div_ceil(PACK_ROWS);
     let blocks = (g.groups * row_blocks * chunks) as u64;
     let packed = Tensor::uninit(device, &[(blocks * PACK_BLOCK) as usize])?;
