@@ -139,8 +139,14 @@ fn every_lowering_matches_the_reference_on_parameter_combinations() {
         // rows of whole vec4s, stride 1: 2 rows x 4 pixels per invocation on CPU
         // drivers, with an odd row count, two chunks of input channels, wider kernels
         (
-            [1, 40, 7, 8],
-            [20, 40, 3, 3],
+            [1, 64, 7, 8],
+            [20, 64, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        // two chunks of input channels (540 taps) on the generic packed kernel
+        (
+            [1, 60, 5, 5],
+            [18, 60, 3, 3],
             Conv2dParams::default().padding(1),
         ),
         (
