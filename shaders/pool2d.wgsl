@@ -398,3 +398,71 @@ fn avg_pool2d4v(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
         average(sum.w, g.ox0 + 3u, y_start, y_end, rows),
     ));
 }
+
+// avg_pool2d4r: avg_pool2d4v with stride 1 down the columns too: 4 rows x 4 outputs per
+// invocation, each input row loaded once (3 vec4) for the 4 output rows whose windows
+// hold it: (KH + 3) * 3 loads for 16 outputs. Rows outside the input add zeros, so each
+// sum still runs over its window's rows in order.
+// grid: planes * ceil(oh / 4) * ceil(ow / 4) invocations, spilled into y
+fn row_sum(s: Quads) -> vec4<f32> {
+    var sum = vec4<f32>(0.0);
+    for (var kx = 0u; kx < KW; kx++) {
+        let c = 4u + kx - PW;
+        sum += vec4<f32>(pick(s, c), pick(s, c + 1u), pick(s, c + 2u), pick(s, c + 3u));
+    }
+    return sum;
+}
+
+fn store_avg(g: Group, sum: vec4<f32>) {
+    let p = params;
+    if g.oy >= p.oh {
+        return;
+    }
+    let y_start = i32(g.oy) - i32(p.ph);
+    let y_end = min(y_start + i32(p.kh), i32(p.h + p.ph));
+    let rows = vec2<i32>(max(y_start, 0), min(y_end, i32(p.h)));
+    store4(g, vec4<f32>(
+        average(sum.x, g.ox0, y_start, y_end, rows),
+        average(sum.y, g.ox0 + 1u, y_start, y_end, rows),
+        average(sum.z, g.ox0 + 2u, y_start, y_end, rows),
+        average(sum.w, g.ox0 + 3u, y_start, y_end, rows),
+    ));
+}
+
+@compute @workgroup_size(64)
+fn avg_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let idx = gid.x + gid.y * nwg.x * 64u;
+    if idx >= p.total {
+        return;
+    }
+    let groups = (p.ow + 3u) / 4u;
+    let row_groups = (p.oh + 3u) / 4u;
+    let ox0 = (idx % groups) * 4u;
+    let oy = (idx / groups) % row_groups * 4u;
+    let plane = idx / (groups * row_groups);
+    let base4 = (p.in_shift + plane * p.h * p.w) / 4u;
+    let q = i32(ox0 / 4u);
+    let y0 = i32(oy) - i32(p.ph);
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    var r0 = row_sum(quads(base4, y0, q, 0.0));
+    var r1 = row_sum(quads(base4, y0 + 1, q, 0.0));
+    var r2 = row_sum(quads(base4, y0 + 2, q, 0.0));
+    for (var ky = 0u; ky < p.kh; ky++) {
+        let r3 = row_sum(quads(base4, y0 + i32(ky) + 3, q, 0.0));
+        a0 += r0;
+        a1 += r1;
+        a2 += r2;
+        a3 += r3;
+        r0 = r1;
+        r1 = r2;
+        r2 = r3;
+    }
+    store_avg(Group(ox0, oy, plane, true), a0);
+    store_avg(Group(ox0, oy + 1u, plane, true), a1);
+    store_avg(Group(ox0, oy + 2u, plane, true), a2);
+    store_avg(Group(ox0, oy + 3u, plane, true), a3);
+}

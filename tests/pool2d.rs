@@ -212,6 +212,9 @@ fn avg_pool2d_divides_as_pytorch_does() {
             },
         ),
         ([2, 3, 12, 12], AvgPool2dParams::new(3).stride(2).padding(1)),
+        // stride 1 both ways: 4 rows x 4 outputs per invocation, a partial last block
+        ([1, 2, 7, 8], AvgPool2dParams::new(3).stride(1).padding(1)),
+        ([1, 2, 6, 8], AvgPool2dParams::new(2).stride(1)),
         (
             [1, 2, 8, 8],
             AvgPool2dParams {

@@ -429,14 +429,15 @@ fn launch(
     params: PoolParams,
     planes: usize,
 ) -> Result<()> {
-    launch_with(gpu, (entry, &[], 1), x, out, indices, params, planes)
+    launch_with(gpu, (entry, &[], [1, 1]), x, out, indices, params, planes)
 }
 
 /// [`launch`] for an entry point specialised with `constants` whose invocations each
-/// compute `per` neighbouring outputs of a row (64 invocations per workgroup).
+/// compute `per` = [columns, rows] neighbouring outputs (64 invocations per workgroup
+/// unless `per` is [1, 1]).
 fn launch_with(
     gpu: &GpuHandle,
-    (entry, constants, per): (&'static str, Constants, u32),
+    (entry, constants, per): (&'static str, Constants, [u32; 2]),
     x: &Tensor,
     out: &Tensor,
     indices: Option<&IndexTensor>,
@@ -447,7 +448,7 @@ fn launch_with(
         return Ok(()); // no elements
     };
     let idx_buf = indices.and_then(IndexTensor::gpu_buffer).unwrap_or(dst);
-    let vec4 = entry.ends_with("4v");
+    let vec4 = entry.ends_with("4v") || entry.ends_with("4r");
     let layout = if vec4 { LAYOUT_V4 } else { LAYOUT };
     let pipeline = gpu.pipeline_with(Shader::Pool2d, entry, layout, constants)?;
     let (in_plane, out_plane) = (
@@ -461,16 +462,16 @@ fn launch_with(
         usize::MAX,
         |_, np, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
             let np = np as u64;
-            params.total = if per == 1 {
+            params.total = if per == [1, 1] {
                 (np * out_plane) as u32
             } else {
-                (np * u64::from(params.oh * params.ow.div_ceil(per))) as u32
+                (np * u64::from(params.oh.div_ceil(per[1]) * params.ow.div_ceil(per[0]))) as u32
             };
             params.in_shift = x_shift;
             params.out_shift = y_shift;
             params.idx_shift = y_shift;
             let grid =
-                gpu.grid(u64::from(params.total).div_ceil(if per == 1 { 256 } else { 64 }))?;
+                gpu.grid(u64::from(params.total).div_ceil(if per == [1, 1] { 256 } else { 64 }))?;
             if vec4 {
                 // whole planes of whole rows: the input shift is a multiple of 4, and
                 // so is the output's when the vec4 stores are used (ow % 4 == 0)
@@ -569,7 +570,7 @@ fn max_pool2d_impl(
             match vec4_constants(&g) {
                 Some(constants) if !with_indices => launch_with(
                     gpu,
-                    ("max_pool2d4v", constants, 4),
+                    ("max_pool2d4v", constants, [4, 1]),
                     x,
                     &out,
                     None,
@@ -623,7 +624,11 @@ pub fn avg_pool2d(x: &Tensor, params: &AvgPool2dParams) -> Result<Tensor> {
             if let Some(constants) = vec4_constants(&g) {
                 launch_with(
                     gpu,
-                    ("avg_pool2d4v", constants, 4),
+                    if g.stride == [1, 1] && g.dilation[0] == 1 {
+                        ("avg_pool2d4r", constants, [4, 4])
+                    } else {
+                        ("avg_pool2d4v", constants, [4, 1])
+                    },
                     x,
                     &out,
                     None,
@@ -643,7 +648,7 @@ pub fn avg_pool2d(x: &Tensor, params: &AvgPool2dParams) -> Result<Tensor> {
                 ];
                 launch_with(
                     gpu,
-                    ("avg_pool2d4", KW[g.kernel[1]], 4),
+                    ("avg_pool2d4", KW[g.kernel[1]], [4, 1]),
                     x,
                     &out,
                     None,
