@@ -3,7 +3,8 @@
 // multiplies per channel pair instead of 36:
 //   U = G g G^T (weights),  V = B^T d B (input tiles),  M = U . V summed over input
 //   channels for each of the 16 positions xi (16 independent GEMMs),  Y = A^T M A.
-// Tiles are numbered p = (image * th + ty) * tw4 + tx, where tw4 is the tiles per row
+// Tiles are numbered p = (image * th + ty) * tw4 + tx (ty from the run's first tile row
+// ty0: a run is whole images, or a band of tile rows of one image), where tw4 is the tiles per row
 // rounded up to 4 so that an invocation handles 4 tiles of one row as vec4 lanes; the
 // tile count of a run (`tiles`) is rounded up to 8. Padding tiles hold garbage that no
 // output reads.
@@ -67,6 +68,11 @@ struct WinoParams {
     chunks: u32,
     xpb: u32,
     packed: u32,
+    // the first tile row of the run (runs of tile rows of one image)
+    ty0: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 const BLOCK: u32 = 16384u;
@@ -220,7 +226,7 @@ fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let n = (e / (p.twb * p.th)) % p.nb;
     let ci = e / (p.twb * p.th * p.nb);
     let plane = p.in_shift + (n * p.c_in + ci) * p.h * p.w;
-    let y = i32(2u * ty) - i32(p.pad_t);
+    let y = i32(2u * (p.ty0 + ty)) - i32(p.pad_t);
     let x = i32(8u * txb) - i32(p.pad_l);
     let r0 = input_row(plane, y, x);
     let r1 = input_row(plane, y + 1, x);
@@ -289,7 +295,7 @@ fn winograd_input4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     let n = (e / (p.twb * p.th)) % p.nb;
     let ci = e / (p.twb * p.th * p.nb);
     let plane4 = (p.in_shift + (n * p.c_in + ci) * p.h * p.w) / 4u;
-    let y = i32(2u * ty) - i32(p.pad_t);
+    let y = i32(2u * (p.ty0 + ty)) - i32(p.pad_t);
     let r0 = input_row4(plane4, y, txb);
     let r1 = input_row4(plane4, y + 1, txb);
     let r2 = input_row4(plane4, y + 2, txb);
@@ -590,7 +596,7 @@ fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     if (p.flags & 1u) != 0u {
         b = bias[co];
     }
-    let oy = 2u * ty;
+    let oy = 2u * (p.ty0 + ty);
     let x = 8u * txb;
     let plane = p.out_shift + (n * p.c_out + co) * p.oh * p.ow;
     store_row(plane + oy * p.ow, oy, x, Pair(z0.a + z1.a + z2.a, z0.b + z1.b + z2.b), b);

@@ -697,5 +697,7 @@ fn winograd_matches_the_reference_on_its_edge_cases() {
         let options = with(Conv2dAlgo::Winograd, false);
         let p = Conv2dParams::default().padding(1);
         check(&dev, &[6, 3, 9, 10], &[4, 3, 3, 3], true, &p, &options, 9);
+        // an image larger than the binding: bands of tile rows (8 and 2)
+        check(&dev, &[2, 4, 20, 16], &[4, 4, 3, 3], true, &p, &options, 10);
     }
 }

@@ -40,6 +40,8 @@ pub(crate) struct WinoParams {
     pub chunks: u32,
     pub xpb: u32,
     pub packed: u32,
+    pub ty0: u32,
+    pub _pad: [u32; 3],
 }
 
 const WEIGHTS_LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (2, Slot::Uniform)];
@@ -81,24 +83,21 @@ const XI: usize = 16;
 /// Input channels summed in one pass before the output adds them up (a two-level sum,
 /// as the other lowerings do, to bound the rounding of long dot products).
 const CHUNK: usize = 256;
-/// Most bytes V or M may take per run of images.
-const BUDGET: u64 = 64 << 20;
+/// Most bytes V or M take per run of images, unless one image needs more (scratch
+/// memory stays small next to the activations).
+const BUDGET: u64 = 4 << 20;
 
-/// Whether the convolution is one Winograd F(2x2, 3x3) computes, with one image's
-/// transformed tiles within a binding.
+/// Whether the convolution is one Winograd F(2x2, 3x3) computes, with one row of
+/// tiles' transforms within a binding.
 pub(crate) fn applies(g: &Conv2dGeometry, gpu: &GpuHandle) -> bool {
     let shape =
         g.kh == 3 && g.kw == 3 && g.stride == [1, 1] && g.dilation == [1, 1] && g.groups == 1;
-    shape && image_bytes(g) <= budget(gpu)
+    shape && row_bytes(g) <= gpu.chunk_elems() * 4
 }
 
-/// Bytes of V or M (the larger) per image.
-fn image_bytes(g: &Conv2dGeometry) -> u64 {
-    tiling(g).2.next_multiple_of(8) * g.c_in.max(g.c_out) as u64 * XI as u64 * 4
-}
-
-fn budget(gpu: &GpuHandle) -> u64 {
-    BUDGET.min(gpu.chunk_elems() * 4)
+/// Bytes of V or M (the larger) per row of tiles of one image.
+fn row_bytes(g: &Conv2dGeometry) -> u64 {
+    (tiling(g).1 * 4 * g.c_in.max(g.c_out) * XI * 4) as u64
 }
 
 /// The tiling of one image: tile rows, blocks of 4 tiles per row, tiles (rounded to 4
@@ -121,15 +120,23 @@ pub(crate) fn launch(
 ) -> Result<()> {
     if !applies(g, gpu) {
         return Err(Error::Unsupported(
-            "winograd conv2d needs a 3x3 kernel, stride 1, dilation 1, one group and an \
-             image whose transformed tiles fit a binding"
+            "winograd conv2d needs a 3x3 kernel, stride 1, dilation 1, one group and a row \
+             of tiles whose transforms fit a binding"
                 .into(),
         ));
     }
     let (th, twb, image_tiles) = tiling(g);
-    let per_run = (budget(gpu) / image_bytes(g)).max(1) as usize;
-    let run_tiles = |nb: usize| (nb as u64 * image_tiles).next_multiple_of(8);
-    let max_tiles = run_tiles(per_run.min(g.n));
+    // Runs of whole images within the budget, or one image in bands of tile rows.
+    let budget = BUDGET.min(gpu.chunk_elems() * 4);
+    let image_bytes = row_bytes(g) * th as u64;
+    let (per_run, band) = if image_bytes <= budget {
+        ((budget / image_bytes) as usize, th)
+    } else {
+        (1, ((budget / row_bytes(g)) as usize).max(1))
+    };
+    let run_tiles = |nb: usize, rows: usize| (nb * rows * twb * 4).next_multiple_of(8) as u64;
+    let max_tiles = run_tiles(per_run.min(g.n), band);
+    debug_assert!(image_tiles <= run_tiles(1, th));
     let packed =
         gpu.gemm_variant() == GemmVariant::Register && gpu.max_uniform_binding() >= BLOCK * 4;
 
@@ -212,75 +219,81 @@ pub(crate) fn launch(
         (in_image, out_image),
         per_run,
         |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
-            let tiles = run_tiles(nb);
-            let (v_size, m_size) = (
-                XI as u64 * g.c_in as u64 * tiles * 4,
-                XI as u64 * g.c_out as u64 * tiles * 4,
-            );
-            let run = WinoParams {
-                nb: nb as u32,
-                tiles: tiles as u32,
-                in_shift: x_shift,
-                out_shift: y_shift,
-                ..base
-            };
-            let quads = (nb * th * twb) as u64;
-            gpu.dispatch(
-                &input,
-                &[
-                    if input4 {
-                        Bind::at(11, x, x_off, x_size.div_ceil(16) * 16)
-                    } else {
-                        Bind::at(3, x, x_off, x_size)
-                    },
-                    Bind::at(4, vb, 0, v_size),
-                ],
-                bytemuck::bytes_of(&WinoParams {
-                    total: (quads * g.c_in as u64) as u32,
-                    ..run
-                }),
-                gpu.grid((quads * g.c_in as u64).div_ceil(64))?,
-            )?;
-            if packed {
-                gemm_packed(gpu, (vb, v_size), (ub, mb, m_size), g, &run)?;
-            } else {
-                let p = GemmParams {
-                    m: g.c_out as u32,
-                    n: tiles as u32,
-                    k: g.c_in as u32,
-                    a_rs: g.c_in as u32,
-                    a_gs: (g.c_out * g.c_in) as u32,
-                    b_rs: tiles as u32,
-                    b_gs: (g.c_in as u64 * tiles) as u32,
-                    b_hw: tiles as u32,
-                    c_ms: tiles as u32,
-                    c_gs: (g.c_out as u64 * tiles) as u32,
-                    c_hw: tiles as u32,
-                    ..GemmParams::default()
+            for ty0 in (0..th).step_by(band) {
+                let rows = band.min(th - ty0);
+                let tiles = run_tiles(nb, rows);
+                let (v_size, m_size) = (
+                    XI as u64 * g.c_in as u64 * tiles * 4,
+                    XI as u64 * g.c_out as u64 * tiles * 4,
+                );
+                let run = WinoParams {
+                    nb: nb as u32,
+                    tiles: tiles as u32,
+                    in_shift: x_shift,
+                    out_shift: y_shift,
+                    th: rows as u32,
+                    ty0: ty0 as u32,
+                    ..base
                 };
-                let binds = [
-                    Bind::at(0, ub, 0, u_len * 4),
-                    Bind::at(1, vb, 0, v_size),
-                    Bind::at(2, ub, 0, 4),
-                    Bind::at(3, mb, 0, m_size),
-                ];
-                dispatch_gemm(gpu, &binds, &p, XI)?;
+                let quads = (nb * rows * twb) as u64;
+                gpu.dispatch(
+                    &input,
+                    &[
+                        if input4 {
+                            Bind::at(11, x, x_off, x_size.div_ceil(16) * 16)
+                        } else {
+                            Bind::at(3, x, x_off, x_size)
+                        },
+                        Bind::at(4, vb, 0, v_size),
+                    ],
+                    bytemuck::bytes_of(&WinoParams {
+                        total: (quads * g.c_in as u64) as u32,
+                        ..run
+                    }),
+                    gpu.grid((quads * g.c_in as u64).div_ceil(64))?,
+                )?;
+                if packed {
+                    gemm_packed(gpu, (vb, v_size), (ub, mb, m_size), g, &run)?;
+                } else {
+                    let p = GemmParams {
+                        m: g.c_out as u32,
+                        n: tiles as u32,
+                        k: g.c_in as u32,
+                        a_rs: g.c_in as u32,
+                        a_gs: (g.c_out * g.c_in) as u32,
+                        b_rs: tiles as u32,
+                        b_gs: (g.c_in as u64 * tiles) as u32,
+                        b_hw: tiles as u32,
+                        c_ms: tiles as u32,
+                        c_gs: (g.c_out as u64 * tiles) as u32,
+                        c_hw: tiles as u32,
+                        ..GemmParams::default()
+                    };
+                    let binds = [
+                        Bind::at(0, ub, 0, u_len * 4),
+                        Bind::at(1, vb, 0, v_size),
+                        Bind::at(2, ub, 0, 4),
+                        Bind::at(3, mb, 0, m_size),
+                    ];
+                    dispatch_gemm(gpu, &binds, &p, XI)?;
+                }
+                gpu.dispatch(
+                    &output,
+                    &[
+                        Bind::at(8, mb, 0, m_size),
+                        Bind::at(9, b, 0, b_size),
+                        Bind::at(10, y, y_off, y_size),
+                        // vec4 view (used when ow % 4 == 0: whole images of whole rows)
+                        Bind::at(12, y, y_off, y_size.div_ceil(16) * 16),
+                    ],
+                    bytemuck::bytes_of(&WinoParams {
+                        total: (quads * g.c_out as u64) as u32,
+                        ..run
+                    }),
+                    gpu.grid((quads * g.c_out as u64).div_ceil(64))?,
+                )?;
             }
-            gpu.dispatch(
-                &output,
-                &[
-                    Bind::at(8, mb, 0, m_size),
-                    Bind::at(9, b, 0, b_size),
-                    Bind::at(10, y, y_off, y_size),
-                    // vec4 view (used when ow % 4 == 0: whole images of whole rows)
-                    Bind::at(12, y, y_off, y_size.div_ceil(16) * 16),
-                ],
-                bytemuck::bytes_of(&WinoParams {
-                    total: (quads * g.c_out as u64) as u32,
-                    ..run
-                }),
-                gpu.grid((quads * g.c_out as u64).div_ceil(64))?,
-            )
+            Ok(())
         },
     )
 }
