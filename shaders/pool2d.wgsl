@@ -466,3 +466,63 @@ fn avg_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     store_avg(Group(ox0, oy + 2u, plane, true), a2);
     store_avg(Group(ox0, oy + 3u, plane, true), a3);
 }
+
+// max_pool2d4r: max_pool2d4v for 2 output rows per invocation with dilation 1 down the
+// columns: the SH + KH input rows of both windows are each loaded once (3 vec4), so a
+// 3x3 stride-2 pool loads 5 rows for 8 outputs instead of 6. Each output considers its
+// rows in order, as max_pool2d does.
+// grid: planes * ceil(oh / 2) * ceil(ow / 4) invocations, spilled into y
+@compute @workgroup_size(64)
+fn max_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let idx = gid.x + gid.y * nwg.x * 64u;
+    if idx >= p.total {
+        return;
+    }
+    let groups = (p.ow + 3u) / 4u;
+    let pairs = (p.oh + 1u) / 2u;
+    let ox0 = (idx % groups) * 4u;
+    let oy = (idx / groups) % pairs * 2u;
+    let plane = idx / (groups * pairs);
+    let base4 = (p.in_shift + plane * p.h * p.w) / 4u;
+    let q = i32(ox0 * SW / 4u);
+    var b0 = Best(NEG_INF_BITS, 0u);
+    var b1 = Best(NEG_INF_BITS, 0u);
+    var b2 = Best(NEG_INF_BITS, 0u);
+    var b3 = Best(NEG_INF_BITS, 0u);
+    var c0 = Best(NEG_INF_BITS, 0u);
+    var c1 = Best(NEG_INF_BITS, 0u);
+    var c2 = Best(NEG_INF_BITS, 0u);
+    var c3 = Best(NEG_INF_BITS, 0u);
+    let y0 = i32(oy * p.sh) - i32(p.ph);
+    for (var r = 0u; r < p.sh + p.kh; r++) {
+        let y = y0 + i32(r);
+        if y < 0 || y >= i32(p.h) {
+            continue;
+        }
+        let s = quads(base4, y, q, bitcast<f32>(NEG_INF_BITS));
+        for (var kx = 0u; kx < KW; kx++) {
+            let c = 4u + kx - PW;
+            let v0 = bitcast<u32>(pick(s, c));
+            let v1 = bitcast<u32>(pick(s, c + SW));
+            let v2 = bitcast<u32>(pick(s, c + 2u * SW));
+            let v3 = bitcast<u32>(pick(s, c + 3u * SW));
+            if r < p.kh {
+                b0 = consider(b0, v0, 0u);
+                b1 = consider(b1, v1, 0u);
+                b2 = consider(b2, v2, 0u);
+                b3 = consider(b3, v3, 0u);
+            }
+            if r >= p.sh && r - p.sh < p.kh {
+                c0 = consider(c0, v0, 0u);
+                c1 = consider(c1, v1, 0u);
+                c2 = consider(c2, v2, 0u);
+                c3 = consider(c3, v3, 0u);
+            }
+        }
+    }
+    store4(Group(ox0, oy, plane, true), bitcast<vec4<f32>>(vec4<u32>(b0.bits, b1.bits, b2.bits, b3.bits)));
+    if oy + 1u < p.oh {
+        store4(Group(ox0, oy + 1u, plane, true), bitcast<vec4<f32>>(vec4<u32>(c0.bits, c1.bits, c2.bits, c3.bits)));
+    }
+}

@@ -139,6 +139,8 @@ fn max_pool2d_matches_reference_on_parameter_combinations() {
         // a vec4 (ow 8) or one by one (ow 6), and with a partial last window
         ([2, 4, 16, 16], MaxPool2dParams::new(3).stride(2).padding(1)),
         ([2, 4, 12, 12], MaxPool2dParams::new(3).stride(2).padding(1)),
+        // 2 output rows per invocation with an odd row count
+        ([1, 2, 10, 8], MaxPool2dParams::new(3).stride(2).padding(1)),
         (
             [1, 2, 8, 12],
             MaxPool2dParams::new(2).stride(2).padding(1).ceil_mode(true),

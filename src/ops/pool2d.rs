@@ -570,7 +570,12 @@ fn max_pool2d_impl(
             match vec4_constants(&g) {
                 Some(constants) if !with_indices => launch_with(
                     gpu,
-                    ("max_pool2d4v", constants, [4, 1]),
+                    // 2 rows per invocation where their windows overlap
+                    if g.dilation[0] == 1 && g.stride[0] < g.kernel[0] {
+                        ("max_pool2d4r", constants, [4, 2])
+                    } else {
+                        ("max_pool2d4v", constants, [4, 1])
+                    },
                     x,
                     &out,
                     None,
