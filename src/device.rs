@@ -110,6 +110,10 @@ pub struct DeviceOptions {
     /// The GEMM kernel. `None`: `WGCNN_GEMM` (`tiled`, `register`) if set, else
     /// `register` on a software adapter and `tiled` on a GPU.
     pub gemm: Option<GemmVariant>,
+    /// The conv2d lowering `Conv2dAlgo::Auto` stands for. `None`: `WGCNN_CONV2D`
+    /// (`auto`, `im2col`, `direct`, `implicit`, `packed`, `winograd`) if set, else the
+    /// per-call choice.
+    pub conv2d: Option<crate::Conv2dAlgo>,
 }
 
 impl DeviceOptions {
@@ -234,6 +238,7 @@ pub(crate) struct GpuHandle {
     max_binding: u64,
     max_groups: u32,
     gemm: GemmVariant,
+    conv2d: crate::Conv2dAlgo,
 }
 
 impl std::ops::Deref for GpuHandle {
@@ -263,17 +268,30 @@ impl GpuHandle {
                 _ => GemmVariant::Tiled,
             },
         };
+        let conv2d = match options.conv2d {
+            Some(a) => a,
+            None => match std::env::var("WGCNN_CONV2D") {
+                Ok(v) if !v.trim().is_empty() => crate::Conv2dAlgo::parse(v.trim())?,
+                _ => crate::Conv2dAlgo::Auto,
+            },
+        };
         Ok(Self {
             gpu,
             max_binding,
             max_groups,
             gemm,
+            conv2d,
         })
     }
 
     /// The GEMM kernel this handle's launchers use.
     pub(crate) fn gemm_variant(&self) -> GemmVariant {
         self.gemm
+    }
+
+    /// The conv2d lowering `Conv2dAlgo::Auto` stands for on this handle.
+    pub(crate) fn conv2d_default(&self) -> crate::Conv2dAlgo {
+        self.conv2d
     }
 
     /// Workgroup counts for `groups` workgroups in all, spilling past the per-dimension

@@ -701,3 +701,29 @@ fn winograd_matches_the_reference_on_its_edge_cases() {
         check(&dev, &[2, 4, 20, 16], &[4, 4, 3, 3], true, &p, &options, 10);
     }
 }
+
+#[test]
+fn the_default_lowering_is_a_device_option() {
+    assert_eq!(Conv2dAlgo::parse("winograd").unwrap(), Conv2dAlgo::Winograd);
+    assert_eq!(Conv2dAlgo::parse("auto").unwrap(), Conv2dAlgo::Auto);
+    let e = Conv2dAlgo::parse("fft").unwrap_err().to_string();
+    assert!(e.contains("unknown conv2d lowering 'fft'"), "{e}");
+    for algo in ALGOS {
+        let options = wgcnn::DeviceOptions {
+            conv2d: Some(algo),
+            ..Default::default()
+        };
+        for dev in common::gpus_with(&options) {
+            let p = Conv2dParams::default().padding(1);
+            check(
+                &dev,
+                &[2, 8, 6, 8],
+                &[5, 8, 3, 3],
+                true,
+                &p,
+                &Conv2dOptions::default(),
+                12,
+            );
+        }
+    }
+}
