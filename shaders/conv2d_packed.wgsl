@@ -751,13 +751,22 @@ fn conv2d_packed_s2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     var t = 0u;
     for (var ci = 0u; ci < p.cc; ci++) {
         let plane4 = plane0 + ci * hw4;
+        // when the stride down the columns equals the dilation, the lower output row's
+        // input row for one kernel row is the upper one's for the next: loaded once
+        let reuse = p.stride_h == p.dil_h;
+        var top = quads4(plane4, y0, q);
         for (var ky = 0u; ky < p.kh; ky++) {
             let y = y0 + i32(ky * p.dil_h);
-            let top = quads4(plane4, y, q);
             let bottom = quads4(plane4, y + i32(p.stride_h), q);
+            let upper = top;
+            if reuse {
+                top = bottom;
+            } else if ky + 1u < p.kh {
+                top = quads4(plane4, y + i32(p.dil_h), q);
+            }
             for (var kx = 0u; kx < KW; kx++) {
                 let c = 4u + kx * DW - PL;
-                let x0 = pick_s2(top, c);
+                let x0 = pick_s2(upper, c);
                 let x1 = pick_s2(bottom, c);
                 let w0 = block[t];
                 let w1 = block[t + 1u];
