@@ -987,7 +987,7 @@ fn implicit_grid(gpu: &GpuHandle, pixels: u64, g: &Conv2dGeometry) -> Result<[u3
 /// row), for zero padding, rows of whole vec4s in and out, and every tap of 4
 /// neighbouring pixels within the 12 (16) columns the kernel loads around them.
 fn quad_constants(g: &Conv2dGeometry) -> Option<(&'static str, Constants)> {
-    if g.mode != PaddingMode::Zeros || g.w % 4 != 0 || g.ow % 4 != 0 {
+    if g.mode != PaddingMode::Zeros || !g.w.is_multiple_of(4) || !g.ow.is_multiple_of(4) {
         return None;
     }
     let s1 = g.stride == [1, 1] && g.dilation == [1, 1];

@@ -401,7 +401,7 @@ const LAYOUT_V4: &[(u32, Slot)] = &[
 /// one: rows of whole vec4s, dilation 1 along the row, and a (kernel, padding, stride)
 /// along the row whose 4 windows stay within the 12 columns of 3 quads.
 fn vec4_constants(g: &Pool2dGeometry) -> Option<Constants> {
-    if g.w % 4 != 0 || g.dilation[1] != 1 {
+    if !g.w.is_multiple_of(4) || g.dilation[1] != 1 {
         return None;
     }
     Some(match (g.kernel[1], g.padding[1], g.stride[1]) {

@@ -387,7 +387,7 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
             let (Some(src), Some(dst)) = (x.gpu_buffer(), out.gpu_buffer()) else {
                 return Ok(out);
             };
-            let doubled = g.oh == 2 * g.h && g.ow == 2 * g.w && g.w % 4 == 0;
+            let doubled = g.oh == 2 * g.h && g.ow == 2 * g.w && g.w.is_multiple_of(4);
             if doubled && g.mode == InterpolateMode::Nearest {
                 return doubling(gpu, "nearest2x", src, dst, &g).map(|()| out);
             }

@@ -193,7 +193,7 @@ pub(crate) fn launch(
     );
     // rows of whole vec4s and zero padding: the input as vec4 (the windows of whole
     // images of whole rows start at multiples of 4)
-    let input4 = g.w % 4 == 0 && g.mode == PaddingMode::Zeros && g.pad[2] < PADS.len();
+    let input4 = g.w.is_multiple_of(4) && g.mode == PaddingMode::Zeros && g.pad[2] < PADS.len();
     let input = if input4 {
         gpu.pipeline_with(
             Shader::Conv2dWinograd,
