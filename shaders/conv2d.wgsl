@@ -273,6 +273,10 @@ fn conv2d_depthwise4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
 // outputs, stored as 4 vec4. KW and PL (pad_l) are fixed per pipeline.
 // grid: n * c_out * ceil(oh / 4) * ow / 4 invocations, spilled into y
 override PL: u32 = 1u;
+// The stride and dilation along the row: 1 here (declared so that conv2d_packed_rows'
+// specialisations serve this kernel too).
+override SW: u32 = 1u;
+override DW: u32 = 1u;
 
 @group(0) @binding(5) var<storage, read> src4: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> dst4: array<vec4<f32>>;

@@ -466,23 +466,29 @@ fn conv2d_packed(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     store_pixel(first + 7u, a07, a17, a27, a37);
 }
 
-// conv2d_packed_q: stride 1, dilation 1, zero padding, rows of whole vec4s (w and ow
-// multiples of 4) and KW - pad_l <= 5 (the launcher checks): an invocation computes 4
-// neighbouring pixels of 2 output rows for the block's 16 channels, each accumulator a
-// vec4 of the 4 pixels of one channel, so that the results leave as 32 vec4 stores
-// instead of 128 scalar ones. Per input channel and kernel row it loads one input row as
-// 3 vec4 (the 12 columns around its 4 pixels, zeros outside), which the next kernel row
-// reuses for the lower output row: (KH + 1) * 3 loads per input channel instead of
-// KH * KW * 8 gathers. KW and PL (pad_l) are fixed per pipeline, so the column picks
-// are constants once the loops unroll.
+// conv2d_packed_rows: zero padding, rows of whole vec4s (w and ow multiples of 4),
+// stride SW (1 or 2) and dilation DW along the row with every tap of 4 neighbouring
+// pixels within the 16 columns from the quad before the first one's (the launcher
+// checks): an invocation computes 4 neighbouring pixels of 2 output rows for the
+// block's 16 channels, each accumulator a vec4 of the 4 pixels of one channel, so that
+// the results leave as 32 vec4 stores instead of 128 scalar ones. Per input channel
+// and kernel row it loads each output row's input row as 3 or 4 vec4 (zeros outside),
+// and when the stride down the columns equals the dilation the lower output row's row
+// is the upper one's for the next kernel row, loaded once: (KH + 1) * 3 loads per
+// input channel for a stride-1 3x3 kernel instead of KH * KW * 8 gathers. KW, PL
+// (pad_l), SW and DW are fixed per pipeline, so the column picks are constants once the
+// loops unroll.
 // grid: images of the chunk * ceil(oh / 2) * ow / 4 invocations, spilled into y
 override KW: u32 = 3u;
 override PL: u32 = 1u;
+override SW: u32 = 1u;
+override DW: u32 = 1u;
 
 struct Quads {
-    l: vec4<f32>,
-    m: vec4<f32>,
-    r: vec4<f32>,
+    a: vec4<f32>,
+    b: vec4<f32>,
+    c: vec4<f32>,
+    d: vec4<f32>,
 }
 
 fn quad(row4: u32, q: i32, inside_row: bool) -> vec4<f32> {
@@ -490,27 +496,35 @@ fn quad(row4: u32, q: i32, inside_row: bool) -> vec4<f32> {
     return select(vec4<f32>(0.0), src4[select(0u, row4 + u32(q), inside)], inside);
 }
 
-// The quads q - 1, q, q + 1 of input row y of the plane whose first vec4 is plane4.
+// The quads q - 1 .. q + 2 of input row y of the plane whose first vec4 is plane4 (the
+// last one only when a tap reaches it).
 fn quads(plane4: u32, y: i32, q: i32) -> Quads {
     let inside = y >= 0 && y < i32(params.h);
     let row4 = plane4 + u32(max(y, 0)) * (params.w / 4u);
-    return Quads(quad(row4, q - 1, inside), quad(row4, q, inside), quad(row4, q + 1, inside));
+    var s = Quads(quad(row4, q - 1, inside), quad(row4, q, inside), quad(row4, q + 1, inside), vec4<f32>(0.0));
+    if 4u - PL + DW * (KW - 1u) + 3u * SW >= 12u {
+        s.d = quad(row4, q + 2, inside);
+    }
+    return s;
 }
 
-// Column i (0..12) of the 3 quads.
+// Column i (0..16) of the quads.
 fn pick(s: Quads, i: u32) -> f32 {
     if i < 4u {
-        return s.l[i];
+        return s.a[i];
     }
     if i < 8u {
-        return s.m[i - 4u];
+        return s.b[i - 4u];
     }
-    return s.r[i - 8u];
+    if i < 12u {
+        return s.c[i - 8u];
+    }
+    return s.d[i - 12u];
 }
 
-// Columns i..i+3 of the 3 quads.
+// One tap of the 4 pixels: columns i, i + SW, i + 2 SW, i + 3 SW.
 fn pick4(s: Quads, i: u32) -> vec4<f32> {
-    return vec4<f32>(pick(s, i), pick(s, i + 1u), pick(s, i + 2u), pick(s, i + 3u));
+    return vec4<f32>(pick(s, i), pick(s, i + SW), pick(s, i + 2u * SW), pick(s, i + 3u * SW));
 }
 
 // Channel co of the block at the 4 pixels of row `row` of the invocation, whose first
@@ -527,7 +541,7 @@ fn store_q(o: vec3<u32>, row: u32, co: u32, v: vec4<f32>) {
 }
 
 @compute @workgroup_size(64)
-fn conv2d_packed_q(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn conv2d_packed_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
     let i = gid.x + gid.y * nwg.x * 64u;
     let per_row = p.ow / 4u;
@@ -540,8 +554,10 @@ fn conv2d_packed_q(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     }
     let hw4 = p.h * p.w / 4u;
     let plane0 = (p.in_shift + (image * p.c + p.group * p.cg + p.ci0) * p.h * p.w) / 4u;
-    let y0 = i32(oy) - i32(p.pad_t);
-    let q = i32(xq);
+    let y0 = i32(oy * p.stride_h) - i32(p.pad_t);
+    // the quad of the first pixel's first input column (before the padding)
+    let q = i32(xq * SW);
+    let reuse = p.stride_h == p.dil_h;
     var a0_0 = vec4<f32>(0.0);
     var a0_1 = vec4<f32>(0.0);
     var a0_2 = vec4<f32>(0.0);
@@ -579,195 +595,18 @@ fn conv2d_packed_q(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
         let plane4 = plane0 + ci * hw4;
         var top = quads(plane4, y0, q);
         for (var ky = 0u; ky < p.kh; ky++) {
-            let bottom = quads(plane4, y0 + i32(ky) + 1, q);
-            for (var kx = 0u; kx < KW; kx++) {
-                let x0 = pick4(top, 4u + kx - PL);
-                let x1 = pick4(bottom, 4u + kx - PL);
-                let w0 = block[t];
-                let w1 = block[t + 1u];
-                let w2 = block[t + 2u];
-                let w3 = block[t + 3u];
-                a0_0 = fma(vec4<f32>(w0.x), x0, a0_0);
-                a0_1 = fma(vec4<f32>(w0.y), x0, a0_1);
-                a0_2 = fma(vec4<f32>(w0.z), x0, a0_2);
-                a0_3 = fma(vec4<f32>(w0.w), x0, a0_3);
-                a0_4 = fma(vec4<f32>(w1.x), x0, a0_4);
-                a0_5 = fma(vec4<f32>(w1.y), x0, a0_5);
-                a0_6 = fma(vec4<f32>(w1.z), x0, a0_6);
-                a0_7 = fma(vec4<f32>(w1.w), x0, a0_7);
-                a0_8 = fma(vec4<f32>(w2.x), x0, a0_8);
-                a0_9 = fma(vec4<f32>(w2.y), x0, a0_9);
-                a0_10 = fma(vec4<f32>(w2.z), x0, a0_10);
-                a0_11 = fma(vec4<f32>(w2.w), x0, a0_11);
-                a0_12 = fma(vec4<f32>(w3.x), x0, a0_12);
-                a0_13 = fma(vec4<f32>(w3.y), x0, a0_13);
-                a0_14 = fma(vec4<f32>(w3.z), x0, a0_14);
-                a0_15 = fma(vec4<f32>(w3.w), x0, a0_15);
-                a1_0 = fma(vec4<f32>(w0.x), x1, a1_0);
-                a1_1 = fma(vec4<f32>(w0.y), x1, a1_1);
-                a1_2 = fma(vec4<f32>(w0.z), x1, a1_2);
-                a1_3 = fma(vec4<f32>(w0.w), x1, a1_3);
-                a1_4 = fma(vec4<f32>(w1.x), x1, a1_4);
-                a1_5 = fma(vec4<f32>(w1.y), x1, a1_5);
-                a1_6 = fma(vec4<f32>(w1.z), x1, a1_6);
-                a1_7 = fma(vec4<f32>(w1.w), x1, a1_7);
-                a1_8 = fma(vec4<f32>(w2.x), x1, a1_8);
-                a1_9 = fma(vec4<f32>(w2.y), x1, a1_9);
-                a1_10 = fma(vec4<f32>(w2.z), x1, a1_10);
-                a1_11 = fma(vec4<f32>(w2.w), x1, a1_11);
-                a1_12 = fma(vec4<f32>(w3.x), x1, a1_12);
-                a1_13 = fma(vec4<f32>(w3.y), x1, a1_13);
-                a1_14 = fma(vec4<f32>(w3.z), x1, a1_14);
-                a1_15 = fma(vec4<f32>(w3.w), x1, a1_15);
-                t += 4u;
-            }
-            top = bottom;
-        }
-    }
-    let o = vec3<u32>(image, oy, xq * 4u);
-    store_q(o, 0u, 0u, a0_0);
-    store_q(o, 0u, 1u, a0_1);
-    store_q(o, 0u, 2u, a0_2);
-    store_q(o, 0u, 3u, a0_3);
-    store_q(o, 0u, 4u, a0_4);
-    store_q(o, 0u, 5u, a0_5);
-    store_q(o, 0u, 6u, a0_6);
-    store_q(o, 0u, 7u, a0_7);
-    store_q(o, 0u, 8u, a0_8);
-    store_q(o, 0u, 9u, a0_9);
-    store_q(o, 0u, 10u, a0_10);
-    store_q(o, 0u, 11u, a0_11);
-    store_q(o, 0u, 12u, a0_12);
-    store_q(o, 0u, 13u, a0_13);
-    store_q(o, 0u, 14u, a0_14);
-    store_q(o, 0u, 15u, a0_15);
-    store_q(o, 1u, 0u, a1_0);
-    store_q(o, 1u, 1u, a1_1);
-    store_q(o, 1u, 2u, a1_2);
-    store_q(o, 1u, 3u, a1_3);
-    store_q(o, 1u, 4u, a1_4);
-    store_q(o, 1u, 5u, a1_5);
-    store_q(o, 1u, 6u, a1_6);
-    store_q(o, 1u, 7u, a1_7);
-    store_q(o, 1u, 8u, a1_8);
-    store_q(o, 1u, 9u, a1_9);
-    store_q(o, 1u, 10u, a1_10);
-    store_q(o, 1u, 11u, a1_11);
-    store_q(o, 1u, 12u, a1_12);
-    store_q(o, 1u, 13u, a1_13);
-    store_q(o, 1u, 14u, a1_14);
-    store_q(o, 1u, 15u, a1_15);
-}
-
-// conv2d_packed_s2: conv2d_packed_q's way for stride 2 along the row (any stride down
-// the columns), any dilation DW along the row with DW * (KW - 1) - PL <= 5: 4 pixels of
-// 2 output rows per invocation, each input row of the windows loaded per input channel
-// and kernel row as 4 vec4 (16 columns from the quad before the first pixel's column).
-// KW, PL and DW are fixed per pipeline.
-// grid: images of the chunk * ceil(oh / 2) * ow / 4 invocations, spilled into y
-override DW: u32 = 1u;
-
-struct Quads4 {
-    a: vec4<f32>,
-    b: vec4<f32>,
-    c: vec4<f32>,
-    d: vec4<f32>,
-}
-
-// The quads q - 1 .. q + 2 of input row y of the plane whose first vec4 is plane4.
-fn quads4(plane4: u32, y: i32, q: i32) -> Quads4 {
-    let inside = y >= 0 && y < i32(params.h);
-    let row4 = plane4 + u32(max(y, 0)) * (params.w / 4u);
-    return Quads4(quad(row4, q - 1, inside), quad(row4, q, inside), quad(row4, q + 1, inside), quad(row4, q + 2, inside));
-}
-
-// Column i (0..16) of the 4 quads.
-fn pick16(s: Quads4, i: u32) -> f32 {
-    if i < 4u {
-        return s.a[i];
-    }
-    if i < 8u {
-        return s.b[i - 4u];
-    }
-    if i < 12u {
-        return s.c[i - 8u];
-    }
-    return s.d[i - 12u];
-}
-
-// Columns i, i + 2, i + 4, i + 6 of the 4 quads: one tap of 4 pixels at stride 2.
-fn pick_s2(s: Quads4, i: u32) -> vec4<f32> {
-    return vec4<f32>(pick16(s, i), pick16(s, i + 2u), pick16(s, i + 4u), pick16(s, i + 6u));
-}
-
-@compute @workgroup_size(64)
-fn conv2d_packed_s2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let p = params;
-    let i = gid.x + gid.y * nwg.x * 64u;
-    let per_row = p.ow / 4u;
-    let pairs = (p.oh + 1u) / 2u;
-    let xq = i % per_row;
-    let oy = (i / per_row) % pairs * 2u;
-    let image = i / (per_row * pairs);
-    if image >= p.total {
-        return;
-    }
-    let hw4 = p.h * p.w / 4u;
-    let plane0 = (p.in_shift + (image * p.c + p.group * p.cg + p.ci0) * p.h * p.w) / 4u;
-    let y0 = i32(oy * p.stride_h) - i32(p.pad_t);
-    let q = i32(2u * xq);
-    var a0_0 = vec4<f32>(0.0);
-    var a0_1 = vec4<f32>(0.0);
-    var a0_2 = vec4<f32>(0.0);
-    var a0_3 = vec4<f32>(0.0);
-    var a0_4 = vec4<f32>(0.0);
-    var a0_5 = vec4<f32>(0.0);
-    var a0_6 = vec4<f32>(0.0);
-    var a0_7 = vec4<f32>(0.0);
-    var a0_8 = vec4<f32>(0.0);
-    var a0_9 = vec4<f32>(0.0);
-    var a0_10 = vec4<f32>(0.0);
-    var a0_11 = vec4<f32>(0.0);
-    var a0_12 = vec4<f32>(0.0);
-    var a0_13 = vec4<f32>(0.0);
-    var a0_14 = vec4<f32>(0.0);
-    var a0_15 = vec4<f32>(0.0);
-    var a1_0 = vec4<f32>(0.0);
-    var a1_1 = vec4<f32>(0.0);
-    var a1_2 = vec4<f32>(0.0);
-    var a1_3 = vec4<f32>(0.0);
-    var a1_4 = vec4<f32>(0.0);
-    var a1_5 = vec4<f32>(0.0);
-    var a1_6 = vec4<f32>(0.0);
-    var a1_7 = vec4<f32>(0.0);
-    var a1_8 = vec4<f32>(0.0);
-    var a1_9 = vec4<f32>(0.0);
-    var a1_10 = vec4<f32>(0.0);
-    var a1_11 = vec4<f32>(0.0);
-    var a1_12 = vec4<f32>(0.0);
-    var a1_13 = vec4<f32>(0.0);
-    var a1_14 = vec4<f32>(0.0);
-    var a1_15 = vec4<f32>(0.0);
-    var t = 0u;
-    for (var ci = 0u; ci < p.cc; ci++) {
-        let plane4 = plane0 + ci * hw4;
-        // when the stride down the columns equals the dilation, the lower output row's
-        // input row for one kernel row is the upper one's for the next: loaded once
-        let reuse = p.stride_h == p.dil_h;
-        var top = quads4(plane4, y0, q);
-        for (var ky = 0u; ky < p.kh; ky++) {
             let y = y0 + i32(ky * p.dil_h);
-            let bottom = quads4(plane4, y + i32(p.stride_h), q);
+            let bottom = quads(plane4, y + i32(p.stride_h), q);
             let upper = top;
             if reuse {
                 top = bottom;
             } else if ky + 1u < p.kh {
-                top = quads4(plane4, y + i32(p.dil_h), q);
+                top = quads(plane4, y + i32(p.dil_h), q);
             }
             for (var kx = 0u; kx < KW; kx++) {
                 let c = 4u + kx * DW - PL;
-                let x0 = pick_s2(upper, c);
-                let x1 = pick_s2(bottom, c);
+                let x0 = pick4(upper, c);
+                let x1 = pick4(bottom, c);
                 let w0 = block[t];
                 let w1 = block[t + 1u];
                 let w2 = block[t + 2u];

@@ -810,9 +810,7 @@ fn launch(
                 &[("KW", 7.0)],
             ];
             // and with rows of whole vec4s: 4 rows x 4 pixels per invocation, vec4 I/O
-            let quads = quad_constants(g)
-                .filter(|(entry, _)| depthwise4 && *entry == "conv2d_packed_q")
-                .map(|(_, constants)| constants);
+            let quads = rows_constants(g).filter(|_| depthwise4 && g.stride == [1, 1]);
             let pipeline = match algo {
                 _ if quads.is_some() => gpu.pipeline_with(
                     Shader::Conv2d,
@@ -982,47 +980,44 @@ fn implicit_grid(gpu: &GpuHandle, pixels: u64, g: &Conv2dGeometry) -> Result<[u3
     Ok(dims.map(|d| d as u32))
 }
 
-/// The vec4 kernel for a convolution it computes, with its specialisation:
-/// `conv2d_packed_q` (stride 1, dilation 1) or `conv2d_packed_s2` (stride 2 along the
-/// row), for zero padding, rows of whole vec4s in and out, and every tap of 4
-/// neighbouring pixels within the 12 (16) columns the kernel loads around them.
-fn quad_constants(g: &Conv2dGeometry) -> Option<(&'static str, Constants)> {
+/// The specialisation of `conv2d_packed_rows` (kernel width, left padding, stride and
+/// dilation along the row) for a convolution it computes: zero padding, rows of whole
+/// vec4s in and out, stride 1 with dilation 1, or stride 2, and every tap of 4
+/// neighbouring pixels within the 16 columns the kernel loads around them.
+fn rows_constants(g: &Conv2dGeometry) -> Option<Constants> {
     if g.mode != PaddingMode::Zeros || !g.w.is_multiple_of(4) || !g.ow.is_multiple_of(4) {
         return None;
     }
-    let s1 = g.stride == [1, 1] && g.dilation == [1, 1];
-    if s1 {
-        let constants: Constants = match (g.kw, g.pad[2]) {
-            (1, 0) => &[("KW", 1.0), ("PL", 0.0)],
-            (2, 0) => &[("KW", 2.0), ("PL", 0.0)],
-            (2, 1) => &[("KW", 2.0), ("PL", 1.0)],
-            (3, 0) => &[("KW", 3.0), ("PL", 0.0)],
-            (3, 1) => &[("KW", 3.0), ("PL", 1.0)],
-            (3, 2) => &[("KW", 3.0), ("PL", 2.0)],
-            (5, 0) => &[("KW", 5.0), ("PL", 0.0)],
-            (5, 1) => &[("KW", 5.0), ("PL", 1.0)],
-            (5, 2) => &[("KW", 5.0), ("PL", 2.0)],
-            (7, 2) => &[("KW", 7.0), ("PL", 2.0)],
-            (7, 3) => &[("KW", 7.0), ("PL", 3.0)],
+    if g.stride == [1, 1] && g.dilation == [1, 1] {
+        return Some(match (g.kw, g.pad[2]) {
+            (1, 0) => &[("KW", 1.0), ("PL", 0.0), ("SW", 1.0), ("DW", 1.0)],
+            (2, 0) => &[("KW", 2.0), ("PL", 0.0), ("SW", 1.0), ("DW", 1.0)],
+            (2, 1) => &[("KW", 2.0), ("PL", 1.0), ("SW", 1.0), ("DW", 1.0)],
+            (3, 0) => &[("KW", 3.0), ("PL", 0.0), ("SW", 1.0), ("DW", 1.0)],
+            (3, 1) => &[("KW", 3.0), ("PL", 1.0), ("SW", 1.0), ("DW", 1.0)],
+            (3, 2) => &[("KW", 3.0), ("PL", 2.0), ("SW", 1.0), ("DW", 1.0)],
+            (5, 0) => &[("KW", 5.0), ("PL", 0.0), ("SW", 1.0), ("DW", 1.0)],
+            (5, 1) => &[("KW", 5.0), ("PL", 1.0), ("SW", 1.0), ("DW", 1.0)],
+            (5, 2) => &[("KW", 5.0), ("PL", 2.0), ("SW", 1.0), ("DW", 1.0)],
+            (7, 2) => &[("KW", 7.0), ("PL", 2.0), ("SW", 1.0), ("DW", 1.0)],
+            (7, 3) => &[("KW", 7.0), ("PL", 3.0), ("SW", 1.0), ("DW", 1.0)],
             _ => return None,
-        };
-        return Some(("conv2d_packed_q", constants));
+        });
     }
     if g.stride[1] != 2 {
         return None;
     }
-    let constants: Constants = match (g.kw, g.pad[2], g.dilation[1]) {
-        (1, 0, 1) => &[("KW", 1.0), ("PL", 0.0), ("DW", 1.0)],
-        (2, 0, 1) => &[("KW", 2.0), ("PL", 0.0), ("DW", 1.0)],
-        (3, 0, 1) => &[("KW", 3.0), ("PL", 0.0), ("DW", 1.0)],
-        (3, 1, 1) => &[("KW", 3.0), ("PL", 1.0), ("DW", 1.0)],
-        (3, 2, 2) => &[("KW", 3.0), ("PL", 2.0), ("DW", 2.0)],
-        (3, 1, 2) => &[("KW", 3.0), ("PL", 1.0), ("DW", 2.0)],
-        (5, 2, 1) => &[("KW", 5.0), ("PL", 2.0), ("DW", 1.0)],
-        (7, 3, 1) => &[("KW", 7.0), ("PL", 3.0), ("DW", 1.0)],
+    Some(match (g.kw, g.pad[2], g.dilation[1]) {
+        (1, 0, 1) => &[("KW", 1.0), ("PL", 0.0), ("SW", 2.0), ("DW", 1.0)],
+        (2, 0, 1) => &[("KW", 2.0), ("PL", 0.0), ("SW", 2.0), ("DW", 1.0)],
+        (3, 0, 1) => &[("KW", 3.0), ("PL", 0.0), ("SW", 2.0), ("DW", 1.0)],
+        (3, 1, 1) => &[("KW", 3.0), ("PL", 1.0), ("SW", 2.0), ("DW", 1.0)],
+        (3, 2, 2) => &[("KW", 3.0), ("PL", 2.0), ("SW", 2.0), ("DW", 2.0)],
+        (3, 1, 2) => &[("KW", 3.0), ("PL", 1.0), ("SW", 2.0), ("DW", 2.0)],
+        (5, 2, 1) => &[("KW", 5.0), ("PL", 2.0), ("SW", 2.0), ("DW", 1.0)],
+        (7, 3, 1) => &[("KW", 7.0), ("PL", 3.0), ("SW", 2.0), ("DW", 1.0)],
         _ => return None,
-    };
-    Some(("conv2d_packed_s2", constants))
+    })
 }
 
 /// The packed lowering: weights into 64 KiB uniform blocks (one dispatch), then one
@@ -1101,10 +1096,10 @@ fn launch_packed(
         && g.mode == PaddingMode::Zeros
         && ohw.is_multiple_of(8)
         && in_image.is_multiple_of(4);
-    let quads = quad_constants(g).filter(|_| !aligned_1x1);
+    let quads = rows_constants(g).filter(|_| !aligned_1x1);
     let (entry, constants) = match quads {
         _ if aligned_1x1 => ("conv2d_packed_1x1", MODES[0]),
-        Some(q) => q,
+        Some(c) => ("conv2d_packed_rows", c),
         None => ("conv2d_packed", MODES[g.mode.code() as usize]),
     };
     let conv = gpu.pipeline_with(Shader::Conv2dPacked, entry, PACKED_LAYOUT, constants)?;
