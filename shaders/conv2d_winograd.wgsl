@@ -232,9 +232,13 @@ fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let r1 = input_row(plane, y + 1, x);
     let r2 = input_row(plane, y + 2, x);
     let r3 = input_row(plane, y + 3, x);
-    // vec4 index of the 4 tiles in V[0][ci], and the vec4s between two xi
-    let plane4 = p.c_in * p.tiles / 4u;
-    let at4 = ci * p.tiles / 4u + (n * p.th + ty) * p.twb + txb;
+    store_tiles(ci * p.tiles / 4u + (n * p.th + ty) * p.twb + txb, r0, r1, r2, r3);
+}
+
+// B^T applied down the 4 rows (each already transformed along the row) and the 16
+// results stored: at4 is the vec4 index of the 4 tiles in V[0][ci].
+fn store_tiles(at4: u32, r0: Row, r1: Row, r2: Row, r3: Row) {
+    let plane4 = params.c_in * params.tiles / 4u;
     store_v(0u, at4, plane4, sub(r0, r2));
     store_v(1u, at4, plane4, add(r1, r2));
     store_v(2u, at4, plane4, sub(r2, r1));
@@ -300,12 +304,7 @@ fn winograd_input4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     let r1 = input_row4(plane4, y + 1, txb);
     let r2 = input_row4(plane4, y + 2, txb);
     let r3 = input_row4(plane4, y + 3, txb);
-    let plane = p.c_in * p.tiles / 4u;
-    let at4 = ci * p.tiles / 4u + (n * p.th + ty) * p.twb + txb;
-    store_v(0u, at4, plane, sub(r0, r2));
-    store_v(1u, at4, plane, add(r1, r2));
-    store_v(2u, at4, plane, sub(r2, r1));
-    store_v(3u, at4, plane, sub(r1, r3));
+    store_tiles(ci * p.tiles / 4u + (n * p.th + ty) * p.twb + txb, r0, r1, r2, r3);
 }
 
 // Writes (or adds, after the first chunk) one output channel's 8 tiles.

@@ -319,11 +319,13 @@ struct Group {
     valid: bool,
 }
 
-fn group_of(gid: vec3<u32>, nwg: vec3<u32>) -> Group {
+// The invocation's block of `rows` output rows x 4 outputs (its first row and column).
+fn group_of(gid: vec3<u32>, nwg: vec3<u32>, rows: u32) -> Group {
     let p = params;
     let idx = gid.x + gid.y * nwg.x * 64u;
     let groups = (p.ow + 3u) / 4u;
-    return Group((idx % groups) * 4u, (idx / groups) % p.oh, idx / (groups * p.oh), idx < p.total);
+    let blocks = (p.oh + rows - 1u) / rows;
+    return Group((idx % groups) * 4u, (idx / groups) % blocks * rows, idx / (groups * blocks), idx < p.total);
 }
 
 fn store4(g: Group, v: vec4<f32>) {
@@ -343,7 +345,7 @@ fn store4(g: Group, v: vec4<f32>) {
 @compute @workgroup_size(64)
 fn max_pool2d4v(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
-    let g = group_of(gid, nwg);
+    let g = group_of(gid, nwg, 1u);
     if !g.valid {
         return;
     }
@@ -374,7 +376,7 @@ fn max_pool2d4v(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 @compute @workgroup_size(64)
 fn avg_pool2d4v(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
-    let g = group_of(gid, nwg);
+    let g = group_of(gid, nwg, 1u);
     if !g.valid {
         return;
     }
@@ -432,15 +434,13 @@ fn store_avg(g: Group, sum: vec4<f32>) {
 @compute @workgroup_size(64)
 fn avg_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
-    let idx = gid.x + gid.y * nwg.x * 64u;
-    if idx >= p.total {
+    let g = group_of(gid, nwg, 4u);
+    if !g.valid {
         return;
     }
-    let groups = (p.ow + 3u) / 4u;
-    let row_groups = (p.oh + 3u) / 4u;
-    let ox0 = (idx % groups) * 4u;
-    let oy = (idx / groups) % row_groups * 4u;
-    let plane = idx / (groups * row_groups);
+    let ox0 = g.ox0;
+    let oy = g.oy;
+    let plane = g.plane;
     let base4 = (p.in_shift + plane * p.h * p.w) / 4u;
     let q = i32(ox0 / 4u);
     let y0 = i32(oy) - i32(p.ph);
@@ -475,15 +475,13 @@ fn avg_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 @compute @workgroup_size(64)
 fn max_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
-    let idx = gid.x + gid.y * nwg.x * 64u;
-    if idx >= p.total {
+    let g = group_of(gid, nwg, 2u);
+    if !g.valid {
         return;
     }
-    let groups = (p.ow + 3u) / 4u;
-    let pairs = (p.oh + 1u) / 2u;
-    let ox0 = (idx % groups) * 4u;
-    let oy = (idx / groups) % pairs * 2u;
-    let plane = idx / (groups * pairs);
+    let ox0 = g.ox0;
+    let oy = g.oy;
+    let plane = g.plane;
     let base4 = (p.in_shift + plane * p.h * p.w) / 4u;
     let q = i32(ox0 * SW / 4u);
     var b0 = Best(NEG_INF_BITS, 0u);
