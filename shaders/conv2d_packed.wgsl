@@ -39,7 +39,8 @@ struct PackParams {
     row_blocks: u32,
     chunks: u32,
     total: u32,
-    _pad: u32,
+    // output channels per block: 16, or 32 (conv2d_packed_1x1_32)
+    rows: u32,
 }
 
 struct PackedParams {
@@ -94,8 +95,8 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     }
     let b = e / BLOCK;
     let within = e % BLOCK;
-    let t = within / 16u;
-    let row = (b / p.chunks) % p.row_blocks * 16u + within % 16u;
+    let t = within / p.rows;
+    let row = (b / p.chunks) % p.row_blocks * p.rows + within % p.rows;
     let g = b / (p.chunks * p.row_blocks);
     let ci = (b % p.chunks) * p.cc + t / p.khw;
     var v = 0.0;
@@ -217,7 +218,8 @@ fn pixel(j_raw: u32) -> Pixel {
 }
 
 // conv2d_packed_1x1: see the header. Each accumulator holds 4 of the 8 pixels of one
-// channel, so that the results leave as 32 vec4 stores.
+// channel, so that the results leave as vec4 stores. conv2d_packed_1x1_32 is the same
+// for blocks of 32 output channels (twice the multiply-adds per input load).
 @compute @workgroup_size(64)
 fn conv2d_packed_1x1(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
@@ -265,7 +267,7 @@ fn conv2d_packed_1x1(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     for (var ci = 0u; ci < p.cc; ci++) {
         let v0 = src4[base + ci * (hw / 4u)];
         let v1 = src4[base + ci * (hw / 4u) + 1u];
-        let w0 = block[t];
+        let w0 = block[t + 0u];
         let w1 = block[t + 1u];
         let w2 = block[t + 2u];
         let w3 = block[t + 3u];
@@ -321,6 +323,195 @@ fn conv2d_packed_1x1(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     store_run(o, 13u, a13_0, a13_1);
     store_run(o, 14u, a14_0, a14_1);
     store_run(o, 15u, a15_0, a15_1);
+}
+
+@compute @workgroup_size(64)
+fn conv2d_packed_1x1_32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let first = (gid.x + gid.y * nwg.x * 64u) * 8u;
+    if first >= p.total {
+        return;
+    }
+    let ohw = p.oh * p.ow;
+    let hw = p.h * p.w;
+    // the 8 pixels share one plane and row: one base for all
+    let base = (p.in_shift + ((first / ohw) * p.c + p.group * p.cg + p.ci0) * hw + first % ohw) / 4u;
+    var a0_0 = vec4<f32>(0.0);
+    var a0_1 = vec4<f32>(0.0);
+    var a1_0 = vec4<f32>(0.0);
+    var a1_1 = vec4<f32>(0.0);
+    var a2_0 = vec4<f32>(0.0);
+    var a2_1 = vec4<f32>(0.0);
+    var a3_0 = vec4<f32>(0.0);
+    var a3_1 = vec4<f32>(0.0);
+    var a4_0 = vec4<f32>(0.0);
+    var a4_1 = vec4<f32>(0.0);
+    var a5_0 = vec4<f32>(0.0);
+    var a5_1 = vec4<f32>(0.0);
+    var a6_0 = vec4<f32>(0.0);
+    var a6_1 = vec4<f32>(0.0);
+    var a7_0 = vec4<f32>(0.0);
+    var a7_1 = vec4<f32>(0.0);
+    var a8_0 = vec4<f32>(0.0);
+    var a8_1 = vec4<f32>(0.0);
+    var a9_0 = vec4<f32>(0.0);
+    var a9_1 = vec4<f32>(0.0);
+    var a10_0 = vec4<f32>(0.0);
+    var a10_1 = vec4<f32>(0.0);
+    var a11_0 = vec4<f32>(0.0);
+    var a11_1 = vec4<f32>(0.0);
+    var a12_0 = vec4<f32>(0.0);
+    var a12_1 = vec4<f32>(0.0);
+    var a13_0 = vec4<f32>(0.0);
+    var a13_1 = vec4<f32>(0.0);
+    var a14_0 = vec4<f32>(0.0);
+    var a14_1 = vec4<f32>(0.0);
+    var a15_0 = vec4<f32>(0.0);
+    var a15_1 = vec4<f32>(0.0);
+    var a16_0 = vec4<f32>(0.0);
+    var a16_1 = vec4<f32>(0.0);
+    var a17_0 = vec4<f32>(0.0);
+    var a17_1 = vec4<f32>(0.0);
+    var a18_0 = vec4<f32>(0.0);
+    var a18_1 = vec4<f32>(0.0);
+    var a19_0 = vec4<f32>(0.0);
+    var a19_1 = vec4<f32>(0.0);
+    var a20_0 = vec4<f32>(0.0);
+    var a20_1 = vec4<f32>(0.0);
+    var a21_0 = vec4<f32>(0.0);
+    var a21_1 = vec4<f32>(0.0);
+    var a22_0 = vec4<f32>(0.0);
+    var a22_1 = vec4<f32>(0.0);
+    var a23_0 = vec4<f32>(0.0);
+    var a23_1 = vec4<f32>(0.0);
+    var a24_0 = vec4<f32>(0.0);
+    var a24_1 = vec4<f32>(0.0);
+    var a25_0 = vec4<f32>(0.0);
+    var a25_1 = vec4<f32>(0.0);
+    var a26_0 = vec4<f32>(0.0);
+    var a26_1 = vec4<f32>(0.0);
+    var a27_0 = vec4<f32>(0.0);
+    var a27_1 = vec4<f32>(0.0);
+    var a28_0 = vec4<f32>(0.0);
+    var a28_1 = vec4<f32>(0.0);
+    var a29_0 = vec4<f32>(0.0);
+    var a29_1 = vec4<f32>(0.0);
+    var a30_0 = vec4<f32>(0.0);
+    var a30_1 = vec4<f32>(0.0);
+    var a31_0 = vec4<f32>(0.0);
+    var a31_1 = vec4<f32>(0.0);
+    var t = 0u;
+    for (var ci = 0u; ci < p.cc; ci++) {
+        let v0 = src4[base + ci * (hw / 4u)];
+        let v1 = src4[base + ci * (hw / 4u) + 1u];
+        let w0 = block[t + 0u];
+        let w1 = block[t + 1u];
+        let w2 = block[t + 2u];
+        let w3 = block[t + 3u];
+        let w4 = block[t + 4u];
+        let w5 = block[t + 5u];
+        let w6 = block[t + 6u];
+        let w7 = block[t + 7u];
+        a0_0 = fma(vec4<f32>(w0.x), v0, a0_0);
+        a0_1 = fma(vec4<f32>(w0.x), v1, a0_1);
+        a1_0 = fma(vec4<f32>(w0.y), v0, a1_0);
+        a1_1 = fma(vec4<f32>(w0.y), v1, a1_1);
+        a2_0 = fma(vec4<f32>(w0.z), v0, a2_0);
+        a2_1 = fma(vec4<f32>(w0.z), v1, a2_1);
+        a3_0 = fma(vec4<f32>(w0.w), v0, a3_0);
+        a3_1 = fma(vec4<f32>(w0.w), v1, a3_1);
+        a4_0 = fma(vec4<f32>(w1.x), v0, a4_0);
+        a4_1 = fma(vec4<f32>(w1.x), v1, a4_1);
+        a5_0 = fma(vec4<f32>(w1.y), v0, a5_0);
+        a5_1 = fma(vec4<f32>(w1.y), v1, a5_1);
+        a6_0 = fma(vec4<f32>(w1.z), v0, a6_0);
+        a6_1 = fma(vec4<f32>(w1.z), v1, a6_1);
+        a7_0 = fma(vec4<f32>(w1.w), v0, a7_0);
+        a7_1 = fma(vec4<f32>(w1.w), v1, a7_1);
+        a8_0 = fma(vec4<f32>(w2.x), v0, a8_0);
+        a8_1 = fma(vec4<f32>(w2.x), v1, a8_1);
+        a9_0 = fma(vec4<f32>(w2.y), v0, a9_0);
+        a9_1 = fma(vec4<f32>(w2.y), v1, a9_1);
+        a10_0 = fma(vec4<f32>(w2.z), v0, a10_0);
+        a10_1 = fma(vec4<f32>(w2.z), v1, a10_1);
+        a11_0 = fma(vec4<f32>(w2.w), v0, a11_0);
+        a11_1 = fma(vec4<f32>(w2.w), v1, a11_1);
+        a12_0 = fma(vec4<f32>(w3.x), v0, a12_0);
+        a12_1 = fma(vec4<f32>(w3.x), v1, a12_1);
+        a13_0 = fma(vec4<f32>(w3.y), v0, a13_0);
+        a13_1 = fma(vec4<f32>(w3.y), v1, a13_1);
+        a14_0 = fma(vec4<f32>(w3.z), v0, a14_0);
+        a14_1 = fma(vec4<f32>(w3.z), v1, a14_1);
+        a15_0 = fma(vec4<f32>(w3.w), v0, a15_0);
+        a15_1 = fma(vec4<f32>(w3.w), v1, a15_1);
+        a16_0 = fma(vec4<f32>(w4.x), v0, a16_0);
+        a16_1 = fma(vec4<f32>(w4.x), v1, a16_1);
+        a17_0 = fma(vec4<f32>(w4.y), v0, a17_0);
+        a17_1 = fma(vec4<f32>(w4.y), v1, a17_1);
+        a18_0 = fma(vec4<f32>(w4.z), v0, a18_0);
+        a18_1 = fma(vec4<f32>(w4.z), v1, a18_1);
+        a19_0 = fma(vec4<f32>(w4.w), v0, a19_0);
+        a19_1 = fma(vec4<f32>(w4.w), v1, a19_1);
+        a20_0 = fma(vec4<f32>(w5.x), v0, a20_0);
+        a20_1 = fma(vec4<f32>(w5.x), v1, a20_1);
+        a21_0 = fma(vec4<f32>(w5.y), v0, a21_0);
+        a21_1 = fma(vec4<f32>(w5.y), v1, a21_1);
+        a22_0 = fma(vec4<f32>(w5.z), v0, a22_0);
+        a22_1 = fma(vec4<f32>(w5.z), v1, a22_1);
+        a23_0 = fma(vec4<f32>(w5.w), v0, a23_0);
+        a23_1 = fma(vec4<f32>(w5.w), v1, a23_1);
+        a24_0 = fma(vec4<f32>(w6.x), v0, a24_0);
+        a24_1 = fma(vec4<f32>(w6.x), v1, a24_1);
+        a25_0 = fma(vec4<f32>(w6.y), v0, a25_0);
+        a25_1 = fma(vec4<f32>(w6.y), v1, a25_1);
+        a26_0 = fma(vec4<f32>(w6.z), v0, a26_0);
+        a26_1 = fma(vec4<f32>(w6.z), v1, a26_1);
+        a27_0 = fma(vec4<f32>(w6.w), v0, a27_0);
+        a27_1 = fma(vec4<f32>(w6.w), v1, a27_1);
+        a28_0 = fma(vec4<f32>(w7.x), v0, a28_0);
+        a28_1 = fma(vec4<f32>(w7.x), v1, a28_1);
+        a29_0 = fma(vec4<f32>(w7.y), v0, a29_0);
+        a29_1 = fma(vec4<f32>(w7.y), v1, a29_1);
+        a30_0 = fma(vec4<f32>(w7.z), v0, a30_0);
+        a30_1 = fma(vec4<f32>(w7.z), v1, a30_1);
+        a31_0 = fma(vec4<f32>(w7.w), v0, a31_0);
+        a31_1 = fma(vec4<f32>(w7.w), v1, a31_1);
+        t += 8u;
+    }
+    // vec4 index of the block's first channel at the first pixel
+    let o = (p.out_shift + (first / ohw) * p.c_out * ohw + first % ohw + p.group * p.mg * ohw) / 4u;
+    store_run(o, 0u, a0_0, a0_1);
+    store_run(o, 1u, a1_0, a1_1);
+    store_run(o, 2u, a2_0, a2_1);
+    store_run(o, 3u, a3_0, a3_1);
+    store_run(o, 4u, a4_0, a4_1);
+    store_run(o, 5u, a5_0, a5_1);
+    store_run(o, 6u, a6_0, a6_1);
+    store_run(o, 7u, a7_0, a7_1);
+    store_run(o, 8u, a8_0, a8_1);
+    store_run(o, 9u, a9_0, a9_1);
+    store_run(o, 10u, a10_0, a10_1);
+    store_run(o, 11u, a11_0, a11_1);
+    store_run(o, 12u, a12_0, a12_1);
+    store_run(o, 13u, a13_0, a13_1);
+    store_run(o, 14u, a14_0, a14_1);
+    store_run(o, 15u, a15_0, a15_1);
+    store_run(o, 16u, a16_0, a16_1);
+    store_run(o, 17u, a17_0, a17_1);
+    store_run(o, 18u, a18_0, a18_1);
+    store_run(o, 19u, a19_0, a19_1);
+    store_run(o, 20u, a20_0, a20_1);
+    store_run(o, 21u, a21_0, a21_1);
+    store_run(o, 22u, a22_0, a22_1);
+    store_run(o, 23u, a23_0, a23_1);
+    store_run(o, 24u, a24_0, a24_1);
+    store_run(o, 25u, a25_0, a25_1);
+    store_run(o, 26u, a26_0, a26_1);
+    store_run(o, 27u, a27_0, a27_1);
+    store_run(o, 28u, a28_0, a28_1);
+    store_run(o, 29u, a29_0, a29_1);
+    store_run(o, 30u, a30_0, a30_1);
+    store_run(o, 31u, a31_0, a31_1);
 }
 
 // Channel co of the block at the 8 pixels from vec4 `o` (its first channel), the

@@ -136,6 +136,9 @@ fn every_lowering_matches_the_reference_on_parameter_combinations() {
         ([3, 16, 5, 7], [20, 16, 1, 1], Conv2dParams::default()),
         // aligned 1x1 (8 pixels of a plane per invocation on CPU drivers)
         ([2, 8, 4, 6], [12, 8, 1, 1], Conv2dParams::default()),
+        // and in blocks of 32 output channels (a partial second one), in two chunks
+        ([2, 8, 4, 6], [40, 8, 1, 1], Conv2dParams::default()),
+        ([1, 600, 2, 4], [20, 600, 1, 1], Conv2dParams::default()),
         // rows of whole vec4s, stride 1: 2 rows x 4 pixels per invocation on CPU
         // drivers, with an odd row count, two chunks of input channels, wider kernels
         (

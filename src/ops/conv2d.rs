@@ -581,7 +581,7 @@ pub(crate) struct PackParams {
     pub row_blocks: u32,
     pub chunks: u32,
     pub total: u32,
-    pub _pad: u32,
+    pub rows: u32,
 }
 
 /// Mirror of `PackedParams` in shaders/conv2d_packed.wgsl; keep field order in sync.
@@ -1041,8 +1041,22 @@ fn launch_packed(
             limit: gpu.max_uniform_binding(),
         });
     }
+    let in_image = (g.c_in * g.h * g.w) as u64;
+    let out_image = (g.c_out * g.oh * g.ow) as u64;
+    let ohw = (g.oh * g.ow) as u64;
+    // 1x1, stride 1, no padding, and every 8 pixels two aligned vec4 of each input plane
+    let aligned_1x1 = g.is_pointwise()
+        && g.mode == PaddingMode::Zeros
+        && ohw.is_multiple_of(8)
+        && in_image.is_multiple_of(4);
+    // 1x1 with more than 16 output channels: blocks of 32 (twice the reuse per load)
+    let rows = if aligned_1x1 && g.mg > PACK_ROWS {
+        2 * PACK_ROWS
+    } else {
+        PACK_ROWS
+    };
     let khw = g.kh * g.kw;
-    let taps_per_block = PACK_BLOCK as usize / PACK_ROWS;
+    let taps_per_block = PACK_BLOCK as usize / rows;
     if khw > taps_per_block {
         return Err(Error::Limit {
             what: "conv2d kernel taps for packed weights",
@@ -1056,7 +1070,7 @@ fn launch_packed(
     let most = (taps_per_block.min(MAX_CHUNK_TAPS) / khw).clamp(1, g.cg);
     let chunks = g.cg.div_ceil(most);
     let cc = g.cg.div_ceil(chunks);
-    let row_blocks = g.mg.div_ceil(PACK_ROWS);
+    let row_blocks = g.mg.div_ceil(rows);
     let blocks = (g.groups * row_blocks * chunks) as u64;
     let packed = Tensor::uninit(device, &[(blocks * PACK_BLOCK) as usize])?;
     let pb = packed.gpu_buffer().expect("a non-empty packed block");
@@ -1068,7 +1082,7 @@ fn launch_packed(
         row_blocks: row_blocks as u32,
         chunks: chunks as u32,
         total: u32_of(blocks * PACK_BLOCK, "packed weights")?,
-        _pad: 0,
+        rows: rows as u32,
     };
     let pack = gpu.pipeline(Shader::Conv2dPacked, "pack_weights", PACK_LAYOUT)?;
     let binds = [
@@ -1088,16 +1102,9 @@ fn launch_packed(
         &[("MODE", 2.0)],
         &[("MODE", 3.0)],
     ];
-    let in_image = (g.c_in * g.h * g.w) as u64;
-    let out_image = (g.c_out * g.oh * g.ow) as u64;
-    let ohw = (g.oh * g.ow) as u64;
-    // 1x1, stride 1, no padding, and every 8 pixels two aligned vec4 of each input plane
-    let aligned_1x1 = g.is_pointwise()
-        && g.mode == PaddingMode::Zeros
-        && ohw.is_multiple_of(8)
-        && in_image.is_multiple_of(4);
     let quads = rows_constants(g).filter(|_| !aligned_1x1);
     let (entry, constants) = match quads {
+        _ if aligned_1x1 && rows > PACK_ROWS => ("conv2d_packed_1x1_32", MODES[0]),
         _ if aligned_1x1 => ("conv2d_packed_1x1", MODES[0]),
         Some(c) => ("conv2d_packed_rows", c),
         None => ("conv2d_packed", MODES[g.mode.code() as usize]),
@@ -1137,7 +1144,7 @@ fn launch_packed(
                             in_shift: x_shift,
                             out_shift: y_shift,
                             group: group as u32,
-                            m0: (rb * PACK_ROWS) as u32,
+                            m0: (rb * rows) as u32,
                             ci0: ci0 as u32,
                             cc: cc.min(g.cg - ci0) as u32,
                             _pad: [0; 3],
