@@ -1049,8 +1049,10 @@ fn launch_packed(
         && g.mode == PaddingMode::Zeros
         && ohw.is_multiple_of(8)
         && in_image.is_multiple_of(4);
-    // 1x1 with more than 16 output channels: blocks of 32 (twice the reuse per load)
-    let rows = if aligned_1x1 && g.mg > PACK_ROWS {
+    let quads = rows_constants(g).filter(|_| !aligned_1x1);
+    // 1x1 and row kernels with more than 16 output channels: blocks of 32 (twice the
+    // reuse per load)
+    let rows = if (aligned_1x1 || quads.is_some()) && g.mg > PACK_ROWS {
         2 * PACK_ROWS
     } else {
         PACK_ROWS
@@ -1102,10 +1104,10 @@ fn launch_packed(
         &[("MODE", 2.0)],
         &[("MODE", 3.0)],
     ];
-    let quads = rows_constants(g).filter(|_| !aligned_1x1);
     let (entry, constants) = match quads {
         _ if aligned_1x1 && rows > PACK_ROWS => ("conv2d_packed_1x1_32", MODES[0]),
         _ if aligned_1x1 => ("conv2d_packed_1x1", MODES[0]),
+        Some(c) if rows > PACK_ROWS => ("conv2d_packed_rows_32", c),
         Some(c) => ("conv2d_packed_rows", c),
         None => ("conv2d_packed", MODES[g.mode.code() as usize]),
     };
