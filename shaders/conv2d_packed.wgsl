@@ -1,22 +1,23 @@
 // conv2d_packed.wgsl: 2-D convolution for CPU drivers (lavapipe, llvmpipe), NCHW f32.
 // There every invocation is a SIMD lane and a storage-buffer access costs a loop over
-// the lanes, while a uniform-buffer read at the same address in every lane is one
-// scalar load. So the weights go through a uniform buffer: an invocation computes one
-// output pixel for a block of 16 output channels, gathering one input value per tap
-// from storage and multiplying it by the block's 16 weights of that tap, read from the
-// uniform buffer as 4 vec4.
+// the lanes, while arithmetic is cheap. So the weights go through a uniform buffer, and
+// every loaded input value feeds 16 or 32 output channels:
 //
-// pack_weights lays the weights out in 64 KiB blocks, one per (group, block of 16
-// output channels, chunk of input channels): block[tap][16], zero past the ends.
-// conv2d_packed runs one block for 8 consecutive output pixels per invocation: per tap,
-// 8 gathered input values times 16 weights make 128 multiply-adds. conv2d_packed_1x1 is
-// the same for a 1x1 convolution with stride 1 and no padding whose 8 pixels are two
-// aligned vec4 of each input plane (the launcher checks): 2 loads per input channel.
+// pack_weights lays the weights out in 64 KiB blocks, one per (group, block of `rows`
+// (16 or 32) output channels, chunk of input channels): block[tap][rows], zero past the
+// ends.
+// conv2d_packed runs one block of 16 for 8 consecutive output pixels per invocation:
+// per tap, 8 gathered input values times 16 weights make 128 multiply-adds.
+// conv2d_packed_1x1 (_32: blocks of 32) is the same for a 1x1 convolution with stride 1
+// and no padding whose 8 pixels are two aligned vec4 of each input plane (the launcher
+// checks): 2 loads per input channel, results out as vec4 stores.
+// conv2d_packed_rows (_32) computes 2 rows x 4 pixels where rows are whole vec4s (see
+// its own comment).
 // The first chunk of input channels writes the output, later ones add to it (so the
 // sums are two-level, which bounds the rounding), and the last adds the bias (flags & 1)
-// and applies relu (flags & 2). The code is unrolled by hand so that the 128 sums stay
-// in registers: on a CPU driver a dynamically indexed array lives in memory, one lane at
-// a time.
+// and applies relu (flags & 2). The code is unrolled by hand so that the sums stay in
+// registers: on a CPU driver a dynamically indexed array lives in memory, one lane at a
+// time.
 //
 // pack_weights:  @binding(5) weight [c_out, cg, kh, kw] read
 //                @binding(6) packed [blocks][4096 vec4]  read_write
@@ -26,8 +27,8 @@
 //                @binding(2) bias   [c_out]                                 read
 //                @binding(3) dst    output images of the chunk, from out_shift read_write
 //                @binding(4) params PackedParams uniform (mirror: src/ops/conv2d.rs)
-//                @binding(8) src4   src again, as vec4 (conv2d_packed_1x1, _q) read
-//                @binding(9) dst4   dst again, as vec4 (conv2d_packed_1x1, _q) read_write
+//                @binding(8) src4   src again, as vec4 (_1x1, _rows)        read
+//                @binding(9) dst4   dst again, as vec4 (_1x1, _rows)        read_write
 //                grid: pixels of the chunk (n * oh * ow) / 512, spilled into y
 
 struct PackParams {
