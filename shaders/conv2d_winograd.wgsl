@@ -15,8 +15,9 @@
 //   element ((xi % xpb) * cc + ci % cc) * 16 + co % 16.
 // winograd_input: one invocation per (c_in, image, ty, 4 tiles): a 4x10 input window,
 //   16 vec4 stores into V[xi][c_in][tiles].
-// winograd_gemm: M[xi][c_out][tiles] = U[xi] . V[xi] for one block of 16 output channels
-//   and a chunk of input channels: 16 channels x 8 tiles per invocation, weights read
+// winograd_gemm: M[xi][c_out][tiles] = U[xi] . V[xi] for one block of 32 output channels
+//   (winograd_gemm16: 16, for up to 16 output channels) and a chunk of input channels:
+//   32 (16) channels x 8 tiles per invocation, weights read
 //   from the uniform block (CPU drivers: see conv2d_packed.wgsl). The first chunk writes
 //   M, later ones add to it. grid: (tiles / 512, xi of the block).
 // winograd_output: one invocation per (c_out, image, ty, 4 tiles): 16 vec4 loads of M,
@@ -70,9 +71,10 @@ struct WinoParams {
     packed: u32,
     // the first tile row of the run (runs of tile rows of one image)
     ty0: u32,
+    // output channels per packed block and winograd_gemm invocation: 16 or 32
+    rows: u32,
     _pad0: u32,
     _pad1: u32,
-    _pad2: u32,
 }
 
 const BLOCK: u32 = 16384u;
@@ -104,8 +106,8 @@ fn u_index(xi: u32, co: u32, ci: u32) -> u32 {
     if p.packed == 0u {
         return (xi * p.c_out + co) * p.c_in + ci;
     }
-    let b = ((co / 32u) * p.chunks + ci / p.cc) * (16u / p.xpb) + xi / p.xpb;
-    return b * BLOCK + ((xi % p.xpb) * p.cc + ci % p.cc) * 32u + co % 32u;
+    let b = ((co / p.rows) * p.chunks + ci / p.cc) * (16u / p.xpb) + xi / p.xpb;
+    return b * BLOCK + ((xi % p.xpb) * p.cc + ci % p.cc) * p.rows + co % p.rows;
 }
 
 @compute @workgroup_size(64)
@@ -509,6 +511,109 @@ fn winograd_gemm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgro
     store_m(29u, xi, first, a29_0, a29_1);
     store_m(30u, xi, first, a30_0, a30_1);
     store_m(31u, xi, first, a31_0, a31_1);
+}
+
+@compute @workgroup_size(64)
+fn winograd_gemm16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let p = params;
+    let first = gid.x * 8u;
+    if first >= p.tiles {
+        return;
+    }
+    let xl = wid.y;
+    let xi = p.xi0 + xl;
+    let step = p.tiles / 4u;
+    let base = ((xi * p.c_in + p.ci0) * p.tiles + first) / 4u;
+    var a0_0 = vec4<f32>(0.0);
+    var a0_1 = vec4<f32>(0.0);
+    var a1_0 = vec4<f32>(0.0);
+    var a1_1 = vec4<f32>(0.0);
+    var a2_0 = vec4<f32>(0.0);
+    var a2_1 = vec4<f32>(0.0);
+    var a3_0 = vec4<f32>(0.0);
+    var a3_1 = vec4<f32>(0.0);
+    var a4_0 = vec4<f32>(0.0);
+    var a4_1 = vec4<f32>(0.0);
+    var a5_0 = vec4<f32>(0.0);
+    var a5_1 = vec4<f32>(0.0);
+    var a6_0 = vec4<f32>(0.0);
+    var a6_1 = vec4<f32>(0.0);
+    var a7_0 = vec4<f32>(0.0);
+    var a7_1 = vec4<f32>(0.0);
+    var a8_0 = vec4<f32>(0.0);
+    var a8_1 = vec4<f32>(0.0);
+    var a9_0 = vec4<f32>(0.0);
+    var a9_1 = vec4<f32>(0.0);
+    var a10_0 = vec4<f32>(0.0);
+    var a10_1 = vec4<f32>(0.0);
+    var a11_0 = vec4<f32>(0.0);
+    var a11_1 = vec4<f32>(0.0);
+    var a12_0 = vec4<f32>(0.0);
+    var a12_1 = vec4<f32>(0.0);
+    var a13_0 = vec4<f32>(0.0);
+    var a13_1 = vec4<f32>(0.0);
+    var a14_0 = vec4<f32>(0.0);
+    var a14_1 = vec4<f32>(0.0);
+    var a15_0 = vec4<f32>(0.0);
+    var a15_1 = vec4<f32>(0.0);
+    var t = xl * p.cc * 4u;
+    for (var ci = 0u; ci < p.cn; ci++) {
+        let v0 = v_in[base + ci * step];
+        let v1 = v_in[base + ci * step + 1u];
+        let w0 = block[t + 0u];
+        let w1 = block[t + 1u];
+        let w2 = block[t + 2u];
+        let w3 = block[t + 3u];
+        a0_0 = fma(vec4<f32>(w0.x), v0, a0_0);
+        a0_1 = fma(vec4<f32>(w0.x), v1, a0_1);
+        a1_0 = fma(vec4<f32>(w0.y), v0, a1_0);
+        a1_1 = fma(vec4<f32>(w0.y), v1, a1_1);
+        a2_0 = fma(vec4<f32>(w0.z), v0, a2_0);
+        a2_1 = fma(vec4<f32>(w0.z), v1, a2_1);
+        a3_0 = fma(vec4<f32>(w0.w), v0, a3_0);
+        a3_1 = fma(vec4<f32>(w0.w), v1, a3_1);
+        a4_0 = fma(vec4<f32>(w1.x), v0, a4_0);
+        a4_1 = fma(vec4<f32>(w1.x), v1, a4_1);
+        a5_0 = fma(vec4<f32>(w1.y), v0, a5_0);
+        a5_1 = fma(vec4<f32>(w1.y), v1, a5_1);
+        a6_0 = fma(vec4<f32>(w1.z), v0, a6_0);
+        a6_1 = fma(vec4<f32>(w1.z), v1, a6_1);
+        a7_0 = fma(vec4<f32>(w1.w), v0, a7_0);
+        a7_1 = fma(vec4<f32>(w1.w), v1, a7_1);
+        a8_0 = fma(vec4<f32>(w2.x), v0, a8_0);
+        a8_1 = fma(vec4<f32>(w2.x), v1, a8_1);
+        a9_0 = fma(vec4<f32>(w2.y), v0, a9_0);
+        a9_1 = fma(vec4<f32>(w2.y), v1, a9_1);
+        a10_0 = fma(vec4<f32>(w2.z), v0, a10_0);
+        a10_1 = fma(vec4<f32>(w2.z), v1, a10_1);
+        a11_0 = fma(vec4<f32>(w2.w), v0, a11_0);
+        a11_1 = fma(vec4<f32>(w2.w), v1, a11_1);
+        a12_0 = fma(vec4<f32>(w3.x), v0, a12_0);
+        a12_1 = fma(vec4<f32>(w3.x), v1, a12_1);
+        a13_0 = fma(vec4<f32>(w3.y), v0, a13_0);
+        a13_1 = fma(vec4<f32>(w3.y), v1, a13_1);
+        a14_0 = fma(vec4<f32>(w3.z), v0, a14_0);
+        a14_1 = fma(vec4<f32>(w3.z), v1, a14_1);
+        a15_0 = fma(vec4<f32>(w3.w), v0, a15_0);
+        a15_1 = fma(vec4<f32>(w3.w), v1, a15_1);
+        t += 4u;
+    }
+    store_m(0u, xi, first, a0_0, a0_1);
+    store_m(1u, xi, first, a1_0, a1_1);
+    store_m(2u, xi, first, a2_0, a2_1);
+    store_m(3u, xi, first, a3_0, a3_1);
+    store_m(4u, xi, first, a4_0, a4_1);
+    store_m(5u, xi, first, a5_0, a5_1);
+    store_m(6u, xi, first, a6_0, a6_1);
+    store_m(7u, xi, first, a7_0, a7_1);
+    store_m(8u, xi, first, a8_0, a8_1);
+    store_m(9u, xi, first, a9_0, a9_1);
+    store_m(10u, xi, first, a10_0, a10_1);
+    store_m(11u, xi, first, a11_0, a11_1);
+    store_m(12u, xi, first, a12_0, a12_1);
+    store_m(13u, xi, first, a13_0, a13_1);
+    store_m(14u, xi, first, a14_0, a14_1);
+    store_m(15u, xi, first, a15_0, a15_1);
 }
 
 fn relu_f32(v: f32) -> f32 {

@@ -41,7 +41,8 @@ pub(crate) struct WinoParams {
     pub xpb: u32,
     pub packed: u32,
     pub ty0: u32,
-    pub _pad: [u32; 3],
+    pub rows: u32,
+    pub _pad: [u32; 2],
 }
 
 const WEIGHTS_LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (2, Slot::Uniform)];
@@ -75,7 +76,8 @@ const MODES: [Constants; 4] = [
     &[("MODE", 3.0)],
 ];
 
-/// A uniform block of U: 4096 vec4 (64 KiB), 16 output channels per block.
+/// A uniform block of U: 4096 vec4 (64 KiB), 32 output channels per block (16 for
+/// convolutions with no more).
 const BLOCK: u64 = 16384;
 const BLOCK_ROWS: usize = 32;
 /// Positions of the transformed tile.
@@ -143,11 +145,17 @@ pub(crate) fn launch(
     // U, in uniform blocks or as the GEMM shader's A
     let cc = g.c_in.min(CHUNK);
     let chunks = g.c_in.div_ceil(cc);
+    // blocks of 32 output channels, or 16 when there are no more (no idle half)
+    let rows = if g.c_out <= BLOCK_ROWS / 2 {
+        BLOCK_ROWS / 2
+    } else {
+        BLOCK_ROWS
+    };
     let xpb = [16, 8, 4, 2, 1]
         .into_iter()
-        .find(|&e| e * cc * BLOCK_ROWS <= BLOCK as usize)
-        .expect("a chunk of 256 channels fits 4 positions a block");
-    let row_blocks = g.c_out.div_ceil(BLOCK_ROWS);
+        .find(|&e| e * cc * rows <= BLOCK as usize)
+        .expect("a chunk of 256 channels fits 2 positions a block");
+    let row_blocks = g.c_out.div_ceil(rows);
     let u_len = if packed {
         (row_blocks * chunks * (XI / xpb)) as u64 * BLOCK
     } else {
@@ -171,6 +179,7 @@ pub(crate) fn launch(
         chunks: chunks as u32,
         xpb: xpb as u32,
         packed: u32::from(packed),
+        rows: rows as u32,
         ..WinoParams::default()
     };
     let pairs = (g.c_out * g.c_in) as u64;
@@ -298,7 +307,7 @@ pub(crate) fn launch(
     )
 }
 
-/// The 16 GEMMs through uniform blocks: one dispatch per (block of 16 output channels,
+/// The 16 GEMMs through uniform blocks: one dispatch per (block of 32 or 16 output channels,
 /// chunk of input channels, group of positions).
 fn gemm_packed(
     gpu: &GpuHandle,
@@ -307,7 +316,13 @@ fn gemm_packed(
     g: &Conv2dGeometry,
     run: &WinoParams,
 ) -> Result<()> {
-    let gemm = gpu.pipeline(Shader::Conv2dWinograd, "winograd_gemm", GEMM_LAYOUT)?;
+    let rows = run.rows as usize;
+    let entry = if rows < BLOCK_ROWS {
+        "winograd_gemm16"
+    } else {
+        "winograd_gemm"
+    };
+    let gemm = gpu.pipeline(Shader::Conv2dWinograd, entry, GEMM_LAYOUT)?;
     let (cc, chunks, xpb) = (run.cc as usize, run.chunks as usize, run.xpb as usize);
     let groups_x = u64::from(run.tiles).div_ceil(8 * 64);
     if groups_x > u64::from(gpu.max_groups_per_dim()) {
@@ -317,12 +332,12 @@ fn gemm_packed(
             limit: u64::from(gpu.max_groups_per_dim()),
         });
     }
-    for rb in 0..g.c_out.div_ceil(BLOCK_ROWS) {
+    for rb in 0..g.c_out.div_ceil(rows) {
         for chunk in 0..chunks {
             for xg in 0..XI / xpb {
                 let block = ((rb * chunks + chunk) * (XI / xpb) + xg) as u64;
                 let p = WinoParams {
-                    m0: (rb * BLOCK_ROWS) as u32,
+                    m0: (rb * rows) as u32,
                     ci0: (chunk * cc) as u32,
                     cn: cc.min(g.c_in - chunk * cc) as u32,
                     xi0: (xg * xpb) as u32,
