@@ -19,7 +19,8 @@
 // @binding(2) dst    array<f32>        read_write  [planes, oh, ow]
 // @binding(4) dst4   array<vec4<f32>>  read_write  dst as vec4 (nearest4, nearest2x,
 //                                                  bilinear2x)
-// @binding(5) src4   array<vec4<f32>>  read        src as vec4 (nearest2x, bilinear2x)
+// @binding(5) src4   array<vec4<f32>>  read        src as vec4 (nearest2x, bilinear2x,
+//                                                  bilinear4r)
 // @binding(3) params UpsampleParams  uniform (mirror: src/ops/upsample2d.rs)
 
 struct UpsampleParams {
@@ -313,4 +314,96 @@ fn bilinear2x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     dst4[at + 1u] = vec4<f32>(even_e.z, even_o.z, even_e.w, even_o.w);
     dst4[at + p.ow / 4u] = vec4<f32>(odd_e.x, odd_o.x, odd_e.y, odd_o.y);
     dst4[at + p.ow / 4u + 1u] = vec4<f32>(odd_e.z, odd_o.z, odd_e.w, odd_o.w);
+}
+
+// bilinear4r: bilinear4's groups for 2 output rows per invocation, where rows are whole
+// vec4s (w % 4 == 0) and both output rows read within 3 consecutive source rows (the
+// host checks every pair): each source row's 4 columns come from 2 vec4 (the quad
+// holding the group's first column and the next), so 3 rows cost 6 loads for 8
+// outputs instead of 16. The blend is bilinear's, op for op.
+// grid: (ceil(ow / 4) / 8, ceil(oh / 2) / 32, planes) workgroups of (8, 32, 1)
+fn pick8(a: vec4<f32>, b: vec4<f32>, k: u32) -> f32 {
+    return select(pick4(a, k), pick4(b, k - 4u), k >= 4u);
+}
+
+struct Row8 {
+    a: vec4<f32>,
+    b: vec4<f32>,
+}
+
+// Columns 4q .. 4q + 7 of source row y of the plane whose first vec4 is plane4.
+fn row8(plane4: u32, y: u32, q: u32) -> Row8 {
+    let quads = params.w / 4u;
+    let row4 = plane4 + y * quads;
+    return Row8(src4[row4 + q], select(vec4<f32>(0.0), src4[row4 + min(q + 1u, quads - 1u)], q + 1u < quads));
+}
+
+fn across(r: Row8, tx: Tap, c0: u32) -> f32 {
+    return tx.l0 * pick8(r.a, r.b, tx.i0 - c0) + tx.l1 * pick8(r.a, r.b, tx.i1 - c0);
+}
+
+// The horizontal blends of the 3 rows for one output column.
+struct Three {
+    h0: f32,
+    h1: f32,
+    h2: f32,
+}
+
+fn three(r0: Row8, r1: Row8, r2: Row8, tx: Tap, c0: u32) -> Three {
+    return Three(across(r0, tx, c0), across(r1, tx, c0), across(r2, tx, c0));
+}
+
+fn row_of(t: Three, k: u32) -> f32 {
+    return select(select(t.h0, t.h1, k == 1u), t.h2, k == 2u);
+}
+
+fn down(t: Three, ty: Tap, r: u32) -> f32 {
+    return ty.l0 * row_of(t, ty.i0 - r) + ty.l1 * row_of(t, ty.i1 - r);
+}
+
+fn store_group(oy: u32, ox: u32, plane: u32, v: vec4<f32>) {
+    let p = params;
+    let at = p.out_shift + (plane * p.oh + oy) * p.ow + ox;
+    if p.ow % 4u == 0u {
+        dst4[at / 4u] = v;
+        return;
+    }
+    for (var e = 0u; e < 4u; e++) {
+        if ox + e < p.ow {
+            dst[at + e] = v[e];
+        }
+    }
+}
+
+@compute @workgroup_size(8, 32, 1)
+fn bilinear4r(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let p = params;
+    let ox = gid.x * 4u;
+    let oy = gid.y * 2u;
+    if ox >= p.ow || oy >= p.oh {
+        return;
+    }
+    let plane = gid.z;
+    let last = p.ow - 1u;
+    let t0 = linear_source(ox, p.w, p.scale_w);
+    let t1 = linear_source(min(ox + 1u, last), p.w, p.scale_w);
+    let t2 = linear_source(min(ox + 2u, last), p.w, p.scale_w);
+    let t3 = linear_source(min(ox + 3u, last), p.w, p.scale_w);
+    let q = t0.i0 / 4u;
+    let c0 = q * 4u;
+    let ta = linear_source(oy, p.h, p.scale_h);
+    let tb = linear_source(min(oy + 1u, p.oh - 1u), p.h, p.scale_h);
+    let r = ta.i0;
+    let plane4 = p.in_shift / 4u + plane * p.h * (p.w / 4u);
+    let r0 = row8(plane4, r, q);
+    let r1 = row8(plane4, min(r + 1u, p.h - 1u), q);
+    let r2 = row8(plane4, min(r + 2u, p.h - 1u), q);
+    let h0 = three(r0, r1, r2, t0, c0);
+    let h1 = three(r0, r1, r2, t1, c0);
+    let h2 = three(r0, r1, r2, t2, c0);
+    let h3 = three(r0, r1, r2, t3, c0);
+    store_group(oy, ox, plane, vec4<f32>(down(h0, ta, r), down(h1, ta, r), down(h2, ta, r), down(h3, ta, r)));
+    if oy + 1u < p.oh {
+        store_group(oy + 1u, ox, plane, vec4<f32>(down(h0, tb, r), down(h1, tb, r), down(h2, tb, r), down(h3, tb, r)));
+    }
 }

@@ -85,6 +85,11 @@ fn every_mode_matches_the_reference() {
             [1, 2, 1, 4],
             InterpolateParams::size(2, 8, InterpolateMode::Bilinear),
         ),
+        // 2 output rows per invocation (3 source rows as vec4s), rows of whole vec4s out
+        (
+            [1, 2, 8, 8],
+            InterpolateParams::size(13, 12, InterpolateMode::Bilinear).align_corners(true),
+        ),
         (
             [1, 2, 28, 28],
             InterpolateParams::size(57, 57, InterpolateMode::Bilinear).align_corners(true),
@@ -140,6 +145,9 @@ fn interpolate_runs_in_chunks_of_planes_when_bindings_are_small() {
                 &InterpolateParams::scale(2.0, mode),
             );
         }
+        // 2 output rows per invocation from vec4 source rows, odd output sizes
+        let p = InterpolateParams::size(11, 15, InterpolateMode::Bilinear).align_corners(true);
+        check(&dev, &data, &[3, 4, 6, 8], &p);
     }
 }
 

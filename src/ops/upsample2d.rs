@@ -351,6 +351,12 @@ pub(crate) struct UpsampleParams {
 const LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (2, Slot::ReadWrite), (3, Slot::Uniform)];
 const LAYOUT4: &[(u32, Slot)] = &[(0, Slot::Read), (3, Slot::Uniform), (4, Slot::ReadWrite)];
 const LAYOUT2X: &[(u32, Slot)] = &[(3, Slot::Uniform), (4, Slot::ReadWrite), (5, Slot::Read)];
+const LAYOUT4R: &[(u32, Slot)] = &[
+    (2, Slot::ReadWrite),
+    (3, Slot::Uniform),
+    (4, Slot::ReadWrite),
+    (5, Slot::Read),
+];
 
 /// How the shader's nearest index runs on an axis: 0 the formula, 1 identity, 2 halving
 /// (PyTorch's special cases), for mode nearest.
@@ -408,7 +414,18 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
                     let last = linear_source(end, g.w, g.ow, g.align_corners, g.scales[1]);
                     last.i1 - first.i0 < 4
                 });
-            let bilinear = match (narrow, g.ow % 4 == 0) {
+            // bilinear4r: and 2 output rows per invocation read within 3 source rows,
+            // which come as vec4s
+            let paired = narrow
+                && g.w.is_multiple_of(4)
+                && (0..g.oh).step_by(2).all(|o| {
+                    let first = linear_source(o, g.h, g.oh, g.align_corners, g.scales[0]);
+                    let end = (o + 1).min(g.oh - 1);
+                    let last = linear_source(end, g.h, g.oh, g.align_corners, g.scales[0]);
+                    last.i1 - first.i0 <= 2
+                });
+            let bilinear = match (narrow, g.ow.is_multiple_of(4)) {
+                _ if paired => "bilinear4r",
                 (true, true) => "bilinear4",
                 (true, false) => "bilinear4s",
                 _ => "bilinear",
@@ -439,12 +456,14 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
             let flags = u32::from(g.mode == InterpolateMode::NearestExact)
                 | (u32::from(g.align_corners) << 1);
             let vec4 = entry.ends_with('4');
-            let grouped = vec4 || entry == "bilinear4s";
-            let pipeline = gpu.pipeline(
-                Shader::Upsample2d,
-                entry,
-                if vec4 { LAYOUT4 } else { LAYOUT },
-            )?;
+            let paired = entry == "bilinear4r";
+            let grouped = vec4 || paired || entry == "bilinear4s";
+            let layout = match () {
+                _ if paired => LAYOUT4R,
+                _ if vec4 => LAYOUT4,
+                _ => LAYOUT,
+            };
+            let pipeline = gpu.pipeline(Shader::Upsample2d, entry, layout)?;
             let (in_plane, out_plane) = ((g.h * g.w) as u64, (g.oh * g.ow) as u64);
             let planes = g.n * g.c;
             gpu.for_each_run(
@@ -468,6 +487,13 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
                         kind_h: nearest_kind(g.mode, g.h, g.oh),
                         kind_w: nearest_kind(g.mode, g.w, g.ow),
                     };
+                    // bilinear4r: src as vec4 (whole planes of whole rows, so the shift
+                    // is a multiple of 4), dst as f32 and as vec4 (used when ow % 4 == 0)
+                    let paired_binds = [
+                        Bind::at(2, dst, y_off, y_size),
+                        Bind::at(4, dst, y_off, y_size.div_ceil(16) * 16),
+                        Bind::at(5, src, x_off, x_size.div_ceil(16) * 16),
+                    ];
                     let binds = [
                         Bind::at(0, src, x_off, x_size),
                         Bind {
@@ -487,14 +513,17 @@ pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
                     } else {
                         params.ow
                     };
-                    // nearest4 writes both copies of a doubled row
+                    // nearest4 writes both copies of a doubled row, bilinear4r 2 rows
                     let rows = if entry == "nearest4" && params.kind_h == 2 {
                         params.oh / 2
+                    } else if paired {
+                        params.oh.div_ceil(2)
                     } else {
                         params.oh
                     };
                     let grid = crate::ops::pool2d::plane_grid(columns, rows, np);
-                    gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)?;
+                    let binds: &[Bind<'_>] = if paired { &paired_binds } else { &binds };
+                    gpu.dispatch(&pipeline, binds, bytemuck::bytes_of(&params), grid)?;
                     Ok(())
                 },
             )?;
