@@ -40,8 +40,13 @@ struct PackParams {
     row_blocks: u32,
     chunks: u32,
     total: u32,
-    // output channels per block: 16, or 32 (conv2d_packed_1x1_32)
+    // output channels per block: 16, or 32 (the _32 kernels)
     rows: u32,
+    // the floats of a block the kernels read (cc * khw * rows): only these are written
+    used: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 struct PackedParams {
@@ -94,8 +99,8 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if e >= p.total {
         return;
     }
-    let b = e / BLOCK;
-    let within = e % BLOCK;
+    let b = e / p.used;
+    let within = e % p.used;
     let t = within / p.rows;
     let row = (b / p.chunks) % p.row_blocks * p.rows + within % p.rows;
     let g = b / (p.chunks * p.row_blocks);
@@ -104,7 +109,7 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if row < p.mg && t < p.cc * p.khw && ci < p.cg {
         v = weight[((g * p.mg + row) * p.cg + ci) * p.khw + t % p.khw];
     }
-    packed[e] = v;
+    packed[b * BLOCK + within] = v;
 }
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;

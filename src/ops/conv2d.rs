@@ -582,6 +582,8 @@ pub(crate) struct PackParams {
     pub chunks: u32,
     pub total: u32,
     pub rows: u32,
+    pub used: u32,
+    pub _pad: [u32; 3],
 }
 
 /// Mirror of `PackedParams` in shaders/conv2d_packed.wgsl; keep field order in sync.
@@ -1076,6 +1078,8 @@ fn launch_packed(
     let blocks = (g.groups * row_blocks * chunks) as u64;
     let packed = Tensor::uninit(device, &[(blocks * PACK_BLOCK) as usize])?;
     let pb = packed.gpu_buffer().expect("a non-empty packed block");
+    // the kernels read a block's first cc * khw taps of `rows` channels, nothing after
+    let used = (cc * khw * rows) as u64;
     let pp = PackParams {
         mg: g.mg as u32,
         cg: g.cg as u32,
@@ -1083,8 +1087,10 @@ fn launch_packed(
         cc: cc as u32,
         row_blocks: row_blocks as u32,
         chunks: chunks as u32,
-        total: u32_of(blocks * PACK_BLOCK, "packed weights")?,
+        total: u32_of(blocks * used, "packed weights")?,
         rows: rows as u32,
+        used: used as u32,
+        _pad: [0; 3],
     };
     let pack = gpu.pipeline(Shader::Conv2dPacked, "pack_weights", PACK_LAYOUT)?;
     let binds = [
@@ -1095,7 +1101,7 @@ fn launch_packed(
         &pack,
         &binds,
         bytemuck::bytes_of(&pp),
-        gpu.grid((blocks * PACK_BLOCK).div_ceil(256))?,
+        gpu.grid((blocks * used).div_ceil(256))?,
     )?;
 
     const MODES: [Constants; 4] = [
