@@ -1124,7 +1124,7 @@ fn launch_packed(
         (in_image, out_image),
         images_per_dispatch,
         |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
-            // conv2d_packed_q counts images; its invocations cover 2 rows x 4 pixels
+            // conv2d_packed_rows counts images; its invocations cover 2 rows x 4 pixels
             let (total, invocations) = if quads.is_some() {
                 let per_image = (g.oh.div_ceil(2) * g.ow / 4) as u64;
                 (nb as u64, nb as u64 * per_image)
@@ -1165,7 +1165,7 @@ fn launch_packed(
                             // vec4 view: the window rounded out to whole vec4s (the shift
                             // is a multiple of 4 when the VEC4 pipeline reads it)
                             Bind::at(8, x, x_off, x_size.div_ceil(16) * 16),
-                            // vec4 view of the output (conv2d_packed_q: whole images of
+                            // vec4 view of the output (the _1x1 and _rows kernels: whole images of
                             // whole rows, so the shift is a multiple of 4)
                             Bind::at(9, y, y_off, y_size.div_ceil(16) * 16),
                         ];
