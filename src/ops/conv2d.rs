@@ -375,23 +375,28 @@ impl Conv2dGeometry {
 /// Which GPU lowering runs a conv2d.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Conv2dAlgo {
-    /// Pick per call: pointwise GEMM for 1x1/stride 1/no padding, the direct kernel for
-    /// depthwise, im2col + GEMM otherwise.
+    /// Pick per call (or the device's `DeviceOptions::conv2d` / `WGCNN_CONV2D`). The
+    /// direct kernel for depthwise convolutions; on CPU drivers Winograd for 3x3
+    /// stride-1 convolutions with 8 or more input channels, the direct kernel for a
+    /// handful of output pixels, the packed implicit GEMM otherwise; on GPUs a plain
+    /// GEMM for 1x1 stride-1 convolutions and im2col + GEMM otherwise.
     #[default]
     Auto,
     /// im2col + GEMM (any convolution).
     Im2col,
-    /// One invocation per output element (any convolution).
+    /// One invocation per output element (any convolution; 4 x 4 outputs per
+    /// invocation for depthwise stride-1 convolutions with rows of whole vec4s).
     Direct,
     /// Implicit GEMM: one invocation per output pixel and 16 output channels, no
     /// column matrix (any convolution).
     Implicit,
-    /// Implicit GEMM with the weights packed into 64 KiB uniform-buffer blocks, 16
-    /// output channels x 8 pixels per invocation (any convolution; the fast path on CPU
-    /// drivers, where storage-buffer loads are the cost).
+    /// Implicit GEMM with the weights packed into 64 KiB uniform-buffer blocks (any
+    /// convolution; the fast path on CPU drivers, where storage-buffer loads are the
+    /// cost): 16 or 32 output channels x 2 rows x 4 pixels per invocation where rows are
+    /// whole vec4s (stride 1 or 2), 8 pixels otherwise.
     Packed,
     /// Winograd F(2x2, 3x3): 16 GEMMs over transformed 4x4 tiles, for 3x3 kernels with
-    /// stride 1, dilation 1 and one group (and an image whose transformed tiles fit a
+    /// stride 1, dilation 1 and one group (and a row of tiles whose transforms fit a
     /// binding); other convolutions take the `Auto` choice.
     Winograd,
 }
