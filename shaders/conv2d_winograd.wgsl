@@ -36,6 +36,8 @@
 // @binding(10) dst   output images of the run     read_write  (winograd_output)
 // @binding(11) src4  src as vec4                 read        (winograd_input4)
 // @binding(12) dst4  dst as vec4                 read_write  (winograd_output, ow % 4 == 0)
+// @binding(13) src2  src as vec2                 read        (winograd_input2)
+// @binding(14) dst2  dst as vec2                 read_write  (winograd_output, ow % 2 == 0)
 
 struct WinoParams {
     c_in: u32,
@@ -95,6 +97,8 @@ override MODE: u32 = 0u;
 @group(0) @binding(10) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(11) var<storage, read> src4: array<vec4<f32>>;
 @group(0) @binding(12) var<storage, read_write> dst4: array<vec4<f32>>;
+@group(0) @binding(13) var<storage, read> src2: array<vec2<f32>>;
+@group(0) @binding(14) var<storage, read_write> dst2: array<vec2<f32>>;
 
 // G applied to the 3 values of a row or column: (g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2).
 fn g_of(a: vec3<f32>) -> vec4<f32> {
@@ -306,6 +310,62 @@ fn winograd_input4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     let r1 = input_row4(plane4, y + 1, txb);
     let r2 = input_row4(plane4, y + 2, txb);
     let r3 = input_row4(plane4, y + 3, txb);
+    store_tiles(ci * p.tiles / 4u + (n * p.th + ty) * p.twb + txb, r0, r1, r2, r3);
+}
+
+// winograd_input2: winograd_input for zero padding and rows of whole vec2s (w % 2 ==
+// 0): each input row of the window comes as 6 vec2 (12 columns from the even column at
+// or before the tiles' first one), 24 loads instead of 40. Uses PL as winograd_input4.
+fn pair(row2: u32, k: i32, inside_row: bool) -> vec2<f32> {
+    let inside = inside_row && k >= 0 && k < i32(params.w / 2u);
+    return select(vec2<f32>(0.0), src2[select(0u, row2 + u32(k), inside)], inside);
+}
+
+// Column i (0..12) of 6 pairs.
+fn pick12(q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, i: u32) -> f32 {
+    if i < 4u {
+        return q0[i];
+    }
+    if i < 8u {
+        return q1[i - 4u];
+    }
+    return q2[i - 8u];
+}
+
+fn input_row2(plane2: u32, y: i32, txb: u32) -> Row {
+    let inside = y >= 0 && y < i32(params.h);
+    let row2 = plane2 + u32(max(y, 0)) * (params.w / 2u);
+    // the pair holding column 8 txb - PL, rounded down to even
+    let k = (i32(8u * txb) - i32(PL)) >> 1u;
+    let q0 = vec4<f32>(pair(row2, k, inside), pair(row2, k + 1, inside));
+    let q1 = vec4<f32>(pair(row2, k + 2, inside), pair(row2, k + 3, inside));
+    let q2 = vec4<f32>(pair(row2, k + 4, inside), pair(row2, k + 5, inside));
+    // column j of the tiles' window is column j + PL % 2 of the pairs
+    let s = PL % 2u;
+    let c0 = vec4<f32>(pick12(q0, q1, q2, s), pick12(q0, q1, q2, s + 2u), pick12(q0, q1, q2, s + 4u), pick12(q0, q1, q2, s + 6u));
+    let c1 = vec4<f32>(pick12(q0, q1, q2, s + 1u), pick12(q0, q1, q2, s + 3u), pick12(q0, q1, q2, s + 5u), pick12(q0, q1, q2, s + 7u));
+    let c2 = vec4<f32>(pick12(q0, q1, q2, s + 2u), pick12(q0, q1, q2, s + 4u), pick12(q0, q1, q2, s + 6u), pick12(q0, q1, q2, s + 8u));
+    let c3 = vec4<f32>(pick12(q0, q1, q2, s + 3u), pick12(q0, q1, q2, s + 5u), pick12(q0, q1, q2, s + 7u), pick12(q0, q1, q2, s + 9u));
+    return Row(c0 - c2, c1 + c2, c2 - c1, c1 - c3);
+}
+
+@compute @workgroup_size(64)
+fn winograd_input2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let e = gid.x + gid.y * nwg.x * 64u;
+    if e >= p.total {
+        return;
+    }
+    let txb = e % p.twb;
+    let ty = (e / p.twb) % p.th;
+    let n = (e / (p.twb * p.th)) % p.nb;
+    let ci = e / (p.twb * p.th * p.nb);
+    let plane2 = (p.in_shift + (n * p.c_in + ci) * p.h * p.w) / 2u;
+    let y = i32(2u * (p.ty0 + ty)) - i32(p.pad_t);
+    let r0 = input_row2(plane2, y, txb);
+    let r1 = input_row2(plane2, y + 1, txb);
+    let r2 = input_row2(plane2, y + 2, txb);
+    let r3 = input_row2(plane2, y + 3, txb);
     store_tiles(ci * p.tiles / 4u + (n * p.th + ty) * p.twb + txb, r0, r1, r2, r3);
 }
 
@@ -647,6 +707,17 @@ fn put(at: u32, x: u32, v_in: f32) {
     }
 }
 
+fn put2(at: u32, x: u32, v_in: vec2<f32>) {
+    let p = params;
+    if x < p.ow {
+        var v = v_in;
+        if (p.flags & 2u) != 0u {
+            v = vec2<f32>(relu_f32(v.x), relu_f32(v.y));
+        }
+        dst2[(at + x) / 2u] = v;
+    }
+}
+
 // Stores output row `oy` of 4 tiles: columns x + 2t (from r.a) and x + 2t + 1 (from r.b).
 fn store_row(row: u32, oy: u32, x: u32, r: Pair, b: f32) {
     let p = params;
@@ -667,6 +738,14 @@ fn store_row(row: u32, oy: u32, x: u32, r: Pair, b: f32) {
         if x + 4u < p.ow {
             dst4[(row + x) / 4u + 1u] = hi;
         }
+        return;
+    }
+    if p.ow % 2u == 0u {
+        // rows of whole vec2s: the 4 tiles' column pairs as vec2 (those past the row not)
+        put2(row, x, vec2<f32>(a.x, c.x));
+        put2(row, x + 2u, vec2<f32>(a.y, c.y));
+        put2(row, x + 4u, vec2<f32>(a.z, c.z));
+        put2(row, x + 6u, vec2<f32>(a.w, c.w));
         return;
     }
     put(row, x, a.x);

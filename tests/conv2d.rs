@@ -664,6 +664,18 @@ fn winograd_matches_the_reference_on_its_edge_cases() {
             [3, 2, 3, 3],
             Conv2dParams::default().padding(2),
         ),
+        // rows of whole vec2s: the input as vec2 (padding 0, 1, 2), the output as vec2
+        (
+            [2, 3, 9, 14],
+            [4, 3, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        ([2, 4, 7, 6], [5, 4, 3, 3], Conv2dParams::default()),
+        (
+            [1, 3, 5, 10],
+            [3, 3, 3, 3],
+            Conv2dParams::default().padding(2),
+        ),
         // 100 input channels: 8 positions per uniform block
         (
             [1, 100, 6, 6],

@@ -48,6 +48,7 @@ pub(crate) struct WinoParams {
 const WEIGHTS_LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (2, Slot::Uniform)];
 const INPUT_LAYOUT: &[(u32, Slot)] = &[(2, Slot::Uniform), (3, Slot::Read), (4, Slot::ReadWrite)];
 const INPUT4_LAYOUT: &[(u32, Slot)] = &[(2, Slot::Uniform), (4, Slot::ReadWrite), (11, Slot::Read)];
+const INPUT2_LAYOUT: &[(u32, Slot)] = &[(2, Slot::Uniform), (4, Slot::ReadWrite), (13, Slot::Read)];
 const GEMM_LAYOUT: &[(u32, Slot)] = &[
     (2, Slot::Uniform),
     (5, Slot::Read),
@@ -60,6 +61,7 @@ const OUTPUT_LAYOUT: &[(u32, Slot)] = &[
     (9, Slot::Read),
     (10, Slot::ReadWrite),
     (12, Slot::ReadWrite),
+    (14, Slot::ReadWrite),
 ];
 /// `winograd_input4`'s left padding.
 const PADS: [Constants; 5] = [
@@ -202,23 +204,20 @@ pub(crate) fn launch(
     );
     // rows of whole vec4s and zero padding: the input as vec4 (the windows of whole
     // images of whole rows start at multiples of 4)
-    let input4 = g.w.is_multiple_of(4) && g.mode == PaddingMode::Zeros && g.pad[2] < PADS.len();
-    let input = if input4 {
-        gpu.pipeline_with(
-            Shader::Conv2dWinograd,
-            "winograd_input4",
-            INPUT4_LAYOUT,
-            PADS[g.pad[2]],
-        )?
-    } else {
-        let constants = MODES[g.mode.code() as usize];
-        gpu.pipeline_with(
-            Shader::Conv2dWinograd,
-            "winograd_input",
-            INPUT_LAYOUT,
-            constants,
-        )?
+    // zero padding and rows of whole vec4s (or vec2s): the input as vec4 (vec2), the
+    // windows of whole images of whole rows starting at multiples of 4
+    let vector = g.mode == PaddingMode::Zeros && g.pad[2] < PADS.len();
+    let (entry, layout, width) = match () {
+        _ if vector && g.w.is_multiple_of(4) => ("winograd_input4", INPUT4_LAYOUT, 4),
+        _ if vector && g.w.is_multiple_of(2) => ("winograd_input2", INPUT2_LAYOUT, 2),
+        _ => ("winograd_input", INPUT_LAYOUT, 1),
     };
+    let constants = if width > 1 {
+        PADS[g.pad[2]]
+    } else {
+        MODES[g.mode.code() as usize]
+    };
+    let input = gpu.pipeline_with(Shader::Conv2dWinograd, entry, layout, constants)?;
     let output = gpu.pipeline(Shader::Conv2dWinograd, "winograd_output", OUTPUT_LAYOUT)?;
     let in_image = (g.c_in * g.h * g.w) as u64;
     let out_image = (g.c_out * g.oh * g.ow) as u64;
@@ -248,10 +247,10 @@ pub(crate) fn launch(
                 gpu.dispatch(
                     &input,
                     &[
-                        if input4 {
-                            Bind::at(11, x, x_off, x_size.div_ceil(16) * 16)
-                        } else {
-                            Bind::at(3, x, x_off, x_size)
+                        match width {
+                            4 => Bind::at(11, x, x_off, x_size.div_ceil(16) * 16),
+                            2 => Bind::at(13, x, x_off, x_size.div_ceil(8) * 8),
+                            _ => Bind::at(3, x, x_off, x_size),
                         },
                         Bind::at(4, vb, 0, v_size),
                     ],
@@ -292,8 +291,10 @@ pub(crate) fn launch(
                         Bind::at(8, mb, 0, m_size),
                         Bind::at(9, b, 0, b_size),
                         Bind::at(10, y, y_off, y_size),
-                        // vec4 view (used when ow % 4 == 0: whole images of whole rows)
+                        // vec4 and vec2 views (used when ow % 4 == 0 or ow % 2 == 0:
+                        // whole images of whole rows)
                         Bind::at(12, y, y_off, y_size.div_ceil(16) * 16),
+                        Bind::at(14, y, y_off, y_size.div_ceil(8) * 8),
                     ],
                     bytemuck::bytes_of(&WinoParams {
                         total: (quads * g.c_out as u64) as u32,
