@@ -817,13 +817,13 @@ fn launch(
                 &[("KW", 7.0)],
             ];
             // and with rows of whole vec4s: 4 rows x 4 pixels per invocation, vec4 I/O
-            let quads = rows_constants(g).filter(|_| depthwise4 && g.stride == [1, 1]);
+            let row_kernel = rows_constants(g).filter(|_| depthwise4 && g.stride == [1, 1]);
             let pipeline = match algo {
-                _ if quads.is_some() => gpu.pipeline_with(
+                _ if row_kernel.is_some() => gpu.pipeline_with(
                     Shader::Conv2d,
                     "conv2d_depthwise_q",
                     DEPTHWISE_Q_LAYOUT,
-                    quads.expect("checked"),
+                    row_kernel.expect("checked"),
                 )?,
                 _ if depthwise4 => {
                     gpu.pipeline_with(Shader::Conv2d, "conv2d_depthwise4", DIRECT_LAYOUT, KW[g.kw])?
@@ -840,7 +840,9 @@ fn launch(
                 by_binding,
                 |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
                     let total = match algo {
-                        _ if quads.is_some() => (nb * g.c_out * g.oh.div_ceil(4) * g.ow / 4) as u64,
+                        _ if row_kernel.is_some() => {
+                            (nb * g.c_out * g.oh.div_ceil(4) * g.ow / 4) as u64
+                        }
                         _ if depthwise4 => (nb * g.c_out * g.oh * g.ow.div_ceil(4)) as u64,
                         Conv2dAlgo::Direct => nb as u64 * out_image,
                         _ => nb as u64 * ohw,
@@ -864,13 +866,13 @@ fn launch(
                         Bind::at(5, x, x_off, x_size.div_ceil(16) * 16),
                         Bind::at(6, y, y_off, y_size.div_ceil(16) * 16),
                     ];
-                    let binds = if quads.is_some() {
+                    let binds = if row_kernel.is_some() {
                         &binds[1..]
                     } else {
                         &binds[..4]
                     };
                     let grid = match algo {
-                        _ if depthwise4 || quads.is_some() => gpu.grid(total.div_ceil(64))?,
+                        _ if depthwise4 || row_kernel.is_some() => gpu.grid(total.div_ceil(64))?,
                         Conv2dAlgo::Direct => gpu.grid(total.div_ceil(256))?,
                         _ => implicit_grid(gpu, total, g)?,
                     };
@@ -1028,7 +1030,7 @@ fn rows_constants(g: &Conv2dGeometry) -> Option<Constants> {
 }
 
 /// The packed lowering: weights into 64 KiB uniform blocks (one dispatch), then one
-/// dispatch per (group, block of 16 output channels, chunk of input channels) and
+/// dispatch per (group, block of 16 or 32 output channels, chunk of input channels) and
 /// chunk of images.
 #[allow(clippy::too_many_arguments)]
 fn launch_packed(
@@ -1056,16 +1058,16 @@ fn launch_packed(
         && g.mode == PaddingMode::Zeros
         && ohw.is_multiple_of(8)
         && in_image.is_multiple_of(4);
-    let quads = rows_constants(g).filter(|_| !aligned_1x1);
+    let row_kernel = rows_constants(g).filter(|_| !aligned_1x1);
     // 1x1 and row kernels with more than 16 output channels: blocks of 32 (twice the
     // reuse per load)
-    let rows = if (aligned_1x1 || quads.is_some()) && g.mg > PACK_ROWS {
+    let block_rows = if (aligned_1x1 || row_kernel.is_some()) && g.mg > PACK_ROWS {
         2 * PACK_ROWS
     } else {
         PACK_ROWS
     };
     let khw = g.kh * g.kw;
-    let taps_per_block = PACK_BLOCK as usize / rows;
+    let taps_per_block = PACK_BLOCK as usize / block_rows;
     if khw > taps_per_block {
         return Err(Error::Limit {
             what: "conv2d kernel taps for packed weights",
@@ -1079,12 +1081,12 @@ fn launch_packed(
     let most = (taps_per_block.min(MAX_CHUNK_TAPS) / khw).clamp(1, g.cg);
     let chunks = g.cg.div_ceil(most);
     let cc = g.cg.div_ceil(chunks);
-    let row_blocks = g.mg.div_ceil(rows);
+    let row_blocks = g.mg.div_ceil(block_rows);
     let blocks = (g.groups * row_blocks * chunks) as u64;
     let packed = Tensor::uninit(device, &[(blocks * PACK_BLOCK) as usize])?;
     let pb = packed.gpu_buffer().expect("a non-empty packed block");
-    // the kernels read a block's first cc * khw taps of `rows` channels, nothing after
-    let used = (cc * khw * rows) as u64;
+    // the kernels read a block's first cc * khw taps of `block_rows` channels, no more
+    let used = (cc * khw * block_rows) as u64;
     let pp = PackParams {
         mg: g.mg as u32,
         cg: g.cg as u32,
@@ -1093,7 +1095,7 @@ fn launch_packed(
         row_blocks: row_blocks as u32,
         chunks: chunks as u32,
         total: u32_of(blocks * used, "packed weights")?,
-        rows: rows as u32,
+        rows: block_rows as u32,
         used: used as u32,
         _pad: [0; 3],
     };
@@ -1115,10 +1117,10 @@ fn launch_packed(
         &[("MODE", 2.0)],
         &[("MODE", 3.0)],
     ];
-    let (entry, constants) = match quads {
-        _ if aligned_1x1 && rows > PACK_ROWS => ("conv2d_packed_1x1_32", MODES[0]),
+    let (entry, constants) = match row_kernel {
+        _ if aligned_1x1 && block_rows > PACK_ROWS => ("conv2d_packed_1x1_32", MODES[0]),
         _ if aligned_1x1 => ("conv2d_packed_1x1", MODES[0]),
-        Some(c) if rows > PACK_ROWS => ("conv2d_packed_rows_32", c),
+        Some(c) if block_rows > PACK_ROWS => ("conv2d_packed_rows_32", c),
         Some(c) => ("conv2d_packed_rows", c),
         None => ("conv2d_packed", MODES[g.mode.code() as usize]),
     };
@@ -1130,7 +1132,7 @@ fn launch_packed(
         images_per_dispatch,
         |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
             // conv2d_packed_rows counts images; its invocations cover 2 rows x 4 pixels
-            let (total, invocations) = if quads.is_some() {
+            let (total, invocations) = if row_kernel.is_some() {
                 let per_image = (g.oh.div_ceil(2) * g.ow / 4) as u64;
                 (nb as u64, nb as u64 * per_image)
             } else {
@@ -1157,7 +1159,7 @@ fn launch_packed(
                             in_shift: x_shift,
                             out_shift: y_shift,
                             group: group as u32,
-                            m0: (rb * rows) as u32,
+                            m0: (rb * block_rows) as u32,
                             ci0: ci0 as u32,
                             cc: cc.min(g.cg - ci0) as u32,
                             _pad: [0; 3],
