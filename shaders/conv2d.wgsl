@@ -78,6 +78,46 @@ fn relu_f32(v: f32) -> f32 {
     return select(v, 0.0, bits > 0x80000000u && !nan);
 }
 
+// conv2d_dot: conv2d_direct for a kernel that covers its whole input (no padding, one
+// group, a 1x1 output: a linear layer over c * h * w taps), when that tap count is a
+// multiple of 4 (the launcher checks): each output is one dot product of an image and a
+// filter, both contiguous, read as vec4s, summed in runs of h * w / 4 vec4s (about one
+// input channel) and then in total.
+// @binding(5) src4, @binding(7) weight4: src and weight as vec4
+@group(0) @binding(7) var<storage, read> weight4: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn conv2d_dot(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let idx = gid.x + gid.y * nwg.x * 64u;
+    if idx >= p.total {
+        return;
+    }
+    let co = idx % p.c_out;
+    let image = idx / p.c_out;
+    let taps4 = p.c * p.h * p.w / 4u;
+    let x0 = (p.in_shift + image * p.c * p.h * p.w) / 4u;
+    let w0 = co * taps4;
+    let per = max(p.h * p.w / 4u, 1u);
+    var acc = 0.0;
+    var k = 0u;
+    while k < taps4 {
+        let end = min(k + per, taps4);
+        var part = vec4<f32>(0.0);
+        for (; k < end; k++) {
+            part = fma(weight4[w0 + k], src4[x0 + k], part);
+        }
+        acc += (part.x + part.y) + (part.z + part.w);
+    }
+    if (p.flags & 1u) != 0u {
+        acc += bias[co];
+    }
+    if (p.flags & 2u) != 0u {
+        acc = relu_f32(acc);
+    }
+    dst[p.out_shift + idx] = acc;
+}
+
 @compute @workgroup_size(256)
 fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;

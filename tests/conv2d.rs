@@ -179,6 +179,10 @@ fn every_lowering_matches_the_reference_on_parameter_combinations() {
             [4, 1, 5, 5],
             Conv2dParams::default().groups(4).padding(2),
         ),
+        // a kernel as large as its input: one dot product per output (K = 128), and
+        // one whose 27 taps are no whole vec4s
+        ([3, 8, 4, 4], [5, 8, 4, 4], Conv2dParams::default()),
+        ([2, 3, 3, 3], [4, 3, 3, 3], Conv2dParams::default()),
         // stride 2 along rows of whole vec4s: 16 columns per input row on CPU drivers
         (
             [2, 3, 9, 16],

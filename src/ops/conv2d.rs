@@ -647,6 +647,13 @@ const DEPTHWISE_Q_LAYOUT: &[(u32, Slot)] = &[
     (5, Slot::Read),
     (6, Slot::ReadWrite),
 ];
+const DOT_LAYOUT: &[(u32, Slot)] = &[
+    (2, Slot::Read),
+    (3, Slot::ReadWrite),
+    (4, Slot::Uniform),
+    (5, Slot::Read),
+    (7, Slot::Read),
+];
 const DIRECT_LAYOUT: &[(u32, Slot)] = &[
     (0, Slot::Read),
     (1, Slot::Read),
@@ -818,7 +825,15 @@ fn launch(
             ];
             // and with rows of whole vec4s: 4 rows x 4 pixels per invocation, vec4 I/O
             let row_kernel = rows_constants(g).filter(|_| depthwise4 && g.stride == [1, 1]);
+            // a kernel covering its whole input: one vec4 dot product per output
+            let dot = algo == Conv2dAlgo::Direct
+                && g.groups == 1
+                && (g.oh, g.ow, g.kh, g.kw) == (1, 1, g.h, g.w)
+                && g.pad == [0; 4]
+                && g.dilation == [1, 1]
+                && in_image.is_multiple_of(4);
             let pipeline = match algo {
+                _ if dot => gpu.pipeline(Shader::Conv2d, "conv2d_dot", DOT_LAYOUT)?,
                 _ if row_kernel.is_some() => gpu.pipeline_with(
                     Shader::Conv2d,
                     "conv2d_depthwise_q",
@@ -840,6 +855,7 @@ fn launch(
                 by_binding,
                 |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
                     let total = match algo {
+                        _ if dot => nb as u64 * out_image,
                         _ if row_kernel.is_some() => {
                             (nb * g.c_out * g.oh.div_ceil(4) * g.ow / 4) as u64
                         }
@@ -866,13 +882,23 @@ fn launch(
                         Bind::at(5, x, x_off, x_size.div_ceil(16) * 16),
                         Bind::at(6, y, y_off, y_size.div_ceil(16) * 16),
                     ];
-                    let binds = if row_kernel.is_some() {
-                        &binds[1..]
-                    } else {
-                        &binds[..4]
+                    // conv2d_dot: the input and the weights as vec4 (whole images, and
+                    // filters of a multiple of 4 taps)
+                    let dot_binds = [
+                        Bind::at(2, b, 0, b_size),
+                        Bind::at(3, y, y_off, y_size),
+                        Bind::at(5, x, x_off, x_size.div_ceil(16) * 16),
+                        Bind::at(7, w, 0, w_size),
+                    ];
+                    let binds = match () {
+                        _ if dot => &dot_binds[..],
+                        _ if row_kernel.is_some() => &binds[1..],
+                        _ => &binds[..4],
                     };
                     let grid = match algo {
-                        _ if depthwise4 || row_kernel.is_some() => gpu.grid(total.div_ceil(64))?,
+                        _ if dot || depthwise4 || row_kernel.is_some() => {
+                            gpu.grid(total.div_ceil(64))?
+                        }
                         Conv2dAlgo::Direct => gpu.grid(total.div_ceil(256))?,
                         _ => implicit_grid(gpu, total, g)?,
                     };
