@@ -385,7 +385,8 @@ pub enum Conv2dAlgo {
     /// im2col + GEMM (any convolution).
     Im2col,
     /// One invocation per output element (any convolution; 4 x 4 outputs per
-    /// invocation for depthwise stride-1 convolutions with rows of whole vec4s).
+    /// invocation for depthwise stride-1 convolutions with rows of whole vec4s, one
+    /// vec4 dot product per output for a kernel covering its whole input).
     Direct,
     /// Implicit GEMM: one invocation per output pixel and 16 output channels, no
     /// column matrix (any convolution).
