@@ -220,25 +220,44 @@ fn add(a: Row, b: Row) -> Row {
     return Row(a.e0 + b.e0, a.e1 + b.e1, a.e2 + b.e2, a.e3 + b.e3);
 }
 
-@compute @workgroup_size(64)
-fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+// An invocation of the transforms: 4 tiles of tile row ty (of the run) of image n,
+// block txb of the row, channel c (input or output); `at4` is the tiles' vec4 index in
+// V[0][c] or M[0][c], `plane` the start of the image's channel c (from the shift).
+struct Quad4 {
+    txb: u32,
+    ty: u32,
+    n: u32,
+    c: u32,
+    at4: u32,
+    valid: bool,
+}
+
+fn quad_of(gid: vec3<u32>, nwg: vec3<u32>) -> Quad4 {
     let p = params;
     let e = gid.x + gid.y * nwg.x * 64u;
-    if e >= p.total {
-        return;
-    }
     let txb = e % p.twb;
     let ty = (e / p.twb) % p.th;
     let n = (e / (p.twb * p.th)) % p.nb;
-    let ci = e / (p.twb * p.th * p.nb);
-    let plane = p.in_shift + (n * p.c_in + ci) * p.h * p.w;
-    let y = i32(2u * (p.ty0 + ty)) - i32(p.pad_t);
-    let x = i32(8u * txb) - i32(p.pad_l);
+    let c = e / (p.twb * p.th * p.nb);
+    let at4 = c * p.tiles / 4u + (n * p.th + ty) * p.twb + txb;
+    return Quad4(txb, ty, n, c, at4, e < p.total);
+}
+
+@compute @workgroup_size(64)
+fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let t = quad_of(gid, nwg);
+    if !t.valid {
+        return;
+    }
+    let plane = p.in_shift + (t.n * p.c_in + t.c) * p.h * p.w;
+    let y = i32(2u * (p.ty0 + t.ty)) - i32(p.pad_t);
+    let x = i32(8u * t.txb) - i32(p.pad_l);
     let r0 = input_row(plane, y, x);
     let r1 = input_row(plane, y + 1, x);
     let r2 = input_row(plane, y + 2, x);
     let r3 = input_row(plane, y + 3, x);
-    store_tiles(ci * p.tiles / 4u + (n * p.th + ty) * p.twb + txb, r0, r1, r2, r3);
+    store_tiles(t.at4, r0, r1, r2, r3);
 }
 
 // B^T applied down the 4 rows (each already transformed along the row) and the 16
@@ -296,21 +315,17 @@ fn input_row4(plane4: u32, y: i32, txb: u32) -> Row {
 @compute @workgroup_size(64)
 fn winograd_input4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
-    let e = gid.x + gid.y * nwg.x * 64u;
-    if e >= p.total {
+    let t = quad_of(gid, nwg);
+    if !t.valid {
         return;
     }
-    let txb = e % p.twb;
-    let ty = (e / p.twb) % p.th;
-    let n = (e / (p.twb * p.th)) % p.nb;
-    let ci = e / (p.twb * p.th * p.nb);
-    let plane4 = (p.in_shift + (n * p.c_in + ci) * p.h * p.w) / 4u;
-    let y = i32(2u * (p.ty0 + ty)) - i32(p.pad_t);
-    let r0 = input_row4(plane4, y, txb);
-    let r1 = input_row4(plane4, y + 1, txb);
-    let r2 = input_row4(plane4, y + 2, txb);
-    let r3 = input_row4(plane4, y + 3, txb);
-    store_tiles(ci * p.tiles / 4u + (n * p.th + ty) * p.twb + txb, r0, r1, r2, r3);
+    let plane4 = (p.in_shift + (t.n * p.c_in + t.c) * p.h * p.w) / 4u;
+    let y = i32(2u * (p.ty0 + t.ty)) - i32(p.pad_t);
+    let r0 = input_row4(plane4, y, t.txb);
+    let r1 = input_row4(plane4, y + 1, t.txb);
+    let r2 = input_row4(plane4, y + 2, t.txb);
+    let r3 = input_row4(plane4, y + 3, t.txb);
+    store_tiles(t.at4, r0, r1, r2, r3);
 }
 
 // winograd_input2: winograd_input for zero padding and rows of whole vec2s (w % 2 ==
@@ -352,21 +367,17 @@ fn input_row2(plane2: u32, y: i32, txb: u32) -> Row {
 @compute @workgroup_size(64)
 fn winograd_input2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
-    let e = gid.x + gid.y * nwg.x * 64u;
-    if e >= p.total {
+    let t = quad_of(gid, nwg);
+    if !t.valid {
         return;
     }
-    let txb = e % p.twb;
-    let ty = (e / p.twb) % p.th;
-    let n = (e / (p.twb * p.th)) % p.nb;
-    let ci = e / (p.twb * p.th * p.nb);
-    let plane2 = (p.in_shift + (n * p.c_in + ci) * p.h * p.w) / 2u;
-    let y = i32(2u * (p.ty0 + ty)) - i32(p.pad_t);
-    let r0 = input_row2(plane2, y, txb);
-    let r1 = input_row2(plane2, y + 1, txb);
-    let r2 = input_row2(plane2, y + 2, txb);
-    let r3 = input_row2(plane2, y + 3, txb);
-    store_tiles(ci * p.tiles / 4u + (n * p.th + ty) * p.twb + txb, r0, r1, r2, r3);
+    let plane2 = (p.in_shift + (t.n * p.c_in + t.c) * p.h * p.w) / 2u;
+    let y = i32(2u * (p.ty0 + t.ty)) - i32(p.pad_t);
+    let r0 = input_row2(plane2, y, t.txb);
+    let r1 = input_row2(plane2, y + 1, t.txb);
+    let r2 = input_row2(plane2, y + 2, t.txb);
+    let r3 = input_row2(plane2, y + 3, t.txb);
+    store_tiles(t.at4, r0, r1, r2, r3);
 }
 
 // Writes (or adds, after the first chunk) one output channel's 8 tiles.
@@ -761,27 +772,22 @@ fn store_row(row: u32, oy: u32, x: u32, r: Pair, b: f32) {
 @compute @workgroup_size(64)
 fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let p = params;
-    let e = gid.x + gid.y * nwg.x * 64u;
-    if e >= p.total {
+    let t = quad_of(gid, nwg);
+    if !t.valid {
         return;
     }
-    let txb = e % p.twb;
-    let ty = (e / p.twb) % p.th;
-    let n = (e / (p.twb * p.th)) % p.nb;
-    let co = e / (p.twb * p.th * p.nb);
     let plane4 = p.c_out * p.tiles / 4u;
-    let at4 = co * p.tiles / 4u + (n * p.th + ty) * p.twb + txb;
-    let z0 = output_row(at4, plane4, 0u);
-    let z1 = output_row(at4, plane4, 1u);
-    let z2 = output_row(at4, plane4, 2u);
-    let z3 = output_row(at4, plane4, 3u);
+    let z0 = output_row(t.at4, plane4, 0u);
+    let z1 = output_row(t.at4, plane4, 1u);
+    let z2 = output_row(t.at4, plane4, 2u);
+    let z3 = output_row(t.at4, plane4, 3u);
     var b = 0.0;
     if (p.flags & 1u) != 0u {
-        b = bias[co];
+        b = bias[t.c];
     }
-    let oy = 2u * (p.ty0 + ty);
-    let x = 8u * txb;
-    let plane = p.out_shift + (n * p.c_out + co) * p.oh * p.ow;
+    let oy = 2u * (p.ty0 + t.ty);
+    let x = 8u * t.txb;
+    let plane = p.out_shift + (t.n * p.c_out + t.c) * p.oh * p.ow;
     store_row(plane + oy * p.ow, oy, x, Pair(z0.a + z1.a + z2.a, z0.b + z1.b + z2.b), b);
     store_row(plane + (oy + 1u) * p.ow, oy + 1u, x, Pair(z1.a - z2.a - z3.a, z1.b - z2.b - z3.b), b);
 }
