@@ -687,6 +687,10 @@ fn winograd_gemm16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workg
     store_m(15u, xi, first, a15_0, a15_1);
 }
 
+fn relu4(v: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(relu_f32(v.x), relu_f32(v.y), relu_f32(v.z), relu_f32(v.w));
+}
+
 fn relu_f32(v: f32) -> f32 {
     let bits = bitcast<u32>(v);
     let nan = (bits & 0x7fffffffu) > 0x7f800000u;
@@ -742,8 +746,8 @@ fn store_row(row: u32, oy: u32, x: u32, r: Pair, b: f32) {
         var lo = vec4<f32>(a.x, c.x, a.y, c.y);
         var hi = vec4<f32>(a.z, c.z, a.w, c.w);
         if (p.flags & 2u) != 0u {
-            lo = vec4<f32>(relu_f32(lo.x), relu_f32(lo.y), relu_f32(lo.z), relu_f32(lo.w));
-            hi = vec4<f32>(relu_f32(hi.x), relu_f32(hi.y), relu_f32(hi.z), relu_f32(hi.w));
+            lo = relu4(lo);
+            hi = relu4(hi);
         }
         dst4[(row + x) / 4u] = lo;
         if x + 4u < p.ow {

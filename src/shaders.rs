@@ -90,6 +90,21 @@ pub(crate) struct Pipeline {
 /// Pipeline-overridable constants (WGSL `override`) a pipeline is specialised with.
 pub(crate) type Constants = &'static [(&'static str, f64)];
 
+/// The `KW` override (a kernel width up to 7) of the kernels that unroll along a row.
+pub(crate) fn kernel_width(kw: usize) -> Constants {
+    const KW: [Constants; 8] = [
+        &[("KW", 0.0)],
+        &[("KW", 1.0)],
+        &[("KW", 2.0)],
+        &[("KW", 3.0)],
+        &[("KW", 4.0)],
+        &[("KW", 5.0)],
+        &[("KW", 6.0)],
+        &[("KW", 7.0)],
+    ];
+    KW[kw]
+}
+
 /// (shader, entry point, address of the constants: they are `'static` tables)
 type Key = (Shader, &'static str, usize);
 

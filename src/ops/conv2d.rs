@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::ops::gemm::{FLAG_BIAS, FLAG_RELU, GemmParams, GemmVariant, dispatch_gemm};
 use crate::ops::winograd;
 use crate::reference;
-use crate::shaders::{Constants, Shader, Slot};
+use crate::shaders::{Constants, Shader, Slot, kernel_width};
 use crate::tensor::{Storage, Tensor};
 
 /// Padding of `conv2d`: explicit per axis, or PyTorch's `"same"` / `"valid"`.
@@ -66,6 +66,17 @@ impl PaddingMode {
     /// The index in the shaders' `mode` field.
     pub(crate) fn code(self) -> u32 {
         self as u32
+    }
+
+    /// The `MODE` override of the shaders that fix the padding mode per pipeline.
+    pub(crate) fn constants(self) -> Constants {
+        const MODES: [Constants; 4] = [
+            &[("MODE", 0.0)],
+            &[("MODE", 1.0)],
+            &[("MODE", 2.0)],
+            &[("MODE", 3.0)],
+        ];
+        MODES[self as usize]
     }
 }
 
@@ -814,16 +825,6 @@ fn launch(
                 && g.stride == [1, 1]
                 && g.dilation == [1, 1]
                 && g.kw <= 7;
-            const KW: [Constants; 8] = [
-                &[("KW", 0.0)],
-                &[("KW", 1.0)],
-                &[("KW", 2.0)],
-                &[("KW", 3.0)],
-                &[("KW", 4.0)],
-                &[("KW", 5.0)],
-                &[("KW", 6.0)],
-                &[("KW", 7.0)],
-            ];
             // and with rows of whole vec4s: 4 rows x 4 pixels per invocation, vec4 I/O
             let row_kernel = rows_constants(g).filter(|_| depthwise4 && g.stride == [1, 1]);
             // a kernel covering its whole input: one vec4 dot product per output
@@ -841,9 +842,12 @@ fn launch(
                     DEPTHWISE_Q_LAYOUT,
                     row_kernel.expect("checked"),
                 )?,
-                _ if depthwise4 => {
-                    gpu.pipeline_with(Shader::Conv2d, "conv2d_depthwise4", DIRECT_LAYOUT, KW[g.kw])?
-                }
+                _ if depthwise4 => gpu.pipeline_with(
+                    Shader::Conv2d,
+                    "conv2d_depthwise4",
+                    DIRECT_LAYOUT,
+                    kernel_width(g.kw),
+                )?,
                 Conv2dAlgo::Direct => {
                     gpu.pipeline(Shader::Conv2d, "conv2d_direct", DIRECT_LAYOUT)?
                 }
@@ -1138,18 +1142,13 @@ fn launch_packed(
         gpu.grid((blocks * used).div_ceil(256))?,
     )?;
 
-    const MODES: [Constants; 4] = [
-        &[("MODE", 0.0)],
-        &[("MODE", 1.0)],
-        &[("MODE", 2.0)],
-        &[("MODE", 3.0)],
-    ];
+    let zeros = PaddingMode::Zeros.constants();
     let (entry, constants) = match row_kernel {
-        _ if aligned_1x1 && block_rows > PACK_ROWS => ("conv2d_packed_1x1_32", MODES[0]),
-        _ if aligned_1x1 => ("conv2d_packed_1x1", MODES[0]),
+        _ if aligned_1x1 && block_rows > PACK_ROWS => ("conv2d_packed_1x1_32", zeros),
+        _ if aligned_1x1 => ("conv2d_packed_1x1", zeros),
         Some(c) if block_rows > PACK_ROWS => ("conv2d_packed_rows_32", c),
         Some(c) => ("conv2d_packed_rows", c),
-        None => ("conv2d_packed", MODES[g.mode.code() as usize]),
+        None => ("conv2d_packed", g.mode.constants()),
     };
     let conv = gpu.pipeline_with(Shader::Conv2dPacked, entry, PACKED_LAYOUT, constants)?;
     gpu.for_each_run(

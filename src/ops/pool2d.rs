@@ -6,7 +6,7 @@
 use crate::device::{Bind, DeviceKind, GpuHandle};
 use crate::error::{Error, Result};
 use crate::reference;
-use crate::shaders::{Constants, Shader, Slot};
+use crate::shaders::{Constants, Shader, Slot, kernel_width};
 use crate::tensor::{IndexTensor, Storage, Tensor};
 
 /// Parameters of `max_pool2d`, named as in `torch.nn.functional.max_pool2d`.
@@ -641,19 +641,9 @@ pub fn avg_pool2d(x: &Tensor, params: &AvgPool2dParams) -> Result<Tensor> {
                     g.n * g.c,
                 )?;
             } else if g.stride[1] == 1 && g.kernel[1] <= 7 {
-                const KW: [Constants; 8] = [
-                    &[("KW", 0.0)],
-                    &[("KW", 1.0)],
-                    &[("KW", 2.0)],
-                    &[("KW", 3.0)],
-                    &[("KW", 4.0)],
-                    &[("KW", 5.0)],
-                    &[("KW", 6.0)],
-                    &[("KW", 7.0)],
-                ];
                 launch_with(
                     gpu,
-                    ("avg_pool2d4", KW[g.kernel[1]], [4, 1]),
+                    ("avg_pool2d4", kernel_width(g.kernel[1]), [4, 1]),
                     x,
                     &out,
                     None,

@@ -9,7 +9,7 @@ use crate::device::{Bind, GpuHandle};
 use crate::error::{Error, Result};
 use crate::ops::conv2d::{Conv2dGeometry, PaddingMode};
 use crate::ops::gemm::{GemmParams, GemmVariant, dispatch_gemm};
-use crate::shaders::{Constants, Shader, Slot};
+use crate::shaders::{Constants, Pipeline, Shader, Slot};
 use crate::tensor::Tensor;
 
 /// Mirror of `WinoParams` in shaders/conv2d_winograd.wgsl; keep field order in sync.
@@ -70,12 +70,6 @@ const PADS: [Constants; 5] = [
     &[("PL", 2.0)],
     &[("PL", 3.0)],
     &[("PL", 4.0)],
-];
-const MODES: [Constants; 4] = [
-    &[("MODE", 0.0)],
-    &[("MODE", 1.0)],
-    &[("MODE", 2.0)],
-    &[("MODE", 3.0)],
 ];
 
 /// A uniform block of U: 4096 vec4 (64 KiB), 32 output channels per block (16 for
@@ -202,8 +196,6 @@ pub(crate) fn launch(
         v.gpu_buffer().expect("a non-empty V"),
         m.gpu_buffer().expect("a non-empty M"),
     );
-    // rows of whole vec4s and zero padding: the input as vec4 (the windows of whole
-    // images of whole rows start at multiples of 4)
     // zero padding and rows of whole vec4s (or vec2s): the input as vec4 (vec2), the
     // windows of whole images of whole rows starting at multiples of 4
     let vector = g.mode == PaddingMode::Zeros && g.pad[2] < PADS.len();
@@ -215,10 +207,18 @@ pub(crate) fn launch(
     let constants = if width > 1 {
         PADS[g.pad[2]]
     } else {
-        MODES[g.mode.code() as usize]
+        g.mode.constants()
     };
     let input = gpu.pipeline_with(Shader::Conv2dWinograd, entry, layout, constants)?;
     let output = gpu.pipeline(Shader::Conv2dWinograd, "winograd_output", OUTPUT_LAYOUT)?;
+    // the uniform-block GEMMs (CPU drivers), 16 or 32 output channels an invocation
+    let gemm = if !packed {
+        None
+    } else if rows < BLOCK_ROWS {
+        Some(gpu.pipeline(Shader::Conv2dWinograd, "winograd_gemm16", GEMM_LAYOUT)?)
+    } else {
+        Some(gpu.pipeline(Shader::Conv2dWinograd, "winograd_gemm", GEMM_LAYOUT)?)
+    };
     let in_image = (g.c_in * g.h * g.w) as u64;
     let out_image = (g.c_out * g.oh * g.ow) as u64;
     gpu.for_each_run(
@@ -260,8 +260,8 @@ pub(crate) fn launch(
                     }),
                     gpu.grid((quads * g.c_in as u64).div_ceil(64))?,
                 )?;
-                if packed {
-                    gemm_packed(gpu, (vb, v_size), (ub, mb, m_size), g, &run)?;
+                if let Some(gemm) = &gemm {
+                    gemm_packed(gpu, gemm, (vb, v_size), (ub, mb, m_size), g, &run)?;
                 } else {
                     let p = GemmParams {
                         m: g.c_out as u32,
@@ -312,18 +312,13 @@ pub(crate) fn launch(
 /// chunk of input channels, group of positions).
 fn gemm_packed(
     gpu: &GpuHandle,
+    gemm: &Pipeline,
     (vb, v_size): (&wgpu::Buffer, u64),
     (ub, mb, m_size): (&wgpu::Buffer, &wgpu::Buffer, u64),
     g: &Conv2dGeometry,
     run: &WinoParams,
 ) -> Result<()> {
     let rows = run.rows as usize;
-    let entry = if rows < BLOCK_ROWS {
-        "winograd_gemm16"
-    } else {
-        "winograd_gemm"
-    };
-    let gemm = gpu.pipeline(Shader::Conv2dWinograd, entry, GEMM_LAYOUT)?;
     let (cc, chunks, xpb) = (run.cc as usize, run.chunks as usize, run.xpb as usize);
     let groups_x = u64::from(run.tiles).div_ceil(8 * 64);
     if groups_x > u64::from(gpu.max_groups_per_dim()) {
@@ -351,7 +346,7 @@ fn gemm_packed(
                     Bind::at(7, mb, 0, m_size),
                 ];
                 gpu.dispatch(
-                    &gemm,
+                    gemm,
                     &binds,
                     bytemuck::bytes_of(&p),
                     [groups_x as u32, xpb as u32, 1],
