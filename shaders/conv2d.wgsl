@@ -1,6 +1,6 @@
 // conv2d.wgsl: 2-D convolution kernels that read the input directly, NCHW f32. Padded
-// coordinates map by padding mode as in im2col.wgsl; bias (flags & 1) and relu
-// (flags & 2, on the bits as in relu.wgsl) are applied at the end; sums are two-level
+// coordinates map by padding mode as in im2col.wgsl; bias (FLAG_BIAS) and relu
+// (FLAG_RELU, on the bits as in relu.wgsl) are applied at the end; sums are two-level
 // (per input channel, then in total), which bounds the rounding.
 // conv2d_direct:   one invocation per output element (grid spilled into y), looping over
 //                  the cg*kh*kw taps of its group. Serves depthwise convolutions
@@ -14,37 +14,10 @@
 // @binding(1) weight array<f32>    read        [c_out, cg, kh, kw]
 // @binding(2) bias   array<f32>    read        [c_out]
 // @binding(3) dst    array<f32>    read_write  output images of the chunk, from out_shift
-// @binding(4) params DirectParams  uniform (mirror: src/ops/conv2d.rs; `total` counts
+// @binding(4) params DirectParams  uniform (declared in src/kernels/conv2d/mod.rs; `total` counts
 //                                  output elements (direct) or pixels (implicit))
 // @binding(5) src4   src as vec4 (conv2d_depthwise_q)          read
 // @binding(6) dst4   dst as vec4 (conv2d_depthwise_q)          read_write
-
-struct DirectParams {
-    c: u32,
-    h: u32,
-    w: u32,
-    cg: u32,
-    kh: u32,
-    kw: u32,
-    stride_h: u32,
-    stride_w: u32,
-    pad_t: u32,
-    pad_l: u32,
-    dil_h: u32,
-    dil_w: u32,
-    oh: u32,
-    ow: u32,
-    c_out: u32,
-    mg: u32,
-    total: u32,
-    flags: u32,
-    mode: u32,
-    in_shift: u32,
-    out_shift: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;
@@ -109,10 +82,10 @@ fn conv2d_dot(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         }
         acc += (part.x + part.y) + (part.z + part.w);
     }
-    if (p.flags & 1u) != 0u {
+    if (p.flags & FLAG_BIAS) != 0u {
         acc += bias[co];
     }
-    if (p.flags & 2u) != 0u {
+    if (p.flags & FLAG_RELU) != 0u {
         acc = relu_f32(acc);
     }
     dst[p.out_shift + idx] = acc;
@@ -151,10 +124,10 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         }
         acc += part;
     }
-    if (p.flags & 1u) != 0u {
+    if (p.flags & FLAG_BIAS) != 0u {
         acc += bias[co];
     }
-    if (p.flags & 2u) != 0u {
+    if (p.flags & FLAG_RELU) != 0u {
         acc = relu_f32(acc);
     }
     dst[p.out_shift + idx] = acc;
@@ -162,10 +135,10 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 
 fn finish(channel: u32, v_in: f32) -> f32 {
     var v = v_in;
-    if (params.flags & 1u) != 0u {
+    if (params.flags & FLAG_BIAS) != 0u {
         v += bias[channel];
     }
-    if (params.flags & 2u) != 0u {
+    if (params.flags & FLAG_RELU) != 0u {
         v = relu_f32(v);
     }
     return v;
@@ -290,14 +263,14 @@ fn conv2d_depthwise4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
             acc = fma(vec4<f32>(wv), vec4<f32>(row[kx], row[kx + 1u], row[kx + 2u], row[kx + 3u]), acc);
         }
     }
-    if (p.flags & 1u) != 0u {
+    if (p.flags & FLAG_BIAS) != 0u {
         acc += vec4<f32>(bias[co]);
     }
     let out = p.out_shift + ((image * p.c_out + co) * p.oh + oy) * p.ow + ox0;
     for (var e = 0u; e < 4u; e++) {
         if ox0 + e < p.ow {
             var v = acc[e];
-            if (p.flags & 2u) != 0u {
+            if (p.flags & FLAG_RELU) != 0u {
                 v = relu_f32(v);
             }
             dst[out + e] = v;
@@ -359,10 +332,10 @@ fn store_row4(plane: u32, oy: u32, ox: u32, co: u32, acc: vec4<f32>) {
         return;
     }
     var v = acc;
-    if (p.flags & 1u) != 0u {
+    if (p.flags & FLAG_BIAS) != 0u {
         v += vec4<f32>(bias[co]);
     }
-    if (p.flags & 2u) != 0u {
+    if (p.flags & FLAG_RELU) != 0u {
         v = vec4<f32>(relu_f32(v.x), relu_f32(v.y), relu_f32(v.z), relu_f32(v.w));
     }
     dst4[(p.out_shift + (plane * p.oh + oy) * p.ow + ox) / 4u] = v;

@@ -14,74 +14,22 @@
 // conv2d_packed_rows (_32) computes 2 rows x 4 pixels where rows are whole vec4s (see
 // its own comment).
 // The first chunk of input channels writes the output, later ones add to it (so the
-// sums are two-level, which bounds the rounding), and the last adds the bias (flags & 1)
-// and applies relu (flags & 2). The code is unrolled by hand so that the sums stay in
+// sums are two-level, which bounds the rounding), and the last adds the bias (FLAG_BIAS)
+// and applies relu (FLAG_RELU). The code is unrolled by hand so that the sums stay in
 // registers: on a CPU driver a dynamically indexed array lives in memory, one lane at a
 // time.
 //
 // pack_weights:  @binding(5) weight [c_out, cg, kh, kw] read
 //                @binding(6) packed [blocks][4096 vec4]  read_write
-//                @binding(7) params PackParams uniform (mirror: src/ops/conv2d.rs)
+//                @binding(7) params PackParams uniform (declared in src/kernels/conv2d/mod.rs)
 // conv2d_packed: @binding(0) src    input images of the chunk, from in_shift  read
 //                @binding(1) block  one 64 KiB weight block                 uniform
 //                @binding(2) bias   [c_out]                                 read
 //                @binding(3) dst    output images of the chunk, from out_shift read_write
-//                @binding(4) params PackedParams uniform (mirror: src/ops/conv2d.rs)
+//                @binding(4) params PackedParams uniform (declared in src/kernels/conv2d/mod.rs)
 //                @binding(8) src4   src again, as vec4 (_1x1, _rows)        read
 //                @binding(9) dst4   dst again, as vec4 (_1x1, _rows)        read_write
 //                grid: pixels of the chunk (n * oh * ow) / 512, spilled into y
-
-struct PackParams {
-    mg: u32,
-    cg: u32,
-    khw: u32,
-    // input channels per chunk, row blocks per group, chunks per row block
-    cc: u32,
-    row_blocks: u32,
-    chunks: u32,
-    total: u32,
-    // output channels per block: 16, or 32 (the _32 kernels)
-    rows: u32,
-    // the floats of a block the kernels read (cc * khw * rows): only these are written
-    used: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
-struct PackedParams {
-    c: u32,
-    h: u32,
-    w: u32,
-    cg: u32,
-    kh: u32,
-    kw: u32,
-    stride_h: u32,
-    stride_w: u32,
-    pad_t: u32,
-    pad_l: u32,
-    dil_h: u32,
-    dil_w: u32,
-    oh: u32,
-    ow: u32,
-    c_out: u32,
-    mg: u32,
-    total: u32,
-    // 1: bias, 2: relu, 4: first chunk, 8: last chunk
-    flags: u32,
-    mode: u32,
-    in_shift: u32,
-    out_shift: u32,
-    group: u32,
-    // first output channel (in the group) of the block, first input channel and
-    // input channels of the chunk
-    m0: u32,
-    ci0: u32,
-    cc: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
 
 const BLOCK: u32 = 16384u;
 
@@ -167,14 +115,14 @@ fn store(o: u32, co: u32, v_in: f32) {
     }
     let index = o + co * p.oh * p.ow;
     var v = v_in;
-    if (p.flags & 4u) == 0u {
+    if (p.flags & FLAG_FIRST_CHUNK) == 0u {
         v += dst[index];
     }
-    if (p.flags & 8u) != 0u {
-        if (p.flags & 1u) != 0u {
+    if (p.flags & FLAG_LAST_CHUNK) != 0u {
+        if (p.flags & FLAG_BIAS) != 0u {
             v += bias[p.group * p.mg + co];
         }
-        if (p.flags & 2u) != 0u {
+        if (p.flags & FLAG_RELU) != 0u {
             v = relu_f32(v);
         }
     }
@@ -538,14 +486,14 @@ fn store_run(o: u32, co: u32, a: vec4<f32>, b: vec4<f32>) {
 fn finish4(at: u32, c: u32, v_in: vec4<f32>) -> vec4<f32> {
     let p = params;
     var v = v_in;
-    if (p.flags & 4u) == 0u {
+    if (p.flags & FLAG_FIRST_CHUNK) == 0u {
         v += dst4[at];
     }
-    if (p.flags & 8u) != 0u {
-        if (p.flags & 1u) != 0u {
+    if (p.flags & FLAG_LAST_CHUNK) != 0u {
+        if (p.flags & FLAG_BIAS) != 0u {
             v += vec4<f32>(bias[p.group * p.mg + c]);
         }
-        if (p.flags & 2u) != 0u {
+        if (p.flags & FLAG_RELU) != 0u {
             v = vec4<f32>(relu_f32(v.x), relu_f32(v.y), relu_f32(v.z), relu_f32(v.w));
         }
     }

@@ -21,11 +21,11 @@
 //   from the uniform block (CPU drivers: see conv2d_packed.wgsl). The first chunk writes
 //   M, later ones add to it. grid: (tiles / 512, xi of the block).
 // winograd_output: one invocation per (c_out, image, ty, 4 tiles): 16 vec4 loads of M,
-//   2x8 outputs, bias (flags & 1), relu (flags & 2).
+//   2x8 outputs, bias (FLAG_BIAS), relu (FLAG_RELU).
 //
 // @binding(0) weight [c_out, c_in, 3, 3]         read        (winograd_weights)
 // @binding(1) u      U, plain or packed          read_write  (winograd_weights)
-// @binding(2) params WinoParams                  uniform (mirror: src/ops/winograd.rs)
+// @binding(2) params WinoParams                  uniform (declared in src/kernels/conv2d/winograd.rs)
 // @binding(3) src    input images of the run      read        (winograd_input)
 // @binding(4) v_out  V                           read_write  (winograd_input)
 // @binding(5) v_in   V                           read        (winograd_gemm)
@@ -38,46 +38,6 @@
 // @binding(12) dst4  dst as vec4                 read_write  (winograd_output, ow % 4 == 0)
 // @binding(13) src2  src as vec2                 read        (winograd_input2)
 // @binding(14) dst2  dst as vec2                 read_write  (winograd_output, ow % 2 == 0)
-
-struct WinoParams {
-    c_in: u32,
-    h: u32,
-    w: u32,
-    c_out: u32,
-    oh: u32,
-    ow: u32,
-    pad_t: u32,
-    pad_l: u32,
-    // tile rows per image, blocks of 4 tiles per tile row, images of the run,
-    // tiles of the run (a multiple of 8)
-    th: u32,
-    twb: u32,
-    nb: u32,
-    tiles: u32,
-    in_shift: u32,
-    out_shift: u32,
-    // 1: bias, 2: relu, 4: first chunk (winograd_gemm)
-    flags: u32,
-    total: u32,
-    // winograd_gemm: first output channel of the block, first input channel and input
-    // channels of the chunk, first xi of the block
-    m0: u32,
-    ci0: u32,
-    cn: u32,
-    xi0: u32,
-    // the blocks' layout: input channels per chunk, chunks, xi per block; packed = 1
-    // writes the blocks (winograd_weights)
-    cc: u32,
-    chunks: u32,
-    xpb: u32,
-    packed: u32,
-    // the first tile row of the run (runs of tile rows of one image)
-    ty0: u32,
-    // output channels per packed block and winograd_gemm invocation: 16 or 32
-    rows: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
 
 const BLOCK: u32 = 16384u;
 
@@ -388,7 +348,7 @@ fn store_m(co: u32, xi: u32, first: u32, a: vec4<f32>, b: vec4<f32>) {
         return;
     }
     let i = ((xi * p.c_out + c) * p.tiles + first) / 4u;
-    if (p.flags & 4u) != 0u {
+    if (p.flags & FLAG_FIRST_CHUNK) != 0u {
         m_out[i] = a;
         m_out[i + 1u] = b;
     } else {
@@ -715,7 +675,7 @@ fn put(at: u32, x: u32, v_in: f32) {
     let p = params;
     if x < p.ow {
         var v = v_in;
-        if (p.flags & 2u) != 0u {
+        if (p.flags & FLAG_RELU) != 0u {
             v = relu_f32(v);
         }
         dst[at + x] = v;
@@ -726,7 +686,7 @@ fn put2(at: u32, x: u32, v_in: vec2<f32>) {
     let p = params;
     if x < p.ow {
         var v = v_in;
-        if (p.flags & 2u) != 0u {
+        if (p.flags & FLAG_RELU) != 0u {
             v = vec2<f32>(relu_f32(v.x), relu_f32(v.y));
         }
         dst2[(at + x) / 2u] = v;
@@ -745,7 +705,7 @@ fn store_row(row: u32, oy: u32, x: u32, r: Pair, b: f32) {
         // rows of whole vec4s: the 8 columns as 2 vec4 (the second may lie past the row)
         var lo = vec4<f32>(a.x, c.x, a.y, c.y);
         var hi = vec4<f32>(a.z, c.z, a.w, c.w);
-        if (p.flags & 2u) != 0u {
+        if (p.flags & FLAG_RELU) != 0u {
             lo = relu4(lo);
             hi = relu4(hi);
         }
@@ -786,7 +746,7 @@ fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     let z2 = output_row(t.at4, plane4, 2u);
     let z3 = output_row(t.at4, plane4, 3u);
     var b = 0.0;
-    if (p.flags & 1u) != 0u {
+    if (p.flags & FLAG_BIAS) != 0u {
         b = bias[t.c];
     }
     let oy = 2u * (p.ty0 + t.ty);

@@ -18,37 +18,14 @@
 //   A[m, k]  = a[a_off + g*a_gs + m*a_rs + k]
 //   B[k, j]  = b[b_off + g*b_gs + k*b_rs + (j / b_hw)*b_ns + j % b_hw]
 //   C[m, j]  = c[c_off + g*c_gs + m*c_ms + (j / c_hw)*c_ns + j % c_hw]
-//   bias[m]  = bias[bias_off + g*bias_gs + m]        (when flags & 1)
-// relu (flags & 2) is torch.relu on the bits, as in relu.wgsl.
+//   bias[m]  = bias[bias_off + g*bias_gs + m]        (when FLAG_BIAS is set)
+// relu (FLAG_RELU) is torch.relu on the bits, as in relu.wgsl.
 // @binding(0) a      array<f32>   read        weight [groups][m][k]
 // @binding(1) b      array<f32>   read        columns, or the input (pointwise)
 // @binding(2) bias   array<f32>   read        [groups * m]
 // @binding(3) c      array<f32>   read_write  output
-// @binding(4) params GemmParams   uniform (mirror: src/ops/conv2d.rs)
+// @binding(4) params GemmParams   uniform (declared in src/kernels/gemm.rs)
 // grid: (ceil(n / 64), ceil(m / 64), groups)
-
-struct GemmParams {
-    m: u32,
-    n: u32,
-    k: u32,
-    flags: u32,
-    a_off: u32,
-    a_rs: u32,
-    a_gs: u32,
-    b_off: u32,
-    b_rs: u32,
-    b_gs: u32,
-    b_hw: u32,
-    b_ns: u32,
-    c_off: u32,
-    c_ms: u32,
-    c_gs: u32,
-    c_hw: u32,
-    c_ns: u32,
-    bias_off: u32,
-    bias_gs: u32,
-    _pad: u32,
-}
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
@@ -128,7 +105,7 @@ fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
             continue;
         }
         var bias_v = 0.0;
-        if (p.flags & 1u) != 0u {
+        if (p.flags & FLAG_BIAS) != 0u {
             bias_v = bias[p.bias_off + g * p.bias_gs + m];
         }
         let row_base = p.c_off + g * p.c_gs + m * p.c_ms;
@@ -138,7 +115,7 @@ fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
                 continue;
             }
             var v = acc[i][j] + bias_v;
-            if (p.flags & 2u) != 0u {
+            if (p.flags & FLAG_RELU) != 0u {
                 v = relu_f32(v);
             }
             c[row_base + (col / p.c_hw) * p.c_ns + col % p.c_hw] = v;
@@ -149,10 +126,10 @@ fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 fn store(g: u32, m: u32, col: u32, v_in: f32) {
     let p = params;
     var v = v_in;
-    if (p.flags & 1u) != 0u {
+    if (p.flags & FLAG_BIAS) != 0u {
         v += bias[p.bias_off + g * p.bias_gs + m];
     }
-    if (p.flags & 2u) != 0u {
+    if (p.flags & FLAG_RELU) != 0u {
         v = relu_f32(v);
     }
     c[p.c_off + g * p.c_gs + m * p.c_ms + (col / p.c_hw) * p.c_ns + col % p.c_hw] = v;

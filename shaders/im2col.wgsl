@@ -7,34 +7,7 @@
 // repeat), 2 replicate (clamp), 3 circular (wrap).
 // @binding(0) src    array<f32>     read        input images of the chunk, from in_shift
 // @binding(1) cols   array<f32>     read_write  [groups][k][ncols]
-// @binding(2) params Im2colParams   uniform (mirror: src/ops/conv2d.rs)
-
-struct Im2colParams {
-    c: u32,
-    h: u32,
-    w: u32,
-    cg: u32,
-    kh: u32,
-    kw: u32,
-    stride_h: u32,
-    stride_w: u32,
-    pad_t: u32,
-    pad_l: u32,
-    dil_h: u32,
-    dil_w: u32,
-    oh: u32,
-    ow: u32,
-    c_out: u32,
-    mg: u32,
-    row0: u32,
-    rows: u32,
-    ncols: u32,
-    k: u32,
-    total: u32,
-    mode: u32,
-    in_shift: u32,
-    _pad: u32,
-}
+// @binding(2) params Im2colParams   uniform (declared in src/kernels/conv2d/mod.rs)
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> cols: array<f32>;

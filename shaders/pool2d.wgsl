@@ -10,34 +10,10 @@
 // adaptive pools: output cell o covers input [floor(o*I/O), ceil((o+1)*I/O)).
 // @binding(0) src     array<f32>  read        [planes, h, w]
 // @binding(1) dst     array<f32>  read_write  [planes, oh, ow]
-// @binding(2) indices array<u32>  read_write  [planes, oh, ow] (max pools, flags & 1)
-// @binding(3) params  PoolParams  uniform (mirror: src/ops/pool2d.rs)
+// @binding(2) indices array<u32>  read_write  [planes, oh, ow] (max pools, FLAG_INDICES)
+// @binding(3) params  PoolParams  uniform (declared in src/kernels/pool2d.rs)
 // @binding(4) src4    src as vec4 (the *4v entries)                      read
 // @binding(5) dst4    dst as vec4 (the *4v entries)                      read_write
-
-struct PoolParams {
-    h: u32,
-    w: u32,
-    oh: u32,
-    ow: u32,
-    kh: u32,
-    kw: u32,
-    sh: u32,
-    sw: u32,
-    ph: u32,
-    pw: u32,
-    dh: u32,
-    dw: u32,
-    total: u32,
-    // 1: write indices, 2: count_include_pad, 4: divisor_override
-    flags: u32,
-    divisor: u32,
-    in_shift: u32,
-    out_shift: u32,
-    idx_shift: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
@@ -45,6 +21,13 @@ struct PoolParams {
 @group(0) @binding(3) var<uniform> params: PoolParams;
 
 const NEG_INF_BITS: u32 = 0xff800000u;
+
+// -inf, made at run time from its bits: a constant expression may not evaluate to an
+// infinity (Tint rejects the bitcast of the constant), and a let is no constant expression.
+fn neg_inf() -> f32 {
+    let bits = NEG_INF_BITS;
+    return bitcast<f32>(bits);
+}
 
 fn is_nan_bits(b: u32) -> bool {
     return (b & 0x7fffffffu) > 0x7f800000u;
@@ -90,7 +73,7 @@ fn output_cell(gid: vec3<u32>, nwg: vec3<u32>) -> Cell {
 
 fn finish_max(i: u32, best: Best) {
     dst[params.out_shift + i] = bitcast<f32>(best.bits);
-    if (params.flags & 1u) != 0u {
+    if (params.flags & FLAG_INDICES) != 0u {
         indices[params.idx_shift + i] = best.index;
     }
 }
@@ -147,10 +130,10 @@ fn avg_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         }
     }
     var divisor = f32(max((y1 - y0) * (x1 - x0), 0));
-    if (p.flags & 2u) != 0u {
+    if (p.flags & FLAG_COUNT_PAD) != 0u {
         divisor = f32(padded_count);
     }
-    if (p.flags & 4u) != 0u {
+    if (p.flags & FLAG_DIVISOR) != 0u {
         divisor = f32(i32(p.divisor));
     }
     var v = 0.0;
@@ -257,10 +240,10 @@ fn average(sum: f32, ox: u32, y_start: i32, y_end: i32, rows: vec2<i32>) -> f32 
     let padded_count = (y_end - y_start) * (x_end - x_start);
     let cols = vec2<i32>(max(x_start, 0), min(x_end, i32(p.w)));
     var divisor = f32(max((rows.y - rows.x) * (cols.y - cols.x), 0));
-    if (p.flags & 2u) != 0u {
+    if (p.flags & FLAG_COUNT_PAD) != 0u {
         divisor = f32(padded_count);
     }
-    if (p.flags & 4u) != 0u {
+    if (p.flags & FLAG_DIVISOR) != 0u {
         divisor = f32(i32(p.divisor));
     }
     if rows.x < rows.y && cols.x < cols.y {
@@ -361,7 +344,7 @@ fn max_pool2d4v(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
         if y < 0 || y >= i32(p.h) {
             continue;
         }
-        let s = quads(base4, y, q, bitcast<f32>(NEG_INF_BITS));
+        let s = quads(base4, y, q, neg_inf());
         for (var kx = 0u; kx < KW; kx++) {
             let c = 4u + kx - PW;
             b0 = consider(b0, bitcast<u32>(pick(s, c)), 0u);
@@ -498,7 +481,7 @@ fn max_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
         if y < 0 || y >= i32(p.h) {
             continue;
         }
-        let s = quads(base4, y, q, bitcast<f32>(NEG_INF_BITS));
+        let s = quads(base4, y, q, neg_inf());
         for (var kx = 0u; kx < KW; kx++) {
             let c = 4u + kx - PW;
             let v0 = bitcast<u32>(pick(s, c));

@@ -9,15 +9,7 @@
 // @binding(3) src4   array<vec4<u32>>  read        [len / 4]
 // @binding(4) dst4   array<vec4<u32>>  read_write  [len / 4]
 // @binding(5) inout4 array<vec4<u32>>  read_write  [len / 4]  (in place)
-// @binding(6) params ReluParams        uniform (mirror: src/ops/relu.rs)
-
-struct ReluParams {
-    // elements (or vec4s) in this chunk
-    len: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
+// @binding(6) params ReluParams        uniform (declared in src/kernels/relu.rs)
 
 @group(0) @binding(0) var<storage, read> src: array<u32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<u32>;

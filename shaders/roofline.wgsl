@@ -5,15 +5,7 @@
 // copy_vec4: dst[i] = src[i], one vec4 per invocation (grid spilled into y).
 // @binding(0) src    array<vec4<f32>>  read
 // @binding(1) dst    array<vec4<f32>>  read_write
-// @binding(2) params RoofParams        uniform (mirror: src/bench.rs)
-
-struct RoofParams {
-    // vec4s to copy, or FMA steps per invocation
-    count: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
+// @binding(2) params RoofParams        uniform (declared in src/kernels/roofline.rs)
 
 @group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> dst: array<vec4<f32>>;

@@ -21,24 +21,7 @@
 //                                                  bilinear2x)
 // @binding(5) src4   array<vec4<f32>>  read        src as vec4 (nearest2x, bilinear2x,
 //                                                  bilinear4r)
-// @binding(3) params UpsampleParams  uniform (mirror: src/ops/upsample2d.rs)
-
-struct UpsampleParams {
-    h: u32,
-    w: u32,
-    oh: u32,
-    ow: u32,
-    total: u32,
-    in_shift: u32,
-    out_shift: u32,
-    // 1: nearest-exact, 2: align_corners
-    flags: u32,
-    scale_h: f32,
-    scale_w: f32,
-    // nearest per axis: 0 the formula, 1 identity, 2 halving
-    kind_h: u32,
-    kind_w: u32,
-}
+// @binding(3) params UpsampleParams  uniform (declared in src/kernels/interpolate.rs)
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
@@ -76,7 +59,7 @@ fn nearest_source(o: u32, size: u32, scale: f32, kind: u32) -> u32 {
         return o >> 1u;
     }
     var f: f32;
-    if (params.flags & 1u) != 0u {
+    if (params.flags & FLAG_NEAREST_EXACT) != 0u {
         f = floor((f32(o) + 0.5) * scale);
     } else {
         f = floor(f32(o) * scale);
@@ -93,7 +76,7 @@ struct Tap {
 
 fn linear_source(o: u32, size: u32, scale: f32) -> Tap {
     var s: f32;
-    if (params.flags & 2u) != 0u {
+    if (params.flags & FLAG_ALIGN_CORNERS) != 0u {
         s = scale * f32(o);
     } else {
         s = max(scale * (f32(o) + 0.5) - 0.5, 0.0);

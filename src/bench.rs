@@ -1,17 +1,23 @@
 //! Benchmarks of the workloads in `benches/workloads.json`: each op (and network) with
 //! its inputs already on the device, a warm-up, then timed runs that each end with the
-//! device idle (submit and wait). Reports medians, minimums and throughput.
+//! device idle (submit and wait). Reports medians, minimums and throughput. Workloads
+//! are read with the op registry and keyword parser that fixtures and model files use
+//! ([`Op::from_kwargs`]), networks through the model format ([`Sequential::from_layers`]).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::device::Device;
 use crate::error::{Error, Result};
-use crate::ops::conv2d::{Conv2dParams, Padding};
-use crate::ops::pool2d::{AvgPool2dParams, MaxPool2dParams};
-use crate::ops::upsample2d::{InterpolateMode, InterpolateParams};
+use crate::nn::Sequential;
+use crate::op::kwargs::Kwargs;
+use crate::op::{Op, OpKind};
 use crate::tensor::Tensor;
+use crate::tensor_file::HostTensor;
+
+pub use crate::kernels::roofline::{Roofline, roofline};
 
 /// The benchmark shapes built into the binary (a copy of the shared workloads file).
 pub const WORKLOADS_JSON: &str = include_str!("../benches/workloads.json");
@@ -26,26 +32,11 @@ pub struct Workload {
 /// What a workload runs.
 #[derive(Clone, Debug)]
 pub enum WorkloadKind {
-    Conv2d {
-        input: Vec<usize>,
-        weight: Vec<usize>,
-        bias: bool,
-        params: Conv2dParams,
-    },
-    MaxPool2d {
-        input: Vec<usize>,
-        params: MaxPool2dParams,
-    },
-    AvgPool2d {
-        input: Vec<usize>,
-        params: AvgPool2dParams,
-    },
-    Interpolate {
-        input: Vec<usize>,
-        params: InterpolateParams,
-    },
-    Relu {
-        input: Vec<usize>,
+    /// One op on inputs of these shapes (in [`OpKind::inputs`] order, `None` for an
+    /// absent optional input).
+    Op {
+        op: Op,
+        inputs: Vec<Option<Vec<usize>>>,
     },
     /// A network: layers written as PyTorch calls (`conv2d(1, 32, 3, padding=1)`,
     /// `relu`, `max_pool2d(2)`, `interpolate(scale_factor=2, mode=bilinear, ...)`).
@@ -54,9 +45,18 @@ pub enum WorkloadKind {
         layers: Vec<String>,
     },
     /// A section this build cannot run yet (kept so that the table says so).
-    Other {
-        section: String,
-    },
+    Other { section: String },
+}
+
+impl WorkloadKind {
+    /// The shape of the first input.
+    pub fn input(&self) -> Option<&[usize]> {
+        match self {
+            WorkloadKind::Op { inputs, .. } => inputs.first().and_then(Option::as_deref),
+            WorkloadKind::Network { input, .. } => Some(input),
+            WorkloadKind::Other { .. } => None,
+        }
+    }
 }
 
 fn dims(v: &Value, what: &str) -> Result<Vec<usize>> {
@@ -65,101 +65,56 @@ fn dims(v: &Value, what: &str) -> Result<Vec<usize>> {
         .ok_or_else(|| Error::Format(format!("workload {what}: expected a list of sizes")))
 }
 
-fn pair(v: &Value, default: i64) -> [i64; 2] {
-    match v {
-        Value::Array(a) if a.len() == 2 => [
-            a[0].as_i64().unwrap_or(default),
-            a[1].as_i64().unwrap_or(default),
-        ],
-        Value::Number(n) => [n.as_i64().unwrap_or(default); 2],
-        _ => [default; 2],
-    }
+/// The sections of a workloads file, in order; each op section is named as its op.
+const SECTIONS: [&str; 6] = [
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "interpolate",
+    "relu",
+    "networks",
+];
+
+/// The workload `item` of the op section `section`: its tensors' shapes (`input`,
+/// `weight`, and `bias: true` for a bias of `[c_out]`), the rest its keyword arguments.
+fn op_workload(section: &str, name: &str, item: &Map<String, Value>) -> Result<WorkloadKind> {
+    let input = dims(&item["input"], name)?;
+    let op = Op::from_kwargs(section, Kwargs(item), &input)?;
+    let inputs = match op.kind() {
+        OpKind::Conv2d | OpKind::Linear => {
+            let weight = dims(&item["weight"], name)?;
+            let bias = item["bias"]
+                .as_bool()
+                .unwrap_or(false)
+                .then(|| weight[..1].to_vec());
+            vec![Some(input), Some(weight), bias]
+        }
+        _ => vec![Some(input)],
+    };
+    Ok(WorkloadKind::Op { op, inputs })
 }
 
 /// Parses a workloads file.
 ///
 /// # Errors
-/// [`Error::Format`] for malformed JSON.
+/// [`Error::Format`] for malformed JSON; the ops' parameter errors.
 pub fn parse_workloads(json: &str) -> Result<Vec<Workload>> {
     let root: Value =
         serde_json::from_str(json).map_err(|e| Error::Format(format!("workloads: {e}")))?;
     let mut out = Vec::new();
-    for section in [
-        "conv2d",
-        "max_pool2d",
-        "avg_pool2d",
-        "interpolate",
-        "relu",
-        "networks",
-    ] {
+    for section in SECTIONS {
         let Some(items) = root.get(section).and_then(Value::as_array) else {
             continue;
         };
         for item in items {
+            let obj = item
+                .as_object()
+                .ok_or_else(|| Error::Format(format!("{section}: a workload is no object")))?;
             let name = item["name"]
                 .as_str()
                 .ok_or_else(|| Error::Format(format!("{section}: a workload has no name")))?
                 .to_string();
             let kind = match section {
-                "conv2d" => WorkloadKind::Conv2d {
-                    input: dims(&item["input"], &name)?,
-                    weight: dims(&item["weight"], &name)?,
-                    bias: item["bias"].as_bool().unwrap_or(false),
-                    params: Conv2dParams {
-                        stride: pair(&item["stride"], 1),
-                        padding: Padding::Explicit(pair(&item["padding"], 0)),
-                        dilation: pair(&item["dilation"], 1),
-                        groups: item["groups"].as_i64().unwrap_or(1),
-                        ..Conv2dParams::default()
-                    },
-                },
-                "max_pool2d" => WorkloadKind::MaxPool2d {
-                    input: dims(&item["input"], &name)?,
-                    params: MaxPool2dParams {
-                        kernel_size: pair(&item["kernel_size"], 1),
-                        stride: Some(pair(&item["stride"], 1)),
-                        padding: pair(&item["padding"], 0),
-                        dilation: pair(&item["dilation"], 1),
-                        ceil_mode: item["ceil_mode"].as_bool().unwrap_or(false),
-                    },
-                },
-                "avg_pool2d" => WorkloadKind::AvgPool2d {
-                    input: dims(&item["input"], &name)?,
-                    params: AvgPool2dParams {
-                        kernel_size: pair(&item["kernel_size"], 1),
-                        stride: Some(pair(&item["stride"], 1)),
-                        padding: pair(&item["padding"], 0),
-                        ceil_mode: item["ceil_mode"].as_bool().unwrap_or(false),
-                        count_include_pad: item["count_include_pad"].as_bool().unwrap_or(true),
-                        divisor_override: item["divisor_override"].as_i64(),
-                    },
-                },
-                "interpolate" => {
-                    let floats = |v: &Value| -> Option<[f64; 2]> {
-                        match v {
-                            Value::Array(a) if a.len() == 2 => {
-                                Some([a[0].as_f64()?, a[1].as_f64()?])
-                            }
-                            Value::Number(n) => n.as_f64().map(|f| [f, f]),
-                            _ => None,
-                        }
-                    };
-                    WorkloadKind::Interpolate {
-                        input: dims(&item["input"], &name)?,
-                        params: InterpolateParams {
-                            size: floats(&item["size"]).map(|s| s.map(|v| v as i64)),
-                            scale_factor: floats(&item["scale_factor"]),
-                            mode: InterpolateMode::parse(
-                                item["mode"].as_str().unwrap_or("nearest"),
-                            )?,
-                            align_corners: item["align_corners"].as_bool(),
-                            recompute_scale_factor: None,
-                        },
-                    }
-                }
-                "relu" => WorkloadKind::Relu {
-                    input: dims(&item["input"], &name)?,
-                },
                 "networks" => WorkloadKind::Network {
                     input: dims(&item["input"], &name)?,
                     layers: item["layers"]
@@ -171,6 +126,7 @@ pub fn parse_workloads(json: &str) -> Result<Vec<Workload>> {
                         })
                         .unwrap_or_default(),
                 },
+                _ if OpKind::from_name(section).is_some() => op_workload(section, &name, obj)?,
                 other => WorkloadKind::Other {
                     section: other.to_string(),
                 },
@@ -251,58 +207,36 @@ fn ramp(n: usize) -> Vec<f32> {
         .collect()
 }
 
-/// A memory-bound op on one input: its throughput counts one read of the input and one
-/// write of the output.
-fn memory_bound<'a>(
-    device: &'a Device,
-    input: &[usize],
-    output: &[usize],
-    op: impl Fn(&Tensor) -> Result<Tensor> + 'a,
-) -> Result<Prepared<'a>> {
-    let n: usize = input.iter().product();
-    let x = Tensor::from_slice(device, &ramp(n), input)?;
-    Ok(Prepared {
-        flops: None,
-        bytes: Some(4.0 * (n + output.iter().product::<usize>()) as f64),
-        run: Box::new(move || op(&x)),
-    })
-}
-
 fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
     match &wl.kind {
-        WorkloadKind::Conv2d {
-            input,
-            weight,
-            bias,
-            params,
-        } => {
-            let geo = params.geometry(input, weight, bias.then_some(&weight[..1]))?;
-            let x = Tensor::from_slice(device, &ramp(input.iter().product()), input)?;
-            let w = Tensor::from_slice(device, &ramp(weight.iter().product()), weight)?;
-            let b = match bias {
-                true => Some(Tensor::from_slice(device, &ramp(weight[0]), &weight[..1])?),
-                false => None,
-            };
-            let params = *params;
+        WorkloadKind::Op { op, inputs } => {
+            let shapes: Vec<Option<&[usize]>> = inputs.iter().map(Option::as_deref).collect();
+            let call = op.check(&shapes)?;
+            let tensors: Vec<Option<Tensor>> = inputs
+                .iter()
+                .map(|s| {
+                    s.as_ref()
+                        .map(|s| Tensor::from_slice(device, &ramp(s.iter().product()), s))
+                        .transpose()
+                })
+                .collect::<Result<_>>()?;
+            // compute-bound ops count their multiply-adds; the others one read of the
+            // input and one write of the output
+            let macs = call.macs();
+            let moved = inputs[0]
+                .as_ref()
+                .map_or(0, |s| s.iter().product::<usize>())
+                + call.output_shape().iter().product::<usize>();
+            let op = *op;
             Ok(Prepared {
-                flops: Some(2.0 * geo.macs() as f64),
-                bytes: None,
-                run: Box::new(move || crate::conv2d(&x, &w, b.as_ref(), &params)),
+                flops: (macs > 0).then_some(2.0 * macs as f64),
+                bytes: (macs == 0).then_some(4.0 * moved as f64),
+                run: Box::new(move || {
+                    let refs: Vec<Option<&Tensor>> = tensors.iter().map(Option::as_ref).collect();
+                    crate::functional::run(&op, &refs).map(|(y, _)| y)
+                }),
             })
         }
-        WorkloadKind::MaxPool2d { input, params } => {
-            let (p, out) = (*params, params.geometry(input)?.output_shape());
-            memory_bound(device, input, &out, move |x| crate::max_pool2d(x, &p))
-        }
-        WorkloadKind::AvgPool2d { input, params } => {
-            let (p, out) = (*params, params.geometry(input)?.output_shape());
-            memory_bound(device, input, &out, move |x| crate::avg_pool2d(x, &p))
-        }
-        WorkloadKind::Interpolate { input, params } => {
-            let (p, out) = (*params, params.geometry(input)?.output_shape());
-            memory_bound(device, input, &out, move |x| crate::interpolate(x, &p))
-        }
-        WorkloadKind::Relu { input } => memory_bound(device, input, input, crate::relu),
         WorkloadKind::Network { input, layers } => {
             let net = build_network(device, layers)?;
             let x = Tensor::from_slice(device, &ramp(input.iter().product()), input)?;
@@ -410,231 +344,104 @@ fn call_parts(text: &str) -> (String, Vec<String>) {
     }
 }
 
+/// A Python literal of a call's argument as JSON: an int, a float, `True`/`False`, or a
+/// string (quoted or not).
+fn literal(text: &str) -> Value {
+    let text = text.trim();
+    if let Ok(i) = text.parse::<i64>() {
+        return Value::from(i);
+    }
+    if let Ok(f) = text.parse::<f64>() {
+        return Value::from(f);
+    }
+    match text {
+        "True" | "true" => Value::Bool(true),
+        "False" | "false" => Value::Bool(false),
+        _ => Value::from(text.trim_matches(['"', '\''])),
+    }
+}
+
+/// The positional parameters of a workload layer, by name: `conv2d(in, out, k)` as
+/// `nn.Conv2d` takes them, a pool's kernel size.
+fn positional_names(kind: OpKind) -> &'static [&'static str] {
+    match kind {
+        OpKind::Conv2d => &["in_channels", "out_channels", "kernel_size"],
+        OpKind::MaxPool2d | OpKind::AvgPool2d => &["kernel_size"],
+        _ => &[],
+    }
+}
+
 /// Builds a workload network with deterministic weights (a ramp scaled by the fan-in,
-/// so activations stay in range through every layer).
+/// so activations stay in range through every layer), through the model format: each
+/// layer an entry of its layer list, each convolution's weights in its state_dict.
 ///
 /// # Errors
-/// [`Error::Format`] for a layer this parser does not know.
-pub fn build_network(device: &Device, layers: &[String]) -> Result<crate::nn::Sequential> {
-    use crate::nn::{Conv2d, Layer, Sequential};
-    let mut net = Sequential::new();
-    for text in layers {
+/// [`Error::Format`] for a malformed layer; [`Error::Unsupported`] for one no op is.
+pub fn build_network(device: &Device, layers: &[String]) -> Result<Sequential> {
+    let mut specs = Vec::new();
+    let mut weights = BTreeMap::new();
+    for (i, text) in layers.iter().enumerate() {
         let (name, args) = call_parts(text);
-        let (positional, keywords): (Vec<&String>, Vec<&String>) =
-            args.iter().partition(|a| !a.contains('='));
-        let kw = |key: &str| {
-            keywords.iter().find_map(|a| {
-                let (k, v) = a.split_once('=')?;
-                (k.trim() == key).then(|| v.trim().to_string())
-            })
-        };
-        let int = |s: &str| {
-            s.parse::<i64>().map_err(|_| {
-                Error::Format(format!("workload layer '{text}': '{s}' is not an integer"))
-            })
-        };
-        let layer = match name.as_str() {
-            "conv2d" => {
-                let [c_in, c_out, k] = match positional[..] {
-                    [a, b, c] => [int(a)? as usize, int(b)? as usize, int(c)? as usize],
-                    _ => {
-                        return Err(Error::Format(format!(
-                            "workload layer '{text}': expected conv2d(in, out, k)"
-                        )));
-                    }
-                };
-                let fan_in = (c_in * k * k) as f32;
-                let w: Vec<f32> = ramp(c_out * c_in * k * k)
-                    .into_iter()
-                    .map(|v| v / fan_in.sqrt())
-                    .collect();
-                let b: Vec<f32> = ramp(c_out).into_iter().map(|v| v * 0.1).collect();
-                let params = Conv2dParams::default()
-                    .padding(kw("padding").map(|p| int(&p)).transpose()?.unwrap_or(0));
-                Layer::Conv2d(Conv2d::new(
-                    Tensor::from_slice(device, &w, &[c_out, c_in, k, k])?,
-                    Some(Tensor::from_slice(device, &b, &[c_out])?),
-                    params,
-                )?)
-            }
-            "relu" => Layer::ReLU { inplace: true },
-            "max_pool2d" => {
-                let k = positional.first().map(|a| int(a)).transpose()?.unwrap_or(2);
-                Layer::MaxPool2d(MaxPool2dParams::new(k))
-            }
-            "interpolate" => {
-                let scale: f64 = kw("scale_factor")
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(2.0);
-                let mode = InterpolateMode::parse(
-                    &kw("mode")
-                        .unwrap_or_else(|| "nearest".into())
-                        .replace(['"', '\''], ""),
-                )?;
-                let mut p = InterpolateParams::scale(scale, mode);
-                if mode == InterpolateMode::Bilinear {
-                    p.align_corners =
-                        Some(kw("align_corners").is_some_and(|v| v == "True" || v == "true"));
-                }
-                Layer::Upsample(p)
-            }
-            other => {
-                return Err(Error::Format(format!(
-                    "workload layer '{other}' is not known"
-                )));
-            }
-        };
-        net = net.push(layer);
-    }
-    Ok(net)
-}
-
-/// Mirror of `RoofParams` in shaders/roofline.wgsl; keep field order in sync.
-#[repr(C)]
-#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub(crate) struct RoofParams {
-    count: u32,
-    _pad: [u32; 3],
-}
-
-/// What an adapter can do at most, measured by the project's own kernels.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Roofline {
-    /// Peak FP32 rate, independent vec4 FMA chains (GFLOP/s, 2 per multiply-add).
-    pub fma_gflops: f64,
-    /// `copy_buffer_to_buffer` of 64 MiB, read + write counted (GB/s).
-    pub copy_gbps: f64,
-    /// A vec4-per-invocation copy shader, read + write counted (GB/s).
-    pub shader_copy_gbps: f64,
-    /// One tiny dispatch + submit + wait (microseconds).
-    pub dispatch_us: f64,
-    /// Each further tiny dispatch in the same pass (microseconds).
-    pub extra_dispatch_us: f64,
-}
-
-impl Roofline {
-    /// The `--json` line.
-    pub fn to_json(&self) -> Value {
-        serde_json::json!({
-            "roofline": true,
-            "fma_gflops": self.fma_gflops,
-            "copy_gbps": self.copy_gbps,
-            "shader_copy_gbps": self.shader_copy_gbps,
-            "dispatch_us": self.dispatch_us,
-            "extra_dispatch_us": self.extra_dispatch_us,
-        })
-    }
-
-    /// A result as a share of this roof: compute against the FMA peak, memory-bound
-    /// ops against `copy_buffer_to_buffer`.
-    pub fn percent(&self, r: &BenchResult) -> Option<f64> {
-        match (r.gflops, r.gbps) {
-            (Some(g), _) => Some(100.0 * g / self.fma_gflops),
-            (None, Some(b)) => Some(100.0 * b / self.copy_gbps),
-            _ => None,
+        let kind = OpKind::from_name(&name)
+            .ok_or_else(|| Error::Format(format!("workload layer '{name}' is not known")))?;
+        let mut params = Map::new();
+        let positional = args.iter().filter(|a| !a.contains('='));
+        if positional.clone().count() > positional_names(kind).len() {
+            return Err(Error::Format(format!(
+                "workload layer '{text}': expected {name}({})",
+                positional_names(kind).join(", ")
+            )));
         }
-    }
-}
-
-/// The best of `runs` timings of `f` (each ending with the device idle), in seconds.
-fn best_of(device: &Device, runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
-    let mut best = f64::INFINITY;
-    for _ in 0..runs {
-        let t = Instant::now();
-        f()?;
-        device.sync()?;
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    Ok(best)
-}
-
-/// Measures the adapter's roof (see [`Roofline`]).
-///
-/// # Errors
-/// [`Error::Unsupported`] on the CPU path; device errors.
-pub fn roofline(device: &Device) -> Result<Roofline> {
-    use crate::device::{Bind, DeviceKind};
-    use crate::shaders::{Shader, Slot};
-    let DeviceKind::Gpu(gpu) = device.kind() else {
-        return Err(Error::Unsupported(
-            "the roofline of the CPU reference path".into(),
-        ));
-    };
-    const LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (2, Slot::Uniform)];
-    let bytes: u64 = 64 << 20;
-    let elems = (bytes / 4) as usize;
-    let a = Tensor::zeros(device, &[elems])?;
-    let b = Tensor::zeros(device, &[elems])?;
-    let (ab, bb) = (
-        a.gpu_buffer().expect("non-empty"),
-        b.gpu_buffer().expect("non-empty"),
-    );
-
-    // peak FMA rate: enough invocations to fill every core, steps to last ~50 ms
-    let fma = gpu.pipeline(Shader::Roofline, "fma_peak", LAYOUT)?;
-    let invocations: u64 = 64 * 1024;
-    let run_fma = |steps: u32| -> Result<f64> {
-        let p = RoofParams {
-            count: steps,
-            _pad: [0; 3],
-        };
-        best_of(device, 3, || {
-            let binds = [Bind::at(0, ab, 0, 16), Bind::at(1, bb, 0, invocations * 16)];
-            gpu.dispatch(
-                &fma,
-                &binds,
-                bytemuck::bytes_of(&p),
-                [(invocations / 64) as u32, 1, 1],
-            )
-        })
-    };
-    let probe = run_fma(64)?;
-    let steps = ((0.05 / probe.max(1e-6)) * 64.0).clamp(64.0, 1e6) as u32;
-    let t = run_fma(steps)?;
-    let fma_gflops = invocations as f64 * f64::from(steps) * 64.0 / t / 1e9;
-
-    // shader copy, vec4 per invocation
-    let copy = gpu.pipeline(Shader::Roofline, "copy_vec4", LAYOUT)?;
-    let n4 = bytes / 16;
-    let p = RoofParams {
-        count: n4 as u32,
-        _pad: [0; 3],
-    };
-    let t = best_of(device, 5, || {
-        let binds = [Bind::at(0, ab, 0, bytes), Bind::at(1, bb, 0, bytes)];
-        gpu.dispatch(
-            &copy,
-            &binds,
-            bytemuck::bytes_of(&p),
-            gpu.grid(n4.div_ceil(256))?,
-        )
-    })?;
-    let shader_copy_gbps = 2.0 * bytes as f64 / t / 1e9;
-
-    // copy_buffer_to_buffer
-    let t = best_of(device, 5, || gpu.copy(ab, 0, bb, 0, bytes))?;
-    let copy_gbps = 2.0 * bytes as f64 / t / 1e9;
-
-    // one tiny dispatch + submit + wait, and each further one in the same pass
-    let tiny = RoofParams {
-        count: 1,
-        _pad: [0; 3],
-    };
-    let tiny_binds = || [Bind::at(0, ab, 0, 16), Bind::at(1, bb, 0, 16)];
-    let one = best_of(device, 50, || {
-        gpu.dispatch(&copy, &tiny_binds(), bytemuck::bytes_of(&tiny), [1, 1, 1])
-    })?;
-    let many = best_of(device, 10, || {
-        for _ in 0..100 {
-            gpu.dispatch(&copy, &tiny_binds(), bytemuck::bytes_of(&tiny), [1, 1, 1])?;
+        for (key, value) in positional_names(kind).iter().zip(positional) {
+            params.insert((*key).to_string(), literal(value));
         }
-        Ok(())
-    })?;
-    Ok(Roofline {
-        fma_gflops,
-        copy_gbps,
-        shader_copy_gbps,
-        dispatch_us: one * 1e6,
-        extra_dispatch_us: (many - one) / 99.0 * 1e6,
-    })
+        for arg in args.iter().filter(|a| a.contains('=')) {
+            let (k, v) = arg.split_once('=').expect("contains '='");
+            params.insert(k.trim().to_string(), literal(v));
+        }
+        if kind == OpKind::Conv2d {
+            let size = |key: &str| {
+                params.get(key).and_then(Value::as_u64).ok_or_else(|| {
+                    Error::Format(format!(
+                        "workload layer '{text}': expected conv2d(in, out, k)"
+                    ))
+                })
+            };
+            let [c_in, c_out, k] = [
+                size("in_channels")?,
+                size("out_channels")?,
+                size("kernel_size")?,
+            ]
+            .map(|v| v as usize);
+            let fan_in = (c_in * k * k) as f32;
+            let w: Vec<f32> = ramp(c_out * c_in * k * k)
+                .into_iter()
+                .map(|v| v / fan_in.sqrt())
+                .collect();
+            let b: Vec<f32> = ramp(c_out).into_iter().map(|v| v * 0.1).collect();
+            params.insert("bias".into(), Value::Bool(true));
+            weights.insert(
+                format!("{i}.weight"),
+                HostTensor {
+                    shape: vec![c_out, c_in, k, k],
+                    data: w,
+                },
+            );
+            weights.insert(
+                format!("{i}.bias"),
+                HostTensor {
+                    shape: vec![c_out],
+                    data: b,
+                },
+            );
+        }
+        specs.push(serde_json::json!({"op": kind.name(), "params": params}));
+    }
+    Sequential::from_layers(&specs, weights, device)
+}
+
+/// A result as a share of the adapter's roof: compute against the FMA peak, memory
+/// bound ops against `copy_buffer_to_buffer`.
+pub fn roof_share(roof: &Roofline, r: &BenchResult) -> Option<f64> {
+    roof.share(r.gflops, r.gbps)
 }

@@ -5,27 +5,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use safetensors::{Dtype, SafeTensors};
 use serde_json::Value;
 
 use crate::device::Device;
 use crate::error::{Error, Result};
-use crate::kwargs::Kwargs;
-use crate::tensor::Tensor;
-
-/// A host tensor read from or written to a fixture.
-#[derive(Clone, Debug, PartialEq)]
-pub struct HostTensor {
-    pub shape: Vec<usize>,
-    pub data: Vec<f32>,
-}
-
-/// Flat max-pool indices with their shape.
-#[derive(Clone, Debug, PartialEq)]
-pub struct HostIndices {
-    pub shape: Vec<usize>,
-    pub data: Vec<i64>,
-}
+use crate::op::Op;
+use crate::op::kwargs::Kwargs;
+use crate::tensor::{IndexTensor, Tensor};
+use crate::tensor_file::TensorFile;
+pub use crate::tensor_file::{HostIndices, HostTensor};
 
 /// `|actual - expected| <= atol + rtol * |expected|`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -84,7 +72,7 @@ impl Outputs {
         })
     }
 
-    fn with_indices(output: &Tensor, indices: &crate::IndexTensor) -> Result<Self> {
+    fn with_indices(output: &Tensor, indices: &IndexTensor) -> Result<Self> {
         let mut out = Self::of(output)?;
         out.indices = Some(HostIndices {
             shape: indices.shape().to_vec(),
@@ -127,31 +115,6 @@ fn format_err(msg: impl std::fmt::Display) -> Error {
     Error::Format(msg.to_string())
 }
 
-fn to_f32(dtype: Dtype, bytes: &[u8]) -> Option<Vec<f32>> {
-    match dtype {
-        Dtype::F32 => Some(bytemuck::pod_collect_to_vec(bytes)),
-        Dtype::F64 => Some(
-            bytemuck::pod_collect_to_vec::<u8, f64>(bytes)
-                .into_iter()
-                .map(|v| v as f32)
-                .collect(),
-        ),
-        Dtype::F16 => Some(
-            bytemuck::pod_collect_to_vec::<u8, u16>(bytes)
-                .into_iter()
-                .map(|b| half::f16::from_bits(b).to_f32())
-                .collect(),
-        ),
-        Dtype::BF16 => Some(
-            bytemuck::pod_collect_to_vec::<u8, u16>(bytes)
-                .into_iter()
-                .map(|b| half::bf16::from_bits(b).to_f32())
-                .collect(),
-        ),
-        _ => None,
-    }
-}
-
 impl Fixture {
     /// Reads a fixture file.
     ///
@@ -173,9 +136,11 @@ impl Fixture {
     /// # Errors
     /// [`Error::Format`] for a malformed file or metadata.
     pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Self> {
-        let (_, meta) = SafeTensors::read_metadata(bytes).map_err(format_err)?;
-        let st = SafeTensors::deserialize(bytes).map_err(format_err)?;
-        let md: HashMap<String, String> = meta.metadata().clone().unwrap_or_default();
+        let TensorFile {
+            metadata: md,
+            tensors,
+            mut indices,
+        } = TensorFile::from_bytes(name, bytes)?;
         let op = md
             .get("op")
             .ok_or_else(|| format_err(format!("{name}: metadata has no 'op'")))?
@@ -204,37 +169,11 @@ impl Fixture {
                 })
             }
         };
-        let mut tensors = BTreeMap::new();
-        let mut expected_indices = None;
-        for (key, view) in st.tensors() {
-            if key == "expected_indices" {
-                let data: Vec<i64> = match view.dtype() {
-                    Dtype::I64 => bytemuck::pod_collect_to_vec(view.data()),
-                    Dtype::I32 => bytemuck::pod_collect_to_vec::<u8, i32>(view.data())
-                        .into_iter()
-                        .map(i64::from)
-                        .collect(),
-                    d => return Err(format_err(format!("{name}: {key} has dtype {d:?}"))),
-                };
-                expected_indices = Some(HostIndices {
-                    shape: view.shape().to_vec(),
-                    data,
-                });
-                continue;
-            }
-            let data = to_f32(view.dtype(), view.data()).ok_or_else(|| {
-                format_err(format!(
-                    "{name}: tensor {key} has dtype {:?}, expected F32",
-                    view.dtype()
-                ))
-            })?;
-            tensors.insert(
-                key,
-                HostTensor {
-                    shape: view.shape().to_vec(),
-                    data,
-                },
-            );
+        let expected_indices = indices.remove("expected_indices");
+        if let Some(key) = indices.keys().next() {
+            return Err(format_err(format!(
+                "{name}: tensor {key} is an integer tensor; only expected_indices may be"
+            )));
         }
         Ok(Self {
             name: name.to_string(),
@@ -264,20 +203,15 @@ impl Fixture {
         Tensor::from_slice(device, &t.data, &t.shape)
     }
 
-    /// The tolerance this case is judged with: the file's own, else the op's default.
+    /// The tolerance this case is judged with: the file's own, else the op's default
+    /// (bit-exact for the selection ops, see [`Op::is_exact`]).
     pub fn effective_tolerance(&self) -> Tolerance {
-        self.tolerance.unwrap_or(match self.op.as_str() {
-            "relu" | "max_pool2d" | "adaptive_max_pool2d" => Tolerance::EXACT,
-            "interpolate"
-                if self
-                    .params
-                    .get("mode")
-                    .and_then(Value::as_str)
-                    .is_some_and(|m| m.starts_with("nearest")) =>
-            {
-                Tolerance::EXACT
-            }
-            _ => Tolerance::ARITHMETIC,
+        let shape = self.tensors.get("input").map_or(&[][..], |t| &t.shape);
+        let exact = Op::from_kwargs(&self.op, self.kwargs(), shape).is_ok_and(|op| op.is_exact());
+        self.tolerance.unwrap_or(if exact {
+            Tolerance::EXACT
+        } else {
+            Tolerance::ARITHMETIC
         })
     }
 
@@ -286,74 +220,60 @@ impl Fixture {
         Kwargs(&self.params)
     }
 
-    /// Runs the fixture's call on `device`.
+    /// Runs the fixture's call on `device`: a `sequential` network, or the op its
+    /// name and keyword arguments make ([`Op::from_kwargs`]) on the tensors named as
+    /// the op's inputs.
     ///
     /// # Errors
     /// The op's own error (what `expect_error` cases must produce), or
     /// [`Error::Unsupported`] for an op this build lacks.
     pub fn run(&self, device: &Device) -> Result<Outputs> {
-        let output = match self.op.as_str() {
-            "relu" => {
-                let mut x = self.upload(device, "input")?;
-                if self.params.get("inplace").and_then(Value::as_bool) == Some(true) {
-                    crate::relu_(&mut x)?;
-                    x
-                } else {
-                    crate::relu(&x)?
-                }
+        if self.op == "sequential" {
+            let layers = self
+                .params
+                .get("layers")
+                .and_then(Value::as_array)
+                .ok_or_else(|| format_err(format!("{}: params has no 'layers' list", self.name)))?;
+            // the weights: every tensor but the case's own input and answer
+            let mut weights = self.tensors.clone();
+            weights.remove("input");
+            weights.remove("expected");
+            let net = crate::nn::Sequential::from_layers(layers, weights, device)?;
+            return Outputs::of(&net.forward(&self.upload(device, "input")?)?);
+        }
+        let shape = self.tensors.get("input").map_or(&[][..], |t| &t.shape);
+        let op = Op::from_kwargs(&self.op, self.kwargs(), shape)?;
+        if op == Op::Relu && self.kwargs().flag("inplace") == Some(true) {
+            let mut x = self.upload(device, "input")?;
+            crate::relu_(&mut x)?;
+            return Outputs::of(&x);
+        }
+        // every input of the op that the file has (conv2d's bias is optional)
+        let inputs: Vec<Option<Tensor>> = op
+            .kind()
+            .inputs()
+            .iter()
+            .map(|key| match self.tensors.contains_key(*key) {
+                true => self.upload(device, key).map(Some),
+                false => Ok(None),
+            })
+            .collect::<Result<_>>()?;
+        let refs: Vec<Option<&Tensor>> = inputs.iter().map(Option::as_ref).collect();
+        let (y, indices) = crate::functional::run(&op, &refs)?;
+        let wants_indices = matches!(
+            op,
+            Op::MaxPool2d {
+                return_indices: true,
+                ..
+            } | Op::AdaptiveMaxPool2d {
+                return_indices: true,
+                ..
             }
-            "conv2d" => {
-                let x = self.upload(device, "input")?;
-                let w = self.upload(device, "weight")?;
-                let b = match self.tensors.contains_key("bias") {
-                    true => Some(self.upload(device, "bias")?),
-                    false => None,
-                };
-                crate::conv2d(&x, &w, b.as_ref(), &self.kwargs().conv2d_params()?)?
-            }
-            "max_pool2d" => {
-                let x = self.upload(device, "input")?;
-                let params = self.kwargs().max_pool2d_params()?;
-                if self.kwargs().flag("return_indices") == Some(true) {
-                    let (y, i) = crate::max_pool2d_with_indices(&x, &params)?;
-                    return Outputs::with_indices(&y, &i);
-                }
-                crate::max_pool2d(&x, &params)?
-            }
-            "avg_pool2d" => crate::avg_pool2d(
-                &self.upload(device, "input")?,
-                &self.kwargs().avg_pool2d_params()?,
-            )?,
-            "adaptive_avg_pool2d" => {
-                let size = self.kwargs().output_size("adaptive_avg_pool2d")?;
-                crate::adaptive_avg_pool2d(&self.upload(device, "input")?, size)?
-            }
-            "adaptive_max_pool2d" => {
-                let size = self.kwargs().output_size("adaptive_max_pool2d")?;
-                let (y, i) = crate::adaptive_max_pool2d(&self.upload(device, "input")?, size)?;
-                if self.kwargs().flag("return_indices") == Some(true) {
-                    return Outputs::with_indices(&y, &i);
-                }
-                y
-            }
-            "interpolate" => {
-                let x = self.upload(device, "input")?;
-                crate::interpolate(&x, &self.kwargs().interpolate_params(x.shape())?)?
-            }
-            "sequential" => {
-                let layers = self
-                    .params
-                    .get("layers")
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| {
-                        format_err(format!("{}: params has no 'layers' list", self.name))
-                    })?;
-                let net = crate::nn::Sequential::from_layers(layers, self.tensors.clone(), device)?;
-                net.forward(&self.upload(device, "input")?)?
-            }
-            other => return Err(Error::Unsupported(format!("op '{other}'"))),
-        };
-        Outputs::of(&output)
+        );
+        match indices {
+            Some(i) if wants_indices => Outputs::with_indices(&y, &i),
+            _ => Outputs::of(&y),
+        }
     }
 
     /// Runs the call on `device` and judges it against PyTorch's answer.
@@ -524,40 +444,10 @@ pub fn write_result(dir: &Path, stem: &str, result: &Result<Outputs>) -> Result<
         }
         Ok(out) => {
             let path = dir.join(format!("{stem}.safetensors"));
-            let out_bytes: &[u8] = bytemuck::cast_slice(&out.output.data);
-            let mut views = vec![(
-                "output".to_string(),
-                safetensors::tensor::TensorView::new(
-                    Dtype::F32,
-                    out.output.shape.clone(),
-                    out_bytes,
-                )
-                .map_err(format_err)?,
-            )];
-            if let Some(ind) = &out.indices {
-                views.push((
-                    "indices".to_string(),
-                    safetensors::tensor::TensorView::new(
-                        Dtype::I64,
-                        ind.shape.clone(),
-                        bytemuck::cast_slice(&ind.data),
-                    )
-                    .map_err(format_err)?,
-                ));
-            }
-            let bytes = safetensors::serialize(views, None).map_err(format_err)?;
-            std::fs::write(&path, bytes).map_err(io(&path))?;
+            let indices: Vec<(&str, &HostIndices)> =
+                out.indices.iter().map(|i| ("indices", i)).collect();
+            crate::tensor_file::write(&path, &[("output", &out.output)], &indices)?;
             Ok(path)
         }
     }
 }
-
-/// The fixture set built into the binary (tests/fixtures at build time).
-pub fn builtin() -> Result<Vec<Fixture>> {
-    BUILTIN
-        .iter()
-        .map(|(name, bytes)| Fixture::from_bytes(name, bytes))
-        .collect()
-}
-
-include!(concat!(env!("OUT_DIR"), "/builtin_fixtures.rs"));

@@ -1,9 +1,14 @@
 //! wgcnn: convolutional-network primitives on any GPU through wgpu.
 //!
-//! WGSL compute shaders for relu (and, as they land, conv2d, pooling and upsampling),
-//! with PyTorch's semantics on NCHW f32 tensors, a device layer that records every op
-//! into one pending command encoder, and a CPU reference path that every GPU result is
-//! validated against.
+//! WGSL compute shaders for conv2d, max and average pooling, nearest and bilinear
+//! interpolation, relu and linear layers, with PyTorch's semantics on NCHW f32 tensors,
+//! a device layer that records every op into one pending command encoder, and a CPU
+//! reference path that every GPU result is validated against.
+//!
+//! The layers, each reading only those below it (see `ARCHITECTURE.md`):
+//! [`op`] (what an op means) → [`reference`] (the CPU oracle) and [`device`] →
+//! [`tensor`] → [`kernels`] (the GPU launchers) → [`functional`] (the public calls) →
+//! [`nn`], [`fixture`], [`bench`].
 //!
 //! ```no_run
 //! use wgcnn::{Device, Tensor};
@@ -16,27 +21,29 @@
 
 pub mod bench;
 pub mod device;
+pub mod dtype;
 pub mod error;
 pub mod fixture;
-pub mod kwargs;
+pub mod functional;
+pub mod kernels;
 pub mod nn;
-pub mod ops;
-pub mod picture;
+pub mod op;
 pub mod reference;
-pub mod shaders;
 pub mod tensor;
+pub mod tensor_file;
 
-pub use device::{AdapterSummary, BackendKind, Device, DeviceOptions, MemoryStats, list_adapters};
+pub use device::{
+    AdapterSummary, BackendKind, Device, DeviceOptions, Extensions, MemoryStats, list_adapters,
+};
+pub use dtype::DType;
 pub use error::{Error, Result};
-pub use ops::conv2d::{
-    Conv2dAlgo, Conv2dOptions, Conv2dParams, Padding, PaddingMode, conv2d, conv2d_ext, conv2d_relu,
+pub use functional::{
+    adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, conv2d, conv2d_ext, conv2d_relu,
+    interpolate, linear, matmul, max_pool2d, max_pool2d_with_indices, relu, relu_,
 };
-pub use ops::gemm::{GemmVariant, matmul};
-pub use ops::linear::linear;
-pub use ops::pool2d::{
-    AvgPool2dParams, MaxPool2dParams, adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d,
-    max_pool2d, max_pool2d_with_indices,
-};
-pub use ops::relu::{relu, relu_};
-pub use ops::upsample2d::{InterpolateMode, InterpolateParams, interpolate};
+pub use kernels::{Conv2dAlgo, Conv2dOptions, GemmVariant, Lowerings};
+pub use op::conv2d::{Conv2dParams, Padding, PaddingMode};
+pub use op::interpolate::{InterpolateMode, InterpolateParams};
+pub use op::pool2d::{AvgPool2dParams, MaxPool2dParams};
+pub use op::{Op, OpKind};
 pub use tensor::{IndexTensor, Tensor};

@@ -1,5 +1,6 @@
 //! `Tensor`: a dense f32 array (NCHW for images) living on one [`Device`]. On a GPU its
 //! storage is a pooled buffer that goes back to the pool when the tensor drops.
+//! This layer sits on the device layer and below the kernels and the public functions.
 
 use std::fmt;
 use std::sync::Arc;
@@ -208,20 +209,34 @@ impl Tensor {
         &mut self.storage
     }
 
-    /// The GPU buffer, or `None` for an empty tensor. Panics on a CPU tensor: callers
-    /// dispatch on the device kind first.
-    pub(crate) fn gpu_buffer(&self) -> Option<&wgpu::Buffer> {
+    /// The GPU buffer of a non-empty tensor on a GPU device.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] for a tensor on the CPU path or with no elements (which has no
+    /// buffer): callers dispatch on the device kind and handle empty tensors first.
+    pub(crate) fn gpu_buffer(&self) -> Result<&wgpu::Buffer> {
         match &self.storage {
-            Storage::Gpu(b) => b.as_ref().map(GpuBuffer::raw),
-            Storage::Cpu(_) => None,
+            Storage::Gpu(Some(b)) => Ok(b.raw()),
+            Storage::Gpu(None) => Err(Error::Backend(format!(
+                "a tensor of shape {:?} has no elements and so no buffer",
+                self.shape
+            ))),
+            Storage::Cpu(_) => Err(Error::Backend(
+                "a tensor on the CPU path has no GPU buffer".into(),
+            )),
         }
     }
 
-    /// The host data of a CPU tensor.
-    pub(crate) fn cpu_data(&self) -> &[f32] {
+    /// The host data of a tensor on the CPU path.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] for a tensor on a GPU device (read it with [`Tensor::to_vec`]).
+    pub(crate) fn cpu_data(&self) -> Result<&[f32]> {
         match &self.storage {
-            Storage::Cpu(v) => v,
-            Storage::Gpu(_) => &[],
+            Storage::Cpu(v) => Ok(v),
+            Storage::Gpu(_) => Err(Error::Backend(
+                "a tensor on a GPU device has no host data".into(),
+            )),
         }
     }
 }
@@ -268,10 +283,16 @@ impl IndexTensor {
         })
     }
 
-    pub(crate) fn gpu_buffer(&self) -> Option<&wgpu::Buffer> {
+    /// The GPU buffer of non-empty indices on a GPU device.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] otherwise (see [`Tensor::gpu_buffer`]).
+    pub(crate) fn gpu_buffer(&self) -> Result<&wgpu::Buffer> {
         match &self.storage {
-            IndexStorage::Gpu(b) => b.as_ref().map(GpuBuffer::raw),
-            IndexStorage::Cpu(_) => None,
+            IndexStorage::Gpu(Some(b)) => Ok(b.raw()),
+            _ => Err(Error::Backend(
+                "indices on the CPU path, or with no elements, have no GPU buffer".into(),
+            )),
         }
     }
 

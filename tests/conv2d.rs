@@ -4,7 +4,7 @@
 mod common;
 
 use proptest::prelude::*;
-use wgcnn::ops::conv2d::Conv2dGeometry;
+use wgcnn::op::conv2d::Conv2dGeometry;
 use wgcnn::{Conv2dAlgo, Conv2dOptions, Conv2dParams, Device, Error, Padding, PaddingMode, Tensor};
 
 /// The reference output for a call, from the CPU path.
@@ -264,10 +264,10 @@ fn every_lowering_matches_the_reference_on_parameter_combinations() {
 #[test]
 fn both_gemm_variants_run_the_im2col_and_pointwise_paths() {
     for gemm in [wgcnn::GemmVariant::Tiled, wgcnn::GemmVariant::Register] {
-        let options = wgcnn::DeviceOptions {
+        let options = wgcnn::DeviceOptions::default().with(wgcnn::Lowerings {
             gemm: Some(gemm),
             ..Default::default()
-        };
+        });
         for dev in common::gpus_with(&options) {
             for relu in [false, true] {
                 check(
@@ -294,7 +294,8 @@ fn both_gemm_variants_run_the_im2col_and_pointwise_paths() {
                     &[65, 17, 1, 1],
                     true,
                     &Conv2dParams::default(),
-                    &with(Conv2dAlgo::Auto, relu),
+                    // a pointwise convolution: the GEMM on the input itself
+                    &with(Conv2dAlgo::Im2col, relu),
                     3,
                 );
             }
@@ -693,10 +694,10 @@ fn winograd_matches_the_reference_on_its_edge_cases() {
             Conv2dParams::default().padding(1),
         ),
     ];
-    let tiled = wgcnn::DeviceOptions {
+    let tiled = wgcnn::DeviceOptions::default().with(wgcnn::Lowerings {
         gemm: Some(wgcnn::GemmVariant::Tiled),
         ..Default::default()
-    };
+    });
     let small = wgcnn::DeviceOptions {
         max_storage_binding: Some(16384),
         ..Default::default()
@@ -728,10 +729,10 @@ fn the_default_lowering_is_a_device_option() {
     let e = Conv2dAlgo::parse("fft").unwrap_err().to_string();
     assert!(e.contains("unknown conv2d lowering 'fft'"), "{e}");
     for algo in ALGOS {
-        let options = wgcnn::DeviceOptions {
+        let options = wgcnn::DeviceOptions::default().with(wgcnn::Lowerings {
             conv2d: Some(algo),
             ..Default::default()
-        };
+        });
         for dev in common::gpus_with(&options) {
             let p = Conv2dParams::default().padding(1);
             check(

@@ -1,20 +1,26 @@
-//! The PyTorch fixtures: every built-in case passes on every backend, `wgcnn run` writes
-//! outputs that match PyTorch's, and the judge catches wrong answers.
+//! The PyTorch fixtures: every case of tests/fixtures passes on every backend, and the
+//! judge catches wrong answers.
 
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use wgcnn::fixture::{self, Fixture, Verdict};
 
+/// Every fixture of tests/fixtures.
+fn project_fixtures() -> Vec<Fixture> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    fixture::collect(&[dir])
+        .unwrap()
+        .iter()
+        .map(|p| Fixture::load(p).unwrap())
+        .collect()
+}
+
 #[test]
-fn every_builtin_fixture_passes_on_every_backend() {
-    let fixtures = fixture::builtin().unwrap();
-    assert!(
-        fixtures.len() >= 6,
-        "the fixture set is built into the binary"
-    );
+fn every_fixture_passes_on_every_backend() {
+    let fixtures = project_fixtures();
+    assert!(fixtures.len() >= 6, "the fixture set is in tests/fixtures");
     for dev in common::backends() {
         for fx in &fixtures {
             let out = fx.check(dev);
@@ -32,8 +38,7 @@ fn every_builtin_fixture_passes_on_every_backend() {
 #[test]
 fn the_judge_fails_a_wrong_answer_and_an_unknown_op() {
     let dev = &common::backends()[0];
-    let mut fx = fixture::builtin()
-        .unwrap()
+    let mut fx = project_fixtures()
         .into_iter()
         .find(|f| f.name == "relu_4d")
         .unwrap();
@@ -52,55 +57,4 @@ fn the_judge_fails_a_wrong_answer_and_an_unknown_op() {
         Verdict::Fail,
         "an expected error must happen"
     );
-}
-
-#[test]
-fn wgcnn_run_writes_outputs_that_equal_pytorch() {
-    let fixtures_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut backends: Vec<&str> = common::gpus().iter().map(|d| d.backend().name()).collect();
-    backends.push("cpu");
-    for backend in backends {
-        let out_dir =
-            std::env::temp_dir().join(format!("wgcnn-run-{backend}-{}", std::process::id()));
-        let status = Command::new(env!("CARGO_BIN_EXE_wgcnn"))
-            .args(["run", "--backend", backend, "--out-dir"])
-            .arg(&out_dir)
-            .arg(&fixtures_dir)
-            .status()
-            .unwrap();
-        assert!(status.success(), "wgcnn run on {backend}");
-        for path in fixture::collect(std::slice::from_ref(&fixtures_dir)).unwrap() {
-            let fx = Fixture::load(&path).unwrap();
-            let written = out_dir.join(format!("{}.safetensors", fx.name));
-            if fx.expect_error {
-                assert!(
-                    out_dir.join(format!("{}.error", fx.name)).exists(),
-                    "{}",
-                    fx.name
-                );
-                continue;
-            }
-            let bytes = std::fs::read(&written).unwrap();
-            let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-            let output = st.tensor("output").unwrap();
-            let expected = fx.tensor("expected").unwrap();
-            assert_eq!(output.shape(), &expected.shape[..], "{}", fx.name);
-            let got: Vec<f32> = bytemuck::pod_collect_to_vec(output.data());
-            let tol = fx.effective_tolerance();
-            common::assert_close(
-                &got,
-                &expected.data,
-                tol.atol as f32,
-                tol.rtol as f32,
-                &format!("{} on {backend}", fx.name),
-            );
-            if let Some(want) = &fx.expected_indices {
-                let indices = st.tensor("indices").unwrap();
-                assert_eq!(indices.dtype(), safetensors::Dtype::I64);
-                let got: Vec<i64> = bytemuck::pod_collect_to_vec(indices.data());
-                assert_eq!(got, want.data, "{} indices on {backend}", fx.name);
-            }
-        }
-        std::fs::remove_dir_all(&out_dir).ok();
-    }
 }

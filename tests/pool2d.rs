@@ -5,7 +5,7 @@
 mod common;
 
 use proptest::prelude::*;
-use wgcnn::ops::pool2d::AdaptiveGeometry;
+use wgcnn::op::pool2d::AdaptiveGeometry;
 use wgcnn::reference::pool2d as reference;
 use wgcnn::{AvgPool2dParams, Device, DeviceOptions, Error, MaxPool2dParams, Tensor};
 
@@ -348,9 +348,13 @@ fn bad_calls_get_pytorchs_errors() {
 #[test]
 fn every_pooling_workload_runs_correctly() {
     for wl in wgcnn::bench::parse_workloads(wgcnn::bench::WORKLOADS_JSON).unwrap() {
+        let wgcnn::bench::WorkloadKind::Op { op, inputs } = &wl.kind else {
+            continue;
+        };
+        let input = inputs[0].as_ref().unwrap();
         for dev in common::gpus() {
-            match &wl.kind {
-                wgcnn::bench::WorkloadKind::MaxPool2d { input, params } => {
+            match op {
+                wgcnn::Op::MaxPool2d { params, .. } => {
                     check_max(
                         dev,
                         &common::random(input.iter().product(), 1),
@@ -358,7 +362,7 @@ fn every_pooling_workload_runs_correctly() {
                         params,
                     );
                 }
-                wgcnn::bench::WorkloadKind::AvgPool2d { input, params } => {
+                wgcnn::Op::AvgPool2d(params) => {
                     check_avg(
                         dev,
                         &common::random(input.iter().product(), 2),

@@ -4,12 +4,12 @@
 mod common;
 
 use proptest::prelude::*;
-use wgcnn::ops::upsample2d::{linear_source, nearest_source};
+use wgcnn::op::interpolate::{linear_source, nearest_source};
 use wgcnn::{Device, DeviceOptions, Error, InterpolateMode, InterpolateParams, Tensor};
 
 fn check(dev: &Device, data: &[f32], shape: &[usize], p: &InterpolateParams) {
     let g = p.geometry(shape).unwrap();
-    let want = wgcnn::reference::upsample2d::interpolate(data, &g);
+    let want = wgcnn::reference::interpolate::interpolate(data, &g);
     let x = Tensor::from_slice(dev, data, shape).unwrap();
     let y = wgcnn::interpolate(&x, p).unwrap();
     assert_eq!(y.shape(), &g.output_shape()[..]);
@@ -202,7 +202,12 @@ fn bad_calls_get_pytorchs_errors() {
 #[test]
 fn every_interpolate_workload_runs_correctly() {
     for wl in wgcnn::bench::parse_workloads(wgcnn::bench::WORKLOADS_JSON).unwrap() {
-        if let wgcnn::bench::WorkloadKind::Interpolate { input, params } = &wl.kind {
+        if let wgcnn::bench::WorkloadKind::Op {
+            op: wgcnn::Op::Interpolate(params),
+            inputs,
+        } = &wl.kind
+        {
+            let input = inputs[0].as_ref().unwrap();
             for dev in common::gpus() {
                 check(
                     dev,

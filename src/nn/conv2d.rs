@@ -1,7 +1,9 @@
 //! `nn.Conv2d`: weight, optional bias and the call's parameters, padding mode included.
 
 use crate::error::{Error, Result};
-use crate::ops::conv2d::{Conv2dOptions, Conv2dParams, conv2d_ext};
+use crate::functional::conv2d_ext;
+use crate::kernels::Conv2dOptions;
+use crate::op::conv2d::Conv2dParams;
 use crate::tensor::Tensor;
 
 /// A 2-D convolution layer.

@@ -8,12 +8,13 @@ use serde_json::Value;
 
 use crate::device::Device;
 use crate::error::{Error, Result};
-use crate::fixture::HostTensor;
-use crate::kwargs::Kwargs;
 use crate::nn::Conv2d;
-use crate::ops::pool2d::{AvgPool2dParams, MaxPool2dParams};
-use crate::ops::upsample2d::InterpolateParams;
+use crate::op::interpolate::InterpolateParams;
+use crate::op::kwargs::Kwargs;
+use crate::op::pool2d::{AvgPool2dParams, MaxPool2dParams};
+use crate::op::{Op, OpKind};
 use crate::tensor::Tensor;
+use crate::tensor_file::HostTensor;
 
 /// `nn.Linear`: `y = x W^T + b`.
 #[derive(Debug)]
@@ -219,20 +220,29 @@ impl Layer {
                 }
                 Layer::Linear(Linear { weight, bias })
             }
-            "relu" => Layer::ReLU {
-                inplace: kw.flag("inplace").unwrap_or(false),
-            },
-            "maxpool2d" => Layer::MaxPool2d(kw.max_pool2d_params()?),
-            "avgpool2d" => Layer::AvgPool2d(kw.avg_pool2d_params()?),
-            "adaptiveavgpool2d" => Layer::AdaptiveAvgPool2d(kw.output_size("adaptive_avg_pool2d")?),
-            "upsample" | "interpolate" => Layer::Upsample(kw.interpolate_params(&[1, 1, 1, 1])?),
             "flatten" => Layer::Flatten {
                 start_dim: params.get("start_dim").and_then(Value::as_i64).unwrap_or(1),
                 end_dim: params.get("end_dim").and_then(Value::as_i64).unwrap_or(-1),
             },
             "dropout" | "identity" => Layer::Identity,
+            // the weightless ops, by the registry of op names
             _ => {
-                return Err(Error::Unsupported(format!("layer '{op}' ({name})")));
+                let unsupported = || Error::Unsupported(format!("layer '{op}' ({name})"));
+                if OpKind::from_name(op).is_none() {
+                    return Err(unsupported());
+                }
+                match Op::from_kwargs(op, kw, &[1, 1, 1, 1])? {
+                    Op::Relu => Layer::ReLU {
+                        inplace: kw.flag("inplace").unwrap_or(false),
+                    },
+                    Op::MaxPool2d { params, .. } => Layer::MaxPool2d(params),
+                    Op::AvgPool2d(params) => Layer::AvgPool2d(params),
+                    Op::AdaptiveAvgPool2d { output_size } => Layer::AdaptiveAvgPool2d(output_size),
+                    Op::Interpolate(params) => Layer::Upsample(params),
+                    Op::Conv2d { .. } | Op::AdaptiveMaxPool2d { .. } | Op::Linear | Op::Matmul => {
+                        return Err(unsupported());
+                    }
+                }
             }
         };
         Ok(layer)

@@ -7,14 +7,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
 
-use safetensors::SafeTensors;
 use serde_json::Value;
 
 use crate::device::Device;
 use crate::error::{Error, Result};
-use crate::fixture::{Fixture, HostTensor};
 use crate::nn::layer::{Act, Layer};
 use crate::tensor::Tensor;
+use crate::tensor_file::{HostTensor, TensorFile};
 
 /// A forward hook: called with the layer's name and output, as PyTorch's
 /// `register_forward_hook`.
@@ -50,8 +49,6 @@ impl Default for Sequential {
 }
 
 /// Keys of a fixture file that are not weights.
-const NOT_WEIGHTS: [&str; 3] = ["input", "expected", "expected_indices"];
-
 impl Sequential {
     /// An empty network.
     pub fn new() -> Self {
@@ -124,11 +121,7 @@ impl Sequential {
             let layer = Layer::from_spec(&name, op, params, &mut weights, device, &mut problems)?;
             net.layers.push((name, layer));
         }
-        let unexpected: Vec<String> = weights
-            .keys()
-            .filter(|k| !NOT_WEIGHTS.contains(&k.as_str()))
-            .map(|k| format!("\"{k}\""))
-            .collect();
+        let unexpected: Vec<String> = weights.keys().map(|k| format!("\"{k}\"")).collect();
         if !unexpected.is_empty() {
             problems.push(format!(
                 "Unexpected key(s) in state_dict: {}.",
@@ -160,20 +153,29 @@ impl Sequential {
     /// # Errors
     /// As [`Sequential::load`].
     pub fn from_safetensors(bytes: &[u8], device: &Device) -> Result<Self> {
-        let fx = Fixture::from_bytes("model", bytes)?;
-        if fx.op != "sequential" {
+        let file = TensorFile::from_bytes("model", bytes)?;
+        if let Some(key) = file.indices.keys().next() {
             return Err(Error::Format(format!(
-                "a model file has op 'sequential', this one '{}'",
-                fx.op
+                "model: tensor {key} is an integer tensor, not a weight"
             )));
         }
-        let layers = fx
-            .params
+        let op = file.metadata.get("op").map_or("", String::as_str);
+        if op != "sequential" {
+            return Err(Error::Format(format!(
+                "a model file has op 'sequential', this one '{op}'"
+            )));
+        }
+        let params: Value = file
+            .metadata
+            .get("params")
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or(Value::Null);
+        let layers = params
             .get("layers")
             .and_then(Value::as_array)
             .ok_or_else(|| Error::Format("params has no 'layers' list".into()))?;
-        let mut net = Self::from_layers(layers, fx.tensors, device)?;
-        net.metadata = fx.metadata;
+        let mut net = Self::from_layers(layers, file.tensors, device)?;
+        net.metadata = file.metadata;
         Ok(net)
     }
 
@@ -185,21 +187,13 @@ impl Sequential {
     /// # Errors
     /// [`Error::Weights`] in PyTorch's words; [`Error::Format`].
     pub fn load_state_dict(&mut self, bytes: &[u8]) -> Result<()> {
-        let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Format(e.to_string()))?;
-        let mut given: BTreeMap<String, HostTensor> = BTreeMap::new();
-        for (key, view) in st.tensors() {
-            let data = match view.dtype() {
-                safetensors::Dtype::F32 => bytemuck::pod_collect_to_vec(view.data()),
-                d => return Err(Error::Format(format!("{key}: dtype {d:?}, expected F32"))),
-            };
-            given.insert(
-                key,
-                HostTensor {
-                    shape: view.shape().to_vec(),
-                    data,
-                },
-            );
+        let file = TensorFile::from_bytes("state_dict", bytes)?;
+        if let Some(key) = file.indices.keys().next() {
+            return Err(Error::Format(format!(
+                "state_dict: tensor {key} is an integer tensor, not a weight"
+            )));
         }
+        let mut given: BTreeMap<String, HostTensor> = file.tensors;
         let mut problems = Vec::new();
         let mut updates: Vec<(usize, &'static str, Tensor)> = Vec::new();
         for (i, (name, layer)) in self.layers.iter().enumerate() {
@@ -379,7 +373,7 @@ impl Sequential {
             Layer::MaxPool2d(p) => p.geometry(shape)?.output_shape(),
             Layer::AvgPool2d(p) => p.geometry(shape)?.output_shape(),
             Layer::AdaptiveAvgPool2d(s) => {
-                crate::ops::pool2d::AdaptiveGeometry::new("adaptive_avg_pool2d", shape, *s)?
+                crate::op::pool2d::AdaptiveGeometry::new("adaptive_avg_pool2d", shape, *s)?
                     .output_shape()
             }
             Layer::Upsample(p) => p.geometry(shape)?.output_shape(),

@@ -1,6 +1,6 @@
 //! Reference conv2d: the direct seven-loop convolution with f64 accumulation.
 
-use crate::ops::conv2d::{Conv2dGeometry, PaddingMode};
+use crate::op::conv2d::{Conv2dGeometry, PaddingMode};
 
 /// The source index of padded coordinate `i` on an axis of `size`, or `None` for a
 /// zero, by `nn.Conv2d`'s padding mode.

@@ -1,6 +1,6 @@
 //! Reference pooling: PyTorch's CPU loops, one output cell at a time.
 
-use crate::ops::pool2d::{AdaptiveGeometry, Pool2dGeometry};
+use crate::op::pool2d::{AdaptiveGeometry, Pool2dGeometry};
 
 /// `max_pool2d` with indices, NCHW. A value wins if it is NaN or greater than the best
 /// so far; padded cells never take part.

@@ -1,7 +1,7 @@
 //! Reference interpolate: a gather (nearest modes) or a blend in f64 (bilinear) along
 //! the source tables of [`InterpolateGeometry`], which carry PyTorch's index formulas.
 
-use crate::ops::upsample2d::{InterpolateGeometry, InterpolateMode};
+use crate::op::interpolate::{InterpolateGeometry, InterpolateMode};
 
 /// `interpolate` of an NCHW batch.
 pub fn interpolate(input: &[f32], g: &InterpolateGeometry) -> Vec<f32> {

@@ -1,6 +1,7 @@
 //! The picture tools: `wgcnn filter` and `wgcnn featuremaps` write pictures of the right
 //! size whose pixels match the CPU reference, and `wgcnn infer` reads a digit right.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use std::process::Command;
 
 fn asset(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("assets")
+        .join("../assets")
         .join(name)
 }
 
@@ -104,8 +105,8 @@ fn blur_of_a_flat_picture_is_the_same_flat_picture() {
     // a 5x5 binomial kernel sums to 1: a constant image stays constant
     for dev in common::backends() {
         let x = wgcnn::Tensor::from_slice(dev, &[0.5; 3 * 9 * 7], &[1, 3, 9, 7]).unwrap();
-        let (k, size) = wgcnn::picture::filter_kernel("blur").unwrap();
-        let y = wgcnn::picture::apply_filter(&x, &k, size).unwrap();
+        let (k, size) = wgcnn_cli::picture::filter_kernel("blur").unwrap();
+        let y = wgcnn_cli::picture::apply_filter(&x, &k, size).unwrap();
         common::assert_close(
             &y.to_vec().unwrap(),
             &[0.5; 3 * 9 * 7],
@@ -120,7 +121,7 @@ fn blur_of_a_flat_picture_is_the_same_flat_picture() {
 fn featuremaps_draws_every_channel_of_a_layer() {
     let dir = std::env::temp_dir().join(format!("wgcnn-maps-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/digits.safetensors");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/digits.safetensors");
     let digit = asset("digit_3.png");
     let reference = dir.join("cpu.png");
     let args = |out: &Path, backend: &'static str| -> Vec<String> {
@@ -158,7 +159,7 @@ fn featuremaps_draws_every_channel_of_a_layer() {
 
 #[test]
 fn infer_reads_the_digits_in_the_pictures() {
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/digits.safetensors");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/digits.safetensors");
     for backend in backend_names() {
         for digit in ["3", "6", "7"] {
             let out = wgcnn(&[

@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use wgcnn::fixture::{self, Fixture, Verdict};
 use wgcnn::{BackendKind, Device, DeviceOptions};
 
+use wgcnn_cli::{builtin, picture};
+
 #[derive(Parser)]
 #[command(
     name = "wgcnn",
@@ -283,7 +285,7 @@ fn devices_for(backend: &str, adapter: Option<String>) -> wgcnn::Result<Vec<Devi
 
 fn load_all(paths: &[PathBuf]) -> wgcnn::Result<Vec<Fixture>> {
     if paths.is_empty() {
-        return fixture::builtin();
+        return builtin::fixtures();
     }
     fixture::collect(paths)?
         .iter()
@@ -492,14 +494,14 @@ fn bench(
             Ok(r) if json => {
                 let mut line = r.to_json();
                 if let Some(roof) = &roof {
-                    line["percent_of_roof"] = serde_json::json!(roof.percent(&r));
+                    line["percent_of_roof"] = serde_json::json!(wgcnn::bench::roof_share(roof, &r));
                 }
                 println!("{line}");
             }
             Ok(r) => {
                 eprint!("\r\x1b[K");
                 let percent = roof.as_ref().map_or(String::new(), |roof| {
-                    format!(" {:>8}", fmt(roof.percent(&r), 1))
+                    format!(" {:>8}", fmt(wgcnn::bench::roof_share(roof, &r), 1))
                 });
                 println!(
                     "{:<16} {:>6} {:>11.3} {:>11.3} {:>11} {:>9} {:>8}{percent}",
@@ -535,26 +537,22 @@ fn load_input(
     device: &Device,
 ) -> wgcnn::Result<wgcnn::Tensor> {
     if path.extension().is_some_and(|e| e == "safetensors") {
-        let bytes = std::fs::read(path).map_err(|source| wgcnn::Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let st = safetensors::SafeTensors::deserialize(&bytes)
-            .map_err(|e| wgcnn::Error::Format(format!("{}: {e}", path.display())))?;
-        let view = st
-            .tensor("input")
-            .or_else(|_| {
-                st.tensors()
-                    .into_iter()
-                    .next()
-                    .map(|(_, v)| v)
-                    .ok_or(safetensors::SafeTensorError::TensorNotFound("input".into()))
-            })
-            .map_err(|e| wgcnn::Error::Format(format!("{}: {e}", path.display())))?;
-        let data: Vec<f32> = bytemuck::pod_collect_to_vec(view.data());
-        return wgcnn::Tensor::from_slice(device, &data, view.shape());
+        let file = wgcnn::tensor_file::TensorFile::read(path)?;
+        let t = match file.tensors.get("input") {
+            Some(t) => t,
+            None if file.tensors.len() == 1 && file.indices.is_empty() => {
+                file.tensors.values().next().expect("one tensor")
+            }
+            None => {
+                return Err(wgcnn::Error::Format(format!(
+                    "{}: no float tensor 'input' (and not exactly one float tensor)",
+                    path.display()
+                )));
+            }
+        };
+        return wgcnn::Tensor::from_slice(device, &t.data, &t.shape);
     }
-    wgcnn::picture::Preprocess::of(model).load(path, device)
+    picture::Preprocess::of(model).load(path, device)
 }
 
 fn infer(
@@ -633,11 +631,11 @@ fn filter(
 ) -> wgcnn::Result<bool> {
     let device = device.open()?;
     let channels = if grey { 1 } else { 3 };
-    let (data, shape) = wgcnn::picture::load_image(image, channels, None)?;
-    let (k, size) = wgcnn::picture::filter_kernel(kernel)?;
+    let (data, shape) = picture::load_image(image, channels, None)?;
+    let (k, size) = picture::filter_kernel(kernel)?;
     let x = wgcnn::Tensor::from_slice(&device, &data, &shape)?;
-    let y = wgcnn::picture::apply_filter(&x, &k, size)?;
-    wgcnn::picture::save_image(out, &y.to_vec()?, channels, shape[2], shape[3])?;
+    let y = picture::apply_filter(&x, &k, size)?;
+    picture::save_image(out, &y.to_vec()?, channels, shape[2], shape[3])?;
     println!(
         "{} ({}x{}, {kernel}, on {}) -> {}",
         image.display(),
@@ -675,8 +673,8 @@ fn featuremaps(
         .unwrap_or(1)
         .max(1);
     let scale = scale.unwrap_or_else(|| 48usize.div_ceil(h).max(1));
-    let (grid, gh, gw) = wgcnn::picture::feature_grid(maps, scale)?;
-    wgcnn::picture::save_image(out, &grid, 1, gh, gw)?;
+    let (grid, gh, gw) = picture::feature_grid(maps, scale)?;
+    picture::save_image(out, &grid, 1, gh, gw)?;
     println!(
         "layer {layer} {:?} -> {} ({gw}x{gh})",
         maps.shape(),

@@ -3,11 +3,8 @@
 
 use std::path::Path;
 
-use crate::device::Device;
-use crate::error::{Error, Result};
-use crate::nn::Sequential;
-use crate::ops::conv2d::{Conv2dParams, Padding, PaddingMode};
-use crate::tensor::Tensor;
+use wgcnn::nn::Sequential;
+use wgcnn::{Conv2dParams, Device, Error, Padding, PaddingMode, Result, Tensor};
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Format(format!("{}: {e}", path.display()))
@@ -145,7 +142,7 @@ pub fn filter_kernel(name: &str) -> Result<(Vec<f32>, usize)> {
 /// (edges, gradients) gives magnitudes.
 ///
 /// # Errors
-/// As [`crate::conv2d`].
+/// As [`wgcnn::conv2d`].
 pub fn apply_filter(image: &Tensor, kernel: &[f32], k: usize) -> Result<Tensor> {
     let [_, c, _, _] = image.dims4("filter")?;
     let weight: Vec<f32> = (0..c).flat_map(|_| kernel.iter().copied()).collect();
@@ -156,7 +153,7 @@ pub fn apply_filter(image: &Tensor, kernel: &[f32], k: usize) -> Result<Tensor> 
         padding_mode: PaddingMode::Replicate,
         ..Conv2dParams::default()
     };
-    let y = crate::conv2d(image, &w, None, &params)?;
+    let y = wgcnn::conv2d(image, &w, None, &params)?;
     if kernel.iter().sum::<f32>().abs() < 1e-6 {
         let data: Vec<f32> = y.to_vec()?.into_iter().map(f32::abs).collect();
         return Tensor::from_slice(image.device(), &data, y.shape());

@@ -1,6 +1,7 @@
 //! The benchmark: workloads parse with their names, `wgcnn bench --json` prints one
 //! object per workload with the documented fields, and GPU timestamps are read back.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::process::Command;

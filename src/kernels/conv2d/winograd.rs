@@ -5,44 +5,46 @@
 //! instead of 36. The GEMMs run through uniform weight blocks on CPU drivers (as the
 //! packed lowering does) and through the GEMM shader elsewhere.
 
-use crate::device::{Bind, GpuHandle};
+use super::{ConvIo, mode_code};
+use crate::device::{Bind, Device, GpuHandle, Pipeline, Slot};
 use crate::error::{Error, Result};
-use crate::ops::conv2d::{Conv2dGeometry, PaddingMode};
-use crate::ops::gemm::{GemmParams, GemmVariant, dispatch_gemm};
-use crate::shaders::{Constants, Pipeline, Shader, Slot};
+use crate::kernels::gemm::{FLAG_FIRST_CHUNK, GemmParams, GemmVariant, dispatch_gemm};
+use crate::kernels::shaders::Shader;
+use crate::kernels::u32_of;
+use crate::op::conv2d::{Conv2dGeometry, PaddingMode};
 use crate::tensor::Tensor;
 
-/// Mirror of `WinoParams` in shaders/conv2d_winograd.wgsl; keep field order in sync.
-#[repr(C)]
-#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub(crate) struct WinoParams {
-    pub c_in: u32,
-    pub h: u32,
-    pub w: u32,
-    pub c_out: u32,
-    pub oh: u32,
-    pub ow: u32,
-    pub pad_t: u32,
-    pub pad_l: u32,
-    pub th: u32,
-    pub twb: u32,
-    pub nb: u32,
-    pub tiles: u32,
-    pub in_shift: u32,
-    pub out_shift: u32,
-    pub flags: u32,
-    pub total: u32,
-    pub m0: u32,
-    pub ci0: u32,
-    pub cn: u32,
-    pub xi0: u32,
-    pub cc: u32,
-    pub chunks: u32,
-    pub xpb: u32,
-    pub packed: u32,
-    pub ty0: u32,
-    pub rows: u32,
-    pub _pad: [u32; 2],
+uniform! {
+    /// `WinoParams` of conv2d_winograd.wgsl.
+    pub(crate) struct WinoParams {
+        c_in: u32,
+        h: u32,
+        w: u32,
+        c_out: u32,
+        oh: u32,
+        ow: u32,
+        pad_t: u32,
+        pad_l: u32,
+        th: u32,
+        twb: u32,
+        nb: u32,
+        tiles: u32,
+        in_shift: u32,
+        out_shift: u32,
+        flags: u32,
+        total: u32,
+        m0: u32,
+        ci0: u32,
+        cn: u32,
+        xi0: u32,
+        cc: u32,
+        chunks: u32,
+        xpb: u32,
+        packed: u32,
+        ty0: u32,
+        rows: u32,
+        _pad: [u32; 2],
+    }
 }
 
 const WEIGHTS_LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (2, Slot::Uniform)];
@@ -63,14 +65,8 @@ const OUTPUT_LAYOUT: &[(u32, Slot)] = &[
     (12, Slot::ReadWrite),
     (14, Slot::ReadWrite),
 ];
-/// `winograd_input4`'s left padding.
-const PADS: [Constants; 5] = [
-    &[("PL", 0.0)],
-    &[("PL", 1.0)],
-    &[("PL", 2.0)],
-    &[("PL", 3.0)],
-    &[("PL", 4.0)],
-];
+/// Most left padding `winograd_input4` and `winograd_input2` take (their `PL`).
+const MAX_VECTOR_PAD: usize = 4;
 
 /// A uniform block of U: 4096 vec4 (64 KiB), 32 output channels per block (16 for
 /// convolutions with no more).
@@ -87,7 +83,7 @@ const BUDGET: u64 = 4 << 20;
 
 /// Whether the convolution is one Winograd F(2x2, 3x3) computes, with one row of
 /// tiles' transforms within a binding.
-pub(crate) fn applies(g: &Conv2dGeometry, gpu: &GpuHandle) -> bool {
+pub(super) fn applies(g: &Conv2dGeometry, gpu: &GpuHandle) -> bool {
     let shape =
         g.kh == 3 && g.kw == 3 && g.stride == [1, 1] && g.dilation == [1, 1] && g.groups == 1;
     shape && row_bytes(g) <= gpu.chunk_elems() * 4
@@ -106,16 +102,24 @@ fn tiling(g: &Conv2dGeometry) -> (usize, usize, u64) {
     (th, twb, (th * twb * 4) as u64)
 }
 
-/// Records the convolution into `y` (flags: bias 1, relu 2).
-pub(crate) fn launch(
-    device: &crate::Device,
+/// Records the convolution into `io.y`. Its GEMMs run through uniform weight blocks
+/// with the `Register` GEMM variant (the CPU drivers' choice), else on the GEMM shader.
+pub(super) fn launch(
+    device: &Device,
     gpu: &GpuHandle,
-    (x, w, b): (&wgpu::Buffer, &wgpu::Buffer, &wgpu::Buffer),
-    (w_size, b_size): (u64, u64),
-    y: &wgpu::Buffer,
+    io: &ConvIo<'_>,
     g: &Conv2dGeometry,
-    flags: u32,
+    variant: GemmVariant,
 ) -> Result<()> {
+    let ConvIo {
+        x,
+        w,
+        b,
+        y,
+        w_size,
+        b_size,
+        flags,
+    } = *io;
     if !applies(g, gpu) {
         return Err(Error::Unsupported(
             "winograd conv2d needs a 3x3 kernel, stride 1, dilation 1, one group and a row \
@@ -135,8 +139,7 @@ pub(crate) fn launch(
     let run_tiles = |nb: usize, rows: usize| (nb * rows * twb * 4).next_multiple_of(8) as u64;
     let max_tiles = run_tiles(per_run.min(g.n), band);
     debug_assert!(image_tiles <= run_tiles(1, th));
-    let packed =
-        gpu.gemm_variant() == GemmVariant::Register && gpu.max_uniform_binding() >= BLOCK * 4;
+    let packed = variant == GemmVariant::Register && gpu.max_uniform_binding() >= BLOCK * 4;
 
     // U, in uniform blocks or as the GEMM shader's A
     let cc = g.c_in.min(CHUNK);
@@ -158,7 +161,7 @@ pub(crate) fn launch(
         (XI * g.c_out * g.c_in) as u64
     };
     let u = Tensor::uninit(device, &[u_len as usize])?;
-    let ub = u.gpu_buffer().expect("a non-empty U");
+    let ub = u.gpu_buffer()?;
     let base = WinoParams {
         c_in: g.c_in as u32,
         h: g.h as u32,
@@ -179,12 +182,13 @@ pub(crate) fn launch(
         ..WinoParams::default()
     };
     let pairs = (g.c_out * g.c_in) as u64;
-    let weights = gpu.pipeline(Shader::Conv2dWinograd, "winograd_weights", WEIGHTS_LAYOUT)?;
+    let weights =
+        gpu.pipeline(&Shader::Conv2dWinograd.entry("winograd_weights", WEIGHTS_LAYOUT))?;
     gpu.dispatch(
         &weights,
         &[Bind::at(0, w, 0, w_size), Bind::at(1, ub, 0, u_len * 4)],
         bytemuck::bytes_of(&WinoParams {
-            total: pairs as u32,
+            total: u32_of(pairs, "winograd weight pairs")?,
             ..base
         }),
         gpu.grid(pairs.div_ceil(64))?,
@@ -192,32 +196,31 @@ pub(crate) fn launch(
 
     let v = Tensor::uninit(device, &[(XI as u64 * g.c_in as u64 * max_tiles) as usize])?;
     let m = Tensor::uninit(device, &[(XI as u64 * g.c_out as u64 * max_tiles) as usize])?;
-    let (vb, mb) = (
-        v.gpu_buffer().expect("a non-empty V"),
-        m.gpu_buffer().expect("a non-empty M"),
-    );
+    let (vb, mb) = (v.gpu_buffer()?, m.gpu_buffer()?);
     // zero padding and rows of whole vec4s (or vec2s): the input as vec4 (vec2), the
     // windows of whole images of whole rows starting at multiples of 4
-    let vector = g.mode == PaddingMode::Zeros && g.pad[2] < PADS.len();
+    let vector = g.mode == PaddingMode::Zeros && g.pad[2] <= MAX_VECTOR_PAD;
     let (entry, layout, width) = match () {
         _ if vector && g.w.is_multiple_of(4) => ("winograd_input4", INPUT4_LAYOUT, 4),
         _ if vector && g.w.is_multiple_of(2) => ("winograd_input2", INPUT2_LAYOUT, 2),
         _ => ("winograd_input", INPUT_LAYOUT, 1),
     };
-    let constants = if width > 1 {
-        PADS[g.pad[2]]
+    let input = Shader::Conv2dWinograd.entry(entry, layout);
+    let input = gpu.pipeline(&if width > 1 {
+        input.with("PL", g.pad[2] as u32)
     } else {
-        g.mode.constants()
-    };
-    let input = gpu.pipeline_with(Shader::Conv2dWinograd, entry, layout, constants)?;
-    let output = gpu.pipeline(Shader::Conv2dWinograd, "winograd_output", OUTPUT_LAYOUT)?;
+        input.with("MODE", mode_code(g.mode))
+    })?;
+    let output = gpu.pipeline(&Shader::Conv2dWinograd.entry("winograd_output", OUTPUT_LAYOUT))?;
     // the uniform-block GEMMs (CPU drivers), 16 or 32 output channels an invocation
-    let gemm = if !packed {
-        None
-    } else if rows < BLOCK_ROWS {
-        Some(gpu.pipeline(Shader::Conv2dWinograd, "winograd_gemm16", GEMM_LAYOUT)?)
-    } else {
-        Some(gpu.pipeline(Shader::Conv2dWinograd, "winograd_gemm", GEMM_LAYOUT)?)
+    let gemm = match (packed, rows < BLOCK_ROWS) {
+        (false, _) => None,
+        (true, true) => {
+            Some(gpu.pipeline(&Shader::Conv2dWinograd.entry("winograd_gemm16", GEMM_LAYOUT))?)
+        }
+        (true, false) => {
+            Some(gpu.pipeline(&Shader::Conv2dWinograd.entry("winograd_gemm", GEMM_LAYOUT))?)
+        }
     };
     let in_image = (g.c_in * g.h * g.w) as u64;
     let out_image = (g.c_out * g.oh * g.ow) as u64;
@@ -255,7 +258,7 @@ pub(crate) fn launch(
                         Bind::at(4, vb, 0, v_size),
                     ],
                     bytemuck::bytes_of(&WinoParams {
-                        total: (quads * g.c_in as u64) as u32,
+                        total: u32_of(quads * g.c_in as u64, "winograd input quads")?,
                         ..run
                     }),
                     gpu.grid((quads * g.c_in as u64).div_ceil(64))?,
@@ -283,7 +286,7 @@ pub(crate) fn launch(
                         Bind::at(2, ub, 0, 4),
                         Bind::at(3, mb, 0, m_size),
                     ];
-                    dispatch_gemm(gpu, &binds, &p, XI)?;
+                    dispatch_gemm(gpu, variant, &binds, &p, XI)?;
                 }
                 gpu.dispatch(
                     &output,
@@ -297,7 +300,7 @@ pub(crate) fn launch(
                         Bind::at(14, y, y_off, y_size.div_ceil(8) * 8),
                     ],
                     bytemuck::bytes_of(&WinoParams {
-                        total: (quads * g.c_out as u64) as u32,
+                        total: u32_of(quads * g.c_out as u64, "winograd output quads")?,
                         ..run
                     }),
                     gpu.grid((quads * g.c_out as u64).div_ceil(64))?,
@@ -337,7 +340,7 @@ fn gemm_packed(
                     ci0: (chunk * cc) as u32,
                     cn: cc.min(g.c_in - chunk * cc) as u32,
                     xi0: (xg * xpb) as u32,
-                    flags: if chunk == 0 { 4 } else { 0 },
+                    flags: if chunk == 0 { FLAG_FIRST_CHUNK } else { 0 },
                     ..*run
                 };
                 let binds = [

@@ -1,9 +1,13 @@
 //! Keyword arguments as PyTorch takes them (`stride=2`, `padding=[1, 0]`,
-//! `padding="same"`, ...), read from JSON: shared by the fixture format and the
-//! model format, so that a layer and a call read their parameters alike.
+//! `padding="same"`, ...), read from JSON: the one parser of the fixture format, the
+//! model format and the benchmark workloads, so that a call, a layer and a workload
+//! read their parameters alike.
 
 use serde_json::Value;
 
+use super::conv2d::{Conv2dParams, Padding, PaddingMode};
+use super::interpolate::{InterpolateMode, InterpolateParams};
+use super::pool2d::{AvgPool2dParams, MaxPool2dParams};
 use crate::error::{Error, Result};
 
 /// A JSON object of keyword arguments, named as in `torch.nn.functional`.
@@ -73,7 +77,7 @@ impl Kwargs<'_> {
     ///
     /// # Errors
     /// PyTorch's errors for malformed values.
-    pub fn max_pool2d_params(&self) -> Result<crate::MaxPool2dParams> {
+    pub fn max_pool2d_params(&self) -> Result<MaxPool2dParams> {
         let op = "max_pool2d";
         let kernel = self.pool_pair(op, "kernel_size")?.ok_or_else(|| {
             Error::param(
@@ -81,7 +85,7 @@ impl Kwargs<'_> {
                 "max_pool2d: kernel_size must either be a single int, or a tuple of two ints",
             )
         })?;
-        Ok(crate::MaxPool2dParams {
+        Ok(MaxPool2dParams {
             kernel_size: kernel,
             stride: self.pool_pair(op, "stride")?,
             padding: self.pool_pair(op, "padding")?.unwrap_or([0, 0]),
@@ -94,7 +98,7 @@ impl Kwargs<'_> {
     ///
     /// # Errors
     /// PyTorch's errors for malformed values.
-    pub fn avg_pool2d_params(&self) -> Result<crate::AvgPool2dParams> {
+    pub fn avg_pool2d_params(&self) -> Result<AvgPool2dParams> {
         let op = "avg_pool2d";
         let kernel = self.pool_pair(op, "kernel_size")?.ok_or_else(|| {
             Error::param(
@@ -102,7 +106,7 @@ impl Kwargs<'_> {
                 "avg_pool2d: kernel_size must either be a single int, or a tuple of two ints",
             )
         })?;
-        Ok(crate::AvgPool2dParams {
+        Ok(AvgPool2dParams {
             kernel_size: kernel,
             stride: self.pool_pair(op, "stride")?,
             padding: self.pool_pair(op, "padding")?.unwrap_or([0, 0]),
@@ -133,11 +137,11 @@ impl Kwargs<'_> {
     ///
     /// # Errors
     /// PyTorch's errors for malformed values.
-    pub fn interpolate_params(&self, input: &[usize]) -> Result<crate::InterpolateParams> {
+    pub fn interpolate_params(&self, input: &[usize]) -> Result<InterpolateParams> {
         let op = "interpolate";
         let spatial = &input[input.len().min(2)..];
         let spatial_dims = spatial.len().max(1);
-        let mode = crate::InterpolateMode::parse(
+        let mode = InterpolateMode::parse(
             self.0
                 .get("mode")
                 .and_then(Value::as_str)
@@ -194,7 +198,7 @@ impl Kwargs<'_> {
             Some(v) => expand(v, "scale_factor")?.map(pad2),
             None => None,
         };
-        Ok(crate::InterpolateParams {
+        Ok(InterpolateParams {
             size,
             scale_factor,
             mode,
@@ -207,12 +211,12 @@ impl Kwargs<'_> {
     ///
     /// # Errors
     /// PyTorch's errors for malformed values.
-    pub fn conv2d_params(&self) -> Result<crate::Conv2dParams> {
+    pub fn conv2d_params(&self) -> Result<Conv2dParams> {
         let op = "conv2d";
         let padding = match self.0.get("padding") {
             Some(Value::String(s)) => match s.as_str() {
-                "same" => crate::Padding::Same,
-                "valid" => crate::Padding::Valid,
+                "same" => Padding::Same,
+                "valid" => Padding::Valid,
                 other => {
                     return Err(Error::param(
                         op,
@@ -220,7 +224,7 @@ impl Kwargs<'_> {
                     ));
                 }
             },
-            _ => crate::Padding::Explicit(self.pair(op, "padding", [0, 0])?),
+            _ => Padding::Explicit(self.pair(op, "padding", [0, 0])?),
         };
         let groups = match self.0.get("groups") {
             None => 1,
@@ -229,10 +233,10 @@ impl Kwargs<'_> {
                 .ok_or_else(|| Error::param(op, format!("groups must be an integer, got {v}")))?,
         };
         let padding_mode = match self.0.get("padding_mode").and_then(Value::as_str) {
-            None => crate::PaddingMode::Zeros,
-            Some(m) => crate::PaddingMode::parse(m)?,
+            None => PaddingMode::Zeros,
+            Some(m) => PaddingMode::parse(m)?,
         };
-        Ok(crate::Conv2dParams {
+        Ok(Conv2dParams {
             stride: self.pair(op, "stride", [1, 1])?,
             padding,
             dilation: self.pair(op, "dilation", [1, 1])?,

@@ -1,10 +1,11 @@
-//! Embeds tests/fixtures/*.safetensors into the binary, for `wgcnn check` with no path.
+//! Embeds the library's tests/fixtures/*.safetensors into the binary, for `wgcnn check`
+//! with no path.
 
 use std::fmt::Write;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .map(|rd| {
@@ -18,15 +19,19 @@ fn main() {
         "/// (file stem, bytes) of every built-in fixture.\npub static BUILTIN: &[(&str, &[u8])] = &[\n",
     );
     for f in &files {
-        let stem = f.file_stem().unwrap().to_string_lossy();
+        let stem = f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         writeln!(
             src,
             "    ({stem:?}, include_bytes!({:?})),",
             f.display().to_string()
         )
-        .unwrap();
+        .expect("writing to a String");
     }
     src.push_str("];\n");
-    let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("builtin_fixtures.rs");
-    std::fs::write(out, src).unwrap();
+    let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    std::fs::write(Path::new(&out_dir).join("builtin_fixtures.rs"), src)
+        .expect("writing the fixture table");
 }

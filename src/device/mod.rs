@@ -1,0 +1,470 @@
+//! Devices: the layer every op records into, knowing no operator.
+//!
+//! A [`Device`] is either a wgpu device (Vulkan, Metal, DX12 or GL) or the CPU
+//! reference path. On a GPU device, ops record their dispatches into one pending
+//! command encoder; nothing reaches the queue until a result is read back or
+//! [`Device::sync`] is called, so a whole network is one submit. Storage buffers come
+//! from a pool and go back to it when their tensor drops; pipelines are compiled once
+//! and cached by value.
+//!
+//! - [`adapter`]: the backends and adapters of the machine;
+//! - `gpu`: one opened wgpu device, shared by every handle on its adapter;
+//! - `pool`: storage buffers and memory accounting;
+//! - `record`: the pending encoder, uniforms, dispatches, submits;
+//! - `readback`: uploads and reads;
+//! - `timing`: timestamp queries;
+//! - `pipeline`: the pipeline cache;
+//! - `context`: the lock around a GL context.
+//!
+//! What runs where a choice exists (a lowering, a tile size) is the kernels' policy,
+//! not this layer's: a device states facts ([`Device::is_software`], limits) and
+//! carries the upper layers' settings as [`Extensions`] without reading them.
+
+pub mod adapter;
+mod context;
+mod gpu;
+mod pipeline;
+mod pool;
+mod readback;
+mod record;
+mod timing;
+
+use std::any::Any;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub use adapter::{AdapterSummary, BackendKind, list_adapters};
+pub(crate) use gpu::Gpu;
+pub use pipeline::Slot;
+pub(crate) use pipeline::{Pipeline, PipelineSpec, ShaderCode};
+pub use pool::MemoryStats;
+pub(crate) use record::{Bind, Window};
+
+use crate::error::{Error, Result};
+
+/// Settings of the layers above the device (the kernels' lowering choices, say), one
+/// value per type, carried by a device without the device layer reading them.
+#[derive(Clone, Default)]
+pub struct Extensions(Vec<Arc<dyn Any + Send + Sync>>);
+
+impl Extensions {
+    /// Sets the value of type `T`, replacing any earlier one.
+    pub fn insert<T: Any + Send + Sync>(&mut self, value: T) {
+        self.0.retain(|v| !v.is::<T>());
+        self.0.push(Arc::new(value));
+    }
+
+    /// The value of type `T`, if one was set.
+    pub fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.0.iter().find_map(|v| v.downcast_ref::<T>())
+    }
+}
+
+impl fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Extensions({} set)", self.0.len())
+    }
+}
+
+/// How to choose a device. The default takes `WGCNN_BACKEND` from the environment and
+/// otherwise the best adapter (discrete > integrated > virtual > software).
+#[derive(Clone, Debug, Default)]
+pub struct DeviceOptions {
+    /// Only this backend. `None`: `WGCNN_BACKEND` if set, else any.
+    pub backend: Option<BackendKind>,
+    /// Only adapters whose name contains this (case-insensitive).
+    pub adapter: Option<String>,
+    /// Lower the storage binding size the launchers plan with (tests use this to
+    /// exercise chunking on small tensors). Never raises the adapter's own limit.
+    pub max_storage_binding: Option<u64>,
+    /// Lower the per-dimension workgroup count the launchers plan with.
+    pub max_workgroups_per_dim: Option<u32>,
+    /// Settings of the layers above, e.g. [`crate::Lowerings`].
+    pub extensions: Extensions,
+}
+
+impl DeviceOptions {
+    /// Options for one backend.
+    pub fn backend(kind: BackendKind) -> Self {
+        Self {
+            backend: Some(kind),
+            ..Self::default()
+        }
+    }
+
+    /// These options with `value` among the extensions (e.g. [`crate::Lowerings`]).
+    pub fn with<T: Any + Send + Sync>(mut self, value: T) -> Self {
+        self.extensions.insert(value);
+        self
+    }
+}
+
+/// A device that runs wgcnn's ops: a GPU through wgpu, or the CPU reference path.
+/// Cheap to clone; clones share the queue, pools and caches.
+#[derive(Clone)]
+pub struct Device {
+    kind: DeviceKind,
+}
+
+#[derive(Clone)]
+pub(crate) enum DeviceKind {
+    Cpu,
+    Gpu(GpuHandle),
+}
+
+/// A handle on a shared [`Gpu`] with the limits this handle's launchers plan with
+/// (the adapter's own, or lower ones from [`DeviceOptions`]) and its extensions.
+#[derive(Clone)]
+pub(crate) struct GpuHandle {
+    pub(crate) gpu: Arc<Gpu>,
+    max_binding: u64,
+    max_groups: u32,
+    extensions: Extensions,
+}
+
+impl std::ops::Deref for GpuHandle {
+    type Target = Gpu;
+    fn deref(&self) -> &Gpu {
+        &self.gpu
+    }
+}
+
+impl GpuHandle {
+    fn new(gpu: Arc<Gpu>, options: &DeviceOptions) -> Self {
+        let align = gpu.storage_align.max(16);
+        let mut max_binding = gpu.max_binding;
+        if let Some(m) = options.max_storage_binding {
+            max_binding = max_binding.min(m.max(align));
+        }
+        max_binding -= max_binding % align;
+        let mut max_groups = gpu.max_groups;
+        if let Some(m) = options.max_workgroups_per_dim {
+            max_groups = max_groups.min(m.max(1));
+        }
+        Self {
+            gpu,
+            max_binding,
+            max_groups,
+            extensions: options.extensions.clone(),
+        }
+    }
+
+    /// The extension of type `T` this handle was opened with.
+    pub(crate) fn extension<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.extensions.get::<T>()
+    }
+
+    /// Workgroup counts for `groups` workgroups in all, spilling past the per-dimension
+    /// limit into y. Shaders rebuild the linear id as `wid.x + wid.y * nwg.x` and
+    /// bounds-check it, since `x * y` may exceed `groups`.
+    pub(crate) fn grid(&self, groups: u64) -> Result<[u32; 3]> {
+        let max = u64::from(self.max_groups);
+        let x = groups.clamp(1, max);
+        let y = groups.div_ceil(x).max(1);
+        if y > max {
+            return Err(Error::Limit {
+                what: "workgroup count",
+                requested: groups,
+                limit: max * max,
+            });
+        }
+        Ok([x as u32, y as u32, 1])
+    }
+
+    /// Largest chunk, in f32 elements, that one storage binding can hold at an aligned
+    /// offset.
+    pub(crate) fn chunk_elems(&self) -> u64 {
+        self.max_binding / 4
+    }
+
+    /// The adapter's uniform binding size.
+    pub(crate) fn max_uniform_binding(&self) -> u64 {
+        self.gpu.max_uniform
+    }
+
+    /// The workgroup count per dimension the launchers plan with.
+    pub(crate) fn max_groups_per_dim(&self) -> u32 {
+        self.max_groups
+    }
+
+    /// Splits `count` items (images, planes) of `in_len` input and `out_len` output
+    /// elements each into runs whose input and output windows each fit one storage
+    /// binding, at most `max_run` items long, and calls
+    /// `f(first item, items, input window, output window)` for each run.
+    ///
+    /// # Errors
+    /// [`Error::Limit`] (naming `what`) when one item alone exceeds a binding; `f`'s.
+    pub(crate) fn for_each_run(
+        &self,
+        what: &'static str,
+        count: usize,
+        (in_len, out_len): (u64, u64),
+        max_run: usize,
+        mut f: impl FnMut(usize, usize, Window, Window) -> Result<()>,
+    ) -> Result<()> {
+        let chunk = self.chunk_elems();
+        if in_len > chunk || out_len > chunk {
+            return Err(Error::Limit {
+                what,
+                requested: in_len.max(out_len) * 4,
+                limit: chunk * 4,
+            });
+        }
+        let per = (chunk / in_len.max(1))
+            .min(chunk / out_len.max(1))
+            .min(max_run as u64)
+            .max(1) as usize;
+        for first in (0..count).step_by(per) {
+            let n = per.min(count - first);
+            let (a, b) = (first as u64, n as u64);
+            f(
+                first,
+                n,
+                self.window(a * in_len, b * in_len),
+                self.window(a * out_len, b * out_len),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A binding that covers elements `[start, start + len)` of an f32 buffer: the
+    /// byte offset (aligned down as bindings require), the byte size, and the shift in
+    /// elements of `start` within the binding, which the shader adds to its indices.
+    pub(crate) fn window(&self, start: u64, len: u64) -> Window {
+        let offset = start * 4 / self.storage_align * self.storage_align;
+        let shift = start - offset / 4;
+        (offset, (shift + len) * 4, shift as u32)
+    }
+}
+
+/// The wgpu device of each adapter, opened on first use and kept for the process:
+/// every [`Device`] on one adapter shares it (and so its queue, pools and pipelines),
+/// which also keeps a GL context from being made current on two threads at once.
+fn open_shared(index: usize, kind: BackendKind, adapter: &wgpu::Adapter) -> Result<Arc<Gpu>> {
+    static OPEN: Mutex<Vec<(usize, Arc<Gpu>)>> = Mutex::new(Vec::new());
+    let mut open = gpu::lock(&OPEN);
+    if let Some((_, gpu)) = open.iter().find(|(i, _)| *i == index) {
+        return Ok(gpu.clone());
+    }
+    let gpu = Arc::new(Gpu::open(kind, adapter)?);
+    open.push((index, gpu.clone()));
+    Ok(gpu)
+}
+
+impl fmt::Debug for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Device({}: {})", self.backend(), self.name())
+    }
+}
+
+impl PartialEq for Device {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.kind, &other.kind) {
+            (DeviceKind::Cpu, DeviceKind::Cpu) => true,
+            (DeviceKind::Gpu(a), DeviceKind::Gpu(b)) => Arc::ptr_eq(&a.gpu, &b.gpu),
+            _ => false,
+        }
+    }
+}
+
+static FALLBACK_NOTED: AtomicBool = AtomicBool::new(false);
+
+impl Device {
+    /// The CPU reference device.
+    pub fn cpu() -> Self {
+        Self {
+            kind: DeviceKind::Cpu,
+        }
+    }
+
+    /// The best device for `options`. With no backend requested and no adapter on the
+    /// machine, falls back to the CPU reference path and says so once on stderr.
+    ///
+    /// # Errors
+    /// [`Error::NoAdapter`] when a requested backend or adapter name matches nothing;
+    /// [`Error::Backend`] when the adapter refuses the device.
+    pub fn new(options: &DeviceOptions) -> Result<Self> {
+        let backend = match options.backend {
+            Some(b) => Some(b),
+            None => match std::env::var("WGCNN_BACKEND") {
+                Ok(v) if !v.trim().is_empty() => Some(BackendKind::parse(&v)?),
+                _ => None,
+            },
+        };
+        if backend == Some(BackendKind::Cpu) {
+            return Ok(Self::cpu());
+        }
+        let filter = options.adapter.as_ref().map(|s| s.to_lowercase());
+        let chosen = adapter::adapters(backend).into_iter().find(|(_, _, a)| {
+            filter
+                .as_ref()
+                .is_none_or(|f| a.get_info().name.to_lowercase().contains(f))
+        });
+        let Some((index, kind, adapter)) = chosen else {
+            if backend.is_none() && filter.is_none() {
+                if !FALLBACK_NOTED.swap(true, Ordering::Relaxed) {
+                    eprintln!("wgcnn: no GPU adapter found; using the CPU reference path");
+                }
+                return Ok(Self::cpu());
+            }
+            return Err(Error::NoAdapter(format!(
+                "no {} adapter{}",
+                backend.map_or("GPU".to_string(), |b| b.name().to_string()),
+                filter.map_or(String::new(), |f| format!(" matching '{f}'"))
+            )));
+        };
+        Ok(Self {
+            kind: DeviceKind::Gpu(GpuHandle::new(open_shared(index, kind, adapter)?, options)),
+        })
+    }
+
+    /// The best device (see [`DeviceOptions`]); shorthand for `Device::new(&Default::default())`.
+    ///
+    /// # Errors
+    /// As [`Device::new`].
+    pub fn best() -> Result<Self> {
+        Self::new(&DeviceOptions::default())
+    }
+
+    /// Every device on this machine: one per GPU adapter, then the CPU reference.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when an adapter refuses its device.
+    pub fn all() -> Result<Vec<Self>> {
+        let mut out = Vec::new();
+        for (index, kind, adapter) in adapter::adapters(None) {
+            out.push(Self {
+                kind: DeviceKind::Gpu(GpuHandle::new(
+                    open_shared(index, kind, adapter)?,
+                    &DeviceOptions::default(),
+                )),
+            });
+        }
+        out.push(Self::cpu());
+        Ok(out)
+    }
+
+    pub(crate) fn kind(&self) -> &DeviceKind {
+        &self.kind
+    }
+
+    /// The backend this device runs on.
+    pub fn backend(&self) -> BackendKind {
+        match &self.kind {
+            DeviceKind::Cpu => BackendKind::Cpu,
+            DeviceKind::Gpu(g) => g.backend,
+        }
+    }
+
+    /// The adapter's name (`"cpu reference"` for the CPU path).
+    pub fn name(&self) -> &str {
+        match &self.kind {
+            DeviceKind::Cpu => "cpu reference",
+            DeviceKind::Gpu(g) => &g.info.name,
+        }
+    }
+
+    /// Whether this is the CPU reference path.
+    pub fn is_cpu(&self) -> bool {
+        matches!(self.kind, DeviceKind::Cpu)
+    }
+
+    /// Whether the adapter is a CPU driver (lavapipe, llvmpipe, WARP, SwiftShader).
+    /// `false` for the CPU reference path, which is no adapter.
+    pub fn is_software(&self) -> bool {
+        match &self.kind {
+            DeviceKind::Cpu => false,
+            DeviceKind::Gpu(g) => g.is_software(),
+        }
+    }
+
+    /// Submits every recorded dispatch and waits until the device is idle.
+    ///
+    /// # Errors
+    /// A validation or out-of-memory error raised by the recorded work, or
+    /// [`Error::DeviceLost`].
+    pub fn sync(&self) -> Result<()> {
+        match &self.kind {
+            DeviceKind::Cpu => Ok(()),
+            DeviceKind::Gpu(g) => {
+                g.flush()?;
+                g.wait()
+            }
+        }
+    }
+
+    /// Runs `f`, whose ops are recorded, submits and waits, and returns its result with
+    /// the GPU time of its compute passes in milliseconds, from timestamp queries
+    /// (`None` where the adapter has none, and on the CPU path).
+    ///
+    /// # Errors
+    /// `f`'s error, or a device error.
+    pub fn time_gpu<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<(T, Option<f64>)> {
+        match &self.kind {
+            DeviceKind::Cpu => Ok((f()?, None)),
+            DeviceKind::Gpu(g) => {
+                if !g.begin_timing()? {
+                    let out = f()?;
+                    self.sync()?;
+                    return Ok((out, None));
+                }
+                let out = f();
+                let ms = g.end_timing()?;
+                Ok((out?, ms))
+            }
+        }
+    }
+
+    /// How many command buffers this device has submitted so far.
+    pub fn submit_count(&self) -> u64 {
+        match &self.kind {
+            DeviceKind::Cpu => 0,
+            DeviceKind::Gpu(g) => g.submits.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Device memory held by tensors (all zero on the CPU path).
+    pub fn memory(&self) -> MemoryStats {
+        match &self.kind {
+            DeviceKind::Cpu => MemoryStats::default(),
+            DeviceKind::Gpu(g) => {
+                let pool = g.pool();
+                MemoryStats {
+                    live_bytes: pool.live,
+                    peak_bytes: pool.peak,
+                    pool_bytes: pool.total,
+                }
+            }
+        }
+    }
+
+    /// Starts a new peak for [`Device::memory`] from what is live now.
+    pub fn reset_peak_memory(&self) {
+        if let DeviceKind::Gpu(g) = &self.kind {
+            let mut pool = g.pool();
+            pool.peak = pool.live;
+        }
+    }
+
+    /// How many storage buffers this device has created so far (the pool reuses them).
+    pub fn buffers_created(&self) -> u64 {
+        match &self.kind {
+            DeviceKind::Cpu => 0,
+            DeviceKind::Gpu(g) => g.pool().created,
+        }
+    }
+
+    /// Creates a raw storage buffer of `bytes` without wgcnn's own limit check, so that
+    /// wgpu's validation decides. For tests of the error path.
+    ///
+    /// # Errors
+    /// What wgpu reports (validation, out of memory).
+    #[doc(hidden)]
+    pub fn debug_create_buffer_unchecked(&self, bytes: u64) -> Result<()> {
+        match &self.kind {
+            DeviceKind::Cpu => Ok(()),
+            DeviceKind::Gpu(g) => g.create_storage(bytes).map(drop),
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The public operators, named as in `torch.nn.functional`, and the one place where an
+//! op meets a backend: [`run`] checks a call ([`crate::op`]), allocates its outputs,
+//! and hands it to the CPU reference or to the GPU kernels.
+
+use crate::device::DeviceKind;
+use crate::error::{Error, Result};
+use crate::kernels::{self, Conv2dOptions};
+use crate::op::conv2d::Conv2dParams;
+use crate::op::interpolate::InterpolateParams;
+use crate::op::pool2d::{AvgPool2dParams, MaxPool2dParams};
+use crate::op::{Call, Op};
+use crate::reference;
+use crate::tensor::{IndexTensor, Storage, Tensor};
+
+/// Runs `op` on `inputs` (in [`crate::op::OpKind::inputs`] order, `None` for an absent
+/// optional input) on their device: the output, and the indices for the ops that give
+/// them (max pools with `return_indices`, adaptive max pooling).
+///
+/// # Errors
+/// PyTorch's shape and parameter errors; [`Error::DeviceMismatch`]; device errors.
+pub fn run(op: &Op, inputs: &[Option<&Tensor>]) -> Result<(Tensor, Option<IndexTensor>)> {
+    run_with(op, inputs, &Conv2dOptions::default())
+}
+
+/// [`run`] with conv2d's lowering options.
+fn run_with(
+    op: &Op,
+    inputs: &[Option<&Tensor>],
+    conv: &Conv2dOptions,
+) -> Result<(Tensor, Option<IndexTensor>)> {
+    let shapes: Vec<Option<&[usize]>> = inputs.iter().map(|t| t.map(Tensor::shape)).collect();
+    let call = op.check(&shapes)?;
+    let Some(device) = inputs.iter().flatten().next().map(|t| t.device()) else {
+        return Err(Error::shape(op.name(), "no input tensor"));
+    };
+    if inputs.iter().flatten().any(|t| t.device() != device) {
+        return Err(Error::DeviceMismatch { op: op.name() });
+    }
+    let shape = call.output_shape();
+    let mut out = Tensor::uninit(device, &shape)?;
+    match device.kind() {
+        DeviceKind::Cpu => {
+            let host: Vec<Option<&[f32]>> = inputs
+                .iter()
+                .map(|t| t.map(Tensor::cpu_data).transpose())
+                .collect::<Result<_>>()?;
+            let (y, idx) = reference::run(&call, &host);
+            if let Storage::Cpu(dst) = out.storage_mut() {
+                *dst = y;
+            }
+            Ok((out, idx.map(|i| IndexTensor::from_cpu(i, &shape))))
+        }
+        DeviceKind::Gpu(gpu) => {
+            if let Call::Matmul { dims: [m, 0, n] } = call {
+                // an empty inner dimension: the product is all zeros
+                return Ok((Tensor::zeros(device, &[m, n])?, None));
+            }
+            let indices = call
+                .has_indices()
+                .then(|| IndexTensor::uninit_gpu(device, &shape))
+                .transpose()?;
+            kernels::launch(device, gpu, &call, inputs, (&out, indices.as_ref()), conv)?;
+            Ok((out, indices))
+        }
+    }
+}
+
+/// The output of an op that gives one.
+fn run1(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
+    run(op, inputs).map(|(y, _)| y)
+}
+
+/// The output and indices of an op that gives both.
+fn run2(op: &Op, x: &Tensor) -> Result<(Tensor, IndexTensor)> {
+    match run(op, &[Some(x)])? {
+        (y, Some(i)) => Ok((y, i)),
+        (_, None) => Err(Error::Backend(format!("{} gave no indices", op.name()))),
+    }
+}
+
+/// 2-D convolution over an NCHW batch.
+///
+/// Corresponds to `torch.nn.functional.conv2d(input, weight, bias, stride, padding,
+/// dilation, groups)`.
+///
+/// # Shapes
+/// `input [n, c_in, h, w]` or `[c_in, h, w]`; `weight [c_out, c_in / groups, kh, kw]`;
+/// `bias [c_out]`; output `[n, c_out, oh, ow]` (or `[c_out, oh, ow]`).
+///
+/// # Errors
+/// PyTorch's shape and parameter errors; [`Error::DeviceMismatch`]; device errors.
+pub fn conv2d(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    params: &Conv2dParams,
+) -> Result<Tensor> {
+    conv2d_ext(input, weight, bias, params, &Conv2dOptions::default())
+}
+
+/// `relu(conv2d(..))` as one fused call (bias and relu in the epilogue).
+///
+/// # Errors
+/// As [`conv2d`].
+pub fn conv2d_relu(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    params: &Conv2dParams,
+) -> Result<Tensor> {
+    let options = Conv2dOptions {
+        relu: true,
+        ..Conv2dOptions::default()
+    };
+    conv2d_ext(input, weight, bias, params, &options)
+}
+
+/// [`conv2d`] with wgcnn's own options: fused relu, the lowering, the column budget.
+///
+/// # Errors
+/// As [`conv2d`].
+pub fn conv2d_ext(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    params: &Conv2dParams,
+    options: &Conv2dOptions,
+) -> Result<Tensor> {
+    let op = Op::Conv2d {
+        params: *params,
+        relu: options.relu,
+    };
+    run_with(&op, &[Some(input), Some(weight), bias], options).map(|(y, _)| y)
+}
+
+/// 2-D max pooling. Padded cells act as -inf; NaN propagates (a later NaN in the
+/// window wins, as in PyTorch); ties keep the first maximum.
+///
+/// Corresponds to `torch.nn.functional.max_pool2d`.
+///
+/// # Shapes
+/// `input [n, c, h, w]` or `[c, h, w]` → `[n, c, oh, ow]` (or `[c, oh, ow]`).
+///
+/// # Errors
+/// PyTorch's errors (padding over half the kernel, output too small, zero stride, ...).
+pub fn max_pool2d(x: &Tensor, params: &MaxPool2dParams) -> Result<Tensor> {
+    let op = Op::MaxPool2d {
+        params: *params,
+        return_indices: false,
+    };
+    run1(&op, &[Some(x)])
+}
+
+/// [`max_pool2d`] with `return_indices=True`: also the flat index of each maximum in
+/// its input plane.
+///
+/// # Errors
+/// As [`max_pool2d`].
+pub fn max_pool2d_with_indices(
+    x: &Tensor,
+    params: &MaxPool2dParams,
+) -> Result<(Tensor, IndexTensor)> {
+    let op = Op::MaxPool2d {
+        params: *params,
+        return_indices: true,
+    };
+    run2(&op, x)
+}
+
+/// 2-D average pooling. With `ceil_mode` a partial last window divides by the cells it
+/// covers inside the padded input (padding counted when `count_include_pad`, cells past
+/// the padding never); `divisor_override` replaces the divisor.
+///
+/// Corresponds to `torch.nn.functional.avg_pool2d`.
+///
+/// # Shapes
+/// `input [n, c, h, w]` or `[c, h, w]` → `[n, c, oh, ow]` (or `[c, oh, ow]`).
+///
+/// # Errors
+/// PyTorch's errors.
+pub fn avg_pool2d(x: &Tensor, params: &AvgPool2dParams) -> Result<Tensor> {
+    run1(&Op::AvgPool2d(*params), &[Some(x)])
+}
+
+/// Adaptive average pooling to `output_size` (`None` keeps that input size): output
+/// cell `o` averages input `[floor(o*I/O), ceil((o+1)*I/O))`.
+///
+/// Corresponds to `torch.nn.functional.adaptive_avg_pool2d`.
+///
+/// # Errors
+/// PyTorch's errors.
+pub fn adaptive_avg_pool2d(x: &Tensor, output_size: [Option<i64>; 2]) -> Result<Tensor> {
+    run1(&Op::AdaptiveAvgPool2d { output_size }, &[Some(x)])
+}
+
+/// Adaptive max pooling to `output_size`, with the flat index of each maximum.
+///
+/// Corresponds to `torch.nn.functional.adaptive_max_pool2d(.., return_indices=True)`.
+///
+/// # Errors
+/// PyTorch's errors.
+pub fn adaptive_max_pool2d(
+    x: &Tensor,
+    output_size: [Option<i64>; 2],
+) -> Result<(Tensor, IndexTensor)> {
+    let op = Op::AdaptiveMaxPool2d {
+        output_size,
+        return_indices: true,
+    };
+    run2(&op, x)
+}
+
+/// Resizes the spatial axes of an NCHW batch (or the last axis of an `[n, c, l]` one,
+/// nearest modes).
+///
+/// Corresponds to `torch.nn.functional.interpolate` with mode `nearest`,
+/// `nearest-exact` or `bilinear`.
+///
+/// # Shapes
+/// `input [n, c, h, w]` → `[n, c, oh, ow]`.
+///
+/// # Errors
+/// PyTorch's errors: both or neither of `size` and `scale_factor`, `align_corners` with
+/// a nearest mode, a non-positive output size, a wrong rank.
+pub fn interpolate(x: &Tensor, params: &InterpolateParams) -> Result<Tensor> {
+    run1(&Op::Interpolate(*params), &[Some(x)])
+}
+
+/// Rectified linear unit, `max(x, 0)` elementwise, into a new tensor of the same shape.
+/// Negatives give +0.0; NaN and -0.0 pass through unchanged, bit for bit as in PyTorch.
+///
+/// Corresponds to `torch.relu` / `torch.nn.functional.relu`.
+///
+/// # Shapes
+/// Any shape; the output has the input's.
+///
+/// # Errors
+/// A device error (out of memory, device lost).
+pub fn relu(x: &Tensor) -> Result<Tensor> {
+    run1(&Op::Relu, &[Some(x)])
+}
+
+/// Rectified linear unit in place: `x` is overwritten with `relu(x)`.
+///
+/// Corresponds to `torch.relu_` and `torch.nn.ReLU(inplace=True)`.
+///
+/// # Errors
+/// A device error (device lost).
+pub fn relu_(x: &mut Tensor) -> Result<()> {
+    let n = x.numel() as u64;
+    match x.device().kind().clone() {
+        DeviceKind::Gpu(gpu) if n > 0 => kernels::relu::launch(&gpu, x.gpu_buffer()?, None, n),
+        DeviceKind::Gpu(_) => Ok(()),
+        DeviceKind::Cpu => {
+            if let Storage::Cpu(data) = x.storage_mut() {
+                reference::relu::relu_(data);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Applies a linear transformation to the last dimension.
+///
+/// Corresponds to `torch.nn.functional.linear(input, weight, bias)`.
+///
+/// # Shapes
+/// `input [n, in_features]`, `weight [out_features, in_features]`,
+/// `bias [out_features]` → `[n, out_features]`.
+///
+/// # Errors
+/// [`Error::Shape`] with PyTorch's message when the shapes disagree.
+pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    run1(&Op::Linear, &[Some(x), Some(weight), bias])
+}
+
+/// Matrix product of two 2-D tensors.
+///
+/// Corresponds to `torch.matmul` / `torch.mm` for 2-D inputs.
+///
+/// # Shapes
+/// `a [m, k]`, `b [k, n]` → `[m, n]`.
+///
+/// # Errors
+/// [`Error::Shape`] with PyTorch's message when the shapes disagree; device errors.
+pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    run1(&Op::Matmul, &[Some(a), Some(b)])
+}

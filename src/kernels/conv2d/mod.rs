@@ -1,0 +1,389 @@
+//! conv2d on the GPU: one function per lowering, and the rule that picks one.
+//!
+//! - [`Lowering::Pointwise`] (`matmul.rs`): a 1x1 convolution with stride 1 and no
+//!   padding, whose input already is the column matrix, as one GEMM;
+//! - [`Lowering::Im2col`] (`matmul.rs`): `im2col.wgsl` unfolds input patches into a
+//!   column matrix `[groups][cg*kh*kw][cols]`, kept under a memory budget by splitting
+//!   the batch (and one image by output rows), and `gemm.wgsl` multiplies each group's
+//!   weights by it, bias and relu in the epilogue, writing NCHW directly;
+//! - [`Lowering::Direct`] (`direct.rs`): kernels that read input and weights straight
+//!   from storage ([`DirectKernel`]: a vec4 dot product per output, depthwise 4x4 and
+//!   4-wide blocks, one output per invocation, 16 channels per invocation);
+//! - [`Lowering::Packed`] (`packed.rs`): an implicit GEMM whose weights come through
+//!   64 KiB uniform blocks, the fast path on CPU drivers;
+//! - [`Lowering::Winograd`] (`winograd.rs`): F(2x2, 3x3).
+//!
+//! [`Conv2dAlgo`] is what a caller asks for; [`choose`] turns it, the device's
+//! [`super::Lowerings`] and the adapter kind into a [`Lowering`].
+
+mod direct;
+mod matmul;
+mod packed;
+mod winograd;
+
+pub(crate) use packed::{PackParams, PackedParams};
+pub(crate) use winograd::WinoParams;
+
+use self::direct::DirectKernel;
+use crate::device::{Device, GpuHandle};
+use crate::error::{Error, Result};
+use crate::kernels::gemm::{FLAG_BIAS, FLAG_RELU};
+use crate::kernels::{Policy, u32_of};
+use crate::op::conv2d::{Conv2dGeometry, PaddingMode};
+
+/// Which GPU lowering runs a conv2d.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Conv2dAlgo {
+    /// Pick per call (or the device's [`super::Lowerings::conv2d`] / `WGCNN_CONV2D`).
+    /// The direct kernel for depthwise convolutions; on CPU drivers Winograd for 3x3
+    /// stride-1 convolutions with 8 or more input channels, the direct kernel for a
+    /// handful of output pixels, the packed implicit GEMM otherwise; on GPUs a plain
+    /// GEMM for 1x1 stride-1 convolutions and im2col + GEMM otherwise.
+    #[default]
+    Auto,
+    /// im2col + GEMM (any convolution; a pointwise one, 1x1 with stride 1 and no
+    /// padding, skips the unfolding: its input is the column matrix).
+    Im2col,
+    /// One invocation per output element (any convolution; 4 x 4 outputs per
+    /// invocation for depthwise stride-1 convolutions with rows of whole vec4s, one
+    /// vec4 dot product per output for a kernel covering its whole input).
+    Direct,
+    /// Implicit GEMM: one invocation per output pixel and 16 output channels, no
+    /// column matrix (any convolution).
+    Implicit,
+    /// Implicit GEMM with the weights packed into 64 KiB uniform-buffer blocks (any
+    /// convolution; the fast path on CPU drivers, where storage-buffer loads are the
+    /// cost): 16 or 32 output channels x 2 rows x 4 pixels per invocation where rows are
+    /// whole vec4s (stride 1 or 2), 8 pixels otherwise.
+    Packed,
+    /// Winograd F(2x2, 3x3): 16 GEMMs over transformed 4x4 tiles, for 3x3 kernels with
+    /// stride 1, dilation 1 and one group (and a row of tiles whose transforms fit a
+    /// binding); other convolutions take the `Auto` choice.
+    Winograd,
+}
+
+impl Conv2dAlgo {
+    /// Parses `auto`, `im2col`, `direct`, `implicit`, `packed` or `winograd`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] for another name.
+    pub fn parse(name: &str) -> Result<Self> {
+        Ok(match name {
+            "auto" => Self::Auto,
+            "im2col" => Self::Im2col,
+            "direct" => Self::Direct,
+            "implicit" => Self::Implicit,
+            "packed" => Self::Packed,
+            "winograd" => Self::Winograd,
+            other => {
+                return Err(Error::param(
+                    "conv2d",
+                    format!(
+                        "unknown conv2d lowering '{other}' (expected auto, im2col, direct, \
+                         implicit, packed or winograd)"
+                    ),
+                ));
+            }
+        })
+    }
+}
+
+/// Options of [`crate::conv2d_ext`] beyond PyTorch's parameters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Conv2dOptions {
+    /// Apply relu in the epilogue (`relu(conv2d(..))` in one dispatch).
+    pub relu: bool,
+    pub algo: Conv2dAlgo,
+    /// Most bytes the im2col column matrix may take (default 64 MiB, and never more
+    /// than one storage binding).
+    pub col_budget: Option<u64>,
+}
+
+/// The lowering that runs one conv2d call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lowering {
+    Pointwise,
+    Im2col,
+    Direct(DirectKernel),
+    Packed,
+    Winograd,
+}
+
+/// Output pixels under which `Auto` picks the direct kernel on CPU drivers (measured:
+/// mnist_cnn's last conv, 64 pixels x 10 channels over 3136 taps, 6.0 -> 4.2 ms).
+const FEW_PIXELS: usize = 512;
+/// Input channels from which `Auto` picks Winograd on CPU drivers (measured: with 1 or
+/// 3 input channels the transforms cost more than the multiplies they save).
+const WINOGRAD_MIN_C_IN: usize = 8;
+
+/// The lowering for `g` when `algo` is asked for, under the device's policy.
+pub(crate) fn choose(
+    gpu: &GpuHandle,
+    g: &Conv2dGeometry,
+    algo: Conv2dAlgo,
+    policy: &Policy,
+) -> Lowering {
+    let wanted = match algo {
+        Conv2dAlgo::Auto => policy.conv2d,
+        other => other,
+    };
+    let winograd = winograd::applies(g, gpu);
+    let software = policy.software;
+    // a pointwise convolution's column matrix is its input: no unfolding
+    let pointwise = g.is_pointwise() && g.mode == PaddingMode::Zeros;
+    match wanted {
+        Conv2dAlgo::Winograd if winograd => Lowering::Winograd,
+        Conv2dAlgo::Im2col if pointwise => Lowering::Pointwise,
+        Conv2dAlgo::Im2col => Lowering::Im2col,
+        Conv2dAlgo::Packed => Lowering::Packed,
+        Conv2dAlgo::Direct => Lowering::Direct(DirectKernel::for_direct(g)),
+        Conv2dAlgo::Implicit => Lowering::Direct(DirectKernel::Implicit),
+        // Auto, and Winograd where it does not apply
+        _ if g.mg < 4 => Lowering::Direct(DirectKernel::for_direct(g)),
+        // a handful of output pixels (a kernel as large as its input): one invocation
+        // per output element spreads further than 8 pixels per invocation
+        _ if software && g.n * g.oh * g.ow < FEW_PIXELS => {
+            Lowering::Direct(DirectKernel::for_direct(g))
+        }
+        // Winograd where the GEMMs have enough input channels to pay for the transforms
+        _ if software && g.c_in >= WINOGRAD_MIN_C_IN && winograd => Lowering::Winograd,
+        _ if software && packed::fits(gpu) => Lowering::Packed,
+        _ if software => Lowering::Direct(DirectKernel::Implicit),
+        _ if pointwise => Lowering::Pointwise,
+        _ => Lowering::Im2col,
+    }
+}
+
+/// The buffers of one conv2d call: input, weight, bias (the weight stands in when there
+/// is none: never read), output, the weight and bias sizes in bytes, and the
+/// epilogue flags.
+#[derive(Clone, Copy)]
+pub(crate) struct ConvIo<'a> {
+    pub x: &'a wgpu::Buffer,
+    pub w: &'a wgpu::Buffer,
+    pub b: &'a wgpu::Buffer,
+    pub y: &'a wgpu::Buffer,
+    pub w_size: u64,
+    pub b_size: u64,
+    pub flags: u32,
+}
+
+impl<'a> ConvIo<'a> {
+    /// The buffers of `y = conv2d(x, w, bias)`, relu fused when `relu`.
+    pub(crate) fn new(
+        (x, w, y): (&'a wgpu::Buffer, &'a wgpu::Buffer, &'a wgpu::Buffer),
+        w_size: u64,
+        bias: Option<(&'a wgpu::Buffer, u64)>,
+        relu: bool,
+    ) -> Self {
+        let mut flags = 0;
+        if bias.is_some() {
+            flags |= FLAG_BIAS;
+        }
+        if relu {
+            flags |= FLAG_RELU;
+        }
+        let (b, b_size) = bias.unwrap_or((w, 4));
+        Self {
+            x,
+            w,
+            b,
+            y,
+            w_size,
+            b_size,
+            flags,
+        }
+    }
+}
+
+/// Records the convolution `g` into `io.y` with the lowering chosen for `options`.
+pub(crate) fn launch(
+    device: &Device,
+    gpu: &GpuHandle,
+    io: &ConvIo<'_>,
+    g: &Conv2dGeometry,
+    options: &Conv2dOptions,
+) -> Result<()> {
+    check_sizes(g)?;
+    let policy = super::policy(gpu)?;
+    match choose(gpu, g, options.algo, &policy) {
+        Lowering::Pointwise => matmul::pointwise(gpu, io, g, policy.gemm),
+        Lowering::Im2col => matmul::im2col(device, gpu, io, g, policy.gemm, options.col_budget),
+        Lowering::Direct(kernel) => direct::launch(gpu, io, g, kernel),
+        Lowering::Packed => packed::launch(device, gpu, io, g),
+        Lowering::Winograd => winograd::launch(device, gpu, io, g, policy.gemm),
+    }
+}
+
+/// Every size a kernel reads as u32 fits one, and so do the per-image element counts.
+fn check_sizes(g: &Conv2dGeometry) -> Result<()> {
+    let dims = [
+        g.n,
+        g.c_in,
+        g.h,
+        g.w,
+        g.c_out,
+        g.kh,
+        g.kw,
+        g.oh,
+        g.ow,
+        g.pad[0],
+        g.pad[1],
+        g.pad[2],
+        g.pad[3],
+        g.stride[0],
+        g.stride[1],
+        g.dilation[0],
+        g.dilation[1],
+    ];
+    for d in dims {
+        u32_of(d as u64, "conv2d size")?;
+    }
+    let checked = |a: usize, b: usize, c: usize| {
+        a.checked_mul(b)
+            .and_then(|v| v.checked_mul(c))
+            .map_or(Err(()), |v| {
+                u32_of(v as u64, "conv2d image elements").map_err(|_| ())
+            })
+    };
+    if checked(g.c_in, g.h, g.w).is_err() || checked(g.c_out, g.oh, g.ow).is_err() {
+        return Err(Error::Limit {
+            what: "conv2d image elements",
+            requested: u64::MAX,
+            limit: u64::from(u32::MAX),
+        });
+    }
+    Ok(())
+}
+
+/// The `MODE` override (and `mode` field) of a padding mode: its index in
+/// zeros, reflect, replicate, circular.
+pub(crate) fn mode_code(mode: PaddingMode) -> u32 {
+    match mode {
+        PaddingMode::Zeros => 0,
+        PaddingMode::Reflect => 1,
+        PaddingMode::Replicate => 2,
+        PaddingMode::Circular => 3,
+    }
+}
+
+uniform! {
+    /// The sizes every conv2d kernel reads, first in each of their uniforms.
+    pub(crate) struct ConvShape {
+        c: u32,
+        h: u32,
+        w: u32,
+        cg: u32,
+        kh: u32,
+        kw: u32,
+        stride_h: u32,
+        stride_w: u32,
+        pad_t: u32,
+        pad_l: u32,
+        dil_h: u32,
+        dil_w: u32,
+        oh: u32,
+        ow: u32,
+        c_out: u32,
+        mg: u32,
+    }
+}
+
+impl ConvShape {
+    /// The shape of `g` (its sizes checked by [`check_sizes`]).
+    fn of(g: &Conv2dGeometry) -> Self {
+        Self {
+            c: g.c_in as u32,
+            h: g.h as u32,
+            w: g.w as u32,
+            cg: g.cg as u32,
+            kh: g.kh as u32,
+            kw: g.kw as u32,
+            stride_h: g.stride[0] as u32,
+            stride_w: g.stride[1] as u32,
+            pad_t: g.pad[0] as u32,
+            pad_l: g.pad[2] as u32,
+            dil_h: g.dilation[0] as u32,
+            dil_w: g.dilation[1] as u32,
+            oh: g.oh as u32,
+            ow: g.ow as u32,
+            c_out: g.c_out as u32,
+            mg: g.mg as u32,
+        }
+    }
+}
+
+uniform! {
+    /// `Im2colParams` of im2col.wgsl.
+    pub(crate) struct Im2colParams {
+        shape: ConvShape,
+        row0: u32,
+        rows: u32,
+        ncols: u32,
+        k: u32,
+        total: u32,
+        mode: u32,
+        in_shift: u32,
+        _pad: [u32; 1],
+    }
+}
+
+uniform! {
+    /// `DirectParams` of conv2d.wgsl.
+    pub(crate) struct DirectParams {
+        shape: ConvShape,
+        total: u32,
+        flags: u32,
+        mode: u32,
+        in_shift: u32,
+        out_shift: u32,
+        _pad: [u32; 3],
+    }
+}
+
+/// Images per dispatch whose input and output windows each fit one binding.
+fn images_per_binding(gpu: &GpuHandle, g: &Conv2dGeometry) -> usize {
+    let (in_image, out_image) = image_sizes(g);
+    let chunk = gpu.chunk_elems();
+    (chunk / in_image.max(1))
+        .min(chunk / out_image.max(1))
+        .max(1) as usize
+}
+
+/// Elements of one input image and of one output image.
+fn image_sizes(g: &Conv2dGeometry) -> (u64, u64) {
+    ((g.c_in * g.h * g.w) as u64, (g.c_out * g.oh * g.ow) as u64)
+}
+
+/// The row specialisation of `conv2d_packed_rows` and `conv2d_depthwise_q` (kernel
+/// width, left padding, stride and dilation along the row) for a convolution they
+/// compute: zero padding, rows of whole vec4s in and out, stride 1 with dilation 1, or
+/// stride 2, and every tap of 4 neighbouring pixels within the 16 columns the kernel
+/// loads around them.
+fn row_spec(g: &Conv2dGeometry) -> Option<[u32; 4]> {
+    if g.mode != PaddingMode::Zeros || !g.w.is_multiple_of(4) || !g.ow.is_multiple_of(4) {
+        return None;
+    }
+    let (kw, pl, sw, dw) = (g.kw, g.pad[2], g.stride[1], g.dilation[1]);
+    let fits = if g.stride == [1, 1] && g.dilation == [1, 1] {
+        matches!(
+            (kw, pl),
+            (1, 0) | (2, 0 | 1) | (3, 0..=2) | (5, 0..=2) | (7, 2 | 3)
+        )
+    } else {
+        sw == 2
+            && matches!(
+                (kw, pl, dw),
+                (1, 0, 1) | (2, 0, 1) | (3, 0 | 1, 1) | (3, 1 | 2, 2) | (5, 2, 1) | (7, 3, 1)
+            )
+    };
+    fits.then(|| [kw, pl, sw, dw].map(|v| v as u32))
+}
+
+/// The overrides of a [`row_spec`].
+fn row_constants(spec: [u32; 4]) -> Vec<(&'static str, f64)> {
+    ["KW", "PL", "SW", "DW"]
+        .into_iter()
+        .zip(spec.map(f64::from))
+        .collect()
+}

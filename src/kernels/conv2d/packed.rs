@@ -1,0 +1,238 @@
+//! The packed implicit GEMM of `shaders/conv2d_packed.wgsl`, for CPU drivers: the
+//! weights are laid out in 64 KiB uniform blocks (one dispatch), then one dispatch per
+//! (group, block of 16 or 32 output channels, chunk of input channels) and run of
+//! images.
+
+use super::{ConvIo, ConvShape, image_sizes, images_per_binding, mode_code};
+use super::{row_constants, row_spec};
+use crate::device::{Bind, Device, GpuHandle, Slot};
+use crate::error::{Error, Result};
+use crate::kernels::gemm::{FLAG_FIRST_CHUNK, FLAG_LAST_CHUNK};
+use crate::kernels::shaders::Shader;
+use crate::kernels::u32_of;
+use crate::op::conv2d::{Conv2dGeometry, PaddingMode};
+use crate::tensor::Tensor;
+
+uniform! {
+    /// `PackParams` of conv2d_packed.wgsl (`pack_weights`).
+    pub(crate) struct PackParams {
+        mg: u32,
+        cg: u32,
+        khw: u32,
+        /// Input channels per chunk.
+        cc: u32,
+        /// Row blocks per group.
+        row_blocks: u32,
+        /// Chunks per row block.
+        chunks: u32,
+        total: u32,
+        /// Output channels per block: 16, or 32 (the _32 kernels).
+        rows: u32,
+        /// The floats of a block the kernels read (cc * khw * rows): only these are
+        /// written.
+        used: u32,
+        _pad: [u32; 3],
+    }
+}
+
+uniform! {
+    /// `PackedParams` of conv2d_packed.wgsl (the convolution kernels).
+    pub(crate) struct PackedParams {
+        shape: ConvShape,
+        total: u32,
+        /// [`crate::kernels::gemm::EPILOGUE`] bits.
+        flags: u32,
+        mode: u32,
+        in_shift: u32,
+        out_shift: u32,
+        group: u32,
+        m0: u32,
+        ci0: u32,
+        cc: u32,
+        _pad: [u32; 3],
+    }
+}
+
+/// Most taps (input channels x kernel cells) one packed dispatch sums.
+const MAX_CHUNK_TAPS: usize = 512;
+/// A uniform-buffer block of packed weights: 4096 vec4 (64 KiB).
+const PACK_BLOCK: u64 = 16384;
+/// Output channels per packed block.
+const PACK_ROWS: usize = 16;
+
+const PACK_LAYOUT: &[(u32, Slot)] = &[(5, Slot::Read), (6, Slot::ReadWrite), (7, Slot::Uniform)];
+const PACKED_LAYOUT: &[(u32, Slot)] = &[
+    (0, Slot::Read),
+    (1, Slot::UniformBlock),
+    (2, Slot::Read),
+    (3, Slot::ReadWrite),
+    (4, Slot::Uniform),
+    (8, Slot::Read),
+    (9, Slot::ReadWrite),
+];
+
+/// Whether the adapter's uniform bindings hold a packed block.
+pub(super) fn fits(gpu: &GpuHandle) -> bool {
+    gpu.max_uniform_binding() >= PACK_BLOCK * 4
+}
+
+/// Records `g` through packed weights.
+pub(super) fn launch(
+    device: &Device,
+    gpu: &GpuHandle,
+    io: &ConvIo<'_>,
+    g: &Conv2dGeometry,
+) -> Result<()> {
+    if !fits(gpu) {
+        return Err(Error::Limit {
+            what: "uniform binding size for packed conv2d weights",
+            requested: PACK_BLOCK * 4,
+            limit: gpu.max_uniform_binding(),
+        });
+    }
+    let (in_image, out_image) = image_sizes(g);
+    let ohw = (g.oh * g.ow) as u64;
+    // 1x1, stride 1, no padding, and every 8 pixels two aligned vec4 of each input plane
+    let aligned_1x1 = g.is_pointwise()
+        && g.mode == PaddingMode::Zeros
+        && ohw.is_multiple_of(8)
+        && in_image.is_multiple_of(4);
+    let rows = row_spec(g).filter(|_| !aligned_1x1);
+    // 1x1 and row kernels with more than 16 output channels: blocks of 32 (twice the
+    // reuse per load)
+    let block_rows = if (aligned_1x1 || rows.is_some()) && g.mg > PACK_ROWS {
+        2 * PACK_ROWS
+    } else {
+        PACK_ROWS
+    };
+    let khw = g.kh * g.kw;
+    let taps_per_block = PACK_BLOCK as usize / block_rows;
+    if khw > taps_per_block {
+        return Err(Error::Limit {
+            what: "conv2d kernel taps for packed weights",
+            requested: khw as u64,
+            limit: taps_per_block as u64,
+        });
+    }
+    // Chunks of at most 512 taps, as even as they come: the chunks' sums meet in the
+    // output, a two-level sum that keeps the rounding of long dot products near
+    // PyTorch's (one chunk up to 512 taps: a second dispatch costs more than it buys).
+    let most = (taps_per_block.min(MAX_CHUNK_TAPS) / khw).clamp(1, g.cg);
+    let chunks = g.cg.div_ceil(most);
+    let cc = g.cg.div_ceil(chunks);
+    let row_blocks = g.mg.div_ceil(block_rows);
+    let blocks = (g.groups * row_blocks * chunks) as u64;
+    let packed = Tensor::uninit(device, &[(blocks * PACK_BLOCK) as usize])?;
+    let pb = packed.gpu_buffer()?;
+    // the kernels read a block's first cc * khw taps of `block_rows` channels, no more
+    let used = (cc * khw * block_rows) as u64;
+    let pp = PackParams {
+        mg: g.mg as u32,
+        cg: g.cg as u32,
+        khw: khw as u32,
+        cc: cc as u32,
+        row_blocks: row_blocks as u32,
+        chunks: chunks as u32,
+        total: u32_of(blocks * used, "packed weights")?,
+        rows: block_rows as u32,
+        used: used as u32,
+        ..PackParams::default()
+    };
+    let pack = gpu.pipeline(&Shader::Conv2dPacked.entry("pack_weights", PACK_LAYOUT))?;
+    let binds = [
+        Bind::at(5, io.w, 0, io.w_size),
+        Bind::at(6, pb, 0, blocks * PACK_BLOCK * 4),
+    ];
+    gpu.dispatch(
+        &pack,
+        &binds,
+        bytemuck::bytes_of(&pp),
+        gpu.grid((blocks * used).div_ceil(256))?,
+    )?;
+
+    let wide = block_rows > PACK_ROWS;
+    let conv = match rows {
+        _ if aligned_1x1 => Shader::Conv2dPacked
+            .entry(
+                if wide {
+                    "conv2d_packed_1x1_32"
+                } else {
+                    "conv2d_packed_1x1"
+                },
+                PACKED_LAYOUT,
+            )
+            .with("MODE", mode_code(PaddingMode::Zeros)),
+        Some(spec) => {
+            let entry = if wide {
+                "conv2d_packed_rows_32"
+            } else {
+                "conv2d_packed_rows"
+            };
+            let mut conv = Shader::Conv2dPacked.entry(entry, PACKED_LAYOUT);
+            conv.constants = row_constants(spec);
+            conv
+        }
+        None => Shader::Conv2dPacked
+            .entry("conv2d_packed", PACKED_LAYOUT)
+            .with("MODE", mode_code(g.mode)),
+    };
+    let conv = gpu.pipeline(&conv)?;
+    gpu.for_each_run(
+        "conv2d image size (bytes)",
+        g.n,
+        (in_image, out_image),
+        images_per_binding(gpu, g),
+        |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+            // conv2d_packed_rows counts images; its invocations cover 2 rows x 4 pixels
+            let (total, invocations) = if rows.is_some() {
+                let per_image = (g.oh.div_ceil(2) * g.ow / 4) as u64;
+                (nb as u64, nb as u64 * per_image)
+            } else {
+                (nb as u64 * ohw, (nb as u64 * ohw).div_ceil(8))
+            };
+            let grid = gpu.grid(invocations.div_ceil(64))?;
+            for group in 0..g.groups {
+                for rb in 0..row_blocks {
+                    for chunk in 0..chunks {
+                        let block = ((group * row_blocks + rb) * chunks + chunk) as u64;
+                        let ci0 = chunk * cc;
+                        let mut flags = io.flags;
+                        if chunk == 0 {
+                            flags |= FLAG_FIRST_CHUNK;
+                        }
+                        if chunk + 1 == chunks {
+                            flags |= FLAG_LAST_CHUNK;
+                        }
+                        let params = PackedParams {
+                            shape: ConvShape::of(g),
+                            total: u32_of(total, "conv2d pixels")?,
+                            flags,
+                            mode: mode_code(g.mode),
+                            in_shift: x_shift,
+                            out_shift: y_shift,
+                            group: group as u32,
+                            m0: (rb * block_rows) as u32,
+                            ci0: ci0 as u32,
+                            cc: cc.min(g.cg - ci0) as u32,
+                            ..PackedParams::default()
+                        };
+                        let binds = [
+                            Bind::at(0, io.x, x_off, x_size),
+                            Bind::at(1, pb, block * PACK_BLOCK * 4, PACK_BLOCK * 4),
+                            Bind::at(2, io.b, 0, io.b_size),
+                            Bind::at(3, io.y, y_off, y_size),
+                            // vec4 view: the window rounded out to whole vec4s (the shift
+                            // is a multiple of 4 when the VEC4 pipeline reads it)
+                            Bind::at(8, io.x, x_off, x_size.div_ceil(16) * 16),
+                            // vec4 view of the output (the _1x1 and _rows kernels: whole
+                            // images of whole rows, so the shift is a multiple of 4)
+                            Bind::at(9, io.y, y_off, y_size.div_ceil(16) * 16),
+                        ];
+                        gpu.dispatch(&conv, &binds, bytemuck::bytes_of(&params), grid)?;
+                    }
+                }
+            }
+            Ok(())
+        },
+    )
+}

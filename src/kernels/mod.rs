@@ -1,0 +1,189 @@
+//! The GPU kernels: for each op, the launchers that record its WGSL dispatches into a
+//! device, and the policy that picks among them where there is a choice. This layer
+//! reads op semantics ([`crate::op`]) and records into the device layer
+//! ([`crate::device`]); it knows nothing of the CPU reference, model files or the
+//! public functions above it.
+//!
+//! - `wgsl`: uniform structs and flag constants, defined once for Rust and WGSL;
+//! - [`shaders`]: the table of WGSL files and their sources as compiled;
+//! - `conv2d` (one module per lowering), `gemm`, `pool2d`, `interpolate`, `relu`;
+//! - [`roofline`]: the adapter's roof, measured with the project's own kernels.
+//!
+//! Adding an op or a dtype: see `ARCHITECTURE.md` at the repository root.
+
+#[macro_use]
+mod wgsl;
+pub(crate) mod conv2d;
+pub(crate) mod gemm;
+pub(crate) mod interpolate;
+pub(crate) mod pool2d;
+pub(crate) mod relu;
+pub mod roofline;
+pub mod shaders;
+
+pub use conv2d::{Conv2dAlgo, Conv2dOptions};
+pub use gemm::GemmVariant;
+
+use crate::device::{Device, GpuHandle};
+use crate::error::{Error, Result};
+use crate::op::Call;
+use crate::tensor::{IndexTensor, Tensor};
+
+/// Which kernels run where wgcnn has a choice, for every op on one device. Set it per
+/// device with `DeviceOptions::default().with(Lowerings { .. })`; a field left `None`
+/// takes its environment variable, else the rule for the adapter's kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lowerings {
+    /// The GEMM kernel. `None`: `WGCNN_GEMM` (`tiled`, `register`) if set, else
+    /// `register` on a software adapter and `tiled` on a GPU.
+    pub gemm: Option<GemmVariant>,
+    /// The conv2d lowering [`Conv2dAlgo::Auto`] stands for. `None`: `WGCNN_CONV2D`
+    /// (`auto`, `im2col`, `direct`, `implicit`, `packed`, `winograd`) if set, else the
+    /// per-call rule.
+    pub conv2d: Option<Conv2dAlgo>,
+}
+
+/// The lowering policy of one device, resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Policy {
+    pub gemm: GemmVariant,
+    pub conv2d: Conv2dAlgo,
+    /// The adapter is a CPU driver: the kernels shaped for lavapipe and llvmpipe.
+    pub software: bool,
+}
+
+/// An environment variable's value, if set and not blank.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The policy of `gpu`: its [`Lowerings`], then the environment, then the adapter kind.
+///
+/// # Errors
+/// [`Error::InvalidParam`] for a malformed `WGCNN_GEMM` or `WGCNN_CONV2D`.
+pub(crate) fn policy(gpu: &GpuHandle) -> Result<Policy> {
+    let chosen = gpu.extension::<Lowerings>().copied().unwrap_or_default();
+    let software = gpu.is_software();
+    let gemm = match chosen.gemm {
+        Some(v) => v,
+        None => match env("WGCNN_GEMM") {
+            Some(v) => GemmVariant::parse(&v)?,
+            None if software => GemmVariant::Register,
+            None => GemmVariant::Tiled,
+        },
+    };
+    let conv2d = match chosen.conv2d {
+        Some(a) => a,
+        None => match env("WGCNN_CONV2D") {
+            Some(v) => Conv2dAlgo::parse(&v)?,
+            None => Conv2dAlgo::Auto,
+        },
+    };
+    Ok(Policy {
+        gemm,
+        conv2d,
+        software,
+    })
+}
+
+/// `v` as the u32 a uniform holds, or a limit error naming `what`.
+pub(crate) fn u32_of(v: u64, what: &'static str) -> Result<u32> {
+    u32::try_from(v).map_err(|_| Error::Limit {
+        what,
+        requested: v,
+        limit: u64::from(u32::MAX),
+    })
+}
+
+/// Records a checked call on a GPU: its inputs in [`crate::op::OpKind::inputs`] order
+/// (`None` for an absent optional input) into `out`, and the indices into `indices`
+/// for the calls that give them. An empty output records nothing.
+///
+/// # Errors
+/// Limits of the device, and [`Error::Unsupported`] for a non-empty output from empty
+/// inputs (conv2d with no input channels, linear with no features).
+pub(crate) fn launch(
+    device: &Device,
+    gpu: &GpuHandle,
+    call: &Call,
+    inputs: &[Option<&Tensor>],
+    (out, indices): (&Tensor, Option<&IndexTensor>),
+    conv: &Conv2dOptions,
+) -> Result<()> {
+    if out.numel() == 0 {
+        return Ok(());
+    }
+    let input = |i: usize| -> Result<&Tensor> {
+        inputs
+            .get(i)
+            .copied()
+            .flatten()
+            .ok_or_else(|| Error::Backend(format!("missing input {i}")))
+    };
+    let bias = |i: usize| -> Result<Option<(&wgpu::Buffer, u64)>> {
+        match inputs.get(i).copied().flatten() {
+            Some(b) => Ok(Some((b.gpu_buffer()?, b.numel() as u64 * 4))),
+            None => Ok(None),
+        }
+    };
+    let y = out.gpu_buffer()?;
+    let idx = indices.map(IndexTensor::gpu_buffer).transpose()?;
+    match call {
+        Call::Conv2d { geometry, relu, .. } => {
+            let (x, w) = (input(0)?, input(1)?);
+            if x.numel() == 0 {
+                // the output is the bias alone: c_in is 0
+                return Err(Error::Unsupported("conv2d with zero input channels".into()));
+            }
+            if w.numel() == 0 {
+                return Err(Error::Unsupported("conv2d with an empty weight".into()));
+            }
+            let io = conv2d::ConvIo::new(
+                (x.gpu_buffer()?, w.gpu_buffer()?, y),
+                w.numel() as u64 * 4,
+                bias(2)?,
+                *relu,
+            );
+            conv2d::launch(device, gpu, &io, geometry, conv)
+        }
+        Call::MaxPool2d { geometry, .. } => {
+            pool2d::max_pool2d(gpu, geometry, (input(0)?.gpu_buffer()?, y, idx))
+        }
+        Call::AvgPool2d {
+            geometry,
+            count_include_pad,
+            divisor_override,
+        } => pool2d::avg_pool2d(
+            gpu,
+            geometry,
+            (*count_include_pad, *divisor_override),
+            (input(0)?.gpu_buffer()?, y),
+        ),
+        Call::AdaptiveAvgPool2d(g) => {
+            pool2d::adaptive_pool2d(gpu, g, (input(0)?.gpu_buffer()?, y, None))
+        }
+        Call::AdaptiveMaxPool2d(g) => {
+            pool2d::adaptive_pool2d(gpu, g, (input(0)?.gpu_buffer()?, y, idx))
+        }
+        Call::Interpolate(g) => interpolate::launch(gpu, g, (input(0)?.gpu_buffer()?, y)),
+        Call::Relu { .. } => {
+            relu::launch(gpu, input(0)?.gpu_buffer()?, Some(y), out.numel() as u64)
+        }
+        Call::Linear { dims, .. } => {
+            if dims[1] == 0 {
+                // the output is the bias (or zeros)
+                return Err(Error::Unsupported("linear with zero in_features".into()));
+            }
+            let bias = bias(2)?.map(|(b, _)| b);
+            let (x, w) = (input(0)?.gpu_buffer()?, input(1)?.gpu_buffer()?);
+            gemm::linear(gpu, (x, w, bias, y), *dims)
+        }
+        Call::Matmul { dims } => {
+            let (a, b) = (input(0)?.gpu_buffer()?, input(1)?.gpu_buffer()?);
+            gemm::matmul(gpu, (a, b, y), *dims)
+        }
+    }
+}

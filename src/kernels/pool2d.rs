@@ -1,0 +1,281 @@
+//! Pooling on the GPU: `shaders/pool2d.wgsl`. One invocation per output element in
+//! general; 4 outputs per invocation from vec4 row loads where rows allow, with 2
+//! (max) or 4 (average, stride 1) output rows sharing their input rows. Planes are
+//! processed in chunks that fit a storage binding.
+
+use crate::device::{Bind, GpuHandle, Slot};
+use crate::error::Result;
+use crate::kernels::shaders::Shader;
+use crate::op::pool2d::{AdaptiveGeometry, Pool2dGeometry};
+
+uniform! {
+    /// `PoolParams` of pool2d.wgsl.
+    pub(crate) struct PoolParams {
+        h: u32,
+        w: u32,
+        oh: u32,
+        ow: u32,
+        kh: u32,
+        kw: u32,
+        sh: u32,
+        sw: u32,
+        ph: u32,
+        pw: u32,
+        dh: u32,
+        dw: u32,
+        total: u32,
+        /// [`POOL_FLAGS`] bits.
+        flags: u32,
+        divisor: u32,
+        in_shift: u32,
+        out_shift: u32,
+        idx_shift: u32,
+        _pad: [u32; 2],
+    }
+}
+
+wgsl_consts! {
+    /// The flags of pool2d.wgsl.
+    POOL_FLAGS {
+        /// Write the index of each maximum.
+        FLAG_INDICES = 1,
+        /// Count padded cells in the divisor.
+        FLAG_COUNT_PAD = 2,
+        /// Divide by `divisor` instead.
+        FLAG_DIVISOR = 4,
+    }
+}
+
+const LAYOUT: &[(u32, Slot)] = &[
+    (0, Slot::Read),
+    (1, Slot::ReadWrite),
+    (2, Slot::ReadWrite),
+    (3, Slot::Uniform),
+];
+const LAYOUT_V4: &[(u32, Slot)] = &[
+    (1, Slot::ReadWrite),
+    (3, Slot::Uniform),
+    (4, Slot::Read),
+    (5, Slot::ReadWrite),
+];
+
+/// One pooling kernel as a launcher runs it.
+struct Kernel {
+    entry: &'static str,
+    /// Overrides of the specialised entry points.
+    constants: Vec<(&'static str, f64)>,
+    /// Neighbouring outputs per invocation, [columns, rows] (64 invocations per
+    /// workgroup unless [1, 1]).
+    per: [u32; 2],
+    /// Reads the input and writes the output as vec4 (bindings 4 and 5).
+    vec4: bool,
+}
+
+impl Kernel {
+    /// One invocation per output, scalar bindings.
+    fn scalar(entry: &'static str) -> Self {
+        Self {
+            entry,
+            constants: Vec::new(),
+            per: [1, 1],
+            vec4: false,
+        }
+    }
+}
+
+/// The row specialisation (`KW`, `PW`, `SW`) of the vec4 kernels when a pooling has
+/// one: rows of whole vec4s, dilation 1 along the row, and a (kernel, padding, stride)
+/// along the row whose 4 windows stay within the 12 columns of 3 quads.
+fn vec4_row(g: &Pool2dGeometry) -> Option<Vec<(&'static str, f64)>> {
+    let (k, p, s) = (g.kernel[1], g.padding[1], g.stride[1]);
+    let fits = matches!(
+        (k, p, s),
+        (1, 0, 1) | (2, 0 | 1, 1) | (3, 0 | 1, 1) | (1, 0, 2) | (2, 0 | 1, 2) | (3, 1, 2)
+    );
+    (g.w.is_multiple_of(4) && g.dilation[1] == 1 && fits)
+        .then(|| vec![("KW", k as f64), ("PW", p as f64), ("SW", s as f64)])
+}
+
+fn pool_params(g: &Pool2dGeometry) -> PoolParams {
+    PoolParams {
+        h: g.h as u32,
+        w: g.w as u32,
+        oh: g.oh as u32,
+        ow: g.ow as u32,
+        kh: g.kernel[0] as u32,
+        kw: g.kernel[1] as u32,
+        sh: g.stride[0] as u32,
+        sw: g.stride[1] as u32,
+        ph: g.padding[0] as u32,
+        pw: g.padding[1] as u32,
+        dh: g.dilation[0] as u32,
+        dw: g.dilation[1] as u32,
+        ..PoolParams::default()
+    }
+}
+
+fn adaptive_params(g: &AdaptiveGeometry) -> PoolParams {
+    PoolParams {
+        h: g.h as u32,
+        w: g.w as u32,
+        oh: g.oh as u32,
+        ow: g.ow as u32,
+        ..PoolParams::default()
+    }
+}
+
+/// Records `max_pool2d` of `src` into `dst` (and the indices into `indices`).
+pub(crate) fn max_pool2d(
+    gpu: &GpuHandle,
+    g: &Pool2dGeometry,
+    (src, dst, indices): (&wgpu::Buffer, &wgpu::Buffer, Option<&wgpu::Buffer>),
+) -> Result<()> {
+    let mut p = pool_params(g);
+    let kernel = match (vec4_row(g), indices) {
+        (Some(constants), None) => {
+            // 2 rows per invocation where their windows overlap
+            let (entry, per) = if g.dilation[0] == 1 && g.stride[0] < g.kernel[0] {
+                ("max_pool2d4r", [4, 2])
+            } else {
+                ("max_pool2d4v", [4, 1])
+            };
+            Kernel {
+                entry,
+                constants,
+                per,
+                vec4: true,
+            }
+        }
+        _ => Kernel::scalar("max_pool2d"),
+    };
+    if indices.is_some() {
+        p.flags = FLAG_INDICES;
+    }
+    launch(gpu, &kernel, (src, dst, indices), p, g.n * g.c)
+}
+
+/// Records `avg_pool2d` of `src` into `dst`.
+pub(crate) fn avg_pool2d(
+    gpu: &GpuHandle,
+    g: &Pool2dGeometry,
+    (count_include_pad, divisor_override): (bool, Option<i64>),
+    (src, dst): (&wgpu::Buffer, &wgpu::Buffer),
+) -> Result<()> {
+    let mut p = pool_params(g);
+    if count_include_pad {
+        p.flags |= FLAG_COUNT_PAD;
+    }
+    if let Some(d) = divisor_override {
+        p.flags |= FLAG_DIVISOR;
+        p.divisor = d as u32;
+    }
+    // 4 outputs per invocation sharing loads: vec4 loads where rows allow, else stride
+    // 1 along rows with narrow kernels
+    let kernel = if let Some(constants) = vec4_row(g) {
+        let (entry, per) = if g.stride == [1, 1] && g.dilation[0] == 1 {
+            ("avg_pool2d4r", [4, 4])
+        } else {
+            ("avg_pool2d4v", [4, 1])
+        };
+        Kernel {
+            entry,
+            constants,
+            per,
+            vec4: true,
+        }
+    } else if g.stride[1] == 1 && g.kernel[1] <= 7 {
+        Kernel {
+            entry: "avg_pool2d4",
+            constants: vec![("KW", g.kernel[1] as f64)],
+            per: [4, 1],
+            vec4: false,
+        }
+    } else {
+        Kernel::scalar("avg_pool2d")
+    };
+    launch(gpu, &kernel, (src, dst, None), p, g.n * g.c)
+}
+
+/// Records `adaptive_avg_pool2d` (`indices: None`) or `adaptive_max_pool2d`.
+pub(crate) fn adaptive_pool2d(
+    gpu: &GpuHandle,
+    g: &AdaptiveGeometry,
+    (src, dst, indices): (&wgpu::Buffer, &wgpu::Buffer, Option<&wgpu::Buffer>),
+) -> Result<()> {
+    let mut p = adaptive_params(g);
+    let entry = if indices.is_some() {
+        p.flags = FLAG_INDICES;
+        "adaptive_max_pool2d"
+    } else {
+        "adaptive_avg_pool2d"
+    };
+    launch(
+        gpu,
+        &Kernel::scalar(entry),
+        (src, dst, indices),
+        p,
+        g.n * g.c,
+    )
+}
+
+/// Records one pooling kernel over every plane, in chunks of planes that fit a
+/// binding. `indices` is written when given (max pools).
+fn launch(
+    gpu: &GpuHandle,
+    kernel: &Kernel,
+    (src, dst, indices): (&wgpu::Buffer, &wgpu::Buffer, Option<&wgpu::Buffer>),
+    mut params: PoolParams,
+    planes: usize,
+) -> Result<()> {
+    let idx_buf = indices.unwrap_or(dst);
+    let layout = if kernel.vec4 { LAYOUT_V4 } else { LAYOUT };
+    let mut spec = Shader::Pool2d.entry(kernel.entry, layout);
+    spec.constants.clone_from(&kernel.constants);
+    let pipeline = gpu.pipeline(&spec)?;
+    let (in_plane, out_plane) = (
+        u64::from(params.h) * u64::from(params.w),
+        u64::from(params.oh) * u64::from(params.ow),
+    );
+    let per = kernel.per;
+    gpu.for_each_run(
+        "pooling plane size (bytes)",
+        planes,
+        (in_plane, out_plane),
+        usize::MAX,
+        |_, np, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+            let np = np as u64;
+            let total = if per == [1, 1] {
+                np * out_plane
+            } else {
+                np * u64::from(params.oh.div_ceil(per[1])) * u64::from(params.ow.div_ceil(per[0]))
+            };
+            params.total = super::u32_of(total, "pooling invocations")?;
+            params.in_shift = x_shift;
+            params.out_shift = y_shift;
+            params.idx_shift = y_shift;
+            let grid = gpu.grid(total.div_ceil(if per == [1, 1] { 256 } else { 64 }))?;
+            if kernel.vec4 {
+                // whole planes of whole rows: the input shift is a multiple of 4, and
+                // so is the output's when the vec4 stores are used (ow % 4 == 0)
+                let binds = [
+                    Bind::at(1, dst, y_off, y_size),
+                    Bind::at(4, src, x_off, x_size.div_ceil(16) * 16),
+                    Bind::at(5, dst, y_off, y_size.div_ceil(16) * 16),
+                ];
+                return gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid);
+            }
+            let binds = [
+                Bind::at(0, src, x_off, x_size),
+                Bind::at(1, dst, y_off, y_size),
+                Bind::at(2, idx_buf, y_off, y_size),
+            ];
+            gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)
+        },
+    )
+}
+
+/// The grid of an (8, 32, 1)-workgroup kernel over `np` planes of `oh x ow` outputs
+/// (`np` within the per-dimension limit, which the callers' chunking ensures).
+pub(crate) fn plane_grid(ow: u32, oh: u32, np: u64) -> [u32; 3] {
+    [ow.div_ceil(8).max(1), oh.div_ceil(32).max(1), np as u32]
+}

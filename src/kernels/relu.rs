@@ -1,0 +1,58 @@
+//! relu and in-place relu on the GPU: `shaders/relu.wgsl`, walked in chunks that fit
+//! one storage binding, a vec4 per invocation when the length allows.
+
+use crate::device::{Bind, GpuHandle, Slot};
+use crate::error::Result;
+use crate::kernels::shaders::Shader;
+
+uniform! {
+    /// `ReluParams` of relu.wgsl.
+    pub(crate) struct ReluParams {
+        /// Elements (or vec4s) of this dispatch.
+        len: u32,
+        _pad: [u32; 3],
+    }
+}
+
+const OUT_OF_PLACE: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (6, Slot::Uniform)];
+const OUT_OF_PLACE4: &[(u32, Slot)] = &[(3, Slot::Read), (4, Slot::ReadWrite), (6, Slot::Uniform)];
+const IN_PLACE: &[(u32, Slot)] = &[(2, Slot::ReadWrite), (6, Slot::Uniform)];
+const IN_PLACE4: &[(u32, Slot)] = &[(5, Slot::ReadWrite), (6, Slot::Uniform)];
+
+/// Records relu over the `n` elements of `src` into `dst`, or in place when `dst` is
+/// `None`.
+pub(crate) fn launch(
+    gpu: &GpuHandle,
+    src: &wgpu::Buffer,
+    dst: Option<&wgpu::Buffer>,
+    n: u64,
+) -> Result<()> {
+    let vec4 = n.is_multiple_of(4);
+    let (entry, layout) = match (dst.is_some(), vec4) {
+        (true, false) => ("relu", OUT_OF_PLACE),
+        (true, true) => ("relu4", OUT_OF_PLACE4),
+        (false, false) => ("relu_inplace", IN_PLACE),
+        (false, true) => ("relu4_inplace", IN_PLACE4),
+    };
+    let pipeline = gpu.pipeline(&Shader::Relu.entry(entry, layout))?;
+    let chunk = gpu.chunk_elems();
+    let mut start = 0;
+    while start < n {
+        let len = chunk.min(n - start);
+        let (offset, size) = (start * 4, len * 4);
+        let items = if vec4 { len / 4 } else { len };
+        let first = Bind::at(layout[0].0, src, offset, size);
+        let binds: Vec<Bind<'_>> = match dst {
+            Some(dst) => vec![first, Bind::at(layout[1].0, dst, offset, size)],
+            None => vec![first],
+        };
+        let params = ReluParams {
+            len: super::u32_of(items, "relu elements per binding")?,
+            ..ReluParams::default()
+        };
+        let groups = gpu.grid(items.div_ceil(256))?;
+        gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)?;
+        start += len;
+    }
+    Ok(())
+}

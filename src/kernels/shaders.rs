@@ -1,0 +1,130 @@
+//! Every WGSL file of the crate, in one table from which the [`Shader`] enum, each
+//! file's label and its source as compiled come. A source as compiled is the uniform
+//! structs and flag constants the file uses (declared once in Rust, see
+//! [`super::wgsl`]) followed by the file itself.
+
+use std::sync::OnceLock;
+
+use super::wgsl::{Uniform, consts};
+use crate::device::{PipelineSpec, ShaderCode, Slot};
+use crate::dtype::DType;
+
+macro_rules! shaders {
+    ($(
+        $(#[$meta:meta])*
+        $variant:ident => $file:literal { uniforms: [$($uniform:ty),*], consts: [$($group:expr),*] }
+    ),* $(,)?) => {
+        /// Every WGSL file of the crate.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Shader {
+            $($(#[$meta])* $variant),*
+        }
+
+        impl Shader {
+            /// Every shader, in table order.
+            pub const ALL: &[Shader] = &[$(Shader::$variant),*];
+
+            /// The file name, used as the label of its pipelines.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $(Shader::$variant => $file),*
+                }
+            }
+
+            /// The file as written in `shaders/`.
+            pub fn file(self) -> &'static str {
+                match self {
+                    $(Shader::$variant => include_str!(concat!(
+                        env!("CARGO_MANIFEST_DIR"), "/shaders/", $file
+                    ))),*
+                }
+            }
+
+            /// The declarations written before the file: its uniform structs and
+            /// flag constants.
+            fn prelude(self) -> String {
+                match self {
+                    $(Shader::$variant => {
+                        let mut out = String::new();
+                        $(out.push_str(&<$uniform as Uniform>::wgsl());)*
+                        $(out.push_str(&consts($group));)*
+                        out
+                    }),*
+                }
+            }
+
+            /// Each uniform struct the shader declares, with the size of its Rust
+            /// type (which the tests hold against naga's layout of the WGSL one).
+            pub fn uniforms(self) -> Vec<(&'static str, usize)> {
+                match self {
+                    $(Shader::$variant => vec![$((
+                        <$uniform as Uniform>::NAME,
+                        std::mem::size_of::<$uniform>(),
+                    )),*]),*
+                }
+            }
+        }
+    };
+}
+
+shaders! {
+    Relu => "relu.wgsl" { uniforms: [super::relu::ReluParams], consts: [] },
+    Im2col => "im2col.wgsl" { uniforms: [super::conv2d::Im2colParams], consts: [] },
+    Gemm => "gemm.wgsl" { uniforms: [super::gemm::GemmParams], consts: [super::gemm::EPILOGUE] },
+    Conv2d => "conv2d.wgsl" {
+        uniforms: [super::conv2d::DirectParams],
+        consts: [super::gemm::EPILOGUE]
+    },
+    Pool2d => "pool2d.wgsl" {
+        uniforms: [super::pool2d::PoolParams],
+        consts: [super::pool2d::POOL_FLAGS]
+    },
+    Upsample2d => "upsample2d.wgsl" {
+        uniforms: [super::interpolate::UpsampleParams],
+        consts: [super::interpolate::INTERPOLATE_FLAGS]
+    },
+    Conv2dPacked => "conv2d_packed.wgsl" {
+        uniforms: [super::conv2d::PackParams, super::conv2d::PackedParams],
+        consts: [super::gemm::EPILOGUE]
+    },
+    Conv2dWinograd => "conv2d_winograd.wgsl" {
+        uniforms: [super::conv2d::WinoParams],
+        consts: [super::gemm::EPILOGUE]
+    },
+    Roofline => "roofline.wgsl" { uniforms: [super::roofline::RoofParams], consts: [] },
+}
+
+impl Shader {
+    /// The source as compiled: the prelude, then the file (built once).
+    pub fn source(self) -> &'static str {
+        static SOURCES: OnceLock<Vec<String>> = OnceLock::new();
+        let sources = SOURCES.get_or_init(|| {
+            Shader::ALL
+                .iter()
+                .map(|s| {
+                    format!(
+                        "// declared in Rust (src/kernels), written before {}:\n{}\n{}",
+                        s.label(),
+                        s.prelude(),
+                        s.file()
+                    )
+                })
+                .collect()
+        });
+        &sources[self as usize]
+    }
+
+    /// The pipeline of `entry` with `layout`, for f32 and without overrides.
+    pub(crate) fn entry(self, entry: &'static str, layout: &'static [(u32, Slot)]) -> PipelineSpec {
+        PipelineSpec {
+            shader: ShaderCode {
+                label: self.label(),
+                source: self.source(),
+            },
+            entry,
+            dtype: DType::F32,
+            constants: Vec::new(),
+            layout,
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! What each operator means, apart from any backend: its parameters named as PyTorch
+//! names them, its checks in PyTorch's words, and the geometry (every size) of a call.
+//! The CPU reference and the GPU kernels both read this layer and nothing above it.
+//!
+//! [`Op`] is one call of an operator with its parameters; [`Op::from_kwargs`] is the one
+//! registry of op names that the fixture format, model files and benchmark workloads
+//! share; [`Op::check`] resolves a call on its input shapes into a [`Call`], which the
+//! reference ([`crate::reference::run`]) and the kernels run.
+
+pub mod conv2d;
+pub mod interpolate;
+pub mod kwargs;
+pub mod linear;
+pub mod pool2d;
+
+use self::conv2d::{Conv2dGeometry, Conv2dParams};
+use self::interpolate::{InterpolateGeometry, InterpolateMode, InterpolateParams};
+use self::kwargs::Kwargs;
+use self::pool2d::{AdaptiveGeometry, AvgPool2dParams, MaxPool2dParams, Pool2dGeometry};
+use crate::error::{Error, Result};
+
+/// The kinds of operator, each with its `torch.nn.functional` name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OpKind {
+    Conv2d,
+    MaxPool2d,
+    AvgPool2d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    Interpolate,
+    Relu,
+    Linear,
+    Matmul,
+}
+
+impl OpKind {
+    /// Every kind.
+    pub const ALL: [OpKind; 9] = [
+        Self::Conv2d,
+        Self::MaxPool2d,
+        Self::AvgPool2d,
+        Self::AdaptiveAvgPool2d,
+        Self::AdaptiveMaxPool2d,
+        Self::Interpolate,
+        Self::Relu,
+        Self::Linear,
+        Self::Matmul,
+    ];
+
+    /// The `torch.nn.functional` (or `torch`) name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Conv2d => "conv2d",
+            Self::MaxPool2d => "max_pool2d",
+            Self::AvgPool2d => "avg_pool2d",
+            Self::AdaptiveAvgPool2d => "adaptive_avg_pool2d",
+            Self::AdaptiveMaxPool2d => "adaptive_max_pool2d",
+            Self::Interpolate => "interpolate",
+            Self::Relu => "relu",
+            Self::Linear => "linear",
+            Self::Matmul => "matmul",
+        }
+    }
+
+    /// The kind a name stands for: a functional name (`max_pool2d`) or a `torch.nn`
+    /// module name (`MaxPool2d`, `ReLU`, `Upsample`), compared without case, `_` or
+    /// `-`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        let canonical = |s: &str| s.to_ascii_lowercase().replace(['_', '-'], "");
+        let wanted = canonical(name);
+        if wanted == "upsample" {
+            return Some(Self::Interpolate);
+        }
+        Self::ALL
+            .into_iter()
+            .find(|k| canonical(k.name()) == wanted)
+    }
+
+    /// The names of the inputs, in order; conv2d's and linear's `bias` is optional.
+    pub fn inputs(self) -> &'static [&'static str] {
+        match self {
+            Self::Conv2d | Self::Linear => &["input", "weight", "bias"],
+            Self::Matmul => &["input", "other"],
+            _ => &["input"],
+        }
+    }
+}
+
+/// One call of an operator with its parameters (not yet its inputs).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    /// `conv2d(input, weight, bias)`, and relu of it when `relu` (one fused call).
+    Conv2d {
+        params: Conv2dParams,
+        relu: bool,
+    },
+    MaxPool2d {
+        params: MaxPool2dParams,
+        return_indices: bool,
+    },
+    AvgPool2d(AvgPool2dParams),
+    /// `output_size` entries of `None` keep the input's size.
+    AdaptiveAvgPool2d {
+        output_size: [Option<i64>; 2],
+    },
+    /// Computes the indices always; `return_indices` says whether a caller wants them.
+    AdaptiveMaxPool2d {
+        output_size: [Option<i64>; 2],
+        return_indices: bool,
+    },
+    Interpolate(InterpolateParams),
+    Relu,
+    /// `linear(input, weight, bias)`.
+    Linear,
+    /// `matmul(input, other)` of two matrices.
+    Matmul,
+}
+
+impl Op {
+    /// The kind of operator.
+    pub fn kind(&self) -> OpKind {
+        match self {
+            Op::Conv2d { .. } => OpKind::Conv2d,
+            Op::MaxPool2d { .. } => OpKind::MaxPool2d,
+            Op::AvgPool2d(_) => OpKind::AvgPool2d,
+            Op::AdaptiveAvgPool2d { .. } => OpKind::AdaptiveAvgPool2d,
+            Op::AdaptiveMaxPool2d { .. } => OpKind::AdaptiveMaxPool2d,
+            Op::Interpolate(_) => OpKind::Interpolate,
+            Op::Relu => OpKind::Relu,
+            Op::Linear => OpKind::Linear,
+            Op::Matmul => OpKind::Matmul,
+        }
+    }
+
+    /// The `torch.nn.functional` name.
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// The op `name` (see [`OpKind::from_name`]) with keyword arguments `kw`, as the
+    /// fixture format, model files and benchmark workloads write them. `input` is the
+    /// input's shape where the parameters depend on its rank (interpolate's `size`).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for a name no op has; PyTorch's errors for malformed
+    /// parameters.
+    pub fn from_kwargs(name: &str, kw: Kwargs<'_>, input: &[usize]) -> Result<Op> {
+        let kind =
+            OpKind::from_name(name).ok_or_else(|| Error::Unsupported(format!("op '{name}'")))?;
+        let return_indices = kw.flag("return_indices") == Some(true);
+        Ok(match kind {
+            OpKind::Conv2d => Op::Conv2d {
+                params: kw.conv2d_params()?,
+                relu: false,
+            },
+            OpKind::MaxPool2d => Op::MaxPool2d {
+                params: kw.max_pool2d_params()?,
+                return_indices,
+            },
+            OpKind::AvgPool2d => Op::AvgPool2d(kw.avg_pool2d_params()?),
+            OpKind::AdaptiveAvgPool2d => Op::AdaptiveAvgPool2d {
+                output_size: kw.output_size(kind.name())?,
+            },
+            OpKind::AdaptiveMaxPool2d => Op::AdaptiveMaxPool2d {
+                output_size: kw.output_size(kind.name())?,
+                return_indices,
+            },
+            OpKind::Interpolate => Op::Interpolate(kw.interpolate_params(input)?),
+            OpKind::Relu => Op::Relu,
+            OpKind::Linear => Op::Linear,
+            OpKind::Matmul => Op::Matmul,
+        })
+    }
+
+    /// Whether results must equal PyTorch's bit for bit: the selection ops (relu, max
+    /// pooling, nearest interpolation), which compute nothing new.
+    pub fn is_exact(&self) -> bool {
+        match self {
+            Op::Relu | Op::MaxPool2d { .. } | Op::AdaptiveMaxPool2d { .. } => true,
+            Op::Interpolate(p) => p.mode != InterpolateMode::Bilinear,
+            Op::Conv2d { .. }
+            | Op::AvgPool2d(_)
+            | Op::AdaptiveAvgPool2d { .. }
+            | Op::Linear
+            | Op::Matmul => false,
+        }
+    }
+
+    /// Checks the call on its inputs' shapes (in [`OpKind::inputs`] order, `None` for an
+    /// absent optional input) as PyTorch does, and resolves its geometry.
+    ///
+    /// # Errors
+    /// PyTorch's shape and parameter errors; [`Error::Shape`] for a missing input.
+    pub fn check(&self, inputs: &[Option<&[usize]>]) -> Result<Call> {
+        let name = self.name();
+        let input = |i: usize| -> Result<&[usize]> {
+            inputs.get(i).copied().flatten().ok_or_else(|| {
+                Error::shape(
+                    name,
+                    format!("missing argument '{}'", self.kind().inputs()[i]),
+                )
+            })
+        };
+        let optional = |i: usize| inputs.get(i).copied().flatten();
+        Ok(match *self {
+            Op::Conv2d { params, relu } => Call::Conv2d {
+                geometry: params.geometry(input(0)?, input(1)?, optional(2))?,
+                relu,
+                bias: optional(2).is_some(),
+            },
+            Op::MaxPool2d {
+                params,
+                return_indices,
+            } => Call::MaxPool2d {
+                geometry: params.geometry(input(0)?)?,
+                indices: return_indices,
+            },
+            Op::AvgPool2d(params) => Call::AvgPool2d {
+                geometry: params.geometry(input(0)?)?,
+                count_include_pad: params.count_include_pad,
+                divisor_override: params.divisor_override,
+            },
+            Op::AdaptiveAvgPool2d { output_size } => {
+                Call::AdaptiveAvgPool2d(AdaptiveGeometry::new(name, input(0)?, output_size)?)
+            }
+            Op::AdaptiveMaxPool2d { output_size, .. } => {
+                Call::AdaptiveMaxPool2d(AdaptiveGeometry::new(name, input(0)?, output_size)?)
+            }
+            Op::Interpolate(params) => Call::Interpolate(params.geometry(input(0)?)?),
+            Op::Relu => Call::Relu {
+                shape: input(0)?.to_vec(),
+            },
+            Op::Linear => Call::Linear {
+                dims: linear::linear_dims(input(0)?, input(1)?, optional(2))?,
+                bias: optional(2).is_some(),
+            },
+            Op::Matmul => Call::Matmul {
+                dims: linear::matmul_dims(input(0)?, input(1)?)?,
+            },
+        })
+    }
+}
+
+/// A checked call: the op with every size its inputs give it. What the reference and
+/// the kernels run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Call {
+    Conv2d {
+        geometry: Conv2dGeometry,
+        relu: bool,
+        bias: bool,
+    },
+    MaxPool2d {
+        geometry: Pool2dGeometry,
+        indices: bool,
+    },
+    AvgPool2d {
+        geometry: Pool2dGeometry,
+        count_include_pad: bool,
+        divisor_override: Option<i64>,
+    },
+    AdaptiveAvgPool2d(AdaptiveGeometry),
+    /// Always with indices.
+    AdaptiveMaxPool2d(AdaptiveGeometry),
+    Interpolate(InterpolateGeometry),
+    Relu {
+        shape: Vec<usize>,
+    },
+    /// `[n, k, m]`: input `[n, k]`, weight `[m, k]`.
+    Linear {
+        dims: [usize; 3],
+        bias: bool,
+    },
+    /// `[m, k, n]`: `[m, k] @ [k, n]`.
+    Matmul {
+        dims: [usize; 3],
+    },
+}
+
+impl Call {
+    /// The output's shape.
+    pub fn output_shape(&self) -> Vec<usize> {
+        match self {
+            Call::Conv2d { geometry, .. } => geometry.output_shape(),
+            Call::MaxPool2d { geometry, .. } | Call::AvgPool2d { geometry, .. } => {
+                geometry.output_shape()
+            }
+            Call::AdaptiveAvgPool2d(g) | Call::AdaptiveMaxPool2d(g) => g.output_shape(),
+            Call::Interpolate(g) => g.output_shape(),
+            Call::Relu { shape } => shape.clone(),
+            Call::Linear {
+                dims: [n, _, m], ..
+            } => vec![*n, *m],
+            Call::Matmul { dims: [m, _, n] } => vec![*m, *n],
+        }
+    }
+
+    /// Whether the call also gives the index of each maximum (shaped as the output).
+    pub fn has_indices(&self) -> bool {
+        match self {
+            Call::MaxPool2d { indices, .. } => *indices,
+            Call::AdaptiveMaxPool2d(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Multiply-adds of the call (0 for the ops that do none).
+    pub fn macs(&self) -> u64 {
+        match self {
+            Call::Conv2d { geometry, .. } => geometry.macs(),
+            Call::Linear { dims, .. } | Call::Matmul { dims } => {
+                dims.iter().map(|&d| d as u64).product()
+            }
+            _ => 0,
+        }
+    }
+}
