@@ -1,6 +1,7 @@
 //! The PyTorch fixtures: every case of tests/fixtures passes on every backend, and the
 //! judge catches wrong answers.
 
+#[macro_use]
 mod common;
 
 use std::path::Path;
@@ -17,20 +18,21 @@ fn project_fixtures() -> Vec<Fixture> {
         .collect()
 }
 
-#[test]
-fn every_fixture_passes_on_every_backend() {
-    let fixtures = project_fixtures();
-    assert!(fixtures.len() >= 6, "the fixture set is in tests/fixtures");
-    for dev in common::backends() {
-        for fx in &fixtures {
-            let out = fx.check(dev);
-            assert_eq!(
-                out.verdict,
-                Verdict::Pass,
-                "{} on {dev:?}: {}",
-                fx.name,
-                out.detail
-            );
+backend_tests! {
+    fn every_fixture_passes_on_every_backend(dev) {
+        let fixtures = project_fixtures();
+        assert!(fixtures.len() >= 6, "the fixture set is in tests/fixtures");
+        {
+            for fx in &fixtures {
+                let out = fx.check(dev);
+                assert_eq!(
+                    out.verdict,
+                    Verdict::Pass,
+                    "{} on {dev:?}: {}",
+                    fx.name,
+                    out.detail
+                );
+            }
         }
     }
 }

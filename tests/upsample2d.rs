@@ -1,6 +1,7 @@
 //! interpolate on every backend against the CPU reference (nearest modes bit for bit),
 //! PyTorch's index formulas checked on known cases, its errors, and the workloads.
 
+#[macro_use]
 mod common;
 
 use proptest::prelude::*;
@@ -58,96 +59,99 @@ fn bilinear_source_positions_follow_align_corners() {
     assert_eq!((t.i0, t.i1, t.lambda1), (1, 2, 0.25));
 }
 
-#[test]
-fn every_mode_matches_the_reference() {
-    let nearest = InterpolateMode::Nearest;
-    let cases = [
-        ([2, 3, 5, 6], InterpolateParams::scale(2.0, nearest)),
-        // rows of whole vec4s: one invocation per source vec4
-        ([2, 3, 5, 8], InterpolateParams::scale(2.0, nearest)),
-        ([1, 2, 10, 10], InterpolateParams::scale(2.05, nearest)),
-        ([1, 2, 9, 11], InterpolateParams::scale(0.45, nearest)),
-        ([1, 2, 4, 5], InterpolateParams::size(7, 9, nearest)),
-        (
-            [1, 2, 5, 7],
-            InterpolateParams::scale(1.5, InterpolateMode::NearestExact),
-        ),
-        (
-            [2, 3, 5, 6],
-            InterpolateParams::scale(2.0, InterpolateMode::Bilinear),
-        ),
-        // doubled rows of whole vec4s: 2 x 8 outputs per source vec4, borders included
-        (
-            [2, 3, 5, 8],
-            InterpolateParams::scale(2.0, InterpolateMode::Bilinear),
-        ),
-        (
-            [1, 2, 1, 4],
-            InterpolateParams::size(2, 8, InterpolateMode::Bilinear),
-        ),
-        // 2 output rows per invocation (3 source rows as vec4s), rows of whole vec4s out
-        (
-            [1, 2, 8, 8],
-            InterpolateParams::size(13, 12, InterpolateMode::Bilinear).align_corners(true),
-        ),
-        (
-            [1, 2, 28, 28],
-            InterpolateParams::size(57, 57, InterpolateMode::Bilinear).align_corners(true),
-        ),
-        (
-            [1, 2, 9, 11],
-            InterpolateParams::scale(0.5, InterpolateMode::Bilinear),
-        ),
-        (
-            [1, 2, 4, 4],
-            InterpolateParams::size(1, 1, InterpolateMode::Bilinear).align_corners(true),
-        ),
-    ];
-    for dev in common::backends() {
-        for (i, (shape, p)) in cases.iter().enumerate() {
-            check(
-                dev,
-                &common::random(shape.iter().product(), i as u64),
-                shape,
-                p,
-            );
+backend_tests! {
+    fn every_mode_matches_the_reference(dev) {
+        let nearest = InterpolateMode::Nearest;
+        let cases = [
+            ([2, 3, 5, 6], InterpolateParams::scale(2.0, nearest)),
+            // rows of whole vec4s: one invocation per source vec4
+            ([2, 3, 5, 8], InterpolateParams::scale(2.0, nearest)),
+            ([1, 2, 10, 10], InterpolateParams::scale(2.05, nearest)),
+            ([1, 2, 9, 11], InterpolateParams::scale(0.45, nearest)),
+            ([1, 2, 4, 5], InterpolateParams::size(7, 9, nearest)),
+            (
+                [1, 2, 5, 7],
+                InterpolateParams::scale(1.5, InterpolateMode::NearestExact),
+            ),
+            (
+                [2, 3, 5, 6],
+                InterpolateParams::scale(2.0, InterpolateMode::Bilinear),
+            ),
+            // doubled rows of whole vec4s: 2 x 8 outputs per source vec4, borders included
+            (
+                [2, 3, 5, 8],
+                InterpolateParams::scale(2.0, InterpolateMode::Bilinear),
+            ),
+            (
+                [1, 2, 1, 4],
+                InterpolateParams::size(2, 8, InterpolateMode::Bilinear),
+            ),
+            // 2 output rows per invocation (3 source rows as vec4s), rows of whole vec4s out
+            (
+                [1, 2, 8, 8],
+                InterpolateParams::size(13, 12, InterpolateMode::Bilinear).align_corners(true),
+            ),
+            (
+                [1, 2, 28, 28],
+                InterpolateParams::size(57, 57, InterpolateMode::Bilinear).align_corners(true),
+            ),
+            (
+                [1, 2, 9, 11],
+                InterpolateParams::scale(0.5, InterpolateMode::Bilinear),
+            ),
+            (
+                [1, 2, 4, 4],
+                InterpolateParams::size(1, 1, InterpolateMode::Bilinear).align_corners(true),
+            ),
+        ];
+        {
+            for (i, (shape, p)) in cases.iter().enumerate() {
+                check(
+                    dev,
+                    &common::random(shape.iter().product(), i as u64),
+                    shape,
+                    p,
+                );
+            }
         }
     }
 }
 
-#[test]
-fn interpolate_runs_in_chunks_of_planes_when_bindings_are_small() {
-    let options = DeviceOptions {
-        max_storage_binding: Some(2048),
-        max_workgroups_per_dim: Some(3),
-        ..Default::default()
-    };
-    for dev in common::gpus_with(&options) {
-        let data = common::random(3 * 4 * 10 * 10, 3);
-        check(
-            &dev,
-            &data,
-            &[3, 4, 10, 10],
-            &InterpolateParams::scale(2.0, InterpolateMode::Bilinear),
-        );
-        check(
-            &dev,
-            &data,
-            &[3, 4, 10, 10],
-            &InterpolateParams::scale(1.5, InterpolateMode::Nearest),
-        );
-        let data = common::random(3 * 4 * 6 * 8, 4);
-        for mode in [InterpolateMode::Nearest, InterpolateMode::Bilinear] {
+backend_tests! {
+    gpu fn interpolate_runs_in_chunks_of_planes_when_bindings_are_small(dev) {
+        let options = DeviceOptions {
+            max_storage_binding: Some(2048),
+            max_workgroups_per_dim: Some(3),
+            ..Default::default()
+        };
+        {
+        let dev = &common::reopen(dev, &options);
+            let data = common::random(3 * 4 * 10 * 10, 3);
             check(
                 &dev,
                 &data,
-                &[3, 4, 6, 8],
-                &InterpolateParams::scale(2.0, mode),
+                &[3, 4, 10, 10],
+                &InterpolateParams::scale(2.0, InterpolateMode::Bilinear),
             );
+            check(
+                &dev,
+                &data,
+                &[3, 4, 10, 10],
+                &InterpolateParams::scale(1.5, InterpolateMode::Nearest),
+            );
+            let data = common::random(3 * 4 * 6 * 8, 4);
+            for mode in [InterpolateMode::Nearest, InterpolateMode::Bilinear] {
+                check(
+                    &dev,
+                    &data,
+                    &[3, 4, 6, 8],
+                    &InterpolateParams::scale(2.0, mode),
+                );
+            }
+            // 2 output rows per invocation from vec4 source rows, odd output sizes
+            let p = InterpolateParams::size(11, 15, InterpolateMode::Bilinear).align_corners(true);
+            check(&dev, &data, &[3, 4, 6, 8], &p);
         }
-        // 2 output rows per invocation from vec4 source rows, odd output sizes
-        let p = InterpolateParams::size(11, 15, InterpolateMode::Bilinear).align_corners(true);
-        check(&dev, &data, &[3, 4, 6, 8], &p);
     }
 }
 
@@ -199,22 +203,23 @@ fn bad_calls_get_pytorchs_errors() {
     );
 }
 
-#[test]
-fn every_interpolate_workload_runs_correctly() {
-    for wl in wgcnn::bench::parse_workloads(wgcnn::bench::WORKLOADS_JSON).unwrap() {
-        if let wgcnn::bench::WorkloadKind::Op {
-            op: wgcnn::Op::Interpolate(params),
-            inputs,
-        } = &wl.kind
-        {
-            let input = inputs[0].as_ref().unwrap();
-            for dev in common::gpus() {
-                check(
-                    dev,
-                    &common::random(input.iter().product(), 4),
-                    input,
-                    params,
-                );
+backend_tests! {
+    gpu fn every_interpolate_workload_runs_correctly(dev) {
+        for wl in wgcnn::bench::parse_workloads(wgcnn::bench::WORKLOADS_JSON).unwrap() {
+            if let wgcnn::bench::WorkloadKind::Op {
+                op: wgcnn::Op::Interpolate(params),
+                inputs,
+            } = &wl.kind
+            {
+                let input = inputs[0].as_ref().unwrap();
+                {
+                    check(
+                        dev,
+                        &common::random(input.iter().product(), 4),
+                        input,
+                        params,
+                    );
+                }
             }
         }
     }

@@ -2,6 +2,7 @@
 //! object per workload with the documented fields, and GPU timestamps are read back.
 
 #[path = "../../tests/common/mod.rs"]
+#[macro_use]
 mod common;
 
 use std::process::Command;
@@ -74,18 +75,19 @@ fn bench_json_has_one_object_per_workload() {
     }
 }
 
-#[test]
-fn gpu_time_comes_from_timestamp_queries() {
-    for dev in common::gpus() {
-        let x = wgcnn::Tensor::from_slice(dev, &common::random(1 << 16, 1), &[1 << 16]).unwrap();
-        let (y, ms) = dev.time_gpu(|| wgcnn::relu(&x)).unwrap();
-        assert_eq!(y.shape(), x.shape());
-        if wgcnn::list_adapters()
-            .iter()
-            .any(|a| a.backend == dev.backend() && a.timestamps)
+backend_tests! {
+    gpu fn gpu_time_comes_from_timestamp_queries(dev) {
         {
-            let ms = ms.expect("timestamps on an adapter that has them");
-            assert!((0.0..10_000.0).contains(&ms), "{ms}");
+            let x = wgcnn::Tensor::from_slice(dev, &common::random(1 << 16, 1), &[1 << 16]).unwrap();
+            let (y, ms) = dev.time_gpu(|| wgcnn::relu(&x)).unwrap();
+            assert_eq!(y.shape(), x.shape());
+            if wgcnn::list_adapters()
+                .iter()
+                .any(|a| a.backend == dev.backend() && a.timestamps)
+            {
+                let ms = ms.expect("timestamps on an adapter that has them");
+                assert!((0.0..10_000.0).contains(&ms), "{ms}");
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! project's, and `wgcnn run` writes outputs that equal PyTorch's on every backend.
 
 #[path = "../../tests/common/mod.rs"]
+#[macro_use]
 mod common;
 
 use std::path::Path;
@@ -9,23 +10,24 @@ use std::process::Command;
 
 use wgcnn::fixture::{self, Fixture, Verdict};
 
-#[test]
-fn every_builtin_fixture_passes_on_every_backend() {
-    let fixtures = wgcnn_cli::builtin::fixtures().unwrap();
-    assert!(
-        fixtures.len() >= 6,
-        "the fixture set is built into the binary"
-    );
-    for dev in common::backends() {
-        for fx in &fixtures {
-            let out = fx.check(dev);
-            assert_eq!(
-                out.verdict,
-                Verdict::Pass,
-                "{} on {dev:?}: {}",
-                fx.name,
-                out.detail
-            );
+backend_tests! {
+    fn every_builtin_fixture_passes_on_every_backend(dev) {
+        let fixtures = wgcnn_cli::builtin::fixtures().unwrap();
+        assert!(
+            fixtures.len() >= 6,
+            "the fixture set is built into the binary"
+        );
+        {
+            for fx in &fixtures {
+                let out = fx.check(dev);
+                assert_eq!(
+                    out.verdict,
+                    Verdict::Pass,
+                    "{} on {dev:?}: {}",
+                    fx.name,
+                    out.detail
+                );
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! size whose pixels match the CPU reference, and `wgcnn infer` reads a digit right.
 
 #[path = "../../tests/common/mod.rs"]
+#[macro_use]
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -100,20 +101,21 @@ fn filter_writes_the_kernel_applied_to_a_real_photo() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-#[test]
-fn blur_of_a_flat_picture_is_the_same_flat_picture() {
-    // a 5x5 binomial kernel sums to 1: a constant image stays constant
-    for dev in common::backends() {
-        let x = wgcnn::Tensor::from_slice(dev, &[0.5; 3 * 9 * 7], &[1, 3, 9, 7]).unwrap();
-        let (k, size) = wgcnn_cli::picture::filter_kernel("blur").unwrap();
-        let y = wgcnn_cli::picture::apply_filter(&x, &k, size).unwrap();
-        common::assert_close(
-            &y.to_vec().unwrap(),
-            &[0.5; 3 * 9 * 7],
-            1e-6,
-            0.0,
-            &format!("{dev:?}"),
-        );
+backend_tests! {
+    fn blur_of_a_flat_picture_is_the_same_flat_picture(dev) {
+        // a 5x5 binomial kernel sums to 1: a constant image stays constant
+        {
+            let x = wgcnn::Tensor::from_slice(dev, &[0.5; 3 * 9 * 7], &[1, 3, 9, 7]).unwrap();
+            let (k, size) = wgcnn_cli::picture::filter_kernel("blur").unwrap();
+            let y = wgcnn_cli::picture::apply_filter(&x, &k, size).unwrap();
+            common::assert_close(
+                &y.to_vec().unwrap(),
+                &[0.5; 3 * 9 * 7],
+                1e-6,
+                0.0,
+                &format!("{dev:?}"),
+            );
+        }
     }
 }
 

@@ -1,10 +1,85 @@
 //! Shared test helpers: every device on the machine, and comparisons that print where
 //! they fail.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use std::sync::OnceLock;
 
-use wgcnn::{Device, DeviceOptions};
+use wgcnn::{BackendKind, Device, DeviceOptions};
+
+/// One `#[test]` per backend for a family of cases: `fn name(dev) { .. }` runs on the
+/// CPU reference and on each GPU backend of the platform, `gpu fn name(dev) { .. }` on
+/// the GPU backends only. Each is a test of its own (`name::vulkan`, `name::gl`,
+/// `name::cpu`), so a failure names its backend and hides no other backend's.
+macro_rules! backend_tests {
+    ($(#[$meta:meta])* fn $name:ident($dev:ident) $body:block) => {
+        backend_tests!(@module [$(#[$meta])*] $name $dev $body [cpu]);
+    };
+    ($(#[$meta:meta])* gpu fn $name:ident($dev:ident) $body:block) => {
+        backend_tests!(@module [$(#[$meta])*] $name $dev $body []);
+    };
+    (@module [$($meta:tt)*] $name:ident $dev:ident $body:block [$($cpu:ident)?]) => {
+        $($meta)*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn case($dev: &wgcnn::Device) $body
+
+            #[cfg(not(target_os = "macos"))]
+            #[test]
+            fn vulkan() {
+                crate::common::on_backend(wgcnn::BackendKind::Vulkan, case);
+            }
+
+            #[cfg(target_os = "linux")]
+            #[test]
+            fn gl() {
+                crate::common::on_backend(wgcnn::BackendKind::Gl, case);
+            }
+
+            #[cfg(target_os = "macos")]
+            #[test]
+            fn metal() {
+                crate::common::on_backend(wgcnn::BackendKind::Metal, case);
+            }
+
+            #[cfg(windows)]
+            #[test]
+            fn dx12() {
+                crate::common::on_backend(wgcnn::BackendKind::Dx12, case);
+            }
+
+            $(
+                #[test]
+                fn $cpu() {
+                    crate::common::on_backend(wgcnn::BackendKind::Cpu, case);
+                }
+            )?
+        }
+    };
+}
+
+/// Runs `case` on the device of backend `kind`. Without an adapter of that kind it
+/// says so, and with `WGCNN_REQUIRE_GPU=1` (CI) it fails.
+pub fn on_backend(kind: BackendKind, case: impl FnOnce(&Device)) {
+    match backends().iter().find(|d| d.backend() == kind) {
+        Some(dev) => case(dev),
+        None if std::env::var("WGCNN_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
+            panic!("WGCNN_REQUIRE_GPU=1 but there is no {kind} adapter")
+        }
+        None => eprintln!("note: no {kind} adapter on this machine: nothing to run"),
+    }
+}
+
+/// `dev`'s adapter opened again with `options` (a fresh device handle, for tests that
+/// change limits or lowerings).
+pub fn reopen(dev: &Device, options: &DeviceOptions) -> Device {
+    Device::new(&DeviceOptions {
+        backend: Some(dev.backend()),
+        ..options.clone()
+    })
+    .expect("reopening the adapter")
+}
 
 /// Every adapter on the machine plus the CPU reference, opened once per test binary.
 /// With no GPU adapter this prints why; with `WGCNN_REQUIRE_GPU=1` it fails instead.
@@ -32,16 +107,7 @@ pub fn gpus() -> Vec<&'static Device> {
 /// A GPU device opened with `options` for each GPU backend on the machine (a fresh
 /// device each call, for tests that change limits or break things).
 pub fn gpus_with(options: &DeviceOptions) -> Vec<Device> {
-    gpus()
-        .iter()
-        .map(|d| {
-            Device::new(&DeviceOptions {
-                backend: Some(d.backend()),
-                ..options.clone()
-            })
-            .expect("reopening the adapter")
-        })
-        .collect()
+    gpus().iter().map(|d| reopen(d, options)).collect()
 }
 
 /// Deterministic pseudo-random floats in [-1, 1) (xorshift), so failures reproduce.
