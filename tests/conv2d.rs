@@ -276,7 +276,7 @@ backend_tests! {
             let dev = &common::reopen(dev, &options);
                 for relu in [false, true] {
                     check(
-                        &dev,
+                        dev,
                         &[2, 5, 11, 9],
                         &[70, 5, 3, 3],
                         true,
@@ -285,7 +285,7 @@ backend_tests! {
                         1,
                     );
                     check(
-                        &dev,
+                        dev,
                         &[2, 6, 9, 9],
                         &[10, 3, 3, 3],
                         false,
@@ -294,7 +294,7 @@ backend_tests! {
                         2,
                     );
                     check(
-                        &dev,
+                        dev,
                         &[3, 17, 5, 7],
                         &[65, 17, 1, 1],
                         true,
@@ -365,7 +365,7 @@ backend_tests! {
         let dev = &common::reopen(dev, &options);
             for algo in ALGOS {
                 check(
-                    &dev,
+                    dev,
                     &[5, 2, 10, 10],
                     &[3, 2, 3, 3],
                     true,
@@ -374,7 +374,7 @@ backend_tests! {
                     3,
                 );
                 check(
-                    &dev,
+                    dev,
                     &[5, 4, 9, 9],
                     &[4, 4, 1, 1],
                     true,
@@ -730,9 +730,9 @@ backend_tests! {
         let dev = &common::reopen(dev, &small);
             let options = with(Conv2dAlgo::Winograd, false);
             let p = Conv2dParams::default().padding(1);
-            check(&dev, &[6, 3, 9, 10], &[4, 3, 3, 3], true, &p, &options, 9);
+            check(dev, &[6, 3, 9, 10], &[4, 3, 3, 3], true, &p, &options, 9);
             // an image larger than the binding: bands of tile rows (8 and 2)
-            check(&dev, &[2, 4, 20, 16], &[4, 4, 3, 3], true, &p, &options, 10);
+            check(dev, &[2, 4, 20, 16], &[4, 4, 3, 3], true, &p, &options, 10);
         }
     }
 }
@@ -752,7 +752,7 @@ backend_tests! {
             let dev = &common::reopen(dev, &options);
                 let p = Conv2dParams::default().padding(1);
                 check(
-                    &dev,
+                    dev,
                     &[2, 8, 6, 8],
                     &[5, 8, 3, 3],
                     true,

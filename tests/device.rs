@@ -74,9 +74,9 @@ backend_tests! {
                 "{err}"
             );
             // wgcnn's own check, before wgpu sees it.
-            let err = Tensor::zeros(&dev, &[1 << 20, 1 << 12]).unwrap_err();
+            let err = Tensor::zeros(dev, &[1 << 20, 1 << 12]).unwrap_err();
             assert!(matches!(err, Error::Limit { .. }), "{err}");
-            let x = Tensor::from_slice(&dev, &[-1.0, 2.0, -3.0, 4.0, 5.0], &[5]).unwrap();
+            let x = Tensor::from_slice(dev, &[-1.0, 2.0, -3.0, 4.0, 5.0], &[5]).unwrap();
             assert_eq!(
                 wgcnn::relu(&x).unwrap().to_vec().unwrap(),
                 [0.0, 2.0, 0.0, 4.0, 5.0]
@@ -93,7 +93,7 @@ backend_tests! {
             let data = common::random(4096, 1);
             let mut created = Vec::new();
             for _ in 0..4 {
-                let x = Tensor::from_slice(&dev, &data, &[4, 1024]).unwrap();
+                let x = Tensor::from_slice(dev, &data, &[4, 1024]).unwrap();
                 let y = wgcnn::relu(&x).unwrap();
                 let z = wgcnn::relu(&y).unwrap();
                 z.to_vec().unwrap();
@@ -112,7 +112,7 @@ backend_tests! {
         let _serial = common::serial();
         {
         let dev = &common::reopen(dev, &DeviceOptions::default());
-            let x = Tensor::from_slice(&dev, &common::random(1000, 2), &[1000]).unwrap();
+            let x = Tensor::from_slice(dev, &common::random(1000, 2), &[1000]).unwrap();
             let before = dev.submit_count();
             let mut y = wgcnn::relu(&x).unwrap();
             for _ in 0..10 {

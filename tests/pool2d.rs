@@ -280,12 +280,12 @@ backend_tests! {
         let dev = &common::reopen(dev, &options);
             let data = common::random(5 * 3 * 12 * 12, 8);
             check_max(
-                &dev,
+                dev,
                 &data,
                 &[5, 3, 12, 12],
                 &MaxPool2dParams::new(3).stride(2).padding(1),
             );
-            check_avg(&dev, &data, &[5, 3, 12, 12], &AvgPool2dParams::new(2));
+            check_avg(dev, &data, &[5, 3, 12, 12], &AvgPool2dParams::new(2));
         }
     }
 }

@@ -120,10 +120,10 @@ backend_tests! {
         let dev = &common::reopen(dev, &options);
             for len in [5000usize, 5001, 7 * 1024 + 4] {
                 let data = common::random(len, len as u64);
-                let x = Tensor::from_slice(&dev, &data, &[len]).unwrap();
+                let x = Tensor::from_slice(dev, &data, &[len]).unwrap();
                 let got = wgcnn::relu(&x).unwrap().to_vec().unwrap();
                 common::assert_bits_eq(&got, &reference_relu(&data), &format!("{dev:?} len {len}"));
-                let mut x = Tensor::from_slice(&dev, &data, &[len]).unwrap();
+                let mut x = Tensor::from_slice(dev, &data, &[len]).unwrap();
                 wgcnn::relu_(&mut x).unwrap();
                 common::assert_bits_eq(&x.to_vec().unwrap(), &reference_relu(&data), "in place");
             }

@@ -128,13 +128,13 @@ backend_tests! {
         let dev = &common::reopen(dev, &options);
             let data = common::random(3 * 4 * 10 * 10, 3);
             check(
-                &dev,
+                dev,
                 &data,
                 &[3, 4, 10, 10],
                 &InterpolateParams::scale(2.0, InterpolateMode::Bilinear),
             );
             check(
-                &dev,
+                dev,
                 &data,
                 &[3, 4, 10, 10],
                 &InterpolateParams::scale(1.5, InterpolateMode::Nearest),
@@ -142,7 +142,7 @@ backend_tests! {
             let data = common::random(3 * 4 * 6 * 8, 4);
             for mode in [InterpolateMode::Nearest, InterpolateMode::Bilinear] {
                 check(
-                    &dev,
+                    dev,
                     &data,
                     &[3, 4, 6, 8],
                     &InterpolateParams::scale(2.0, mode),
@@ -150,7 +150,7 @@ backend_tests! {
             }
             // 2 output rows per invocation from vec4 source rows, odd output sizes
             let p = InterpolateParams::size(11, 15, InterpolateMode::Bilinear).align_corners(true);
-            check(&dev, &data, &[3, 4, 6, 8], &p);
+            check(dev, &data, &[3, 4, 6, 8], &p);
         }
     }
 }
