@@ -1,6 +1,9 @@
-// pool2d.wgsl: max/avg pooling and their adaptive forms, NCHW f32. One invocation per
-// output element (grid spilled into y); planes (n*c) are independent, so a chunk of
-// planes is bound at a time, from in_shift/out_shift.
+// pool2d.wgsl: max/avg pooling and their adaptive forms, NCHW f32. max_pool2d,
+// avg_pool2d and the adaptive pools: one invocation per output element (grid spilled
+// into y); avg_pool2d4: 4 outputs of a row per invocation; the *4v entries: 4 outputs
+// from 3 vec4 per input row; *4r: those for 2 (max) or 4 (avg) output rows sharing their
+// input rows. Planes (n*c) are independent, so a chunk of planes is bound at a time,
+// from in_shift/out_shift.
 // max_pool2d: padded cells act as -inf; a value wins if it is NaN or greater than the
 // best so far (so a later NaN wins and ties keep the first), the test done on the bits
 // since WGSL lets a compiler assume no NaN. The index is the flat h*w position of the
@@ -12,8 +15,8 @@
 // @binding(1) dst     array<f32>  read_write  [planes, oh, ow]
 // @binding(2) indices array<u32>  read_write  [planes, oh, ow] (max pools, FLAG_INDICES)
 // @binding(3) params  PoolParams  uniform (declared in src/kernels/pool2d.rs)
-// @binding(4) src4    src as vec4 (the *4v entries)                      read
-// @binding(5) dst4    dst as vec4 (the *4v entries)                      read_write
+// @binding(4) src4    src as vec4 (the *4v and *4r entries)              read
+// @binding(5) dst4    dst as vec4 (the *4v and *4r entries)              read_write
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;

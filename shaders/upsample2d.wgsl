@@ -1,5 +1,7 @@
-// upsample2d.wgsl: interpolate, NCHW f32. One invocation per output element (grid
-// spilled into y); a chunk of planes (n*c) is bound at a time, from in_shift/out_shift.
+// upsample2d.wgsl: interpolate, NCHW f32. nearest and bilinear: one invocation per
+// output element; nearest4, bilinear4 and bilinear4s: 4 outputs of a row; bilinear4r:
+// 2 rows of 4; nearest2x and bilinear2x (exact doubling): the 2 x 8 outputs of one
+// source vec4. A chunk of planes (n*c) is bound at a time, from in_shift/out_shift.
 // Source indices are computed here with PyTorch's float formulas, operation for
 // operation as its CPU kernel does them in float (the host computes the scales the same
 // way), so the nearest modes pick exactly PyTorch's pixels:

@@ -145,25 +145,20 @@ pub fn write(
     indices: &[(&str, &HostIndices)],
 ) -> Result<()> {
     let name = path.display().to_string();
-    let mut views = Vec::new();
-    for (key, t) in tensors {
-        let view = safetensors::tensor::TensorView::new(
-            Dtype::F32,
-            t.shape.clone(),
-            bytemuck::cast_slice(&t.data),
-        )
-        .map_err(|e| format_err(&name, e))?;
-        views.push(((*key).to_string(), view));
-    }
-    for (key, t) in indices {
-        let view = safetensors::tensor::TensorView::new(
-            Dtype::I64,
-            t.shape.clone(),
-            bytemuck::cast_slice(&t.data),
-        )
-        .map_err(|e| format_err(&name, e))?;
-        views.push(((*key).to_string(), view));
-    }
+    let floats = tensors
+        .iter()
+        .map(|(key, t)| (*key, Dtype::F32, &t.shape, bytemuck::cast_slice(&t.data)));
+    let ints = indices
+        .iter()
+        .map(|(key, t)| (*key, Dtype::I64, &t.shape, bytemuck::cast_slice(&t.data)));
+    let views = floats
+        .chain(ints)
+        .map(|(key, dtype, shape, bytes)| {
+            safetensors::tensor::TensorView::new(dtype, shape.clone(), bytes)
+                .map(|view| (key.to_string(), view))
+                .map_err(|e| format_err(&name, e))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let bytes = safetensors::serialize(views, None).map_err(|e| format_err(&name, e))?;
     std::fs::write(path, bytes).map_err(|source| Error::Io { path: name, source })
 }

@@ -141,3 +141,60 @@ backend_tests! {
         }
     }
 }
+
+backend_tests! {
+    /// A long submit on one thread while another makes and reads tensors of new sizes:
+    /// on GL (llvmpipe runs a submit's work inside `queue.submit`, holding the context)
+    /// the other thread's calls used to wait out wgpu's lock timeout and panic ("Could
+    /// not lock adapter context"); now they wait for the submit.
+    gpu fn a_long_submit_does_not_break_other_threads(dev) {
+        let _serial = common::serial();
+        let (n, c, hw) = (1, 64, 160);
+        let x = common::random(n * c * hw * hw, 21);
+        let w = common::random(c * c * 9, 22);
+        let options = wgcnn::Conv2dOptions {
+            algo: wgcnn::Conv2dAlgo::Direct,
+            ..Default::default()
+        };
+        let params = wgcnn::Conv2dParams::default().padding(1);
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let other = s.spawn(|| {
+                let mut made = 0;
+                let mut size = 1000;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let t = Tensor::from_slice(dev, &vec![1.5; size], &[size]).unwrap();
+                    assert_eq!(wgcnn::relu(&t).unwrap().to_vec().unwrap()[size - 1], 1.5);
+                    size += 4096;
+                    made += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                made
+            });
+            let xt = Tensor::from_slice(dev, &x, &[n, c, hw, hw]).unwrap();
+            let wt = Tensor::from_slice(dev, &w, &[c, c, 3, 3]).unwrap();
+            let y = wgcnn::conv2d_ext(&xt, &wt, None, &params, &options).unwrap();
+            let got = y.to_vec().unwrap();
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            assert!(other.join().expect("the other thread panicked") > 0);
+            // a few outputs against the direct sum
+            for &(co, oy, ox) in &[(0usize, 0usize, 0usize), (17, 80, 3), (63, 159, 159)] {
+                let mut want = 0f64;
+                for ci in 0..c {
+                    for ky in 0..3 {
+                        for kx in 0..3 {
+                            let (iy, ix) = ((oy + ky) as isize - 1, (ox + kx) as isize - 1);
+                            if iy < 0 || ix < 0 || iy >= hw as isize || ix >= hw as isize {
+                                continue;
+                            }
+                            let xv = x[(ci * hw + iy as usize) * hw + ix as usize];
+                            want += f64::from(xv) * f64::from(w[((co * c + ci) * 3 + ky) * 3 + kx]);
+                        }
+                    }
+                }
+                let g = got[(co * hw + oy) * hw + ox];
+                assert!((f64::from(g) - want).abs() < 1e-4, "{dev:?} ({co}, {oy}, {ox}): {g} vs {want}");
+            }
+        });
+    }
+}

@@ -45,6 +45,13 @@ impl DeviceArgs {
 enum Command {
     /// List every adapter: backend, name, type, driver, limits and features.
     Devices,
+    /// Write every WGSL source as the devices compile it (the declarations the crate
+    /// writes in Rust, then the file) into a folder, for another WGSL compiler.
+    Shaders {
+        /// The folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Run PyTorch fixtures on each chosen backend and judge them.
     Check {
         /// Fixture files or folders (default: the set built into this binary).
@@ -168,6 +175,7 @@ fn main() -> ExitCode {
             print_devices();
             Ok(true)
         }
+        Some(Command::Shaders { out }) => write_shaders(&out),
         Some(Command::Check {
             paths,
             backend,
@@ -219,6 +227,22 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `wgcnn shaders --out DIR`: `DIR/<file>.wgsl` for every shader, as compiled.
+fn write_shaders(out: &std::path::Path) -> wgcnn::Result<bool> {
+    use wgcnn::kernels::shaders::Shader;
+    let io = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |source| wgcnn::Error::Io { path, source }
+    };
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    for &shader in Shader::ALL {
+        let path = out.join(shader.label());
+        std::fs::write(&path, shader.source()).map_err(io(&path))?;
+        println!("{}", path.display());
+    }
+    Ok(true)
 }
 
 /// `wgcnn` with no arguments: the devices, then the built-in check on every backend.
@@ -378,12 +402,7 @@ fn run(
     adapter: Option<String>,
     out_dir: &std::path::Path,
 ) -> wgcnn::Result<bool> {
-    let backend = backend.map(|b| BackendKind::parse(&b)).transpose()?;
-    let device = Device::new(&DeviceOptions {
-        backend,
-        adapter,
-        ..DeviceOptions::default()
-    })?;
+    let device = DeviceArgs { backend, adapter }.open()?;
     std::fs::create_dir_all(out_dir).map_err(|source| wgcnn::Error::Io {
         path: out_dir.display().to_string(),
         source,
@@ -426,12 +445,7 @@ fn bench(
     if !only.is_empty() {
         all.retain(|w| only.iter().any(|o| o == &w.name));
     }
-    let backend = backend.map(|b| BackendKind::parse(&b)).transpose()?;
-    let device = Device::new(&DeviceOptions {
-        backend,
-        adapter,
-        ..DeviceOptions::default()
-    })?;
+    let device = DeviceArgs { backend, adapter }.open()?;
     let roof = if roofline {
         if !json {
             eprint!("measuring the roofline...");

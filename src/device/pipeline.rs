@@ -188,10 +188,14 @@ fn log_pipeline(spec: &PipelineSpec) {
     };
     let dir = std::path::Path::new(&dir);
     let _ = std::fs::create_dir_all(dir);
-    let source = dir.join(spec.shader.label);
-    if !source.exists() {
-        let _ = std::fs::write(&source, spec.shader.source);
+    // each source once per process, so that a folder used before holds this build's
+    static WRITTEN: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut written = WRITTEN.lock().unwrap_or_else(|p| p.into_inner());
+    if !written.contains(&spec.shader.label) {
+        let _ = std::fs::write(dir.join(spec.shader.label), spec.shader.source);
+        written.push(spec.shader.label);
     }
+    drop(written);
     let constants: serde_json::Map<String, serde_json::Value> = spec
         .constants
         .iter()

@@ -51,13 +51,8 @@ wgsl_consts! {
     }
 }
 
-const GEMM_LAYOUT: &[(u32, Slot)] = &[
-    (0, Slot::Read),
-    (1, Slot::Read),
-    (2, Slot::Read),
-    (3, Slot::ReadWrite),
-    (4, Slot::Uniform),
-];
+const GEMM_LAYOUT: &[(u32, Slot)] =
+    layout![0 => Read, 1 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform];
 
 /// The tiled GEMM's output tile: 64 x 64 per workgroup.
 const GEMM_TILE: u64 = 64;

@@ -43,15 +43,10 @@ wgsl_consts! {
     }
 }
 
-const LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (2, Slot::ReadWrite), (3, Slot::Uniform)];
-const LAYOUT4: &[(u32, Slot)] = &[(0, Slot::Read), (3, Slot::Uniform), (4, Slot::ReadWrite)];
-const LAYOUT2X: &[(u32, Slot)] = &[(3, Slot::Uniform), (4, Slot::ReadWrite), (5, Slot::Read)];
-const LAYOUT4R: &[(u32, Slot)] = &[
-    (2, Slot::ReadWrite),
-    (3, Slot::Uniform),
-    (4, Slot::ReadWrite),
-    (5, Slot::Read),
-];
+const LAYOUT: &[(u32, Slot)] = layout![0 => Read, 2 => ReadWrite, 3 => Uniform];
+const LAYOUT4: &[(u32, Slot)] = layout![0 => Read, 3 => Uniform, 4 => ReadWrite];
+const LAYOUT2X: &[(u32, Slot)] = layout![3 => Uniform, 4 => ReadWrite, 5 => Read];
+const LAYOUT4R: &[(u32, Slot)] = layout![2 => ReadWrite, 3 => Uniform, 4 => ReadWrite, 5 => Read];
 
 /// The kernels of upsample2d.wgsl (other than exact doubling).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -46,18 +46,8 @@ wgsl_consts! {
     }
 }
 
-const LAYOUT: &[(u32, Slot)] = &[
-    (0, Slot::Read),
-    (1, Slot::ReadWrite),
-    (2, Slot::ReadWrite),
-    (3, Slot::Uniform),
-];
-const LAYOUT_V4: &[(u32, Slot)] = &[
-    (1, Slot::ReadWrite),
-    (3, Slot::Uniform),
-    (4, Slot::Read),
-    (5, Slot::ReadWrite),
-];
+const LAYOUT: &[(u32, Slot)] = layout![0 => Read, 1 => ReadWrite, 2 => ReadWrite, 3 => Uniform];
+const LAYOUT_V4: &[(u32, Slot)] = layout![1 => ReadWrite, 3 => Uniform, 4 => Read, 5 => ReadWrite];
 
 /// One pooling kernel as a launcher runs it.
 struct Kernel {

@@ -14,10 +14,10 @@ uniform! {
     }
 }
 
-const OUT_OF_PLACE: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (6, Slot::Uniform)];
-const OUT_OF_PLACE4: &[(u32, Slot)] = &[(3, Slot::Read), (4, Slot::ReadWrite), (6, Slot::Uniform)];
-const IN_PLACE: &[(u32, Slot)] = &[(2, Slot::ReadWrite), (6, Slot::Uniform)];
-const IN_PLACE4: &[(u32, Slot)] = &[(5, Slot::ReadWrite), (6, Slot::Uniform)];
+const OUT_OF_PLACE: &[(u32, Slot)] = layout![0 => Read, 1 => ReadWrite, 6 => Uniform];
+const OUT_OF_PLACE4: &[(u32, Slot)] = layout![3 => Read, 4 => ReadWrite, 6 => Uniform];
+const IN_PLACE: &[(u32, Slot)] = layout![2 => ReadWrite, 6 => Uniform];
+const IN_PLACE4: &[(u32, Slot)] = layout![5 => ReadWrite, 6 => Uniform];
 
 /// Records relu over the `n` elements of `src` into `dst`, or in place when `dst` is
 /// `None`.

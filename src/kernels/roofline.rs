@@ -21,7 +21,7 @@ uniform! {
     }
 }
 
-const LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (2, Slot::Uniform)];
+const LAYOUT: &[(u32, Slot)] = layout![0 => Read, 1 => ReadWrite, 2 => Uniform];
 
 /// What an adapter can do at most, measured by the project's own kernels.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -94,3 +94,11 @@ pub(crate) fn consts(group: &[(&str, u32)]) -> String {
         .map(|(name, value)| format!("const {name}: u32 = {value}u;\n"))
         .collect()
 }
+
+/// A bind group layout, `(binding, slot)` pairs:
+/// `layout![0 => Read, 1 => ReadWrite, 4 => Uniform]`.
+macro_rules! layout {
+    ($($binding:literal => $slot:ident),* $(,)?) => {
+        &[$(($binding, $crate::device::Slot::$slot)),*]
+    };
+}

@@ -47,28 +47,12 @@ impl DirectKernel {
     }
 }
 
-const DEPTHWISE_Q_LAYOUT: &[(u32, Slot)] = &[
-    (1, Slot::Read),
-    (2, Slot::Read),
-    (3, Slot::ReadWrite),
-    (4, Slot::Uniform),
-    (5, Slot::Read),
-    (6, Slot::ReadWrite),
-];
-const DOT_LAYOUT: &[(u32, Slot)] = &[
-    (2, Slot::Read),
-    (3, Slot::ReadWrite),
-    (4, Slot::Uniform),
-    (5, Slot::Read),
-    (7, Slot::Read),
-];
-const DIRECT_LAYOUT: &[(u32, Slot)] = &[
-    (0, Slot::Read),
-    (1, Slot::Read),
-    (2, Slot::Read),
-    (3, Slot::ReadWrite),
-    (4, Slot::Uniform),
-];
+const DEPTHWISE_Q_LAYOUT: &[(u32, Slot)] =
+    layout![1 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform, 5 => Read, 6 => ReadWrite];
+const DOT_LAYOUT: &[(u32, Slot)] =
+    layout![2 => Read, 3 => ReadWrite, 4 => Uniform, 5 => Read, 7 => Read];
+const DIRECT_LAYOUT: &[(u32, Slot)] =
+    layout![0 => Read, 1 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform];
 
 /// Workgroups of the implicit kernel: 64 pixels in x, 16 channels in y, groups in z.
 fn implicit_grid(gpu: &GpuHandle, pixels: u64, g: &Conv2dGeometry) -> Result<[u32; 3]> {

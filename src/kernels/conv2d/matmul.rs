@@ -10,7 +10,7 @@ use crate::kernels::u32_of;
 use crate::op::conv2d::Conv2dGeometry;
 use crate::tensor::Tensor;
 
-const IM2COL_LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (2, Slot::Uniform)];
+const IM2COL_LAYOUT: &[(u32, Slot)] = layout![0 => Read, 1 => ReadWrite, 2 => Uniform];
 const DEFAULT_COL_BUDGET: u64 = 64 << 20;
 
 /// A 1x1 convolution with stride 1 and no padding: the input `[n, c_in, h*w]` is the

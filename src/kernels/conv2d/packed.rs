@@ -60,16 +60,8 @@ const PACK_BLOCK: u64 = 16384;
 /// Output channels per packed block.
 const PACK_ROWS: usize = 16;
 
-const PACK_LAYOUT: &[(u32, Slot)] = &[(5, Slot::Read), (6, Slot::ReadWrite), (7, Slot::Uniform)];
-const PACKED_LAYOUT: &[(u32, Slot)] = &[
-    (0, Slot::Read),
-    (1, Slot::UniformBlock),
-    (2, Slot::Read),
-    (3, Slot::ReadWrite),
-    (4, Slot::Uniform),
-    (8, Slot::Read),
-    (9, Slot::ReadWrite),
-];
+const PACK_LAYOUT: &[(u32, Slot)] = layout![5 => Read, 6 => ReadWrite, 7 => Uniform];
+const PACKED_LAYOUT: &[(u32, Slot)] = layout![0 => Read, 1 => UniformBlock, 2 => Read, 3 => ReadWrite, 4 => Uniform, 8 => Read, 9 => ReadWrite];
 
 /// Whether the adapter's uniform bindings hold a packed block.
 pub(super) fn fits(gpu: &GpuHandle) -> bool {

@@ -47,24 +47,14 @@ uniform! {
     }
 }
 
-const WEIGHTS_LAYOUT: &[(u32, Slot)] = &[(0, Slot::Read), (1, Slot::ReadWrite), (2, Slot::Uniform)];
-const INPUT_LAYOUT: &[(u32, Slot)] = &[(2, Slot::Uniform), (3, Slot::Read), (4, Slot::ReadWrite)];
-const INPUT4_LAYOUT: &[(u32, Slot)] = &[(2, Slot::Uniform), (4, Slot::ReadWrite), (11, Slot::Read)];
-const INPUT2_LAYOUT: &[(u32, Slot)] = &[(2, Slot::Uniform), (4, Slot::ReadWrite), (13, Slot::Read)];
-const GEMM_LAYOUT: &[(u32, Slot)] = &[
-    (2, Slot::Uniform),
-    (5, Slot::Read),
-    (6, Slot::UniformBlock),
-    (7, Slot::ReadWrite),
-];
-const OUTPUT_LAYOUT: &[(u32, Slot)] = &[
-    (2, Slot::Uniform),
-    (8, Slot::Read),
-    (9, Slot::Read),
-    (10, Slot::ReadWrite),
-    (12, Slot::ReadWrite),
-    (14, Slot::ReadWrite),
-];
+const WEIGHTS_LAYOUT: &[(u32, Slot)] = layout![0 => Read, 1 => ReadWrite, 2 => Uniform];
+const INPUT_LAYOUT: &[(u32, Slot)] = layout![2 => Uniform, 3 => Read, 4 => ReadWrite];
+const INPUT4_LAYOUT: &[(u32, Slot)] = layout![2 => Uniform, 4 => ReadWrite, 11 => Read];
+const INPUT2_LAYOUT: &[(u32, Slot)] = layout![2 => Uniform, 4 => ReadWrite, 13 => Read];
+const GEMM_LAYOUT: &[(u32, Slot)] =
+    layout![2 => Uniform, 5 => Read, 6 => UniformBlock, 7 => ReadWrite];
+const OUTPUT_LAYOUT: &[(u32, Slot)] =
+    layout![2 => Uniform, 8 => Read, 9 => Read, 10 => ReadWrite, 12 => ReadWrite, 14 => ReadWrite];
 /// Most left padding `winograd_input4` and `winograd_input2` take (their `PL`).
 const MAX_VECTOR_PAD: usize = 4;
 
