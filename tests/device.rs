@@ -198,3 +198,35 @@ backend_tests! {
         });
     }
 }
+
+backend_tests! {
+    /// Inputs that grow call after call leave stale buffer sizes behind: the pool keeps
+    /// at most the larger of 64 MiB and the live high water free, and `trim` frees
+    /// them all.
+    gpu fn the_pool_stays_bounded_under_growing_inputs(dev) {
+        let _serial = common::serial();
+        let dev = &common::reopen(dev, &DeviceOptions::default());
+        dev.trim();
+        let w = Tensor::from_slice(dev, &[0.01; 16 * 4 * 9], &[16, 4, 3, 3]).unwrap();
+        let params = wgcnn::Conv2dParams::default().padding(1);
+        let mut created = 0u64;
+        for i in 0..90 {
+            let s = 64 + 4 * i;
+            let x = Tensor::from_slice(dev, &vec![1.0; 4 * s * s], &[1, 4, s, s]).unwrap();
+            let y = wgcnn::conv2d(&x, &w, None, &params).unwrap();
+            assert_eq!(y.to_vec().unwrap()[16 * s * s - 1], 0.16);
+            created += 20 * (s * s * 4) as u64;
+        }
+        let m = dev.memory();
+        assert!(created > 2 * (64 << 20), "the loop allocates {created} bytes in all");
+        assert!(
+            m.pool_bytes <= (64 << 20) + 2 * m.peak_bytes,
+            "{dev:?}: pool {} bytes for a peak of {} live",
+            m.pool_bytes,
+            m.peak_bytes
+        );
+        drop(w);
+        dev.trim();
+        assert_eq!(dev.memory().pool_bytes, dev.memory().live_bytes);
+    }
+}

@@ -439,6 +439,15 @@ impl Device {
         }
     }
 
+    /// Frees the device memory that no tensor holds: the pool's free buffers and the
+    /// staging buffers of reads. The pool bounds itself (see [`MemoryStats::pool_bytes`]);
+    /// this is for a program that is done with large inputs.
+    pub fn trim(&self) {
+        if let DeviceKind::Gpu(g) = &self.kind {
+            g.trim();
+        }
+    }
+
     /// Starts a new peak for [`Device::memory`] from what is live now.
     pub fn reset_peak_memory(&self) {
         if let DeviceKind::Gpu(g) = &self.kind {

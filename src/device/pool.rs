@@ -12,21 +12,76 @@ use crate::error::{Error, Result};
 /// (the queue runs them in order, and wgpu inserts the barriers), but not as the target
 /// of `queue.write_buffer`, which runs at the start of the next submit: so each free
 /// buffer remembers the epoch (submit count) in which it was released.
+///
+/// The free buffers are bounded: past [`BufferPool::keep`] bytes (the larger of
+/// [`KEEP_MIN`] and the most bytes live tensors ever held), the buffers released
+/// longest ago are destroyed. A loop over one network reuses its buffers pass after
+/// pass; inputs that keep changing size leave stale sizes behind, which this drops.
 #[derive(Default)]
 pub(crate) struct BufferPool {
     free: HashMap<u64, Vec<(wgpu::Buffer, u64)>>,
+    /// Bytes of the free buffers.
+    free_bytes: u64,
     pub(crate) created: u64,
     /// Bytes held by live tensors, and the most held at once since the last reset.
     pub(crate) live: u64,
     pub(crate) peak: u64,
-    /// Bytes of every storage buffer created (live or free in the pool).
+    /// The most bytes live tensors held at once since the pool was last trimmed.
+    high_water: u64,
+    /// Bytes of every storage buffer alive (held by a tensor or free in the pool).
     pub(crate) total: u64,
 }
+
+/// Free bytes a pool keeps whatever its tensors' high water.
+pub(crate) const KEEP_MIN: u64 = 64 << 20;
 
 impl BufferPool {
     fn take(&mut self, bytes: u64) {
         self.live += bytes;
         self.peak = self.peak.max(self.live);
+        self.high_water = self.high_water.max(self.live);
+    }
+
+    /// Free bytes kept before the oldest free buffers are destroyed.
+    fn keep(&self) -> u64 {
+        KEEP_MIN.max(self.high_water)
+    }
+
+    /// A free buffer of `class` (released before `epoch` when `for_upload`).
+    fn reuse(&mut self, class: u64, for_upload: bool, epoch: u64) -> Option<wgpu::Buffer> {
+        let list = self.free.get_mut(&class)?;
+        let i = list
+            .iter()
+            .rposition(|(_, released)| !for_upload || *released < epoch)?;
+        let buffer = list.swap_remove(i).0;
+        self.free_bytes -= class;
+        Some(buffer)
+    }
+
+    /// Destroys the free buffers released longest ago until at most `keep` bytes of
+    /// free buffers remain.
+    fn shrink_to(&mut self, keep: u64) {
+        while self.free_bytes > keep {
+            let oldest = self
+                .free
+                .iter()
+                .flat_map(|(class, list)| {
+                    list.iter().enumerate().map(move |(i, b)| (b.1, *class, i))
+                })
+                .min();
+            let Some((_, class, i)) = oldest else {
+                break;
+            };
+            let list = self.free.get_mut(&class).expect("the class was just found");
+            let (buffer, _) = list.swap_remove(i);
+            if list.is_empty() {
+                self.free.remove(&class);
+            }
+            // dropped, not destroyed: wgpu frees it once no recorded command uses it
+            drop(buffer);
+            self.free_bytes -= class;
+            self.total -= class;
+        }
     }
 }
 
@@ -38,7 +93,9 @@ pub struct MemoryStats {
     /// The most bytes live tensors held at once since the last
     /// [`crate::Device::reset_peak_memory`].
     pub peak_bytes: u64,
-    /// Bytes of every storage buffer created, held or waiting in the pool.
+    /// Bytes of every storage buffer alive, held by a tensor or free in the pool (which
+    /// keeps at most the larger of 64 MiB and the live high water free; see
+    /// [`crate::Device::trim`]).
     pub pool_bytes: u64,
 }
 
@@ -85,12 +142,7 @@ impl Gpu {
         let epoch = self.epoch.load(Ordering::Relaxed);
         {
             let mut pool = self.pool();
-            if let Some(list) = pool.free.get_mut(&class)
-                && let Some(i) = list
-                    .iter()
-                    .rposition(|(_, released)| !for_upload || *released < epoch)
-            {
-                let buffer = list.swap_remove(i).0;
+            if let Some(buffer) = pool.reuse(class, for_upload, epoch) {
                 pool.take(class);
                 return Ok(buffer);
             }
@@ -103,14 +155,29 @@ impl Gpu {
         Ok(buffer)
     }
 
-    /// Returns a tensor's buffer to the pool.
+    /// Returns a tensor's buffer to the pool, destroying the oldest free buffers past
+    /// the pool's bound.
     pub(crate) fn release(&self, buffer: wgpu::Buffer) {
         let epoch = self.epoch.load(Ordering::Relaxed);
+        let _ctx = self.context();
         let mut pool = self.pool();
-        pool.live -= buffer.size();
-        pool.free
-            .entry(buffer.size())
-            .or_default()
-            .push((buffer, epoch));
+        let size = buffer.size();
+        pool.live -= size;
+        pool.free_bytes += size;
+        pool.free.entry(size).or_default().push((buffer, epoch));
+        let keep = pool.keep();
+        pool.shrink_to(keep);
+    }
+
+    /// Destroys every free buffer of the pool and every staging buffer, and starts the
+    /// live high water again from what is live now.
+    pub(crate) fn trim(&self) {
+        let _ctx = self.context();
+        {
+            let mut pool = self.pool();
+            pool.shrink_to(0);
+            pool.high_water = pool.live;
+        }
+        lock(&self.staging).clear();
     }
 }

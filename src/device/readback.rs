@@ -5,6 +5,9 @@ use super::gpu::{Gpu, lock};
 use super::pool::size_class;
 use crate::error::{Error, Result};
 
+/// Bytes of staging buffers kept for later reads (besides the one just used).
+const STAGING_KEEP: u64 = 64 << 20;
+
 impl Gpu {
     /// Reads `size` bytes of `buffer` from `offset`, after everything recorded so far.
     pub(crate) fn read(&self, buffer: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
@@ -41,7 +44,15 @@ impl Gpu {
             .map_err(|e| Error::Backend(format!("readback failed: {e}")))?
             .to_vec();
         staging.unmap();
-        lock(&self.staging).entry(class).or_default().push(staging);
+        let mut pool = lock(&self.staging);
+        pool.entry(class).or_default().push(staging);
+        // staging buffers of sizes no longer read go, the largest first
+        while pool.values().flatten().map(wgpu::Buffer::size).sum::<u64>() > STAGING_KEEP {
+            let Some(&largest) = pool.keys().filter(|&&c| c != class).max() else {
+                break;
+            };
+            pool.remove(&largest);
+        }
         Ok(bytes)
     }
 
