@@ -119,6 +119,18 @@ impl Gpu {
         self.context.as_ref().map(ContextLock::lock)
     }
 
+    /// Whether the device was lost.
+    pub(super) fn is_lost(&self) -> bool {
+        lock(&self.lost).is_some()
+    }
+
+    /// Marks the device lost and destroys it.
+    pub(super) fn lose(&self, why: &str) {
+        let _ctx = self.context();
+        lock(&self.lost).get_or_insert_with(|| why.to_string());
+        self.device.destroy();
+    }
+
     pub(super) fn check_lost(&self) -> Result<()> {
         match lock(&self.lost).as_ref() {
             Some(msg) => Err(Error::DeviceLost(msg.clone())),

@@ -238,12 +238,15 @@ impl GpuHandle {
     }
 }
 
-/// The wgpu device of each adapter, opened on first use and kept for the process:
-/// every [`Device`] on one adapter shares it (and so its queue, pools and pipelines),
-/// which also keeps a GL context from being made current on two threads at once.
+/// The wgpu device of each adapter, opened on first use and kept for the process (or
+/// until it is lost): every [`Device`] on one adapter shares it (and so its queue,
+/// pools and pipelines), which also keeps a GL context from being made current on two
+/// threads at once.
 fn open_shared(index: usize, kind: BackendKind, adapter: &wgpu::Adapter) -> Result<Arc<Gpu>> {
     static OPEN: Mutex<Vec<(usize, Arc<Gpu>)>> = Mutex::new(Vec::new());
     let mut open = gpu::lock(&OPEN);
+    // a lost device is replaced by a new one (its own handles keep reporting the loss)
+    open.retain(|(_, gpu)| !gpu.is_lost());
     if let Some((_, gpu)) = open.iter().find(|(i, _)| *i == index) {
         return Ok(gpu.clone());
     }
@@ -461,6 +464,16 @@ impl Device {
         match &self.kind {
             DeviceKind::Cpu => 0,
             DeviceKind::Gpu(g) => g.pool().created,
+        }
+    }
+
+    /// Destroys the wgpu device, as a driver reset or a removed GPU would: every later
+    /// call on this device (and its clones) is [`Error::DeviceLost`], and
+    /// [`Device::new`] opens a fresh device on the adapter. For tests of the loss path.
+    #[doc(hidden)]
+    pub fn debug_lose(&self) {
+        if let DeviceKind::Gpu(g) = &self.kind {
+            g.lose("destroyed by Device::debug_lose");
         }
     }
 
