@@ -60,6 +60,7 @@ fn run_with(
                 .then(|| IndexTensor::uninit_gpu(device, &shape))
                 .transpose()?;
             kernels::launch(device, gpu, &call, inputs, (&out, indices.as_ref()), conv)?;
+            gpu.charge(call.cost())?;
             Ok((out, indices))
         }
     }
@@ -249,7 +250,10 @@ pub fn relu(x: &Tensor) -> Result<Tensor> {
 pub fn relu_(x: &mut Tensor) -> Result<()> {
     let n = x.numel() as u64;
     match x.device().kind().clone() {
-        DeviceKind::Gpu(gpu) if n > 0 => kernels::relu::launch(&gpu, x.gpu_buffer()?, None, n),
+        DeviceKind::Gpu(gpu) if n > 0 => {
+            kernels::relu::launch(&gpu, x.gpu_buffer()?, None, n)?;
+            gpu.charge(n)
+        }
         DeviceKind::Gpu(_) => Ok(()),
         DeviceKind::Cpu => {
             if let Storage::Cpu(data) = x.storage_mut() {

@@ -230,3 +230,40 @@ backend_tests! {
         assert_eq!(dev.memory().pool_bytes, dev.memory().live_bytes);
     }
 }
+
+backend_tests! {
+    /// Recorded work is submitted once its estimated cost passes the device's budget,
+    /// so that no submit runs long enough for a driver's watchdog; under the default
+    /// budget a chain of small ops is still one submit.
+    gpu fn long_work_is_split_into_bounded_submits(dev) {
+        let _serial = common::serial();
+        let x = Tensor::from_slice(dev, &common::random(1000, 5), &[1000]).unwrap();
+        let chain = |dev: &Device| {
+            let mut y = Tensor::from_slice(dev, &common::random(1000, 5), &[1000]).unwrap();
+            for _ in 0..10 {
+                y = wgcnn::relu(&y).unwrap();
+            }
+            y
+        };
+        let small = common::reopen(
+            dev,
+            &DeviceOptions {
+                submit_budget: Some(2500),
+                ..DeviceOptions::default()
+            },
+        );
+        small.sync().unwrap();
+        let before = small.submit_count();
+        let y = chain(&small);
+        // 10 ops of 1000 each: a submit after every third, before any read
+        assert_eq!(small.submit_count() - before, 3, "{dev:?}");
+        let want = wgcnn::reference::relu::relu(&common::random(1000, 5));
+        assert_eq!(y.to_vec().unwrap(), want);
+        dev.sync().unwrap();
+        let before = dev.submit_count();
+        let y = chain(dev);
+        assert_eq!(dev.submit_count(), before, "{dev:?}: nothing submitted before a read");
+        assert_eq!(y.to_vec().unwrap(), want);
+        drop(x);
+    }
+}

@@ -90,6 +90,7 @@ impl Gpu {
                 pass: None,
                 uniforms: UniformArena::default(),
                 timing: None,
+                cost: 0,
             }),
             timer: features
                 .contains(wgpu::Features::TIMESTAMP_QUERY)

@@ -80,6 +80,12 @@ pub struct DeviceOptions {
     pub max_storage_binding: Option<u64>,
     /// Lower the per-dimension workgroup count the launchers plan with.
     pub max_workgroups_per_dim: Option<u32>,
+    /// The estimated work (multiply-adds plus elements written) after which recorded
+    /// ops are submitted without waiting, so that no submit runs long enough for a
+    /// driver's watchdog (about 2 s on Windows) to reset the device. `None`:
+    /// `WGCNN_SUBMIT_BUDGET` if set, else [`DEFAULT_SUBMIT_BUDGET`]; `Some(u64::MAX)`:
+    /// one submit per read. An op larger than the budget is a submit of its own.
+    pub submit_budget: Option<u64>,
     /// Settings of the layers above, e.g. [`crate::Lowerings`].
     pub extensions: Extensions,
 }
@@ -99,6 +105,11 @@ impl DeviceOptions {
         self
     }
 }
+
+/// The default [`DeviceOptions::submit_budget`]: 2^32, about 4 G multiply-adds, a
+/// quarter of a second on a CPU driver and far less on any GPU; a network of the size
+/// of ResNet-18 at batch 1 (1.8 G) is one submit.
+pub const DEFAULT_SUBMIT_BUDGET: u64 = 1 << 32;
 
 /// A device that runs wgcnn's ops: a GPU through wgpu, or the CPU reference path.
 /// Cheap to clone; clones share the queue, pools and caches.
@@ -120,6 +131,7 @@ pub(crate) struct GpuHandle {
     pub(crate) gpu: Arc<Gpu>,
     max_binding: u64,
     max_groups: u32,
+    submit_budget: u64,
     extensions: Extensions,
 }
 
@@ -131,7 +143,7 @@ impl std::ops::Deref for GpuHandle {
 }
 
 impl GpuHandle {
-    fn new(gpu: Arc<Gpu>, options: &DeviceOptions) -> Self {
+    fn new(gpu: Arc<Gpu>, options: &DeviceOptions) -> Result<Self> {
         let align = gpu.storage_align.max(16);
         let mut max_binding = gpu.max_binding;
         if let Some(m) = options.max_storage_binding {
@@ -142,12 +154,37 @@ impl GpuHandle {
         if let Some(m) = options.max_workgroups_per_dim {
             max_groups = max_groups.min(m.max(1));
         }
-        Self {
+        let submit_budget = match options.submit_budget {
+            Some(b) => b,
+            None => match std::env::var("WGCNN_SUBMIT_BUDGET") {
+                Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
+                    Error::param(
+                        "device",
+                        format!("WGCNN_SUBMIT_BUDGET must be a whole number, not '{v}'"),
+                    )
+                })?,
+                _ => DEFAULT_SUBMIT_BUDGET,
+            },
+        };
+        Ok(Self {
             gpu,
             max_binding,
             max_groups,
+            submit_budget: submit_budget.max(1),
             extensions: options.extensions.clone(),
+        })
+    }
+
+    /// Counts `cost` of recorded work (see [`DeviceOptions::submit_budget`]) and
+    /// submits what is recorded once the budget is spent.
+    ///
+    /// # Errors
+    /// As a submit.
+    pub(crate) fn charge(&self, cost: u64) -> Result<()> {
+        if self.gpu.add_pending_cost(cost) >= self.submit_budget {
+            self.gpu.flush()?;
         }
+        Ok(())
     }
 
     /// The extension of type `T` this handle was opened with.
@@ -318,7 +355,7 @@ impl Device {
             )));
         };
         Ok(Self {
-            kind: DeviceKind::Gpu(GpuHandle::new(open_shared(index, kind, adapter)?, options)),
+            kind: DeviceKind::Gpu(GpuHandle::new(open_shared(index, kind, adapter)?, options)?),
         })
     }
 
@@ -341,7 +378,7 @@ impl Device {
                 kind: DeviceKind::Gpu(GpuHandle::new(
                     open_shared(index, kind, adapter)?,
                     &DeviceOptions::default(),
-                )),
+                )?),
             });
         }
         out.push(Self::cpu());

@@ -26,6 +26,8 @@ pub(super) struct Pending {
     pub(super) uniforms: UniformArena,
     /// Timestamp queries written so far while timing (two per compute pass).
     pub(super) timing: Option<u32>,
+    /// The estimated work recorded since the last submit.
+    pub(super) cost: u64,
 }
 
 /// A binding window into an f32 buffer: byte offset, byte size, and the shift in
@@ -176,12 +178,20 @@ impl Gpu {
         pending.pass.as_mut().expect("pass was just created")
     }
 
+    /// Adds `cost` to the work recorded since the last submit; returns the sum.
+    pub(crate) fn add_pending_cost(&self, cost: u64) -> u64 {
+        let mut pending = lock(&self.pending);
+        pending.cost = pending.cost.saturating_add(cost);
+        pending.cost
+    }
+
     /// Submits everything recorded so far as one command buffer.
     pub(crate) fn flush(&self) -> Result<()> {
         self.check_lost()?;
         let _ctx = self.context();
         let mut pending = lock(&self.pending);
         pending.pass = None;
+        pending.cost = 0;
         let Some(encoder) = pending.encoder.take() else {
             return self.take_uncaptured();
         };

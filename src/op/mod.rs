@@ -314,4 +314,14 @@ impl Call {
             _ => 0,
         }
     }
+
+    /// An estimate of the call's work, for bounding submits: its multiply-adds plus the
+    /// elements it writes.
+    pub fn cost(&self) -> u64 {
+        let written = self
+            .output_shape()
+            .iter()
+            .fold(1u64, |n, &d| n.saturating_mul(d as u64));
+        self.macs().saturating_add(written)
+    }
 }
