@@ -291,13 +291,21 @@ fn print_devices() {
 fn devices_for(backend: &str, adapter: Option<String>) -> wgcnn::Result<Vec<Device>> {
     if backend.eq_ignore_ascii_case("all") {
         let all = Device::all()?;
-        return Ok(match adapter {
-            None => all,
-            Some(f) => all
-                .into_iter()
-                .filter(|d| d.name().to_lowercase().contains(&f.to_lowercase()))
-                .collect(),
-        });
+        return match adapter {
+            None => Ok(all),
+            Some(f) => {
+                let chosen: Vec<Device> = all
+                    .into_iter()
+                    .filter(|d| d.name().to_lowercase().contains(&f.to_lowercase()))
+                    .collect();
+                if chosen.is_empty() {
+                    return Err(wgcnn::Error::NoAdapter(format!(
+                        "no adapter matching '{f}' (wgcnn devices lists them)"
+                    )));
+                }
+                Ok(chosen)
+            }
+        };
     }
     let kind = BackendKind::parse(backend)?;
     Ok(vec![Device::new(&DeviceOptions {
@@ -307,14 +315,32 @@ fn devices_for(backend: &str, adapter: Option<String>) -> wgcnn::Result<Vec<Devi
     })?])
 }
 
-fn load_all(paths: &[PathBuf]) -> wgcnn::Result<Vec<Fixture>> {
+/// The fixtures of `paths` (the built-in set when none), each file read on its own: a
+/// file that cannot be read is an error naming it, and the others still run.
+fn load_all(paths: &[PathBuf]) -> wgcnn::Result<Vec<Result<Fixture, String>>> {
     if paths.is_empty() {
-        return builtin::fixtures();
+        return Ok(builtin::fixtures()?.into_iter().map(Ok).collect());
     }
-    fixture::collect(paths)?
+    Ok(fixture::collect(paths)?
         .iter()
-        .map(|p| Fixture::load(p))
-        .collect()
+        .map(|p| Fixture::load(p).map_err(|e| format!("{}: {e}", p.display())))
+        .collect())
+}
+
+/// A progress line on stderr, when stderr is a terminal (never in a pipe or a log).
+fn progress(line: std::fmt::Arguments<'_>) {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        eprint!("\r{line}\x1b[K");
+    }
+}
+
+/// Clears the progress line.
+fn clear_progress() {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[K");
+    }
 }
 
 fn check(
@@ -323,7 +349,12 @@ fn check(
     adapter: Option<String>,
     json: bool,
 ) -> wgcnn::Result<bool> {
-    let fixtures = load_all(paths)?;
+    let (fixtures, unreadable): (Vec<_>, Vec<_>) =
+        load_all(paths)?.into_iter().partition(Result::is_ok);
+    let fixtures: Vec<Fixture> = fixtures.into_iter().flatten().collect();
+    for e in unreadable.iter().filter_map(|r| r.as_ref().err()) {
+        eprintln!("wgcnn: {e}");
+    }
     let devices = devices_for(backend, adapter)?;
     let total = fixtures.len() * devices.len();
     let width = fixtures
@@ -342,12 +373,12 @@ fn check(
     for device in &devices {
         for fx in &fixtures {
             if !json {
-                eprint!(
-                    "\r[{}/{total}] {} on {}\x1b[K",
+                progress(format_args!(
+                    "[{}/{total}] {} on {}",
                     passed + failed + 1,
                     fx.name,
                     device.backend()
-                );
+                ));
             }
             let outcome = fx.check(device);
             let ok = outcome.verdict == Verdict::Pass;
@@ -368,7 +399,7 @@ fn check(
                 });
                 println!("{line}");
             } else {
-                eprint!("\r\x1b[K");
+                clear_progress();
                 let detail = if ok || outcome.detail.is_empty() {
                     String::new()
                 } else {
@@ -385,15 +416,17 @@ fn check(
             }
         }
     }
+    // a file that could not be read fails on every device it would have run on
+    failed += unreadable.len() * devices.len();
     if !json {
         let backends: Vec<&str> = devices.iter().map(|d| d.backend().name()).collect();
         println!(
             "\n{passed} passed, {failed} failed ({} fixtures on {})",
-            fixtures.len(),
+            fixtures.len() + unreadable.len(),
             backends.join(", ")
         );
     }
-    Ok(failed == 0)
+    Ok(failed == 0 && total > 0)
 }
 
 fn run(
@@ -409,10 +442,19 @@ fn run(
     })?;
     let paths = fixture::collect(files)?;
     let mut all_written = true;
+    let mut stems = std::collections::HashSet::new();
     for path in &paths {
-        let stem = path
+        let base = path
             .file_stem()
             .map_or_else(|| "fixture".into(), |s| s.to_string_lossy().into_owned());
+        // two inputs of one name (from two folders) write two outputs: `a`, `a-2`
+        let stem = (1..)
+            .map(|i| match i {
+                1 => base.clone(),
+                i => format!("{base}-{i}"),
+            })
+            .find(|s| stems.insert(s.clone()))
+            .expect("some suffix is free");
         let result = Fixture::load(path).and_then(|fx| fx.run(&device));
         match fixture::write_result(out_dir, &stem, &result) {
             Ok(written) => eprintln!("{} -> {}", path.display(), written.display()),
@@ -448,13 +490,13 @@ fn bench(
     let device = DeviceArgs { backend, adapter }.open()?;
     let roof = if roofline {
         if !json {
-            eprint!("measuring the roofline...");
+            progress(format_args!("measuring the roofline..."));
         }
         let r = bench::roofline(&device)?;
         if json {
             println!("{}", r.to_json());
         } else {
-            eprint!("\r\x1b[K");
+            clear_progress();
             println!("{} ({})", device.name(), device.backend());
             println!(
                 "  FP32 FMA peak (vec4 chains):          {:8.1} GFLOP/s",
@@ -502,7 +544,7 @@ fn bench(
     let mut ok = true;
     for (i, wl) in all.iter().enumerate() {
         if !json {
-            eprint!("\r[{}/{}] {}\x1b[K", i + 1, all.len(), wl.name);
+            progress(format_args!("[{}/{}] {}", i + 1, all.len(), wl.name));
         }
         match bench::run_workload(&device, wl, &BenchConfig::default()) {
             Ok(r) if json => {
@@ -513,7 +555,7 @@ fn bench(
                 println!("{line}");
             }
             Ok(r) => {
-                eprint!("\r\x1b[K");
+                clear_progress();
                 let percent = roof.as_ref().map_or(String::new(), |roof| {
                     format!(" {:>8}", fmt(wgcnn::bench::roof_share(roof, &r), 1))
                 });
@@ -530,13 +572,14 @@ fn bench(
             }
             Err(wgcnn::Error::Unsupported(msg)) => {
                 if !json {
-                    eprint!("\r\x1b[K");
+                    clear_progress();
                     println!("{:<16} skipped: {msg}", wl.name);
                 }
             }
             Err(e) => {
                 ok = false;
-                eprintln!("\r\x1b[K{}: {e}", wl.name);
+                clear_progress();
+                eprintln!("{}: {e}", wl.name);
             }
         }
     }
