@@ -121,10 +121,7 @@ impl Fixture {
     /// # Errors
     /// [`Error::Io`] or [`Error::Format`].
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let bytes = crate::tensor_file::read_bytes(path)?;
         let name = path
             .file_stem()
             .map_or_else(|| "fixture".into(), |s| s.to_string_lossy().into_owned());

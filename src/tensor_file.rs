@@ -80,11 +80,7 @@ impl TensorFile {
     /// # Errors
     /// [`Error::Io`] naming the file; as [`TensorFile::from_bytes`].
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::from_bytes(&path.display().to_string(), &bytes)
+        Self::from_bytes(&path.display().to_string(), &read_bytes(path)?)
     }
 
     /// Decodes the bytes of a file called `name` (for messages).
@@ -132,6 +128,17 @@ impl TensorFile {
             format_err(name, format!("tensor '{key}' {why}"))
         })
     }
+}
+
+/// The bytes of the file at `path`.
+///
+/// # Errors
+/// [`Error::Io`] naming the file.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// Writes float tensors and index tensors (in the order given) to `path`.

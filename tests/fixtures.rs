@@ -4,23 +4,12 @@
 #[macro_use]
 mod common;
 
-use std::path::Path;
 
-use wgcnn::fixture::{self, Fixture, Verdict};
-
-/// Every fixture of tests/fixtures.
-fn project_fixtures() -> Vec<Fixture> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    fixture::collect(&[dir])
-        .unwrap()
-        .iter()
-        .map(|p| Fixture::load(p).unwrap())
-        .collect()
-}
+use wgcnn::fixture::Verdict;
 
 backend_tests! {
     fn every_fixture_passes_on_every_backend(dev) {
-        let fixtures = project_fixtures();
+        let fixtures = common::project_fixtures();
         assert!(fixtures.len() >= 6, "the fixture set is in tests/fixtures");
         {
             for fx in &fixtures {
@@ -40,7 +29,7 @@ backend_tests! {
 #[test]
 fn the_judge_fails_a_wrong_answer_and_an_unknown_op() {
     let dev = &common::backends()[0];
-    let mut fx = project_fixtures()
+    let mut fx = common::project_fixtures()
         .into_iter()
         .find(|f| f.name == "relu_4d")
         .unwrap();

@@ -14,12 +14,7 @@ use wgcnn::fixture::{self, Fixture, Verdict};
 /// tests run on every backend), and `wgcnn check` with no path passes it.
 #[test]
 fn the_builtin_fixtures_are_the_projects_and_pass() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
-    let on_disk: Vec<Fixture> = fixture::collect(&[dir])
-        .unwrap()
-        .iter()
-        .map(|p| Fixture::load(p).unwrap())
-        .collect();
+    let on_disk = common::project_fixtures();
     let builtin = wgcnn_cli::builtin::fixtures().unwrap();
     assert!(
         builtin.len() >= 6,

@@ -209,6 +209,22 @@ impl GpuHandle {
         Ok([x as u32, y as u32, 1])
     }
 
+    /// The grid of `dims` workgroups (x, y, z), each within the per-dimension limit.
+    ///
+    /// # Errors
+    /// [`Error::Limit`] naming `what` for a dimension past the limit.
+    pub(crate) fn grid3(&self, dims: [u64; 3], what: &'static str) -> Result<[u32; 3]> {
+        let max = u64::from(self.max_groups);
+        if let Some(&d) = dims.iter().find(|&&d| d > max) {
+            return Err(Error::Limit {
+                what,
+                requested: d,
+                limit: max,
+            });
+        }
+        Ok(dims.map(|d| d.max(1) as u32))
+    }
+
     /// Largest chunk, in f32 elements, that one storage binding can hold at an aligned
     /// offset.
     pub(crate) fn chunk_elems(&self) -> u64 {

@@ -116,15 +116,7 @@ fn gemm_grid(
         u64::from(p.m).div_ceil(bm),
         groups as u64,
     ];
-    let max = u64::from(gpu.max_groups_per_dim());
-    if let Some(&d) = dims.iter().find(|&&d| d > max) {
-        return Err(Error::Limit {
-            what: "GEMM workgroups per dimension",
-            requested: d,
-            limit: max,
-        });
-    }
-    Ok(dims.map(|d| d.max(1) as u32))
+    gpu.grid3(dims, "GEMM workgroups per dimension")
 }
 
 /// Records one GEMM dispatch over `groups` groups: bindings 0 (A), 1 (B), 2 (bias, any

@@ -141,11 +141,7 @@ impl Sequential {
     /// # Errors
     /// [`Error::Io`], [`Error::Format`], and as [`Sequential::from_layers`].
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::from_safetensors(&bytes, device)
+        Self::from_safetensors(&crate::tensor_file::read_bytes(path)?, device)
     }
 
     /// As [`Sequential::load`], from the file's bytes.

@@ -5,7 +5,7 @@
 //! [`Op`] is one call of an operator with its parameters; [`Op::from_kwargs`] is the one
 //! registry of op names that the fixture format, model files and benchmark workloads
 //! share; [`Op::check`] resolves a call on its input shapes into a [`Call`], which the
-//! reference ([`crate::reference::run`]) and the kernels run.
+//! reference and the kernels run.
 
 pub mod conv2d;
 pub mod interpolate;

@@ -110,6 +110,21 @@ pub fn gpus_with(options: &DeviceOptions) -> Vec<Device> {
     gpus().iter().map(|d| reopen(d, options)).collect()
 }
 
+/// Every fixture of the project's tests/fixtures (from the library's tests or the
+/// command line's, one folder down).
+pub fn project_fixtures() -> Vec<wgcnn::fixture::Fixture> {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = [here.join("tests/fixtures"), here.join("../tests/fixtures")]
+        .into_iter()
+        .find(|d| d.is_dir())
+        .expect("the project's tests/fixtures");
+    wgcnn::fixture::collect(&[dir])
+        .unwrap()
+        .iter()
+        .map(|p| wgcnn::fixture::Fixture::load(p).unwrap())
+        .collect()
+}
+
 /// Deterministic pseudo-random floats in [-1, 1) (xorshift), so failures reproduce.
 pub fn random(len: usize, seed: u64) -> Vec<f32> {
     let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

@@ -1,10 +1,11 @@
 //! The direct conv2d kernels of `shaders/conv2d.wgsl`: input and weights read straight
 //! from storage, no column matrix and no packing.
 
+use super::for_each_image_run;
 use super::{ConvIo, ConvShape, DirectParams, image_sizes, images_per_binding, mode_code};
 use super::{row_constants, row_spec};
 use crate::device::{Bind, GpuHandle, Slot};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::kernels::shaders::Shader;
 use crate::kernels::u32_of;
 use crate::op::conv2d::Conv2dGeometry;
@@ -61,15 +62,7 @@ fn implicit_grid(gpu: &GpuHandle, pixels: u64, g: &Conv2dGeometry) -> Result<[u3
         (g.mg as u64).div_ceil(16),
         g.groups as u64,
     ];
-    let max = u64::from(gpu.max_groups_per_dim());
-    if let Some(&d) = dims.iter().find(|&&d| d > max) {
-        return Err(Error::Limit {
-            what: "conv2d workgroups per dimension",
-            requested: d,
-            limit: max,
-        });
-    }
-    Ok(dims.map(|d| d as u32))
+    gpu.grid3(dims, "conv2d workgroups per dimension")
 }
 
 /// Records `g` with `kernel`, in runs of images that fit a binding.
@@ -93,7 +86,7 @@ pub(super) fn launch(
         DirectKernel::Implicit => Shader::Conv2d.entry("conv2d_implicit", DIRECT_LAYOUT),
     };
     let pipeline = gpu.pipeline(&spec)?;
-    let (in_image, out_image) = image_sizes(g);
+    let (_, out_image) = image_sizes(g);
     let ohw = (g.oh * g.ow) as u64;
     let ConvIo {
         x,
@@ -104,12 +97,11 @@ pub(super) fn launch(
         b_size,
         flags,
     } = *io;
-    gpu.for_each_run(
-        "conv2d image size (bytes)",
-        g.n,
-        (in_image, out_image),
+    for_each_image_run(
+        gpu,
+        g,
         images_per_binding(gpu, g),
-        |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+        |nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
             let nb = nb as u64;
             let total = match kernel {
                 DirectKernel::Dot | DirectKernel::Direct => nb * out_image,

@@ -1,6 +1,7 @@
 //! conv2d as a matrix product on the GEMM kernel: a pointwise convolution directly,
 //! any other through im2col's column matrix.
 
+use super::for_each_image_run;
 use super::{ConvIo, ConvShape, Im2colParams, image_sizes, images_per_binding, mode_code};
 use crate::device::{Bind, Device, GpuHandle, Slot};
 use crate::error::Result;
@@ -26,12 +27,11 @@ pub(super) fn pointwise(
     let ohw = (g.oh * g.ow) as u64;
     let max_cols = variant.max_cols(gpu.max_groups_per_dim());
     let per_dispatch = images_per_binding(gpu, g).min((max_cols / ohw).max(1) as usize);
-    gpu.for_each_run(
-        "conv2d image size (bytes)",
-        g.n,
-        (in_image, out_image),
+    for_each_image_run(
+        gpu,
+        g,
         per_dispatch,
-        |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+        |nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
             let ncols = nb as u64 * ohw;
             let params = GemmParams {
                 m: g.mg as u32,
@@ -76,7 +76,7 @@ pub(super) fn im2col(
     variant: GemmVariant,
     col_budget: Option<u64>,
 ) -> Result<()> {
-    let (in_image, out_image) = image_sizes(g);
+    let (_, out_image) = image_sizes(g);
     let k = (g.cg * g.kh * g.kw) as u64;
     let ohw = (g.oh * g.ow) as u64;
     let max_cols = variant.max_cols(gpu.max_groups_per_dim());
@@ -103,12 +103,11 @@ pub(super) fn im2col(
     let cols = Tensor::uninit(device, &[cols_len as usize])?;
     let c = cols.gpu_buffer()?;
     let unfold = gpu.pipeline(&Shader::Im2col.entry("im2col", IM2COL_LAYOUT))?;
-    gpu.for_each_run(
-        "conv2d image size (bytes)",
-        g.n,
-        (in_image, out_image),
+    for_each_image_run(
+        gpu,
+        g,
         images,
-        |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+        |nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
             for row0 in (0..g.oh).step_by(rows) {
                 let nrows = rows.min(g.oh - row0);
                 let ncols = nb as u64 * nrows as u64 * g.ow as u64;

@@ -25,7 +25,7 @@ pub(crate) use packed::{PackParams, PackedParams};
 pub(crate) use winograd::WinoParams;
 
 use self::direct::DirectKernel;
-use crate::device::{Device, GpuHandle};
+use crate::device::{Device, GpuHandle, Window};
 use crate::error::{Error, Result};
 use crate::kernels::gemm::{FLAG_BIAS, FLAG_RELU};
 use crate::kernels::{Policy, u32_of};
@@ -348,6 +348,23 @@ fn images_per_binding(gpu: &GpuHandle, g: &Conv2dGeometry) -> usize {
     (chunk / in_image.max(1))
         .min(chunk / out_image.max(1))
         .max(1) as usize
+}
+
+/// Calls `f(images, input window, output window)` for each run of at most `max_run`
+/// images of `g` whose input and output windows each fit one binding.
+fn for_each_image_run(
+    gpu: &GpuHandle,
+    g: &Conv2dGeometry,
+    max_run: usize,
+    mut f: impl FnMut(usize, Window, Window) -> Result<()>,
+) -> Result<()> {
+    gpu.for_each_run(
+        "conv2d image size (bytes)",
+        g.n,
+        image_sizes(g),
+        max_run,
+        |_, images, x, y| f(images, x, y),
+    )
 }
 
 /// Elements of one input image and of one output image.

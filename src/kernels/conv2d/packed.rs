@@ -3,7 +3,7 @@
 //! (group, block of 16 or 32 output channels, chunk of input channels) and run of
 //! images.
 
-use super::{ConvIo, ConvShape, image_sizes, images_per_binding, mode_code};
+use super::{ConvIo, ConvShape, for_each_image_run, image_sizes, images_per_binding, mode_code};
 use super::{row_constants, row_spec};
 use crate::device::{Bind, Device, GpuHandle, Slot};
 use crate::error::{Error, Result};
@@ -82,7 +82,7 @@ pub(super) fn launch(
             limit: gpu.max_uniform_binding(),
         });
     }
-    let (in_image, out_image) = image_sizes(g);
+    let (in_image, _) = image_sizes(g);
     let ohw = (g.oh * g.ow) as u64;
     // 1x1, stride 1, no padding, and every 8 pixels two aligned vec4 of each input plane
     let aligned_1x1 = g.is_pointwise()
@@ -169,12 +169,11 @@ pub(super) fn launch(
             .with("MODE", mode_code(g.mode)),
     };
     let conv = gpu.pipeline(&conv)?;
-    gpu.for_each_run(
-        "conv2d image size (bytes)",
-        g.n,
-        (in_image, out_image),
+    for_each_image_run(
+        gpu,
+        g,
         images_per_binding(gpu, g),
-        |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+        |nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
             // conv2d_packed_rows counts images; its invocations cover 2 rows x 4 pixels
             let (total, invocations) = if rows.is_some() {
                 let per_image = (g.oh.div_ceil(2) * g.ow / 4) as u64;

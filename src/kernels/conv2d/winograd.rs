@@ -5,7 +5,7 @@
 //! instead of 36. The GEMMs run through uniform weight blocks on CPU drivers (as the
 //! packed lowering does) and through the GEMM shader elsewhere.
 
-use super::{ConvIo, mode_code};
+use super::{ConvIo, for_each_image_run, mode_code};
 use crate::device::{Bind, Device, GpuHandle, Pipeline, Slot};
 use crate::error::{Error, Result};
 use crate::kernels::gemm::{FLAG_FIRST_CHUNK, GemmParams, GemmVariant, dispatch_gemm};
@@ -212,14 +212,11 @@ pub(super) fn launch(
             Some(gpu.pipeline(&Shader::Conv2dWinograd.entry("winograd_gemm", GEMM_LAYOUT))?)
         }
     };
-    let in_image = (g.c_in * g.h * g.w) as u64;
-    let out_image = (g.c_out * g.oh * g.ow) as u64;
-    gpu.for_each_run(
-        "conv2d image size (bytes)",
-        g.n,
-        (in_image, out_image),
+    for_each_image_run(
+        gpu,
+        g,
         per_run,
-        |_, nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+        |nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
             for ty0 in (0..th).step_by(band) {
                 let rows = band.min(th - ty0);
                 let tiles = run_tiles(nb, rows);
@@ -313,14 +310,10 @@ fn gemm_packed(
 ) -> Result<()> {
     let rows = run.rows as usize;
     let (cc, chunks, xpb) = (run.cc as usize, run.chunks as usize, run.xpb as usize);
-    let groups_x = u64::from(run.tiles).div_ceil(8 * 64);
-    if groups_x > u64::from(gpu.max_groups_per_dim()) {
-        return Err(Error::Limit {
-            what: "winograd GEMM workgroups per dimension",
-            requested: groups_x,
-            limit: u64::from(gpu.max_groups_per_dim()),
-        });
-    }
+    let grid = gpu.grid3(
+        [u64::from(run.tiles).div_ceil(8 * 64), xpb as u64, 1],
+        "winograd GEMM workgroups per dimension",
+    )?;
     for rb in 0..g.c_out.div_ceil(rows) {
         for chunk in 0..chunks {
             for xg in 0..XI / xpb {
@@ -338,12 +331,7 @@ fn gemm_packed(
                     Bind::at(6, ub, block * BLOCK * 4, BLOCK * 4),
                     Bind::at(7, mb, 0, m_size),
                 ];
-                gpu.dispatch(
-                    gemm,
-                    &binds,
-                    bytemuck::bytes_of(&p),
-                    [groups_x as u32, xpb as u32, 1],
-                )?;
+                gpu.dispatch(gemm, &binds, bytemuck::bytes_of(&p), grid)?;
             }
         }
     }
