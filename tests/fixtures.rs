@@ -4,7 +4,6 @@
 #[macro_use]
 mod common;
 
-
 use wgcnn::fixture::Verdict;
 
 backend_tests! {

@@ -351,3 +351,18 @@ backend_tests! {
         }
     }
 }
+
+#[test]
+fn errors_while_loading_a_model_name_the_layer() {
+    let dev = wgcnn::Device::cpu();
+    let layers = [
+        serde_json::json!({"op": "ReLU", "params": {}}),
+        serde_json::json!({"op": "MaxPool2d", "name": "pool", "params": {"kernel_size": "big"}}),
+    ];
+    let e = Sequential::from_layers(&layers, Default::default(), &dev).unwrap_err();
+    assert!(e.to_string().contains("(layer pool)"), "{e}");
+    let layers = [serde_json::json!({"op": "Conv3d", "params": {}})];
+    let e = Sequential::from_layers(&layers, Default::default(), &dev).unwrap_err();
+    assert!(matches!(e, wgcnn::Error::Unsupported(_)), "{e:?}");
+    assert!(e.to_string().contains("'Conv3d' (layer 0)"), "{e}");
+}

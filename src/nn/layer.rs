@@ -227,7 +227,7 @@ impl Layer {
             "dropout" | "identity" => Layer::Identity,
             // the weightless ops, by the registry of op names
             _ => {
-                let unsupported = || Error::Unsupported(format!("layer '{op}' ({name})"));
+                let unsupported = || Error::Unsupported(format!("layer '{op}'"));
                 if OpKind::from_name(op).is_none() {
                     return Err(unsupported());
                 }

@@ -118,7 +118,8 @@ impl Sequential {
                 .get("params")
                 .and_then(Value::as_object)
                 .unwrap_or(&empty);
-            let layer = Layer::from_spec(&name, op, params, &mut weights, device, &mut problems)?;
+            let layer = Layer::from_spec(&name, op, params, &mut weights, device, &mut problems)
+                .map_err(|e| annotate(e, &name))?;
             net.layers.push((name, layer));
         }
         let unexpected: Vec<String> = weights.keys().map(|k| format!("\"{k}\"")).collect();
@@ -382,9 +383,11 @@ impl Sequential {
     }
 }
 
-/// Prefixes an op error with the layer that raised it.
+/// Names the layer that raised an op error.
 fn annotate(e: Error, layer: &str) -> Error {
     match e {
+        Error::Unsupported(message) => Error::Unsupported(format!("{message} (layer {layer})")),
+        Error::Format(message) => Error::Format(format!("{message} (layer {layer})")),
         Error::Shape { op, message } => Error::Shape {
             op,
             message: format!("{message} (layer {layer})"),
