@@ -77,315 +77,295 @@ fn with(algo: Conv2dAlgo, relu: bool) -> Conv2dOptions {
     }
 }
 
-backend_tests! {
-    fn the_seed_example_gives_16_channels_of_28_by_28(dev) {
-        // torch: F.conv2d(x [b,3,28,28], w [16,3,3,3], padding=1) -> [b,16,28,28]
-        {
-            let x = Tensor::zeros(dev, &[5, 3, 28, 28]).unwrap();
-            let w = Tensor::zeros(dev, &[16, 3, 3, 3]).unwrap();
-            let y = wgcnn::conv2d(&x, &w, None, &Conv2dParams::default().padding(1)).unwrap();
-            assert_eq!(y.shape(), &[5, 16, 28, 28]);
-        }
-    }
+fn the_seed_example_gives_16_channels_of_28_by_28(dev: &Device) {
+    // torch: F.conv2d(x [b,3,28,28], w [16,3,3,3], padding=1) -> [b,16,28,28]
+    let x = Tensor::zeros(dev, &[5, 3, 28, 28]).unwrap();
+    let w = Tensor::zeros(dev, &[16, 3, 3, 3]).unwrap();
+    let y = wgcnn::conv2d(&x, &w, None, &Conv2dParams::default().padding(1)).unwrap();
+    assert_eq!(y.shape(), &[5, 16, 28, 28]);
 }
+backend_tests!(the_seed_example_gives_16_channels_of_28_by_28);
 
-backend_tests! {
-    fn a_known_convolution_gives_known_numbers(dev) {
-        // 3x3 ramp, 2x2 kernel of ones, bias 0.5: each output is the sum of a 2x2 window.
-        let x: Vec<f32> = (0..9).map(|v| v as f32).collect();
-        {
-            let tx = Tensor::from_slice(dev, &x, &[1, 1, 3, 3]).unwrap();
-            let tw = Tensor::from_slice(dev, &[1.0; 4], &[1, 1, 2, 2]).unwrap();
-            let tb = Tensor::from_slice(dev, &[0.5], &[1]).unwrap();
-            let y = wgcnn::conv2d(&tx, &tw, Some(&tb), &Conv2dParams::default()).unwrap();
-            assert_eq!(y.to_vec().unwrap(), [8.5, 12.5, 20.5, 24.5], "{dev:?}");
-        }
-    }
+fn a_known_convolution_gives_known_numbers(dev: &Device) {
+    // 3x3 ramp, 2x2 kernel of ones, bias 0.5: each output is the sum of a 2x2 window.
+    let x: Vec<f32> = (0..9).map(|v| v as f32).collect();
+    let tx = Tensor::from_slice(dev, &x, &[1, 1, 3, 3]).unwrap();
+    let tw = Tensor::from_slice(dev, &[1.0; 4], &[1, 1, 2, 2]).unwrap();
+    let tb = Tensor::from_slice(dev, &[0.5], &[1]).unwrap();
+    let y = wgcnn::conv2d(&tx, &tw, Some(&tb), &Conv2dParams::default()).unwrap();
+    assert_eq!(y.to_vec().unwrap(), [8.5, 12.5, 20.5, 24.5], "{dev:?}");
 }
+backend_tests!(a_known_convolution_gives_known_numbers);
 
-backend_tests! {
-    fn every_lowering_matches_the_reference_on_parameter_combinations(dev) {
-        let cases: Vec<([usize; 4], [usize; 4], Conv2dParams)> = vec![
-            (
-                [2, 3, 9, 9],
-                [4, 3, 3, 3],
-                Conv2dParams::default().padding(1),
-            ),
-            (
-                [1, 4, 17, 13],
-                [6, 4, 3, 5],
-                Conv2dParams {
-                    stride: [2, 3],
-                    padding: Padding::Explicit([2, 1]),
-                    dilation: [1, 2],
-                    ..Conv2dParams::default()
-                },
-            ),
-            (
-                [2, 6, 8, 8],
-                [9, 2, 3, 3],
-                Conv2dParams::default().groups(3).padding(1),
-            ),
-            (
-                [1, 8, 10, 10],
-                [8, 1, 3, 3],
-                Conv2dParams::default().groups(8).padding(1),
-            ),
-            (
-                [1, 4, 8, 8],
-                [12, 1, 3, 3],
-                Conv2dParams::default().groups(4).stride(2),
-            ),
-            ([3, 16, 5, 7], [20, 16, 1, 1], Conv2dParams::default()),
-            // aligned 1x1 (8 pixels of a plane per invocation on CPU drivers)
-            ([2, 8, 4, 6], [12, 8, 1, 1], Conv2dParams::default()),
-            // and in blocks of 32 output channels (a partial second one), in two chunks
-            ([2, 8, 4, 6], [40, 8, 1, 1], Conv2dParams::default()),
-            ([1, 600, 2, 4], [20, 600, 1, 1], Conv2dParams::default()),
-            // rows of whole vec4s, stride 1: 2 rows x 4 pixels per invocation on CPU
-            // drivers, with an odd row count, two chunks of input channels, wider kernels
-            (
-                [1, 64, 7, 8],
-                [20, 64, 3, 3],
-                Conv2dParams::default().padding(1),
-            ),
-            // two chunks of input channels (540 taps) on the generic packed kernel
-            (
-                [1, 60, 5, 5],
-                [18, 60, 3, 3],
-                Conv2dParams::default().padding(1),
-            ),
-            (
-                [2, 3, 9, 12],
-                [5, 3, 5, 5],
-                Conv2dParams::default().padding(2),
-            ),
-            (
-                [1, 2, 5, 8],
-                [3, 2, 7, 7],
-                Conv2dParams::default().padding(3),
-            ),
-            // depthwise with rows of whole vec4s: 4 rows x 4 pixels per invocation on CPU
-            // drivers (a partial last row block, a channel multiplier, a 5x5 kernel)
-            (
-                [2, 8, 9, 12],
-                [8, 1, 3, 3],
-                Conv2dParams::default().groups(8).padding(1),
-            ),
-            (
-                [1, 4, 8, 8],
-                [12, 1, 3, 3],
-                Conv2dParams::default().groups(4).padding(1),
-            ),
-            (
-                [1, 4, 6, 8],
-                [4, 1, 5, 5],
-                Conv2dParams::default().groups(4).padding(2),
-            ),
-            // a kernel as large as its input: one dot product per output (K = 128), and
-            // one whose 27 taps are no whole vec4s
-            ([3, 8, 4, 4], [5, 8, 4, 4], Conv2dParams::default()),
-            ([2, 3, 3, 3], [4, 3, 3, 3], Conv2dParams::default()),
-            // stride 2 along rows of whole vec4s: 16 columns per input row on CPU drivers
-            (
-                [2, 3, 9, 16],
-                [5, 3, 3, 3],
-                Conv2dParams::default().stride(2).padding(1),
-            ),
-            (
-                [1, 3, 16, 16],
-                [17, 3, 7, 7],
-                Conv2dParams::default().stride(2).padding(3),
-            ),
-            (
-                [1, 4, 13, 16],
-                [6, 4, 3, 3],
-                Conv2dParams {
-                    stride: [3, 2],
-                    ..Conv2dParams::default().padding(2).dilation(2)
-                },
-            ),
-            // stride 1 with rows of 16 (8 neighbours per invocation on CPU drivers)
-            (
-                [2, 3, 6, 16],
-                [5, 3, 3, 3],
-                Conv2dParams::default().padding(1),
-            ),
-            (
-                [1, 2, 5, 16],
-                [3, 2, 3, 5],
-                Conv2dParams {
-                    padding_mode: PaddingMode::Reflect,
-                    ..Conv2dParams::default().padding(2)
-                },
-            ),
-            (
-                [1, 2, 9, 9],
-                [3, 2, 4, 4],
-                Conv2dParams {
-                    padding: Padding::Same,
-                    dilation: [2, 1],
-                    ..Conv2dParams::default()
-                },
-            ),
-            (
-                [1, 3, 7, 8],
-                [4, 3, 3, 3],
-                Conv2dParams {
-                    padding_mode: PaddingMode::Reflect,
-                    ..Conv2dParams::default().padding(2)
-                },
-            ),
-            (
-                [1, 3, 7, 8],
-                [4, 3, 3, 3],
-                Conv2dParams {
-                    padding_mode: PaddingMode::Replicate,
-                    ..Conv2dParams::default().padding(2)
-                },
-            ),
-            (
-                [1, 3, 7, 8],
-                [4, 3, 3, 3],
-                Conv2dParams {
-                    padding_mode: PaddingMode::Circular,
-                    ..Conv2dParams::default().padding(2)
-                },
-            ),
-        ];
-        {
-            for (i, (xs, ws, p)) in cases.iter().enumerate() {
-                for algo in ALGOS {
-                    for relu in [false, true] {
-                        check(dev, xs, ws, i % 2 == 0, p, &with(algo, relu), i as u64 * 7);
-                    }
-                }
+fn every_lowering_matches_the_reference_on_parameter_combinations(dev: &Device) {
+    let cases: Vec<([usize; 4], [usize; 4], Conv2dParams)> = vec![
+        (
+            [2, 3, 9, 9],
+            [4, 3, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        (
+            [1, 4, 17, 13],
+            [6, 4, 3, 5],
+            Conv2dParams {
+                stride: [2, 3],
+                padding: Padding::Explicit([2, 1]),
+                dilation: [1, 2],
+                ..Conv2dParams::default()
+            },
+        ),
+        (
+            [2, 6, 8, 8],
+            [9, 2, 3, 3],
+            Conv2dParams::default().groups(3).padding(1),
+        ),
+        (
+            [1, 8, 10, 10],
+            [8, 1, 3, 3],
+            Conv2dParams::default().groups(8).padding(1),
+        ),
+        (
+            [1, 4, 8, 8],
+            [12, 1, 3, 3],
+            Conv2dParams::default().groups(4).stride(2),
+        ),
+        ([3, 16, 5, 7], [20, 16, 1, 1], Conv2dParams::default()),
+        // aligned 1x1 (8 pixels of a plane per invocation on CPU drivers)
+        ([2, 8, 4, 6], [12, 8, 1, 1], Conv2dParams::default()),
+        // and in blocks of 32 output channels (a partial second one), in two chunks
+        ([2, 8, 4, 6], [40, 8, 1, 1], Conv2dParams::default()),
+        ([1, 600, 2, 4], [20, 600, 1, 1], Conv2dParams::default()),
+        // rows of whole vec4s, stride 1: 2 rows x 4 pixels per invocation on CPU
+        // drivers, with an odd row count, two chunks of input channels, wider kernels
+        (
+            [1, 64, 7, 8],
+            [20, 64, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        // two chunks of input channels (540 taps) on the generic packed kernel
+        (
+            [1, 60, 5, 5],
+            [18, 60, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        (
+            [2, 3, 9, 12],
+            [5, 3, 5, 5],
+            Conv2dParams::default().padding(2),
+        ),
+        (
+            [1, 2, 5, 8],
+            [3, 2, 7, 7],
+            Conv2dParams::default().padding(3),
+        ),
+        // depthwise with rows of whole vec4s: 4 rows x 4 pixels per invocation on CPU
+        // drivers (a partial last row block, a channel multiplier, a 5x5 kernel)
+        (
+            [2, 8, 9, 12],
+            [8, 1, 3, 3],
+            Conv2dParams::default().groups(8).padding(1),
+        ),
+        (
+            [1, 4, 8, 8],
+            [12, 1, 3, 3],
+            Conv2dParams::default().groups(4).padding(1),
+        ),
+        (
+            [1, 4, 6, 8],
+            [4, 1, 5, 5],
+            Conv2dParams::default().groups(4).padding(2),
+        ),
+        // a kernel as large as its input: one dot product per output (K = 128), and
+        // one whose 27 taps are no whole vec4s
+        ([3, 8, 4, 4], [5, 8, 4, 4], Conv2dParams::default()),
+        ([2, 3, 3, 3], [4, 3, 3, 3], Conv2dParams::default()),
+        // stride 2 along rows of whole vec4s: 16 columns per input row on CPU drivers
+        (
+            [2, 3, 9, 16],
+            [5, 3, 3, 3],
+            Conv2dParams::default().stride(2).padding(1),
+        ),
+        (
+            [1, 3, 16, 16],
+            [17, 3, 7, 7],
+            Conv2dParams::default().stride(2).padding(3),
+        ),
+        (
+            [1, 4, 13, 16],
+            [6, 4, 3, 3],
+            Conv2dParams {
+                stride: [3, 2],
+                ..Conv2dParams::default().padding(2).dilation(2)
+            },
+        ),
+        // stride 1 with rows of 16 (8 neighbours per invocation on CPU drivers)
+        (
+            [2, 3, 6, 16],
+            [5, 3, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        (
+            [1, 2, 5, 16],
+            [3, 2, 3, 5],
+            Conv2dParams {
+                padding_mode: PaddingMode::Reflect,
+                ..Conv2dParams::default().padding(2)
+            },
+        ),
+        (
+            [1, 2, 9, 9],
+            [3, 2, 4, 4],
+            Conv2dParams {
+                padding: Padding::Same,
+                dilation: [2, 1],
+                ..Conv2dParams::default()
+            },
+        ),
+        (
+            [1, 3, 7, 8],
+            [4, 3, 3, 3],
+            Conv2dParams {
+                padding_mode: PaddingMode::Reflect,
+                ..Conv2dParams::default().padding(2)
+            },
+        ),
+        (
+            [1, 3, 7, 8],
+            [4, 3, 3, 3],
+            Conv2dParams {
+                padding_mode: PaddingMode::Replicate,
+                ..Conv2dParams::default().padding(2)
+            },
+        ),
+        (
+            [1, 3, 7, 8],
+            [4, 3, 3, 3],
+            Conv2dParams {
+                padding_mode: PaddingMode::Circular,
+                ..Conv2dParams::default().padding(2)
+            },
+        ),
+    ];
+    for (i, (xs, ws, p)) in cases.iter().enumerate() {
+        for algo in ALGOS {
+            for relu in [false, true] {
+                check(dev, xs, ws, i % 2 == 0, p, &with(algo, relu), i as u64 * 7);
             }
         }
     }
 }
+backend_tests!(every_lowering_matches_the_reference_on_parameter_combinations);
 
-backend_tests! {
-    gpu fn both_gemm_variants_run_the_im2col_and_pointwise_paths(dev) {
-        for gemm in [wgcnn::GemmVariant::Tiled, wgcnn::GemmVariant::Register] {
-            let options = wgcnn::DeviceOptions::default().with(wgcnn::Lowerings {
-                gemm: Some(gemm),
-                ..Default::default()
-            });
-            {
-            let dev = &common::reopen(dev, &options);
-                for relu in [false, true] {
-                    check(
-                        dev,
-                        &[2, 5, 11, 9],
-                        &[70, 5, 3, 3],
-                        true,
-                        &Conv2dParams::default().padding(1),
-                        &with(Conv2dAlgo::Im2col, relu),
-                        1,
-                    );
-                    check(
-                        dev,
-                        &[2, 6, 9, 9],
-                        &[10, 3, 3, 3],
-                        false,
-                        &Conv2dParams::default().groups(2).stride(2),
-                        &with(Conv2dAlgo::Im2col, relu),
-                        2,
-                    );
-                    check(
-                        dev,
-                        &[3, 17, 5, 7],
-                        &[65, 17, 1, 1],
-                        true,
-                        &Conv2dParams::default(),
-                        // a pointwise convolution: the GEMM on the input itself
-                        &with(Conv2dAlgo::Im2col, relu),
-                        3,
-                    );
-                }
-            }
-        }
-    }
-}
-
-backend_tests! {
-    gpu fn fused_relu_equals_relu_after_conv_bit_for_bit(dev) {
-        {
-            let x =
-                Tensor::from_slice(dev, &common::random(2 * 3 * 12 * 12, 5), &[2, 3, 12, 12]).unwrap();
-            let w = Tensor::from_slice(dev, &common::random(8 * 27, 6), &[8, 3, 3, 3]).unwrap();
-            let b = Tensor::from_slice(dev, &common::random(8, 7), &[8]).unwrap();
-            let p = Conv2dParams::default().padding(1);
-            let fused = wgcnn::conv2d_relu(&x, &w, Some(&b), &p)
-                .unwrap()
-                .to_vec()
-                .unwrap();
-            let apart = wgcnn::relu(&wgcnn::conv2d(&x, &w, Some(&b), &p).unwrap())
-                .unwrap()
-                .to_vec()
-                .unwrap();
-            common::assert_bits_eq(&fused, &apart, &format!("{dev:?}"));
-        }
-    }
-}
-
-backend_tests! {
-    gpu fn the_column_matrix_is_split_over_images_and_rows_under_a_small_budget(dev) {
-        let p = Conv2dParams::default().padding(1);
-        {
-            // 2 images, 3 rows, 1 row at a time: budgets in bytes of the column matrix.
-            for budget in [30 * 27 * 4 * 2, 30 * 27 * 4 * 3, 30 * 27 * 4, 1] {
-                let options = Conv2dOptions {
-                    relu: false,
-                    algo: Conv2dAlgo::Im2col,
-                    col_budget: Some(budget),
-                };
-                check(
-                    dev,
-                    &[3, 3, 30, 30],
-                    &[5, 3, 3, 3],
-                    true,
-                    &p,
-                    &options,
-                    budget,
-                );
-            }
-        }
-    }
-}
-
-backend_tests! {
-    gpu fn small_bindings_split_every_lowering_over_images(dev) {
-        let options = wgcnn::DeviceOptions {
-            max_storage_binding: Some(4096),
+fn both_gemm_variants_run_the_im2col_and_pointwise_paths(dev: &Device) {
+    for gemm in [wgcnn::GemmVariant::Tiled, wgcnn::GemmVariant::Register] {
+        let options = wgcnn::DeviceOptions::default().with(wgcnn::Lowerings {
+            gemm: Some(gemm),
             ..Default::default()
-        };
+        });
         {
-        let dev = &common::reopen(dev, &options);
-            for algo in ALGOS {
+            let dev = &common::reopen(dev, &options);
+            for relu in [false, true] {
                 check(
                     dev,
-                    &[5, 2, 10, 10],
-                    &[3, 2, 3, 3],
+                    &[2, 5, 11, 9],
+                    &[70, 5, 3, 3],
                     true,
                     &Conv2dParams::default().padding(1),
-                    &with(algo, false),
-                    3,
+                    &with(Conv2dAlgo::Im2col, relu),
+                    1,
                 );
                 check(
                     dev,
-                    &[5, 4, 9, 9],
-                    &[4, 4, 1, 1],
+                    &[2, 6, 9, 9],
+                    &[10, 3, 3, 3],
+                    false,
+                    &Conv2dParams::default().groups(2).stride(2),
+                    &with(Conv2dAlgo::Im2col, relu),
+                    2,
+                );
+                check(
+                    dev,
+                    &[3, 17, 5, 7],
+                    &[65, 17, 1, 1],
                     true,
                     &Conv2dParams::default(),
-                    &with(algo, false),
-                    4,
+                    // a pointwise convolution: the GEMM on the input itself
+                    &with(Conv2dAlgo::Im2col, relu),
+                    3,
                 );
             }
         }
     }
 }
+backend_tests!(gpu both_gemm_variants_run_the_im2col_and_pointwise_paths);
+
+fn fused_relu_equals_relu_after_conv_bit_for_bit(dev: &Device) {
+    let x = Tensor::from_slice(dev, &common::random(2 * 3 * 12 * 12, 5), &[2, 3, 12, 12]).unwrap();
+    let w = Tensor::from_slice(dev, &common::random(8 * 27, 6), &[8, 3, 3, 3]).unwrap();
+    let b = Tensor::from_slice(dev, &common::random(8, 7), &[8]).unwrap();
+    let p = Conv2dParams::default().padding(1);
+    let fused = wgcnn::conv2d_relu(&x, &w, Some(&b), &p)
+        .unwrap()
+        .to_vec()
+        .unwrap();
+    let apart = wgcnn::relu(&wgcnn::conv2d(&x, &w, Some(&b), &p).unwrap())
+        .unwrap()
+        .to_vec()
+        .unwrap();
+    common::assert_bits_eq(&fused, &apart, &format!("{dev:?}"));
+}
+backend_tests!(gpu fused_relu_equals_relu_after_conv_bit_for_bit);
+
+fn the_column_matrix_is_split_over_images_and_rows_under_a_small_budget(dev: &Device) {
+    let p = Conv2dParams::default().padding(1);
+    // 2 images, 3 rows, 1 row at a time: budgets in bytes of the column matrix.
+    for budget in [30 * 27 * 4 * 2, 30 * 27 * 4 * 3, 30 * 27 * 4, 1] {
+        let options = Conv2dOptions {
+            relu: false,
+            algo: Conv2dAlgo::Im2col,
+            col_budget: Some(budget),
+        };
+        check(
+            dev,
+            &[3, 3, 30, 30],
+            &[5, 3, 3, 3],
+            true,
+            &p,
+            &options,
+            budget,
+        );
+    }
+}
+backend_tests!(gpu the_column_matrix_is_split_over_images_and_rows_under_a_small_budget);
+
+fn small_bindings_split_every_lowering_over_images(dev: &Device) {
+    let options = wgcnn::DeviceOptions {
+        max_storage_binding: Some(4096),
+        ..Default::default()
+    };
+    let dev = &common::reopen(dev, &options);
+    for algo in ALGOS {
+        check(
+            dev,
+            &[5, 2, 10, 10],
+            &[3, 2, 3, 3],
+            true,
+            &Conv2dParams::default().padding(1),
+            &with(algo, false),
+            3,
+        );
+        check(
+            dev,
+            &[5, 4, 9, 9],
+            &[4, 4, 1, 1],
+            true,
+            &Conv2dParams::default(),
+            &with(algo, false),
+            4,
+        );
+    }
+}
+backend_tests!(gpu small_bindings_split_every_lowering_over_images);
 
 fn err(x: &[usize], w: &[usize], b: Option<usize>, p: Conv2dParams) -> Error {
     let dev = Device::cpu();
@@ -469,60 +449,56 @@ fn bad_calls_get_pytorchs_errors() {
     }
 }
 
-backend_tests! {
-    gpu fn an_error_leaves_the_gpu_usable(dev) {
+fn an_error_leaves_the_gpu_usable(dev: &Device) {
+    let x = Tensor::zeros(dev, &[1, 1, 2, 2]).unwrap();
+    let w = Tensor::zeros(dev, &[4, 1, 3, 3]).unwrap();
+    assert!(wgcnn::conv2d(&x, &w, None, &Conv2dParams::default()).is_err());
+    check(
+        dev,
+        &[1, 2, 6, 6],
+        &[2, 2, 3, 3],
+        true,
+        &Conv2dParams::default(),
+        &Conv2dOptions::default(),
+        1,
+    );
+}
+backend_tests!(gpu an_error_leaves_the_gpu_usable);
+
+fn every_conv2d_workload_runs_correctly(dev: &Device) {
+    let text = include_str!("../benches/workloads.json");
+    let json: serde_json::Value = serde_json::from_str(text).unwrap();
+    let pair = |v: &serde_json::Value| [v[0].as_i64().unwrap(), v[1].as_i64().unwrap()];
+    let dims = |v: &serde_json::Value| -> Vec<usize> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect()
+    };
+    for wl in json["conv2d"].as_array().unwrap() {
+        let p = Conv2dParams {
+            stride: pair(&wl["stride"]),
+            padding: Padding::Explicit(pair(&wl["padding"])),
+            dilation: pair(&wl["dilation"]),
+            groups: wl["groups"].as_i64().unwrap(),
+            padding_mode: PaddingMode::Zeros,
+        };
+        let (xs, ws) = (dims(&wl["input"]), dims(&wl["weight"]));
         {
-            let x = Tensor::zeros(dev, &[1, 1, 2, 2]).unwrap();
-            let w = Tensor::zeros(dev, &[4, 1, 3, 3]).unwrap();
-            assert!(wgcnn::conv2d(&x, &w, None, &Conv2dParams::default()).is_err());
             check(
                 dev,
-                &[1, 2, 6, 6],
-                &[2, 2, 3, 3],
-                true,
-                &Conv2dParams::default(),
+                &xs,
+                &ws,
+                wl["bias"].as_bool().unwrap(),
+                &p,
                 &Conv2dOptions::default(),
-                1,
+                11,
             );
         }
     }
 }
-
-backend_tests! {
-    gpu fn every_conv2d_workload_runs_correctly(dev) {
-        let text = include_str!("../benches/workloads.json");
-        let json: serde_json::Value = serde_json::from_str(text).unwrap();
-        let pair = |v: &serde_json::Value| [v[0].as_i64().unwrap(), v[1].as_i64().unwrap()];
-        let dims = |v: &serde_json::Value| -> Vec<usize> {
-            v.as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d.as_u64().unwrap() as usize)
-                .collect()
-        };
-        for wl in json["conv2d"].as_array().unwrap() {
-            let p = Conv2dParams {
-                stride: pair(&wl["stride"]),
-                padding: Padding::Explicit(pair(&wl["padding"])),
-                dilation: pair(&wl["dilation"]),
-                groups: wl["groups"].as_i64().unwrap(),
-                padding_mode: PaddingMode::Zeros,
-            };
-            let (xs, ws) = (dims(&wl["input"]), dims(&wl["weight"]));
-            {
-                check(
-                    dev,
-                    &xs,
-                    &ws,
-                    wl["bias"].as_bool().unwrap(),
-                    &p,
-                    &Conv2dOptions::default(),
-                    11,
-                );
-            }
-        }
-    }
-}
+backend_tests!(gpu every_conv2d_workload_runs_correctly);
 
 fn params_strategy() -> impl Strategy<Value = ([usize; 4], [usize; 4], Conv2dParams, bool)> {
     (
@@ -580,187 +556,180 @@ proptest! {
     }
 }
 
-backend_tests! {
-    fn the_conv2d_module_holds_its_parameters_and_padding_mode(dev) {
-        {
-            let w = common::random(4 * 3 * 9, 1);
-            let b = common::random(4, 2);
-            let p = Conv2dParams {
-                padding_mode: PaddingMode::Circular,
+fn the_conv2d_module_holds_its_parameters_and_padding_mode(dev: &Device) {
+    let w = common::random(4 * 3 * 9, 1);
+    let b = common::random(4, 2);
+    let p = Conv2dParams {
+        padding_mode: PaddingMode::Circular,
+        ..Conv2dParams::default().padding(1)
+    };
+    let layer = wgcnn::nn::Conv2d::new(
+        Tensor::from_slice(dev, &w, &[4, 3, 3, 3]).unwrap(),
+        Some(Tensor::from_slice(dev, &b, &[4]).unwrap()),
+        p,
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            layer.in_channels(),
+            layer.out_channels(),
+            layer.kernel_size()
+        ),
+        (3, 4, [3, 3])
+    );
+    let x = common::random(2 * 3 * 6 * 6, 3);
+    let (shape, want) = reference(&x, &[2, 3, 6, 6], &w, &[4, 3, 3, 3], Some(&b), &p, true);
+    let y = layer
+        .forward_relu(&Tensor::from_slice(dev, &x, &[2, 3, 6, 6]).unwrap())
+        .unwrap();
+    assert_eq!(y.shape(), &shape[..]);
+    common::assert_close(&y.to_vec().unwrap(), &want, 1e-5, 1e-4, &format!("{dev:?}"));
+    // a bias of the wrong length is refused when the layer is built
+    let bad = wgcnn::nn::Conv2d::new(
+        Tensor::from_slice(dev, &w, &[4, 3, 3, 3]).unwrap(),
+        Some(Tensor::from_slice(dev, &b[..3], &[3]).unwrap()),
+        p,
+    );
+    assert!(matches!(bad, Err(Error::Shape { .. })));
+}
+backend_tests!(the_conv2d_module_holds_its_parameters_and_padding_mode);
+
+fn winograd_matches_the_reference_on_its_edge_cases(dev: &Device) {
+    let cases: Vec<([usize; 4], [usize; 4], Conv2dParams)> = vec![
+        // odd output sizes: the last tile row and column are half outside
+        (
+            [2, 5, 7, 9],
+            [6, 5, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        // no padding, rows of 3 tiles (4-tile blocks with one to spare)
+        ([1, 3, 8, 8], [17, 3, 3, 3], Conv2dParams::default()),
+        // 'same' and a wide padding, every padding mode
+        (
+            [1, 4, 6, 11],
+            [5, 4, 3, 3],
+            Conv2dParams {
+                padding: Padding::Same,
+                ..Conv2dParams::default()
+            },
+        ),
+        (
+            [2, 2, 5, 6],
+            [3, 2, 3, 3],
+            Conv2dParams {
+                padding_mode: PaddingMode::Reflect,
+                ..Conv2dParams::default().padding(2)
+            },
+        ),
+        (
+            [1, 2, 5, 6],
+            [3, 2, 3, 3],
+            Conv2dParams {
+                padding_mode: PaddingMode::Replicate,
                 ..Conv2dParams::default().padding(1)
-            };
-            let layer = wgcnn::nn::Conv2d::new(
-                Tensor::from_slice(dev, &w, &[4, 3, 3, 3]).unwrap(),
-                Some(Tensor::from_slice(dev, &b, &[4]).unwrap()),
-                p,
-            )
-            .unwrap();
-            assert_eq!(
-                (
-                    layer.in_channels(),
-                    layer.out_channels(),
-                    layer.kernel_size()
-                ),
-                (3, 4, [3, 3])
-            );
-            let x = common::random(2 * 3 * 6 * 6, 3);
-            let (shape, want) = reference(&x, &[2, 3, 6, 6], &w, &[4, 3, 3, 3], Some(&b), &p, true);
-            let y = layer
-                .forward_relu(&Tensor::from_slice(dev, &x, &[2, 3, 6, 6]).unwrap())
-                .unwrap();
-            assert_eq!(y.shape(), &shape[..]);
-            common::assert_close(&y.to_vec().unwrap(), &want, 1e-5, 1e-4, &format!("{dev:?}"));
-            // a bias of the wrong length is refused when the layer is built
-            let bad = wgcnn::nn::Conv2d::new(
-                Tensor::from_slice(dev, &w, &[4, 3, 3, 3]).unwrap(),
-                Some(Tensor::from_slice(dev, &b[..3], &[3]).unwrap()),
-                p,
-            );
-            assert!(matches!(bad, Err(Error::Shape { .. })));
+            },
+        ),
+        (
+            [1, 2, 6, 5],
+            [3, 2, 3, 3],
+            Conv2dParams {
+                padding_mode: PaddingMode::Circular,
+                ..Conv2dParams::default().padding(2)
+            },
+        ),
+        // rows of whole vec4s: the input as vec4 (padding 0, 1, 2), the output as vec4
+        // with a last block half past the row
+        (
+            [2, 3, 6, 12],
+            [4, 3, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        (
+            [1, 3, 10, 20],
+            [5, 3, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        (
+            [1, 2, 7, 8],
+            [3, 2, 3, 3],
+            Conv2dParams::default().padding(2),
+        ),
+        // rows of whole vec2s: the input as vec2 (padding 0, 1, 2), the output as vec2
+        (
+            [2, 3, 9, 14],
+            [4, 3, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        ([2, 4, 7, 6], [5, 4, 3, 3], Conv2dParams::default()),
+        (
+            [1, 3, 5, 10],
+            [3, 3, 3, 3],
+            Conv2dParams::default().padding(2),
+        ),
+        // 100 input channels: 8 positions per uniform block
+        (
+            [1, 100, 6, 6],
+            [20, 100, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        // 300 input channels: two chunks summed in M
+        (
+            [1, 300, 4, 5],
+            [18, 300, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+    ];
+    let tiled = wgcnn::DeviceOptions::default().with(wgcnn::Lowerings {
+        gemm: Some(wgcnn::GemmVariant::Tiled),
+        ..Default::default()
+    });
+    let small = wgcnn::DeviceOptions {
+        max_storage_binding: Some(16384),
+        ..Default::default()
+    };
+    // the uniform-block GEMMs (register variant) and the GEMM shader (tiled)
+    let devices = [dev.clone(), common::reopen(dev, &tiled)];
+    for dev in &devices {
+        for (i, (xs, ws, p)) in cases.iter().enumerate() {
+            for relu in [false, true] {
+                let options = with(Conv2dAlgo::Winograd, relu);
+                check(dev, xs, ws, i % 2 == 0, p, &options, i as u64 * 5);
+            }
         }
     }
+    // images split over runs under a small binding
+    let dev = &common::reopen(dev, &small);
+    let options = with(Conv2dAlgo::Winograd, false);
+    let p = Conv2dParams::default().padding(1);
+    check(dev, &[6, 3, 9, 10], &[4, 3, 3, 3], true, &p, &options, 9);
+    // an image larger than the binding: bands of tile rows (8 and 2)
+    check(dev, &[2, 4, 20, 16], &[4, 4, 3, 3], true, &p, &options, 10);
 }
+backend_tests!(gpu winograd_matches_the_reference_on_its_edge_cases);
 
-backend_tests! {
-    gpu fn winograd_matches_the_reference_on_its_edge_cases(dev) {
-        let cases: Vec<([usize; 4], [usize; 4], Conv2dParams)> = vec![
-            // odd output sizes: the last tile row and column are half outside
-            (
-                [2, 5, 7, 9],
-                [6, 5, 3, 3],
-                Conv2dParams::default().padding(1),
-            ),
-            // no padding, rows of 3 tiles (4-tile blocks with one to spare)
-            ([1, 3, 8, 8], [17, 3, 3, 3], Conv2dParams::default()),
-            // 'same' and a wide padding, every padding mode
-            (
-                [1, 4, 6, 11],
-                [5, 4, 3, 3],
-                Conv2dParams {
-                    padding: Padding::Same,
-                    ..Conv2dParams::default()
-                },
-            ),
-            (
-                [2, 2, 5, 6],
-                [3, 2, 3, 3],
-                Conv2dParams {
-                    padding_mode: PaddingMode::Reflect,
-                    ..Conv2dParams::default().padding(2)
-                },
-            ),
-            (
-                [1, 2, 5, 6],
-                [3, 2, 3, 3],
-                Conv2dParams {
-                    padding_mode: PaddingMode::Replicate,
-                    ..Conv2dParams::default().padding(1)
-                },
-            ),
-            (
-                [1, 2, 6, 5],
-                [3, 2, 3, 3],
-                Conv2dParams {
-                    padding_mode: PaddingMode::Circular,
-                    ..Conv2dParams::default().padding(2)
-                },
-            ),
-            // rows of whole vec4s: the input as vec4 (padding 0, 1, 2), the output as vec4
-            // with a last block half past the row
-            (
-                [2, 3, 6, 12],
-                [4, 3, 3, 3],
-                Conv2dParams::default().padding(1),
-            ),
-            (
-                [1, 3, 10, 20],
-                [5, 3, 3, 3],
-                Conv2dParams::default().padding(1),
-            ),
-            (
-                [1, 2, 7, 8],
-                [3, 2, 3, 3],
-                Conv2dParams::default().padding(2),
-            ),
-            // rows of whole vec2s: the input as vec2 (padding 0, 1, 2), the output as vec2
-            (
-                [2, 3, 9, 14],
-                [4, 3, 3, 3],
-                Conv2dParams::default().padding(1),
-            ),
-            ([2, 4, 7, 6], [5, 4, 3, 3], Conv2dParams::default()),
-            (
-                [1, 3, 5, 10],
-                [3, 3, 3, 3],
-                Conv2dParams::default().padding(2),
-            ),
-            // 100 input channels: 8 positions per uniform block
-            (
-                [1, 100, 6, 6],
-                [20, 100, 3, 3],
-                Conv2dParams::default().padding(1),
-            ),
-            // 300 input channels: two chunks summed in M
-            (
-                [1, 300, 4, 5],
-                [18, 300, 3, 3],
-                Conv2dParams::default().padding(1),
-            ),
-        ];
-        let tiled = wgcnn::DeviceOptions::default().with(wgcnn::Lowerings {
-            gemm: Some(wgcnn::GemmVariant::Tiled),
+fn the_default_lowering_is_a_device_option(dev: &Device) {
+    assert_eq!(Conv2dAlgo::parse("winograd").unwrap(), Conv2dAlgo::Winograd);
+    assert_eq!(Conv2dAlgo::parse("auto").unwrap(), Conv2dAlgo::Auto);
+    let e = Conv2dAlgo::parse("fft").unwrap_err().to_string();
+    assert!(e.contains("unknown conv2d lowering 'fft'"), "{e}");
+    for algo in ALGOS {
+        let options = wgcnn::DeviceOptions::default().with(wgcnn::Lowerings {
+            conv2d: Some(algo),
             ..Default::default()
         });
-        let small = wgcnn::DeviceOptions {
-            max_storage_binding: Some(16384),
-            ..Default::default()
-        };
-        // the uniform-block GEMMs (register variant) and the GEMM shader (tiled)
-        let devices = [dev.clone(), common::reopen(dev, &tiled)];
-        for dev in &devices {
-            for (i, (xs, ws, p)) in cases.iter().enumerate() {
-                for relu in [false, true] {
-                    let options = with(Conv2dAlgo::Winograd, relu);
-                    check(dev, xs, ws, i % 2 == 0, p, &options, i as u64 * 5);
-                }
-            }
-        }
-        // images split over runs under a small binding
         {
-        let dev = &common::reopen(dev, &small);
-            let options = with(Conv2dAlgo::Winograd, false);
-            let p = Conv2dParams::default().padding(1);
-            check(dev, &[6, 3, 9, 10], &[4, 3, 3, 3], true, &p, &options, 9);
-            // an image larger than the binding: bands of tile rows (8 and 2)
-            check(dev, &[2, 4, 20, 16], &[4, 4, 3, 3], true, &p, &options, 10);
-        }
-    }
-}
-
-backend_tests! {
-    gpu fn the_default_lowering_is_a_device_option(dev) {
-        assert_eq!(Conv2dAlgo::parse("winograd").unwrap(), Conv2dAlgo::Winograd);
-        assert_eq!(Conv2dAlgo::parse("auto").unwrap(), Conv2dAlgo::Auto);
-        let e = Conv2dAlgo::parse("fft").unwrap_err().to_string();
-        assert!(e.contains("unknown conv2d lowering 'fft'"), "{e}");
-        for algo in ALGOS {
-            let options = wgcnn::DeviceOptions::default().with(wgcnn::Lowerings {
-                conv2d: Some(algo),
-                ..Default::default()
-            });
-            {
             let dev = &common::reopen(dev, &options);
-                let p = Conv2dParams::default().padding(1);
-                check(
-                    dev,
-                    &[2, 8, 6, 8],
-                    &[5, 8, 3, 3],
-                    true,
-                    &p,
-                    &Conv2dOptions::default(),
-                    12,
-                );
-            }
+            let p = Conv2dParams::default().padding(1);
+            check(
+                dev,
+                &[2, 8, 6, 8],
+                &[5, 8, 3, 3],
+                true,
+                &p,
+                &Conv2dOptions::default(),
+                12,
+            );
         }
     }
 }
+backend_tests!(gpu the_default_lowering_is_a_device_option);

@@ -4,26 +4,25 @@
 #[macro_use]
 mod common;
 
+use wgcnn::Device;
+
 use wgcnn::fixture::Verdict;
 
-backend_tests! {
-    fn every_fixture_passes_on_every_backend(dev) {
-        let fixtures = common::project_fixtures();
-        assert!(fixtures.len() >= 6, "the fixture set is in tests/fixtures");
-        {
-            for fx in &fixtures {
-                let out = fx.check(dev);
-                assert_eq!(
-                    out.verdict,
-                    Verdict::Pass,
-                    "{} on {dev:?}: {}",
-                    fx.name,
-                    out.detail
-                );
-            }
-        }
+fn every_fixture_passes_on_every_backend(dev: &Device) {
+    let fixtures = common::project_fixtures();
+    assert!(fixtures.len() >= 6, "the fixture set is in tests/fixtures");
+    for fx in &fixtures {
+        let out = fx.check(dev);
+        assert_eq!(
+            out.verdict,
+            Verdict::Pass,
+            "{} on {dev:?}: {}",
+            fx.name,
+            out.detail
+        );
     }
 }
+backend_tests!(every_fixture_passes_on_every_backend);
 
 #[test]
 fn the_judge_fails_a_wrong_answer_and_an_unknown_op() {

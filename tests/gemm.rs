@@ -3,55 +3,51 @@
 #[macro_use]
 mod common;
 
+use wgcnn::Device;
+
 use wgcnn::{Error, Tensor};
 
-backend_tests! {
-    fn matmul_matches_the_host_at_awkward_sizes(dev) {
-        // 1, primes, one past the 64-wide tile and the 16-deep K step.
-        let sizes = [
-            (1, 1, 1),
-            (1, 7, 1),
-            (3, 5, 7),
-            (13, 17, 19),
-            (64, 16, 64),
-            (65, 17, 65),
-            (63, 129, 67),
-            (1, 300, 2),
-            (130, 1, 70),
-        ];
-        {
-            for (i, &(m, k, n)) in sizes.iter().enumerate() {
-                let a = common::random(m * k, 10 + i as u64);
-                let b = common::random(k * n, 20 + i as u64);
-                let want = wgcnn::reference::gemm::matmul(&a, &b, m, k, n);
-                let ta = Tensor::from_slice(dev, &a, &[m, k]).unwrap();
-                let tb = Tensor::from_slice(dev, &b, &[k, n]).unwrap();
-                let c = wgcnn::matmul(&ta, &tb).unwrap();
-                assert_eq!(c.shape(), &[m, n]);
-                common::assert_close(
-                    &c.to_vec().unwrap(),
-                    &want,
-                    1e-5,
-                    1e-4,
-                    &format!("{m}x{k}x{n} on {dev:?}"),
-                );
-            }
-        }
+fn matmul_matches_the_host_at_awkward_sizes(dev: &Device) {
+    // 1, primes, one past the 64-wide tile and the 16-deep K step.
+    let sizes = [
+        (1, 1, 1),
+        (1, 7, 1),
+        (3, 5, 7),
+        (13, 17, 19),
+        (64, 16, 64),
+        (65, 17, 65),
+        (63, 129, 67),
+        (1, 300, 2),
+        (130, 1, 70),
+    ];
+    for (i, &(m, k, n)) in sizes.iter().enumerate() {
+        let a = common::random(m * k, 10 + i as u64);
+        let b = common::random(k * n, 20 + i as u64);
+        let want = wgcnn::reference::gemm::matmul(&a, &b, m, k, n);
+        let ta = Tensor::from_slice(dev, &a, &[m, k]).unwrap();
+        let tb = Tensor::from_slice(dev, &b, &[k, n]).unwrap();
+        let c = wgcnn::matmul(&ta, &tb).unwrap();
+        assert_eq!(c.shape(), &[m, n]);
+        common::assert_close(
+            &c.to_vec().unwrap(),
+            &want,
+            1e-5,
+            1e-4,
+            &format!("{m}x{k}x{n} on {dev:?}"),
+        );
     }
 }
+backend_tests!(matmul_matches_the_host_at_awkward_sizes);
 
-backend_tests! {
-    fn matmul_of_mismatched_shapes_is_pytorchs_error(dev) {
-        {
-            let a = Tensor::zeros(dev, &[2, 3]).unwrap();
-            let b = Tensor::zeros(dev, &[4, 5]).unwrap();
-            let err = wgcnn::matmul(&a, &b).unwrap_err();
-            assert!(matches!(err, Error::Shape { .. }));
-            assert!(
-                err.to_string()
-                    .contains("mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)"),
-                "{err}"
-            );
-        }
-    }
+fn matmul_of_mismatched_shapes_is_pytorchs_error(dev: &Device) {
+    let a = Tensor::zeros(dev, &[2, 3]).unwrap();
+    let b = Tensor::zeros(dev, &[4, 5]).unwrap();
+    let err = wgcnn::matmul(&a, &b).unwrap_err();
+    assert!(matches!(err, Error::Shape { .. }));
+    assert!(
+        err.to_string()
+            .contains("mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)"),
+        "{err}"
+    );
 }
+backend_tests!(matmul_of_mismatched_shapes_is_pytorchs_error);

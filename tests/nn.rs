@@ -58,198 +58,187 @@ fn argmax(row: &[f32]) -> usize {
         .unwrap()
 }
 
-backend_tests! {
-    fn the_digits_network_predicts_as_pytorch_on_every_backend(dev) {
-        let _serial = common::serial();
-        let (x, shape, labels, torch_logits) = heldout();
+fn the_digits_network_predicts_as_pytorch_on_every_backend(dev: &Device) {
+    let _serial = common::serial();
+    let (x, shape, labels, torch_logits) = heldout();
+    let model = Sequential::load(model_path(), dev).unwrap();
+    let y = model
+        .forward(&Tensor::from_slice(dev, &x, &shape).unwrap())
+        .unwrap();
+    assert_eq!(y.shape(), &[shape[0], 10]);
+    let logits = y.to_vec().unwrap();
+    common::assert_close(
+        &logits,
+        &torch_logits,
+        1e-4,
+        1e-4,
+        &format!("logits on {dev:?}"),
+    );
+    let ours: Vec<usize> = logits.chunks(10).map(argmax).collect();
+    let theirs: Vec<usize> = torch_logits.chunks(10).map(argmax).collect();
+    assert_eq!(ours, theirs, "predictions on {dev:?}");
+    let correct = ours
+        .iter()
+        .zip(&labels)
+        .filter(|(p, l)| **p as f32 == **l)
+        .count();
+    let accuracy = correct as f64 / labels.len() as f64;
+    eprintln!("digits held-out accuracy on {dev:?}: {accuracy:.4}");
+    assert!(accuracy > 0.95, "{accuracy}");
+}
+backend_tests!(the_digits_network_predicts_as_pytorch_on_every_backend);
+
+fn batch_size_is_free(dev: &Device) {
+    let _serial = common::serial();
+    let (x, _, _, torch_logits) = heldout();
+    let model = Sequential::load(model_path(), dev).unwrap();
+    let one = model
+        .forward(&Tensor::from_slice(dev, &x[..64], &[1, 1, 8, 8]).unwrap())
+        .unwrap();
+    common::assert_close(
+        &one.to_vec().unwrap(),
+        &torch_logits[..10],
+        1e-4,
+        1e-4,
+        "batch 1",
+    );
+    let many: Vec<f32> = x.iter().cycle().take(256 * 64).copied().collect();
+    let y = model
+        .forward(&Tensor::from_slice(dev, &many, &[256, 1, 8, 8]).unwrap())
+        .unwrap();
+    let want: Vec<f32> = torch_logits.iter().cycle().take(2560).copied().collect();
+    common::assert_close(&y.to_vec().unwrap(), &want, 1e-4, 1e-4, "batch 256");
+}
+backend_tests!(batch_size_is_free);
+
+fn a_forward_pass_of_each_workload_network_is_one_submit(dev: &Device) {
+    let _serial = common::serial();
+    for (wl, input, layers) in workload_networks() {
         {
-            let model = Sequential::load(model_path(), dev).unwrap();
-            let y = model
-                .forward(&Tensor::from_slice(dev, &x, &shape).unwrap())
-                .unwrap();
-            assert_eq!(y.shape(), &[shape[0], 10]);
-            let logits = y.to_vec().unwrap();
-            common::assert_close(
-                &logits,
-                &torch_logits,
-                1e-4,
-                1e-4,
-                &format!("logits on {dev:?}"),
+            let (net, x) = network_and_input(dev, &layers, &input);
+            dev.sync().unwrap();
+            let before = dev.submit_count();
+            let y = net.forward(&x).unwrap();
+            assert_eq!(
+                dev.submit_count(),
+                before,
+                "{}: recording submits nothing",
+                wl.name
             );
-            let ours: Vec<usize> = logits.chunks(10).map(argmax).collect();
-            let theirs: Vec<usize> = torch_logits.chunks(10).map(argmax).collect();
-            assert_eq!(ours, theirs, "predictions on {dev:?}");
-            let correct = ours
-                .iter()
-                .zip(&labels)
-                .filter(|(p, l)| **p as f32 == **l)
-                .count();
-            let accuracy = correct as f64 / labels.len() as f64;
-            eprintln!("digits held-out accuracy on {dev:?}: {accuracy:.4}");
-            assert!(accuracy > 0.95, "{accuracy}");
-        }
-    }
-}
-
-backend_tests! {
-    fn batch_size_is_free(dev) {
-        let _serial = common::serial();
-        let (x, _, _, torch_logits) = heldout();
-        {
-            let model = Sequential::load(model_path(), dev).unwrap();
-            let one = model
-                .forward(&Tensor::from_slice(dev, &x[..64], &[1, 1, 8, 8]).unwrap())
-                .unwrap();
-            common::assert_close(
-                &one.to_vec().unwrap(),
-                &torch_logits[..10],
-                1e-4,
-                1e-4,
-                "batch 1",
+            let gpu = y.to_vec().unwrap();
+            assert_eq!(
+                dev.submit_count(),
+                before + 1,
+                "{}: one submit on {dev:?}",
+                wl.name
             );
-            let many: Vec<f32> = x.iter().cycle().take(256 * 64).copied().collect();
-            let y = model
-                .forward(&Tensor::from_slice(dev, &many, &[256, 1, 8, 8]).unwrap())
-                .unwrap();
-            let want: Vec<f32> = torch_logits.iter().cycle().take(2560).copied().collect();
-            common::assert_close(&y.to_vec().unwrap(), &want, 1e-4, 1e-4, "batch 256");
+            // and the numbers are the CPU reference's
+            let (cpu_net, cpu_x) = network_and_input(&Device::cpu(), &layers, &input);
+            let want = cpu_net.forward(&cpu_x).unwrap().to_vec().unwrap();
+            let max = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            common::assert_close(&gpu, &want, 1e-4 * max + 1e-5, 0.0, &wl.name);
         }
     }
 }
+backend_tests!(gpu a_forward_pass_of_each_workload_network_is_one_submit);
 
-backend_tests! {
-    gpu fn a_forward_pass_of_each_workload_network_is_one_submit(dev) {
-        let _serial = common::serial();
-        for (wl, input, layers) in workload_networks() {
-            {
-                let (net, x) = network_and_input(dev, &layers, &input);
-                dev.sync().unwrap();
-                let before = dev.submit_count();
-                let y = net.forward(&x).unwrap();
-                assert_eq!(
-                    dev.submit_count(),
-                    before,
-                    "{}: recording submits nothing",
-                    wl.name
-                );
-                let gpu = y.to_vec().unwrap();
-                assert_eq!(
-                    dev.submit_count(),
-                    before + 1,
-                    "{}: one submit on {dev:?}",
-                    wl.name
-                );
-                // and the numbers are the CPU reference's
-                let (cpu_net, cpu_x) = network_and_input(&Device::cpu(), &layers, &input);
-                let want = cpu_net.forward(&cpu_x).unwrap().to_vec().unwrap();
-                let max = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-                common::assert_close(&gpu, &want, 1e-4 * max + 1e-5, 0.0, &wl.name);
-            }
-        }
-    }
-}
-
-backend_tests! {
-    gpu fn peak_memory_stays_near_the_largest_layer_not_the_sum_of_all(dev) {
-        let _serial = common::serial();
-        for (wl, input, layers) in workload_networks() {
-            {
-                let (net, x) = network_and_input(dev, &layers, &input);
-                dev.sync().unwrap();
-                dev.reset_peak_memory();
-                let base = dev.memory().live_bytes;
-                let (y, acts) = net
-                    .forward_capture(
-                        &x,
-                        &(0..layers.len())
-                            .map(|i| i.to_string())
-                            .collect::<Vec<_>>()
-                            .iter()
-                            .map(String::as_str)
-                            .collect::<Vec<_>>(),
-                    )
-                    .unwrap();
-                let sum: u64 = acts.iter().map(|a| a.numel() as u64 * 4).sum();
-                let largest_pair = std::iter::once(x.numel())
-                    .chain(acts.iter().map(Tensor::numel))
-                    .collect::<Vec<_>>()
-                    .windows(2)
-                    .map(|w| (w[0] + w[1]) as u64 * 4)
-                    .max()
-                    .unwrap();
-                drop((y, acts));
-                dev.sync().unwrap();
-                dev.reset_peak_memory();
-                let y = net.forward(&x).unwrap();
-                y.to_vec().unwrap();
-                let peak = dev.memory().peak_bytes - base;
-                eprintln!(
-                    "{}: peak {:.1} MiB, largest input+output {:.1} MiB, all activations {:.1} MiB",
-                    wl.name,
-                    peak as f64 / 1048576.0,
-                    largest_pair as f64 / 1048576.0,
-                    sum as f64 / 1048576.0
-                );
-                assert!(
-                    peak < sum,
-                    "{}: peak {peak} is not below the sum {sum}",
-                    wl.name
-                );
-                assert!(
-                    peak <= largest_pair * 2,
-                    "{}: peak {peak} vs largest pair {largest_pair}",
-                    wl.name
-                );
-            }
-        }
-    }
-}
-
-backend_tests! {
-    fn hooks_see_any_layer_by_index_or_name_without_changing_the_result(dev) {
-        let _serial = common::serial();
-        let (x, _, _, _) = heldout();
+fn peak_memory_stays_near_the_largest_layer_not_the_sum_of_all(dev: &Device) {
+    let _serial = common::serial();
+    for (wl, input, layers) in workload_networks() {
         {
-            let mut model = Sequential::load(model_path(), dev).unwrap();
-            let input = Tensor::from_slice(dev, &x[..4 * 64], &[4, 1, 8, 8]).unwrap();
-            let plain = model.forward(&input).unwrap().to_vec().unwrap();
-            let seen = Arc::new(Mutex::new(Vec::new()));
-            let sink = seen.clone();
-            let id = model
-                .register_forward_hook("1", move |name, out| {
-                    sink.lock().unwrap().push((
-                        name.to_string(),
-                        out.shape().to_vec(),
-                        out.to_vec().unwrap(),
-                    ))
-                })
+            let (net, x) = network_and_input(dev, &layers, &input);
+            dev.sync().unwrap();
+            dev.reset_peak_memory();
+            let base = dev.memory().live_bytes;
+            let (y, acts) = net
+                .forward_capture(
+                    &x,
+                    &(0..layers.len())
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>(),
+                )
                 .unwrap();
-            let hooked = model.forward(&input).unwrap().to_vec().unwrap();
-            common::assert_bits_eq(&hooked, &plain, "a hook changes nothing");
-            let seen = seen.lock().unwrap();
-            assert_eq!(seen.len(), 1);
-            let (name, shape, conv_out) = &seen[0];
-            assert_eq!((name.as_str(), &shape[..]), ("1", &[4, 16, 28, 28][..]));
-            // the hook on the convolution sees it before the relu: negatives survive
-            assert!(conv_out.iter().any(|v| *v < 0.0), "conv output before relu");
-            assert!(model.remove_hook(id));
-            // forward_capture: copies of the outputs, by name
-            let (y, maps) = model.forward_capture(&input, &["2", "8"]).unwrap();
-            common::assert_bits_eq(&y.to_vec().unwrap(), &plain, "capture changes nothing");
-            assert_eq!(maps[0].shape(), &[4, 16, 28, 28]);
+            let sum: u64 = acts.iter().map(|a| a.numel() as u64 * 4).sum();
+            let largest_pair = std::iter::once(x.numel())
+                .chain(acts.iter().map(Tensor::numel))
+                .collect::<Vec<_>>()
+                .windows(2)
+                .map(|w| (w[0] + w[1]) as u64 * 4)
+                .max()
+                .unwrap();
+            drop((y, acts));
+            dev.sync().unwrap();
+            dev.reset_peak_memory();
+            let y = net.forward(&x).unwrap();
+            y.to_vec().unwrap();
+            let peak = dev.memory().peak_bytes - base;
+            eprintln!(
+                "{}: peak {:.1} MiB, largest input+output {:.1} MiB, all activations {:.1} MiB",
+                wl.name,
+                peak as f64 / 1048576.0,
+                largest_pair as f64 / 1048576.0,
+                sum as f64 / 1048576.0
+            );
             assert!(
-                maps[0].to_vec().unwrap().iter().all(|v| *v >= 0.0),
-                "after relu"
+                peak < sum,
+                "{}: peak {peak} is not below the sum {sum}",
+                wl.name
             );
-            common::assert_bits_eq(
-                &maps[1].to_vec().unwrap(),
-                &plain,
-                "the last layer's output",
+            assert!(
+                peak <= largest_pair * 2,
+                "{}: peak {peak} vs largest pair {largest_pair}",
+                wl.name
             );
-            assert!(model.forward_capture(&input, &["classifier.9"]).is_err());
         }
     }
 }
+backend_tests!(gpu peak_memory_stays_near_the_largest_layer_not_the_sum_of_all);
+
+fn hooks_see_any_layer_by_index_or_name_without_changing_the_result(dev: &Device) {
+    let _serial = common::serial();
+    let (x, _, _, _) = heldout();
+    let mut model = Sequential::load(model_path(), dev).unwrap();
+    let input = Tensor::from_slice(dev, &x[..4 * 64], &[4, 1, 8, 8]).unwrap();
+    let plain = model.forward(&input).unwrap().to_vec().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let id = model
+        .register_forward_hook("1", move |name, out| {
+            sink.lock().unwrap().push((
+                name.to_string(),
+                out.shape().to_vec(),
+                out.to_vec().unwrap(),
+            ))
+        })
+        .unwrap();
+    let hooked = model.forward(&input).unwrap().to_vec().unwrap();
+    common::assert_bits_eq(&hooked, &plain, "a hook changes nothing");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    let (name, shape, conv_out) = &seen[0];
+    assert_eq!((name.as_str(), &shape[..]), ("1", &[4, 16, 28, 28][..]));
+    // the hook on the convolution sees it before the relu: negatives survive
+    assert!(conv_out.iter().any(|v| *v < 0.0), "conv output before relu");
+    assert!(model.remove_hook(id));
+    // forward_capture: copies of the outputs, by name
+    let (y, maps) = model.forward_capture(&input, &["2", "8"]).unwrap();
+    common::assert_bits_eq(&y.to_vec().unwrap(), &plain, "capture changes nothing");
+    assert_eq!(maps[0].shape(), &[4, 16, 28, 28]);
+    assert!(
+        maps[0].to_vec().unwrap().iter().all(|v| *v >= 0.0),
+        "after relu"
+    );
+    common::assert_bits_eq(
+        &maps[1].to_vec().unwrap(),
+        &plain,
+        "the last layer's output",
+    );
+    assert!(model.forward_capture(&input, &["classifier.9"]).is_err());
+}
+backend_tests!(hooks_see_any_layer_by_index_or_name_without_changing_the_result);
 
 #[test]
 fn weights_load_by_pytorch_names_with_pytorch_errors() {
@@ -311,46 +300,42 @@ fn weights_load_by_pytorch_names_with_pytorch_errors() {
     assert!(e.to_string().contains("size mismatch for 8.bias: copying a param with shape torch.Size([3]) from checkpoint, the shape in current model is torch.Size([10])."), "{e}");
 }
 
-backend_tests! {
-    fn a_network_built_in_code_runs_like_its_layers(dev) {
-        let _serial = common::serial();
-        {
-            let w = Tensor::from_slice(dev, &common::random(4 * 2 * 9, 1), &[4, 2, 3, 3]).unwrap();
-            let conv =
-                wgcnn::nn::Conv2d::new(w, None, wgcnn::Conv2dParams::default().padding(1)).unwrap();
-            let lw = Tensor::from_slice(dev, &common::random(3 * 4 * 9, 2), &[3, 36]).unwrap();
-            let net = Sequential::new()
-                .push(Layer::Conv2d(conv))
-                .push(Layer::ReLU { inplace: true })
-                .push(Layer::MaxPool2d(wgcnn::MaxPool2dParams::new(2)))
-                .push(Layer::Flatten {
-                    start_dim: 1,
-                    end_dim: -1,
-                })
-                .push(Layer::Linear(wgcnn::nn::Linear {
-                    weight: lw,
-                    bias: None,
-                }));
-            let x = Tensor::from_slice(dev, &common::random(2 * 2 * 6 * 6, 3), &[2, 2, 6, 6]).unwrap();
-            let y = net.forward(&x).unwrap();
-            assert_eq!(y.shape(), &[2, 3]);
-            let layers = net.layers();
-            let wgcnn::nn::Layer::Conv2d(c) = &layers[0].1 else {
-                unreachable!()
-            };
-            let wgcnn::nn::Layer::Linear(l) = &layers[4].1 else {
-                unreachable!()
-            };
-            let step = wgcnn::relu(&c.forward(&x).unwrap()).unwrap();
-            let step = wgcnn::max_pool2d(&step, &wgcnn::MaxPool2dParams::new(2))
-                .unwrap()
-                .reshape(&[2, 36])
-                .unwrap();
-            let want = l.forward(&step).unwrap().to_vec().unwrap();
-            common::assert_close(&y.to_vec().unwrap(), &want, 1e-6, 1e-5, &format!("{dev:?}"));
-        }
-    }
+fn a_network_built_in_code_runs_like_its_layers(dev: &Device) {
+    let _serial = common::serial();
+    let w = Tensor::from_slice(dev, &common::random(4 * 2 * 9, 1), &[4, 2, 3, 3]).unwrap();
+    let conv = wgcnn::nn::Conv2d::new(w, None, wgcnn::Conv2dParams::default().padding(1)).unwrap();
+    let lw = Tensor::from_slice(dev, &common::random(3 * 4 * 9, 2), &[3, 36]).unwrap();
+    let net = Sequential::new()
+        .push(Layer::Conv2d(conv))
+        .push(Layer::ReLU { inplace: true })
+        .push(Layer::MaxPool2d(wgcnn::MaxPool2dParams::new(2)))
+        .push(Layer::Flatten {
+            start_dim: 1,
+            end_dim: -1,
+        })
+        .push(Layer::Linear(wgcnn::nn::Linear {
+            weight: lw,
+            bias: None,
+        }));
+    let x = Tensor::from_slice(dev, &common::random(2 * 2 * 6 * 6, 3), &[2, 2, 6, 6]).unwrap();
+    let y = net.forward(&x).unwrap();
+    assert_eq!(y.shape(), &[2, 3]);
+    let layers = net.layers();
+    let wgcnn::nn::Layer::Conv2d(c) = &layers[0].1 else {
+        unreachable!()
+    };
+    let wgcnn::nn::Layer::Linear(l) = &layers[4].1 else {
+        unreachable!()
+    };
+    let step = wgcnn::relu(&c.forward(&x).unwrap()).unwrap();
+    let step = wgcnn::max_pool2d(&step, &wgcnn::MaxPool2dParams::new(2))
+        .unwrap()
+        .reshape(&[2, 36])
+        .unwrap();
+    let want = l.forward(&step).unwrap().to_vec().unwrap();
+    common::assert_close(&y.to_vec().unwrap(), &want, 1e-6, 1e-5, &format!("{dev:?}"));
 }
+backend_tests!(a_network_built_in_code_runs_like_its_layers);
 
 #[test]
 fn errors_while_loading_a_model_name_the_layer() {

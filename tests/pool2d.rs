@@ -42,253 +42,232 @@ fn check_avg(dev: &Device, data: &[f32], shape: &[usize], p: &AvgPool2dParams) {
     );
 }
 
-backend_tests! {
-    fn max_pool2d_propagates_nan_and_keeps_the_first_of_ties(dev) {
-        // torch: F.max_pool2d(x, 2, return_indices=True) on [[nan, 1], [2, nan]] -> nan at 3
-        let x = [
-            f32::NAN,
-            1.0,
-            2.0,
-            f32::NAN,
-            3.0,
-            3.0,
-            3.0,
-            3.0,
-            -0.0,
-            0.0,
-            0.0,
-            -0.0,
-        ];
-        {
-            let t = Tensor::from_slice(dev, &x, &[3, 1, 2, 2]).unwrap();
-            let (y, i) = wgcnn::max_pool2d_with_indices(&t, &MaxPool2dParams::new(2)).unwrap();
-            let (y, i) = (y.to_vec().unwrap(), i.to_vec().unwrap());
-            assert!(y[0].is_nan(), "{dev:?}");
-            assert_eq!(
-                i,
-                [3, 0, 0],
-                "{dev:?}: a later NaN wins, ties keep the first"
-            );
-            assert_eq!(
-                y[2].to_bits(),
-                (-0.0f32).to_bits(),
-                "{dev:?}: -0.0 and 0.0 tie"
-            );
-        }
-    }
+fn max_pool2d_propagates_nan_and_keeps_the_first_of_ties(dev: &Device) {
+    // torch: F.max_pool2d(x, 2, return_indices=True) on [[nan, 1], [2, nan]] -> nan at 3
+    let x = [
+        f32::NAN,
+        1.0,
+        2.0,
+        f32::NAN,
+        3.0,
+        3.0,
+        3.0,
+        3.0,
+        -0.0,
+        0.0,
+        0.0,
+        -0.0,
+    ];
+    let t = Tensor::from_slice(dev, &x, &[3, 1, 2, 2]).unwrap();
+    let (y, i) = wgcnn::max_pool2d_with_indices(&t, &MaxPool2dParams::new(2)).unwrap();
+    let (y, i) = (y.to_vec().unwrap(), i.to_vec().unwrap());
+    assert!(y[0].is_nan(), "{dev:?}");
+    assert_eq!(
+        i,
+        [3, 0, 0],
+        "{dev:?}: a later NaN wins, ties keep the first"
+    );
+    assert_eq!(
+        y[2].to_bits(),
+        (-0.0f32).to_bits(),
+        "{dev:?}: -0.0 and 0.0 tie"
+    );
 }
+backend_tests!(max_pool2d_propagates_nan_and_keeps_the_first_of_ties);
 
-backend_tests! {
-    fn the_vec4_max_pool_resolves_nan_and_ties_as_pytorch_does(dev) {
-        // NaN (two payloads), signed zeros, infinities and repeats: every window's winner
-        // must be the reference's, bit for bit, on the 4-outputs-per-invocation path
-        let pool = [
-            f32::NAN,
-            f32::from_bits(0x7fc0_0001),
-            -0.0,
-            0.0,
-            1.0,
-            1.0,
-            -1.0,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            2.5,
-        ];
-        let shape = [2, 3, 8, 16];
-        let n: usize = shape.iter().product();
-        let data: Vec<f32> = common::random(n, 77)
-            .iter()
-            .map(|v| pool[((v.abs() * 1000.0) as usize) % pool.len()])
-            .collect();
-        {
-            for p in [
-                MaxPool2dParams::new(3).stride(2).padding(1),
-                MaxPool2dParams::new(2),
-                MaxPool2dParams::new(3).stride(1).padding(1),
-            ] {
-                check_max(dev, &data, &shape, &p);
-            }
-        }
+fn the_vec4_max_pool_resolves_nan_and_ties_as_pytorch_does(dev: &Device) {
+    // NaN (two payloads), signed zeros, infinities and repeats: every window's winner
+    // must be the reference's, bit for bit, on the 4-outputs-per-invocation path
+    let pool = [
+        f32::NAN,
+        f32::from_bits(0x7fc0_0001),
+        -0.0,
+        0.0,
+        1.0,
+        1.0,
+        -1.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        2.5,
+    ];
+    let shape = [2, 3, 8, 16];
+    let n: usize = shape.iter().product();
+    let data: Vec<f32> = common::random(n, 77)
+        .iter()
+        .map(|v| pool[((v.abs() * 1000.0) as usize) % pool.len()])
+        .collect();
+    for p in [
+        MaxPool2dParams::new(3).stride(2).padding(1),
+        MaxPool2dParams::new(2),
+        MaxPool2dParams::new(3).stride(1).padding(1),
+    ] {
+        check_max(dev, &data, &shape, &p);
     }
 }
+backend_tests!(the_vec4_max_pool_resolves_nan_and_ties_as_pytorch_does);
 
-backend_tests! {
-    fn padded_cells_never_win_a_max(dev) {
-        // all-negative input with padding: torch never yields 0 from the padding
-        let data: Vec<f32> = (0..32).map(|i| -1.0 - i as f32).collect();
-        {
-            check_max(
-                dev,
-                &data,
-                &[2, 1, 4, 4],
-                &MaxPool2dParams::new(3).stride(1).padding(1),
-            );
-            let inf = vec![f32::NEG_INFINITY; 9];
-            check_max(
-                dev,
-                &inf,
-                &[1, 1, 3, 3],
-                &MaxPool2dParams::new(2).padding(1),
-            );
-        }
-    }
+fn padded_cells_never_win_a_max(dev: &Device) {
+    // all-negative input with padding: torch never yields 0 from the padding
+    let data: Vec<f32> = (0..32).map(|i| -1.0 - i as f32).collect();
+    check_max(
+        dev,
+        &data,
+        &[2, 1, 4, 4],
+        &MaxPool2dParams::new(3).stride(1).padding(1),
+    );
+    let inf = vec![f32::NEG_INFINITY; 9];
+    check_max(
+        dev,
+        &inf,
+        &[1, 1, 3, 3],
+        &MaxPool2dParams::new(2).padding(1),
+    );
 }
+backend_tests!(padded_cells_never_win_a_max);
 
-backend_tests! {
-    fn max_pool2d_matches_reference_on_parameter_combinations(dev) {
-        let cases = [
-            ([2, 3, 8, 8], MaxPool2dParams::new(2)),
-            ([2, 4, 11, 11], MaxPool2dParams::new(3).stride(2).padding(1)),
-            // rows of whole vec4s: 4 outputs per invocation from 3 quads a row, stored as
-            // a vec4 (ow 8) or one by one (ow 6), and with a partial last window
-            ([2, 4, 16, 16], MaxPool2dParams::new(3).stride(2).padding(1)),
-            ([2, 4, 12, 12], MaxPool2dParams::new(3).stride(2).padding(1)),
-            // 2 output rows per invocation with an odd row count
-            ([1, 2, 10, 8], MaxPool2dParams::new(3).stride(2).padding(1)),
-            (
-                [1, 2, 8, 12],
-                MaxPool2dParams::new(2).stride(2).padding(1).ceil_mode(true),
-            ),
-            ([1, 2, 8, 8], MaxPool2dParams::new(3).stride(1).padding(1)),
-            ([1, 2, 5, 5], MaxPool2dParams::new(2).ceil_mode(true)),
-            (
-                [1, 1, 5, 5],
-                MaxPool2dParams::new(2).stride(2).padding(1).ceil_mode(true),
-            ),
-            ([1, 2, 9, 9], MaxPool2dParams::new(3).dilation(2).padding(1)),
-            (
-                [2, 2, 7, 9],
-                MaxPool2dParams {
-                    kernel_size: [2, 3],
-                    stride: Some([1, 2]),
-                    padding: [1, 1],
-                    ..MaxPool2dParams::new(1)
-                },
-            ),
-        ];
-        {
-            for (i, (shape, p)) in cases.iter().enumerate() {
-                let data = common::random(shape.iter().product(), i as u64);
-                check_max(dev, &data, shape, p);
-            }
-        }
+fn max_pool2d_matches_reference_on_parameter_combinations(dev: &Device) {
+    let cases = [
+        ([2, 3, 8, 8], MaxPool2dParams::new(2)),
+        ([2, 4, 11, 11], MaxPool2dParams::new(3).stride(2).padding(1)),
+        // rows of whole vec4s: 4 outputs per invocation from 3 quads a row, stored as
+        // a vec4 (ow 8) or one by one (ow 6), and with a partial last window
+        ([2, 4, 16, 16], MaxPool2dParams::new(3).stride(2).padding(1)),
+        ([2, 4, 12, 12], MaxPool2dParams::new(3).stride(2).padding(1)),
+        // 2 output rows per invocation with an odd row count
+        ([1, 2, 10, 8], MaxPool2dParams::new(3).stride(2).padding(1)),
+        (
+            [1, 2, 8, 12],
+            MaxPool2dParams::new(2).stride(2).padding(1).ceil_mode(true),
+        ),
+        ([1, 2, 8, 8], MaxPool2dParams::new(3).stride(1).padding(1)),
+        ([1, 2, 5, 5], MaxPool2dParams::new(2).ceil_mode(true)),
+        (
+            [1, 1, 5, 5],
+            MaxPool2dParams::new(2).stride(2).padding(1).ceil_mode(true),
+        ),
+        ([1, 2, 9, 9], MaxPool2dParams::new(3).dilation(2).padding(1)),
+        (
+            [2, 2, 7, 9],
+            MaxPool2dParams {
+                kernel_size: [2, 3],
+                stride: Some([1, 2]),
+                padding: [1, 1],
+                ..MaxPool2dParams::new(1)
+            },
+        ),
+    ];
+    for (i, (shape, p)) in cases.iter().enumerate() {
+        let data = common::random(shape.iter().product(), i as u64);
+        check_max(dev, &data, shape, p);
     }
 }
+backend_tests!(max_pool2d_matches_reference_on_parameter_combinations);
 
-backend_tests! {
-    fn avg_pool2d_divides_as_pytorch_does(dev) {
-        let base = AvgPool2dParams::new(3).stride(2).padding(1);
-        let cases = [
-            (
-                [1, 2, 7, 7],
-                AvgPool2dParams {
-                    ceil_mode: true,
-                    ..base
-                },
-            ),
-            (
-                [1, 2, 7, 7],
-                AvgPool2dParams {
-                    ceil_mode: true,
-                    count_include_pad: false,
-                    ..base
-                },
-            ),
-            (
-                [1, 2, 6, 8],
-                AvgPool2dParams {
-                    ceil_mode: true,
-                    ..AvgPool2dParams::new(4).stride(3)
-                },
-            ),
-            (
-                [1, 2, 6, 6],
-                AvgPool2dParams {
-                    divisor_override: Some(5),
-                    ..base
-                },
-            ),
-            ([2, 3, 9, 9], AvgPool2dParams::new(3).stride(1).padding(1)),
-            ([2, 3, 8, 8], AvgPool2dParams::new(2)),
-            // rows of whole vec4s
-            (
-                [2, 3, 8, 12],
-                AvgPool2dParams {
-                    count_include_pad: false,
-                    ..AvgPool2dParams::new(3).stride(1).padding(1)
-                },
-            ),
-            ([2, 3, 12, 12], AvgPool2dParams::new(3).stride(2).padding(1)),
-            // stride 1 both ways: 4 rows x 4 outputs per invocation, a partial last block
-            ([1, 2, 7, 8], AvgPool2dParams::new(3).stride(1).padding(1)),
-            ([1, 2, 6, 8], AvgPool2dParams::new(2).stride(1)),
-            (
-                [1, 2, 8, 8],
-                AvgPool2dParams {
-                    ceil_mode: true,
-                    ..AvgPool2dParams::new(2).stride(2).padding(1)
-                },
-            ),
-        ];
-        {
-            for (i, (shape, p)) in cases.iter().enumerate() {
-                let data = common::random(shape.iter().product(), 40 + i as u64);
-                check_avg(dev, &data, shape, p);
-            }
-        }
+fn avg_pool2d_divides_as_pytorch_does(dev: &Device) {
+    let base = AvgPool2dParams::new(3).stride(2).padding(1);
+    let cases = [
+        (
+            [1, 2, 7, 7],
+            AvgPool2dParams {
+                ceil_mode: true,
+                ..base
+            },
+        ),
+        (
+            [1, 2, 7, 7],
+            AvgPool2dParams {
+                ceil_mode: true,
+                count_include_pad: false,
+                ..base
+            },
+        ),
+        (
+            [1, 2, 6, 8],
+            AvgPool2dParams {
+                ceil_mode: true,
+                ..AvgPool2dParams::new(4).stride(3)
+            },
+        ),
+        (
+            [1, 2, 6, 6],
+            AvgPool2dParams {
+                divisor_override: Some(5),
+                ..base
+            },
+        ),
+        ([2, 3, 9, 9], AvgPool2dParams::new(3).stride(1).padding(1)),
+        ([2, 3, 8, 8], AvgPool2dParams::new(2)),
+        // rows of whole vec4s
+        (
+            [2, 3, 8, 12],
+            AvgPool2dParams {
+                count_include_pad: false,
+                ..AvgPool2dParams::new(3).stride(1).padding(1)
+            },
+        ),
+        ([2, 3, 12, 12], AvgPool2dParams::new(3).stride(2).padding(1)),
+        // stride 1 both ways: 4 rows x 4 outputs per invocation, a partial last block
+        ([1, 2, 7, 8], AvgPool2dParams::new(3).stride(1).padding(1)),
+        ([1, 2, 6, 8], AvgPool2dParams::new(2).stride(1)),
+        (
+            [1, 2, 8, 8],
+            AvgPool2dParams {
+                ceil_mode: true,
+                ..AvgPool2dParams::new(2).stride(2).padding(1)
+            },
+        ),
+    ];
+    for (i, (shape, p)) in cases.iter().enumerate() {
+        let data = common::random(shape.iter().product(), 40 + i as u64);
+        check_avg(dev, &data, shape, p);
     }
 }
+backend_tests!(avg_pool2d_divides_as_pytorch_does);
 
-backend_tests! {
-    fn adaptive_pools_match_the_reference(dev) {
-        {
-            for (shape, out) in [
-                ([2, 3, 7, 7], [Some(3), Some(3)]),
-                ([1, 2, 5, 6], [Some(1), Some(1)]),
-                ([1, 2, 3, 4], [Some(5), Some(7)]),
-                ([1, 2, 8, 6], [None, Some(4)]),
-            ] {
-                let data = common::random(shape.iter().product(), 5);
-                let g = AdaptiveGeometry::new("adaptive_avg_pool2d", &shape, out).unwrap();
-                let x = Tensor::from_slice(dev, &data, &shape).unwrap();
-                let y = wgcnn::adaptive_avg_pool2d(&x, out).unwrap();
-                assert_eq!(y.shape(), &g.output_shape()[..]);
-                common::assert_close(
-                    &y.to_vec().unwrap(),
-                    &reference::adaptive_avg_pool2d(&data, &g),
-                    1e-6,
-                    1e-5,
-                    "adaptive avg",
-                );
-                let (want, want_idx) = reference::adaptive_max_pool2d(&data, &g);
-                let (y, i) = wgcnn::adaptive_max_pool2d(&x, out).unwrap();
-                common::assert_bits_eq(&y.to_vec().unwrap(), &want, "adaptive max");
-                assert_eq!(i.to_vec().unwrap(), want_idx);
-            }
-        }
+fn adaptive_pools_match_the_reference(dev: &Device) {
+    for (shape, out) in [
+        ([2, 3, 7, 7], [Some(3), Some(3)]),
+        ([1, 2, 5, 6], [Some(1), Some(1)]),
+        ([1, 2, 3, 4], [Some(5), Some(7)]),
+        ([1, 2, 8, 6], [None, Some(4)]),
+    ] {
+        let data = common::random(shape.iter().product(), 5);
+        let g = AdaptiveGeometry::new("adaptive_avg_pool2d", &shape, out).unwrap();
+        let x = Tensor::from_slice(dev, &data, &shape).unwrap();
+        let y = wgcnn::adaptive_avg_pool2d(&x, out).unwrap();
+        assert_eq!(y.shape(), &g.output_shape()[..]);
+        common::assert_close(
+            &y.to_vec().unwrap(),
+            &reference::adaptive_avg_pool2d(&data, &g),
+            1e-6,
+            1e-5,
+            "adaptive avg",
+        );
+        let (want, want_idx) = reference::adaptive_max_pool2d(&data, &g);
+        let (y, i) = wgcnn::adaptive_max_pool2d(&x, out).unwrap();
+        common::assert_bits_eq(&y.to_vec().unwrap(), &want, "adaptive max");
+        assert_eq!(i.to_vec().unwrap(), want_idx);
     }
 }
+backend_tests!(adaptive_pools_match_the_reference);
 
-backend_tests! {
-    gpu fn pooling_runs_in_chunks_of_planes_when_bindings_are_small(dev) {
-        let options = DeviceOptions {
-            max_storage_binding: Some(1024),
-            max_workgroups_per_dim: Some(2),
-            ..Default::default()
-        };
-        {
-        let dev = &common::reopen(dev, &options);
-            let data = common::random(5 * 3 * 12 * 12, 8);
-            check_max(
-                dev,
-                &data,
-                &[5, 3, 12, 12],
-                &MaxPool2dParams::new(3).stride(2).padding(1),
-            );
-            check_avg(dev, &data, &[5, 3, 12, 12], &AvgPool2dParams::new(2));
-        }
-    }
+fn pooling_runs_in_chunks_of_planes_when_bindings_are_small(dev: &Device) {
+    let options = DeviceOptions {
+        max_storage_binding: Some(1024),
+        max_workgroups_per_dim: Some(2),
+        ..Default::default()
+    };
+    let dev = &common::reopen(dev, &options);
+    let data = common::random(5 * 3 * 12 * 12, 8);
+    check_max(
+        dev,
+        &data,
+        &[5, 3, 12, 12],
+        &MaxPool2dParams::new(3).stride(2).padding(1),
+    );
+    check_avg(dev, &data, &[5, 3, 12, 12], &AvgPool2dParams::new(2));
 }
+backend_tests!(gpu pooling_runs_in_chunks_of_planes_when_bindings_are_small);
 
 fn max_err(shape: &[usize], p: MaxPool2dParams) -> Error {
     wgcnn::max_pool2d(&Tensor::zeros(&Device::cpu(), shape).unwrap(), &p).unwrap_err()
@@ -354,37 +333,36 @@ fn bad_calls_get_pytorchs_errors() {
     }
 }
 
-backend_tests! {
-    gpu fn every_pooling_workload_runs_correctly(dev) {
-        for wl in wgcnn::bench::parse_workloads(wgcnn::bench::WORKLOADS_JSON).unwrap() {
-            let wgcnn::bench::WorkloadKind::Op { op, inputs } = &wl.kind else {
-                continue;
-            };
-            let input = inputs[0].as_ref().unwrap();
-            {
-                match op {
-                    wgcnn::Op::MaxPool2d { params, .. } => {
-                        check_max(
-                            dev,
-                            &common::random(input.iter().product(), 1),
-                            input,
-                            params,
-                        );
-                    }
-                    wgcnn::Op::AvgPool2d(params) => {
-                        check_avg(
-                            dev,
-                            &common::random(input.iter().product(), 2),
-                            input,
-                            params,
-                        );
-                    }
-                    _ => {}
+fn every_pooling_workload_runs_correctly(dev: &Device) {
+    for wl in wgcnn::bench::parse_workloads(wgcnn::bench::WORKLOADS_JSON).unwrap() {
+        let wgcnn::bench::WorkloadKind::Op { op, inputs } = &wl.kind else {
+            continue;
+        };
+        let input = inputs[0].as_ref().unwrap();
+        {
+            match op {
+                wgcnn::Op::MaxPool2d { params, .. } => {
+                    check_max(
+                        dev,
+                        &common::random(input.iter().product(), 1),
+                        input,
+                        params,
+                    );
                 }
+                wgcnn::Op::AvgPool2d(params) => {
+                    check_avg(
+                        dev,
+                        &common::random(input.iter().product(), 2),
+                        input,
+                        params,
+                    );
+                }
+                _ => {}
             }
         }
     }
 }
+backend_tests!(gpu every_pooling_workload_runs_correctly);
 
 /// shape, kernel, stride, padding, dilation, ceil_mode
 type PoolCase = ([usize; 4], [i64; 2], [i64; 2], [i64; 2], [i64; 2], bool);

@@ -59,101 +59,95 @@ fn bilinear_source_positions_follow_align_corners() {
     assert_eq!((t.i0, t.i1, t.lambda1), (1, 2, 0.25));
 }
 
-backend_tests! {
-    fn every_mode_matches_the_reference(dev) {
-        let nearest = InterpolateMode::Nearest;
-        let cases = [
-            ([2, 3, 5, 6], InterpolateParams::scale(2.0, nearest)),
-            // rows of whole vec4s: one invocation per source vec4
-            ([2, 3, 5, 8], InterpolateParams::scale(2.0, nearest)),
-            ([1, 2, 10, 10], InterpolateParams::scale(2.05, nearest)),
-            ([1, 2, 9, 11], InterpolateParams::scale(0.45, nearest)),
-            ([1, 2, 4, 5], InterpolateParams::size(7, 9, nearest)),
-            (
-                [1, 2, 5, 7],
-                InterpolateParams::scale(1.5, InterpolateMode::NearestExact),
-            ),
-            (
-                [2, 3, 5, 6],
-                InterpolateParams::scale(2.0, InterpolateMode::Bilinear),
-            ),
-            // doubled rows of whole vec4s: 2 x 8 outputs per source vec4, borders included
-            (
-                [2, 3, 5, 8],
-                InterpolateParams::scale(2.0, InterpolateMode::Bilinear),
-            ),
-            (
-                [1, 2, 1, 4],
-                InterpolateParams::size(2, 8, InterpolateMode::Bilinear),
-            ),
-            // 2 output rows per invocation (3 source rows as vec4s), rows of whole vec4s out
-            (
-                [1, 2, 8, 8],
-                InterpolateParams::size(13, 12, InterpolateMode::Bilinear).align_corners(true),
-            ),
-            (
-                [1, 2, 28, 28],
-                InterpolateParams::size(57, 57, InterpolateMode::Bilinear).align_corners(true),
-            ),
-            (
-                [1, 2, 9, 11],
-                InterpolateParams::scale(0.5, InterpolateMode::Bilinear),
-            ),
-            (
-                [1, 2, 4, 4],
-                InterpolateParams::size(1, 1, InterpolateMode::Bilinear).align_corners(true),
-            ),
-        ];
-        {
-            for (i, (shape, p)) in cases.iter().enumerate() {
-                check(
-                    dev,
-                    &common::random(shape.iter().product(), i as u64),
-                    shape,
-                    p,
-                );
-            }
-        }
+fn every_mode_matches_the_reference(dev: &Device) {
+    let nearest = InterpolateMode::Nearest;
+    let cases = [
+        ([2, 3, 5, 6], InterpolateParams::scale(2.0, nearest)),
+        // rows of whole vec4s: one invocation per source vec4
+        ([2, 3, 5, 8], InterpolateParams::scale(2.0, nearest)),
+        ([1, 2, 10, 10], InterpolateParams::scale(2.05, nearest)),
+        ([1, 2, 9, 11], InterpolateParams::scale(0.45, nearest)),
+        ([1, 2, 4, 5], InterpolateParams::size(7, 9, nearest)),
+        (
+            [1, 2, 5, 7],
+            InterpolateParams::scale(1.5, InterpolateMode::NearestExact),
+        ),
+        (
+            [2, 3, 5, 6],
+            InterpolateParams::scale(2.0, InterpolateMode::Bilinear),
+        ),
+        // doubled rows of whole vec4s: 2 x 8 outputs per source vec4, borders included
+        (
+            [2, 3, 5, 8],
+            InterpolateParams::scale(2.0, InterpolateMode::Bilinear),
+        ),
+        (
+            [1, 2, 1, 4],
+            InterpolateParams::size(2, 8, InterpolateMode::Bilinear),
+        ),
+        // 2 output rows per invocation (3 source rows as vec4s), rows of whole vec4s out
+        (
+            [1, 2, 8, 8],
+            InterpolateParams::size(13, 12, InterpolateMode::Bilinear).align_corners(true),
+        ),
+        (
+            [1, 2, 28, 28],
+            InterpolateParams::size(57, 57, InterpolateMode::Bilinear).align_corners(true),
+        ),
+        (
+            [1, 2, 9, 11],
+            InterpolateParams::scale(0.5, InterpolateMode::Bilinear),
+        ),
+        (
+            [1, 2, 4, 4],
+            InterpolateParams::size(1, 1, InterpolateMode::Bilinear).align_corners(true),
+        ),
+    ];
+    for (i, (shape, p)) in cases.iter().enumerate() {
+        check(
+            dev,
+            &common::random(shape.iter().product(), i as u64),
+            shape,
+            p,
+        );
     }
 }
+backend_tests!(every_mode_matches_the_reference);
 
-backend_tests! {
-    gpu fn interpolate_runs_in_chunks_of_planes_when_bindings_are_small(dev) {
-        let options = DeviceOptions {
-            max_storage_binding: Some(2048),
-            max_workgroups_per_dim: Some(3),
-            ..Default::default()
-        };
-        {
-        let dev = &common::reopen(dev, &options);
-            let data = common::random(3 * 4 * 10 * 10, 3);
-            check(
-                dev,
-                &data,
-                &[3, 4, 10, 10],
-                &InterpolateParams::scale(2.0, InterpolateMode::Bilinear),
-            );
-            check(
-                dev,
-                &data,
-                &[3, 4, 10, 10],
-                &InterpolateParams::scale(1.5, InterpolateMode::Nearest),
-            );
-            let data = common::random(3 * 4 * 6 * 8, 4);
-            for mode in [InterpolateMode::Nearest, InterpolateMode::Bilinear] {
-                check(
-                    dev,
-                    &data,
-                    &[3, 4, 6, 8],
-                    &InterpolateParams::scale(2.0, mode),
-                );
-            }
-            // 2 output rows per invocation from vec4 source rows, odd output sizes
-            let p = InterpolateParams::size(11, 15, InterpolateMode::Bilinear).align_corners(true);
-            check(dev, &data, &[3, 4, 6, 8], &p);
-        }
+fn interpolate_runs_in_chunks_of_planes_when_bindings_are_small(dev: &Device) {
+    let options = DeviceOptions {
+        max_storage_binding: Some(2048),
+        max_workgroups_per_dim: Some(3),
+        ..Default::default()
+    };
+    let dev = &common::reopen(dev, &options);
+    let data = common::random(3 * 4 * 10 * 10, 3);
+    check(
+        dev,
+        &data,
+        &[3, 4, 10, 10],
+        &InterpolateParams::scale(2.0, InterpolateMode::Bilinear),
+    );
+    check(
+        dev,
+        &data,
+        &[3, 4, 10, 10],
+        &InterpolateParams::scale(1.5, InterpolateMode::Nearest),
+    );
+    let data = common::random(3 * 4 * 6 * 8, 4);
+    for mode in [InterpolateMode::Nearest, InterpolateMode::Bilinear] {
+        check(
+            dev,
+            &data,
+            &[3, 4, 6, 8],
+            &InterpolateParams::scale(2.0, mode),
+        );
     }
+    // 2 output rows per invocation from vec4 source rows, odd output sizes
+    let p = InterpolateParams::size(11, 15, InterpolateMode::Bilinear).align_corners(true);
+    check(dev, &data, &[3, 4, 6, 8], &p);
 }
+backend_tests!(gpu interpolate_runs_in_chunks_of_planes_when_bindings_are_small);
 
 #[test]
 fn bad_calls_get_pytorchs_errors() {
@@ -203,27 +197,26 @@ fn bad_calls_get_pytorchs_errors() {
     );
 }
 
-backend_tests! {
-    gpu fn every_interpolate_workload_runs_correctly(dev) {
-        for wl in wgcnn::bench::parse_workloads(wgcnn::bench::WORKLOADS_JSON).unwrap() {
-            if let wgcnn::bench::WorkloadKind::Op {
-                op: wgcnn::Op::Interpolate(params),
-                inputs,
-            } = &wl.kind
+fn every_interpolate_workload_runs_correctly(dev: &Device) {
+    for wl in wgcnn::bench::parse_workloads(wgcnn::bench::WORKLOADS_JSON).unwrap() {
+        if let wgcnn::bench::WorkloadKind::Op {
+            op: wgcnn::Op::Interpolate(params),
+            inputs,
+        } = &wl.kind
+        {
+            let input = inputs[0].as_ref().unwrap();
             {
-                let input = inputs[0].as_ref().unwrap();
-                {
-                    check(
-                        dev,
-                        &common::random(input.iter().product(), 4),
-                        input,
-                        params,
-                    );
-                }
+                check(
+                    dev,
+                    &common::random(input.iter().product(), 4),
+                    input,
+                    params,
+                );
             }
         }
     }
 }
+backend_tests!(gpu every_interpolate_workload_runs_correctly);
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]

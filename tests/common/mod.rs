@@ -6,53 +6,48 @@ use std::sync::OnceLock;
 
 use wgcnn::{BackendKind, Device, DeviceOptions};
 
-/// One `#[test]` per backend for a family of cases: `fn name(dev) { .. }` runs on the
-/// CPU reference and on each GPU backend of the platform, `gpu fn name(dev) { .. }` on
-/// the GPU backends only. Each is a test of its own (`name::vulkan`, `name::gl`,
-/// `name::cpu`), so a failure names its backend and hides no other backend's.
+/// One `#[test]` per backend for a family of cases: `backend_tests!(name)` runs
+/// `fn name(dev: &Device)` on the CPU reference and on each GPU backend of the
+/// platform, `backend_tests!(gpu name)` on the GPU backends only. Each is a test of its
+/// own (`name::vulkan`, `name::gl`, `name::cpu`), so a failure names its backend and
+/// hides no other backend's.
 macro_rules! backend_tests {
-    ($(#[$meta:meta])* fn $name:ident($dev:ident) $body:block) => {
-        backend_tests!(@module [$(#[$meta])*] $name $dev $body [cpu]);
+    (gpu $name:ident) => {
+        backend_tests!(@module $name []);
     };
-    ($(#[$meta:meta])* gpu fn $name:ident($dev:ident) $body:block) => {
-        backend_tests!(@module [$(#[$meta])*] $name $dev $body []);
+    ($name:ident) => {
+        backend_tests!(@module $name [cpu]);
     };
-    (@module [$($meta:tt)*] $name:ident $dev:ident $body:block [$($cpu:ident)?]) => {
-        $($meta)*
+    (@module $name:ident [$($cpu:ident)?]) => {
         mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            fn case($dev: &wgcnn::Device) $body
-
             #[cfg(not(target_os = "macos"))]
             #[test]
             fn vulkan() {
-                crate::common::on_backend(wgcnn::BackendKind::Vulkan, case);
+                crate::common::on_backend(wgcnn::BackendKind::Vulkan, super::$name);
             }
 
             #[cfg(target_os = "linux")]
             #[test]
             fn gl() {
-                crate::common::on_backend(wgcnn::BackendKind::Gl, case);
+                crate::common::on_backend(wgcnn::BackendKind::Gl, super::$name);
             }
 
             #[cfg(target_os = "macos")]
             #[test]
             fn metal() {
-                crate::common::on_backend(wgcnn::BackendKind::Metal, case);
+                crate::common::on_backend(wgcnn::BackendKind::Metal, super::$name);
             }
 
             #[cfg(windows)]
             #[test]
             fn dx12() {
-                crate::common::on_backend(wgcnn::BackendKind::Dx12, case);
+                crate::common::on_backend(wgcnn::BackendKind::Dx12, super::$name);
             }
 
             $(
                 #[test]
                 fn $cpu() {
-                    crate::common::on_backend(wgcnn::BackendKind::Cpu, case);
+                    crate::common::on_backend(wgcnn::BackendKind::Cpu, super::$name);
                 }
             )?
         }
