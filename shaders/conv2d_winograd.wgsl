@@ -21,23 +21,34 @@
 //   from the uniform block (CPU drivers: see conv2d_packed.wgsl). The first chunk writes
 //   M, later ones add to it. grid: (tiles / 512, xi of the block).
 // winograd_output: one invocation per (c_out, image, ty, 4 tiles): 16 vec4 loads of M,
-//   2x8 outputs, bias (FLAG_BIAS), relu (FLAG_RELU).
+//   2x8 outputs, bias (FLAG_BIAS), relu (FLAG_RELU). An invocation with an inf or NaN
+//   output appends its index to the list of quads to fix.
+// winograd_fix_args: one invocation: the workgroup counts of winograd_fix (one
+//   workgroup per listed quad, in x and spilling into y, as many as the limits allow),
+//   and the list emptied for the next run.
+// winograd_fix: a workgroup of 16 per listed quad (or quads i, i + groups, ...): its
+//   2x8 outputs again, from the direct sum of input and weights (see winograd_output).
 //
-// @binding(0) weight [c_out, c_in, 3, 3]         read        (winograd_weights)
+// @binding(0) weight [c_out, c_in, 3, 3]         read        (winograd_weights, winograd_fix)
 // @binding(1) u      U, plain or packed          read_write  (winograd_weights)
 // @binding(2) params WinoParams                  uniform (declared in src/kernels/conv2d/winograd.rs)
-// @binding(3) src    input images of the run      read        (winograd_input)
+// @binding(3) src    input images of the run      read        (winograd_input, winograd_fix)
 // @binding(4) v_out  V                           read_write  (winograd_input)
 // @binding(5) v_in   V                           read        (winograd_gemm)
 // @binding(6) block  one 64 KiB block of U       uniform     (winograd_gemm)
 // @binding(7) m_out  M                           read_write  (winograd_gemm)
 // @binding(8) m_in   M                           read        (winograd_output)
-// @binding(9) bias   [c_out]                     read        (winograd_output)
-// @binding(10) dst   output images of the run     read_write  (winograd_output)
+// @binding(9) bias   [c_out]                     read        (winograd_output, winograd_fix)
+// @binding(10) dst   output images of the run     read_write  (winograd_output, winograd_fix)
 // @binding(11) src4  src as vec4                 read        (winograd_input4)
 // @binding(12) dst4  dst as vec4                 read_write  (winograd_output, ow % 4 == 0)
 // @binding(13) src2  src as vec2                 read        (winograd_input2)
 // @binding(14) dst2  dst as vec2                 read_write  (winograd_output, ow % 2 == 0)
+// @binding(15) fix   [quads listed, quads to fix] read_write  (winograd_output, winograd_fix_args,
+//                                                             winograd_fix)
+// @binding(16) fix_list  the listed quads        read_write  (winograd_output, winograd_fix)
+// @binding(17) fix_groups  winograd_fix's workgroup counts (x, y, z)
+//                                                read_write  (winograd_fix_args)
 
 const BLOCK: u32 = 16384u;
 
@@ -59,6 +70,9 @@ override MODE: u32 = 0u;
 @group(0) @binding(12) var<storage, read_write> dst4: array<vec4<f32>>;
 @group(0) @binding(13) var<storage, read> src2: array<vec2<f32>>;
 @group(0) @binding(14) var<storage, read_write> dst2: array<vec2<f32>>;
+@group(0) @binding(15) var<storage, read_write> fix: array<atomic<u32>>;
+@group(0) @binding(16) var<storage, read_write> fix_list: array<u32>;
+@group(0) @binding(17) var<storage, read_write> fix_groups: array<u32>;
 
 // G applied to the 3 values of a row or column: (g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2).
 fn g_of(a: vec3<f32>) -> vec4<f32> {
@@ -182,8 +196,9 @@ fn add(a: Row, b: Row) -> Row {
 
 // An invocation of the transforms: 4 tiles of tile row ty (of the run) of image n,
 // block txb of the row, channel c (input or output); `at4` is the tiles' vec4 index in
-// V[0][c] or M[0][c], `plane` the start of the image's channel c (from the shift).
+// V[0][c] or M[0][c], `e` the invocation's index in the run (quad_at's argument).
 struct Quad4 {
+    e: u32,
     txb: u32,
     ty: u32,
     n: u32,
@@ -193,14 +208,17 @@ struct Quad4 {
 }
 
 fn quad_of(gid: vec3<u32>, nwg: vec3<u32>) -> Quad4 {
+    return quad_at(gid.x + gid.y * nwg.x * 64u);
+}
+
+fn quad_at(e: u32) -> Quad4 {
     let p = params;
-    let e = gid.x + gid.y * nwg.x * 64u;
     let txb = e % p.twb;
     let ty = (e / p.twb) % p.th;
     let n = (e / (p.twb * p.th)) % p.nb;
     let c = e / (p.twb * p.th * p.nb);
     let at4 = c * p.tiles / 4u + (n * p.th + ty) * p.twb + txb;
-    return Quad4(txb, ty, n, c, at4, e < p.total);
+    return Quad4(e, txb, ty, n, c, at4, e < p.total);
 }
 
 @compute @workgroup_size(64)
@@ -752,6 +770,81 @@ fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     let oy = 2u * (p.ty0 + t.ty);
     let x = 8u * t.txb;
     let plane = p.out_shift + (t.n * p.c_out + t.c) * p.oh * p.ow;
-    store_row(plane + oy * p.ow, oy, x, Pair(z0.a + z1.a + z2.a, z0.b + z1.b + z2.b), b);
-    store_row(plane + (oy + 1u) * p.ow, oy + 1u, x, Pair(z1.a - z2.a - z3.a, z1.b - z2.b - z3.b), b);
+    let r0 = Pair(z0.a + z1.a + z2.a, z0.b + z1.b + z2.b);
+    let r1 = Pair(z1.a - z2.a - z3.a, z1.b - z2.b - z3.b);
+    store_row(plane + oy * p.ow, oy, x, r0, b);
+    store_row(plane + (oy + 1u) * p.ow, oy + 1u, x, r1, b);
+    // The transforms combine inputs the direct sum never does: an inf in the 4x4
+    // window makes inf - inf (NaN) or inf in outputs whose 3x3 window lacks it, and
+    // values near f32's limit overflow. Either leaves an inf or NaN output in the tile
+    // (every entry of M reaches one of its outputs, and none turns finite again), so
+    // such quads are listed for winograd_fix, which writes the direct sum over them.
+    let bad = (nonfinite4(r0.a) | nonfinite4(r0.b)) | (nonfinite4(r1.a) | nonfinite4(r1.b));
+    if any(bad) {
+        fix_list[atomicAdd(&fix[0], 1u)] = t.e;
+    }
+}
+
+// Whether each lane is inf or NaN (from the bits: no float comparison a compiler may
+// assume finite).
+fn nonfinite4(v: vec4<f32>) -> vec4<bool> {
+    let e = vec4<u32>(0x7f800000u);
+    return (bitcast<vec4<u32>>(v) & e) == e;
+}
+
+@compute @workgroup_size(1)
+fn winograd_fix_args() {
+    // `total` holds the workgroups per dimension
+    let cap = params.total;
+    let n = atomicLoad(&fix[0]);
+    atomicStore(&fix[0], 0u);
+    atomicStore(&fix[1], n);
+    fix_groups[0] = min(n, cap);
+    fix_groups[1] = min(n / cap + select(0u, 1u, n % cap != 0u), cap);
+    fix_groups[2] = 1u;
+}
+
+@compute @workgroup_size(16)
+fn winograd_fix(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) j: u32) {
+    let p = params;
+    let n = atomicLoad(&fix[1]);
+    // listed quads i, i + groups, ... (more quads than workgroups past the limits)
+    for (var i = wid.x + wid.y * nwg.x; i < n; i += nwg.x * nwg.y) {
+        let t = quad_at(fix_list[i]);
+        // output j of the quad's 2 rows of 8
+        let oy = 2u * (p.ty0 + t.ty) + j / 8u;
+        let ox = 8u * t.txb + j % 8u;
+        if oy < p.oh && ox < p.ow {
+            var v = direct_sum(t.n, t.c, oy, ox);
+            if (p.flags & FLAG_BIAS) != 0u {
+                v += bias[t.c];
+            }
+            if (p.flags & FLAG_RELU) != 0u {
+                v = relu_f32(v);
+            }
+            dst[p.out_shift + ((t.n * p.c_out + t.c) * p.oh + oy) * p.ow + ox] = v;
+        }
+    }
+}
+
+// Output (oy, ox) of channel co of image n of the run, without bias, as the direct
+// convolution sums it: input channel by input channel, 9 taps each, through the
+// padding mode.
+fn direct_sum(n: u32, co: u32, oy: u32, ox: u32) -> f32 {
+    let p = params;
+    let y = i32(oy) - i32(p.pad_t);
+    let x = i32(ox) - i32(p.pad_l);
+    var acc = 0.0;
+    for (var ci = 0u; ci < p.c_in; ci++) {
+        let plane = p.in_shift + (n * p.c_in + ci) * p.h * p.w;
+        let k = (co * p.c_in + ci) * 9u;
+        var s = 0.0;
+        for (var ky = 0u; ky < 3u; ky++) {
+            for (var kx = 0u; kx < 3u; kx++) {
+                s = fma(at(plane, y + i32(ky), x + i32(kx)), weight[k + ky * 3u + kx], s);
+            }
+        }
+        acc += s;
+    }
+    return acc;
 }

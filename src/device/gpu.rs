@@ -24,6 +24,8 @@ pub(crate) struct Gpu {
     pub(crate) max_groups: u32,
     pub(crate) max_buffer: u64,
     pub(crate) max_uniform: u64,
+    /// Whether dispatches may read their workgroup counts from a buffer.
+    pub(crate) indirect: bool,
     pub(crate) storage_align: u64,
     pub(super) uniform_align: u64,
     pub(super) pending: Mutex<Pending>,
@@ -71,6 +73,10 @@ impl Gpu {
             lock(&uncaptured_cb).get_or_insert(e);
         }));
 
+        let indirect = adapter
+            .get_downlevel_capabilities()
+            .flags
+            .contains(wgpu::DownlevelFlags::INDIRECT_EXECUTION);
         let storage_align = u64::from(limits.min_storage_buffer_offset_alignment);
         let mut max_binding = limits
             .max_storage_buffer_binding_size
@@ -82,6 +88,7 @@ impl Gpu {
             max_groups: limits.max_compute_workgroups_per_dimension,
             max_buffer: limits.max_buffer_size,
             max_uniform: limits.max_uniform_buffer_binding_size,
+            indirect,
             storage_align,
             uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment),
             pipelines: PipelineCache::default(),

@@ -112,17 +112,23 @@ impl Gpu {
         lock(&self.pool)
     }
 
-    /// A new storage buffer, outside the pool and its accounting.
+    /// A new storage buffer, outside the pool and its accounting (also usable as
+    /// uniform, copy source and target, and, where the adapter has indirect
+    /// dispatches, as the workgroup counts of [`Gpu::dispatch_indirect`]).
     pub(crate) fn create_storage(&self, bytes: u64) -> Result<wgpu::Buffer> {
         self.check_lost()?;
+        let mut usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::UNIFORM
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST;
+        if self.indirect {
+            usage |= wgpu::BufferUsages::INDIRECT;
+        }
         self.scoped(|| {
             self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("wgcnn tensor"),
                 size: bytes,
-                usage: wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::UNIFORM
-                    | wgpu::BufferUsages::COPY_SRC
-                    | wgpu::BufferUsages::COPY_DST,
+                usage,
                 mapped_at_creation: false,
             })
         })

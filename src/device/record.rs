@@ -54,6 +54,13 @@ impl<'a> Bind<'a> {
     }
 }
 
+/// The workgroup counts of a dispatch: given, or read by the device from a buffer
+/// that earlier commands wrote.
+enum Groups<'a> {
+    Direct([u32; 3]),
+    Indirect(&'a wgpu::Buffer, u64),
+}
+
 impl Gpu {
     /// Records one dispatch into the pending encoder.
     pub(crate) fn dispatch(
@@ -62,6 +69,36 @@ impl Gpu {
         binds: &[Bind<'_>],
         uniform: &[u8],
         groups: [u32; 3],
+    ) -> Result<()> {
+        self.record_dispatch(pipeline, binds, uniform, Groups::Direct(groups))
+    }
+
+    /// Records one dispatch whose workgroup counts (three u32: x, y, z) the device
+    /// reads from `args` at byte `offset` when it runs, as earlier commands left them:
+    /// so a kernel may size (or skip, with a zero count) later work without a readback.
+    /// `args` must be a storage buffer of this device (they all allow indirect use).
+    pub(crate) fn dispatch_indirect(
+        &self,
+        pipeline: &Pipeline,
+        binds: &[Bind<'_>],
+        uniform: &[u8],
+        args: &wgpu::Buffer,
+        offset: u64,
+    ) -> Result<()> {
+        if !self.indirect {
+            return Err(Error::Unsupported(
+                "this adapter cannot read workgroup counts from a buffer".into(),
+            ));
+        }
+        self.record_dispatch(pipeline, binds, uniform, Groups::Indirect(args, offset))
+    }
+
+    fn record_dispatch(
+        &self,
+        pipeline: &Pipeline,
+        binds: &[Bind<'_>],
+        uniform: &[u8],
+        groups: Groups<'_>,
     ) -> Result<()> {
         self.check_lost()?;
         for b in binds {
@@ -106,7 +143,10 @@ impl Gpu {
         let pass = self.pass(&mut pending);
         pass.set_pipeline(&pipeline.pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        match groups {
+            Groups::Direct([x, y, z]) => pass.dispatch_workgroups(x, y, z),
+            Groups::Indirect(args, offset) => pass.dispatch_workgroups_indirect(args, offset),
+        }
         Ok(())
     }
 

@@ -58,7 +58,10 @@ pub enum Conv2dAlgo {
     Packed,
     /// Winograd F(2x2, 3x3): 16 GEMMs over transformed 4x4 tiles, for 3x3 kernels with
     /// stride 1, dilation 1 and one group (and a row of tiles whose transforms fit a
-    /// binding); other convolutions take the `Auto` choice.
+    /// binding, on an adapter with indirect dispatches); other convolutions take the
+    /// `Auto` choice. Tiles with an inf or NaN output (an inf or NaN input or weight, or
+    /// a transform overflow) are recomputed by the direct sum, so non-finite and huge
+    /// inputs give the direct convolution's numbers.
     Winograd,
 }
 

@@ -4,6 +4,15 @@
 //! channels) and an output transform: 16 multiplies per 2x2 outputs and channel pair
 //! instead of 36. The GEMMs run through uniform weight blocks on CPU drivers (as the
 //! packed lowering does) and through the GEMM shader elsewhere.
+//!
+//! The transforms add and subtract inputs that the direct sum never combines: an inf
+//! makes inf - inf (NaN) in outputs whose window lacks it, and finite values near f32's
+//! limit overflow. Every such tile has an inf or NaN output, so the output transform
+//! lists those tiles and `winograd_fix` writes them again from the direct sum, in a
+//! dispatch whose workgroup count the device reads from a buffer that a one-invocation
+//! kernel fills from the list: no readback, and no work beyond a finiteness test per
+//! output when every output is finite. So Winograd gives the direct convolution's
+//! numbers (to rounding) for any input.
 
 use super::{ConvIo, for_each_image_run, mode_code};
 use crate::device::{Bind, Device, GpuHandle, Pipeline, Slot};
@@ -53,8 +62,15 @@ const INPUT4_LAYOUT: &[(u32, Slot)] = layout![2 => Uniform, 4 => ReadWrite, 11 =
 const INPUT2_LAYOUT: &[(u32, Slot)] = layout![2 => Uniform, 4 => ReadWrite, 13 => Read];
 const GEMM_LAYOUT: &[(u32, Slot)] =
     layout![2 => Uniform, 5 => Read, 6 => UniformBlock, 7 => ReadWrite];
-const OUTPUT_LAYOUT: &[(u32, Slot)] =
-    layout![2 => Uniform, 8 => Read, 9 => Read, 10 => ReadWrite, 12 => ReadWrite, 14 => ReadWrite];
+const OUTPUT_LAYOUT: &[(u32, Slot)] = layout![
+    2 => Uniform, 8 => Read, 9 => Read, 10 => ReadWrite, 12 => ReadWrite, 14 => ReadWrite,
+    15 => ReadWrite, 16 => ReadWrite
+];
+const FIX_ARGS_LAYOUT: &[(u32, Slot)] = layout![2 => Uniform, 15 => ReadWrite, 17 => ReadWrite];
+const FIX_LAYOUT: &[(u32, Slot)] = layout![
+    0 => Read, 2 => Uniform, 3 => Read, 9 => Read, 10 => ReadWrite, 15 => ReadWrite,
+    16 => ReadWrite
+];
 /// Most left padding `winograd_input4` and `winograd_input2` take (their `PL`).
 const MAX_VECTOR_PAD: usize = 4;
 
@@ -72,11 +88,12 @@ const CHUNK: usize = 256;
 const BUDGET: u64 = 4 << 20;
 
 /// Whether the convolution is one Winograd F(2x2, 3x3) computes, with one row of
-/// tiles' transforms within a binding.
+/// tiles' transforms within a binding, on an adapter with indirect dispatches (which
+/// the fix-up of non-finite tiles needs).
 pub(super) fn applies(g: &Conv2dGeometry, gpu: &GpuHandle) -> bool {
     let shape =
         g.kh == 3 && g.kw == 3 && g.stride == [1, 1] && g.dilation == [1, 1] && g.groups == 1;
-    shape && row_bytes(g) <= gpu.chunk_elems() * 4
+    shape && row_bytes(g) <= gpu.chunk_elems() * 4 && gpu.indirect
 }
 
 /// Bytes of V or M (the larger) per row of tiles of one image.
@@ -112,8 +129,8 @@ pub(super) fn launch(
     } = *io;
     if !applies(g, gpu) {
         return Err(Error::Unsupported(
-            "winograd conv2d needs a 3x3 kernel, stride 1, dilation 1, one group and a row \
-             of tiles whose transforms fit a binding"
+            "winograd conv2d needs a 3x3 kernel, stride 1, dilation 1, one group, a row \
+             of tiles whose transforms fit a binding and indirect dispatches"
                 .into(),
         ));
     }
@@ -202,6 +219,25 @@ pub(super) fn launch(
         input.with("MODE", mode_code(g.mode))
     })?;
     let output = gpu.pipeline(&Shader::Conv2dWinograd.entry("winograd_output", OUTPUT_LAYOUT))?;
+    let fix_args =
+        gpu.pipeline(&Shader::Conv2dWinograd.entry("winograd_fix_args", FIX_ARGS_LAYOUT))?;
+    let fix = gpu.pipeline(
+        &Shader::Conv2dWinograd
+            .entry("winograd_fix", FIX_LAYOUT)
+            .with("MODE", mode_code(g.mode)),
+    )?;
+    // the fix-up's state: [quads listed, quads to fix] (zero: the args kernel empties
+    // the list after each run), the list (at most every quad of a run), and its
+    // workgroup counts
+    let max_quads = (per_run.min(g.n) * band * twb * g.c_out) as u64;
+    let fix_state = Tensor::zeros(device, &[2])?;
+    let fix_list = Tensor::uninit(device, &[max_quads as usize])?;
+    let fix_groups = Tensor::uninit(device, &[3])?;
+    let (sb, lb, gb) = (
+        fix_state.gpu_buffer()?,
+        fix_list.gpu_buffer()?,
+        fix_groups.gpu_buffer()?,
+    );
     // the uniform-block GEMMs (CPU drivers), 16 or 32 output channels an invocation
     let gemm = match (packed, rows < BLOCK_ROWS) {
         (false, _) => None,
@@ -275,6 +311,11 @@ pub(super) fn launch(
                     ];
                     dispatch_gemm(gpu, variant, &binds, &p, XI)?;
                 }
+                let out = WinoParams {
+                    total: u32_of(quads * g.c_out as u64, "winograd output quads")?,
+                    ..run
+                };
+                let list_size = quads * g.c_out as u64 * 4;
                 gpu.dispatch(
                     &output,
                     &[
@@ -285,12 +326,36 @@ pub(super) fn launch(
                         // whole images of whole rows)
                         Bind::at(12, y, y_off, y_size.div_ceil(16) * 16),
                         Bind::at(14, y, y_off, y_size.div_ceil(8) * 8),
+                        Bind::at(15, sb, 0, 8),
+                        Bind::at(16, lb, 0, list_size),
                     ],
+                    bytemuck::bytes_of(&out),
+                    gpu.grid((quads * g.c_out as u64).div_ceil(64))?,
+                )?;
+                // the direct sum over the quads with an inf or NaN output: none, as a
+                // rule, and then a dispatch of no workgroups
+                gpu.dispatch(
+                    &fix_args,
+                    &[Bind::at(15, sb, 0, 8), Bind::at(17, gb, 0, 12)],
                     bytemuck::bytes_of(&WinoParams {
-                        total: u32_of(quads * g.c_out as u64, "winograd output quads")?,
+                        total: gpu.max_groups_per_dim(),
                         ..run
                     }),
-                    gpu.grid((quads * g.c_out as u64).div_ceil(64))?,
+                    [1, 1, 1],
+                )?;
+                gpu.dispatch_indirect(
+                    &fix,
+                    &[
+                        Bind::at(0, w, 0, w_size),
+                        Bind::at(3, x, x_off, x_size),
+                        Bind::at(9, b, 0, b_size),
+                        Bind::at(10, y, y_off, y_size),
+                        Bind::at(15, sb, 0, 8),
+                        Bind::at(16, lb, 0, list_size),
+                    ],
+                    bytemuck::bytes_of(&out),
+                    gb,
+                    0,
                 )?;
             }
             Ok(())
@@ -310,10 +375,13 @@ fn gemm_packed(
 ) -> Result<()> {
     let rows = run.rows as usize;
     let (cc, chunks, xpb) = (run.cc as usize, run.chunks as usize, run.xpb as usize);
-    let grid = gpu.grid3(
-        [u64::from(run.tiles).div_ceil(8 * 64), xpb as u64, 1],
+    // x: blocks of 512 tiles, within the planning limit; y: the block's positions (at
+    // most 16, within any adapter's limit)
+    let [groups_x, ..] = gpu.grid3(
+        [u64::from(run.tiles).div_ceil(8 * 64), 1, 1],
         "winograd GEMM workgroups per dimension",
     )?;
+    let grid = [groups_x, xpb as u32, 1];
     for rb in 0..g.c_out.div_ceil(rows) {
         for chunk in 0..chunks {
             for xg in 0..XI / xpb {
