@@ -124,6 +124,7 @@ fn gemm_grid(
     let max = u64::from(gpu.max_groups_per_dim());
     if let Some(&d) = dims.iter().find(|&&d| d > max) {
         return Err(Error::Limit {
+            op: "gemm",
             what: "GEMM workgroups per dimension",
             requested: d,
             limit: max,

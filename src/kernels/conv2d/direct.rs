@@ -80,6 +80,7 @@ fn implicit_grid(gpu: &GpuHandle, pixels: u64, g: &Conv2dGeometry) -> Result<[u3
     let max = u64::from(gpu.max_groups_per_dim());
     if let Some(&d) = dims.iter().find(|&&d| d > max) {
         return Err(Error::Limit {
+            op: "conv2d",
             what: "conv2d workgroups per dimension",
             requested: d,
             limit: max,

@@ -326,6 +326,7 @@ fn gemm_packed(
     let groups_x = u64::from(run.tiles).div_ceil(8 * 64);
     if groups_x > u64::from(gpu.max_groups_per_dim()) {
         return Err(Error::Limit {
+            op: "conv2d",
             what: "winograd GEMM workgroups per dimension",
             requested: groups_x,
             limit: u64::from(gpu.max_groups_per_dim()),
