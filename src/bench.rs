@@ -83,10 +83,8 @@ fn op_workload(section: &str, name: &str, item: &Map<String, Value>) -> Result<W
     let inputs = match op.kind() {
         OpKind::Conv2d | OpKind::Linear => {
             let weight = dims(&item["weight"], name)?;
-            let bias = item["bias"]
-                .as_bool()
-                .unwrap_or(false)
-                .then(|| weight[..1].to_vec());
+            let bias = (Kwargs(item).flag(op.name(), "bias")? == Some(true))
+                .then(|| weight.iter().take(1).copied().collect());
             vec![Some(input), Some(weight), bias]
         }
         _ => vec![Some(input)],
@@ -216,7 +214,10 @@ fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
                 .iter()
                 .map(|s| {
                     s.as_ref()
-                        .map(|s| Tensor::from_slice(device, &ramp(s.iter().product()), s))
+                        .map(|s| {
+                            let n = device.check_tensor(op.name(), s)?;
+                            Tensor::from_slice(device, &ramp(n), s)
+                        })
                         .transpose()
                 })
                 .collect::<Result<_>>()?;
@@ -226,7 +227,7 @@ fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
             let moved = inputs[0]
                 .as_ref()
                 .map_or(0, |s| s.iter().product::<usize>())
-                + call.output_shape().iter().product::<usize>();
+                + device.check_tensor(op.name(), &call.output_shape())?;
             let op = *op;
             Ok(Prepared {
                 flops: (macs > 0).then_some(2.0 * macs as f64),
@@ -239,7 +240,8 @@ fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
         }
         WorkloadKind::Network { input, layers } => {
             let net = build_network(device, layers)?;
-            let x = Tensor::from_slice(device, &ramp(input.iter().product()), input)?;
+            let x =
+                Tensor::from_slice(device, &ramp(device.check_tensor("tensor", input)?), input)?;
             Ok(Prepared {
                 flops: Some(2.0 * net.macs(input)? as f64),
                 bytes: None,
@@ -413,17 +415,19 @@ pub fn build_network(device: &Device, layers: &[String]) -> Result<Sequential> {
                 size("kernel_size")?,
             ]
             .map(|v| v as usize);
-            let fan_in = (c_in * k * k) as f32;
-            let w: Vec<f32> = ramp(c_out * c_in * k * k)
+            let shape = [c_out, c_in, k, k];
+            let n = device.check_tensor("conv2d", &shape)?;
+            let fan_in = (n / c_out.max(1)) as f32;
+            let w: Vec<f32> = ramp(n).into_iter().map(|v| v / fan_in.sqrt()).collect();
+            let b: Vec<f32> = ramp(device.check_tensor("conv2d", &[c_out])?)
                 .into_iter()
-                .map(|v| v / fan_in.sqrt())
+                .map(|v| v * 0.1)
                 .collect();
-            let b: Vec<f32> = ramp(c_out).into_iter().map(|v| v * 0.1).collect();
             params.insert("bias".into(), Value::Bool(true));
             weights.insert(
                 format!("{i}.weight"),
                 HostTensor {
-                    shape: vec![c_out, c_in, k, k],
+                    shape: shape.to_vec(),
                     data: w,
                 },
             );

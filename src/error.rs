@@ -10,9 +10,13 @@ pub enum Error {
     /// An operator parameter is out of its domain.
     #[error("{op}: {message}")]
     InvalidParam { op: &'static str, message: String },
-    /// A request exceeds a limit of the adapter (buffer size, binding size, ...).
-    #[error("{what} of {requested} exceeds the device limit {limit}")]
+    /// A request exceeds a limit: of the adapter (buffer size, binding size, ...), of
+    /// the CPU reference path (elements of one tensor), or of a u32 that a kernel reads
+    /// (a size or parameter PyTorch would accept). `op` names the operator (`tensor` for
+    /// a tensor's own storage, `device` where the device layer cannot tell).
+    #[error("{op}: {what} of {requested} exceeds the limit {limit}")]
     Limit {
+        op: &'static str,
         what: &'static str,
         requested: u64,
         limit: u64,
@@ -73,6 +77,36 @@ impl Error {
         Error::InvalidParam {
             op,
             message: message.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Limit`].
+    pub fn limit(op: &'static str, what: &'static str, requested: u64, limit: u64) -> Self {
+        Error::Limit {
+            op,
+            what,
+            requested,
+            limit,
+        }
+    }
+
+    /// This error as raised while running `op`: a [`Error::Limit`] names `op` (the
+    /// device layer and the kernels' scratch tensors cannot tell which op they serve).
+    #[must_use]
+    pub fn in_op(self, op: &'static str) -> Self {
+        match self {
+            Error::Limit {
+                what,
+                requested,
+                limit,
+                ..
+            } => Error::Limit {
+                op,
+                what,
+                requested,
+                limit,
+            },
+            other => other,
         }
     }
 

@@ -159,11 +159,31 @@ impl Fixture {
             Some(text) => {
                 let v: Value = serde_json::from_str(text)
                     .map_err(|e| format_err(format!("{name}: tolerance: {e}")))?;
-                let get = |k: &str| v.get(k).and_then(Value::as_f64);
+                let Value::Object(fields) = &v else {
+                    return Err(format_err(format!(
+                        "{name}: tolerance is not a JSON object: {v}"
+                    )));
+                };
+                let get = |k: &str| match fields.get(k) {
+                    None => Ok(0.0),
+                    Some(Value::Number(n)) => Ok(n.as_f64().unwrap_or(f64::NAN)),
+                    Some(other) => Err(format_err(format!(
+                        "{name}: tolerance {k} must be a number, got {other}"
+                    ))),
+                };
                 Some(Tolerance {
-                    atol: get("atol").unwrap_or(0.0),
-                    rtol: get("rtol").unwrap_or(0.0),
+                    atol: get("atol")?,
+                    rtol: get("rtol")?,
                 })
+            }
+        };
+        let expect_error = match md.get("expect_error").map(String::as_str) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(format_err(format!(
+                    "{name}: expect_error must be \"true\" or \"false\", got {other:?}"
+                )));
             }
         };
         let expected_indices = indices.remove("expected_indices");
@@ -178,7 +198,7 @@ impl Fixture {
             params,
             tensors,
             expected_indices,
-            expect_error: md.get("expect_error").is_some_and(|v| v == "true"),
+            expect_error,
             tolerance,
             source: md.get("source").cloned(),
             metadata: md,
@@ -240,7 +260,7 @@ impl Fixture {
         }
         let shape = self.tensors.get("input").map_or(&[][..], |t| &t.shape);
         let op = Op::from_kwargs(&self.op, self.kwargs(), shape)?;
-        if op == Op::Relu && self.kwargs().flag("inplace") == Some(true) {
+        if op == Op::Relu && self.kwargs().flag("relu", "inplace")? == Some(true) {
             let mut x = self.upload(device, "input")?;
             crate::relu_(&mut x)?;
             return Outputs::of(&x);

@@ -36,8 +36,10 @@ fn run_with(
     if inputs.iter().flatten().any(|t| t.device() != device) {
         return Err(Error::DeviceMismatch { op: op.name() });
     }
+    let name = op.name();
     let shape = call.output_shape();
-    let mut out = Tensor::uninit(device, &shape)?;
+    // the output's size against the device's limits, before anything is allocated
+    device.check_tensor(name, &shape)?;
     match device.kind() {
         DeviceKind::Cpu => {
             let host: Vec<Option<&[f32]>> = inputs
@@ -45,23 +47,27 @@ fn run_with(
                 .map(|t| t.map(Tensor::cpu_data).transpose())
                 .collect::<Result<_>>()?;
             let (y, idx) = reference::run(&call, &host);
-            if let Storage::Cpu(dst) = out.storage_mut() {
-                *dst = y;
-            }
-            Ok((out, idx.map(|i| IndexTensor::from_cpu(i, &shape))))
+            Ok((
+                Tensor::from_host(y, &shape),
+                idx.map(|i| IndexTensor::from_cpu(i, &shape)),
+            ))
         }
         DeviceKind::Gpu(gpu) => {
-            if let Call::Matmul { dims: [m, 0, n] } = call {
-                // an empty inner dimension: the product is all zeros
-                return Ok((Tensor::zeros(device, &[m, n])?, None));
-            }
-            let indices = call
-                .has_indices()
-                .then(|| IndexTensor::uninit_gpu(device, &shape))
-                .transpose()?;
-            kernels::launch(device, gpu, &call, inputs, (&out, indices.as_ref()), conv)?;
-            gpu.charge(call.cost())?;
-            Ok((out, indices))
+            let launch = || -> Result<(Tensor, Option<IndexTensor>)> {
+                if let Call::Matmul { dims: [m, 0, n] } = call {
+                    // an empty inner dimension: the product is all zeros
+                    return Ok((Tensor::zeros(device, &[m, n])?, None));
+                }
+                let out = Tensor::uninit(device, &shape)?;
+                let indices = call
+                    .has_indices()
+                    .then(|| IndexTensor::uninit_gpu(device, &shape))
+                    .transpose()?;
+                kernels::launch(device, gpu, &call, inputs, (&out, indices.as_ref()), conv)?;
+                gpu.charge(call.cost())?;
+                Ok((out, indices))
+            };
+            launch().map_err(|e| e.in_op(name))
         }
     }
 }

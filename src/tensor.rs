@@ -51,6 +51,16 @@ pub(crate) fn numel(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
 }
 
+/// A host vector of room for `n` elements, filled by `fill`: an allocation the host
+/// refuses is [`Error::OutOfMemory`], not an abort.
+fn host_vec(n: usize, fill: impl FnOnce(&mut Vec<f32>)) -> Result<Vec<f32>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|e| Error::OutOfMemory(format!("{n} host elements: {e}")))?;
+    fill(&mut v);
+    Ok(v)
+}
+
 impl Tensor {
     /// A tensor holding a copy of `data`, laid out row-major in `shape`.
     ///
@@ -67,8 +77,9 @@ impl Tensor {
                 ),
             ));
         }
+        device.check_tensor("tensor", shape)?;
         let storage = match device.kind() {
-            DeviceKind::Cpu => Storage::Cpu(data.to_vec()),
+            DeviceKind::Cpu => Storage::Cpu(host_vec(data.len(), |v| v.extend_from_slice(data))?),
             DeviceKind::Gpu(g) => Storage::Gpu(if data.is_empty() {
                 None
             } else {
@@ -85,20 +96,49 @@ impl Tensor {
         })
     }
 
-    /// A tensor of zeros.
+    /// A tensor of zeros. Its size is checked against the device's limits before
+    /// anything is allocated; on a GPU the buffer is cleared on the device.
     ///
     /// # Errors
-    /// As [`Tensor::from_slice`].
+    /// [`Error::Limit`] for a size the device cannot hold; a device error.
     pub fn zeros(device: &Device, shape: &[usize]) -> Result<Self> {
-        let n = numel(shape).ok_or_else(|| Error::shape("tensor", "shape overflows usize"))?;
-        Self::from_slice(device, &vec![0.0; n], shape)
+        let n = device.check_tensor("tensor", shape)?;
+        let storage = match device.kind() {
+            DeviceKind::Cpu => Storage::Cpu(host_vec(n, |v| v.resize(n, 0.0))?),
+            DeviceKind::Gpu(g) => Storage::Gpu(if n == 0 {
+                None
+            } else {
+                Some(GpuBuffer {
+                    buffer: Some(g.zeros(n as u64 * 4)?),
+                    gpu: g.gpu.clone(),
+                })
+            }),
+        };
+        Ok(Self {
+            shape: shape.to_vec(),
+            device: device.clone(),
+            storage,
+        })
+    }
+
+    /// A tensor on the CPU path holding `data`, laid out in `shape` (the caller checked
+    /// both against each other and the host limit).
+    pub(crate) fn from_host(data: Vec<f32>, shape: &[usize]) -> Self {
+        Self {
+            shape: shape.to_vec(),
+            device: Device::cpu(),
+            storage: Storage::Cpu(data),
+        }
     }
 
     /// An output tensor whose contents the caller's dispatches will write.
+    ///
+    /// # Errors
+    /// [`Error::Limit`] (op `tensor`) for a size the device cannot hold; a device error.
     pub(crate) fn uninit(device: &Device, shape: &[usize]) -> Result<Self> {
-        let n = numel(shape).ok_or_else(|| Error::shape("tensor", "shape overflows usize"))?;
+        let n = device.check_tensor("tensor", shape)?;
         let storage = match device.kind() {
-            DeviceKind::Cpu => Storage::Cpu(vec![0.0; n]),
+            DeviceKind::Cpu => Storage::Cpu(host_vec(n, |v| v.resize(n, 0.0))?),
             DeviceKind::Gpu(g) => Storage::Gpu(if n == 0 {
                 None
             } else {
@@ -269,7 +309,7 @@ impl IndexTensor {
 
     /// Room for indices of `shape` on a GPU device.
     pub(crate) fn uninit_gpu(device: &Device, shape: &[usize]) -> Result<Self> {
-        let n = numel(shape).ok_or_else(|| Error::shape("tensor", "shape overflows usize"))?;
+        let n = device.check_tensor("tensor", shape)?;
         let storage = match device.kind() {
             DeviceKind::Gpu(g) if n > 0 => IndexStorage::Gpu(Some(GpuBuffer {
                 buffer: Some(g.alloc(n as u64 * 4, false)?),

@@ -609,7 +609,7 @@ fn load_input(
         };
         return wgcnn::Tensor::from_slice(device, &t.data, &t.shape);
     }
-    picture::Preprocess::of(model).load(path, device)
+    picture::Preprocess::of(model)?.load(path, device)
 }
 
 fn infer(

@@ -10,16 +10,47 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Format(format!("{}: {e}", path.display()))
 }
 
+/// The most pixels a picture may have, read or written (2^28: a 16384 x 16384 grid,
+/// 1 GiB of f32): checked before anything is allocated, so that a size no host holds
+/// is an [`Error::Limit`], not an abort.
+pub const MAX_PICTURE_PIXELS: u64 = 1 << 28;
+
+/// Checks a picture of `h x w` pixels (`channels` each) against
+/// [`MAX_PICTURE_PIXELS`] for `op`, with checked arithmetic.
+fn check_picture(op: &'static str, h: usize, w: usize) -> Result<()> {
+    let pixels = (h as u128).saturating_mul(w as u128);
+    if pixels > u128::from(MAX_PICTURE_PIXELS) {
+        return Err(Error::limit(
+            op,
+            "picture pixels",
+            u64::try_from(pixels).unwrap_or(u64::MAX),
+            MAX_PICTURE_PIXELS,
+        ));
+    }
+    Ok(())
+}
+
 /// Reads an image as `[1, channels, h, w]` values in `[0, 1]` (channels 1: luma,
 /// 3: RGB), optionally resized (bilinear) to `size = [h, w]`.
 ///
 /// # Errors
-/// [`Error::Format`] when the file is not a readable PNG or JPEG.
+/// [`Error::Format`] when the file is not a readable PNG or JPEG;
+/// [`Error::InvalidParam`] for an empty `size`, [`Error::Limit`] for one past
+/// [`MAX_PICTURE_PIXELS`] (both before the file is read).
 pub fn load_image(
     path: &Path,
     channels: usize,
     size: Option<[u32; 2]>,
 ) -> Result<(Vec<f32>, [usize; 4])> {
+    if let Some([h, w]) = size {
+        if h == 0 || w == 0 {
+            return Err(Error::param(
+                "load_image",
+                format!("size must be positive, got [{h}, {w}]"),
+            ));
+        }
+        check_picture("load_image", h as usize, w as usize)?;
+    }
     let mut img = image::open(path).map_err(|e| io_err(path, e))?;
     if let Some([h, w]) = size {
         img = img.resize_exact(w, h, image::imageops::FilterType::Triangle);
@@ -59,15 +90,35 @@ pub fn load_image(
 /// the format follows the extension (PNG or JPEG).
 ///
 /// # Errors
-/// [`Error::Format`] when the image cannot be written.
+/// [`Error::Shape`] when `data` does not hold `channels * h * w` values;
+/// [`Error::Limit`] past [`MAX_PICTURE_PIXELS`]; [`Error::Format`] when the image
+/// cannot be written.
 pub fn save_image(path: &Path, data: &[f32], channels: usize, h: usize, w: usize) -> Result<()> {
+    let op = "save_image";
+    if !matches!(channels, 1 | 3) {
+        return Err(Error::param(
+            op,
+            format!("channels must be 1 or 3, got {channels}"),
+        ));
+    }
+    check_picture(op, h, w)?;
+    // within MAX_PICTURE_PIXELS, so neither product overflows and both sides fit u32
+    let plane = h * w;
+    if data.len() != channels * plane {
+        return Err(Error::shape(
+            op,
+            format!(
+                "{} values do not make a picture of {channels} x {h} x {w}",
+                data.len()
+            ),
+        ));
+    }
     let px = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
     let result = match channels {
         1 => image::GrayImage::from_raw(w as u32, h as u32, data.iter().map(|&v| px(v)).collect())
             .ok_or_else(|| io_err(path, "size mismatch"))?
             .save(path),
         3 => {
-            let plane = h * w;
             let rgb: Vec<u8> = (0..plane)
                 .flat_map(|i| (0..3).map(move |c| px(data[c * plane + i])))
                 .collect();
@@ -166,8 +217,11 @@ pub fn apply_filter(image: &Tensor, kernel: &[f32], k: usize) -> Result<Tensor> 
 /// Returns the grey picture and its `(height, width)`.
 ///
 /// # Errors
-/// [`Error::Shape`] for another shape; device errors.
+/// [`Error::Shape`] for another shape; [`Error::InvalidParam`] for a zero `scale`;
+/// [`Error::Limit`] for a grid past [`MAX_PICTURE_PIXELS`] (before anything is
+/// allocated or read back); device errors.
 pub fn feature_grid(maps: &Tensor, scale: usize) -> Result<(Vec<f32>, usize, usize)> {
+    let op = "featuremaps";
     let (c, h, w) = match *maps.shape() {
         [1, c, h, w] | [c, h, w] => (c, h, w),
         [1, f] => (f, 1, 1),
@@ -181,11 +235,32 @@ pub fn feature_grid(maps: &Tensor, scale: usize) -> Result<(Vec<f32>, usize, usi
             ));
         }
     };
-    let data = maps.to_vec()?;
+    if scale == 0 {
+        return Err(Error::param(op, "scale must be at least 1, got 0"));
+    }
     let cols = (c as f64).sqrt().ceil().max(1.0) as usize;
     let rows = c.div_ceil(cols);
+    // the grid's sides in u128, which holds these products of usizes: checked against
+    // the picture limit before anything is allocated
+    let side = |n: usize, tile: usize| {
+        (n as u128)
+            .saturating_mul((tile as u128).saturating_mul(scale as u128) + 1)
+            .saturating_add(1)
+    };
+    let (gh, gw) = (side(rows, h), side(cols, w));
+    let pixels = gh.saturating_mul(gw);
+    if pixels > u128::from(MAX_PICTURE_PIXELS) {
+        return Err(Error::limit(
+            op,
+            "picture pixels",
+            u64::try_from(pixels).unwrap_or(u64::MAX),
+            MAX_PICTURE_PIXELS,
+        ));
+    }
+    // within the limit: every size below fits a usize
+    let (gh, gw) = (gh as usize, gw as usize);
     let (th, tw) = (h * scale, w * scale);
-    let (gh, gw) = (rows * (th + 1) + 1, cols * (tw + 1) + 1);
+    let data = maps.to_vec()?;
     let mut grid = vec![1.0f32; gh * gw];
     for ch in 0..c {
         let tile = &data[ch * h * w..(ch + 1) * h * w];
@@ -217,21 +292,76 @@ pub struct Preprocess {
 
 impl Preprocess {
     /// From a model's metadata; RGB at the image's own size when it says nothing.
-    pub fn of(model: &Sequential) -> Self {
-        let v: serde_json::Value = model
-            .metadata
-            .get("preprocess")
-            .and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or_default();
-        let size = v["size"]
-            .as_array()
-            .and_then(|a| Some([a.first()?.as_u64()? as u32, a.get(1)?.as_u64()? as u32]));
-        Self {
-            channels: v["channels"].as_u64().unwrap_or(3) as usize,
-            size,
-            invert: v["invert"].as_bool().unwrap_or(false),
-            scale: v["scale"].as_f64().unwrap_or(1.0) as f32,
+    ///
+    /// # Errors
+    /// [`Error::Format`] for a malformed or mistyped `preprocess` (`size` a pair of
+    /// positive ints, `channels` 1 or 3, `invert` a bool, `scale` a number);
+    /// [`Error::Limit`] for a `size` past [`MAX_PICTURE_PIXELS`].
+    pub fn of(model: &Sequential) -> Result<Self> {
+        let bad = |what: &str| Error::Format(format!("model metadata preprocess: {what}"));
+        let v: serde_json::Value = match model.metadata.get("preprocess") {
+            None => serde_json::Value::Null,
+            Some(s) => serde_json::from_str(s).map_err(|e| bad(&e.to_string()))?,
+        };
+        let empty = serde_json::Map::new();
+        let fields = match &v {
+            serde_json::Value::Null => &empty,
+            serde_json::Value::Object(m) => m,
+            other => return Err(bad(&format!("expected a JSON object, got {other}"))),
+        };
+        let size = match fields.get("size") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Array(a)) => {
+                let side = |x: &serde_json::Value| {
+                    x.as_u64()
+                        .and_then(|x| u32::try_from(x).ok())
+                        .filter(|&x| x > 0)
+                };
+                match a.as_slice() {
+                    [h, w] => match (side(h), side(w)) {
+                        (Some(h), Some(w)) => Some([h, w]),
+                        _ => {
+                            return Err(bad(&format!(
+                                "size must be two positive ints, got [{h}, {w}]"
+                            )));
+                        }
+                    },
+                    _ => {
+                        return Err(bad(&format!(
+                            "size must be [h, w], got {v}",
+                            v = fields["size"]
+                        )));
+                    }
+                }
+            }
+            Some(other) => return Err(bad(&format!("size must be [h, w], got {other}"))),
+        };
+        if let Some([h, w]) = size {
+            check_picture("preprocess", h as usize, w as usize)?;
         }
+        let channels = match fields.get("channels") {
+            None | Some(serde_json::Value::Null) => 3,
+            Some(c) => match c.as_u64() {
+                Some(c @ (1 | 3)) => c as usize,
+                _ => return Err(bad(&format!("channels must be 1 or 3, got {c}"))),
+            },
+        };
+        let invert = match fields.get("invert") {
+            None | Some(serde_json::Value::Null) => false,
+            Some(serde_json::Value::Bool(b)) => *b,
+            Some(other) => return Err(bad(&format!("invert must be a bool, got {other}"))),
+        };
+        let scale = match fields.get("scale") {
+            None | Some(serde_json::Value::Null) => 1.0,
+            Some(serde_json::Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN) as f32,
+            Some(other) => return Err(bad(&format!("scale must be a number, got {other}"))),
+        };
+        Ok(Self {
+            channels,
+            size,
+            invert,
+            scale,
+        })
     }
 
     /// An image file as the model's input, `[1, c, h, w]`.

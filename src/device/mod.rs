@@ -43,6 +43,11 @@ pub(crate) use record::{Bind, Window};
 
 use crate::error::{Error, Result};
 
+/// The most elements one tensor may hold on the CPU reference path (2^31 - 1: 8 GiB of
+/// f32, 16 GiB of i64 indices). Checked before anything is allocated, so that a size no
+/// host holds is an [`Error::Limit`], not an abort.
+pub const HOST_MAX_ELEMENTS: u64 = (1 << 31) - 1;
+
 /// Settings of the layers above the device (the kernels' lowering choices, say), one
 /// value per type, carried by a device without the device layer reading them.
 #[derive(Clone, Default)]
@@ -201,6 +206,7 @@ impl GpuHandle {
         let y = groups.div_ceil(x).max(1);
         if y > max {
             return Err(Error::Limit {
+                op: "device",
                 what: "workgroup count",
                 requested: groups,
                 limit: max * max,
@@ -217,6 +223,7 @@ impl GpuHandle {
         let max = u64::from(self.max_groups);
         if let Some(&d) = dims.iter().find(|&&d| d > max) {
             return Err(Error::Limit {
+                op: "device",
                 what,
                 requested: d,
                 limit: max,
@@ -259,6 +266,7 @@ impl GpuHandle {
         let chunk = self.chunk_elems();
         if in_len > chunk || out_len > chunk {
             return Err(Error::Limit {
+                op: "device",
                 what,
                 requested: in_len.max(out_len) * 4,
                 limit: chunk * 4,
@@ -418,6 +426,44 @@ impl Device {
         match &self.kind {
             DeviceKind::Cpu => "cpu reference",
             DeviceKind::Gpu(g) => &g.info.name,
+        }
+    }
+
+    /// Checks, before anything is allocated, that a tensor of `shape` can live on this
+    /// device: on the CPU path at most [`HOST_MAX_ELEMENTS`] elements, on a GPU at most
+    /// the adapter's largest buffer. Returns the element count.
+    ///
+    /// # Errors
+    /// [`Error::Limit`] naming `op`.
+    pub fn check_tensor(&self, op: &'static str, shape: &[usize]) -> Result<usize> {
+        // u128 holds the product of any two usizes; saturating past that
+        let elems = shape
+            .iter()
+            .fold(1u128, |acc, &d| acc.saturating_mul(d as u128));
+        let requested = |v: u128| u64::try_from(v).unwrap_or(u64::MAX);
+        match &self.kind {
+            DeviceKind::Cpu if elems > u128::from(HOST_MAX_ELEMENTS) => Err(Error::limit(
+                op,
+                "elements of a tensor on the CPU reference path",
+                requested(elems),
+                HOST_MAX_ELEMENTS,
+            )),
+            DeviceKind::Gpu(g) if elems.saturating_mul(4) > u128::from(g.max_buffer) => {
+                Err(Error::limit(
+                    op,
+                    "buffer size (bytes)",
+                    requested(elems.saturating_mul(4)),
+                    g.max_buffer,
+                ))
+            }
+            _ => usize::try_from(elems).map_err(|_| {
+                Error::limit(
+                    op,
+                    "elements of a tensor",
+                    requested(elems),
+                    usize::MAX as u64,
+                )
+            }),
         }
     }
 

@@ -139,6 +139,7 @@ impl Gpu {
     pub(crate) fn alloc(&self, bytes: u64, for_upload: bool) -> Result<wgpu::Buffer> {
         if bytes > self.max_buffer {
             return Err(Error::Limit {
+                op: "device",
                 what: "buffer size",
                 requested: bytes,
                 limit: self.max_buffer,

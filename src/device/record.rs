@@ -104,6 +104,7 @@ impl Gpu {
         for b in binds {
             if b.size > self.max_binding {
                 return Err(Error::Limit {
+                    op: "device",
                     what: "storage binding size",
                     requested: b.size,
                     limit: self.max_binding,
@@ -165,6 +166,17 @@ impl Gpu {
         self.encoder(&mut pending)
             .copy_buffer_to_buffer(src, src_offset, dst, dst_offset, size);
         Ok(())
+    }
+
+    /// A pool buffer of at least `bytes` that reads as zeros to every command recorded
+    /// after this call: cleared on the device, in recording order, from no host data.
+    pub(crate) fn zeros(&self, bytes: u64) -> Result<wgpu::Buffer> {
+        self.check_lost()?;
+        let _ctx = self.context();
+        let buffer = self.alloc(bytes, false)?;
+        let mut pending = lock(&self.pending);
+        self.encoder(&mut pending).clear_buffer(&buffer, 0, None);
+        Ok(buffer)
     }
 
     fn push_uniform(&self, arena: &mut UniformArena, data: &[u8]) -> (usize, u64) {

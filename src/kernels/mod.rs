@@ -92,6 +92,7 @@ pub(crate) fn policy(gpu: &GpuHandle) -> Result<Policy> {
 /// `v` as the u32 a uniform holds, or a limit error naming `what`.
 pub(crate) fn u32_of(v: u64, what: &'static str) -> Result<u32> {
     u32::try_from(v).map_err(|_| Error::Limit {
+        op: "kernel",
         what,
         requested: v,
         limit: u64::from(u32::MAX),

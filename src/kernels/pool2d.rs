@@ -157,7 +157,8 @@ pub(crate) fn avg_pool2d(
     }
     if let Some(d) = divisor_override {
         p.flags |= FLAG_DIVISOR;
-        p.divisor = d as u32;
+        // an i32 (checked by the op layer), which the shader reads back as one
+        p.divisor = d as i32 as u32;
     }
     // 4 outputs per invocation sharing loads: vec4 loads where rows allow, else stride
     // 1 along rows with narrow kernels

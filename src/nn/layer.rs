@@ -100,7 +100,15 @@ pub(crate) fn flatten_shape(shape: &[usize], start: i64, end: i64) -> Result<Vec
     }
     let (s, e) = (s as usize, e as usize);
     let mut out = shape[..s].to_vec();
-    out.push(shape[s..=e].iter().product());
+    let merged = &shape[s..=e];
+    out.push(crate::tensor::numel(merged).ok_or_else(|| {
+        Error::limit(
+            "flatten",
+            "elements of the flattened dimension",
+            u64::MAX,
+            usize::MAX as u64,
+        )
+    })?);
     out.extend_from_slice(&shape[e + 1..]);
     Ok(out)
 }
@@ -150,7 +158,13 @@ impl Layer {
                 .params
                 .geometry(input, c.weight.shape(), None)
                 .map_or(0, |g| g.macs()),
-            Layer::Linear(l) => (input[0] * l.weight.numel()) as u64,
+            Layer::Linear(l) => crate::op::linear::linear_dims(input, l.weight.shape(), None)
+                .map_or(0, |[n, k, m]| {
+                    [n, k, m]
+                        .iter()
+                        .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+                        .unwrap_or(u64::MAX)
+                }),
             _ => 0,
         }
     }
@@ -185,13 +199,15 @@ impl Layer {
         let layer = match canonical.as_str() {
             "conv2d" => {
                 let params = kw.conv2d_params()?;
+                let expected = expected_conv_weight(&kw, params.groups)?;
+                let bias = kw.flag("conv2d", "bias")? == Some(true);
                 let weight = take("weight", true)?;
-                let bias = take("bias", kw.flag("bias") == Some(true))?;
+                let bias = take("bias", bias)?;
                 let Some(weight) = weight else {
                     return Ok(Layer::Identity); // reported as missing
                 };
-                if let Some(expected) = expected_conv_weight(&kw, params.groups)
-                    && expected != weight.shape()
+                if let Some(expected) = expected
+                    && !same_shape(&expected, weight.shape())
                 {
                     problems.push(size_mismatch(
                         &format!("{name}.weight"),
@@ -202,27 +218,28 @@ impl Layer {
                 Layer::Conv2d(Conv2d::new(weight, bias, params)?)
             }
             "linear" => {
+                let op = "linear";
+                let dims = [kw.int(op, "out_features")?, kw.int(op, "in_features")?];
+                let bias = kw.flag(op, "bias")? == Some(true);
                 let weight = take("weight", true)?;
-                let bias = take("bias", kw.flag("bias") == Some(true))?;
+                let bias = take("bias", bias)?;
                 let Some(weight) = weight else {
                     return Ok(Layer::Identity); // reported as missing
                 };
-                let dims =
-                    ["out_features", "in_features"].map(|k| params.get(k).and_then(Value::as_u64));
                 if let [Some(o), Some(i)] = dims
-                    && weight.shape() != [o as usize, i as usize]
+                    && !same_shape(&[o, i], weight.shape())
                 {
                     problems.push(size_mismatch(
                         &format!("{name}.weight"),
                         weight.shape(),
-                        &[o as usize, i as usize],
+                        &[o, i],
                     ));
                 }
                 Layer::Linear(Linear { weight, bias })
             }
             "flatten" => Layer::Flatten {
-                start_dim: params.get("start_dim").and_then(Value::as_i64).unwrap_or(1),
-                end_dim: params.get("end_dim").and_then(Value::as_i64).unwrap_or(-1),
+                start_dim: kw.int("flatten", "start_dim")?.unwrap_or(1),
+                end_dim: kw.int("flatten", "end_dim")?.unwrap_or(-1),
             },
             "dropout" | "identity" => Layer::Identity,
             // the weightless ops, by the registry of op names
@@ -233,7 +250,7 @@ impl Layer {
                 }
                 match Op::from_kwargs(op, kw, &[1, 1, 1, 1])? {
                     Op::Relu => Layer::ReLU {
-                        inplace: kw.flag("inplace").unwrap_or(false),
+                        inplace: kw.flag("relu", "inplace")?.unwrap_or(false),
                     },
                     Op::MaxPool2d { params, .. } => Layer::MaxPool2d(params),
                     Op::AvgPool2d(params) => Layer::AvgPool2d(params),
@@ -251,19 +268,31 @@ impl Layer {
 
 /// The weight shape an `nn.Conv2d(in_channels, out_channels, kernel_size, groups)`
 /// has, when the layer list says.
-fn expected_conv_weight(kw: &Kwargs<'_>, groups: i64) -> Option<Vec<usize>> {
-    let get = |k: &str| kw.0.get(k).and_then(Value::as_u64).map(|v| v as usize);
-    let (c_in, c_out) = (get("in_channels")?, get("out_channels")?);
-    let k = kw.pool_pair("conv2d", "kernel_size").ok()??;
-    Some(vec![
-        c_out,
-        c_in / groups.max(1) as usize,
-        k[0] as usize,
-        k[1] as usize,
-    ])
+///
+/// # Errors
+/// PyTorch's `TypeError`s for mistyped constructor arguments.
+fn expected_conv_weight(kw: &Kwargs<'_>, groups: i64) -> Result<Option<Vec<i64>>> {
+    let op = "conv2d";
+    let c_in = kw.int(op, "in_channels")?;
+    let c_out = kw.int(op, "out_channels")?;
+    let k = kw.pool_pair(op, "kernel_size")?;
+    let (Some(c_in), Some(c_out), Some(k)) = (c_in, c_out, k) else {
+        return Ok(None);
+    };
+    // groups.max(1) >= 1: the division cannot overflow
+    Ok(Some(vec![c_out, c_in / groups.max(1), k[0], k[1]]))
 }
 
-fn size_mismatch(key: &str, got: &[usize], want: &[usize]) -> String {
+/// Whether a shape a layer list states (any ints) is the weight's own.
+fn same_shape(stated: &[i64], actual: &[usize]) -> bool {
+    stated.len() == actual.len()
+        && stated
+            .iter()
+            .zip(actual)
+            .all(|(&s, &a)| i128::from(s) == a as i128)
+}
+
+fn size_mismatch(key: &str, got: &[usize], want: &[i64]) -> String {
     format!(
         "size mismatch for {key}: copying a param with shape torch.Size({got:?}) from checkpoint, the shape in current model is torch.Size({want:?})."
     )

@@ -109,15 +109,25 @@ impl Sequential {
                 .get("op")
                 .and_then(Value::as_str)
                 .ok_or_else(|| Error::Format(format!("layer {i} has no 'op'")))?;
-            let name = entry
-                .get("name")
-                .and_then(Value::as_str)
-                .map_or_else(|| i.to_string(), str::to_string);
+            let name = match entry.get("name") {
+                None | Some(Value::Null) => i.to_string(),
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => {
+                    return Err(Error::Format(format!(
+                        "layer {i}: 'name' must be a string, got {other}"
+                    )));
+                }
+            };
             let empty = serde_json::Map::new();
-            let params = entry
-                .get("params")
-                .and_then(Value::as_object)
-                .unwrap_or(&empty);
+            let params = match entry.get("params") {
+                None | Some(Value::Null) => &empty,
+                Some(Value::Object(m)) => m,
+                Some(other) => {
+                    return Err(Error::Format(format!(
+                        "layer {i} ({name}): 'params' must be a JSON object, got {other}"
+                    )));
+                }
+            };
             let layer = Layer::from_spec(&name, op, params, &mut weights, device, &mut problems)
                 .map_err(|e| annotate(e, &name))?;
             net.layers.push((name, layer));
@@ -345,7 +355,7 @@ impl Sequential {
     }
 
     /// Multiply-adds of one forward pass on an input of `shape` (convolutions and
-    /// linear layers), from the shapes each layer gives.
+    /// linear layers), from the shapes each layer gives (`u64::MAX` past that).
     ///
     /// # Errors
     /// As [`Sequential::forward`].
@@ -353,7 +363,7 @@ impl Sequential {
         let mut total = 0;
         let mut shape = shape.to_vec();
         for (name, layer) in &self.layers {
-            total += layer.macs(&shape);
+            total = layer.macs(&shape).saturating_add(total);
             shape = self
                 .layer_output_shape(layer, &shape)
                 .map_err(|e| annotate(e, name))?;
@@ -377,7 +387,10 @@ impl Sequential {
             Layer::Flatten { start_dim, end_dim } => {
                 crate::nn::layer::flatten_shape(shape, *start_dim, *end_dim)?
             }
-            Layer::Linear(l) => vec![shape[0], l.weight.shape()[0]],
+            Layer::Linear(l) => {
+                let [n, _, m] = crate::op::linear::linear_dims(shape, l.weight.shape(), None)?;
+                vec![n, m]
+            }
             Layer::ReLU { .. } | Layer::Identity => shape.to_vec(),
         })
     }

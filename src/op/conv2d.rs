@@ -206,23 +206,40 @@ impl Conv2dParams {
             }
         };
         self.check_weight(weight, bias)?;
+        // positive (checked), and at most c_out, which it divides
         let groups = self.groups as usize;
-        if c_in != cg * groups {
+        // i128 holds every sum and product below of i64 parameters and usize sizes, so
+        // that no size wraps or overflows however large the request
+        let wide = |v: usize| v as i128;
+        let channels = wide(cg) * i128::from(self.groups);
+        if wide(c_in) != channels {
             return Err(Error::shape(
                 op,
                 format!(
-                    "Given groups={groups}, weight of size {weight:?}, expected input{input:?} to have {} channels, but got {c_in} channels instead",
-                    cg * groups
+                    "Given groups={groups}, weight of size {weight:?}, expected input{input:?} to have {channels} channels, but got {c_in} channels instead"
                 ),
             ));
         }
-        let stride = self.stride.map(|s| s as usize);
-        let dilation = self.dilation.map(|d| d as usize);
-        let ext = [dilation[0] * (kh - 1), dilation[1] * (kw - 1)];
+        if let Padding::Explicit(p) = self.padding {
+            for (dim, &v) in p.iter().enumerate() {
+                if v > i64::MAX - v {
+                    return Err(Error::param(
+                        op,
+                        format!(
+                            "Given padding={v} at dimension {dim} , expected padding to be at most {}",
+                            i64::MAX / 2
+                        ),
+                    ));
+                }
+            }
+        }
+        let stride = self.stride.map(i128::from);
+        let dilation = self.dilation.map(i128::from);
+        let ext = [dilation[0] * (wide(kh) - 1), dilation[1] * (wide(kw) - 1)];
         // pad = [top, bottom, left, right]
-        let pad = match self.padding {
+        let pad: [i128; 4] = match self.padding {
             Padding::Valid => [0; 4],
-            Padding::Explicit([ph, pw]) => [ph as usize, ph as usize, pw as usize, pw as usize],
+            Padding::Explicit([ph, pw]) => [ph, ph, pw, pw].map(i128::from),
             Padding::Same => {
                 if stride != [1, 1] {
                     return Err(Error::param(
@@ -238,10 +255,11 @@ impl Conv2dParams {
                 ]
             }
         };
+        let (hw, ww) = (wide(h), wide(w));
         match self.padding_mode {
             PaddingMode::Zeros | PaddingMode::Replicate => {}
             PaddingMode::Reflect => {
-                for (dim, size, lo, hi) in [(3, w, pad[2], pad[3]), (2, h, pad[0], pad[1])] {
+                for (dim, size, lo, hi) in [(3, ww, pad[2], pad[3]), (2, hw, pad[0], pad[1])] {
                     if lo >= size || hi >= size {
                         return Err(Error::param(
                             op,
@@ -253,7 +271,7 @@ impl Conv2dParams {
                 }
             }
             PaddingMode::Circular => {
-                if pad[0] > h || pad[1] > h || pad[2] > w || pad[3] > w {
+                if pad[0] > hw || pad[1] > hw || pad[2] > ww || pad[3] > ww {
                     return Err(Error::param(
                         op,
                         "Padding value causes wrapping around more than once.",
@@ -261,7 +279,7 @@ impl Conv2dParams {
                 }
             }
         }
-        let padded = [h + pad[0] + pad[1], w + pad[2] + pad[3]];
+        let padded = [hw + pad[0] + pad[1], ww + pad[2] + pad[3]];
         if padded[0] < ext[0] + 1 || padded[1] < ext[1] + 1 {
             return Err(Error::shape(
                 op,
@@ -274,22 +292,34 @@ impl Conv2dParams {
                 ),
             ));
         }
+        let out = [
+            (padded[0] - ext[0] - 1) / stride[0] + 1,
+            (padded[1] - ext[1] - 1) / stride[1] + 1,
+        ];
+        // every size and parameter the kernels read as u32, checked on every backend
+        let fit = |what: &'static str, v: i128| super::fit_u32(op, what, v);
+        let pair = |what: &'static str, v: [i128; 2]| -> Result<[usize; 2]> {
+            Ok([fit(what, v[0])?, fit(what, v[1])?])
+        };
+        let [oh, ow] = pair("output size", out)?;
+        let [top, bottom] = pair("padding", [pad[0], pad[1]])?;
+        let [left, right] = pair("padding", [pad[2], pad[3]])?;
         Ok(Conv2dGeometry {
-            n,
-            c_in,
-            h,
-            w,
-            c_out,
+            n: fit("batch size", wide(n))?,
+            c_in: fit("input channels", wide(c_in))?,
+            h: fit("input height", hw)?,
+            w: fit("input width", ww)?,
+            c_out: fit("output channels", wide(c_out))?,
             groups,
             cg,
             mg: c_out / groups,
-            kh,
-            kw,
-            stride,
-            dilation,
-            pad,
-            oh: (padded[0] - ext[0] - 1) / stride[0] + 1,
-            ow: (padded[1] - ext[1] - 1) / stride[1] + 1,
+            kh: fit("kernel size", wide(kh))?,
+            kw: fit("kernel size", wide(kw))?,
+            stride: pair("stride", stride)?,
+            dilation: pair("dilation", dilation)?,
+            pad: [top, bottom, left, right],
+            oh,
+            ow,
             mode: self.padding_mode,
             unbatched,
         })
@@ -340,9 +370,14 @@ impl Conv2dGeometry {
         }
     }
 
-    /// Multiply-adds of the whole call.
+    /// Multiply-adds of the whole call (`u64::MAX` past that).
     pub fn macs(&self) -> u64 {
-        (self.n * self.c_out * self.oh * self.ow * self.cg * self.kh * self.kw) as u64
+        let product = [
+            self.n, self.c_out, self.oh, self.ow, self.cg, self.kh, self.kw,
+        ]
+        .iter()
+        .fold(1u128, |acc, &d| acc.saturating_mul(d as u128));
+        u64::try_from(product).unwrap_or(u64::MAX)
     }
 
     /// A 1x1 kernel with stride 1 and no padding: the input is already the column

@@ -142,17 +142,18 @@ impl InterpolateParams {
         } else {
             (self.size, self.scale_factor)
         };
-        let (out, scales) = match (size, scale) {
-            (Some(s), _) => (s, [None, None]),
+        // i128: a size of any i64, or a float product saturated (NaN as 0), never wraps
+        let (out, scales): ([i128; 2], _) = match (size, scale) {
+            (Some(s), _) => (s.map(i128::from), [None, None]),
             (None, Some(s)) if self.recompute_scale_factor == Some(true) => (
                 [
-                    (h as f64 * s[0]).floor() as i64,
-                    (w as f64 * s[1]).floor() as i64,
+                    (h as f64 * s[0]).floor() as i128,
+                    (w as f64 * s[1]).floor() as i128,
                 ],
                 [None, None],
             ),
             (None, Some(s)) => (
-                [(h as f64 * s[0]) as i64, (w as f64 * s[1]) as i64],
+                [(h as f64 * s[0]) as i128, (w as f64 * s[1]) as i128],
                 if one_d {
                     [None, Some(s[1])]
                 } else {
@@ -175,13 +176,15 @@ impl InterpolateParams {
             };
             return Err(Error::shape(op, message));
         }
+        // the sizes the kernels read as u32, checked on every backend
+        let fit = |what: &'static str, v: usize| super::fit_u32(op, what, v as i128);
         Ok(InterpolateGeometry {
-            n,
-            c,
-            h,
-            w,
-            oh: out[0] as usize,
-            ow: out[1] as usize,
+            n: fit("batch size", n)?,
+            c: fit("channels", c)?,
+            h: fit("input size", h)?,
+            w: fit("input size", w)?,
+            oh: super::fit_u32(op, "output size", out[0])?,
+            ow: super::fit_u32(op, "output size", out[1])?,
             scales,
             mode: self.mode,
             align_corners: self.align_corners.unwrap_or(false),
@@ -266,10 +269,10 @@ pub fn nearest_source(
     match mode {
         InterpolateMode::NearestExact => (((o as f64 + 0.5) * f64::from(s)) as f32)
             .floor()
-            .min((input - 1) as f32) as usize,
+            .min(input.saturating_sub(1) as f32) as usize,
         _ if output == input => o,
-        _ if output == 2 * input => o >> 1,
-        _ => ((o as f32 * s).floor() as usize).min(input - 1),
+        _ if Some(output) == input.checked_mul(2) => o >> 1,
+        _ => ((o as f32 * s).floor() as usize).min(input.saturating_sub(1)),
     }
 }
 
@@ -291,7 +294,7 @@ pub(crate) fn linear_scale(
 ) -> f32 {
     if align_corners {
         if output > 1 {
-            (input - 1) as f32 / (output - 1) as f32
+            input.saturating_sub(1) as f32 / (output - 1) as f32
         } else {
             0.0
         }
@@ -314,11 +317,12 @@ pub fn linear_source(
     } else {
         (s * (o as f32 + 0.5) - 0.5).max(0.0)
     };
-    let i0 = (src.floor() as usize).min(input - 1);
+    let last = input.saturating_sub(1);
+    let i0 = (src.floor() as usize).min(last);
     let lambda1 = (src - i0 as f32).clamp(0.0, 1.0);
     LinearTap {
         i0: i0 as u32,
-        i1: (i0 + usize::from(i0 < input - 1)) as u32,
+        i1: (i0 + usize::from(i0 < last)) as u32,
         lambda0: 1.0 - lambda1,
         lambda1,
     }

@@ -19,6 +19,23 @@ use self::kwargs::Kwargs;
 use self::pool2d::{AdaptiveGeometry, AvgPool2dParams, MaxPool2dParams, Pool2dGeometry};
 use crate::error::{Error, Result};
 
+/// `v`, a size or parameter of a call (non-negative), as the `usize` the reference and
+/// the kernels read, when it fits the u32 that a kernel's uniform holds. Checked here,
+/// in the op layer, so that every backend accepts and rejects the same calls.
+///
+/// # Errors
+/// [`Error::Limit`] naming `op` and `what` (a value PyTorch would accept).
+pub(crate) fn fit_u32(op: &'static str, what: &'static str, v: i128) -> Result<usize> {
+    u32::try_from(v).map(|x| x as usize).map_err(|_| {
+        Error::limit(
+            op,
+            what,
+            u64::try_from(v.unsigned_abs()).unwrap_or(u64::MAX),
+            u64::from(u32::MAX),
+        )
+    })
+}
+
 /// The kinds of operator, each with its `torch.nn.functional` name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpKind {
@@ -143,11 +160,11 @@ impl Op {
     ///
     /// # Errors
     /// [`Error::Unsupported`] for a name no op has; PyTorch's errors for malformed
-    /// parameters.
+    /// parameters, and its `TypeError`s (as [`Error::InvalidParam`]) for mistyped ones.
     pub fn from_kwargs(name: &str, kw: Kwargs<'_>, input: &[usize]) -> Result<Op> {
         let kind =
             OpKind::from_name(name).ok_or_else(|| Error::Unsupported(format!("op '{name}'")))?;
-        let return_indices = kw.flag("return_indices") == Some(true);
+        let return_indices = kw.flag(kind.name(), "return_indices")? == Some(true);
         Ok(match kind {
             OpKind::Conv2d => Op::Conv2d {
                 params: kw.conv2d_params()?,
@@ -304,13 +321,14 @@ impl Call {
         }
     }
 
-    /// Multiply-adds of the call (0 for the ops that do none).
+    /// Multiply-adds of the call (0 for the ops that do none; `u64::MAX` past that).
     pub fn macs(&self) -> u64 {
         match self {
             Call::Conv2d { geometry, .. } => geometry.macs(),
-            Call::Linear { dims, .. } | Call::Matmul { dims } => {
-                dims.iter().map(|&d| d as u64).product()
-            }
+            Call::Linear { dims, .. } | Call::Matmul { dims } => dims
+                .iter()
+                .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+                .unwrap_or(u64::MAX),
             _ => 0,
         }
     }

@@ -105,19 +105,30 @@ impl AvgPool2dParams {
     /// # Errors
     /// PyTorch's errors, in its words.
     pub fn geometry(&self, input: &[usize]) -> Result<Pool2dGeometry> {
+        let op = "avg_pool2d";
         if self.divisor_override == Some(0) {
-            return Err(Error::param("avg_pool2d", "divisor must be not zero"));
+            return Err(Error::param(op, "divisor must be not zero"));
         }
         let stride = self.stride.unwrap_or(self.kernel_size);
-        Pool2dGeometry::new(
-            "avg_pool2d",
+        let geometry = Pool2dGeometry::new(
+            op,
             input,
             self.kernel_size,
             stride,
             self.padding,
             [1, 1],
             self.ceil_mode,
-        )
+        )?;
+        match self.divisor_override {
+            // the kernels read the divisor as an i32, on every backend alike
+            Some(d) if i32::try_from(d).is_err() => Err(Error::limit(
+                op,
+                "divisor_override (an i32)",
+                d.unsigned_abs(),
+                i32::MAX as u64,
+            )),
+            _ => Ok(geometry),
+        }
     }
 }
 
@@ -139,15 +150,13 @@ pub struct Pool2dGeometry {
 
 /// PyTorch's `pooling_output_shape` for one axis: floor (or ceil) division, and in
 /// ceil mode the last window is dropped when it would start inside the right padding.
+/// In i128, which holds every term of i32 parameters and a usize size.
 fn pooling_output_size(
     op: &'static str,
-    input: i64,
-    kernel: i64,
-    pad: i64,
-    stride: i64,
-    dilation: i64,
+    input: i128,
+    [kernel, pad, stride, dilation]: [i128; 4],
     ceil_mode: bool,
-) -> Result<i64> {
+) -> Result<i128> {
     if stride == 0 {
         return Err(Error::param(op, "stride should not be zero"));
     }
@@ -174,6 +183,15 @@ fn pooling_output_size(
     Ok(out)
 }
 
+/// PyTorch's `safe_downcast<int, int64_t>` of the pooling parameters: each must fit an
+/// i32, or PyTorch raises `integer out of range`.
+fn downcast(op: &'static str, values: [i64; 2]) -> Result<[i128; 2]> {
+    if values.iter().any(|&v| i32::try_from(v).is_err()) {
+        return Err(Error::param(op, "integer out of range"));
+    }
+    Ok(values.map(i128::from))
+}
+
 /// `[n, c, h, w]` of a 3-D (unbatched) or 4-D input.
 fn batched(op: &'static str, input: &[usize]) -> Result<(bool, [usize; 4])> {
     match *input {
@@ -196,23 +214,25 @@ impl Pool2dGeometry {
         dilation: [i64; 2],
         ceil_mode: bool,
     ) -> Result<Self> {
+        // PyTorch's order: each parameter downcast, then the input's rank
+        let [kernel, stride, padding, dilation] = [
+            downcast(op, kernel)?,
+            downcast(op, stride)?,
+            downcast(op, padding)?,
+            downcast(op, dilation)?,
+        ];
         let (unbatched, [n, c, h, w]) = batched(op, input)?;
+        let (hw, ww) = (h as i128, w as i128);
         let oh = pooling_output_size(
             op,
-            h as i64,
-            kernel[0],
-            padding[0],
-            stride[0],
-            dilation[0],
+            hw,
+            [kernel[0], padding[0], stride[0], dilation[0]],
             ceil_mode,
         )?;
         let ow = pooling_output_size(
             op,
-            w as i64,
-            kernel[1],
-            padding[1],
-            stride[1],
-            dilation[1],
+            ww,
+            [kernel[1], padding[1], stride[1], dilation[1]],
             ceil_mode,
         )?;
         for (values, what, names) in [
@@ -255,17 +275,20 @@ impl Pool2dGeometry {
                 ),
             ));
         }
+        // the parameters are positive i32s now; the sizes the kernels read as u32
+        let fit = |what: &'static str, v: i128| super::fit_u32(op, what, v);
+        let pair = |v: [i128; 2]| v.map(|x| x as usize);
         Ok(Self {
-            n,
-            c,
-            h,
-            w,
-            kernel: kernel.map(|v| v as usize),
-            stride: stride.map(|v| v as usize),
-            padding: padding.map(|v| v as usize),
-            dilation: dilation.map(|v| v as usize),
-            oh: oh as usize,
-            ow: ow as usize,
+            n: fit("batch size", n as i128)?,
+            c: fit("channels", c as i128)?,
+            h: fit("input height", hw)?,
+            w: fit("input width", ww)?,
+            kernel: pair(kernel),
+            stride: pair(stride),
+            padding: pair(padding),
+            dilation: pair(dilation),
+            oh: fit("output size", oh)?,
+            ow: fit("output size", ow)?,
             unbatched,
         })
     }
@@ -318,8 +341,8 @@ impl AdaptiveGeometry {
             ));
         }
         let [oh, ow] = [
-            output_size[0].unwrap_or(h as i64),
-            output_size[1].unwrap_or(w as i64),
+            output_size[0].map_or(h as i128, i128::from),
+            output_size[1].map_or(w as i128, i128::from),
         ];
         if oh < 0 || ow < 0 {
             return Err(Error::param(
@@ -329,13 +352,14 @@ impl AdaptiveGeometry {
                 ),
             ));
         }
+        let fit = |what: &'static str, v: i128| super::fit_u32(op, what, v);
         Ok(Self {
-            n,
-            c,
-            h,
-            w,
-            oh: oh as usize,
-            ow: ow as usize,
+            n: fit("batch size", n as i128)?,
+            c: fit("channels", c as i128)?,
+            h: fit("input height", h as i128)?,
+            w: fit("input width", w as i128)?,
+            oh: fit("output_size", oh)?,
+            ow: fit("output_size", ow)?,
             unbatched,
         })
     }

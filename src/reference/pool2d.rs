@@ -87,9 +87,18 @@ pub fn avg_pool2d(
     out
 }
 
-/// `[start, end)` of adaptive output cell `o` of `out` cells over `size` input cells.
+/// `[start, end)` of adaptive output cell `o` of `out` cells over `size` input cells
+/// (empty when there are no output cells). Computed in u128, which holds every product.
 pub fn adaptive_range(o: usize, size: usize, out: usize) -> (usize, usize) {
-    (o * size / out, ((o + 1) * size).div_ceil(out))
+    if out == 0 {
+        return (0, 0);
+    }
+    let (o, size, out) = (o as u128, size as u128, out as u128);
+    let narrow = |v: u128| usize::try_from(v).unwrap_or(usize::MAX);
+    (
+        narrow(o * size / out),
+        narrow(((o + 1) * size).div_ceil(out)),
+    )
 }
 
 /// `adaptive_avg_pool2d`, NCHW, summing in f64.

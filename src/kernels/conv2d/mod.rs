@@ -251,6 +251,7 @@ fn check_sizes(g: &Conv2dGeometry) -> Result<()> {
     };
     if checked(g.c_in, g.h, g.w).is_err() || checked(g.c_out, g.oh, g.ow).is_err() {
         return Err(Error::Limit {
+            op: "conv2d",
             what: "conv2d image elements",
             requested: u64::MAX,
             limit: u64::from(u32::MAX),

@@ -77,6 +77,7 @@ pub(super) fn launch(
 ) -> Result<()> {
     if !fits(gpu) {
         return Err(Error::Limit {
+            op: "conv2d",
             what: "uniform binding size for packed conv2d weights",
             requested: PACK_BLOCK * 4,
             limit: gpu.max_uniform_binding(),
@@ -101,6 +102,7 @@ pub(super) fn launch(
     let taps_per_block = PACK_BLOCK as usize / block_rows;
     if khw > taps_per_block {
         return Err(Error::Limit {
+            op: "conv2d",
             what: "conv2d kernel taps for packed weights",
             requested: khw as u64,
             limit: taps_per_block as u64,
