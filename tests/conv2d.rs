@@ -733,3 +733,24 @@ fn the_default_lowering_is_a_device_option(dev: &Device) {
     }
 }
 backend_tests!(gpu the_default_lowering_is_a_device_option);
+
+/// An image of height or width 0 is PyTorch's error on every backend (it used to be
+/// zeros on the CPU and "zero input channels" on a GPU).
+fn an_empty_image_is_pytorchs_error_alike_on_every_backend(dev: &Device) {
+    for shape in [[1usize, 2, 0, 5], [1, 2, 5, 0]] {
+        let x = Tensor::from_slice(dev, &[], &shape).unwrap();
+        let w = Tensor::from_slice(dev, &[0.5; 2 * 2 * 9], &[2, 2, 3, 3]).unwrap();
+        let e = wgcnn::conv2d(&x, &w, None, &Conv2dParams::default().padding(1)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("Only zero batch or zero channel inputs are supported"),
+            "{dev:?}: {e}"
+        );
+    }
+    // an empty batch is fine
+    let x = Tensor::from_slice(dev, &[], &[0, 2, 5, 5]).unwrap();
+    let w = Tensor::from_slice(dev, &[0.5; 2 * 2 * 9], &[2, 2, 3, 3]).unwrap();
+    let y = wgcnn::conv2d(&x, &w, None, &Conv2dParams::default()).unwrap();
+    assert_eq!(y.shape(), &[0, 2, 3, 3]);
+}
+backend_tests!(an_empty_image_is_pytorchs_error_alike_on_every_backend);

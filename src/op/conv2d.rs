@@ -191,6 +191,15 @@ impl Conv2dParams {
                 ));
             }
         };
+        // PyTorch takes an empty batch or no channels, not an empty image
+        if h == 0 || w == 0 {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "Only zero batch or zero channel inputs are supported, but got input shape: {input:?}"
+                ),
+            ));
+        }
         let [c_out, cg, kh, kw] = match *weight {
             [a, b, c, d] => [a, b, c, d],
             _ => {
