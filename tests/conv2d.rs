@@ -60,14 +60,7 @@ fn check(
     );
 }
 
-const ALGOS: [Conv2dAlgo; 6] = [
-    Conv2dAlgo::Auto,
-    Conv2dAlgo::Im2col,
-    Conv2dAlgo::Direct,
-    Conv2dAlgo::Implicit,
-    Conv2dAlgo::Packed,
-    Conv2dAlgo::Winograd,
-];
+use common::ALGOS;
 
 fn with(algo: Conv2dAlgo, relu: bool) -> Conv2dOptions {
     Conv2dOptions {

@@ -9,14 +9,7 @@ mod common;
 use wgcnn::op::conv2d::Conv2dGeometry;
 use wgcnn::{Conv2dAlgo, Conv2dOptions, Conv2dParams, Device, PaddingMode, Tensor};
 
-const ALGOS: [Conv2dAlgo; 6] = [
-    Conv2dAlgo::Auto,
-    Conv2dAlgo::Im2col,
-    Conv2dAlgo::Direct,
-    Conv2dAlgo::Implicit,
-    Conv2dAlgo::Packed,
-    Conv2dAlgo::Winograd,
-];
+use common::ALGOS;
 
 /// One conv2d call's inputs.
 struct Case {

@@ -372,11 +372,7 @@ pub struct Conv2dGeometry {
 impl Conv2dGeometry {
     /// `[n, c_out, oh, ow]`, or `[c_out, oh, ow]` for an unbatched input.
     pub fn output_shape(&self) -> Vec<usize> {
-        if self.unbatched {
-            vec![self.c_out, self.oh, self.ow]
-        } else {
-            vec![self.n, self.c_out, self.oh, self.ow]
-        }
+        super::image_shape(self.unbatched, [self.n, self.c_out, self.oh, self.ow])
     }
 
     /// Multiply-adds of the whole call (`u64::MAX` past that).

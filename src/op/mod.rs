@@ -36,6 +36,15 @@ pub(crate) fn fit_u32(op: &'static str, what: &'static str, v: i128) -> Result<u
     })
 }
 
+/// `[n, c, h, w]`, or `[c, h, w]` for a call on an unbatched image.
+fn image_shape(unbatched: bool, [n, c, h, w]: [usize; 4]) -> Vec<usize> {
+    if unbatched {
+        vec![c, h, w]
+    } else {
+        vec![n, c, h, w]
+    }
+}
+
 /// The kinds of operator, each with its `torch.nn.functional` name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpKind {

@@ -295,11 +295,7 @@ impl Pool2dGeometry {
 
     /// `[n, c, oh, ow]`, or `[c, oh, ow]` for an unbatched input.
     pub fn output_shape(&self) -> Vec<usize> {
-        if self.unbatched {
-            vec![self.c, self.oh, self.ow]
-        } else {
-            vec![self.n, self.c, self.oh, self.ow]
-        }
+        super::image_shape(self.unbatched, [self.n, self.c, self.oh, self.ow])
     }
 }
 
@@ -366,10 +362,6 @@ impl AdaptiveGeometry {
 
     /// `[n, c, oh, ow]`, or `[c, oh, ow]` for an unbatched input.
     pub fn output_shape(&self) -> Vec<usize> {
-        if self.unbatched {
-            vec![self.c, self.oh, self.ow]
-        } else {
-            vec![self.n, self.c, self.oh, self.ow]
-        }
+        super::image_shape(self.unbatched, [self.n, self.c, self.oh, self.ow])
     }
 }

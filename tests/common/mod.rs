@@ -120,6 +120,16 @@ pub fn project_fixtures() -> Vec<wgcnn::fixture::Fixture> {
         .collect()
 }
 
+/// Every conv2d lowering a caller can ask for.
+pub const ALGOS: [wgcnn::Conv2dAlgo; 6] = [
+    wgcnn::Conv2dAlgo::Auto,
+    wgcnn::Conv2dAlgo::Im2col,
+    wgcnn::Conv2dAlgo::Direct,
+    wgcnn::Conv2dAlgo::Implicit,
+    wgcnn::Conv2dAlgo::Packed,
+    wgcnn::Conv2dAlgo::Winograd,
+];
+
 /// Deterministic pseudo-random floats in [-1, 1) (xorshift), so failures reproduce.
 pub fn random(len: usize, seed: u64) -> Vec<f32> {
     let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
