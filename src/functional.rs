@@ -64,7 +64,6 @@ fn run_with(
                     .then(|| IndexTensor::uninit_gpu(device, &shape))
                     .transpose()?;
                 kernels::launch(device, gpu, &call, inputs, (&out, indices.as_ref()), conv)?;
-                gpu.charge(call.cost())?;
                 Ok((out, indices))
             };
             launch().map_err(|e| e.in_op(name))
@@ -257,8 +256,8 @@ pub fn relu_(x: &mut Tensor) -> Result<()> {
     let n = x.numel() as u64;
     match x.device().kind().clone() {
         DeviceKind::Gpu(gpu) if n > 0 => {
-            kernels::relu::launch(&gpu, x.gpu_buffer()?, None, n)?;
-            gpu.charge(n)
+            gpu.reserve(n)?;
+            kernels::relu::launch(&gpu, x.gpu_buffer()?, None, n)
         }
         DeviceKind::Gpu(_) => Ok(()),
         DeviceKind::Cpu => {

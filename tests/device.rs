@@ -242,8 +242,8 @@ fn long_work_is_split_into_bounded_submits(dev: &Device) {
     small.sync().unwrap();
     let before = small.submit_count();
     let y = chain(&small);
-    // 10 ops of 1000 each: a submit after every third, before any read
-    assert_eq!(small.submit_count() - before, 3, "{dev:?}");
+    // 10 ops of 1000 each, 2 to a submit: 4 submitted before any read
+    assert_eq!(small.submit_count() - before, 4, "{dev:?}");
     let want = wgcnn::reference::relu::relu(&common::random(1000, 5));
     assert_eq!(y.to_vec().unwrap(), want);
     dev.sync().unwrap();
@@ -258,3 +258,38 @@ fn long_work_is_split_into_bounded_submits(dev: &Device) {
     drop(x);
 }
 backend_tests!(gpu long_work_is_split_into_bounded_submits);
+
+/// One convolution over a batch larger than the submit budget is recorded in runs of
+/// images that each fit it, a submit after each, with the same numbers.
+fn a_long_convolution_is_split_into_bounded_submits(dev: &Device) {
+    let _serial = common::serial();
+    let xs = [6, 8, 16, 16];
+    let x = common::random(xs.iter().product(), 41);
+    let w = common::random(8 * 8 * 9, 42);
+    let params = wgcnn::Conv2dParams::default().padding(1);
+    let run = |dev: &Device| {
+        let xt = Tensor::from_slice(dev, &x, &xs).unwrap();
+        let wt = Tensor::from_slice(dev, &w, &[8, 8, 3, 3]).unwrap();
+        dev.sync().unwrap();
+        let before = dev.submit_count();
+        let y = wgcnn::conv2d(&xt, &wt, None, &params).unwrap();
+        (dev.submit_count() - before, y.to_vec().unwrap())
+    };
+    // one image: 8 * 16 * 16 * 8 * 9 multiply-adds + 2048 outputs = 149,504
+    let small = common::reopen(
+        dev,
+        &DeviceOptions {
+            submit_budget: Some(300_000),
+            ..DeviceOptions::default()
+        },
+    );
+    let (split, got) = run(&small);
+    assert_eq!(split, 2, "{dev:?}: runs of 2 images, each its own submit");
+    let (whole, want) = run(dev);
+    assert_eq!(
+        whole, 0,
+        "{dev:?}: under the default budget, nothing before a read"
+    );
+    common::assert_close(&got, &want, 1e-5, 1e-5, &format!("{dev:?}"));
+}
+backend_tests!(gpu a_long_convolution_is_split_into_bounded_submits);

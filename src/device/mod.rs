@@ -89,7 +89,9 @@ pub struct DeviceOptions {
     /// ops are submitted without waiting, so that no submit runs long enough for a
     /// driver's watchdog (about 2 s on Windows) to reset the device. `None`:
     /// `WGCNN_SUBMIT_BUDGET` if set, else [`DEFAULT_SUBMIT_BUDGET`]; `Some(u64::MAX)`:
-    /// one submit per read. An op larger than the budget is a submit of its own.
+    /// one submit per read. A convolution over a batch is recorded in runs of images
+    /// that each fit the budget; one image's convolution, or another op, larger than
+    /// the budget is a submit of its own.
     pub submit_budget: Option<u64>,
     /// Settings of the layers above, e.g. [`crate::Lowerings`].
     pub extensions: Extensions,
@@ -180,15 +182,24 @@ impl GpuHandle {
         })
     }
 
-    /// Counts `cost` of recorded work (see [`DeviceOptions::submit_budget`]) and
-    /// submits what is recorded once the budget is spent.
+    /// The estimated work after which recorded ops are submitted.
+    pub(crate) fn submit_budget(&self) -> u64 {
+        self.submit_budget
+    }
+
+    /// Makes room for work of estimated `cost` about to be recorded (see
+    /// [`DeviceOptions::submit_budget`]): submits what is recorded first when the two
+    /// together would pass the budget, so that every submit stays within it (but for
+    /// one piece of work larger than the budget, which is a submit of its own).
     ///
     /// # Errors
     /// As a submit.
-    pub(crate) fn charge(&self, cost: u64) -> Result<()> {
-        if self.gpu.add_pending_cost(cost) >= self.submit_budget {
+    pub(crate) fn reserve(&self, cost: u64) -> Result<()> {
+        let pending = self.gpu.pending_cost();
+        if pending > 0 && pending.saturating_add(cost) > self.submit_budget {
             self.gpu.flush()?;
         }
+        self.gpu.add_pending_cost(cost);
         Ok(())
     }
 

@@ -230,11 +230,15 @@ impl Gpu {
         pending.pass.as_mut().expect("pass was just created")
     }
 
-    /// Adds `cost` to the work recorded since the last submit; returns the sum.
-    pub(crate) fn add_pending_cost(&self, cost: u64) -> u64 {
+    /// The estimated work recorded since the last submit.
+    pub(crate) fn pending_cost(&self) -> u64 {
+        lock(&self.pending).cost
+    }
+
+    /// Adds `cost` to the work recorded since the last submit.
+    pub(crate) fn add_pending_cost(&self, cost: u64) {
         let mut pending = lock(&self.pending);
         pending.cost = pending.cost.saturating_add(cost);
-        pending.cost
     }
 
     /// Submits everything recorded so far as one command buffer.

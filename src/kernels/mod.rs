@@ -101,7 +101,10 @@ pub(crate) fn u32_of(v: u64, what: &'static str) -> Result<u32> {
 
 /// Records a checked call on a GPU: its inputs in [`crate::op::OpKind::inputs`] order
 /// (`None` for an absent optional input) into `out`, and the indices into `indices`
-/// for the calls that give them. An empty output records nothing.
+/// for the calls that give them, and charges its estimated cost to the device's submit
+/// budget (conv2d run by run of images as it records them, so that a long convolution
+/// is split into bounded submits; the other ops whole). An empty output records
+/// nothing.
 ///
 /// # Errors
 /// Limits of the device, and [`Error::Unsupported`] for a non-empty output from empty
@@ -132,6 +135,9 @@ pub(crate) fn launch(
     };
     let y = out.gpu_buffer()?;
     let idx = indices.map(IndexTensor::gpu_buffer).transpose()?;
+    if !matches!(call, Call::Conv2d { .. }) {
+        gpu.reserve(call.cost())?;
+    }
     match call {
         Call::Conv2d { geometry, relu, .. } => {
             let (x, w) = (input(0)?, input(1)?);
