@@ -58,6 +58,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An error with no message of its own (a limit, out of memory, a backend's),
+    /// raised by one layer of a model: the layer named.
+    #[error("{source} (layer {layer})")]
+    InLayer {
+        layer: String,
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 /// `Result` with [`Error`].

@@ -351,3 +351,24 @@ fn errors_while_loading_a_model_name_the_layer() {
     assert!(matches!(e, wgcnn::Error::Unsupported(_)), "{e:?}");
     assert!(e.to_string().contains("'Conv3d' (layer 0)"), "{e}");
 }
+
+/// A limit met while running a model names the layer, as a shape error does.
+fn a_limit_in_a_model_names_the_layer(dev: &Device) {
+    let net = Sequential::new()
+        .push_named("features", Layer::ReLU { inplace: false })
+        .push_named(
+            "blow_up",
+            Layer::Upsample(wgcnn::InterpolateParams::scale(
+                100_000.0,
+                wgcnn::InterpolateMode::Nearest,
+            )),
+        );
+    let x = Tensor::from_slice(dev, &[1.0; 64], &[1, 1, 8, 8]).unwrap();
+    let e = net.forward(&x).unwrap_err();
+    assert!(
+        matches!(&e, Error::InLayer { layer, source } if layer == "blow_up" && matches!(**source, Error::Limit { .. })),
+        "{dev:?}: {e:?}"
+    );
+    assert!(e.to_string().ends_with("(layer blow_up)"), "{e}");
+}
+backend_tests!(a_limit_in_a_model_names_the_layer);

@@ -409,6 +409,12 @@ fn annotate(e: Error, layer: &str) -> Error {
             op,
             message: format!("{message} (layer {layer})"),
         },
-        other => other,
+        // a lost device is the device's, not the layer's
+        e @ Error::DeviceLost(_) => e,
+        e @ Error::InLayer { .. } => e,
+        other => Error::InLayer {
+            layer: layer.to_string(),
+            source: Box::new(other),
+        },
     }
 }
