@@ -2,8 +2,26 @@
 //! abort or run without bound, kept as cases: each must now give a typed error (or a
 //! result), never a panic.
 
+use serde_json::Value;
 use wgcnn::bench::{WorkloadKind, parse_workloads, prepare_workload};
-use wgcnn::{Device, Error};
+use wgcnn::op::kwargs::Kwargs;
+use wgcnn::{Device, Error, Op};
+
+/// A JSON object of keyword arguments.
+fn object(json: &str) -> serde_json::Map<String, Value> {
+    match serde_json::from_str(json) {
+        Ok(Value::Object(map)) => map,
+        other => panic!("not a JSON object: {other:?}"),
+    }
+}
+
+/// `conv2d` with the keyword arguments `json`, checked on `input [1, 2, 5, 5]` and
+/// `weight [3, 2, 3, 3]`.
+fn check_conv2d(json: &str) -> wgcnn::Result<wgcnn::op::Call> {
+    let map = object(json);
+    let op = Op::from_kwargs("conv2d", Kwargs(&map), &[1, 2, 5, 5])?;
+    op.check(&[Some(&[1, 2, 5, 5]), Some(&[3, 2, 3, 3]), None])
+}
 
 /// kwargs target: a workload without `input` panicked indexing the JSON object.
 #[test]
@@ -29,4 +47,18 @@ fn workload_bias_of_empty_weight() {
     assert_eq!(inputs[2], None);
     let err = prepare_workload(&Device::cpu(), &workloads[0]).err().unwrap();
     assert!(matches!(err, Error::Shape { op: "conv2d", .. }), "{err}");
+}
+
+/// kwargs target: a padding of 2^62 gave an output of 2^62 x 2^62 whose multiply-adds
+/// overflowed (a panic with overflow checks, a wrapped count without).
+#[test]
+fn conv2d_macs_past_u64() {
+    for json in [
+        r#"{"padding": 4611686018427387904}"#,
+        r#"{"padding": [6860184273879042]}"#,
+    ] {
+        let call = check_conv2d(json).unwrap();
+        assert_eq!(call.macs(), u64::MAX, "{json}");
+        assert_eq!(call.cost(), u64::MAX, "{json}");
+    }
 }

@@ -340,9 +340,12 @@ impl Conv2dGeometry {
         }
     }
 
-    /// Multiply-adds of the whole call.
+    /// Multiply-adds of the whole call (saturating: a count past `u64::MAX` is
+    /// `u64::MAX`).
     pub fn macs(&self) -> u64 {
-        (self.n * self.c_out * self.oh * self.ow * self.cg * self.kh * self.kw) as u64
+        [self.n, self.c_out, self.oh, self.ow, self.cg, self.kh, self.kw]
+            .iter()
+            .fold(1u64, |acc, &d| acc.saturating_mul(d as u64))
     }
 
     /// A 1x1 kernel with stride 1 and no padding: the input is already the column

@@ -304,13 +304,13 @@ impl Call {
         }
     }
 
-    /// Multiply-adds of the call (0 for the ops that do none).
+    /// Multiply-adds of the call (0 for the ops that do none), saturating.
     pub fn macs(&self) -> u64 {
         match self {
             Call::Conv2d { geometry, .. } => geometry.macs(),
-            Call::Linear { dims, .. } | Call::Matmul { dims } => {
-                dims.iter().map(|&d| d as u64).product()
-            }
+            Call::Linear { dims, .. } | Call::Matmul { dims } => dims
+                .iter()
+                .fold(1u64, |acc, &d| acc.saturating_mul(d as u64)),
             _ => 0,
         }
     }
