@@ -62,3 +62,29 @@ fn conv2d_macs_past_u64() {
         assert_eq!(call.cost(), u64::MAX, "{json}");
     }
 }
+
+/// Next to the case above: padding and dilation up to i64::MAX made the padded size
+/// `h + 2 * padding` and the kernel's extent `dilation * (k - 1)` wrap around usize.
+#[test]
+fn conv2d_sizes_past_usize() {
+    for json in [
+        r#"{"padding": 9223372036854775807}"#,
+        r#"{"padding": [9223372036854775807, 0]}"#,
+        r#"{"dilation": 9223372036854775807, "padding": "same"}"#,
+    ] {
+        let err = check_conv2d(json).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidParam { message, .. } if message.contains("is too large")),
+            "{json}: {err}"
+        );
+    }
+    let err = check_conv2d(r#"{"dilation": 9223372036854775807}"#).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Kernel size can't be greater than actual input size"),
+        "{err}"
+    );
+    // the largest padding that fits still gives a geometry
+    let call = check_conv2d(r#"{"padding": 4611686018427387903}"#).unwrap();
+    assert_eq!(call.output_shape()[2], 5 + 2 * 4611686018427387903 - 2);
+}

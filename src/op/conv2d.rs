@@ -207,22 +207,28 @@ impl Conv2dParams {
         };
         self.check_weight(weight, bias)?;
         let groups = self.groups as usize;
-        if c_in != cg * groups {
+        if cg.checked_mul(groups) != Some(c_in) {
             return Err(Error::shape(
                 op,
                 format!(
                     "Given groups={groups}, weight of size {weight:?}, expected input{input:?} to have {} channels, but got {c_in} channels instead",
-                    cg * groups
+                    cg as u128 * groups as u128
                 ),
             ));
         }
         let stride = self.stride.map(|s| s as usize);
         let dilation = self.dilation.map(|d| d as usize);
-        let ext = [dilation[0] * (kh - 1), dilation[1] * (kw - 1)];
+        // The sizes below are computed in u128, where no sum or product of two sizes
+        // can wrap around (dilation and padding may be as large as i64::MAX).
+        let wide = |v: usize| v as u128;
+        let ext = [
+            wide(dilation[0]) * wide(kh - 1),
+            wide(dilation[1]) * wide(kw - 1),
+        ];
         // pad = [top, bottom, left, right]
-        let pad = match self.padding {
+        let pad: [u128; 4] = match self.padding {
             Padding::Valid => [0; 4],
-            Padding::Explicit([ph, pw]) => [ph as usize, ph as usize, pw as usize, pw as usize],
+            Padding::Explicit([ph, pw]) => [ph, ph, pw, pw].map(|p| p as u128),
             Padding::Same => {
                 if stride != [1, 1] {
                     return Err(Error::param(
@@ -238,10 +244,11 @@ impl Conv2dParams {
                 ]
             }
         };
+        let (h_, w_) = (wide(h), wide(w));
         match self.padding_mode {
             PaddingMode::Zeros | PaddingMode::Replicate => {}
             PaddingMode::Reflect => {
-                for (dim, size, lo, hi) in [(3, w, pad[2], pad[3]), (2, h, pad[0], pad[1])] {
+                for (dim, size, lo, hi) in [(3, w_, pad[2], pad[3]), (2, h_, pad[0], pad[1])] {
                     if lo >= size || hi >= size {
                         return Err(Error::param(
                             op,
@@ -253,7 +260,7 @@ impl Conv2dParams {
                 }
             }
             PaddingMode::Circular => {
-                if pad[0] > h || pad[1] > h || pad[2] > w || pad[3] > w {
+                if pad[0] > h_ || pad[1] > h_ || pad[2] > w_ || pad[3] > w_ {
                     return Err(Error::param(
                         op,
                         "Padding value causes wrapping around more than once.",
@@ -261,7 +268,7 @@ impl Conv2dParams {
                 }
             }
         }
-        let padded = [h + pad[0] + pad[1], w + pad[2] + pad[3]];
+        let padded = [h_ + pad[0] + pad[1], w_ + pad[2] + pad[3]];
         if padded[0] < ext[0] + 1 || padded[1] < ext[1] + 1 {
             return Err(Error::shape(
                 op,
@@ -274,6 +281,17 @@ impl Conv2dParams {
                 ),
             ));
         }
+        // every size of the geometry is at most the padded input's, a usize then
+        if padded.iter().any(|&p| usize::try_from(p).is_err()) {
+            return Err(Error::param(
+                op,
+                format!(
+                    "Calculated padded input size per channel: ({} x {}) is too large",
+                    padded[0], padded[1]
+                ),
+            ));
+        }
+        let size = |numerator: u128, stride: usize| (numerator / wide(stride) + 1) as usize;
         Ok(Conv2dGeometry {
             n,
             c_in,
@@ -287,9 +305,9 @@ impl Conv2dParams {
             kw,
             stride,
             dilation,
-            pad,
-            oh: (padded[0] - ext[0] - 1) / stride[0] + 1,
-            ow: (padded[1] - ext[1] - 1) / stride[1] + 1,
+            pad: pad.map(|p| p as usize),
+            oh: size(padded[0] - ext[0] - 1, stride[0]),
+            ow: size(padded[1] - ext[1] - 1, stride[1]),
             mode: self.padding_mode,
             unbatched,
         })
