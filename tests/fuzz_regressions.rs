@@ -88,3 +88,51 @@ fn conv2d_sizes_past_usize() {
     let call = check_conv2d(r#"{"padding": 4611686018427387903}"#).unwrap();
     assert_eq!(call.output_shape()[2], 5 + 2 * 4611686018427387903 - 2);
 }
+
+/// kwargs target: pooling sizes at the ends of i64's range overflowed PyTorch's
+/// output-size formula (`dilation * (kernel - 1)`, `input + 2 * pad`, the ceil-mode
+/// correction), a panic with overflow checks and a wrapped size without.
+#[test]
+fn pool2d_sizes_at_i64_ends() {
+    let cases: [(&str, Option<[usize; 4]>); 7] = [
+        (r#"{"kernel_size": -9223372036854775808}"#, None),
+        (
+            r#"{"kernel_size": 9223372036854775807, "dilation": 2, "padding": 2}"#,
+            None,
+        ),
+        (r#"{"kernel_size": 2, "dilation": 9223372036854775807}"#, None),
+        (
+            r#"{"kernel_size": 3, "stride": 9223372036854775807, "ceil_mode": true}"#,
+            Some([1, 2, 1, 1]),
+        ),
+        (
+            r#"{"kernel_size": 3, "stride": -9223372036854775808, "ceil_mode": true}"#,
+            None,
+        ),
+        (
+            r#"{"kernel_size": 2, "stride": 9223372036854775807, "padding": 1, "ceil_mode": true}"#,
+            Some([1, 2, 1, 1]),
+        ),
+        (
+            r#"{"kernel_size": 9223372036854775807, "padding": 4611686018427387903}"#,
+            Some([1, 2, 1, 1]),
+        ),
+    ];
+    for (json, want) in cases {
+        let map = object(json);
+        // (avg_pool2d takes no dilation)
+        let names = match map.contains_key("dilation") {
+            true => &["max_pool2d"][..],
+            false => &["max_pool2d", "avg_pool2d"],
+        };
+        for name in names {
+            let op = Op::from_kwargs(name, Kwargs(&map), &[1, 2, 5, 5]).unwrap();
+            let got = op.check(&[Some(&[1, 2, 5, 5])]);
+            match (want, got) {
+                (Some(shape), Ok(call)) => assert_eq!(call.output_shape(), shape, "{name} {json}"),
+                (None, Err(Error::InvalidParam { .. } | Error::Shape { .. })) => {}
+                (_, got) => panic!("{name} {json}: {got:?}"),
+            }
+        }
+    }
+}

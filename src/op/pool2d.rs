@@ -139,15 +139,16 @@ pub struct Pool2dGeometry {
 
 /// PyTorch's `pooling_output_shape` for one axis: floor (or ceil) division, and in
 /// ceil mode the last window is dropped when it would start inside the right padding.
+/// Computed in i128, where parameters anywhere in i64's range cannot wrap around.
 fn pooling_output_size(
     op: &'static str,
-    input: i64,
+    input: usize,
     kernel: i64,
     pad: i64,
     stride: i64,
     dilation: i64,
     ceil_mode: bool,
-) -> Result<i64> {
+) -> Result<i128> {
     if stride == 0 {
         return Err(Error::param(op, "stride should not be zero"));
     }
@@ -157,6 +158,8 @@ fn pooling_output_size(
             format!("pad must be non-negative, but got pad: {pad}"),
         ));
     }
+    let [input, kernel, pad, stride, dilation] =
+        [input as i128, kernel.into(), pad.into(), stride.into(), dilation.into()];
     if pad > ((kernel - 1) * dilation + 1) / 2 {
         return Err(Error::param(
             op,
@@ -199,7 +202,7 @@ impl Pool2dGeometry {
         let (unbatched, [n, c, h, w]) = batched(op, input)?;
         let oh = pooling_output_size(
             op,
-            h as i64,
+            h,
             kernel[0],
             padding[0],
             stride[0],
@@ -208,7 +211,7 @@ impl Pool2dGeometry {
         )?;
         let ow = pooling_output_size(
             op,
-            w as i64,
+            w,
             kernel[1],
             padding[1],
             stride[1],
@@ -255,6 +258,14 @@ impl Pool2dGeometry {
                 ),
             ));
         }
+        let (Ok(oh), Ok(ow)) = (usize::try_from(oh), usize::try_from(ow)) else {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "Given input size: ({c}x{h}x{w}). Calculated output size: ({c}x{oh}x{ow}). Output size is too large"
+                ),
+            ));
+        };
         Ok(Self {
             n,
             c,
@@ -264,8 +275,8 @@ impl Pool2dGeometry {
             stride: stride.map(|v| v as usize),
             padding: padding.map(|v| v as usize),
             dilation: dilation.map(|v| v as usize),
-            oh: oh as usize,
-            ow: ow as usize,
+            oh,
+            ow,
             unbatched,
         })
     }
