@@ -1,11 +1,21 @@
 //! Inputs that the fuzz targets (`fuzz/`, see the README's "Fuzzing") found to panic,
 //! abort or run without bound, kept as cases: each must now give a typed error (or a
-//! result), never a panic.
+//! result), never a panic. Overflow checks turn a wrap-around into a panic: run them
+//! in a debug build too (`cargo test --test fuzz_regressions`).
 
 use serde_json::Value;
+use wgcnn::fixture::Fixture;
 use wgcnn::bench::{WorkloadKind, parse_workloads, prepare_workload};
 use wgcnn::op::kwargs::Kwargs;
 use wgcnn::{Device, Error, Op};
+
+/// A fixture file the fixture target found, run as the target runs it: parsed, then
+/// its call on the CPU reference.
+fn run_fixture(file: &str) -> wgcnn::Result<wgcnn::fixture::Outputs> {
+    let path = format!("{}/tests/fuzz_regressions/{file}", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    Fixture::from_bytes(file, &bytes)?.run(&Device::cpu())
+}
 
 /// A JSON object of keyword arguments.
 fn object(json: &str) -> serde_json::Map<String, Value> {
@@ -135,4 +145,14 @@ fn pool2d_sizes_at_i64_ends() {
             }
         }
     }
+}
+
+/// fixture target: conv2d with padding="same" and dilation 2^62 has a padding of
+/// 1.5 * 2^62 rows, and the CPU reference's padded coordinate overflowed isize. Every
+/// tap lands in the padding: the output is zeros.
+#[test]
+fn conv2d_reference_padding_past_isize() {
+    let out = run_fixture("fixture/conv2d_same_dilation_2e62.safetensors").unwrap();
+    assert_eq!(out.output.shape, [1, 2, 11, 11]);
+    assert!(out.output.data.iter().all(|&v| v == 0.0));
 }
