@@ -78,13 +78,16 @@ const SECTIONS: [&str; 6] = [
 /// The workload `item` of the op section `section`: its tensors' shapes (`input`,
 /// `weight`, and `bias: true` for a bias of `[c_out]`), the rest its keyword arguments.
 fn op_workload(section: &str, name: &str, item: &Map<String, Value>) -> Result<WorkloadKind> {
-    let input = dims(&item["input"], name)?;
+    let field = |key: &str| item.get(key).unwrap_or(&Value::Null);
+    let input = dims(field("input"), name)?;
     let op = Op::from_kwargs(section, Kwargs(item), &input)?;
     let inputs = match op.kind() {
         OpKind::Conv2d | OpKind::Linear => {
-            let weight = dims(&item["weight"], name)?;
+            let weight = dims(field("weight"), name)?;
+            // a weight of no dimensions has no c_out: its check names the weight
             let bias = (Kwargs(item).flag(op.name(), "bias")? == Some(true))
-                .then(|| weight.iter().take(1).copied().collect());
+                .then(|| weight.first().map(|&c_out| vec![c_out]))
+                .flatten();
             vec![Some(input), Some(weight), bias]
         }
         _ => vec![Some(input)],

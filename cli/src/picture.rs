@@ -34,11 +34,29 @@ fn check_picture(op: &'static str, h: usize, w: usize) -> Result<()> {
 /// 3: RGB), optionally resized (bilinear) to `size = [h, w]`.
 ///
 /// # Errors
-/// [`Error::Format`] when the file is not a readable PNG or JPEG;
-/// [`Error::InvalidParam`] for an empty `size`, [`Error::Limit`] for one past
-/// [`MAX_PICTURE_PIXELS`] (both before the file is read).
+/// [`Error::Io`] when the file cannot be read; as [`decode_image`].
 pub fn load_image(
     path: &Path,
+    channels: usize,
+    size: Option<[u32; 2]>,
+) -> Result<(Vec<f32>, [usize; 4])> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    decode_image(&path.display().to_string(), &bytes, channels, size)
+}
+
+/// As [`load_image`], from the bytes of a file called `name` (for messages); the
+/// format is read from the bytes themselves.
+///
+/// # Errors
+/// [`Error::Format`] when the bytes are not a readable PNG or JPEG;
+/// [`Error::InvalidParam`] for an empty `size`, [`Error::Limit`] for one past
+/// [`MAX_PICTURE_PIXELS`] (both before the bytes are decoded).
+pub fn decode_image(
+    name: &str,
+    bytes: &[u8],
     channels: usize,
     size: Option<[u32; 2]>,
 ) -> Result<(Vec<f32>, [usize; 4])> {
@@ -51,7 +69,12 @@ pub fn load_image(
         }
         check_picture("load_image", h as usize, w as usize)?;
     }
-    let mut img = image::open(path).map_err(|e| io_err(path, e))?;
+    let path = Path::new(name);
+    let mut img = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| io_err(path, e))?
+        .decode()
+        .map_err(|e| io_err(path, e))?;
     if let Some([h, w]) = size {
         img = img.resize_exact(w, h, image::imageops::FilterType::Triangle);
     }
@@ -165,27 +188,36 @@ pub fn filter_kernel(name: &str) -> Result<(Vec<f32>, usize)> {
                     format!("'{file}' is neither edge, sobel-x, sobel-y, sharpen, blur, emboss nor a readable kernel file: {e}"),
                 )
             })?;
-            let v: Vec<f32> = text
-                .split(|c: char| c.is_whitespace() || c == ',')
-                .filter(|s| !s.is_empty())
-                .map(|s| {
-                    s.parse::<f32>()
-                        .map_err(|e| Error::param("filter", format!("{file}: '{s}': {e}")))
-                })
-                .collect::<Result<_>>()?;
-            let k = (v.len() as f64).sqrt() as usize;
-            if k * k != v.len() || k.is_multiple_of(2) {
-                return Err(Error::param(
-                    "filter",
-                    format!(
-                        "{file}: {} numbers do not make an odd square kernel",
-                        v.len()
-                    ),
-                ));
-            }
-            Ok((v, k))
+            parse_kernel(file, &text)
         }
     }
+}
+
+/// A kernel file's text, k*k numbers (k odd) separated by whitespace or commas, of a
+/// file called `name` (for messages).
+///
+/// # Errors
+/// [`Error::InvalidParam`] for a malformed kernel.
+pub fn parse_kernel(name: &str, text: &str) -> Result<(Vec<f32>, usize)> {
+    let v: Vec<f32> = text
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<f32>()
+                .map_err(|e| Error::param("filter", format!("{name}: '{s}': {e}")))
+        })
+        .collect::<Result<_>>()?;
+    let k = (v.len() as f64).sqrt() as usize;
+    if k * k != v.len() || k.is_multiple_of(2) {
+        return Err(Error::param(
+            "filter",
+            format!(
+                "{name}: {} numbers do not make an odd square kernel",
+                v.len()
+            ),
+        ));
+    }
+    Ok((v, k))
 }
 
 /// Applies a k x k kernel to every channel of `image [1, c, h, w]` with conv2d

@@ -21,6 +21,14 @@ pub fn source_coord(i: isize, size: usize, mode: PaddingMode) -> Option<usize> {
     Some(j as usize)
 }
 
+/// The padded coordinate `v - pad` of an unpadded `v`, both at most the padded input's
+/// size; saturated to isize's range, which only a position far inside zero or
+/// replicated padding can leave (reflected and circular padding are smaller than the
+/// input).
+fn padded_coord(v: usize, pad: usize) -> isize {
+    (v as i128 - pad as i128).clamp(isize::MIN as i128, isize::MAX as i128) as isize
+}
+
 /// `relu(conv2d(input, weight, bias))` when `relu`, else the convolution, for a checked
 /// geometry. Returns the NCHW output.
 pub fn conv2d(
@@ -40,14 +48,13 @@ pub fn conv2d(
                     for ci in 0..g.cg {
                         let c = group * g.cg + ci;
                         for ky in 0..g.kh {
-                            let iy = (oy * g.stride[0] + ky * g.dilation[0]) as isize
-                                - g.pad[0] as isize;
+                            let iy = padded_coord(oy * g.stride[0] + ky * g.dilation[0], g.pad[0]);
                             let Some(iy) = source_coord(iy, g.h, g.mode) else {
                                 continue;
                             };
                             for kx in 0..g.kw {
-                                let ix = (ox * g.stride[1] + kx * g.dilation[1]) as isize
-                                    - g.pad[2] as isize;
+                                let ix =
+                                    padded_coord(ox * g.stride[1] + kx * g.dilation[1], g.pad[2]);
                                 let Some(ix) = source_coord(ix, g.w, g.mode) else {
                                     continue;
                                 };
