@@ -747,3 +747,26 @@ fn an_empty_image_is_pytorchs_error_alike_on_every_backend(dev: &Device) {
     assert_eq!(y.shape(), &[0, 2, 3, 3]);
 }
 backend_tests!(an_empty_image_is_pytorchs_error_alike_on_every_backend);
+
+/// No input channels, as PyTorch allows: the output is the bias (through relu when
+/// fused), alike on every backend.
+fn a_convolution_over_no_input_channels_is_its_bias(dev: &Device) {
+    let x = Tensor::from_slice(dev, &[], &[2, 0, 5, 5]).unwrap();
+    let w = Tensor::from_slice(dev, &[], &[3, 0, 3, 3]).unwrap();
+    let b = Tensor::from_slice(dev, &[0.5, -1.5, 2.0], &[3]).unwrap();
+    let p = Conv2dParams::default().padding(1);
+    let y = wgcnn::conv2d(&x, &w, Some(&b), &p).unwrap();
+    assert_eq!(y.shape(), &[2, 3, 5, 5]);
+    let got = y.to_vec().unwrap();
+    for (i, v) in got.iter().enumerate() {
+        assert_eq!(*v, [0.5, -1.5, 2.0][(i / 25) % 3], "{dev:?} at {i}");
+    }
+    let y = wgcnn::conv2d_relu(&x, &w, Some(&b), &p)
+        .unwrap()
+        .to_vec()
+        .unwrap();
+    assert_eq!(y[25], 0.0, "{dev:?}: relu of -1.5");
+    let y = wgcnn::conv2d(&x, &w, None, &p).unwrap().to_vec().unwrap();
+    assert!(y.iter().all(|&v| v == 0.0), "{dev:?}");
+}
+backend_tests!(a_convolution_over_no_input_channels_is_its_bias);

@@ -141,12 +141,9 @@ pub(crate) fn launch(
     match call {
         Call::Conv2d { geometry, relu, .. } => {
             let (x, w) = (input(0)?, input(1)?);
-            if x.numel() == 0 {
-                // the output is the bias alone: c_in is 0
-                return Err(Error::Unsupported("conv2d with zero input channels".into()));
-            }
-            if w.numel() == 0 {
-                return Err(Error::Unsupported("conv2d with an empty weight".into()));
+            if x.numel() == 0 || w.numel() == 0 {
+                // no input channels: the output is the bias (or zeros)
+                return conv2d::launch_no_channels(device, gpu, y, bias(2)?, geometry, *relu);
             }
             let io = conv2d::ConvIo::new(
                 (x.gpu_buffer()?, w.gpu_buffer()?, y),

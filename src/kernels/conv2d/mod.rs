@@ -218,6 +218,28 @@ pub(crate) fn launch(
     }
 }
 
+/// A convolution over no input channels (`c_in = 0`, as PyTorch allows): the output is
+/// the bias, or zeros, through relu when fused. The GEMM with `k = 0` writes it; its
+/// A and B are a scratch buffer it never reads.
+pub(crate) fn launch_no_channels(
+    device: &Device,
+    gpu: &GpuHandle,
+    y: &wgpu::Buffer,
+    bias: Option<(&wgpu::Buffer, u64)>,
+    g: &Conv2dGeometry,
+    relu: bool,
+) -> Result<()> {
+    check_sizes(g)?;
+    let policy = super::policy(gpu)?;
+    let scratch = crate::tensor::Tensor::zeros(device, &[4])?;
+    let unread = scratch.gpu_buffer()?;
+    let mut io = ConvIo::new((unread, unread, y), 16, bias, relu);
+    if bias.is_none() {
+        io.b = unread;
+    }
+    matmul::pointwise(gpu, &io, g, policy.gemm)
+}
+
 /// Every size a kernel reads as u32 fits one, and so do the per-image element counts.
 fn check_sizes(g: &Conv2dGeometry) -> Result<()> {
     let dims = [
