@@ -156,3 +156,36 @@ fn conv2d_reference_padding_past_isize() {
     assert_eq!(out.output.shape, [1, 2, 11, 11]);
     assert!(out.output.data.iter().all(|&v| v == 0.0));
 }
+
+/// The plane-wise maxima of a fixture's `[n, c, h, w]` input.
+fn plane_maxima(file: &str) -> Vec<f32> {
+    let path = format!("{}/tests/fuzz_regressions/{file}", env!("CARGO_MANIFEST_DIR"));
+    let f = Fixture::load(std::path::Path::new(&path)).unwrap();
+    let x = f.tensor("input").unwrap();
+    let plane = x.shape[2] * x.shape[3];
+    x.data
+        .chunks(plane)
+        .map(|p| p.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+        .collect()
+}
+
+/// Found with the fixture target's binary: max_pool2d with a kernel of 2e11 + 1 and a
+/// padding of 1e11 on an 8x8 input stepped the CPU reference's window start over the
+/// padding one dilation at a time (PyTorch's `while (start < 0) start += dilation`),
+/// 1e11 steps per output cell.
+#[test]
+fn max_pool2d_reference_skips_padding_in_one_step() {
+    let file = "fixture/max_pool2d_kernel_2e11.safetensors";
+    let out = run_fixture(file).unwrap();
+    assert_eq!(out.output.shape, [2, 3, 1, 1]);
+    assert_eq!(out.output.data, plane_maxima(file));
+}
+
+/// Next to it: avg_pool2d with a kernel of 2^62 and a padding of 2^61 counts 2^124
+/// padded cells, which overflowed isize in the CPU reference.
+#[test]
+fn avg_pool2d_reference_count_past_isize() {
+    let out = run_fixture("fixture/avg_pool2d_kernel_2e62.safetensors").unwrap();
+    assert_eq!(out.output.shape, [2, 3, 1, 1]);
+    assert!(out.output.data.iter().all(|v| v.abs() < 1e-30), "{out:?}");
+}
