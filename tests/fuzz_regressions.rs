@@ -6,6 +6,7 @@
 use serde_json::Value;
 use wgcnn::fixture::Fixture;
 use wgcnn::bench::{WorkloadKind, parse_workloads, prepare_workload};
+use wgcnn::nn::Sequential;
 use wgcnn::op::kwargs::Kwargs;
 use wgcnn::{Device, Error, Op};
 
@@ -15,6 +16,12 @@ fn run_fixture(file: &str) -> wgcnn::Result<wgcnn::fixture::Outputs> {
     let path = format!("{}/tests/fuzz_regressions/{file}", env!("CARGO_MANIFEST_DIR"));
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     Fixture::from_bytes(file, &bytes)?.run(&Device::cpu())
+}
+
+/// A model file the model target found, loaded on the CPU reference.
+fn load_model(file: &str) -> Sequential {
+    let path = format!("{}/tests/fuzz_regressions/{file}", env!("CARGO_MANIFEST_DIR"));
+    Sequential::load(std::path::Path::new(&path), &Device::cpu()).unwrap()
 }
 
 /// A JSON object of keyword arguments.
@@ -188,4 +195,35 @@ fn avg_pool2d_reference_count_past_isize() {
     let out = run_fixture("fixture/avg_pool2d_kernel_2e62.safetensors").unwrap();
     assert_eq!(out.output.shape, [2, 3, 1, 1]);
     assert!(out.output.data.iter().all(|v| v.abs() < 1e-30), "{out:?}");
+}
+
+/// model target: a convolution padded by 2^31 gives maps of 2^31 x 2^31, and
+/// `Sequential::macs` overflowed multiplying them out in a flatten layer's shape.
+#[test]
+fn model_flatten_past_usize() {
+    let net = load_model("model/flatten_past_usize.safetensors");
+    let err = net.macs(&[1, 1, 8, 8]).unwrap_err();
+    assert!(matches!(err, Error::Shape { op: "flatten", .. }), "{err}");
+}
+
+/// model target: the same padding in a deeper network overflowed the sum of the
+/// layers' multiply-adds.
+#[test]
+fn model_macs_past_u64() {
+    let net = load_model("model/macs_past_u64.safetensors");
+    assert_eq!(net.macs(&[1, 3, 8, 8]).unwrap(), u64::MAX);
+}
+
+/// Next to the model target's findings: a Linear layer whose weight has no dimensions
+/// (the layer list giving no in_features and out_features to check it by) panicked
+/// indexing the weight's shape in `Sequential::macs`; it is linear's shape error, as
+/// in a forward pass.
+#[test]
+fn model_linear_weight_without_dimensions() {
+    let net = load_model("model/linear_weight_scalar.safetensors");
+    let err = net.macs(&[1, 3, 8, 8]).unwrap_err();
+    assert!(matches!(err, Error::Shape { op: "linear", .. }), "{err}");
+    let x = wgcnn::Tensor::zeros(&Device::cpu(), &[1, 3, 8, 8]).unwrap();
+    let err = net.forward(&x).unwrap_err();
+    assert!(matches!(err, Error::Shape { op: "linear", .. }), "{err}");
 }

@@ -99,8 +99,17 @@ pub(crate) fn flatten_shape(shape: &[usize], start: i64, end: i64) -> Result<Vec
         return Ok(vec![1]);
     }
     let (s, e) = (s as usize, e as usize);
+    let flat = shape[s..=e]
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            Error::shape(
+                "flatten",
+                format!("dimensions {s} to {e} of {shape:?} hold more than {} elements", usize::MAX),
+            )
+        })?;
     let mut out = shape[..s].to_vec();
-    out.push(shape[s..=e].iter().product());
+    out.push(flat);
     out.extend_from_slice(&shape[e + 1..]);
     Ok(out)
 }
@@ -150,7 +159,9 @@ impl Layer {
                 .params
                 .geometry(input, c.weight.shape(), None)
                 .map_or(0, |g| g.macs()),
-            Layer::Linear(l) => (input[0] * l.weight.numel()) as u64,
+            Layer::Linear(l) => input
+                .first()
+                .map_or(0, |&n| (n as u64).saturating_mul(l.weight.numel() as u64)),
             _ => 0,
         }
     }

@@ -344,7 +344,7 @@ impl Sequential {
     }
 
     /// Multiply-adds of one forward pass on an input of `shape` (convolutions and
-    /// linear layers), from the shapes each layer gives.
+    /// linear layers), from the shapes each layer gives; saturating at `u64::MAX`.
     ///
     /// # Errors
     /// As [`Sequential::forward`].
@@ -352,7 +352,7 @@ impl Sequential {
         let mut total = 0;
         let mut shape = shape.to_vec();
         for (name, layer) in &self.layers {
-            total += layer.macs(&shape);
+            total = layer.macs(&shape).saturating_add(total);
             shape = self
                 .layer_output_shape(layer, &shape)
                 .map_err(|e| annotate(e, name))?;
@@ -376,7 +376,11 @@ impl Sequential {
             Layer::Flatten { start_dim, end_dim } => {
                 crate::nn::layer::flatten_shape(shape, *start_dim, *end_dim)?
             }
-            Layer::Linear(l) => vec![shape[0], l.weight.shape()[0]],
+            Layer::Linear(l) => {
+                let bias = l.bias.as_ref().map(Tensor::shape);
+                let [n, _, m] = crate::op::linear::linear_dims(shape, l.weight.shape(), bias)?;
+                vec![n, m]
+            }
             Layer::ReLU { .. } | Layer::Identity => shape.to_vec(),
         })
     }
