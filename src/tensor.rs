@@ -51,6 +51,29 @@ pub(crate) fn numel(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
 }
 
+/// Bytes of the `n` four-byte elements of `shape`, or [`Error::Shape`] past u64.
+fn bytes_of(n: usize, shape: &[usize]) -> Result<u64> {
+    (n as u64).checked_mul(4).ok_or_else(|| {
+        Error::shape(
+            "tensor",
+            format!("shape {shape:?} needs more than {} bytes", u64::MAX),
+        )
+    })
+}
+
+/// `n` zeros on the host, or [`Error::OutOfMemory`] when they cannot be allocated
+/// (rather than the abort of a failed allocation).
+fn host_zeros(n: usize, shape: &[usize]) -> Result<Vec<f32>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|e| {
+        Error::OutOfMemory(format!(
+            "a tensor of shape {shape:?} ({n} elements) on the CPU: {e}"
+        ))
+    })?;
+    v.resize(n, 0.0);
+    Ok(v)
+}
+
 impl Tensor {
     /// A tensor holding a copy of `data`, laid out row-major in `shape`.
     ///
@@ -91,19 +114,19 @@ impl Tensor {
     /// As [`Tensor::from_slice`].
     pub fn zeros(device: &Device, shape: &[usize]) -> Result<Self> {
         let n = numel(shape).ok_or_else(|| Error::shape("tensor", "shape overflows usize"))?;
-        Self::from_slice(device, &vec![0.0; n], shape)
+        Self::from_slice(device, &host_zeros(n, shape)?, shape)
     }
 
     /// An output tensor whose contents the caller's dispatches will write.
     pub(crate) fn uninit(device: &Device, shape: &[usize]) -> Result<Self> {
         let n = numel(shape).ok_or_else(|| Error::shape("tensor", "shape overflows usize"))?;
         let storage = match device.kind() {
-            DeviceKind::Cpu => Storage::Cpu(vec![0.0; n]),
+            DeviceKind::Cpu => Storage::Cpu(host_zeros(n, shape)?),
             DeviceKind::Gpu(g) => Storage::Gpu(if n == 0 {
                 None
             } else {
                 Some(GpuBuffer {
-                    buffer: Some(g.alloc(n as u64 * 4, false)?),
+                    buffer: Some(g.alloc(bytes_of(n, shape)?, false)?),
                     gpu: g.gpu.clone(),
                 })
             }),
@@ -272,7 +295,7 @@ impl IndexTensor {
         let n = numel(shape).ok_or_else(|| Error::shape("tensor", "shape overflows usize"))?;
         let storage = match device.kind() {
             DeviceKind::Gpu(g) if n > 0 => IndexStorage::Gpu(Some(GpuBuffer {
-                buffer: Some(g.alloc(n as u64 * 4, false)?),
+                buffer: Some(g.alloc(bytes_of(n, shape)?, false)?),
                 gpu: g.gpu.clone(),
             })),
             _ => IndexStorage::Gpu(None),

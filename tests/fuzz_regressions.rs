@@ -227,3 +227,14 @@ fn model_linear_weight_without_dimensions() {
     let err = net.forward(&x).unwrap_err();
     assert!(matches!(err, Error::Shape { op: "linear", .. }), "{err}");
 }
+
+/// Outside the fuzz targets' bounds (they skip calls this large): interpolate to
+/// 2^31 x 2^31 asks the CPU path for 2^62 floats, whose allocation panicked with
+/// "capacity overflow" (and a merely huge one aborts the process).
+#[test]
+fn cpu_output_past_memory() {
+    let err = run_fixture("fixture/interpolate_size_2e31.safetensors").unwrap_err();
+    assert!(matches!(err, Error::OutOfMemory(_)), "{err}");
+    let err = wgcnn::Tensor::zeros(&Device::cpu(), &[1 << 31, 1 << 31]).unwrap_err();
+    assert!(matches!(err, Error::OutOfMemory(_)), "{err}");
+}
