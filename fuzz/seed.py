@@ -41,6 +41,20 @@ def write(path, header, data):
         f.write(struct.pack("<Q", len(text)) + text + data)
 
 
+def weights_only(header, data):
+    """A model file of a `sequential` fixture: its tensors but `input` and `expected`."""
+    out, body = {}, b""
+    for key, entry in header.items():
+        if key in ("input", "expected"):
+            continue
+        if key != "__metadata__":
+            start, end = entry["data_offsets"]
+            entry = dict(entry, data_offsets=[len(body), len(body) + end - start])
+            body += data[start:end]
+        out[key] = entry
+    return out, body
+
+
 def put(target, name, content):
     path = os.path.join(CORPUS, target, name)
     mode = "wb" if isinstance(content, bytes) else "w"
@@ -79,7 +93,7 @@ def main():
         params = json.loads(meta.get("params", "{}"))
         sequential = meta.get("op") == "sequential"
         if sequential:
-            shutil.copy(path, os.path.join(CORPUS, "model"))
+            write(os.path.join(CORPUS, "model", stem + ".safetensors"), *weights_only(header, data))
         put("kwargs", stem + ".json", json.dumps(params))
         layers = params.get("layers", []) if sequential else []
         for i, layer in enumerate(layers):
@@ -97,6 +111,10 @@ def main():
                 m = dict(meta, params=json.dumps(dict(params, layers=new)))
                 write(
                     os.path.join(CORPUS, "model", f"{stem}_{i}_{tag}.safetensors"),
+                    *weights_only(dict(header, __metadata__=m), data),
+                )
+                write(
+                    os.path.join(CORPUS, "fixture", f"{stem}_{i}_{tag}.safetensors"),
                     dict(header, __metadata__=m),
                     data,
                 )

@@ -6,6 +6,7 @@
 use serde_json::Value;
 use wgcnn::bench::{WorkloadKind, parse_workloads, prepare_workload};
 use wgcnn::fixture::Fixture;
+use wgcnn::nn::Sequential;
 use wgcnn::op::kwargs::Kwargs;
 use wgcnn::{Device, Error, Op};
 
@@ -18,6 +19,15 @@ fn run_fixture(file: &str) -> wgcnn::Result<wgcnn::fixture::Outputs> {
     );
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     Fixture::from_bytes(file, &bytes)?.run(&Device::cpu())
+}
+
+/// A model file the model target found, loaded on the CPU reference.
+fn load_model(file: &str) -> Sequential {
+    let path = format!(
+        "{}/tests/fuzz_regressions/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    Sequential::load(std::path::Path::new(&path), &Device::cpu()).unwrap()
 }
 
 /// A JSON object of keyword arguments.
@@ -184,5 +194,112 @@ fn conv2d_reference_padding_past_isize() {
             assert!(out.output.data.iter().all(|&v| v == 0.0));
         }
         Err(e) => assert!(matches!(e, Error::Limit { .. }), "{e:?}"),
+    }
+}
+
+/// The plane-wise maxima of a fixture's `[n, c, h, w]` input.
+fn plane_maxima(file: &str) -> Vec<f32> {
+    let path = format!(
+        "{}/tests/fuzz_regressions/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let f = Fixture::load(std::path::Path::new(&path)).unwrap();
+    let x = f.tensor("input").unwrap();
+    let plane = x.shape[2] * x.shape[3];
+    x.data
+        .chunks(plane)
+        .map(|p| p.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+        .collect()
+}
+
+/// Found with the fixture target's binary: max_pool2d with a kernel of 2e11 + 1 and a
+/// padding of 1e11 on an 8x8 input stepped the CPU reference's window start over the
+/// padding one dilation at a time (PyTorch's `while (start < 0) start += dilation`),
+/// 1e11 steps per output cell.
+#[test]
+fn max_pool2d_reference_skips_padding_in_one_step() {
+    let file = "fixture/max_pool2d_kernel_2e11.safetensors";
+    // the plane maxima, or PyTorch's own error (it narrows pooling parameters to int)
+    match run_fixture(file) {
+        Ok(out) => {
+            assert_eq!(out.output.shape, [2, 3, 1, 1]);
+            assert_eq!(out.output.data, plane_maxima(file));
+        }
+        Err(e) => assert!(
+            matches!(&e, Error::InvalidParam { message, .. } if message == "integer out of range"),
+            "{e:?}"
+        ),
+    }
+}
+
+/// Next to it: avg_pool2d with a kernel of 2^62 and a padding of 2^61 counts 2^124
+/// padded cells, which overflowed isize in the CPU reference.
+#[test]
+fn avg_pool2d_reference_count_past_isize() {
+    match run_fixture("fixture/avg_pool2d_kernel_2e62.safetensors") {
+        Ok(out) => {
+            assert_eq!(out.output.shape, [2, 3, 1, 1]);
+            assert!(out.output.data.iter().all(|v| v.abs() < 1e-30), "{out:?}");
+        }
+        Err(e) => assert!(
+            matches!(&e, Error::InvalidParam { message, .. } if message == "integer out of range"),
+            "{e:?}"
+        ),
+    }
+}
+
+/// model target: a convolution padded by 2^31 gives maps of 2^31 x 2^31, and
+/// `Sequential::macs` overflowed multiplying them out in a flatten layer's shape.
+#[test]
+fn model_flatten_past_usize() {
+    let net = load_model("model/flatten_past_usize.safetensors");
+    // the flatten's shape error, or the convolution's limit before it (a padding past a
+    // kernel's u32), naming its layer
+    let err = net.macs(&[1, 1, 8, 8]).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Shape { op: "flatten", .. } | Error::InLayer { .. } | Error::Limit { .. }
+        ),
+        "{err}"
+    );
+}
+
+/// model target: the same padding in a deeper network overflowed the sum of the
+/// layers' multiply-adds.
+#[test]
+fn model_macs_past_u64() {
+    let net = load_model("model/macs_past_u64.safetensors");
+    assert_eq!(net.macs(&[1, 3, 8, 8]).unwrap(), u64::MAX);
+}
+
+/// Next to the model target's findings: a Linear layer whose weight has no dimensions
+/// (the layer list giving no in_features and out_features to check it by) panicked
+/// indexing the weight's shape in `Sequential::macs`; it is linear's shape error, as
+/// in a forward pass.
+#[test]
+fn model_linear_weight_without_dimensions() {
+    let net = load_model("model/linear_weight_scalar.safetensors");
+    let err = net.macs(&[1, 3, 8, 8]).unwrap_err();
+    assert!(matches!(err, Error::Shape { op: "linear", .. }), "{err}");
+    let x = wgcnn::Tensor::zeros(&Device::cpu(), &[1, 3, 8, 8]).unwrap();
+    let err = net.forward(&x).unwrap_err();
+    assert!(matches!(err, Error::Shape { op: "linear", .. }), "{err}");
+}
+
+/// Outside the fuzz targets' bounds (they skip calls this large): interpolate to
+/// 2^31 x 2^31 asks the CPU path for 2^62 floats, whose allocation panicked with
+/// "capacity overflow" (and a merely huge one aborts the process).
+#[test]
+fn cpu_output_past_memory() {
+    // past the CPU path's element limit (checked first), or refused by the allocator
+    for err in [
+        run_fixture("fixture/interpolate_size_2e31.safetensors").unwrap_err(),
+        wgcnn::Tensor::zeros(&Device::cpu(), &[1 << 31, 1 << 31]).unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, Error::OutOfMemory(_) | Error::Limit { .. }),
+            "{err}"
+        );
     }
 }

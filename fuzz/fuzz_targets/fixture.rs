@@ -2,7 +2,7 @@
 //! and judged.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+use libfuzzer_sys::{fuzz_mutator, fuzz_target};
 use wgcnn::fixture::Fixture;
 use wgcnn::op::kwargs::Kwargs;
 use wgcnn::{Device, Op};
@@ -43,6 +43,13 @@ fn affordable(f: &Fixture, device: &Device) -> bool {
         Err(_) => true,
     }
 }
+
+#[path = "safetensors_mutator.rs"]
+mod safetensors_mutator;
+
+fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
+    safetensors_mutator::mutate(data, size, max_size, seed)
+});
 
 fuzz_target!(|data: &[u8]| {
     let Ok(f) = Fixture::from_bytes("f", data) else {

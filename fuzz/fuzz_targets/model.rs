@@ -2,12 +2,19 @@
 //! small input and, where the shapes allow, a forward pass on it.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+use libfuzzer_sys::{fuzz_mutator, fuzz_target};
 use wgcnn::nn::Sequential;
 use wgcnn::{Device, Tensor};
 
 #[path = "bound.rs"]
 mod bound;
+
+#[path = "safetensors_mutator.rs"]
+mod safetensors_mutator;
+
+fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
+    safetensors_mutator::mutate(data, size, max_size, seed)
+});
 
 fuzz_target!(|data: &[u8]| {
     let device = Device::cpu();

@@ -99,16 +99,20 @@ pub(crate) fn flatten_shape(shape: &[usize], start: i64, end: i64) -> Result<Vec
         return Ok(vec![1]);
     }
     let (s, e) = (s as usize, e as usize);
+    let flat = shape[s..=e]
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            Error::shape(
+                "flatten",
+                format!(
+                    "dimensions {s} to {e} of {shape:?} hold more than {} elements",
+                    usize::MAX
+                ),
+            )
+        })?;
     let mut out = shape[..s].to_vec();
-    let merged = &shape[s..=e];
-    out.push(crate::tensor::numel(merged).ok_or_else(|| {
-        Error::limit(
-            "flatten",
-            "elements of the flattened dimension",
-            u64::MAX,
-            usize::MAX as u64,
-        )
-    })?);
+    out.push(flat);
     out.extend_from_slice(&shape[e + 1..]);
     Ok(out)
 }

@@ -388,7 +388,8 @@ impl Sequential {
                 crate::nn::layer::flatten_shape(shape, *start_dim, *end_dim)?
             }
             Layer::Linear(l) => {
-                let [n, _, m] = crate::op::linear::linear_dims(shape, l.weight.shape(), None)?;
+                let bias = l.bias.as_ref().map(Tensor::shape);
+                let [n, _, m] = crate::op::linear::linear_dims(shape, l.weight.shape(), bias)?;
                 vec![n, m]
             }
             Layer::ReLU { .. } | Layer::Identity => shape.to_vec(),
