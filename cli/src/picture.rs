@@ -60,6 +60,12 @@ pub fn decode_image(
     channels: usize,
     size: Option<[u32; 2]>,
 ) -> Result<(Vec<f32>, [usize; 4])> {
+    if channels != 1 && channels != 3 {
+        return Err(Error::param(
+            "load_image",
+            format!("channels must be 1 or 3, got {channels}"),
+        ));
+    }
     if let Some([h, w]) = size {
         if h == 0 || w == 0 {
             return Err(Error::param(
@@ -76,35 +82,39 @@ pub fn decode_image(
         .decode()
         .map_err(|e| io_err(path, e))?;
     if let Some([h, w]) = size {
+        // the resized picture (8 bits a channel) within the limit of what the decoder
+        // may allocate for a picture it reads
+        let limit = image::Limits::default().max_alloc.unwrap_or(u64::MAX);
+        let bytes = (u64::from(h) * u64::from(w)).saturating_mul(channels as u64);
+        if h == 0 || w == 0 || bytes > limit {
+            return Err(Error::param(
+                "load_image",
+                format!(
+                    "{name}: cannot resize to {h}x{w}: a size must be positive and its picture take at most {limit} bytes"
+                ),
+            ));
+        }
         img = img.resize_exact(w, h, image::imageops::FilterType::Triangle);
     }
     let (w, h) = (img.width() as usize, img.height() as usize);
-    let data: Vec<f32> = match channels {
-        1 => img
-            .to_luma8()
+    let data: Vec<f32> = if channels == 1 {
+        img.to_luma8()
             .into_raw()
             .into_iter()
             .map(|v| f32::from(v) / 255.0)
-            .collect(),
-        3 => {
-            let rgb = img.to_rgb8().into_raw();
-            // interleaved RGB to planar
-            (0..3)
-                .flat_map(|c| {
-                    rgb.iter()
-                        .skip(c)
-                        .step_by(3)
-                        .map(|&v| f32::from(v) / 255.0)
-                        .collect::<Vec<_>>()
-                })
-                .collect()
-        }
-        other => {
-            return Err(Error::param(
-                "load_image",
-                format!("channels must be 1 or 3, got {other}"),
-            ));
-        }
+            .collect()
+    } else {
+        let rgb = img.to_rgb8().into_raw();
+        // interleaved RGB to planar
+        (0..3)
+            .flat_map(|c| {
+                rgb.iter()
+                    .skip(c)
+                    .step_by(3)
+                    .map(|&v| f32::from(v) / 255.0)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     };
     Ok((data, [1, channels, h, w]))
 }

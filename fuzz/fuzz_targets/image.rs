@@ -1,5 +1,6 @@
 //! An image file through the CLI's picture loader (grey and RGB, at its own size and
-//! resized), and the result through a filter on the CPU reference.
+//! resized to sizes a model file may ask for), and the result through a filter on the
+//! CPU reference.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,7 +11,15 @@ use wgcnn_cli::picture;
 mod bound;
 
 fuzz_target!(|data: &[u8]| {
-    for (channels, size) in [(1, None), (3, None), (1, Some([5, 7]))] {
+    // the sizes a model's metadata may ask for: small, empty, and past any memory
+    let sizes = [
+        (1, None),
+        (3, None),
+        (1, Some([5, 7])),
+        (3, Some([0, 3])),
+        (3, Some([u32::MAX, u32::MAX])),
+    ];
+    for (channels, size) in sizes {
         let Ok((pixels, shape)) = picture::decode_image("i", data, channels, size) else {
             continue;
         };
