@@ -12,14 +12,7 @@ fn every_fixture_passes_on_every_backend(dev: &Device) {
     let fixtures = common::project_fixtures();
     assert!(fixtures.len() >= 6, "the fixture set is in tests/fixtures");
     for fx in &fixtures {
-        let out = fx.check(dev);
-        assert_eq!(
-            out.verdict,
-            Verdict::Pass,
-            "{} on {dev:?}: {}",
-            fx.name,
-            out.detail
-        );
+        common::assert_passes(fx, dev);
     }
 }
 backend_tests!(every_fixture_passes_on_every_backend);

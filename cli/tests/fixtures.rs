@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use wgcnn::fixture::{self, Fixture, Verdict};
+use wgcnn::fixture::{self, Fixture};
 
 /// The set built into the binary is tests/fixtures as it is (which the library's own
 /// tests run on every backend), and `wgcnn check` with no path passes it.
@@ -41,14 +41,7 @@ fn the_builtin_fixtures_are_the_projects_and_pass() {
     }
     let dev = &common::backends()[0];
     for fx in &builtin {
-        let out = fx.check(dev);
-        assert_eq!(
-            out.verdict,
-            Verdict::Pass,
-            "{} on {dev:?}: {}",
-            fx.name,
-            out.detail
-        );
+        common::assert_passes(fx, dev);
     }
 }
 

@@ -120,6 +120,18 @@ pub fn project_fixtures() -> Vec<wgcnn::fixture::Fixture> {
         .collect()
 }
 
+/// Asserts that the fixture `fx` passes on `dev`, printing its judge's detail if not.
+pub fn assert_passes(fx: &wgcnn::fixture::Fixture, dev: &Device) {
+    let out = fx.check(dev);
+    assert_eq!(
+        out.verdict,
+        wgcnn::fixture::Verdict::Pass,
+        "{} on {dev:?}: {}",
+        fx.name,
+        out.detail
+    );
+}
+
 /// Every conv2d lowering a caller can ask for.
 pub const ALGOS: [wgcnn::Conv2dAlgo; 6] = [
     wgcnn::Conv2dAlgo::Auto,
