@@ -297,22 +297,58 @@ def attr_value(a):
 
 
 def inventory(path):
-    """op type -> {"count", "attrs": {name: Counter(values)}, "forms": Counter}."""
+    """op type -> {"count", "attrs": {name: Counter(values)}, "forms": Counter}. An op whose
+    first input is not float32 is listed as e.g. `Div[int64]` (shape arithmetic)."""
     m = onnx.load(path)
     g = m.graph
+    types = {}
+    try:
+        inferred = onnx.shape_inference.infer_shapes(m)
+        for vi in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
+            types[vi.name] = vi.type.tensor_type.elem_type
+    except Exception:  # noqa: BLE001
+        pass
+    for t in g.initializer:
+        types[t.name] = t.data_type
+    shapes = {t.name: list(t.dims) for t in g.initializer}
     consts = {i.name: numpy_helper.to_array(i) for i in g.initializer}
     for n in g.node:
         if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
             consts[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
     ops = {}
     for n in g.node:
-        e = ops.setdefault(n.op_type, {"count": 0, "attrs": collections.defaultdict(collections.Counter),
-                                       "forms": collections.Counter()})
+        key = n.op_type
+        t = types.get(n.input[0]) if n.input and n.input[0] else None
+        if t not in (None, 0, onnx.TensorProto.FLOAT) and n.op_type not in ("Shape", "Cast", "Reshape", "Gather",
+                                                                              "ConstantOfShape", "Resize"):
+            key = f"{n.op_type}[{onnx.helper.tensor_dtype_to_np_dtype(t)}]"
+        e = ops.setdefault(key, {"count": 0, "attrs": collections.defaultdict(collections.Counter),
+                                 "forms": collections.Counter()})
         e["count"] += 1
+        a_map = {a.name: attr_value(a) for a in n.attribute}
+        if n.op_type == "Resize":
+            combo = (f"mode={a_map.get('mode', 'nearest')} "
+                     f"ctm={a_map.get('coordinate_transformation_mode', 'half_pixel')}")
+            if a_map.get("mode", "nearest") == "nearest":
+                combo += f" nearest_mode={a_map.get('nearest_mode', 'round_prefer_floor')}"
+            e["attrs"]["(combination)"][combo] += 1
+        if n.op_type in ("Conv", "ConvTranspose") and n.input[1] in shapes:
+            w = shapes[n.input[1]]
+            grp = a_map.get("group", 1)
+            kind = ("depthwise" if grp > 1 and (w[1] == 1 if n.op_type == "Conv" else w[1] == 1) else
+                    f"grouped" if grp > 1 else "dense")
+            pads = a_map.get("pads", [0, 0, 0, 0])
+            kind += f" k{'x'.join(map(str, w[2:]))}"
+            kind += ", asymmetric pads" if pads[:2] != pads[2:] else ""
+            kind += f", auto_pad {a_map['auto_pad']}" if a_map.get("auto_pad", "NOTSET") != "NOTSET" else ""
+            kind += ", bias" if len(n.input) > 2 and n.input[2] else ", no bias"
+            e["attrs"]["(kind)"][kind] += 1
         for a in n.attribute:
             v = attr_value(a)
-            if a.name in DEFAULTS and DEFAULTS[a.name](v):
+            if a.name in DEFAULTS and DEFAULTS[a.name](v) and n.op_type != "Resize":
                 continue
+            if a.name == "group" and v > 1:
+                continue  # summarised in (kind)
             if n.op_type == "Conv" and a.name == "pads" and len(v) == 4:
                 v = f"{v}{' ASYMMETRIC' if v[:2] != v[2:] else ''}"
             if n.op_type == "Constant":
@@ -471,7 +507,17 @@ def main():
     ap.add_argument("--exporters", default="dynamo,script")
     ap.add_argument("--tests", action="store_true", help="also write tests/onnx/models/")
     ap.add_argument("--no-models", action="store_true", help="skip the torchvision models")
+    ap.add_argument("--report-only", action="store_true",
+                    help="rewrite ops.txt from the exports and results.json already in --out")
     args = ap.parse_args()
+    results = os.path.join(args.out, "results.json")
+    if args.report_only:
+        with open(results) as f:
+            rows = json.load(f)
+        print(table(rows))
+        print()
+        print(ops_report(rows, os.path.join(args.out, "ops.txt")))
+        return
     torch.set_num_threads(2)
     exporters = args.exporters.split(",")
     os.makedirs(args.out, exist_ok=True)
@@ -490,6 +536,8 @@ def main():
             except Exception:  # noqa: BLE001
                 traceback.print_exc()
                 rows.append({"arch": arch, "exporter": "-", "path": "", "error": "model failed (see log)"})
+    with open(results, "w") as f:
+        json.dump(rows, f, indent=1)
     print()
     print(table(rows))
     print()

@@ -811,6 +811,13 @@ def misc_cases():
     case("shape_start_end_opset15", [N("Shape", ["x"], ["s"], start=2), N("ConstantOfShape", ["s"], ["o"],
                                                                           value=numpy_helper.from_array(f32(0.5))),
                                      N("Add", ["x", "o"], ["y"])], {"x": x}, opset=15)
+    # torch's x.chunk(2, dim=1) as the TorchScript exporter writes it (ShuffleNet): the
+    # slice bounds are int64 arithmetic on the shape; 7 channels: (7 + 1) / 2 = 4, so 4 and 3
+    case("shape_arithmetic_chunk", [
+        N("Shape", ["x"], ["s"]), N("Gather", ["s", "one"], ["c"], axis=0), N("Add", ["c", "one"], ["c1"]),
+        N("Div", ["c1", "two"], ["half"]), N("Mul", ["half", "one"], ["mid"]), N("Mul", ["half", "two"], ["end"]),
+        N("Slice", ["x", "zero", "mid", "one"], ["a"]), N("Slice", ["x", "mid", "end", "one"], ["b"])],
+        {"x": rnd(1, 7, 3, 4)}, outputs=["a", "b"], inits={"zero": i64(0), "one": i64(1), "two": i64(2)}, exact=True)
     case("gather_channels", [N("Gather", ["x", "idx"], ["y"], axis=1)], {"x": x}, inits={"idx": i64(2, 0)},
          exact=True)
     case("constant_tensor", [N("Constant", [], ["c"], value=numpy_helper.from_array(rnd(3, 1, 1))),
@@ -834,6 +841,29 @@ def misc_cases():
          outputs=["a", "b"], exact=True)
 
 
+def dynamo_form_cases():
+    """Nodes as torch.onnx.export(dynamo=True) writes them at its default opset 20."""
+    x = rnd(1, 2, 4, 5)
+    r20 = dict(antialias=0, coordinate_transformation_mode="half_pixel", cubic_coeff_a=-0.75, exclude_outside=0,
+               extrapolation_value=0.0, keep_aspect_ratio_policy="stretch")
+    case("resize_linear_opset20", [N("Resize", ["x", "", "scales"], ["y"], mode="linear", nearest_mode="floor", **r20)],
+         {"x": x}, inits={"scales": f32(1, 1, 2, 2)}, opset=20)
+    case("resize_linear_sizes_opset20", [N("Resize", ["x", "", "", "sizes"], ["y"], mode="linear", nearest_mode="floor",
+                                           **r20)], {"x": x}, inits={"sizes": i64(1, 2, 9, 7)}, opset=20)
+    r20["coordinate_transformation_mode"] = "asymmetric"
+    case("resize_nearest_opset20", [N("Resize", ["x", "", "scales"], ["y"], mode="nearest", nearest_mode="floor",
+                                      **r20)], {"x": x}, inits={"scales": f32(1, 1, 2, 2)}, opset=20, exact=True)
+    case("reducemean_opset20_noop0", [N("ReduceMean", ["x", "a"], ["y"], keepdims=1, noop_with_empty_axes=0)],
+         {"x": x}, inits={"a": i64(-1, -2)}, opset=20)
+    case("reshape_allowzero1_opset20", [N("Reshape", ["x", "s"], ["y"], allowzero=1)], {"x": x},
+         inits={"s": i64(1, 40)}, opset=20, exact=True)
+    case("split_num_outputs_opset20", [N("Split", ["x"], ["y0", "y1"], axis=1, num_outputs=2)], {"x": x},
+         outputs=["y0", "y1"], opset=20, exact=True)
+    case("conv_opset20", [N("Conv", ["x", "w", "b"], ["y"], auto_pad="NOTSET", dilations=[1, 1], group=1,
+                            pads=[1, 1, 1, 1], strides=[1, 1])], {"x": x}, inits={"w": rnd(3, 2, 3, 3), "b": rnd(3)},
+         opset=20)
+
+
 def error_cases():
     x = rnd(1, 2, 4, 4)
     # LSTM (unsupported) between supported ops
@@ -855,7 +885,7 @@ def main():
         os.remove(f)  # stale cases (tests/onnx/models/ is export_onnx.py's)
     for group in [conv_cases, conv_transpose_cases, bn_cases, activation_cases, binary_cases, concat_split_cases,
                   slice_cases, transpose_reshape_cases, pool_cases, resize_cases, gemm_cases, misc_cases,
-                  error_cases]:
+                  dynamo_form_cases, error_cases]:
         group()
     size = sum(os.path.getsize(os.path.join(OUT, f"{n}{e}")) for n in written for e in (".onnx", ".safetensors"))
     print(f"\n{len(written)} cases, {size / 1024:.0f} KiB in {os.path.normpath(OUT)}")
