@@ -3,7 +3,7 @@
 //! lets a caller look at any layer's output through forward hooks.
 
 mod conv2d;
-mod layer;
+pub(crate) mod layer;
 mod sequential;
 
 pub use conv2d::Conv2d;

@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 pub enum Padding {
     /// `[pad_h, pad_w]`, applied on both sides of each axis.
     Explicit([i64; 2]),
+    /// `[top, bottom, left, right]`: each side its own (as `F.pad` then `conv2d`, or
+    /// ONNX's `pads`).
+    Sides([i64; 4]),
     /// Output size equals input size (stride 1 only); the total `dilation*(k-1)` is
     /// split as PyTorch splits it, the odd element going to the bottom/right.
     Same,
@@ -118,9 +121,12 @@ impl Conv2dParams {
                 ),
             ));
         }
-        if let Padding::Explicit(p) = self.padding
-            && p.iter().any(|&v| v < 0)
-        {
+        let negative = match self.padding {
+            Padding::Explicit(p) => p.iter().any(|&v| v < 0),
+            Padding::Sides(p) => p.iter().any(|&v| v < 0),
+            Padding::Same | Padding::Valid => false,
+        };
+        if negative {
             return Err(Error::param(op, "negative padding is not supported"));
         }
         if self.groups <= 0 {
@@ -229,8 +235,13 @@ impl Conv2dParams {
                 ),
             ));
         }
-        if let Padding::Explicit(p) = self.padding {
-            for (dim, &v) in p.iter().enumerate() {
+        let sides = match self.padding {
+            Padding::Explicit(p) => p.to_vec(),
+            Padding::Sides(p) => p.to_vec(),
+            Padding::Same | Padding::Valid => Vec::new(),
+        };
+        {
+            for (dim, &v) in sides.iter().enumerate() {
                 if v > i64::MAX - v {
                     return Err(Error::param(
                         op,
@@ -249,6 +260,7 @@ impl Conv2dParams {
         let pad: [i128; 4] = match self.padding {
             Padding::Valid => [0; 4],
             Padding::Explicit([ph, pw]) => [ph, ph, pw, pw].map(i128::from),
+            Padding::Sides(p) => p.map(i128::from),
             Padding::Same => {
                 if stride != [1, 1] {
                     return Err(Error::param(

@@ -1,0 +1,390 @@
+//! Whole models from files: ONNX (`.onnx`, exported by `torch.onnx.export`) and the
+//! Sequential safetensors format load into one [`graph::Graph`], which one executor
+//! runs. [`Model::load`] is the entry point for every model file.
+//!
+//! At load, BatchNormalization is folded into the Conv before it and ReLU into the
+//! Conv's epilogue; at the first forward on an input shape a [`plan::Plan`] is made
+//! (shapes folded on the host, each node's kernels chosen) and kept, weights are
+//! uploaded once, and the forward pass records into the device's pending encoder, so
+//! it is one submit; each intermediate's buffer returns to the pool after its last
+//! reader.
+
+pub mod graph;
+pub mod onnx;
+pub mod plan;
+mod sequential;
+mod stub;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use self::graph::{Graph, HostValue, ValueId};
+use self::plan::{Arg, Kernel, Plan, Weights};
+use crate::device::Device;
+use crate::error::{Error, Result};
+use self::stub as functional;
+use crate::functional::run as _run;
+use crate::tensor::Tensor;
+
+/// The weights of a model on its device, each uploaded once and known by key.
+struct Store {
+    device: Device,
+    tensors: Vec<Tensor>,
+    keys: HashMap<String, usize>,
+}
+
+impl Weights for Store {
+    fn weight(
+        &mut self,
+        key: &str,
+        make: &mut dyn FnMut() -> Result<HostValue>,
+    ) -> Result<(usize, Vec<usize>)> {
+        if let Some(&i) = self.keys.get(key) {
+            return Ok((i, self.tensors[i].shape().to_vec()));
+        }
+        let value = make()?;
+        let t = Tensor::from_slice(&self.device, &value.floats(), &value.shape)?;
+        self.tensors.push(t);
+        let i = self.tensors.len() - 1;
+        self.keys.insert(key.to_string(), i);
+        Ok((i, value.shape))
+    }
+}
+
+/// A model loaded from a file onto a device.
+pub struct Model {
+    graph: Graph,
+    store: Mutex<Store>,
+    plan: Mutex<Option<Arc<Plan>>>,
+    /// The file's name, for messages.
+    pub source: String,
+    /// Metadata the file carries (ONNX `metadata_props`, the Sequential format's
+    /// `__metadata__`).
+    pub metadata: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("source", &self.source)
+            .field("nodes", &self.graph.nodes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One node's output as a forward pass with [`Model::forward_traced`] recorded it.
+#[derive(Debug)]
+pub struct Traced {
+    /// The node's name and op type.
+    pub node: String,
+    pub op_type: String,
+    /// The value's name.
+    pub value: String,
+    pub tensor: Tensor,
+}
+
+impl Model {
+    /// Loads a model file: ONNX (by its `.onnx` extension, or any file that is not a
+    /// safetensors file) or the Sequential safetensors format. External data of an
+    /// ONNX model are read from the model's folder.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file; [`Error::Format`] and [`Error::Unsupported`]
+    /// naming the file and the node.
+    pub fn load(path: &Path, device: &Device) -> Result<Self> {
+        let bytes = crate::tensor_file::read_bytes(path)?;
+        let name = path.display().to_string();
+        let dir = path.parent().map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        });
+        if is_safetensors(&bytes) && path.extension().is_none_or(|e| e != "onnx") {
+            let (graph, metadata) = sequential::graph(&name, &bytes)?;
+            return Ok(Self::new(graph, name, metadata, device));
+        }
+        Self::from_onnx(&name, &bytes, dir, device)
+    }
+
+    /// An ONNX model from its bytes; `dir` is where external data are read from.
+    ///
+    /// # Errors
+    /// As [`Model::load`].
+    pub fn from_onnx(name: &str, bytes: &[u8], dir: Option<&Path>, device: &Device) -> Result<Self> {
+        let (graph, metadata) = onnx::parse(name, bytes, dir)?;
+        Ok(Self::new(graph, name.to_string(), metadata, device))
+    }
+
+    /// A model of the Sequential format from its bytes.
+    ///
+    /// # Errors
+    /// As [`Model::load`].
+    pub fn from_sequential(name: &str, bytes: &[u8], device: &Device) -> Result<Self> {
+        let (graph, metadata) = sequential::graph(name, bytes)?;
+        Ok(Self::new(graph, name.to_string(), metadata, device))
+    }
+
+    fn new(mut graph: Graph, source: String, metadata: HashMap<String, String>, device: &Device) -> Self {
+        graph.fuse();
+        Self {
+            graph,
+            store: Mutex::new(Store {
+                device: device.clone(),
+                tensors: Vec::new(),
+                keys: HashMap::new(),
+            }),
+            plan: Mutex::new(None),
+            source,
+            metadata,
+        }
+    }
+
+    /// The graph, after folding and fusion.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The inputs' names and declared shapes (`None` for a size set at run time).
+    pub fn inputs(&self) -> Vec<(String, Option<Vec<Option<usize>>>)> {
+        self.graph
+            .inputs
+            .iter()
+            .map(|i| (self.graph.names[i.value].clone(), i.shape.clone()))
+            .collect()
+    }
+
+    /// The outputs' names.
+    pub fn outputs(&self) -> Vec<String> {
+        self.graph
+            .outputs
+            .iter()
+            .map(|&o| self.graph.names[o].clone())
+            .collect()
+    }
+
+    /// The plan for inputs of `shapes`, made on first use and kept until the shapes
+    /// change.
+    ///
+    /// # Errors
+    /// A node's error for these shapes.
+    pub fn plan(&self, shapes: &[Vec<usize>]) -> Result<Arc<Plan>> {
+        let mut cached = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(plan) = cached.as_ref()
+            && plan.input_shapes == shapes
+        {
+            return Ok(plan.clone());
+        }
+        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let plan = Arc::new(Plan::new(&self.graph, shapes, &mut *store)?);
+        *cached = Some(plan.clone());
+        Ok(plan)
+    }
+
+    /// Multiply-adds of a forward pass on inputs of `shapes`.
+    ///
+    /// # Errors
+    /// As [`Model::plan`].
+    pub fn macs(&self, shapes: &[Vec<usize>]) -> Result<u64> {
+        let plan = self.plan(shapes)?;
+        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(plan.macs(|w| store.tensors[w].shape().to_vec()))
+    }
+
+    /// Runs the model on its one input; the first output.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] for an input the model does not take; a node's error, naming it.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut outputs = self.forward_all(&[x])?;
+        Ok(outputs.swap_remove(0))
+    }
+
+    /// Runs the model on its inputs (in the graph's order); every output, in order.
+    ///
+    /// # Errors
+    /// As [`Model::forward`].
+    pub fn forward_all(&self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+        self.execute(inputs, false).map(|(o, _)| o)
+    }
+
+    /// As [`Model::forward_all`], also keeping every step's output (for comparing
+    /// backends node by node).
+    ///
+    /// # Errors
+    /// As [`Model::forward`].
+    pub fn forward_traced(&self, inputs: &[&Tensor]) -> Result<(Vec<Tensor>, Vec<Traced>)> {
+        self.execute(inputs, true)
+    }
+
+    fn execute(&self, inputs: &[&Tensor], keep: bool) -> Result<(Vec<Tensor>, Vec<Traced>)> {
+        let shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape().to_vec()).collect();
+        let plan = self.plan(&shapes)?;
+        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let device = &store.device;
+        if let Some(t) = inputs.iter().find(|t| t.device() != device) {
+            let _ = t;
+            return Err(Error::DeviceMismatch { op: "model" });
+        }
+        let graph_input: HashMap<ValueId, &Tensor> = self
+            .graph
+            .inputs
+            .iter()
+            .zip(inputs)
+            .map(|(i, t)| (i.value, *t))
+            .collect();
+        let outputs: Vec<ValueId> = self.graph.outputs.clone();
+        let mut vals: HashMap<ValueId, Tensor> = HashMap::new();
+        let mut traced = Vec::new();
+        for (i, step) in plan.steps.iter().enumerate() {
+            let node = &self.graph.nodes[step.node];
+            let y = {
+                let get = |a: Arg| -> Result<&Tensor> {
+                    match a {
+                        Arg::Weight(w) => Ok(&store.tensors[w]),
+                        Arg::Value(v) => graph_input
+                            .get(&v)
+                            .copied()
+                            .or_else(|| vals.get(&v))
+                            .ok_or_else(|| Error::Format(format!("value {v} is not computed"))),
+                    }
+                };
+                let args = step
+                    .args
+                    .iter()
+                    .map(|a| a.map(get).transpose())
+                    .collect::<Result<Vec<Option<&Tensor>>>>()?;
+                let movable = match (&step.kernel, step.args.first()) {
+                    (Kernel::View, Some(Some(Arg::Value(v)))) => {
+                        !keep
+                            && plan.last_use.get(v) == Some(&i)
+                            && vals.contains_key(v)
+                            && !outputs.contains(v)
+                    }
+                    _ => false,
+                };
+                if movable {
+                    None
+                } else {
+                    Some(run_step(&step.kernel, &args, &step.shape).map_err(|e| annotate(e, node))?)
+                }
+            };
+            let y = match y {
+                Some(y) => y,
+                None => {
+                    let Some(Some(Arg::Value(v))) = step.args.first() else {
+                        return Err(Error::Format("a view without input".into()));
+                    };
+                    let t = vals
+                        .remove(v)
+                        .ok_or_else(|| Error::Format(format!("value {v} is not computed")))?;
+                    t.reshape(&step.shape)?
+                }
+            };
+            if keep {
+                traced.push(Traced {
+                    node: node.name.clone(),
+                    op_type: node.op_type.clone(),
+                    value: self
+                        .graph
+                        .names
+                        .get(step.out)
+                        .cloned()
+                        .unwrap_or_else(|| format!("{}::{i}", node.name)),
+                    tensor: y.try_clone()?,
+                });
+            }
+            vals.insert(step.out, y);
+            if !keep {
+                for a in step.args.iter().flatten() {
+                    if let Arg::Value(v) = a
+                        && plan.last_use.get(v) == Some(&i)
+                        && !outputs.contains(v)
+                    {
+                        vals.remove(v);
+                    }
+                }
+            }
+        }
+        let mut result = Vec::with_capacity(outputs.len());
+        for o in outputs {
+            let t = if let Some(h) = plan.host_outputs.get(&o) {
+                Tensor::from_slice(device, &h.floats(), &h.shape)?
+            } else if let Some(t) = graph_input.get(&o) {
+                t.try_clone()?
+            } else if let Some(t) = vals.get(&o) {
+                t.try_clone()?
+            } else {
+                return Err(Error::Format(format!(
+                    "output '{}' was not computed",
+                    self.graph.names[o]
+                )));
+            };
+            result.push(t);
+        }
+        Ok((result, traced))
+    }
+}
+
+/// Runs one kernel.
+fn run_step(kernel: &Kernel, args: &[Option<&Tensor>], shape: &[usize]) -> Result<Tensor> {
+    let arg = |i: usize| -> Result<&Tensor> {
+        args.get(i)
+            .copied()
+            .flatten()
+            .ok_or_else(|| Error::Format(format!("argument {i} is missing")))
+    };
+    let opt = |i: usize| args.get(i).copied().flatten();
+    match kernel {
+        Kernel::Op(op) => _run(op, args).map(|(y, _)| y),
+        Kernel::ConvTranspose(p) => functional::conv_transpose2d(arg(0)?, arg(1)?, opt(2), p),
+        Kernel::Resize(p) => functional::resize(arg(0)?, p),
+        Kernel::Unary(u) => functional::unary(arg(0)?, *u),
+        Kernel::Binary(b) => functional::binary(arg(0)?, arg(1)?, *b),
+        Kernel::Softmax(d) => functional::softmax(arg(0)?, *d),
+        Kernel::BatchNorm(eps) => {
+            functional::batch_norm(arg(0)?, arg(1)?, arg(2)?, opt(3), opt(4), *eps)
+        }
+        Kernel::Permute(p) => functional::permute(arg(0)?, p),
+        Kernel::Slice {
+            dim,
+            start,
+            end,
+            step,
+        } => functional::slice(arg(0)?, *dim, *start, *end, *step),
+        Kernel::Cat(d) => {
+            let xs = args.iter().flatten().copied().collect::<Vec<&Tensor>>();
+            functional::cat(&xs, *d)
+        }
+        Kernel::View => arg(0)?.try_clone()?.reshape(shape),
+    }
+}
+
+/// A kernel's error, naming the node where it does not already.
+fn annotate(e: Error, node: &graph::Node) -> Error {
+    let tag = |m: String| format!("{m} (node '{}', {})", node.name, node.op_type);
+    match e {
+        Error::Shape { op, message } => Error::Shape {
+            op,
+            message: tag(message),
+        },
+        Error::InvalidParam { op, message } => Error::InvalidParam {
+            op,
+            message: tag(message),
+        },
+        Error::Unsupported(m) => Error::Unsupported(tag(m)),
+        e @ (Error::DeviceLost(_) | Error::InLayer { .. }) => e,
+        other => Error::InLayer {
+            layer: node.name.clone(),
+            source: Box::new(other),
+        },
+    }
+}
+
+/// Whether `bytes` begin as a safetensors file does (an 8-byte header length, then a
+/// JSON object).
+fn is_safetensors(bytes: &[u8]) -> bool {
+    bytes.len() >= 9 && bytes[8] == b'{'
+}
