@@ -52,6 +52,10 @@ pub struct Fixture {
     pub source: Option<String>,
     /// The file's whole metadata, as read.
     pub metadata: HashMap<String, String>,
+    /// The folder the file was read from: where a `model` case's model file lies.
+    pub dir: Option<std::path::PathBuf>,
+    /// A `model` case's class labels of its inputs (I64), when it gives them.
+    pub labels: Option<HostIndices>,
 }
 
 /// What a fixture's call produced.
@@ -59,6 +63,8 @@ pub struct Fixture {
 pub struct Outputs {
     pub output: HostTensor,
     pub indices: Option<HostIndices>,
+    /// A model's outputs by name, the first being `output` (empty for an op).
+    pub named: Vec<(String, HostTensor)>,
 }
 
 impl Outputs {
@@ -69,6 +75,7 @@ impl Outputs {
                 data: output.to_vec()?,
             },
             indices: None,
+            named: Vec::new(),
         })
     }
 
@@ -125,7 +132,14 @@ impl Fixture {
         let name = path
             .file_stem()
             .map_or_else(|| "fixture".into(), |s| s.to_string_lossy().into_owned());
-        Self::from_bytes(&name, &bytes)
+        let mut fixture = Self::from_bytes(&name, &bytes)?;
+        fixture.dir = Some(
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf(),
+        );
+        Ok(fixture)
     }
 
     /// Parses a fixture from the bytes of a safetensors file.
@@ -187,6 +201,11 @@ impl Fixture {
             }
         };
         let expected_indices = indices.remove("expected_indices");
+        let labels = if op == "model" {
+            indices.remove("labels")
+        } else {
+            None
+        };
         if let Some(key) = indices.keys().next() {
             return Err(format_err(format!(
                 "{name}: tensor {key} is an integer tensor; only expected_indices may be"
@@ -202,6 +221,8 @@ impl Fixture {
             tolerance,
             source: md.get("source").cloned(),
             metadata: md,
+            dir: None,
+            labels,
         })
     }
 
@@ -245,6 +266,9 @@ impl Fixture {
     /// The op's own error (what `expect_error` cases must produce), or
     /// [`Error::Unsupported`] for an op this build lacks.
     pub fn run(&self, device: &Device) -> Result<Outputs> {
+        if self.op == "model" {
+            return self.run_model(device);
+        }
         if self.op == "sequential" {
             let layers = self
                 .params
@@ -293,6 +317,64 @@ impl Fixture {
         }
     }
 
+    /// The model file of a `model` case: `params.model`, relative to the case's folder.
+    ///
+    /// # Errors
+    /// [`Error::Format`] when params names none or the case was not read from a file.
+    pub fn model_path(&self) -> Result<std::path::PathBuf> {
+        let file = self
+            .params
+            .get("model")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format_err(format!("{}: params has no 'model' file", self.name)))?;
+        let dir = self.dir.as_ref().ok_or_else(|| {
+            format_err(format!(
+                "{}: a model case read from bytes has no folder to find {file} in",
+                self.name
+            ))
+        })?;
+        Ok(dir.join(file))
+    }
+
+    /// Runs a `model` case: the model file on the case's inputs (`input`, or
+    /// `input.<name>` for each of several graph inputs).
+    fn run_model(&self, device: &Device) -> Result<Outputs> {
+        let model = crate::Model::load(&self.model_path()?, device)?;
+        let names = model.inputs();
+        let inputs = names
+            .iter()
+            .map(|(name, _)| {
+                let key = format!("input.{name}");
+                if names.len() == 1 && self.tensors.contains_key("input") {
+                    self.upload(device, "input")
+                } else {
+                    self.upload(device, &key)
+                }
+            })
+            .collect::<Result<Vec<Tensor>>>()?;
+        let refs: Vec<&Tensor> = inputs.iter().collect();
+        let outputs = model.forward_all(&refs)?;
+        let mut named = Vec::with_capacity(outputs.len());
+        for (name, t) in model.outputs().into_iter().zip(&outputs) {
+            named.push((
+                name,
+                HostTensor {
+                    shape: t.shape().to_vec(),
+                    data: t.to_vec()?,
+                },
+            ));
+        }
+        let output = named
+            .first()
+            .map(|(_, t)| t.clone())
+            .ok_or_else(|| format_err(format!("{}: the model gave no output", self.name)))?;
+        Ok(Outputs {
+            output,
+            indices: None,
+            named,
+        })
+    }
+
     /// Runs the call on `device` and judges it against PyTorch's answer.
     pub fn check(&self, device: &Device) -> CheckOutcome {
         let result = self.run(device);
@@ -307,6 +389,10 @@ impl Fixture {
             detail,
         };
         match result {
+            // a model case that expects an error expects the model's ops to be refused
+            Err(e @ Error::Unsupported(_)) if self.expect_error && self.op == "model" => {
+                outcome(Verdict::Pass, 0.0, e.to_string())
+            }
             Err(Error::Unsupported(msg)) => outcome(Verdict::Unsupported, 0.0, msg.clone()),
             Err(e) if self.expect_error => outcome(Verdict::Pass, 0.0, e.to_string()),
             Err(e) => outcome(Verdict::Fail, f64::NAN, e.to_string()),
@@ -315,6 +401,32 @@ impl Fixture {
                 0.0,
                 "PyTorch raised an error here, but the call succeeded".into(),
             ),
+            Ok(out) if !out.named.is_empty() && !self.tensors.contains_key("expected") => {
+                // several named outputs: each against `expected.<name>`
+                let mut worst = 0.0f64;
+                let mut details = Vec::new();
+                let mut verdict = Verdict::Pass;
+                for (name, got) in &out.named {
+                    let key = format!("expected.{name}");
+                    let Ok(want) = self.tensor(&key) else {
+                        return outcome(Verdict::Fail, f64::NAN, format!("no tensor '{key}'"));
+                    };
+                    if got.shape != want.shape {
+                        return outcome(
+                            Verdict::Fail,
+                            f64::NAN,
+                            format!("output {name}: shape {:?}, expected {:?}", got.shape, want.shape),
+                        );
+                    }
+                    let cmp = compare(&got.data, &want.data, self.effective_tolerance());
+                    if cmp.mismatches > 0 {
+                        verdict = Verdict::Fail;
+                    }
+                    worst = worst.max(cmp.max_abs_err);
+                    details.push(format!("{name}: {}", cmp.describe()));
+                }
+                outcome(verdict, worst, details.join("; "))
+            }
             Ok(out) => {
                 let expected = match self.tensor("expected") {
                     Ok(e) => e,

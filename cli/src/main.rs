@@ -636,6 +636,7 @@ fn infer(
                     data: y.to_vec()?,
                 },
                 indices: None,
+                named: Vec::new(),
             };
             let stem = path
                 .file_stem()

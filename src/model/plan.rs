@@ -982,23 +982,16 @@ impl Planner<'_> {
                     sides[d] = begin;
                     sides[d + 2] = end;
                 }
-                // PyTorch's form: `padding` on both sides, the rest as output_padding
-                let mut padding = [0i64; 2];
-                let mut extra = [0i64; 2];
-                for d in 0..2 {
-                    padding[d] = sides[d];
-                    extra[d] = output_padding[d] + sides[d] - sides[d + 2];
-                    if extra[d] < 0 || padding[d] < 0 {
-                        return Err(op_err(
-                            node,
-                            format!("pads {sides:?} with output_padding {output_padding:?} (the end padded more than the beginning)"),
-                        ));
-                    }
+                // PyTorch's form pads both sides alike: the smaller padding of each
+                // axis, then the rows and columns ONNX's larger side drops sliced off
+                let padding = [sides[0].min(sides[2]), sides[1].min(sides[3])];
+                if sides.iter().any(|&p| p < 0) {
+                    return Err(op_err(node, format!("negative pads {sides:?}")));
                 }
                 let params = ConvTranspose2dParams {
                     stride: *stride,
                     padding,
-                    output_padding: extra,
+                    output_padding: *output_padding,
                     groups: *group,
                     dilation: *dilation,
                 };
@@ -1007,14 +1000,37 @@ impl Planner<'_> {
                     .checked_mul(usize::try_from(*group).map_err(|_| shape_err(node, "group"))?)
                     .ok_or_else(|| shape_err(node, "channels"))?;
                 let mut shape = vec![n, c_out];
+                let mut wanted = vec![n, c_out];
                 for d in 0..2 {
-                    let o = stride[d] * (size[d] - 1) - 2 * padding[d] + ext(d) + extra[d];
-                    shape.push(usize::try_from(o).map_err(|_| {
-                        shape_err(node, format!("output size {o} is not positive"))
-                    })?);
+                    let full = stride[d] * (size[d] - 1) + ext(d) + output_padding[d];
+                    for (list, cut) in [(&mut shape, 2 * padding[d]), (&mut wanted, sides[d] + sides[d + 2])] {
+                        let o = full - cut;
+                        list.push(usize::try_from(o).map_err(|_| {
+                            shape_err(node, format!("output size {o} is not positive"))
+                        })?);
+                    }
                 }
                 let args = vec![Some(Arg::Value(x)), self.arg(1)?, self.arg(2)?];
-                self.emit(Kernel::ConvTranspose(params), args, shape, Some(out));
+                if shape == wanted {
+                    self.emit(Kernel::ConvTranspose(params), args, shape, Some(out));
+                } else {
+                    let mut cur = self.emit(Kernel::ConvTranspose(params), args, shape.clone(), None);
+                    for d in 0..2 {
+                        if shape[d + 2] == wanted[d + 2] {
+                            continue;
+                        }
+                        let start = (sides[d] - padding[d]) as i64;
+                        shape[d + 2] = wanted[d + 2];
+                        let last = shape == wanted;
+                        let kernel = Kernel::Slice {
+                            dim: d + 2,
+                            start,
+                            end: start + wanted[d + 2] as i64,
+                            step: 1,
+                        };
+                        cur = self.emit(kernel, vec![Some(Arg::Value(cur))], shape.clone(), last.then_some(out));
+                    }
+                }
             }
             NodeOp::BatchNorm { eps } => {
                 let args = vec![
@@ -1256,7 +1272,25 @@ impl Planner<'_> {
                     )?;
                     self.emit(Kernel::View, vec![Some(Arg::Value(pooled))], shape, Some(out));
                 } else {
-                    return Err(op_err(node, format!("a mean over axes {axes:?} of {xs:?} (wgcnn reduces H and W of NCHW)")));
+                    // the reduced axes moved last, then one mean per row
+                    let mut perm: Vec<usize> = (0..xs.len()).filter(|d| !axes.contains(d)).collect();
+                    let rows: usize = perm.iter().map(|&d| xs[d]).product();
+                    perm.extend(axes.iter().copied());
+                    let cols: usize = axes.iter().map(|&d| xs[d]).product();
+                    let mut cur = x;
+                    if perm.iter().enumerate().any(|(i, &p)| i != p) {
+                        let moved: Vec<usize> = perm.iter().map(|&p| xs[p]).collect();
+                        cur = self.emit(Kernel::Permute(perm), vec![Some(Arg::Value(cur))], moved, None);
+                    }
+                    let flat = self.emit(Kernel::View, vec![Some(Arg::Value(cur))], vec![1, rows, 1, cols], None);
+                    let pooled = self.emit_op(
+                        Op::AdaptiveAvgPool2d {
+                            output_size: [Some(1), Some(1)],
+                        },
+                        vec![Some(Arg::Value(flat))],
+                        None,
+                    )?;
+                    self.emit(Kernel::View, vec![Some(Arg::Value(pooled))], shape, Some(out));
                 }
             }
             NodeOp::Resize {
@@ -1339,8 +1373,58 @@ impl Planner<'_> {
                 }
                 self.emit(Kernel::View, vec![Some(Arg::Value(x))], xs, Some(out));
             }
+            NodeOp::Gather { axis: a } => {
+                let a = axis(node, *a, xs.len())?;
+                let idx = self
+                    .const_input(1, "indices")?
+                    .ok_or_else(|| shape_err(node, "no indices"))?
+                    .clone();
+                let len = xs[a];
+                let ids = idx
+                    .ints()
+                    .iter()
+                    .map(|&i| {
+                        let j = if i < 0 { i + len as i64 } else { i };
+                        (0..len as i64).contains(&j).then_some(j).ok_or_else(|| {
+                            shape_err(node, format!("index {i} is out of bounds for dimension {a} with size {len}"))
+                        })
+                    })
+                    .collect::<Result<Vec<i64>>>()?;
+                let mut shape = xs[..a].to_vec();
+                shape.extend_from_slice(&idx.shape);
+                shape.extend_from_slice(&xs[a + 1..]);
+                let mut parts = Vec::new();
+                let mut i = 0;
+                while i < ids.len() {
+                    // a run of consecutive indices is one slice
+                    let mut j = i + 1;
+                    while j < ids.len() && ids[j] == ids[j - 1] + 1 {
+                        j += 1;
+                    }
+                    let mut piece = xs.clone();
+                    piece[a] = j - i;
+                    let kernel = Kernel::Slice {
+                        dim: a,
+                        start: ids[i],
+                        end: ids[j - 1] + 1,
+                        step: 1,
+                    };
+                    parts.push(Some(Arg::Value(self.emit(kernel, vec![Some(Arg::Value(x))], piece, None))));
+                    i = j;
+                }
+                let mut joined = xs.clone();
+                joined[a] = ids.len();
+                let y = if parts.len() == 1 {
+                    match parts[0] {
+                        Some(Arg::Value(v)) => v,
+                        _ => x,
+                    }
+                } else {
+                    self.emit(Kernel::Cat(a), parts, joined, None)
+                };
+                self.emit(Kernel::View, vec![Some(Arg::Value(y))], shape, Some(out));
+            }
             NodeOp::Shape { .. }
-            | NodeOp::Gather { .. }
             | NodeOp::ConstantOfShape { .. }
             | NodeOp::Range => {
                 return Err(op_err(node, "this op on a tensor computed at run time (wgcnn folds it on shapes and constants)"));

@@ -22,7 +22,7 @@ const MAX_ELEMENTS: u128 = 1 << 31;
 
 /// The IR versions read, and the default domain's opsets.
 const IR_VERSIONS: std::ops::RangeInclusive<i64> = 3..=11;
-const OPSETS: std::ops::RangeInclusive<i64> = 7..=22;
+const OPSETS: std::ops::RangeInclusive<i64> = 6..=22;
 
 /// Every op type the executor runs.
 pub const SUPPORTED: &[&str] = &[
