@@ -13,7 +13,6 @@ pub mod graph;
 pub mod onnx;
 pub mod plan;
 mod sequential;
-mod stub;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -23,8 +22,7 @@ use self::graph::{Graph, HostValue, ValueId};
 use self::plan::{Arg, Kernel, Plan, Weights};
 use crate::device::Device;
 use crate::error::{Error, Result};
-use self::stub as functional;
-use crate::functional::run as _run;
+use crate::functional;
 use crate::tensor::Tensor;
 
 /// The weights of a model on its device, each uploaded once and known by key.
@@ -338,7 +336,7 @@ fn run_step(kernel: &Kernel, args: &[Option<&Tensor>], shape: &[usize]) -> Resul
     };
     let opt = |i: usize| args.get(i).copied().flatten();
     match kernel {
-        Kernel::Op(op) => _run(op, args).map(|(y, _)| y),
+        Kernel::Op(op) => functional::run(op, args).map(|(y, _)| y),
         Kernel::ConvTranspose(p) => functional::conv_transpose2d(arg(0)?, arg(1)?, opt(2), p),
         Kernel::Resize(p) => functional::resize(arg(0)?, p),
         Kernel::Unary(u) => functional::unary(arg(0)?, *u),

@@ -8,9 +8,6 @@
 //! reference and the kernels run.
 
 pub mod conv2d;
-pub mod conv_transpose2d;
-pub mod elementwise;
-pub mod resize;
 pub mod interpolate;
 pub mod kwargs;
 pub mod linear;
