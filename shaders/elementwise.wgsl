@@ -56,11 +56,23 @@ fn exp_neg(v: f32) -> f32 {
     return select(ldexp(p, i32(n)), v, is_nan(v));
 }
 
+// a < b for numbers (not NaN), on the bits: a compiler may turn a float compare and
+// select into min/max, which need not keep -0.0 (llvmpipe does not)
+fn less(a: f32, b: f32) -> bool {
+    let ua = bitcast<u32>(a);
+    let ub = bitcast<u32>(b);
+    // a key ordered as the numbers are (-0.0 just below +0.0)
+    let ka = select(ua | 0x80000000u, ~ua, (ua & 0x80000000u) != 0u);
+    let kb = select(ub | 0x80000000u, ~ub, (ub & 0x80000000u) != 0u);
+    let zeros = ((ua | ub) & 0x7fffffffu) == 0u;
+    return ka < kb && !zeros;
+}
+
 // torch.clamp of a number: a bound wins only when strictly past it (-0.0 stays -0.0
 // with min 0), and max wins when min > max.
 fn clampf(v: f32, lo: f32, hi: f32) -> f32 {
-    let low = select(v, lo, v < lo);
-    return select(low, hi, low > hi);
+    let low = select(v, lo, less(v, lo));
+    return select(low, hi, less(hi, low));
 }
 
 fn sigmoid(v: f32) -> f32 {
@@ -199,7 +211,7 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     // the outermost dim takes what is left
     ia += rem * p.a_stride0;
     ib += rem * p.b_stride0;
-    dst[i] = binary_op(x[ia - p.a_base], y[ib - p.b_base]);
+    dst[p.out_shift + i] = binary_op(x[ia - p.a_base], y[ib - p.b_base]);
 }
 
 // Same-shape operands, 4 elements per invocation.

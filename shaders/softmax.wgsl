@@ -16,13 +16,20 @@ const WG: u32 = 256u;
 
 var<workgroup> red: array<f32, 256>;
 
+// -inf and NaN, made at run time from their bits: a constant expression may not
+// evaluate to either (Tint rejects the bitcast of a constant), and a let is none.
+fn from_bits(b: u32) -> f32 {
+    let bits = b;
+    return bitcast<f32>(bits);
+}
+
 fn is_nan(v: f32) -> bool {
     return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
 
 // max that propagates NaN
 fn nan_max(a: f32, b: f32) -> f32 {
-    return select(max(a, b), bitcast<f32>(0x7fc00000u), is_nan(a) || is_nan(b));
+    return select(max(a, b), from_bits(0x7fc00000u), is_nan(a) || is_nan(b));
 }
 
 // exp(v) for v <= 0 (NaN passes through): Cephes' expf, as in elementwise.wgsl.
@@ -49,7 +56,7 @@ fn softmax_rows(
         return;
     }
     let base = p.shift + row * p.len;
-    var m = bitcast<f32>(0xff800000u);
+    var m = from_bits(0xff800000u);
     for (var k = lid; k < p.len; k += WG) {
         m = nan_max(m, src[base + k]);
     }
@@ -90,7 +97,7 @@ fn softmax_cols(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     }
     let row = i / p.inner;
     let base = p.shift + row * p.len * p.inner + i % p.inner;
-    var m = bitcast<f32>(0xff800000u);
+    var m = from_bits(0xff800000u);
     for (var k = 0u; k < p.len; k++) {
         m = nan_max(m, src[base + k * p.inner]);
     }

@@ -34,7 +34,8 @@ uniform! {
         start: u32,
         /// One of [`ELEMENTWISE_OPS`].
         op: u32,
-        _pad0: u32,
+        /// The first output's element within its binding.
+        out_shift: u32,
         /// The coalesced output shape, padded with leading 1s.
         shape: [u32; 6],
         /// Each operand's stride along `shape` (0 where broadcast).
@@ -174,9 +175,42 @@ fn coalesce(g: &BroadcastGeometry) -> ([u64; 6], [u64; 6], [u64; 6]) {
     out
 }
 
+/// The least (or, with `max`, the greatest) flat index of an operand with `strides`
+/// over the outputs whose coordinates run from `lo` to `hi` (inclusive, in row-major
+/// order), looking at dims `d..` (the dims before `d` are equal in `lo` and `hi`).
+fn extreme(shape: &[u64; 6], strides: &[u64; 6], d: usize, lo: [u64; 6], hi: [u64; 6], max: bool) -> u64 {
+    if d == 6 {
+        return 0;
+    }
+    let pick = |a: u64, b: u64| if max { a.max(b) } else { a.min(b) };
+    let next = |lo, hi| extreme(shape, strides, d + 1, lo, hi, max);
+    if lo[d] == hi[d] {
+        return lo[d] * strides[d] + next(lo, hi);
+    }
+    // lo's coordinate here with the rest running to the end of its block, and hi's
+    // with the rest from 0
+    let (mut end, mut begin) = (lo, hi);
+    let (mut zeros, mut full) = (lo, hi);
+    for i in d + 1..6 {
+        end[i] = shape[i] - 1;
+        begin[i] = 0;
+        zeros[i] = 0;
+        full[i] = shape[i] - 1;
+    }
+    let mut best = pick(
+        lo[d] * strides[d] + next(lo, end),
+        hi[d] * strides[d] + next(begin, hi),
+    );
+    if hi[d] - lo[d] >= 2 {
+        // a coordinate strictly between: the rest runs over its whole block
+        let c = if max { hi[d] - 1 } else { lo[d] + 1 };
+        best = pick(best, c * strides[d] + next(zeros, full));
+    }
+    best
+}
+
 /// The flat indices `[first, last]` of an operand with `strides` that outputs
-/// `[start, end)` of `shape` can read: exact in the dims above the highest one whose
-/// coordinate changes over the range, the whole extent below it.
+/// `[start, end)` of `shape` read, exactly.
 fn operand_range(shape: &[u64; 6], strides: &[u64; 6], start: u64, end: u64) -> (u64, u64) {
     let coords = |mut i: u64| {
         let mut c = [0u64; 6];
@@ -187,15 +221,9 @@ fn operand_range(shape: &[u64; 6], strides: &[u64; 6], start: u64, end: u64) -> 
         c
     };
     let (lo, hi) = (coords(start), coords(end - 1));
-    let Some(k) = (0..6).find(|&d| lo[d] != hi[d]) else {
-        let at: u64 = (0..6).map(|d| lo[d] * strides[d]).sum();
-        return (at, at);
-    };
-    let fixed: u64 = (0..k).map(|d| lo[d] * strides[d]).sum();
-    let below: u64 = (k + 1..6).map(|d| (shape[d] - 1) * strides[d]).sum();
     (
-        fixed + lo[k] * strides[k],
-        fixed + hi[k] * strides[k] + below,
+        extreme(shape, strides, 0, lo, hi, false),
+        extreme(shape, strides, 0, lo, hi, true),
     )
 }
 
@@ -251,36 +279,51 @@ pub(crate) fn binary(
         u6(sa, "binary stride")?,
         u6(sb, "binary stride")?,
     );
-    // an operand's binding: whole when it fits one, else the window the chunk reads
-    let operand = |buffer, numel: u64, strides: &[u64; 6], start, end| -> Result<_> {
+    // an operand's binding: whole when it fits one, else the window the outputs
+    // [start, end) read (None when that is larger than a binding)
+    let operand = |buffer, numel: u64, strides: &[u64; 6], start, end| {
         if numel <= chunk {
-            return Ok((Bind::at(0, buffer, 0, numel * 4), 0u64));
+            return Some((Bind::at(0, buffer, 0, numel * 4), 0u64));
         }
         let (first, last) = operand_range(&shape, strides, start, end);
         let (offset, size, shift) = gpu.window(first, last - first + 1);
-        if size / 4 > chunk {
-            return Err(Error::limit(
-                "device",
-                "binary operand window (bytes)",
-                size,
-                chunk * 4,
-            ));
-        }
-        Ok((Bind::at(0, buffer, offset, size), first - u64::from(shift)))
+        (size / 4 <= chunk).then(|| (Bind::at(0, buffer, offset, size), first - u64::from(shift)))
     };
     let mut start = 0;
     while start < n {
-        let len = chunk.min(n - start);
-        let (mut bind_a, a_base) = operand(a, g.numel[0] as u64, &sa, start, start + len)?;
-        let (mut bind_b, b_base) = operand(b, g.numel[1] as u64, &sb, start, start + len)?;
-        bind_a.binding = 0;
-        bind_b.binding = 1;
-        let binds = [bind_a, bind_b, Bind::at(2, dst, start * 4, len * 4)];
+        // halved until both operands' windows fit: a run of outputs can read two
+        // distant parts of a broadcast operand where it crosses a block
+        let mut len = chunk.min(n - start);
+        let (bind_a, a_base, bind_b, b_base) = loop {
+            let end = start + len;
+            match (
+                operand(a, g.numel[0] as u64, &sa, start, end),
+                operand(b, g.numel[1] as u64, &sb, start, end),
+            ) {
+                (Some((ba, a_base)), Some((bb, b_base))) => break (ba, a_base, bb, b_base),
+                _ if len > 1 => len /= 2,
+                _ => {
+                    return Err(Error::limit(
+                        "device",
+                        "binary operand window (bytes)",
+                        8,
+                        chunk * 4,
+                    ));
+                }
+            }
+        };
+        // a halved run may start anywhere: the output bound at an aligned offset
+        let (y_off, y_size, out_shift) = gpu.window(start, len);
+        let binds = [
+            Bind::at(0, bind_a.buffer, bind_a.offset, bind_a.size),
+            Bind::at(1, bind_b.buffer, bind_b.offset, bind_b.size),
+            Bind::at(2, dst, y_off, y_size),
+        ];
         let params = BinaryParams {
             len: super::u32_of(len, "binary elements per binding")?,
             start: super::u32_of(start, "binary elements")?,
             op,
-            _pad0: 0,
+            out_shift,
             shape: shape32,
             a_stride: sa32,
             b_stride: sb32,
@@ -365,15 +408,23 @@ mod tests {
     }
 
     #[test]
-    fn operand_ranges_cover_what_a_chunk_reads() {
-        let g = BroadcastGeometry::new("add", &[3, 1, 4], &[3, 5, 4]).unwrap();
-        let (shape, sa, _) = coalesce(&g);
-        for start in 0..60 {
-            for end in start + 1..=60 {
-                let (lo, hi) = operand_range(&shape, &sa, start, end);
-                for i in start..end {
-                    let at = g.source(i as usize)[0] as u64;
-                    assert!(lo <= at && at <= hi, "{start}..{end}: {at} not in {lo}..={hi}");
+    fn operand_ranges_are_exactly_what_a_chunk_reads() {
+        for (a, b) in [
+            (&[3, 1, 4][..], &[3, 5, 4][..]),
+            (&[2, 1, 3, 1], &[1, 4, 1, 5]),
+            (&[5, 1], &[1, 7]),
+        ] {
+            let g = BroadcastGeometry::new("add", a, b).unwrap();
+            let (shape, sa, sb) = coalesce(&g);
+            let n = g.len() as u64;
+            for (k, strides) in [sa, sb].iter().enumerate() {
+                for start in 0..n {
+                    for end in start + 1..=n {
+                        let got = operand_range(&shape, strides, start, end);
+                        let read = (start..end).map(|i| g.source(i as usize)[k] as u64);
+                        let want = (read.clone().min().unwrap(), read.max().unwrap());
+                        assert_eq!(got, want, "{a:?} {b:?} operand {k}: {start}..{end}");
+                    }
                 }
             }
         }
