@@ -6,8 +6,10 @@ use crate::device::DeviceKind;
 use crate::error::{Error, Result};
 use crate::kernels::{self, Conv2dOptions};
 use crate::op::conv2d::Conv2dParams;
+use crate::op::elementwise::{Binary, Unary};
 use crate::op::interpolate::InterpolateParams;
 use crate::op::pool2d::{AvgPool2dParams, MaxPool2dParams};
+use crate::op::resize::ResizeParams;
 use crate::op::{Call, Op};
 use crate::reference;
 use crate::tensor::{IndexTensor, Storage, Tensor};
@@ -294,4 +296,186 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tens
 /// [`Error::Shape`] with PyTorch's message when the shapes disagree; device errors.
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     run1(&Op::Matmul, &[Some(a), Some(b)])
+}
+
+/// A unary elementwise op of every element, into a new tensor of the same shape. NaN
+/// propagates; relu and clamp equal PyTorch bit for bit, sigmoid and tanh are within a
+/// few ulp.
+///
+/// Corresponds to `torch.relu`, `leaky_relu`, `clamp` / `hardtanh`, `sigmoid`,
+/// `hardsigmoid` (ONNX `HardSigmoid`'s alpha and beta), `hardswish` and `tanh`.
+///
+/// # Shapes
+/// Any shape; the output has the input's.
+///
+/// # Errors
+/// A device error (out of memory, device lost).
+pub fn unary(x: &Tensor, f: Unary) -> Result<Tensor> {
+    run1(&Op::Unary(f), &[Some(x)])
+}
+
+/// `a f b` elementwise, broadcast as numpy and PyTorch do.
+///
+/// Corresponds to `torch.add`, `torch.sub`, `torch.mul`, `torch.div`.
+///
+/// # Shapes
+/// `a` and `b` of ranks up to 6 that broadcast (each pair of sizes, aligned at the
+/// last dim, equal or one of them 1; a scalar `[]` or `[1]` with anything) → the
+/// broadcast shape.
+///
+/// # Errors
+/// PyTorch's "The size of tensor a (..) must match the size of tensor b (..) at
+/// non-singleton dimension .."; [`Error::Unsupported`] past rank 6;
+/// [`Error::DeviceMismatch`]; device errors.
+pub fn binary(a: &Tensor, b: &Tensor, f: Binary) -> Result<Tensor> {
+    run1(&Op::Binary(f), &[Some(a), Some(b)])
+}
+
+/// Softmax along `dim` (negative counts from the end): `exp(x - max) / sum`.
+///
+/// Corresponds to `torch.softmax(x, dim)` / `torch.nn.functional.softmax`.
+///
+/// # Shapes
+/// Any shape; the output has the input's.
+///
+/// # Errors
+/// PyTorch's "Dimension out of range"; device errors.
+pub fn softmax(x: &Tensor, dim: i64) -> Result<Tensor> {
+    run1(&Op::Softmax { dim }, &[Some(x)])
+}
+
+/// Batch normalization with running statistics (inference):
+/// `(x - running_mean) / sqrt(running_var + eps) * weight + bias` per channel (dim 1).
+///
+/// Corresponds to `torch.nn.functional.batch_norm(x, running_mean, running_var,
+/// weight, bias, training=False, eps=eps)`.
+///
+/// # Shapes
+/// `x [n, c, ...]`; `running_mean`, `running_var`, `weight`, `bias` of `c` elements.
+///
+/// # Errors
+/// PyTorch's "running_mean should contain 3 elements not 4" and alike;
+/// [`Error::DeviceMismatch`]; device errors.
+pub fn batch_norm(
+    x: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f32,
+) -> Result<Tensor> {
+    run1(
+        &Op::BatchNorm { eps },
+        &[Some(x), Some(running_mean), Some(running_var), weight, bias],
+    )
+}
+
+/// Resizes the last two dims of an NCHW batch with ONNX `Resize`'s semantics (modes
+/// nearest and linear, its coordinate transforms and nearest modes).
+///
+/// Corresponds to ONNX `Resize` (opsets 11 to 21); `interpolate(mode='nearest')` is
+/// nearest / asymmetric / floor, `mode='bilinear'` linear / pytorch_half_pixel (or
+/// align_corners).
+///
+/// # Shapes
+/// `x [n, c, h, w]` → `[n, c, size[0], size[1]]`.
+///
+/// # Errors
+/// [`Error::Shape`] for an input that is not 4-D, an empty input plane or output size;
+/// [`Error::InvalidParam`] for a scale that is not finite and positive.
+pub fn resize(x: &Tensor, params: &ResizeParams) -> Result<Tensor> {
+    run1(&Op::Resize(*params), &[Some(x)])
+}
+
+/// `x > 0 ? x : negative_slope * x`. Corresponds to `torch.nn.functional.leaky_relu`.
+///
+/// # Errors
+/// As [`unary`].
+pub fn leaky_relu(x: &Tensor, negative_slope: f32) -> Result<Tensor> {
+    unary(x, Unary::LeakyRelu { negative_slope })
+}
+
+/// `clamp(x, min_val, max_val)`. Corresponds to `torch.nn.functional.hardtanh` (and
+/// `relu6` with 0 and 6).
+///
+/// # Errors
+/// As [`unary`].
+pub fn hardtanh(x: &Tensor, min_val: f32, max_val: f32) -> Result<Tensor> {
+    unary(
+        x,
+        Unary::Clamp {
+            min: min_val,
+            max: max_val,
+        },
+    )
+}
+
+/// `1 / (1 + exp(-x))`. Corresponds to `torch.sigmoid`.
+///
+/// # Errors
+/// As [`unary`].
+pub fn sigmoid(x: &Tensor) -> Result<Tensor> {
+    unary(x, Unary::Sigmoid)
+}
+
+/// `clamp(x / 6 + 1 / 2, 0, 1)`. Corresponds to `torch.nn.functional.hardsigmoid`.
+///
+/// # Errors
+/// As [`unary`].
+pub fn hardsigmoid(x: &Tensor) -> Result<Tensor> {
+    unary(
+        x,
+        Unary::HardSigmoid {
+            alpha: 1.0 / 6.0,
+            beta: 0.5,
+        },
+    )
+}
+
+/// `x * relu6(x + 3) / 6`. Corresponds to `torch.nn.functional.hardswish`.
+///
+/// # Errors
+/// As [`unary`].
+pub fn hardswish(x: &Tensor) -> Result<Tensor> {
+    unary(x, Unary::HardSwish)
+}
+
+/// Hyperbolic tangent. Corresponds to `torch.tanh`.
+///
+/// # Errors
+/// As [`unary`].
+pub fn tanh(x: &Tensor) -> Result<Tensor> {
+    unary(x, Unary::Tanh)
+}
+
+/// `a + b`, broadcast. Corresponds to `torch.add`.
+///
+/// # Errors
+/// As [`binary`].
+pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(a, b, Binary::Add)
+}
+
+/// `a - b`, broadcast. Corresponds to `torch.sub`.
+///
+/// # Errors
+/// As [`binary`].
+pub fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(a, b, Binary::Sub)
+}
+
+/// `a * b`, broadcast. Corresponds to `torch.mul`.
+///
+/// # Errors
+/// As [`binary`].
+pub fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(a, b, Binary::Mul)
+}
+
+/// `a / b` (true division), broadcast. Corresponds to `torch.div`.
+///
+/// # Errors
+/// As [`binary`].
+pub fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(a, b, Binary::Div)
 }

@@ -6,7 +6,8 @@
 //!
 //! - `wgsl`: uniform structs and flag constants, defined once for Rust and WGSL;
 //! - [`shaders`]: the table of WGSL files and their sources as compiled;
-//! - `conv2d` (one module per lowering), `gemm`, `pool2d`, `interpolate`, `relu`;
+//! - `conv2d` (one module per lowering), `gemm`, `pool2d`, `interpolate`, `relu`,
+//!   `elementwise` (unary, binary, batch_norm), `softmax`, `resize`;
 //! - [`roofline`]: the adapter's roof, measured with the project's own kernels.
 //!
 //! Adding an op or a dtype: see `ARCHITECTURE.md` at the repository root.
@@ -14,10 +15,13 @@
 #[macro_use]
 mod wgsl;
 pub(crate) mod conv2d;
+pub(crate) mod elementwise;
 pub(crate) mod gemm;
 pub(crate) mod interpolate;
 pub(crate) mod pool2d;
 pub(crate) mod relu;
+pub(crate) mod resize;
+pub(crate) mod softmax;
 pub mod roofline;
 pub mod shaders;
 
@@ -189,5 +193,26 @@ pub(crate) fn launch(
             let (a, b) = (input(0)?.gpu_buffer()?, input(1)?.gpu_buffer()?);
             gemm::matmul(gpu, (a, b, y), *dims)
         }
+        Call::Unary { f, .. } => {
+            elementwise::unary(gpu, *f, (input(0)?.gpu_buffer()?, y), out.numel() as u64)
+        }
+        Call::Binary { f, geometry } => {
+            let (a, b) = (input(0)?.gpu_buffer()?, input(1)?.gpu_buffer()?);
+            elementwise::binary(gpu, *f, geometry, (a, b, y))
+        }
+        Call::Softmax(g) => softmax::launch(gpu, g, (input(0)?.gpu_buffer()?, y)),
+        Call::BatchNorm { geometry, eps, .. } => {
+            let stat = |i: usize| -> Result<Option<&wgpu::Buffer>> {
+                inputs
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .map(Tensor::gpu_buffer)
+                    .transpose()
+            };
+            let stats = [stat(1)?, stat(2)?, stat(3)?, stat(4)?];
+            elementwise::batch_norm(gpu, geometry, *eps, (input(0)?.gpu_buffer()?, y), stats)
+        }
+        Call::Resize(g) => resize::launch(device, gpu, g, (input(0)?.gpu_buffer()?, y)),
     }
 }

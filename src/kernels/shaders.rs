@@ -92,6 +92,16 @@ shaders! {
         consts: [super::gemm::EPILOGUE]
     },
     Roofline => "roofline.wgsl" { uniforms: [super::roofline::RoofParams], consts: [] },
+    Elementwise => "elementwise.wgsl" {
+        uniforms: [
+            super::elementwise::UnaryParams,
+            super::elementwise::BinaryParams,
+            super::elementwise::BatchNormParams
+        ],
+        consts: [super::elementwise::ELEMENTWISE_OPS]
+    },
+    Softmax => "softmax.wgsl" { uniforms: [super::softmax::SoftmaxParams], consts: [] },
+    Resize => "resize.wgsl" { uniforms: [super::resize::ResizeUniform], consts: [] },
 }
 
 impl Shader {

@@ -260,7 +260,15 @@ impl Layer {
                     Op::AvgPool2d(params) => Layer::AvgPool2d(params),
                     Op::AdaptiveAvgPool2d { output_size } => Layer::AdaptiveAvgPool2d(output_size),
                     Op::Interpolate(params) => Layer::Upsample(params),
-                    Op::Conv2d { .. } | Op::AdaptiveMaxPool2d { .. } | Op::Linear | Op::Matmul => {
+                    Op::Conv2d { .. }
+                    | Op::AdaptiveMaxPool2d { .. }
+                    | Op::Linear
+                    | Op::Matmul
+                    | Op::Unary(_)
+                    | Op::Binary(_)
+                    | Op::Softmax { .. }
+                    | Op::BatchNorm { .. }
+                    | Op::Resize(_) => {
                         return Err(unsupported());
                     }
                 }

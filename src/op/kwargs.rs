@@ -177,6 +177,19 @@ impl Kwargs<'_> {
         }
     }
 
+    /// A float parameter of `op` (an int is taken, as Python takes one for a float):
+    /// `None` when absent or null.
+    ///
+    /// # Errors
+    /// PyTorch's `TypeError` for a value that is not a JSON number.
+    pub fn number(&self, op: &'static str, key: &str) -> Result<Option<f64>> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => Ok(n.as_f64()),
+            Some(v) => Err(type_error(op, key, "float", v)),
+        }
+    }
+
     /// A string parameter of `op`: `None` when absent or null.
     ///
     /// # Errors

@@ -7,16 +7,24 @@
 //! share; [`Op::check`] resolves a call on its input shapes into a [`Call`], which the
 //! reference and the kernels run.
 
+pub mod batch_norm;
 pub mod conv2d;
+pub mod elementwise;
 pub mod interpolate;
 pub mod kwargs;
 pub mod linear;
 pub mod pool2d;
+pub mod resize;
+pub mod softmax;
 
+use self::batch_norm::BatchNormGeometry;
 use self::conv2d::{Conv2dGeometry, Conv2dParams};
+use self::elementwise::{Binary, BroadcastGeometry, Unary};
 use self::interpolate::{InterpolateGeometry, InterpolateMode, InterpolateParams};
 use self::kwargs::Kwargs;
 use self::pool2d::{AdaptiveGeometry, AvgPool2dParams, MaxPool2dParams, Pool2dGeometry};
+use self::resize::{ResizeGeometry, ResizeMode, ResizeParams};
+use self::softmax::SoftmaxGeometry;
 use crate::error::{Error, Result};
 
 /// `v`, a size or parameter of a call (non-negative), as the `usize` the reference and
@@ -57,11 +65,25 @@ pub enum OpKind {
     Relu,
     Linear,
     Matmul,
+    LeakyRelu,
+    Hardtanh,
+    Sigmoid,
+    Hardsigmoid,
+    Hardswish,
+    Tanh,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Softmax,
+    BatchNorm,
+    /// ONNX `Resize` (no `torch.nn.functional` name of its own).
+    Resize,
 }
 
 impl OpKind {
     /// Every kind.
-    pub const ALL: [OpKind; 9] = [
+    pub const ALL: [OpKind; 22] = [
         Self::Conv2d,
         Self::MaxPool2d,
         Self::AvgPool2d,
@@ -71,6 +93,19 @@ impl OpKind {
         Self::Relu,
         Self::Linear,
         Self::Matmul,
+        Self::LeakyRelu,
+        Self::Hardtanh,
+        Self::Sigmoid,
+        Self::Hardsigmoid,
+        Self::Hardswish,
+        Self::Tanh,
+        Self::Add,
+        Self::Sub,
+        Self::Mul,
+        Self::Div,
+        Self::Softmax,
+        Self::BatchNorm,
+        Self::Resize,
     ];
 
     /// The `torch.nn.functional` (or `torch`) name.
@@ -85,6 +120,19 @@ impl OpKind {
             Self::Relu => "relu",
             Self::Linear => "linear",
             Self::Matmul => "matmul",
+            Self::LeakyRelu => "leaky_relu",
+            Self::Hardtanh => "hardtanh",
+            Self::Sigmoid => "sigmoid",
+            Self::Hardsigmoid => "hardsigmoid",
+            Self::Hardswish => "hardswish",
+            Self::Tanh => "tanh",
+            Self::Add => "add",
+            Self::Sub => "sub",
+            Self::Mul => "mul",
+            Self::Div => "div",
+            Self::Softmax => "softmax",
+            Self::BatchNorm => "batch_norm",
+            Self::Resize => "resize",
         }
     }
 
@@ -102,11 +150,13 @@ impl OpKind {
             .find(|k| canonical(k.name()) == wanted)
     }
 
-    /// The names of the inputs, in order; conv2d's and linear's `bias` is optional.
+    /// The names of the inputs, in order; conv2d's and linear's `bias` and
+    /// batch_norm's `weight` and `bias` are optional.
     pub fn inputs(self) -> &'static [&'static str] {
         match self {
             Self::Conv2d | Self::Linear => &["input", "weight", "bias"],
-            Self::Matmul => &["input", "other"],
+            Self::Matmul | Self::Add | Self::Sub | Self::Mul | Self::Div => &["input", "other"],
+            Self::BatchNorm => &["input", "running_mean", "running_var", "weight", "bias"],
             _ => &["input"],
         }
     }
@@ -140,6 +190,21 @@ pub enum Op {
     Linear,
     /// `matmul(input, other)` of two matrices.
     Matmul,
+    /// A unary elementwise op (`Unary::Relu` runs relu's kernel, as [`Op::Relu`]).
+    Unary(Unary),
+    /// `input op other`, broadcast.
+    Binary(Binary),
+    /// `softmax(input, dim)`.
+    Softmax {
+        dim: i64,
+    },
+    /// `batch_norm(input, running_mean, running_var, weight, bias, training=False,
+    /// eps=eps)`.
+    BatchNorm {
+        eps: f32,
+    },
+    /// ONNX `Resize` of an NCHW tensor.
+    Resize(ResizeParams),
 }
 
 impl Op {
@@ -155,6 +220,24 @@ impl Op {
             Op::Relu => OpKind::Relu,
             Op::Linear => OpKind::Linear,
             Op::Matmul => OpKind::Matmul,
+            Op::Unary(f) => match f {
+                Unary::Relu => OpKind::Relu,
+                Unary::LeakyRelu { .. } => OpKind::LeakyRelu,
+                Unary::Clamp { .. } => OpKind::Hardtanh,
+                Unary::Sigmoid => OpKind::Sigmoid,
+                Unary::HardSigmoid { .. } => OpKind::Hardsigmoid,
+                Unary::HardSwish => OpKind::Hardswish,
+                Unary::Tanh => OpKind::Tanh,
+            },
+            Op::Binary(f) => match f {
+                Binary::Add => OpKind::Add,
+                Binary::Sub => OpKind::Sub,
+                Binary::Mul => OpKind::Mul,
+                Binary::Div => OpKind::Div,
+            },
+            Op::Softmax { .. } => OpKind::Softmax,
+            Op::BatchNorm { .. } => OpKind::BatchNorm,
+            Op::Resize(_) => OpKind::Resize,
         }
     }
 
@@ -195,6 +278,55 @@ impl Op {
             OpKind::Relu => Op::Relu,
             OpKind::Linear => Op::Linear,
             OpKind::Matmul => Op::Matmul,
+            OpKind::LeakyRelu => Op::Unary(Unary::LeakyRelu {
+                negative_slope: kw.number(kind.name(), "negative_slope")?.unwrap_or(0.01) as f32,
+            }),
+            OpKind::Hardtanh => Op::Unary(Unary::Clamp {
+                min: kw.number(kind.name(), "min_val")?.unwrap_or(-1.0) as f32,
+                max: kw.number(kind.name(), "max_val")?.unwrap_or(1.0) as f32,
+            }),
+            OpKind::Sigmoid => Op::Unary(Unary::Sigmoid),
+            OpKind::Hardsigmoid => Op::Unary(Unary::HardSigmoid {
+                alpha: 1.0 / 6.0,
+                beta: 0.5,
+            }),
+            OpKind::Hardswish => Op::Unary(Unary::HardSwish),
+            OpKind::Tanh => Op::Unary(Unary::Tanh),
+            OpKind::Add | OpKind::Sub | OpKind::Mul | OpKind::Div => {
+                let f = match kind {
+                    OpKind::Add => Binary::Add,
+                    OpKind::Sub => Binary::Sub,
+                    OpKind::Mul => Binary::Mul,
+                    _ => Binary::Div,
+                };
+                if matches!(f, Binary::Add | Binary::Sub)
+                    && kw.number(kind.name(), "alpha")?.is_some_and(|a| a != 1.0)
+                {
+                    return Err(Error::Unsupported(format!("{} with alpha != 1", f.name())));
+                }
+                if f == Binary::Div && kw.string(kind.name(), "rounding_mode")?.is_some() {
+                    return Err(Error::Unsupported("div with a rounding_mode".into()));
+                }
+                Op::Binary(f)
+            }
+            OpKind::Softmax => Op::Softmax {
+                dim: kw
+                    .int(kind.name(), "dim")?
+                    .unwrap_or_else(|| softmax::implicit_dim(input.len())),
+            },
+            OpKind::BatchNorm => {
+                if kw.flag(kind.name(), "training")? == Some(true) {
+                    return Err(Error::Unsupported("batch_norm with training=True".into()));
+                }
+                Op::BatchNorm {
+                    eps: kw.number(kind.name(), "eps")?.unwrap_or(1e-5) as f32,
+                }
+            }
+            OpKind::Resize => {
+                return Err(Error::Unsupported(
+                    "resize from keyword arguments (call functional::resize)".into(),
+                ));
+            }
         })
     }
 
@@ -204,11 +336,16 @@ impl Op {
         match self {
             Op::Relu | Op::MaxPool2d { .. } | Op::AdaptiveMaxPool2d { .. } => true,
             Op::Interpolate(p) => p.mode != InterpolateMode::Bilinear,
+            Op::Unary(f) => f.is_exact(),
+            Op::Resize(p) => p.mode == ResizeMode::Nearest,
             Op::Conv2d { .. }
             | Op::AvgPool2d(_)
             | Op::AdaptiveAvgPool2d { .. }
             | Op::Linear
-            | Op::Matmul => false,
+            | Op::Matmul
+            | Op::Binary(_)
+            | Op::Softmax { .. }
+            | Op::BatchNorm { .. } => false,
         }
     }
 
@@ -263,6 +400,33 @@ impl Op {
             Op::Matmul => Call::Matmul {
                 dims: linear::matmul_dims(input(0)?, input(1)?)?,
             },
+            Op::Unary(Unary::Relu) => Call::Relu {
+                shape: input(0)?.to_vec(),
+            },
+            Op::Unary(f) => Call::Unary {
+                f,
+                shape: input(0)?.to_vec(),
+            },
+            Op::Binary(f) => Call::Binary {
+                f,
+                geometry: BroadcastGeometry::new(name, input(0)?, input(1)?)?,
+            },
+            Op::Softmax { dim } => Call::Softmax(SoftmaxGeometry::new(input(0)?, dim)?),
+            Op::BatchNorm { eps } => Call::BatchNorm {
+                geometry: BatchNormGeometry::new(
+                    input(0)?,
+                    [
+                        ("running_mean", Some(input(1)?)),
+                        ("running_var", Some(input(2)?)),
+                        ("weight", optional(3)),
+                        ("bias", optional(4)),
+                    ],
+                )?,
+                eps,
+                weight: optional(3).is_some(),
+                bias: optional(4).is_some(),
+            },
+            Op::Resize(params) => Call::Resize(params.geometry(input(0)?)?),
         })
     }
 }
@@ -301,6 +465,23 @@ pub enum Call {
     Matmul {
         dims: [usize; 3],
     },
+    /// A unary op other than relu (which is [`Call::Relu`]).
+    Unary {
+        f: Unary,
+        shape: Vec<usize>,
+    },
+    Binary {
+        f: Binary,
+        geometry: BroadcastGeometry,
+    },
+    Softmax(SoftmaxGeometry),
+    BatchNorm {
+        geometry: BatchNormGeometry,
+        eps: f32,
+        weight: bool,
+        bias: bool,
+    },
+    Resize(ResizeGeometry),
 }
 
 impl Call {
@@ -313,7 +494,11 @@ impl Call {
             }
             Call::AdaptiveAvgPool2d(g) | Call::AdaptiveMaxPool2d(g) => g.output_shape(),
             Call::Interpolate(g) => g.output_shape(),
-            Call::Relu { shape } => shape.clone(),
+            Call::Relu { shape } | Call::Unary { shape, .. } => shape.clone(),
+            Call::Binary { geometry, .. } => geometry.shape.clone(),
+            Call::Softmax(g) => g.output_shape(),
+            Call::BatchNorm { geometry, .. } => geometry.output_shape(),
+            Call::Resize(g) => g.output_shape(),
             Call::Linear {
                 dims: [n, _, m], ..
             } => vec![*n, *m],

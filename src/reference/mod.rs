@@ -3,10 +3,13 @@
 //! the [`crate::Device::cpu`] backend.
 
 pub mod conv2d;
+pub mod elementwise;
 pub mod gemm;
 pub mod interpolate;
 pub mod pool2d;
 pub mod relu;
+pub mod resize;
+pub mod softmax;
 
 use crate::op::Call;
 
@@ -47,5 +50,25 @@ pub fn run(call: &Call, inputs: &[Option<&[f32]>]) -> (Vec<f32>, Option<Vec<i64>
             None,
         ),
         Call::Matmul { dims: [m, k, n] } => (gemm::matmul(input(0), input(1), *m, *k, *n), None),
+        Call::Unary { f, .. } => (elementwise::unary(input(0), *f), None),
+        Call::Binary { f, geometry } => (
+            elementwise::binary(input(0), input(1), *f, geometry),
+            None,
+        ),
+        Call::Softmax(g) => (softmax::softmax(input(0), g), None),
+        Call::BatchNorm {
+            geometry, eps, ..
+        } => (
+            elementwise::batch_norm(
+                input(0),
+                [input(1), input(2)],
+                optional(3),
+                optional(4),
+                *eps,
+                geometry,
+            ),
+            None,
+        ),
+        Call::Resize(g) => (resize::resize(input(0), g), None),
     }
 }

@@ -1,0 +1,245 @@
+// elementwise.wgsl: the unary activations, the broadcast binary arithmetic ops and
+// inference batch_norm, NCHW f32. One invocation per element (unary, binary,
+// batch_norm) or per vec4 (unary4, binary4: same-shape operands, length a multiple
+// of 4). The launchers walk tensors in chunks that fit one storage binding.
+// Every unary op passes a NaN input through (tested on the bits: WGSL lets a
+// compiler assume no NaN in float comparisons); exp is computed here (Cephes' expf)
+// so sigmoid and tanh are accurate to a few ulp on every driver and never overflow.
+// @binding(0)  x      array<f32>        read        unary input, binary a, batch_norm input
+// @binding(1)  y      array<f32>        read        binary b
+// @binding(2)  dst    array<f32>        read_write
+// @binding(3)  x4     array<vec4<f32>>  read
+// @binding(4)  y4     array<vec4<f32>>  read
+// @binding(5)  dst4   array<vec4<f32>>  read_write
+// @binding(6)  uparams UnaryParams      uniform (declared in src/kernels/elementwise.rs)
+// @binding(7)  bparams BinaryParams     uniform
+// @binding(8)  nparams BatchNormParams  uniform
+// @binding(9)  mean   array<f32>        read [c]
+// @binding(10) var_   array<f32>        read [c]
+// @binding(11) weight array<f32>        read [c] (mean's buffer when absent)
+// @binding(12) bias   array<f32>        read [c] (mean's buffer when absent)
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(3) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> y4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> dst4: array<vec4<f32>>;
+@group(0) @binding(6) var<uniform> uparams: UnaryParams;
+@group(0) @binding(7) var<uniform> bparams: BinaryParams;
+@group(0) @binding(8) var<uniform> nparams: BatchNormParams;
+@group(0) @binding(9) var<storage, read> mean: array<f32>;
+@group(0) @binding(10) var<storage, read> var_: array<f32>;
+@group(0) @binding(11) var<storage, read> weight: array<f32>;
+@group(0) @binding(12) var<storage, read> bias: array<f32>;
+
+const WG: u32 = 256u;
+
+// Linear invocation id; the grid spills past 65535 workgroups into y.
+fn linear_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return gid.x + gid.y * nwg.x * WG;
+}
+
+fn is_nan(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// exp(v) for v <= 0 (NaN passes through): Cephes' expf, a few ulp; below -104 the
+// result underflows to 0 (or a denormal).
+fn exp_neg(v: f32) -> f32 {
+    let t = max(v, -104.0);
+    let n = round(t * 1.44269504088896341);
+    let r = t - n * 0.693359375 - n * -2.12194440e-4;
+    let z = r * r;
+    let p = (((((1.9875691500e-4 * r + 1.3981999507e-3) * r + 8.3334519073e-3) * r
+        + 4.1665795894e-2) * r + 1.6666665459e-1) * r + 5.0000001201e-1) * z + r + 1.0;
+    return select(ldexp(p, i32(n)), v, is_nan(v));
+}
+
+// a < b for numbers (not NaN), on the bits: a compiler may turn a float compare and
+// select into min/max, which need not keep -0.0 (llvmpipe does not)
+fn less(a: f32, b: f32) -> bool {
+    let ua = bitcast<u32>(a);
+    let ub = bitcast<u32>(b);
+    // a key ordered as the numbers are (-0.0 just below +0.0)
+    let ka = select(ua | 0x80000000u, ~ua, (ua & 0x80000000u) != 0u);
+    let kb = select(ub | 0x80000000u, ~ub, (ub & 0x80000000u) != 0u);
+    let zeros = ((ua | ub) & 0x7fffffffu) == 0u;
+    return ka < kb && !zeros;
+}
+
+// torch.clamp of a number: a bound wins only when strictly past it (-0.0 stays -0.0
+// with min 0), and max wins when min > max.
+fn clampf(v: f32, lo: f32, hi: f32) -> f32 {
+    let low = select(v, lo, less(v, lo));
+    return select(low, hi, less(hi, low));
+}
+
+fn sigmoid(v: f32) -> f32 {
+    // exp of -|v| only: no overflow
+    let e = exp_neg(-abs(v));
+    let s = 1.0 / (1.0 + e);
+    return select(e * s, s, v >= 0.0);
+}
+
+fn tanh_(v: f32) -> f32 {
+    let a = abs(v);
+    if a < 0.625 {
+        // Cephes' tanhf polynomial: no cancellation near 0; tanh(-0.0) is -0.0
+        let z = v * v;
+        let p = ((((-5.70498872745e-3 * z + 2.06390887954e-2) * z - 5.37397155531e-2) * z
+            + 1.33314422036e-1) * z - 3.33332819422e-1) * z * v + v;
+        return select(p, v, v == 0.0);
+    }
+    let t = exp_neg(-2.0 * a);
+    let r = (1.0 - t) / (1.0 + t);
+    return select(r, -r, v < 0.0);
+}
+
+fn unary_op(v: f32) -> f32 {
+    let p = uparams;
+    var r: f32;
+    switch p.op {
+        case OP_LEAKY_RELU: {
+            r = select(v * p.alpha, v, v > 0.0);
+        }
+        case OP_CLAMP: {
+            r = clampf(v, p.alpha, p.beta);
+        }
+        case OP_SIGMOID: {
+            r = sigmoid(v);
+        }
+        case OP_HARDSIGMOID: {
+            r = clampf(p.alpha * v + p.beta, 0.0, 1.0);
+        }
+        case OP_HARDSWISH: {
+            r = v * clampf(v + 3.0, 0.0, 6.0) / 6.0;
+        }
+        case OP_TANH: {
+            r = tanh_(v);
+        }
+        default: {
+            r = v;
+        }
+    }
+    return select(r, v, is_nan(v));
+}
+
+@compute @workgroup_size(256)
+fn unary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    if i < uparams.len {
+        dst[i] = unary_op(x[i]);
+    }
+}
+
+@compute @workgroup_size(256)
+fn unary4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    if i < uparams.len {
+        let v = x4[i];
+        dst4[i] = vec4<f32>(unary_op(v.x), unary_op(v.y), unary_op(v.z), unary_op(v.w));
+    }
+}
+
+fn binary_op(a: f32, b: f32) -> f32 {
+    switch bparams.op {
+        case OP_ADD: {
+            return a + b;
+        }
+        case OP_SUB: {
+            return a - b;
+        }
+        case OP_MUL: {
+            return a * b;
+        }
+        default: {
+            return a / b;
+        }
+    }
+}
+
+fn binary_op4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+    switch bparams.op {
+        case OP_ADD: {
+            return a + b;
+        }
+        case OP_SUB: {
+            return a - b;
+        }
+        case OP_MUL: {
+            return a * b;
+        }
+        default: {
+            return a / b;
+        }
+    }
+}
+
+// One broadcast output element: its coordinates, innermost dim last (shape5), give
+// the flat index into each operand (stride 0 along a broadcast dim).
+@compute @workgroup_size(256)
+fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = bparams;
+    let i = linear_id(gid, nwg);
+    if i >= p.len {
+        return;
+    }
+    var rem = p.start + i;
+    var ia = 0u;
+    var ib = 0u;
+    var c = rem % p.shape5;
+    rem = rem / p.shape5;
+    ia += c * p.a_stride5;
+    ib += c * p.b_stride5;
+    c = rem % p.shape4;
+    rem = rem / p.shape4;
+    ia += c * p.a_stride4;
+    ib += c * p.b_stride4;
+    c = rem % p.shape3;
+    rem = rem / p.shape3;
+    ia += c * p.a_stride3;
+    ib += c * p.b_stride3;
+    c = rem % p.shape2;
+    rem = rem / p.shape2;
+    ia += c * p.a_stride2;
+    ib += c * p.b_stride2;
+    c = rem % p.shape1;
+    rem = rem / p.shape1;
+    ia += c * p.a_stride1;
+    ib += c * p.b_stride1;
+    // the outermost dim takes what is left
+    ia += rem * p.a_stride0;
+    ib += rem * p.b_stride0;
+    dst[p.out_shift + i] = binary_op(x[ia - p.a_base], y[ib - p.b_base]);
+}
+
+// Same-shape operands, 4 elements per invocation.
+@compute @workgroup_size(256)
+fn binary4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    if i < bparams.len {
+        dst4[i] = binary_op4(x4[i], y4[i]);
+    }
+}
+
+// Inference batch_norm as PyTorch computes it: alpha = weight / sqrt(var + eps),
+// beta = bias - mean * alpha, y = x * alpha + beta.
+@compute @workgroup_size(256)
+fn batch_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = nparams;
+    let i = linear_id(gid, nwg);
+    if i >= p.len {
+        return;
+    }
+    let ch = ((p.start + i) / p.inner) % p.c;
+    var alpha = 1.0 / sqrt(var_[ch] + p.eps);
+    if (p.flags & FLAG_WEIGHT) != 0u {
+        alpha = alpha * weight[ch];
+    }
+    var beta = -mean[ch] * alpha;
+    if (p.flags & FLAG_BIAS) != 0u {
+        beta = bias[ch] + beta;
+    }
+    dst[i] = x[i] * alpha + beta;
+}

@@ -1,0 +1,112 @@
+// softmax.wgsl: torch.softmax over one dim of an f32 tensor seen as
+// [rows, len, inner]. softmax_rows (inner == 1, long rows): one workgroup of 256 per
+// row, the maximum and the sum reduced in workgroup memory. softmax_cols: one
+// invocation per (row, inner) column, three passes along it. The maximum is
+// subtracted before exp; a NaN anywhere along a column makes it all NaN, as in
+// PyTorch (NaN is tested on the bits: WGSL lets a compiler assume no NaN).
+// @binding(0) src    array<f32>     read        [rows, len, inner] (from shift)
+// @binding(1) dst    array<f32>     read_write  the same
+// @binding(2) params SoftmaxParams  uniform (declared in src/kernels/softmax.rs)
+
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<uniform> params: SoftmaxParams;
+
+const WG: u32 = 256u;
+
+var<workgroup> red: array<f32, 256>;
+
+// -inf and NaN, made at run time from their bits: a constant expression may not
+// evaluate to either (Tint rejects the bitcast of a constant), and a let is none.
+fn from_bits(b: u32) -> f32 {
+    let bits = b;
+    return bitcast<f32>(bits);
+}
+
+fn is_nan(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// max that propagates NaN
+fn nan_max(a: f32, b: f32) -> f32 {
+    return select(max(a, b), from_bits(0x7fc00000u), is_nan(a) || is_nan(b));
+}
+
+// exp(v) for v <= 0 (NaN passes through): Cephes' expf, as in elementwise.wgsl.
+fn exp_neg(v: f32) -> f32 {
+    let t = max(v, -104.0);
+    let n = round(t * 1.44269504088896341);
+    let r = t - n * 0.693359375 - n * -2.12194440e-4;
+    let z = r * r;
+    let p = (((((1.9875691500e-4 * r + 1.3981999507e-3) * r + 8.3334519073e-3) * r
+        + 4.1665795894e-2) * r + 1.6666665459e-1) * r + 5.0000001201e-1) * z + r + 1.0;
+    return select(ldexp(p, i32(n)), v, is_nan(v));
+}
+
+@compute @workgroup_size(256)
+fn softmax_rows(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let p = params;
+    // the grid spills past 65535 workgroups into y; uniform per workgroup
+    let row = wid.x + wid.y * nwg.x;
+    if row >= p.rows {
+        return;
+    }
+    let base = p.shift + row * p.len;
+    var m = from_bits(0xff800000u);
+    for (var k = lid; k < p.len; k += WG) {
+        m = nan_max(m, src[base + k]);
+    }
+    red[lid] = m;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if lid < s {
+            red[lid] = nan_max(red[lid], red[lid + s]);
+        }
+        workgroupBarrier();
+    }
+    m = red[0];
+    workgroupBarrier();
+    var sum = 0.0;
+    for (var k = lid; k < p.len; k += WG) {
+        sum += exp_neg(src[base + k] - m);
+    }
+    red[lid] = sum;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if lid < s {
+            red[lid] = red[lid] + red[lid + s];
+        }
+        workgroupBarrier();
+    }
+    sum = red[0];
+    for (var k = lid; k < p.len; k += WG) {
+        dst[base + k] = exp_neg(src[base + k] - m) / sum;
+    }
+}
+
+@compute @workgroup_size(256)
+fn softmax_cols(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let i = gid.x + gid.y * nwg.x * WG;
+    if i >= p.rows * p.inner {
+        return;
+    }
+    let row = i / p.inner;
+    let base = p.shift + row * p.len * p.inner + i % p.inner;
+    var m = from_bits(0xff800000u);
+    for (var k = 0u; k < p.len; k++) {
+        m = nan_max(m, src[base + k * p.inner]);
+    }
+    var sum = 0.0;
+    for (var k = 0u; k < p.len; k++) {
+        sum += exp_neg(src[base + k * p.inner] - m);
+    }
+    for (var k = 0u; k < p.len; k++) {
+        let at = base + k * p.inner;
+        dst[at] = exp_neg(src[at] - m) / sum;
+    }
+}
