@@ -1,7 +1,7 @@
 //! wgcnn: convolutional-network primitives on any GPU through wgpu.
 //!
-//! WGSL compute shaders for conv2d, max and average pooling, nearest and bilinear
-//! interpolation, relu and linear layers, with PyTorch's semantics on NCHW f32 tensors,
+//! WGSL compute shaders for conv2d, conv_transpose2d, max and average pooling, nearest
+//! and bilinear interpolation, relu, linear layers, and permute, slice and cat, with PyTorch's semantics on NCHW f32 tensors,
 //! a device layer that records every op into one pending command encoder, and a CPU
 //! reference path that every GPU result is validated against.
 //!
@@ -38,11 +38,14 @@ pub use device::{
 pub use dtype::DType;
 pub use error::{Error, Result};
 pub use functional::{
-    adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, conv2d, conv2d_ext, conv2d_relu,
-    interpolate, linear, matmul, max_pool2d, max_pool2d_with_indices, relu, relu_,
+    adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, cat, conv_transpose2d, conv2d,
+    conv2d_ext, conv2d_relu, interpolate, linear, matmul, max_pool2d, max_pool2d_with_indices,
+    permute, relu, relu_, slice,
 };
 pub use kernels::{Conv2dAlgo, Conv2dOptions, GemmVariant, Lowerings};
+pub use op::conv_transpose2d::ConvTranspose2dParams;
 pub use op::conv2d::{Conv2dParams, Padding, PaddingMode};
+pub use op::copy::SliceParams;
 pub use op::interpolate::{InterpolateMode, InterpolateParams};
 pub use op::pool2d::{AvgPool2dParams, MaxPool2dParams};
 pub use op::{Op, OpKind};

@@ -92,6 +92,11 @@ shaders! {
         consts: [super::gemm::EPILOGUE]
     },
     Roofline => "roofline.wgsl" { uniforms: [super::roofline::RoofParams], consts: [] },
+    ConvTranspose2d => "conv_transpose2d.wgsl" {
+        uniforms: [super::conv_transpose2d::ConvTransposeParams],
+        consts: [super::gemm::EPILOGUE]
+    },
+    Copy => "copy.wgsl" { uniforms: [super::copy::CopyParams], consts: [] },
 }
 
 impl Shader {

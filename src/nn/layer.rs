@@ -260,7 +260,14 @@ impl Layer {
                     Op::AvgPool2d(params) => Layer::AvgPool2d(params),
                     Op::AdaptiveAvgPool2d { output_size } => Layer::AdaptiveAvgPool2d(output_size),
                     Op::Interpolate(params) => Layer::Upsample(params),
-                    Op::Conv2d { .. } | Op::AdaptiveMaxPool2d { .. } | Op::Linear | Op::Matmul => {
+                    Op::Conv2d { .. }
+                    | Op::AdaptiveMaxPool2d { .. }
+                    | Op::Linear
+                    | Op::Matmul
+                    | Op::ConvTranspose2d(_)
+                    | Op::Permute(_)
+                    | Op::Slice(_)
+                    | Op::Cat { .. } => {
                         return Err(unsupported());
                     }
                 }

@@ -8,12 +8,16 @@
 //! reference and the kernels run.
 
 pub mod conv2d;
+pub mod conv_transpose2d;
+pub mod copy;
 pub mod interpolate;
 pub mod kwargs;
 pub mod linear;
 pub mod pool2d;
 
+use self::conv_transpose2d::{ConvTranspose2dGeometry, ConvTranspose2dParams};
 use self::conv2d::{Conv2dGeometry, Conv2dParams};
+use self::copy::{CatGeometry, Permutation, PermuteGeometry, SliceGeometry, SliceParams};
 use self::interpolate::{InterpolateGeometry, InterpolateMode, InterpolateParams};
 use self::kwargs::Kwargs;
 use self::pool2d::{AdaptiveGeometry, AvgPool2dParams, MaxPool2dParams, Pool2dGeometry};
@@ -57,11 +61,15 @@ pub enum OpKind {
     Relu,
     Linear,
     Matmul,
+    ConvTranspose2d,
+    Permute,
+    Slice,
+    Cat,
 }
 
 impl OpKind {
     /// Every kind.
-    pub const ALL: [OpKind; 9] = [
+    pub const ALL: [OpKind; 13] = [
         Self::Conv2d,
         Self::MaxPool2d,
         Self::AvgPool2d,
@@ -71,6 +79,10 @@ impl OpKind {
         Self::Relu,
         Self::Linear,
         Self::Matmul,
+        Self::ConvTranspose2d,
+        Self::Permute,
+        Self::Slice,
+        Self::Cat,
     ];
 
     /// The `torch.nn.functional` (or `torch`) name.
@@ -85,6 +97,10 @@ impl OpKind {
             Self::Relu => "relu",
             Self::Linear => "linear",
             Self::Matmul => "matmul",
+            Self::ConvTranspose2d => "conv_transpose2d",
+            Self::Permute => "permute",
+            Self::Slice => "slice",
+            Self::Cat => "cat",
         }
     }
 
@@ -102,10 +118,13 @@ impl OpKind {
             .find(|k| canonical(k.name()) == wanted)
     }
 
-    /// The names of the inputs, in order; conv2d's and linear's `bias` is optional.
+    /// The names of the inputs, in order; conv2d's, conv_transpose2d's and linear's
+    /// `bias` is optional. `cat` takes any number of inputs (one or more), all
+    /// `tensors`: a call passes each of them, in order.
     pub fn inputs(self) -> &'static [&'static str] {
         match self {
-            Self::Conv2d | Self::Linear => &["input", "weight", "bias"],
+            Self::Conv2d | Self::ConvTranspose2d | Self::Linear => &["input", "weight", "bias"],
+            Self::Cat => &["tensors"],
             Self::Matmul => &["input", "other"],
             _ => &["input"],
         }
@@ -140,6 +159,16 @@ pub enum Op {
     Linear,
     /// `matmul(input, other)` of two matrices.
     Matmul,
+    /// `conv_transpose2d(input, weight, bias)`.
+    ConvTranspose2d(ConvTranspose2dParams),
+    /// `permute(input, dims)`.
+    Permute(Permutation),
+    /// `input[.., start:end:step, ..]` along one dimension.
+    Slice(SliceParams),
+    /// `cat(tensors, dim)`, `dim` negative counting from the end.
+    Cat {
+        dim: i64,
+    },
 }
 
 impl Op {
@@ -155,6 +184,10 @@ impl Op {
             Op::Relu => OpKind::Relu,
             Op::Linear => OpKind::Linear,
             Op::Matmul => OpKind::Matmul,
+            Op::ConvTranspose2d(_) => OpKind::ConvTranspose2d,
+            Op::Permute(_) => OpKind::Permute,
+            Op::Slice(_) => OpKind::Slice,
+            Op::Cat { .. } => OpKind::Cat,
         }
     }
 
@@ -195,25 +228,47 @@ impl Op {
             OpKind::Relu => Op::Relu,
             OpKind::Linear => Op::Linear,
             OpKind::Matmul => Op::Matmul,
+            OpKind::ConvTranspose2d => Op::ConvTranspose2d(kw.conv_transpose2d_params()?),
+            OpKind::Permute => {
+                let dims = kw.ints(kind.name(), "dims")?.ok_or_else(|| {
+                    Error::param(
+                        kind.name(),
+                        "permute() missing 1 required positional arguments: \"dims\"",
+                    )
+                })?;
+                Op::Permute(Permutation::new(&dims)?)
+            }
+            OpKind::Slice => Op::Slice(kw.slice_params()?),
+            OpKind::Cat => Op::Cat {
+                dim: kw.int(kind.name(), "dim")?.unwrap_or(0),
+            },
         })
     }
 
     /// Whether results must equal PyTorch's bit for bit: the selection ops (relu, max
-    /// pooling, nearest interpolation), which compute nothing new.
+    /// pooling, nearest interpolation) and the copies (permute, slice, cat), which
+    /// compute nothing new.
     pub fn is_exact(&self) -> bool {
         match self {
-            Op::Relu | Op::MaxPool2d { .. } | Op::AdaptiveMaxPool2d { .. } => true,
+            Op::Relu
+            | Op::MaxPool2d { .. }
+            | Op::AdaptiveMaxPool2d { .. }
+            | Op::Permute(_)
+            | Op::Slice(_)
+            | Op::Cat { .. } => true,
             Op::Interpolate(p) => p.mode != InterpolateMode::Bilinear,
             Op::Conv2d { .. }
             | Op::AvgPool2d(_)
             | Op::AdaptiveAvgPool2d { .. }
             | Op::Linear
-            | Op::Matmul => false,
+            | Op::Matmul
+            | Op::ConvTranspose2d(_) => false,
         }
     }
 
     /// Checks the call on its inputs' shapes (in [`OpKind::inputs`] order, `None` for an
-    /// absent optional input) as PyTorch does, and resolves its geometry.
+    /// absent optional input; every tensor of a `cat`) as PyTorch does, and resolves
+    /// its geometry.
     ///
     /// # Errors
     /// PyTorch's shape and parameter errors; [`Error::Shape`] for a missing input.
@@ -263,6 +318,19 @@ impl Op {
             Op::Matmul => Call::Matmul {
                 dims: linear::matmul_dims(input(0)?, input(1)?)?,
             },
+            Op::ConvTranspose2d(params) => Call::ConvTranspose2d {
+                geometry: params.geometry(input(0)?, input(1)?, optional(2))?,
+                bias: optional(2).is_some(),
+            },
+            Op::Permute(p) => Call::Permute(p.geometry(input(0)?)?),
+            Op::Slice(p) => Call::Slice(p.geometry(input(0)?)?),
+            Op::Cat { dim } => {
+                let shapes = inputs
+                    .iter()
+                    .map(|s| s.ok_or_else(|| Error::shape(name, "missing argument 'tensors'")))
+                    .collect::<Result<Vec<_>>>()?;
+                Call::Cat(copy::cat_geometry(&shapes, dim)?)
+            }
         })
     }
 }
@@ -301,6 +369,13 @@ pub enum Call {
     Matmul {
         dims: [usize; 3],
     },
+    ConvTranspose2d {
+        geometry: ConvTranspose2dGeometry,
+        bias: bool,
+    },
+    Permute(PermuteGeometry),
+    Slice(SliceGeometry),
+    Cat(CatGeometry),
 }
 
 impl Call {
@@ -318,6 +393,10 @@ impl Call {
                 dims: [n, _, m], ..
             } => vec![*n, *m],
             Call::Matmul { dims: [m, _, n] } => vec![*m, *n],
+            Call::ConvTranspose2d { geometry, .. } => geometry.output_shape(),
+            Call::Permute(g) => g.output_shape(),
+            Call::Slice(g) => g.output_shape(),
+            Call::Cat(g) => g.output_shape(),
         }
     }
 
@@ -334,6 +413,7 @@ impl Call {
     pub fn macs(&self) -> u64 {
         match self {
             Call::Conv2d { geometry, .. } => geometry.macs(),
+            Call::ConvTranspose2d { geometry, .. } => geometry.macs(),
             Call::Linear { dims, .. } | Call::Matmul { dims } => dims
                 .iter()
                 .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
