@@ -82,7 +82,7 @@ fn op_workload(section: &str, name: &str, item: &Map<String, Value>) -> Result<W
     let input = dims(field("input"), name)?;
     let op = Op::from_kwargs(section, Kwargs(item), &input)?;
     let inputs = match op.kind() {
-        OpKind::Conv2d | OpKind::Linear => {
+        OpKind::Conv2d | OpKind::ConvTranspose2d | OpKind::Linear => {
             let weight = dims(field("weight"), name)?;
             // a weight of no dimensions has no c_out: its check names the weight
             let bias = (Kwargs(item).flag(op.name(), "bias")? == Some(true))

@@ -5,8 +5,10 @@
 use crate::device::DeviceKind;
 use crate::error::{Error, Result};
 use crate::kernels::{self, Conv2dOptions};
+use crate::op::conv_transpose2d::ConvTranspose2dParams;
 use crate::op::conv2d::Conv2dParams;
 use crate::op::elementwise::{Binary, Unary};
+use crate::op::copy::{Permutation, SliceParams, dim_of};
 use crate::op::interpolate::InterpolateParams;
 use crate::op::pool2d::{AvgPool2dParams, MaxPool2dParams};
 use crate::op::resize::ResizeParams;
@@ -15,7 +17,7 @@ use crate::reference;
 use crate::tensor::{IndexTensor, Storage, Tensor};
 
 /// Runs `op` on `inputs` (in [`crate::op::OpKind::inputs`] order, `None` for an absent
-/// optional input) on their device: the output, and the indices for the ops that give
+/// optional input; every tensor of a `cat`) on their device: the output, and the indices for the ops that give
 /// them (max pools with `return_indices`, adaptive max pooling).
 ///
 /// # Errors
@@ -478,4 +480,93 @@ pub fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// As [`binary`].
 pub fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     binary(a, b, Binary::Div)
+}
+/// 2-D transposed convolution ("deconvolution") over an NCHW batch: the gradient of
+/// conv2d with respect to its input, each input element scattering its group's
+/// filters into the output at `stride` spacing.
+///
+/// Corresponds to `torch.nn.functional.conv_transpose2d(input, weight, bias, stride,
+/// padding, output_padding, groups, dilation)`.
+///
+/// # Shapes
+/// `input [n, c_in, h, w]` or `[c_in, h, w]`; `weight [c_in, c_out / groups, kh, kw]`;
+/// `bias [c_out]`; output `[n, c_out, oh, ow]` (or `[c_out, oh, ow]`) with
+/// `oh = (h - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1`.
+///
+/// # Errors
+/// PyTorch's shape and parameter errors (`output padding must be smaller than either
+/// stride or dilation`, ...); [`Error::DeviceMismatch`]; device errors.
+pub fn conv_transpose2d(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    params: &ConvTranspose2dParams,
+) -> Result<Tensor> {
+    run1(
+        &Op::ConvTranspose2d(*params),
+        &[Some(input), Some(weight), bias],
+    )
+}
+
+/// The tensor with its dimensions reordered: output dimension `i` is input dimension
+/// `dims[i]`. Copies (the result is contiguous), bit for bit.
+///
+/// Corresponds to `torch.permute(input, dims)` followed by `.contiguous()`.
+///
+/// # Shapes
+/// Any rank up to 6; `dims` a permutation of `0..rank`.
+///
+/// # Errors
+/// PyTorch's errors for a wrong number of dims, a repeated or out-of-range dim;
+/// [`Error::Limit`] past rank 6; device errors.
+pub fn permute(x: &Tensor, dims: &[usize]) -> Result<Tensor> {
+    let dims = dims
+        .iter()
+        .map(|&d| dim_of("permute", d))
+        .collect::<Result<Vec<_>>>()?;
+    run1(&Op::Permute(Permutation::new(&dims)?), &[Some(x)])
+}
+
+/// `x[.., start:end:step, ..]` along `dim`, with numpy's slicing rules (as ONNX
+/// Slice): a negative `start` or `end` counts from the end, out-of-range values are
+/// clamped, and a negative `step` walks backwards from `start` to `end` (exclusive).
+/// Copies, bit for bit; an empty range gives an empty tensor.
+///
+/// Corresponds to Python's `x[:, start:end:step]` (and `torch.narrow` for step 1).
+///
+/// # Shapes
+/// Any rank from 1 to 6; the output has the input's shape but along `dim`.
+///
+/// # Errors
+/// `slice step cannot be zero`; PyTorch's error for `dim` out of range;
+/// [`Error::Limit`] past rank 6; device errors.
+pub fn slice(x: &Tensor, dim: usize, start: i64, end: i64, step: i64) -> Result<Tensor> {
+    let params = SliceParams {
+        dim: dim_of("slice", dim)?,
+        start,
+        end,
+        step,
+    };
+    run1(&Op::Slice(params), &[Some(x)])
+}
+
+/// The tensors joined along `dim`, in order, bit for bit.
+///
+/// Corresponds to `torch.cat(tensors, dim)`.
+///
+/// # Shapes
+/// One or more tensors of the same rank (1 to 6), with the same sizes but along
+/// `dim`; the output's size along `dim` is their sum.
+///
+/// # Errors
+/// PyTorch's errors: no tensors, ranks or sizes that differ, `dim` out of range;
+/// [`Error::DeviceMismatch`]; [`Error::Limit`] past rank 6; device errors.
+pub fn cat(xs: &[&Tensor], dim: usize) -> Result<Tensor> {
+    let inputs: Vec<Option<&Tensor>> = xs.iter().map(|&x| Some(x)).collect();
+    run1(
+        &Op::Cat {
+            dim: dim_of("cat", dim)?,
+        },
+        &inputs,
+    )
 }

@@ -1,9 +1,9 @@
 //! wgcnn: convolutional-network primitives on any GPU through wgpu.
 //!
-//! WGSL compute shaders for conv2d, max and average pooling, nearest and bilinear
-//! interpolation (and ONNX resize), relu and the other activations, broadcast
-//! arithmetic, softmax, inference batch norm and linear layers, with PyTorch's
-//! semantics on NCHW f32 tensors,
+//! WGSL compute shaders for conv2d, conv_transpose2d, max and average pooling, nearest
+//! and bilinear interpolation (and ONNX resize), relu and the other activations,
+//! broadcast arithmetic, softmax, inference batch norm, linear layers, and permute,
+//! slice and cat, with PyTorch's semantics on NCHW f32 tensors,
 //! a device layer that records every op into one pending command encoder, and a CPU
 //! reference path that every GPU result is validated against.
 //!
@@ -40,15 +40,12 @@ pub use device::{
 };
 pub use dtype::DType;
 pub use error::{Error, Result};
-pub use functional::{
-    adaptive_avg_pool2d, adaptive_max_pool2d, add, avg_pool2d, batch_norm, binary, conv2d,
-    conv2d_ext, conv2d_relu, div, hardsigmoid, hardswish, hardtanh, interpolate, leaky_relu,
-    linear, matmul, max_pool2d, max_pool2d_with_indices, mul, relu, relu_, resize, sigmoid,
-    softmax, sub, tanh, unary,
-};
+pub use functional::{adaptive_avg_pool2d, adaptive_max_pool2d, add, avg_pool2d, batch_norm, binary, cat, conv2d, conv2d_ext, conv2d_relu, conv_transpose2d, div, hardsigmoid, hardswish, hardtanh, interpolate, leaky_relu, linear, matmul, max_pool2d, max_pool2d_with_indices, mul, permute, relu, relu_, resize, sigmoid, slice, softmax, sub, tanh, unary};
 pub use kernels::{Conv2dAlgo, Conv2dOptions, GemmVariant, Lowerings};
+pub use op::conv_transpose2d::ConvTranspose2dParams;
 pub use op::conv2d::{Conv2dParams, Padding, PaddingMode};
 pub use op::elementwise::{Binary, Unary};
+pub use op::copy::SliceParams;
 pub use op::interpolate::{InterpolateMode, InterpolateParams};
 pub use op::pool2d::{AvgPool2dParams, MaxPool2dParams};
 pub use op::resize::{CoordinateMode, NearestMode, ResizeMode, ResizeParams};

@@ -6,8 +6,9 @@
 //!
 //! - `wgsl`: uniform structs and flag constants, defined once for Rust and WGSL;
 //! - [`shaders`]: the table of WGSL files and their sources as compiled;
-//! - `conv2d` (one module per lowering), `gemm`, `pool2d`, `interpolate`, `relu`,
-//!   `elementwise` (unary, binary, batch_norm), `softmax`, `resize`;
+//! - `conv2d` (one module per lowering), `conv_transpose2d`, `gemm`, `pool2d`,
+//!   `interpolate`, `relu`, `elementwise` (unary, binary, batch_norm), `softmax`,
+//!   `resize`, and `copy` (the strided copy of permute, slice and cat);
 //! - [`roofline`]: the adapter's roof, measured with the project's own kernels.
 //!
 //! Adding an op or a dtype: see `ARCHITECTURE.md` at the repository root.
@@ -16,6 +17,8 @@
 mod wgsl;
 pub(crate) mod conv2d;
 pub(crate) mod elementwise;
+pub(crate) mod conv_transpose2d;
+pub(crate) mod copy;
 pub(crate) mod gemm;
 pub(crate) mod interpolate;
 pub(crate) mod pool2d;
@@ -104,11 +107,11 @@ pub(crate) fn u32_of(v: u64, what: &'static str) -> Result<u32> {
 }
 
 /// Records a checked call on a GPU: its inputs in [`crate::op::OpKind::inputs`] order
-/// (`None` for an absent optional input) into `out`, and the indices into `indices`
-/// for the calls that give them, and charges its estimated cost to the device's submit
-/// budget (conv2d run by run of images as it records them, so that a long convolution
-/// is split into bounded submits; the other ops whole). An empty output records
-/// nothing.
+/// (`None` for an absent optional input; every tensor of a `cat`) into `out`, and the
+/// indices into `indices` for the calls that give them, and charges its estimated cost
+/// to the device's submit budget (conv2d and conv_transpose2d run by run of images as
+/// they record them, so that a long convolution is split into bounded submits; the
+/// other ops whole). An empty output records nothing.
 ///
 /// # Errors
 /// Limits of the device, and [`Error::Unsupported`] for a non-empty output from empty
@@ -139,7 +142,7 @@ pub(crate) fn launch(
     };
     let y = out.gpu_buffer()?;
     let idx = indices.map(IndexTensor::gpu_buffer).transpose()?;
-    if !matches!(call, Call::Conv2d { .. }) {
+    if !matches!(call, Call::Conv2d { .. } | Call::ConvTranspose2d { .. }) {
         gpu.reserve(call.cost())?;
     }
     match call {
@@ -214,5 +217,28 @@ pub(crate) fn launch(
             elementwise::batch_norm(gpu, geometry, *eps, (input(0)?.gpu_buffer()?, y), stats)
         }
         Call::Resize(g) => resize::launch(device, gpu, g, (input(0)?.gpu_buffer()?, y)),
+        Call::ConvTranspose2d { geometry, .. } => {
+            let (x, w) = (input(0)?, input(1)?);
+            conv_transpose2d::launch(
+                gpu,
+                geometry,
+                (x.gpu_buffer()?, w.gpu_buffer()?, y),
+                w.numel() as u64 * 4,
+                bias(2)?,
+            )
+        }
+        Call::Permute(g) => copy::launch(gpu, &[g.copy()], &[input(0)?.gpu_buffer()?], y),
+        Call::Slice(g) => copy::launch(gpu, &[g.copy()], &[input(0)?.gpu_buffer()?], y),
+        Call::Cat(g) => {
+            // an empty input has no buffer, and its copy records nothing: the output
+            // stands in, never read
+            let sources = (0..g.shapes.len())
+                .map(|i| match input(i)? {
+                    t if t.numel() == 0 => Ok(y),
+                    t => t.gpu_buffer(),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            copy::launch(gpu, &g.copies(), &sources, y)
+        }
     }
 }

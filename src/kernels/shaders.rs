@@ -102,6 +102,11 @@ shaders! {
     },
     Softmax => "softmax.wgsl" { uniforms: [super::softmax::SoftmaxParams], consts: [] },
     Resize => "resize.wgsl" { uniforms: [super::resize::ResizeUniform], consts: [] },
+    ConvTranspose2d => "conv_transpose2d.wgsl" {
+        uniforms: [super::conv_transpose2d::ConvTransposeParams],
+        consts: [super::gemm::EPILOGUE]
+    },
+    Copy => "copy.wgsl" { uniforms: [super::copy::CopyParams], consts: [] },
 }
 
 impl Shader {

@@ -23,9 +23,21 @@ impl WgslType for f32 {
     }
 }
 
+impl WgslType for i32 {
+    fn fields(name: &'static str, out: &mut Vec<(String, &'static str)>) {
+        out.push((name.to_string(), "i32"));
+    }
+}
+
 impl<const N: usize> WgslType for [u32; N] {
     fn fields(name: &'static str, out: &mut Vec<(String, &'static str)>) {
         out.extend((0..N).map(|i| (format!("{name}{i}"), "u32")));
+    }
+}
+
+impl<const N: usize> WgslType for [i32; N] {
+    fn fields(name: &'static str, out: &mut Vec<(String, &'static str)>) {
+        out.extend((0..N).map(|i| (format!("{name}{i}"), "i32")));
     }
 }
 

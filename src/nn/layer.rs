@@ -268,7 +268,11 @@ impl Layer {
                     | Op::Binary(_)
                     | Op::Softmax { .. }
                     | Op::BatchNorm { .. }
-                    | Op::Resize(_) => {
+                    | Op::Resize(_)
+                    | Op::ConvTranspose2d(_)
+                    | Op::Permute(_)
+                    | Op::Slice(_)
+                    | Op::Cat { .. } => {
                         return Err(unsupported());
                     }
                 }

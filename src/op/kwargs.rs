@@ -5,7 +5,9 @@
 
 use serde_json::Value;
 
+use super::conv_transpose2d::ConvTranspose2dParams;
 use super::conv2d::{Conv2dParams, Padding, PaddingMode};
+use super::copy::SliceParams;
 use super::interpolate::{InterpolateMode, InterpolateParams};
 use super::pool2d::{AvgPool2dParams, MaxPool2dParams};
 use crate::error::{Error, Result};
@@ -187,6 +189,28 @@ impl Kwargs<'_> {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => Ok(n.as_f64()),
             Some(v) => Err(type_error(op, key, "float", v)),
+        }
+    }
+
+    /// A list-of-ints parameter of `op` (`dims=[0, 2, 1]`): `None` when absent or
+    /// null.
+    ///
+    /// # Errors
+    /// PyTorch's `TypeError` for a value that is not a list of JSON integers.
+    pub fn ints(&self, op: &'static str, key: &str) -> Result<Option<Vec<i64>>> {
+        let expected = "tuple of ints";
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(pos, item)| {
+                    int_of(op, key, item)?
+                        .ok_or_else(|| element_error(op, key, expected, item, pos))
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Some),
+            Some(v) => Err(type_error(op, key, expected, v)),
         }
     }
 
@@ -427,6 +451,37 @@ impl Kwargs<'_> {
             dilation: self.pair(op, "dilation", [1, 1])?,
             groups,
             padding_mode,
+        })
+    }
+
+    /// The conv_transpose2d parameters (`stride`, `padding`, `output_padding`,
+    /// `groups`, `dilation`), PyTorch's defaults when absent.
+    ///
+    /// # Errors
+    /// PyTorch's errors for malformed values.
+    pub fn conv_transpose2d_params(&self) -> Result<ConvTranspose2dParams> {
+        let op = "conv_transpose2d";
+        Ok(ConvTranspose2dParams {
+            stride: self.pair(op, "stride", [1, 1])?,
+            padding: self.pair(op, "padding", [0, 0])?,
+            output_padding: self.pair(op, "output_padding", [0, 0])?,
+            groups: self.int(op, "groups")?.unwrap_or(1),
+            dilation: self.pair(op, "dilation", [1, 1])?,
+        })
+    }
+
+    /// The slice parameters (`dim`, `start`, `end`, `step`; by default dimension 0,
+    /// from the start to the end with step 1).
+    ///
+    /// # Errors
+    /// PyTorch's `TypeError`s for values that are not ints.
+    pub fn slice_params(&self) -> Result<SliceParams> {
+        let op = "slice";
+        Ok(SliceParams {
+            dim: self.int(op, "dim")?.unwrap_or(0),
+            start: self.int(op, "start")?.unwrap_or(0),
+            end: self.int(op, "end")?.unwrap_or(i64::MAX),
+            step: self.int(op, "step")?.unwrap_or(1),
         })
     }
 }

@@ -10,6 +10,8 @@
 pub mod batch_norm;
 pub mod conv2d;
 pub mod elementwise;
+pub mod conv_transpose2d;
+pub mod copy;
 pub mod interpolate;
 pub mod kwargs;
 pub mod linear;
@@ -20,6 +22,8 @@ pub mod softmax;
 use self::batch_norm::BatchNormGeometry;
 use self::conv2d::{Conv2dGeometry, Conv2dParams};
 use self::elementwise::{Binary, BroadcastGeometry, Unary};
+use self::conv_transpose2d::{ConvTranspose2dGeometry, ConvTranspose2dParams};
+use self::copy::{CatGeometry, Permutation, PermuteGeometry, SliceGeometry, SliceParams};
 use self::interpolate::{InterpolateGeometry, InterpolateMode, InterpolateParams};
 use self::kwargs::Kwargs;
 use self::pool2d::{AdaptiveGeometry, AvgPool2dParams, MaxPool2dParams, Pool2dGeometry};
@@ -79,11 +83,15 @@ pub enum OpKind {
     BatchNorm,
     /// ONNX `Resize` (no `torch.nn.functional` name of its own).
     Resize,
+    ConvTranspose2d,
+    Permute,
+    Slice,
+    Cat,
 }
 
 impl OpKind {
     /// Every kind.
-    pub const ALL: [OpKind; 22] = [
+    pub const ALL: [OpKind; 26] = [
         Self::Conv2d,
         Self::MaxPool2d,
         Self::AvgPool2d,
@@ -106,6 +114,10 @@ impl OpKind {
         Self::Softmax,
         Self::BatchNorm,
         Self::Resize,
+        Self::ConvTranspose2d,
+        Self::Permute,
+        Self::Slice,
+        Self::Cat,
     ];
 
     /// The `torch.nn.functional` (or `torch`) name.
@@ -133,6 +145,10 @@ impl OpKind {
             Self::Softmax => "softmax",
             Self::BatchNorm => "batch_norm",
             Self::Resize => "resize",
+            Self::ConvTranspose2d => "conv_transpose2d",
+            Self::Permute => "permute",
+            Self::Slice => "slice",
+            Self::Cat => "cat",
         }
     }
 
@@ -150,11 +166,13 @@ impl OpKind {
             .find(|k| canonical(k.name()) == wanted)
     }
 
-    /// The names of the inputs, in order; conv2d's and linear's `bias` and
-    /// batch_norm's `weight` and `bias` are optional.
+    /// The names of the inputs, in order; conv2d's, conv_transpose2d's and linear's
+    /// `bias` and batch_norm's `weight` and `bias` are optional. `cat` takes any number
+    /// of inputs (one or more), all `tensors`: a call passes each of them, in order.
     pub fn inputs(self) -> &'static [&'static str] {
         match self {
-            Self::Conv2d | Self::Linear => &["input", "weight", "bias"],
+            Self::Conv2d | Self::ConvTranspose2d | Self::Linear => &["input", "weight", "bias"],
+            Self::Cat => &["tensors"],
             Self::Matmul | Self::Add | Self::Sub | Self::Mul | Self::Div => &["input", "other"],
             Self::BatchNorm => &["input", "running_mean", "running_var", "weight", "bias"],
             _ => &["input"],
@@ -205,6 +223,16 @@ pub enum Op {
     },
     /// ONNX `Resize` of an NCHW tensor.
     Resize(ResizeParams),
+    /// `conv_transpose2d(input, weight, bias)`.
+    ConvTranspose2d(ConvTranspose2dParams),
+    /// `permute(input, dims)`.
+    Permute(Permutation),
+    /// `input[.., start:end:step, ..]` along one dimension.
+    Slice(SliceParams),
+    /// `cat(tensors, dim)`, `dim` negative counting from the end.
+    Cat {
+        dim: i64,
+    },
 }
 
 impl Op {
@@ -238,6 +266,10 @@ impl Op {
             Op::Softmax { .. } => OpKind::Softmax,
             Op::BatchNorm { .. } => OpKind::BatchNorm,
             Op::Resize(_) => OpKind::Resize,
+            Op::ConvTranspose2d(_) => OpKind::ConvTranspose2d,
+            Op::Permute(_) => OpKind::Permute,
+            Op::Slice(_) => OpKind::Slice,
+            Op::Cat { .. } => OpKind::Cat,
         }
     }
 
@@ -327,14 +359,34 @@ impl Op {
                     "resize from keyword arguments (call functional::resize)".into(),
                 ));
             }
+            OpKind::ConvTranspose2d => Op::ConvTranspose2d(kw.conv_transpose2d_params()?),
+            OpKind::Permute => {
+                let dims = kw.ints(kind.name(), "dims")?.ok_or_else(|| {
+                    Error::param(
+                        kind.name(),
+                        "permute() missing 1 required positional arguments: \"dims\"",
+                    )
+                })?;
+                Op::Permute(Permutation::new(&dims)?)
+            }
+            OpKind::Slice => Op::Slice(kw.slice_params()?),
+            OpKind::Cat => Op::Cat {
+                dim: kw.int(kind.name(), "dim")?.unwrap_or(0),
+            },
         })
     }
 
     /// Whether results must equal PyTorch's bit for bit: the selection ops (relu, max
-    /// pooling, nearest interpolation), which compute nothing new.
+    /// pooling, nearest interpolation) and the copies (permute, slice, cat), which
+    /// compute nothing new.
     pub fn is_exact(&self) -> bool {
         match self {
-            Op::Relu | Op::MaxPool2d { .. } | Op::AdaptiveMaxPool2d { .. } => true,
+            Op::Relu
+            | Op::MaxPool2d { .. }
+            | Op::AdaptiveMaxPool2d { .. }
+            | Op::Permute(_)
+            | Op::Slice(_)
+            | Op::Cat { .. } => true,
             Op::Interpolate(p) => p.mode != InterpolateMode::Bilinear,
             Op::Unary(f) => f.is_exact(),
             Op::Resize(p) => p.mode == ResizeMode::Nearest,
@@ -346,11 +398,13 @@ impl Op {
             | Op::Binary(_)
             | Op::Softmax { .. }
             | Op::BatchNorm { .. } => false,
+            | Op::ConvTranspose2d(_) => false,
         }
     }
 
     /// Checks the call on its inputs' shapes (in [`OpKind::inputs`] order, `None` for an
-    /// absent optional input) as PyTorch does, and resolves its geometry.
+    /// absent optional input; every tensor of a `cat`) as PyTorch does, and resolves
+    /// its geometry.
     ///
     /// # Errors
     /// PyTorch's shape and parameter errors; [`Error::Shape`] for a missing input.
@@ -427,6 +481,19 @@ impl Op {
                 bias: optional(4).is_some(),
             },
             Op::Resize(params) => Call::Resize(params.geometry(input(0)?)?),
+            Op::ConvTranspose2d(params) => Call::ConvTranspose2d {
+                geometry: params.geometry(input(0)?, input(1)?, optional(2))?,
+                bias: optional(2).is_some(),
+            },
+            Op::Permute(p) => Call::Permute(p.geometry(input(0)?)?),
+            Op::Slice(p) => Call::Slice(p.geometry(input(0)?)?),
+            Op::Cat { dim } => {
+                let shapes = inputs
+                    .iter()
+                    .map(|s| s.ok_or_else(|| Error::shape(name, "missing argument 'tensors'")))
+                    .collect::<Result<Vec<_>>>()?;
+                Call::Cat(copy::cat_geometry(&shapes, dim)?)
+            }
         })
     }
 }
@@ -482,6 +549,13 @@ pub enum Call {
         bias: bool,
     },
     Resize(ResizeGeometry),
+    ConvTranspose2d {
+        geometry: ConvTranspose2dGeometry,
+        bias: bool,
+    },
+    Permute(PermuteGeometry),
+    Slice(SliceGeometry),
+    Cat(CatGeometry),
 }
 
 impl Call {
@@ -503,6 +577,10 @@ impl Call {
                 dims: [n, _, m], ..
             } => vec![*n, *m],
             Call::Matmul { dims: [m, _, n] } => vec![*m, *n],
+            Call::ConvTranspose2d { geometry, .. } => geometry.output_shape(),
+            Call::Permute(g) => g.output_shape(),
+            Call::Slice(g) => g.output_shape(),
+            Call::Cat(g) => g.output_shape(),
         }
     }
 
@@ -519,6 +597,7 @@ impl Call {
     pub fn macs(&self) -> u64 {
         match self {
             Call::Conv2d { geometry, .. } => geometry.macs(),
+            Call::ConvTranspose2d { geometry, .. } => geometry.macs(),
             Call::Linear { dims, .. } | Call::Matmul { dims } => dims
                 .iter()
                 .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))

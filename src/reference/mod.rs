@@ -4,6 +4,8 @@
 
 pub mod conv2d;
 pub mod elementwise;
+pub mod conv_transpose2d;
+pub mod copy;
 pub mod gemm;
 pub mod interpolate;
 pub mod pool2d;
@@ -14,8 +16,9 @@ pub mod softmax;
 use crate::op::Call;
 
 /// Runs a checked call on host data: its inputs in [`crate::op::OpKind::inputs`] order
-/// (`None` for an absent optional input, each with the length its shape says). Returns
-/// the output, and the indices for the calls that give them.
+/// (`None` for an absent optional input; every tensor of a `cat`), each with the
+/// length its shape says. Returns the output, and the indices for the calls that give
+/// them.
 pub fn run(call: &Call, inputs: &[Option<&[f32]>]) -> (Vec<f32>, Option<Vec<i64>>) {
     let input = |i: usize| inputs.get(i).copied().flatten().unwrap_or(&[]);
     let optional = |i: usize| inputs.get(i).copied().flatten();
@@ -70,5 +73,15 @@ pub fn run(call: &Call, inputs: &[Option<&[f32]>]) -> (Vec<f32>, Option<Vec<i64>
             None,
         ),
         Call::Resize(g) => (resize::resize(input(0), g), None),
+        Call::ConvTranspose2d { geometry, .. } => (
+            conv_transpose2d::conv_transpose2d(input(0), input(1), optional(2), geometry),
+            None,
+        ),
+        Call::Permute(g) => (copy::permute(input(0), g), None),
+        Call::Slice(g) => (copy::slice(input(0), g), None),
+        Call::Cat(g) => {
+            let all: Vec<&[f32]> = (0..g.shapes.len()).map(input).collect();
+            (copy::cat(&all, g), None)
+        }
     }
 }

@@ -1,0 +1,46 @@
+// copy.wgsl: the strided copy that permute, slice and cat run, on the bits of f32
+// data (bound as u32, so every value, NaN payloads included, moves unchanged). One
+// invocation per element of a piece of up to 6 dimensions (size0 outermost, size5
+// innermost): for its index i, dst[dst_base + sum(i_k * dst_stride_k)] =
+// src[src_base + sum(i_k * src_stride_k)]. Strides are signed (a slice walking
+// backwards); the sums are taken in wrapping u32 arithmetic, exact because every
+// address lies within its binding (the launcher checks).
+// @binding(0) src    array<u32>   read        the piece's source window
+// @binding(1) dst    array<u32>   read_write  the piece's destination window
+// @binding(2) params CopyParams   uniform (declared in src/kernels/copy.rs)
+
+@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(2) var<uniform> params: CopyParams;
+
+const WG: u32 = 256u;
+
+// The offset of index component `i` along a dimension of signed `stride`.
+fn dim_offset(i: u32, stride: i32) -> u32 {
+    return i * bitcast<u32>(stride);
+}
+
+@compute @workgroup_size(256)
+fn strided_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = params;
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if idx >= p.total {
+        return;
+    }
+    var rest = idx;
+    let i5 = rest % p.size5;
+    rest /= p.size5;
+    let i4 = rest % p.size4;
+    rest /= p.size4;
+    let i3 = rest % p.size3;
+    rest /= p.size3;
+    let i2 = rest % p.size2;
+    rest /= p.size2;
+    let i1 = rest % p.size1;
+    let i0 = rest / p.size1;
+    let s = p.src_base + dim_offset(i0, p.src_stride0) + dim_offset(i1, p.src_stride1) + dim_offset(i2, p.src_stride2)
+        + dim_offset(i3, p.src_stride3) + dim_offset(i4, p.src_stride4) + dim_offset(i5, p.src_stride5);
+    let d = p.dst_base + dim_offset(i0, p.dst_stride0) + dim_offset(i1, p.dst_stride1) + dim_offset(i2, p.dst_stride2)
+        + dim_offset(i3, p.dst_stride3) + dim_offset(i4, p.dst_stride4) + dim_offset(i5, p.dst_stride5);
+    dst[d] = src[s];
+}

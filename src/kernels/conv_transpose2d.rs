@@ -1,0 +1,154 @@
+//! conv_transpose2d on the GPU: `shaders/conv_transpose2d.wgsl`, a gather with one
+//! output pixel and 4 output channels per invocation, recorded in runs of images whose
+//! input and output windows each fit one storage binding and whose work fits the
+//! device's submit budget.
+
+use crate::device::{Bind, GpuHandle, Slot};
+use crate::error::{Error, Result};
+use crate::kernels::gemm::FLAG_BIAS;
+use crate::kernels::shaders::Shader;
+use crate::kernels::u32_of;
+use crate::op::conv_transpose2d::ConvTranspose2dGeometry;
+
+uniform! {
+    /// `ConvTransposeParams` of conv_transpose2d.wgsl.
+    pub(crate) struct ConvTransposeParams {
+        c_in: u32,
+        h: u32,
+        w: u32,
+        cg: u32,
+        kh: u32,
+        kw: u32,
+        stride_h: u32,
+        stride_w: u32,
+        pad_h: u32,
+        pad_w: u32,
+        dil_h: u32,
+        dil_w: u32,
+        oh: u32,
+        ow: u32,
+        c_out: u32,
+        mg: u32,
+        groups: u32,
+        /// Blocks of 4 output channels per group.
+        blocks: u32,
+        /// Invocations of this dispatch.
+        total: u32,
+        /// [`FLAG_BIAS`].
+        flags: u32,
+        in_shift: u32,
+        out_shift: u32,
+        _pad: [u32; 2],
+    }
+}
+
+const LAYOUT: &[(u32, Slot)] =
+    layout![0 => Read, 1 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform];
+
+/// Output channels per invocation.
+const CHANNELS: usize = 4;
+
+/// Records `conv_transpose2d(x, w, bias)` of `g` into `y`. `bias` is the bias buffer
+/// and its size in bytes.
+pub(crate) fn launch(
+    gpu: &GpuHandle,
+    g: &ConvTranspose2dGeometry,
+    (x, w, y): (&wgpu::Buffer, &wgpu::Buffer, &wgpu::Buffer),
+    w_size: u64,
+    bias: Option<(&wgpu::Buffer, u64)>,
+) -> Result<()> {
+    let op = "conv_transpose2d";
+    // the weights are bound whole
+    let max_binding = gpu.chunk_elems() * 4;
+    if w_size > max_binding {
+        return Err(Error::limit(
+            op,
+            "weight size (bytes) for one storage binding",
+            w_size,
+            max_binding,
+        ));
+    }
+    let fit = |v: Option<usize>, what: &'static str| -> Result<u32> {
+        u32_of(v.map_or(u64::MAX, |v| v as u64), what)
+    };
+    // the shader's coordinates in the full output, and its taps' offsets, as u32
+    fit(
+        g.oh.checked_add(g.padding[0]),
+        "conv_transpose2d output row",
+    )?;
+    fit(
+        g.ow.checked_add(g.padding[1]),
+        "conv_transpose2d output column",
+    )?;
+    fit(
+        (g.kh - 1).checked_mul(g.dilation[0]),
+        "conv_transpose2d tap offset",
+    )?;
+    fit(
+        (g.kw - 1).checked_mul(g.dilation[1]),
+        "conv_transpose2d tap offset",
+    )?;
+    let blocks = g.mg.div_ceil(CHANNELS);
+    let ohw = g.oh as u64 * g.ow as u64;
+    // invocations per image
+    let per_image = ohw
+        .checked_mul((g.groups * blocks) as u64)
+        .ok_or_else(|| Error::limit(op, "invocations per image", u64::MAX, u64::from(u32::MAX)))?;
+    u32_of(per_image, "conv_transpose2d invocations per image")?;
+    let by_count = (u64::from(u32::MAX) / per_image.max(1)).max(1);
+    // each image's estimated cost: its multiply-adds and the outputs it writes
+    let cost = (g.macs() / g.n.max(1) as u64).saturating_add(ohw * g.c_out as u64);
+    let by_budget = (gpu.submit_budget() / cost.max(1)).max(1);
+    let max_run = usize::try_from(by_count.min(by_budget)).unwrap_or(usize::MAX);
+    let pipeline = gpu.pipeline(&Shader::ConvTranspose2d.entry("conv_transpose2d", LAYOUT))?;
+    let (b, b_size, flags) = match bias {
+        Some((b, size)) => (b, size, FLAG_BIAS),
+        // the weights stand in, never read
+        None => (w, 4, 0),
+    };
+    let in_image = (g.c_in * g.h * g.w) as u64;
+    let out_image = (g.c_out as u64) * ohw;
+    gpu.for_each_run(
+        "conv_transpose2d image size (bytes)",
+        g.n,
+        (in_image, out_image),
+        max_run,
+        |_, images, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+            gpu.reserve(cost.saturating_mul(images as u64))?;
+            let total = per_image * images as u64;
+            let params = ConvTransposeParams {
+                c_in: g.c_in as u32,
+                h: g.h as u32,
+                w: g.w as u32,
+                cg: g.cg as u32,
+                kh: g.kh as u32,
+                kw: g.kw as u32,
+                stride_h: g.stride[0] as u32,
+                stride_w: g.stride[1] as u32,
+                pad_h: g.padding[0] as u32,
+                pad_w: g.padding[1] as u32,
+                dil_h: g.dilation[0] as u32,
+                dil_w: g.dilation[1] as u32,
+                oh: g.oh as u32,
+                ow: g.ow as u32,
+                c_out: g.c_out as u32,
+                mg: g.mg as u32,
+                groups: g.groups as u32,
+                blocks: blocks as u32,
+                total: u32_of(total, "conv_transpose2d invocations")?,
+                flags,
+                in_shift: x_shift,
+                out_shift: y_shift,
+                ..ConvTransposeParams::default()
+            };
+            let binds = [
+                Bind::at(0, x, x_off, x_size),
+                Bind::at(1, w, 0, w_size),
+                Bind::at(2, b, 0, b_size),
+                Bind::at(3, y, y_off, y_size),
+            ];
+            let groups = gpu.grid(total.div_ceil(64))?;
+            gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)
+        },
+    )
+}
