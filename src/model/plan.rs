@@ -1182,37 +1182,53 @@ impl Planner<'_> {
                 let shape = self.squeeze_shape(node, &xs, axes.as_deref())?;
                 self.emit(Kernel::View, vec![Some(Arg::Value(x))], shape, Some(out));
             }
-            NodeOp::MaxPool { pads, .. } | NodeOp::AveragePool { pads, .. } => {
+            NodeOp::MaxPool { params, pads } => {
                 let [_, _, h, w] = rank4(&node.op_type)?;
-                let (kernel, stride, dilation) = match &node.op {
-                    NodeOp::MaxPool { params, .. } => (params.kernel_size, params.stride.unwrap_or(params.kernel_size), params.dilation),
-                    NodeOp::AveragePool { params, .. } => (params.kernel_size, params.stride.unwrap_or(params.kernel_size), [1, 1]),
-                    _ => unreachable!("matched above"),
+                let stride = params.stride.unwrap_or(params.kernel_size);
+                let sides = pads.resolve([h, w], params.kernel_size, stride, params.dilation);
+                let mut p = *params;
+                let input = self.pool_input(x, &xs, sides, f32::NEG_INFINITY, &mut p.padding)?;
+                let op = Op::MaxPool2d {
+                    params: p,
+                    return_indices: false,
                 };
-                let [t, l, b, r] = pads.resolve([h, w], kernel, stride, dilation);
-                if t != b || l != r {
-                    return Err(op_err(
-                        node,
-                        format!("asymmetric pads [{t}, {l}, {b}, {r}] (PyTorch's pools pad both sides alike)"),
-                    ));
-                }
-                let op = match &node.op {
-                    NodeOp::AveragePool { params, .. } => {
-                        let mut p = *params;
-                        p.padding = [t, l];
-                        Op::AvgPool2d(p)
-                    }
-                    NodeOp::MaxPool { params, .. } => {
-                        let mut p = *params;
-                        p.padding = [t, l];
-                        Op::MaxPool2d {
-                            params: p,
-                            return_indices: false,
+                self.emit_op(op, vec![Some(Arg::Value(input))], Some(out))?;
+            }
+            NodeOp::AveragePool { params, pads } => {
+                let [_, _, h, w] = rank4(&node.op_type)?;
+                let stride = params.stride.unwrap_or(params.kernel_size);
+                let sides = pads.resolve([h, w], params.kernel_size, stride, [1, 1]);
+                let mut p = *params;
+                let input = self.pool_input(x, &xs, sides, 0.0, &mut p.padding)?;
+                let explicit = p.padding == [0, 0] && sides != [0; 4];
+                if !explicit || p.count_include_pad {
+                    // padding the pool sees is PyTorch's, or zeros it counts as ONNX does
+                    self.emit_op(Op::AvgPool2d(p), vec![Some(Arg::Value(input))], Some(out))?;
+                } else {
+                    // zeros it must not count: the mean over the whole window, scaled by
+                    // the window's area over its cells inside the input
+                    p.count_include_pad = true;
+                    let pooled = self.emit_op(Op::AvgPool2d(p), vec![Some(Arg::Value(input))], None)?;
+                    let shape = self.shape(pooled)?;
+                    let (oh, ow) = (shape[2], shape[3]);
+                    let [kh, kw] = p.kernel_size.map(|k| k.max(1) as usize);
+                    let [sh, sw] = stride.map(|s| s.max(1) as usize);
+                    let inside = |o: usize, s: usize, k: usize, before: i64, len: usize| -> usize {
+                        let start = (o * s) as i64 - before;
+                        let (lo, hi) = (start.max(0), (start + k as i64).min(len as i64));
+                        (hi - lo).max(0) as usize
+                    };
+                    let mut factor = Vec::with_capacity(oh * ow);
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let cells = inside(oy, sh, kh, sides[0], h) * inside(ox, sw, kw, sides[1], w);
+                            factor.push(if cells == 0 { 0.0 } else { (kh * kw) as f32 / cells as f32 });
                         }
                     }
-                    _ => unreachable!("matched above"),
-                };
-                self.emit_op(op, vec![Some(Arg::Value(x))], Some(out))?;
+                    let key = format!("#pool_count{:?}{:?}{:?}{:?}", [h, w, oh, ow], sides, p.kernel_size, stride);
+                    let f = self.weight(key, HostValue::f32(vec![1, 1, oh, ow], factor))?;
+                    self.emit(Kernel::Binary(Binary::Mul), vec![Some(Arg::Value(pooled)), Some(f)], shape, Some(out));
+                }
             }
             NodeOp::AdaptiveAvgPool { output_size } => {
                 self.emit_op(Op::AdaptiveAvgPool2d { output_size: *output_size }, vec![Some(Arg::Value(x))], Some(out))?;
@@ -1431,6 +1447,52 @@ impl Planner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A pool's input and padding for ONNX's `[top, left, bottom, right]` pads:
+    /// PyTorch's own padding where both sides of each axis agree, else the input padded
+    /// with `fill` rows and columns and no padding left to the pool.
+    fn pool_input(
+        &mut self,
+        x: ValueId,
+        xs: &[usize],
+        [t, l, b, r]: [i64; 4],
+        fill: f32,
+        padding: &mut [i64; 2],
+    ) -> Result<ValueId> {
+        if t == b && l == r {
+            *padding = [t, l];
+            return Ok(x);
+        }
+        *padding = [0, 0];
+        let mut cur = x;
+        let mut shape = xs.to_vec();
+        for (dim, before, after) in [(2usize, t, b), (3, l, r)] {
+            if before == 0 && after == 0 {
+                continue;
+            }
+            let mut parts = Vec::new();
+            let mut total = shape[dim];
+            for (count, is_input) in [(before, false), (0, true), (after, false)] {
+                if is_input {
+                    parts.push(Some(Arg::Value(cur)));
+                    continue;
+                }
+                if count <= 0 {
+                    continue;
+                }
+                let count = usize::try_from(count).map_err(|_| shape_err(self.node(), "pads"))?;
+                let mut piece = shape.clone();
+                piece[dim] = count;
+                total += count;
+                let n = numel(&piece).ok_or_else(|| shape_err(self.node(), "pads"))?;
+                let key = format!("#fill{fill}{piece:?}");
+                parts.push(Some(self.weight(key, HostValue::f32(piece, vec![fill; n]))?));
+            }
+            shape[dim] = total;
+            cur = self.emit(Kernel::Cat(dim), parts, shape.clone(), None);
+        }
+        Ok(cur)
     }
 
     /// Slice's starts, ends, axes and steps as given.
