@@ -178,7 +178,14 @@ fn coalesce(g: &BroadcastGeometry) -> ([u64; 6], [u64; 6], [u64; 6]) {
 /// The least (or, with `max`, the greatest) flat index of an operand with `strides`
 /// over the outputs whose coordinates run from `lo` to `hi` (inclusive, in row-major
 /// order), looking at dims `d..` (the dims before `d` are equal in `lo` and `hi`).
-fn extreme(shape: &[u64; 6], strides: &[u64; 6], d: usize, lo: [u64; 6], hi: [u64; 6], max: bool) -> u64 {
+fn extreme(
+    shape: &[u64; 6],
+    strides: &[u64; 6],
+    d: usize,
+    lo: [u64; 6],
+    hi: [u64; 6],
+    max: bool,
+) -> u64 {
     if d == 6 {
         return 0;
     }
@@ -360,8 +367,8 @@ pub(crate) fn batch_norm(
         ));
     }
     let pipeline = gpu.pipeline(&Shader::Elementwise.entry("batch_norm", BATCH_NORM))?;
-    let flags = if weight.is_some() { FLAG_WEIGHT } else { 0 }
-        | if bias.is_some() { FLAG_BIAS } else { 0 };
+    let flags =
+        if weight.is_some() { FLAG_WEIGHT } else { 0 } | if bias.is_some() { FLAG_BIAS } else { 0 };
     let n = (g.n * g.c * g.inner) as u64;
     let mut start = 0;
     while start < n {
