@@ -269,6 +269,11 @@ fn broadcast_cases() -> Vec<(Vec<usize>, Vec<usize>)> {
         (&[1, 64, 1, 1], &[3, 64, 17, 19]),
         (&[1023], &[1023]),
         (&[4099], &[1]),
+        // 4 outputs per invocation: innermost strides 1 or 0
+        (&[2, 8, 6, 6], &[2, 8, 1, 1]),
+        (&[8, 1, 1], &[2, 8, 4, 4]),
+        (&[1, 5, 1, 8], &[3, 5, 7, 8]),
+        (&[12], &[]),
     ]
     .into_iter()
     .map(|(a, b)| (a.to_vec(), b.to_vec()))
@@ -365,6 +370,8 @@ fn elementwise_ops_work_in_chunks_when_the_binding_is_smaller_than_the_tensor(de
         (&[2, 3, 700], &[3, 1]),
         (&[4099], &[1]),
         (&[1, 2051], &[3, 1]),
+        // 4 outputs per invocation, in chunks
+        (&[1, 5, 200], &[6, 1, 1]),
     ]
     .into_iter()
     .enumerate()
