@@ -1,7 +1,8 @@
 // elementwise.wgsl: the unary activations, the broadcast binary arithmetic ops and
 // inference batch_norm, NCHW f32. One invocation per element (unary, binary,
 // batch_norm) or per vec4 (unary4, binary4: same-shape operands, length a multiple
-// of 4). The launchers walk tensors in chunks that fit one storage binding.
+// of 4; binary4b: broadcast operands walking a multiple-of-4 innermost dim with
+// stride 1 or 0; batch_norm4: planes of a multiple of 4). The launchers walk tensors in chunks that fit one storage binding.
 // Every unary op passes a NaN input through (tested on the bits: WGSL lets a
 // compiler assume no NaN in float comparisons); exp is computed here (Cephes' expf)
 // so sigmoid and tanh are accurate to a few ulp on every driver and never overflow.
@@ -176,16 +177,11 @@ fn binary_op4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
     }
 }
 
-// One broadcast output element: its coordinates, innermost dim last (shape5), give
-// the flat index into each operand (stride 0 along a broadcast dim).
-@compute @workgroup_size(256)
-fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+// The flat index into each operand of broadcast output `o`: its coordinates,
+// innermost dim last (shape5), each times the operand's stride (0 where broadcast).
+fn broadcast_source(o: u32) -> vec2<u32> {
     let p = bparams;
-    let i = linear_id(gid, nwg);
-    if i >= p.len {
-        return;
-    }
-    var rem = p.start + i;
+    var rem = o;
     var ia = 0u;
     var ib = 0u;
     var c = rem % p.shape5;
@@ -211,7 +207,39 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     // the outermost dim takes what is left
     ia += rem * p.a_stride0;
     ib += rem * p.b_stride0;
-    dst[p.out_shift + i] = binary_op(x[ia - p.a_base], y[ib - p.b_base]);
+    return vec2<u32>(ia - p.a_base, ib - p.b_base);
+}
+
+@compute @workgroup_size(256)
+fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = bparams;
+    let i = linear_id(gid, nwg);
+    if i >= p.len {
+        return;
+    }
+    let at = broadcast_source(p.start + i);
+    dst[p.out_shift + i] = binary_op(x[at.x], y[at.y]);
+}
+
+// Broadcast operands whose innermost dim (a multiple of 4) each walks with stride 1
+// (read as a vec4) or 0 (one value, splat): 4 outputs per invocation.
+@compute @workgroup_size(256)
+fn binary4b(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = bparams;
+    let i = linear_id(gid, nwg);
+    if i >= p.len {
+        return;
+    }
+    let at = broadcast_source(p.start + 4u * i);
+    var a = vec4<f32>(x[at.x]);
+    if p.a_stride5 == 1u {
+        a = x4[at.x / 4u];
+    }
+    var b = vec4<f32>(y[at.y]);
+    if p.b_stride5 == 1u {
+        b = y4[at.y / 4u];
+    }
+    dst4[(p.out_shift / 4u) + i] = binary_op4(a, b);
 }
 
 // Same-shape operands, 4 elements per invocation.
@@ -225,14 +253,8 @@ fn binary4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 
 // Inference batch_norm as PyTorch computes it: alpha = weight / sqrt(var + eps),
 // beta = bias - mean * alpha, y = x * alpha + beta.
-@compute @workgroup_size(256)
-fn batch_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn affine(ch: u32) -> vec2<f32> {
     let p = nparams;
-    let i = linear_id(gid, nwg);
-    if i >= p.len {
-        return;
-    }
-    let ch = ((p.start + i) / p.inner) % p.c;
     var alpha = 1.0 / sqrt(var_[ch] + p.eps);
     if (p.flags & FLAG_WEIGHT) != 0u {
         alpha = alpha * weight[ch];
@@ -241,5 +263,28 @@ fn batch_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if (p.flags & FLAG_BIAS) != 0u {
         beta = bias[ch] + beta;
     }
-    dst[i] = x[i] * alpha + beta;
+    return vec2<f32>(alpha, beta);
+}
+
+@compute @workgroup_size(256)
+fn batch_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = nparams;
+    let i = linear_id(gid, nwg);
+    if i >= p.len {
+        return;
+    }
+    let t = affine(((p.start + i) / p.inner) % p.c);
+    dst[i] = x[i] * t.x + t.y;
+}
+
+// batch_norm with inner % 4 == 0: 4 elements of one channel per invocation.
+@compute @workgroup_size(256)
+fn batch_norm4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = nparams;
+    let i = linear_id(gid, nwg);
+    if i >= p.len {
+        return;
+    }
+    let t = affine(((p.start + 4u * i) / p.inner) % p.c);
+    dst4[i] = x4[i] * t.x + t.y;
 }

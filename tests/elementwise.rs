@@ -179,7 +179,15 @@ fn named_activations_give_pytorchs_values(dev: &Device) {
         (
             "hardswish",
             wgcnn::hardswish(&x).unwrap(),
-            [-0.0, -0.333_333_34, -0.0, 0.291_666_66, 0.666_666_7, 4.0, 7.0],
+            [
+                -0.0,
+                -0.333_333_34,
+                -0.0,
+                0.291_666_66,
+                0.666_666_7,
+                4.0,
+                7.0,
+            ],
         ),
         // torch.tanh(x)
         (
@@ -261,6 +269,11 @@ fn broadcast_cases() -> Vec<(Vec<usize>, Vec<usize>)> {
         (&[1, 64, 1, 1], &[3, 64, 17, 19]),
         (&[1023], &[1023]),
         (&[4099], &[1]),
+        // 4 outputs per invocation: innermost strides 1 or 0
+        (&[2, 8, 6, 6], &[2, 8, 1, 1]),
+        (&[8, 1, 1], &[2, 8, 4, 4]),
+        (&[1, 5, 1, 8], &[3, 5, 7, 8]),
+        (&[12], &[]),
     ]
     .into_iter()
     .map(|(a, b)| (a.to_vec(), b.to_vec()))
@@ -281,15 +294,21 @@ fn binary_named_calls_give_hand_computed_values(dev: &Device) {
     let b = Tensor::from_slice(dev, &[10.0, 20.0], &[2, 1]).unwrap();
     let c = Tensor::from_slice(dev, &[2.0], &[]).unwrap();
     let v = |t: wgcnn::Result<Tensor>| t.unwrap().to_vec().unwrap();
+    assert_eq!(v(wgcnn::add(&a, &b)), [11.0, 12.0, 13.0, 24.0, 25.0, 26.0]);
     assert_eq!(
-        v(wgcnn::add(&a, &b)),
-        [11.0, 12.0, 13.0, 24.0, 25.0, 26.0]
+        v(wgcnn::sub(&a, &b)),
+        [-9.0, -8.0, -7.0, -16.0, -15.0, -14.0]
     );
-    assert_eq!(v(wgcnn::sub(&a, &b)), [-9.0, -8.0, -7.0, -16.0, -15.0, -14.0]);
-    assert_eq!(v(wgcnn::mul(&b, &a)), [10.0, 20.0, 30.0, 80.0, 100.0, 120.0]);
+    assert_eq!(
+        v(wgcnn::mul(&b, &a)),
+        [10.0, 20.0, 30.0, 80.0, 100.0, 120.0]
+    );
     assert_eq!(v(wgcnn::div(&a, &c)), [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]);
     let zero = Tensor::from_slice(dev, &[0.0, -1.0, 0.0], &[3]).unwrap();
-    let q = v(wgcnn::div(&zero, &Tensor::from_slice(dev, &[0.0], &[1]).unwrap()));
+    let q = v(wgcnn::div(
+        &zero,
+        &Tensor::from_slice(dev, &[0.0], &[1]).unwrap(),
+    ));
     assert!(q[0].is_nan() && q[1] == f32::NEG_INFINITY && q[2].is_nan());
 }
 backend_tests!(binary_named_calls_give_hand_computed_values);
@@ -351,6 +370,8 @@ fn elementwise_ops_work_in_chunks_when_the_binding_is_smaller_than_the_tensor(de
         (&[2, 3, 700], &[3, 1]),
         (&[4099], &[1]),
         (&[1, 2051], &[3, 1]),
+        // 4 outputs per invocation, in chunks
+        (&[1, 5, 200], &[6, 1, 1]),
     ]
     .into_iter()
     .enumerate()
@@ -360,7 +381,13 @@ fn elementwise_ops_work_in_chunks_when_the_binding_is_smaller_than_the_tensor(de
         }
     }
     for len in [5000usize, 5001] {
-        for f in [Unary::Tanh, Unary::Clamp { min: -0.5, max: 0.5 }] {
+        for f in [
+            Unary::Tanh,
+            Unary::Clamp {
+                min: -0.5,
+                max: 0.5,
+            },
+        ] {
             check_unary(dev, f, &common::random(len, len as u64), &[len]);
         }
     }
@@ -374,7 +401,10 @@ fn check_batch_norm(dev: &Device, shape: &[usize], weight: bool, bias: bool, eps
     let n: usize = shape.iter().product();
     let x_data = common::random(n, seed);
     let mean = common::random(c, seed + 1);
-    let var: Vec<f32> = common::random(c, seed + 2).iter().map(|v| v + 1.5).collect();
+    let var: Vec<f32> = common::random(c, seed + 2)
+        .iter()
+        .map(|v| v + 1.5)
+        .collect();
     let w = common::random(c, seed + 3);
     let b = common::random(c, seed + 4);
     let up = |d: &[f32], s: &[usize]| Tensor::from_slice(dev, d, s).unwrap();
@@ -434,9 +464,21 @@ fn batch_norm_gives_hand_computed_values_and_pytorchs_errors(dev: &Device) {
     let (mean, var) = (up(&[0.0, 2.0], &[2]), up(&[1.0, 4.0], &[2]));
     let (w, b) = (up(&[2.0, 1.0], &[2]), up(&[0.5, -1.0], &[2]));
     let y = wgcnn::batch_norm(&x, &mean, &var, Some(&w), Some(&b), 0.0).unwrap();
-    common::assert_close(&y.to_vec().unwrap(), &[2.5, -1.0, 6.5, 1.0], 1e-6, 1e-6, "bn");
+    common::assert_close(
+        &y.to_vec().unwrap(),
+        &[2.5, -1.0, 6.5, 1.0],
+        1e-6,
+        1e-6,
+        "bn",
+    );
     let y = wgcnn::batch_norm(&x, &mean, &var, None, None, 0.0).unwrap();
-    common::assert_close(&y.to_vec().unwrap(), &[1.0, 0.0, 3.0, 2.0], 1e-6, 1e-6, "bn");
+    common::assert_close(
+        &y.to_vec().unwrap(),
+        &[1.0, 0.0, 3.0, 2.0],
+        1e-6,
+        1e-6,
+        "bn",
+    );
 
     let bad = up(&[0.0; 3], &[3]);
     let e = wgcnn::batch_norm(&x, &bad, &var, None, None, 1e-5).unwrap_err();
@@ -445,9 +487,11 @@ fn batch_norm_gives_hand_computed_values_and_pytorchs_errors(dev: &Device) {
         "batch_norm: running_mean should contain 2 elements not 3"
     );
     let e = wgcnn::batch_norm(&x, &mean, &var, Some(&bad), None, 1e-5).unwrap_err();
-    assert_eq!(e.to_string(), "batch_norm: weight should contain 2 elements not 3");
-    let e = wgcnn::batch_norm(&up(&[1.0, 2.0], &[2]), &mean, &var, None, None, 1e-5)
-        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "batch_norm: weight should contain 2 elements not 3"
+    );
+    let e = wgcnn::batch_norm(&up(&[1.0, 2.0], &[2]), &mean, &var, None, None, 1e-5).unwrap_err();
     assert!(e.to_string().contains("Dimension out of range"), "{e}");
 }
 backend_tests!(batch_norm_gives_hand_computed_values_and_pytorchs_errors);
@@ -473,19 +517,32 @@ fn from_kwargs_parses_pytorchs_names_and_defaults() {
         })
     );
     assert_eq!(
-        op("hardtanh", serde_json::json!({"min_val": 0, "max_val": 6.0})).unwrap(),
+        op(
+            "hardtanh",
+            serde_json::json!({"min_val": 0, "max_val": 6.0})
+        )
+        .unwrap(),
         Op::Unary(Unary::Clamp { min: 0.0, max: 6.0 })
     );
-    assert_eq!(op("sigmoid", none.clone()).unwrap(), Op::Unary(Unary::Sigmoid));
+    assert_eq!(
+        op("sigmoid", none.clone()).unwrap(),
+        Op::Unary(Unary::Sigmoid)
+    );
     assert_eq!(op("tanh", none.clone()).unwrap(), Op::Unary(Unary::Tanh));
-    assert_eq!(op("hardswish", none.clone()).unwrap(), Op::Unary(Unary::HardSwish));
+    assert_eq!(
+        op("hardswish", none.clone()).unwrap(),
+        Op::Unary(Unary::HardSwish)
+    );
     assert!(matches!(
         op("hardsigmoid", none.clone()).unwrap(),
         Op::Unary(Unary::HardSigmoid { .. })
     ));
     for (name, f) in ["add", "sub", "mul", "div"].into_iter().zip(BINARIES) {
         assert_eq!(op(name, none.clone()).unwrap(), Op::Binary(f));
-        assert_eq!(op(name, none.clone()).unwrap().kind().inputs(), ["input", "other"]);
+        assert_eq!(
+            op(name, none.clone()).unwrap().kind().inputs(),
+            ["input", "other"]
+        );
     }
     assert_eq!(
         op("softmax", serde_json::json!({"dim": -1})).unwrap(),
@@ -494,7 +551,11 @@ fn from_kwargs_parses_pytorchs_names_and_defaults() {
     // dim=None: PyTorch's implicit dim, 1 for a 4-D input
     assert_eq!(op("softmax", none.clone()).unwrap(), Op::Softmax { dim: 1 });
     assert_eq!(
-        op("batch_norm", serde_json::json!({"eps": 1e-3, "momentum": 0.1})).unwrap(),
+        op(
+            "batch_norm",
+            serde_json::json!({"eps": 1e-3, "momentum": 0.1})
+        )
+        .unwrap(),
         Op::BatchNorm { eps: 1e-3 }
     );
     assert_eq!(

@@ -49,7 +49,13 @@ fn all_params(input: [usize; 4], size: [usize; 2]) -> Vec<ResizeParams> {
     let mut out = Vec::new();
     for coordinate in COORDINATES {
         for nearest in NEAREST {
-            out.push(params(ResizeMode::Nearest, coordinate, nearest, input, size));
+            out.push(params(
+                ResizeMode::Nearest,
+                coordinate,
+                nearest,
+                input,
+                size,
+            ));
         }
         out.push(params(
             ResizeMode::Linear,
@@ -156,8 +162,12 @@ fn resize_gives_onnxs_examples(dev: &Device) {
     ];
     common::assert_close(&run(&x, p), &want, 1e-6, 1e-6, "linear align_corners");
     // resize_downsample_scales_nearest: [[1, 2, 3, 4], [5, 6, 7, 8]], scales 0.6
-    let x = Tensor::from_slice(dev, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], &[1, 1, 2, 4])
-        .unwrap();
+    let x = Tensor::from_slice(
+        dev,
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+        &[1, 1, 2, 4],
+    )
+    .unwrap();
     let p = ResizeParams {
         mode: ResizeMode::Nearest,
         coordinate: CoordinateMode::HalfPixel,
@@ -212,7 +222,13 @@ fn resize_equals_interpolate_where_pytorch_and_onnx_coincide(dev: &Device) {
         // (and half_pixel, the output larger than 1)
         let want = interpolate(&data, input, isize(InterpolateMode::Bilinear));
         for coordinate in [CoordinateMode::PytorchHalfPixel, CoordinateMode::HalfPixel] {
-            let p = params(ResizeMode::Linear, coordinate, NearestMode::Floor, input, size);
+            let p = params(
+                ResizeMode::Linear,
+                coordinate,
+                NearestMode::Floor,
+                input,
+                size,
+            );
             common::assert_close(&run(p), &want, 1e-6, 1e-5, &format!("bilinear {what}"));
         }
         // align_corners=True == linear / align_corners

@@ -86,7 +86,11 @@ fn softmax_of_non_finite_inputs_is_pytorchs(dev: &Device) {
             .unwrap();
         // exp(-inf) is 0; a NaN, an all -inf row or +inf makes the row NaN
         assert_eq!(&y[..4], &[0.0, 0.5, 0.0, 0.5]);
-        assert!(y[len..].iter().all(|v| v.is_nan()), "{:?}", &y[len..len + 4]);
+        assert!(
+            y[len..].iter().all(|v| v.is_nan()),
+            "{:?}",
+            &y[len..len + 4]
+        );
     }
 }
 backend_tests!(softmax_of_non_finite_inputs_is_pytorchs);
@@ -107,10 +111,7 @@ fn softmax_dimension_errors_are_pytorchs(dev: &Device) {
     assert!(wgcnn::softmax(&x, -3).is_err());
     let s = Tensor::from_slice(dev, &[1.0], &[]).unwrap();
     let e = wgcnn::softmax(&s, 1).unwrap_err();
-    assert!(
-        e.to_string().contains("[-1, 0], but got 1"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("[-1, 0], but got 1"), "{e}");
 }
 backend_tests!(softmax_dimension_errors_are_pytorchs);
 

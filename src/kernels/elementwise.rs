@@ -1,9 +1,11 @@
 //! The elementwise ops on the GPU: `shaders/elementwise.wgsl`. Unary activations and
-//! batch_norm walk the tensor in chunks that fit one storage binding (unary a vec4 per
-//! invocation when the length allows). Binary ops coalesce the broadcast shape into at
-//! most 6 dims, walk the output in chunks, and bind each operand whole, or, when it is
-//! larger than a binding, the window of it that the chunk reads; same-shape operands
-//! of a length a multiple of 4 run a vec4 per invocation.
+//! batch_norm walk the tensor in chunks that fit one storage binding (a vec4 per
+//! invocation when the length, or batch_norm's plane, allows). Binary ops coalesce
+//! the broadcast shape into at most 6 dims, walk the output in chunks, and bind each
+//! operand whole, or, when it is larger than a binding, the window of it that the
+//! chunk reads; same-shape operands of a length a multiple of 4, and operands that
+//! walk an innermost dim of a multiple of 4 with stride 1 or 0
+//! (`[n, c, h, w] * [n, c, 1, 1]`), run 4 outputs per invocation.
 
 use crate::device::{Bind, GpuHandle, Slot};
 use crate::error::{Error, Result};
@@ -88,8 +90,13 @@ const UNARY: &[(u32, Slot)] = layout![0 => Read, 2 => ReadWrite, 6 => Uniform];
 const UNARY4: &[(u32, Slot)] = layout![3 => Read, 5 => ReadWrite, 6 => Uniform];
 const BINARY: &[(u32, Slot)] = layout![0 => Read, 1 => Read, 2 => ReadWrite, 7 => Uniform];
 const BINARY4: &[(u32, Slot)] = layout![3 => Read, 4 => Read, 5 => ReadWrite, 7 => Uniform];
+const BINARY4B: &[(u32, Slot)] =
+    layout![0 => Read, 1 => Read, 3 => Read, 4 => Read, 5 => ReadWrite, 7 => Uniform];
 const BATCH_NORM: &[(u32, Slot)] = layout![
     0 => Read, 2 => ReadWrite, 8 => Uniform, 9 => Read, 10 => Read, 11 => Read, 12 => Read
+];
+const BATCH_NORM4: &[(u32, Slot)] = layout![
+    3 => Read, 5 => ReadWrite, 8 => Uniform, 9 => Read, 10 => Read, 11 => Read, 12 => Read
 ];
 
 /// The op code and parameters of `f` (not relu, which runs relu.wgsl).
@@ -178,7 +185,14 @@ fn coalesce(g: &BroadcastGeometry) -> ([u64; 6], [u64; 6], [u64; 6]) {
 /// The least (or, with `max`, the greatest) flat index of an operand with `strides`
 /// over the outputs whose coordinates run from `lo` to `hi` (inclusive, in row-major
 /// order), looking at dims `d..` (the dims before `d` are equal in `lo` and `hi`).
-fn extreme(shape: &[u64; 6], strides: &[u64; 6], d: usize, lo: [u64; 6], hi: [u64; 6], max: bool) -> u64 {
+fn extreme(
+    shape: &[u64; 6],
+    strides: &[u64; 6],
+    d: usize,
+    lo: [u64; 6],
+    hi: [u64; 6],
+    max: bool,
+) -> u64 {
     if d == 6 {
         return 0;
     }
@@ -266,7 +280,6 @@ pub(crate) fn binary(
         }
         return Ok(());
     }
-    let pipeline = gpu.pipeline(&Shader::Elementwise.entry("binary", BINARY))?;
     let u6 = |v: [u64; 6], what| -> Result<[u32; 6]> {
         let mut out = [0; 6];
         for (o, x) in out.iter_mut().zip(v) {
@@ -279,6 +292,45 @@ pub(crate) fn binary(
         u6(sa, "binary stride")?,
         u6(sb, "binary stride")?,
     );
+    let params = |len: u64, start: u64, out_shift, (a_base, b_base): (u64, u64)| -> Result<_> {
+        Ok(BinaryParams {
+            len: super::u32_of(len, "binary elements per binding")?,
+            start: super::u32_of(start, "binary elements")?,
+            op,
+            out_shift,
+            shape: shape32,
+            a_stride: sa32,
+            b_stride: sb32,
+            a_base: super::u32_of(a_base, "binary elements")?,
+            b_base: super::u32_of(b_base, "binary elements")?,
+        })
+    };
+    // both operands whole in a binding, each walking the innermost dim (a multiple of
+    // 4) with stride 1 or 0: 4 outputs per invocation, vec4 loads where the stride is 1
+    let [na, nb] = g.numel.map(|x| x as u64);
+    if shape[5].is_multiple_of(4) && sa[5] <= 1 && sb[5] <= 1 && na <= chunk && nb <= chunk {
+        let pipeline = gpu.pipeline(&Shader::Elementwise.entry("binary4b", BINARY4B))?;
+        let mut start = 0;
+        while start < n {
+            let len = chunk.min(n - start);
+            let (y_off, y_size, out_shift) = gpu.window(start, len);
+            // vec4 views rounded out to whole vec4s (the lengths are multiples of 4
+            // where a stride is 1)
+            let binds = [
+                Bind::at(0, a, 0, na * 4),
+                Bind::at(1, b, 0, nb * 4),
+                Bind::at(3, a, 0, na.div_ceil(4) * 16),
+                Bind::at(4, b, 0, nb.div_ceil(4) * 16),
+                Bind::at(5, dst, y_off, y_size),
+            ];
+            let p = params(len / 4, start, out_shift, (0, 0))?;
+            let groups = gpu.grid((len / 4).div_ceil(256))?;
+            gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&p), groups)?;
+            start += len;
+        }
+        return Ok(());
+    }
+    let pipeline = gpu.pipeline(&Shader::Elementwise.entry("binary", BINARY))?;
     // an operand's binding: whole when it fits one, else the window the outputs
     // [start, end) read (None when that is larger than a binding)
     let operand = |buffer, numel: u64, strides: &[u64; 6], start, end| {
@@ -319,19 +371,9 @@ pub(crate) fn binary(
             Bind::at(1, bind_b.buffer, bind_b.offset, bind_b.size),
             Bind::at(2, dst, y_off, y_size),
         ];
-        let params = BinaryParams {
-            len: super::u32_of(len, "binary elements per binding")?,
-            start: super::u32_of(start, "binary elements")?,
-            op,
-            out_shift,
-            shape: shape32,
-            a_stride: sa32,
-            b_stride: sb32,
-            a_base: super::u32_of(a_base, "binary elements")?,
-            b_base: super::u32_of(b_base, "binary elements")?,
-        };
+        let p = params(len, start, out_shift, (a_base, b_base))?;
         let groups = gpu.grid(len.div_ceil(256))?;
-        gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)?;
+        gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&p), groups)?;
         start += len;
     }
     Ok(())
@@ -359,25 +401,32 @@ pub(crate) fn batch_norm(
             chunk,
         ));
     }
-    let pipeline = gpu.pipeline(&Shader::Elementwise.entry("batch_norm", BATCH_NORM))?;
-    let flags = if weight.is_some() { FLAG_WEIGHT } else { 0 }
-        | if bias.is_some() { FLAG_BIAS } else { 0 };
+    let vec4 = g.inner.is_multiple_of(4);
+    let (entry, layout) = if vec4 {
+        ("batch_norm4", BATCH_NORM4)
+    } else {
+        ("batch_norm", BATCH_NORM)
+    };
+    let pipeline = gpu.pipeline(&Shader::Elementwise.entry(entry, layout))?;
+    let flags =
+        if weight.is_some() { FLAG_WEIGHT } else { 0 } | if bias.is_some() { FLAG_BIAS } else { 0 };
     let n = (g.n * g.c * g.inner) as u64;
     let mut start = 0;
     while start < n {
         let len = chunk.min(n - start);
         let (offset, size) = (start * 4, len * 4);
         let binds = [
-            Bind::at(0, src, offset, size),
-            Bind::at(2, dst, offset, size),
+            Bind::at(layout[0].0, src, offset, size),
+            Bind::at(layout[1].0, dst, offset, size),
             Bind::at(9, mean, 0, c * 4),
             Bind::at(10, var, 0, c * 4),
             // an absent weight or bias binds mean's buffer, unread
             Bind::at(11, weight.unwrap_or(mean), 0, c * 4),
             Bind::at(12, bias.unwrap_or(mean), 0, c * 4),
         ];
+        let items = if vec4 { len / 4 } else { len };
         let params = BatchNormParams {
-            len: super::u32_of(len, "batch_norm elements per binding")?,
+            len: super::u32_of(items, "batch_norm elements per binding")?,
             start: super::u32_of(start, "batch_norm elements")?,
             c: super::u32_of(c, "batch_norm channels")?,
             inner: super::u32_of(g.inner as u64, "batch_norm plane size")?,
@@ -385,7 +434,7 @@ pub(crate) fn batch_norm(
             eps,
             _pad: [0; 2],
         };
-        let groups = gpu.grid(len.div_ceil(256))?;
+        let groups = gpu.grid(items.div_ceil(256))?;
         gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)?;
         start += len;
     }

@@ -24,9 +24,9 @@ pub(crate) mod interpolate;
 pub(crate) mod pool2d;
 pub(crate) mod relu;
 pub(crate) mod resize;
-pub(crate) mod softmax;
 pub mod roofline;
 pub mod shaders;
+pub(crate) mod softmax;
 
 pub use conv2d::{Conv2dAlgo, Conv2dOptions};
 pub use gemm::GemmVariant;

@@ -3,7 +3,7 @@
 //! once per call; planes run in chunks that fit one storage binding.
 
 use crate::device::{Bind, Device, GpuHandle, Slot};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::kernels::pool2d::plane_grid;
 use crate::kernels::shaders::Shader;
 use crate::op::resize::{ResizeGeometry, ResizeMode};
@@ -38,8 +38,16 @@ pub(crate) fn launch(
         .chain(&cols)
         .flat_map(|t| [f32::from_bits(t.i0), f32::from_bits(t.i1), t.lambda])
         .collect();
-    let taps = Tensor::from_slice(device, &table, &[table.len()])?;
     let taps_bytes = table.len() as u64 * 4;
+    if taps_bytes > gpu.chunk_elems() * 4 {
+        return Err(Error::limit(
+            "device",
+            "resize tap table (bytes)",
+            taps_bytes,
+            gpu.chunk_elems() * 4,
+        ));
+    }
+    let taps = Tensor::from_slice(device, &table, &[table.len()])?;
     let entry = match g.params.mode {
         ResizeMode::Nearest => "resize_nearest",
         ResizeMode::Linear => "resize_linear",

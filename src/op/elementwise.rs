@@ -213,7 +213,10 @@ mod tests {
             broadcast_shapes("add", &[2, 3, 1, 1], &[2, 3, 4, 5]).unwrap(),
             [2, 3, 4, 5]
         );
-        assert_eq!(broadcast_shapes("add", &[3, 1, 1], &[2, 3, 4, 5]).unwrap(), [2, 3, 4, 5]);
+        assert_eq!(
+            broadcast_shapes("add", &[3, 1, 1], &[2, 3, 4, 5]).unwrap(),
+            [2, 3, 4, 5]
+        );
         assert_eq!(broadcast_shapes("add", &[], &[2, 3]).unwrap(), [2, 3]);
         assert_eq!(broadcast_shapes("add", &[1], &[]).unwrap(), [1]);
         assert_eq!(broadcast_shapes("add", &[4, 1], &[3]).unwrap(), [4, 3]);

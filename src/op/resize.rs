@@ -165,9 +165,7 @@ pub fn source_coordinate(
         CoordinateMode::HalfPixel => (xf + 0.5) / scale - 0.5,
         CoordinateMode::PytorchHalfPixel if output > 1 => (xf + 0.5) / scale - 0.5,
         CoordinateMode::PytorchHalfPixel => 0.0,
-        CoordinateMode::AlignCorners if output > 1 => {
-            xf * (input - 1) as f32 / (output - 1) as f32
-        }
+        CoordinateMode::AlignCorners if output > 1 => xf * (input - 1) as f32 / (output - 1) as f32,
         CoordinateMode::AlignCorners => 0.0,
         CoordinateMode::Asymmetric => xf / scale,
     }

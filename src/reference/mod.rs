@@ -54,14 +54,11 @@ pub fn run(call: &Call, inputs: &[Option<&[f32]>]) -> (Vec<f32>, Option<Vec<i64>
         ),
         Call::Matmul { dims: [m, k, n] } => (gemm::matmul(input(0), input(1), *m, *k, *n), None),
         Call::Unary { f, .. } => (elementwise::unary(input(0), *f), None),
-        Call::Binary { f, geometry } => (
-            elementwise::binary(input(0), input(1), *f, geometry),
-            None,
-        ),
+        Call::Binary { f, geometry } => {
+            (elementwise::binary(input(0), input(1), *f, geometry), None)
+        }
         Call::Softmax(g) => (softmax::softmax(input(0), g), None),
-        Call::BatchNorm {
-            geometry, eps, ..
-        } => (
+        Call::BatchNorm { geometry, eps, .. } => (
             elementwise::batch_norm(
                 input(0),
                 [input(1), input(2)],
