@@ -1,5 +1,7 @@
 //! The `wgcnn` command line: a thin layer over the library.
 
+mod models;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -88,9 +90,10 @@ enum Command {
         #[arg(long)]
         roofline: bool,
     },
-    /// Run a model file on images or a safetensors input and print the top classes.
+    /// Run a model file (ONNX, or the Sequential format) on images or safetensors
+    /// inputs and print the top classes, or write the outputs.
     Infer {
-        /// A model file (scripts/export.py).
+        /// A model file: `.onnx` (torch.onnx.export), or scripts/export.py's format.
         model: PathBuf,
         /// Images (PNG/JPEG) or safetensors files holding a tensor `input`.
         #[arg(required = true)]
@@ -98,11 +101,42 @@ enum Command {
         /// How many classes to print per input.
         #[arg(long, default_value_t = 3)]
         top: usize,
-        /// Write the output tensor here (safetensors, tensor `output`) instead.
+        /// Write the outputs instead: to FILE.safetensors (the first output as tensor
+        /// `output`, and each output under its name when there are several), or to
+        /// `DIR/<input stem>.safetensors`.
         #[arg(long)]
         out: Option<PathBuf>,
         #[command(flatten)]
+        preprocess: models::PreprocessArgs,
+        #[command(flatten)]
         device: DeviceArgs,
+    },
+    /// Describe a model file: inputs, outputs, op counts, parameters, multiply-adds,
+    /// and every op wgcnn does not run.
+    Inspect {
+        /// A model file (`.onnx` or the Sequential format).
+        model: PathBuf,
+        /// The input shape to plan with (`1,3,224,224`); default: the declared one,
+        /// with a batch of 1.
+        #[arg(long)]
+        shape: Option<String>,
+    },
+    /// Run a model on each backend and on the CPU reference and print, node by node,
+    /// the largest absolute and relative difference, and the first node where a
+    /// backend leaves the tolerance.
+    Compare {
+        /// A model file (`.onnx` or the Sequential format).
+        model: PathBuf,
+        /// An image or a safetensors file holding a tensor `input`.
+        input: PathBuf,
+        /// The backends to compare (comma-separated: vulkan, gl, metal, dx12; `all`).
+        #[arg(long, default_value = "all", value_delimiter = ',')]
+        backends: Vec<String>,
+        /// The tolerance, relative to each node's largest magnitude.
+        #[arg(long, default_value_t = 1e-4)]
+        rtol: f64,
+        #[command(flatten)]
+        preprocess: models::PreprocessArgs,
     },
     /// Apply a classic filter kernel to a picture with wgcnn's conv2d.
     Filter {
@@ -195,8 +229,21 @@ fn main() -> ExitCode {
             inputs,
             top,
             out,
+            preprocess,
             device,
-        }) => infer(&model, &inputs, top, out.as_deref(), device),
+        }) => device.open().and_then(|d| {
+            models::infer(&model, &inputs, top, out.as_deref(), &preprocess, &d)
+        }),
+        Some(Command::Inspect { model, shape }) => models::inspect(&model, shape.as_deref()),
+        Some(Command::Compare {
+            model,
+            input,
+            backends,
+            rtol,
+            preprocess,
+        }) => compare_devices(&backends).and_then(|devices| {
+            models::compare(&model, &input, &devices, &preprocess, rtol)
+        }),
         Some(Command::Filter {
             image,
             kernel,
@@ -588,96 +635,13 @@ fn bench(
 
 /// An input file as a model's input: an image (preprocessed as the model asks) or a
 /// safetensors file's tensor `input` (or its only tensor).
-fn load_input(
-    path: &std::path::Path,
-    model: &wgcnn::nn::Sequential,
-    device: &Device,
-) -> wgcnn::Result<wgcnn::Tensor> {
-    if path.extension().is_some_and(|e| e == "safetensors") {
-        let file = wgcnn::tensor_file::TensorFile::read(path)?;
-        let t = match file.tensors.get("input") {
-            Some(t) => t,
-            None if file.tensors.len() == 1 && file.indices.is_empty() => {
-                file.tensors.values().next().expect("one tensor")
-            }
-            None => {
-                return Err(wgcnn::Error::Format(format!(
-                    "{}: no float tensor 'input' (and not exactly one float tensor)",
-                    path.display()
-                )));
-            }
-        };
-        return wgcnn::Tensor::from_slice(device, &t.data, &t.shape);
+/// The devices of `wgcnn compare --backends`.
+fn compare_devices(backends: &[String]) -> wgcnn::Result<Vec<Device>> {
+    let mut devices = Vec::new();
+    for b in backends {
+        devices.extend(devices_for(b, None)?);
     }
-    picture::Preprocess::of(model)?.load(path, device)
-}
-
-fn infer(
-    model_path: &std::path::Path,
-    inputs: &[PathBuf],
-    top: usize,
-    out: Option<&std::path::Path>,
-    device: DeviceArgs,
-) -> wgcnn::Result<bool> {
-    let device = device.open()?;
-    let model = wgcnn::nn::Sequential::load(model_path, &device)?;
-    let classes: Vec<String> = model
-        .metadata
-        .get("classes")
-        .and_then(|c| serde_json::from_str(c).ok())
-        .unwrap_or_default();
-    for path in inputs {
-        let x = load_input(path, &model, &device)?;
-        let y = model.forward(&x)?;
-        if let Some(out) = out {
-            let outputs = wgcnn::fixture::Outputs {
-                output: wgcnn::fixture::HostTensor {
-                    shape: y.shape().to_vec(),
-                    data: y.to_vec()?,
-                },
-                indices: None,
-                named: Vec::new(),
-            };
-            let stem = path
-                .file_stem()
-                .map_or("output".into(), |s| s.to_string_lossy().into_owned());
-            let written = wgcnn::fixture::write_result(out, &stem, &Ok(outputs))?;
-            println!("{} -> {}", path.display(), written.display());
-            continue;
-        }
-        let &[n, k] = y.shape() else {
-            println!(
-                "{}: output of shape {:?} (use --out DIR to write it)",
-                path.display(),
-                y.shape()
-            );
-            continue;
-        };
-        let logits = y.to_vec()?;
-        for i in 0..n {
-            let row = &logits[i * k..(i + 1) * k];
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let exp: Vec<f64> = row.iter().map(|&v| f64::from(v - max).exp()).collect();
-            let sum: f64 = exp.iter().sum();
-            let mut order: Vec<usize> = (0..k).collect();
-            order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
-            let label = if n > 1 {
-                format!("{}[{i}]", path.display())
-            } else {
-                path.display().to_string()
-            };
-            let best: Vec<String> = order
-                .iter()
-                .take(top)
-                .map(|&c| {
-                    let name = classes.get(c).cloned().unwrap_or_else(|| c.to_string());
-                    format!("{name} ({:.1}%)", 100.0 * exp[c] / sum)
-                })
-                .collect();
-            println!("{label}: {}", best.join(", "));
-        }
-    }
-    Ok(true)
+    Ok(devices)
 }
 
 fn filter(
@@ -715,7 +679,12 @@ fn featuremaps(
 ) -> wgcnn::Result<bool> {
     let device = device.open()?;
     let model = wgcnn::nn::Sequential::load(model_path, &device)?;
-    let mut x = load_input(input, &model, &device)?;
+    let mut x = models::load_input(
+        input,
+        &model.metadata,
+        &models::PreprocessArgs::default(),
+        &device,
+    )?;
     if x.shape().len() == 4 && x.shape()[0] > 1 {
         // one image: the first of the batch
         let s = x.shape().to_vec();

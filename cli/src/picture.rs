@@ -17,7 +17,7 @@ pub const MAX_PICTURE_PIXELS: u64 = 1 << 28;
 
 /// Checks a picture of `h x w` pixels (`channels` each) against
 /// [`MAX_PICTURE_PIXELS`] for `op`, with checked arithmetic.
-fn check_picture(op: &'static str, h: usize, w: usize) -> Result<()> {
+pub fn check_picture(op: &'static str, h: usize, w: usize) -> Result<()> {
     let pixels = (h as u128).saturating_mul(w as u128);
     if pixels > u128::from(MAX_PICTURE_PIXELS) {
         return Err(Error::limit(
@@ -322,15 +322,21 @@ pub fn feature_grid(maps: &Tensor, scale: usize) -> Result<(Vec<f32>, usize, usi
     Ok((grid, gh, gw))
 }
 
-/// The preprocessing a model file asks for (metadata `preprocess`): channels, input
-/// size, whether to invert (dark ink on a light page), and a scale.
+/// The preprocessing a model file asks for (metadata `preprocess`), or the command
+/// line gives: channels, input size, whether to invert (dark ink on a light page), a
+/// scale, then a per-channel mean and standard deviation (`(x - mean) / std`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Preprocess {
     pub channels: usize,
     pub size: Option<[u32; 2]>,
     pub invert: bool,
     pub scale: f32,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
 }
+
+/// ImageNet's per-channel mean and standard deviation (torchvision's models).
+pub const IMAGENET: ([f32; 3], [f32; 3]) = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);
 
 impl Preprocess {
     /// From a model's metadata; RGB at the image's own size when it says nothing.
@@ -340,8 +346,16 @@ impl Preprocess {
     /// positive ints, `channels` 1 or 3, `invert` a bool, `scale` a number);
     /// [`Error::Limit`] for a `size` past [`MAX_PICTURE_PIXELS`].
     pub fn of(model: &Sequential) -> Result<Self> {
+        Self::from_metadata(&model.metadata)
+    }
+
+    /// From a model file's metadata (see [`Preprocess::of`]).
+    ///
+    /// # Errors
+    /// As [`Preprocess::of`].
+    pub fn from_metadata(metadata: &std::collections::HashMap<String, String>) -> Result<Self> {
         let bad = |what: &str| Error::Format(format!("model metadata preprocess: {what}"));
-        let v: serde_json::Value = match model.metadata.get("preprocess") {
+        let v: serde_json::Value = match metadata.get("preprocess") {
             None => serde_json::Value::Null,
             Some(s) => serde_json::from_str(s).map_err(|e| bad(&e.to_string()))?,
         };
@@ -403,6 +417,8 @@ impl Preprocess {
             size,
             invert,
             scale,
+            mean: [0.0; 3],
+            std: [1.0; 3],
         })
     }
 
@@ -412,8 +428,11 @@ impl Preprocess {
     /// As [`load_image`].
     pub fn load(&self, path: &Path, device: &Device) -> Result<Tensor> {
         let (mut data, shape) = load_image(path, self.channels, self.size)?;
-        for v in &mut data {
-            *v = if self.invert { 1.0 - *v } else { *v } * self.scale;
+        let plane = shape[2] * shape[3];
+        for (i, v) in data.iter_mut().enumerate() {
+            let c = (i / plane.max(1)) % self.channels;
+            let x = if self.invert { 1.0 - *v } else { *v } * self.scale;
+            *v = (x - self.mean[c]) / self.std[c];
         }
         Tensor::from_slice(device, &data, &shape)
     }
