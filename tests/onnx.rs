@@ -119,19 +119,62 @@ fn one_submit_no_allocations(dev: &Device) {
 }
 backend_tests!(gpu one_submit_no_allocations);
 
-/// Unsupported ops fail at load, all of them in one error naming ops and nodes.
+/// Unsupported ops fail at load, all of them in one error naming ops, nodes and the
+/// opset: the error cases of tests/onnx, and a model with two unsupported op types.
 #[test]
 fn unsupported_ops_listed_at_once() {
+    use wgcnn::model::onnx::proto;
     let dev = Device::cpu();
-    for name in cases("tests/onnx")
-        .iter()
-        .filter(|p| p.to_string_lossy().contains("unsupported"))
-    {
+    let error_cases: Vec<PathBuf> = cases("tests/onnx")
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("error_")))
+        .collect();
+    assert!(error_cases.len() >= 3, "the error cases of tests/onnx");
+    for name in &error_cases {
         let fx = Fixture::load(name).expect("loads");
         let err = Model::load(&fx.model_path().expect("model"), &dev).expect_err("refused");
         let text = err.to_string();
         assert!(matches!(err, wgcnn::Error::Unsupported(_)), "{text}");
         assert!(text.contains("opset"), "{text}");
+    }
+    let node = |op: &str, name: &str, input: &str, output: &str| proto::NodeProto {
+        input: vec![input.into()],
+        output: vec![output.into()],
+        name: name.into(),
+        op_type: op.into(),
+        ..Default::default()
+    };
+    let model = proto::ModelProto {
+        ir_version: 8,
+        opset_import: vec![proto::OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
+        graph: Some(proto::GraphProto {
+            node: vec![
+                node("Relu", "first", "x", "a"),
+                node("GRU", "rnn", "a", "b"),
+                node("Erf", "erf_1", "b", "c"),
+                node("Erf", "erf_2", "c", "y"),
+            ],
+            input: vec![proto::ValueInfoProto {
+                name: "x".into(),
+                ..Default::default()
+            }],
+            output: vec![proto::ValueInfoProto {
+                name: "y".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let bytes = prost::Message::encode_to_vec(&model);
+    let err = Model::from_onnx("two.onnx", &bytes, None, &dev)
+        .expect_err("refused")
+        .to_string();
+    for part in ["two.onnx", "opset 17", "2 op type(s)", "GRU (nodes rnn)", "Erf (nodes erf_1, erf_2)"] {
+        assert!(err.contains(part), "'{part}' missing from: {err}");
     }
 }
 
