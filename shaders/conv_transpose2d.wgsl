@@ -40,6 +40,12 @@ fn conv_transpose2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     let ty = pix / p.ow + p.pad_h;
     let tx = pix % p.ow + p.pad_w;
     let khw = p.kh * p.kw;
+    // with dilation 1 only the taps k = t (mod stride) reach the pixel: start at the
+    // first and step by the stride (other dilations try every tap)
+    let ky0 = select(0u, ty % p.stride_h, p.dil_h == 1u);
+    let ky_step = select(1u, p.stride_h, p.dil_h == 1u);
+    let kx0 = select(0u, tx % p.stride_w, p.dil_w == 1u);
+    let kx_step = select(1u, p.stride_w, p.dil_w == 1u);
     let last = p.mg - 1u;
     var acc = vec4<f32>(0.0);
     for (var c = 0u; c < p.cg; c++) {
@@ -52,7 +58,7 @@ fn conv_transpose2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
         let r2 = (row + min(m0 + 2u, last)) * khw;
         let r3 = (row + min(m0 + 3u, last)) * khw;
         var part = vec4<f32>(0.0);
-        for (var ky = 0u; ky < p.kh; ky++) {
+        for (var ky = ky0; ky < p.kh; ky += ky_step) {
             let dy = ky * p.dil_h;
             // taps only grow with ky: none further reaches this row
             if dy > ty {
@@ -63,7 +69,7 @@ fn conv_transpose2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
             if iy * p.stride_h != sy || iy >= p.h {
                 continue;
             }
-            for (var kx = 0u; kx < p.kw; kx++) {
+            for (var kx = kx0; kx < p.kw; kx += kx_step) {
                 let dx = kx * p.dil_w;
                 if dx > tx {
                     break;

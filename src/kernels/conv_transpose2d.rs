@@ -68,26 +68,30 @@ pub(crate) fn launch(
             max_binding,
         ));
     }
-    let fit = |v: Option<usize>, what: &'static str| -> Result<u32> {
-        u32_of(v.map_or(u64::MAX, |v| v as u64), what)
-    };
-    // the shader's coordinates in the full output, and its taps' offsets, as u32
-    fit(
-        g.oh.checked_add(g.padding[0]),
-        "conv_transpose2d output row",
-    )?;
-    fit(
-        g.ow.checked_add(g.padding[1]),
-        "conv_transpose2d output column",
-    )?;
-    fit(
-        (g.kh - 1).checked_mul(g.dilation[0]),
-        "conv_transpose2d tap offset",
-    )?;
-    fit(
-        (g.kw - 1).checked_mul(g.dilation[1]),
-        "conv_transpose2d tap offset",
-    )?;
+    // the shader's coordinates in the full output, its taps' offsets, and its tap
+    // indices (stepping by the stride past the last tap), as u32
+    for (v, what) in [
+        (
+            g.oh.checked_add(g.padding[0]),
+            "conv_transpose2d output row",
+        ),
+        (
+            g.ow.checked_add(g.padding[1]),
+            "conv_transpose2d output column",
+        ),
+        (
+            (g.kh - 1).checked_mul(g.dilation[0]),
+            "conv_transpose2d tap offset",
+        ),
+        (
+            (g.kw - 1).checked_mul(g.dilation[1]),
+            "conv_transpose2d tap offset",
+        ),
+        (g.kh.checked_add(g.stride[0]), "conv_transpose2d tap index"),
+        (g.kw.checked_add(g.stride[1]), "conv_transpose2d tap index"),
+    ] {
+        u32_of(v.map_or(u64::MAX, |v| v as u64), what)?;
+    }
     let blocks = g.mg.div_ceil(CHANNELS);
     let ohw = g.oh as u64 * g.ow as u64;
     // invocations per image
