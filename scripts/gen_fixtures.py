@@ -52,6 +52,61 @@ def case(name, op, fn, tensors, params, **kw):
     print(f"{name}: {'error' if y is None else tuple(y.shape)}")
 
 
+# ---------------------------------------------------------------- conv_transpose2d
+def conv_transpose2d_cases():
+    r = torch.randn
+
+    def conv_transpose2d(input, weight, bias=None, **params):
+        return F.conv_transpose2d(input, weight, bias, **params)
+
+    def ct(name, x, w, b=None, **params):
+        tensors = {"input": x, "weight": w}
+        if b is not None:
+            tensors["bias"] = b
+        case(name, "conv_transpose2d", conv_transpose2d, tensors, params)
+
+    ct("conv_transpose2d_plain", r(2, 3, 5, 6), r(3, 4, 3, 3), r(4))
+    ct("conv_transpose2d_stride2", r(2, 4, 7, 7), r(4, 8, 4, 4), r(8), stride=2, padding=1)
+    ct("conv_transpose2d_output_padding", r(1, 3, 5, 4), r(3, 2, 3, 3), r(2), stride=2,
+       padding=1, output_padding=1)
+    ct("conv_transpose2d_rect", r(1, 2, 4, 6), r(2, 3, 2, 5), r(3), stride=[2, 3],
+       padding=[1, 2], output_padding=[1, 2])
+    ct("conv_transpose2d_dilated", r(1, 2, 5, 5), r(2, 2, 3, 3), stride=1, dilation=2,
+       output_padding=1)
+    ct("conv_transpose2d_groups", r(2, 4, 5, 5), r(4, 3, 3, 3), r(6), stride=2, groups=2)
+    ct("conv_transpose2d_depthwise", r(1, 6, 7, 5), r(6, 1, 3, 3), r(6), padding=1, groups=6)
+    ct("conv_transpose2d_unbatched", r(3, 6, 5), r(3, 2, 3, 3), r(2), stride=2)
+    ct("conv_transpose2d_err_output_padding", r(1, 1, 4, 4), r(1, 1, 3, 3), output_padding=2)
+    ct("conv_transpose2d_err_channels", r(1, 3, 4, 4), r(2, 1, 3, 3))
+    ct("conv_transpose2d_err_too_small", r(1, 1, 1, 1), r(1, 1, 1, 1), padding=1)
+
+
+# ---------------------------------------------------------------- permute, slice
+def copy_cases():
+    r = torch.randn
+
+    def permute(input, dims):
+        return input.permute(dims).contiguous()
+
+    def slice_(input, dim=0, start=None, end=None, step=None):
+        # numpy's (and ONNX Slice's) x[start:end:step], negative steps included
+        picks = list(range(input.shape[dim]))[slice(start, end, step)]
+        return input.index_select(dim, torch.tensor(picks, dtype=torch.long))
+
+    case("permute_3d", "permute", permute, {"input": r(3, 5, 7)}, {"dims": [2, 0, 1]})
+    case("permute_4d_nhwc", "permute", permute, {"input": r(2, 3, 4, 5)}, {"dims": [0, 2, 3, 1]})
+    case("permute_6d", "permute", permute, {"input": r(2, 1, 3, 2, 3, 2)},
+         {"dims": [5, 3, 1, 0, 4, 2]})
+    case("permute_err_duplicate", "permute", permute, {"input": r(2, 3, 4)}, {"dims": [0, 1, 1]})
+    case("slice_inner", "slice", slice_, {"input": r(2, 3, 10, 4)},
+         {"dim": 2, "start": 1, "end": 8, "step": 3})
+    case("slice_negative_step", "slice", slice_, {"input": r(3, 9)},
+         {"dim": -1, "start": -2, "end": 0, "step": -2})
+    case("slice_reversed", "slice", slice_, {"input": r(4, 5)}, {"dim": 0, "step": -1})
+    case("slice_clamped", "slice", slice_, {"input": r(6, 2)}, {"start": -100, "end": 100})
+    case("slice_empty", "slice", slice_, {"input": r(6, 2)}, {"start": 4, "end": 2})
+
+
 # ---------------------------------------------------------------- relu
 def relu_cases():
     def relu(input, inplace=False):
@@ -333,7 +388,8 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     only = set(sys.argv[1:])
     for group, fn in [("relu", relu_cases), ("conv2d", conv2d_cases), ("pool", pool_cases),
-                      ("interpolate", interpolate_cases), ("sequential", sequential_cases)]:
+                      ("interpolate", interpolate_cases), ("sequential", sequential_cases),
+                      ("conv_transpose2d", conv_transpose2d_cases), ("copy", copy_cases)]:
         if not only or group in only:
             fn()
 

@@ -330,11 +330,15 @@ fn reference_matches_hand_computed_values() {
     assert_eq!((shape, y), (vec![1, 2, 1, 1], vec![10.0, 21.0]));
 }
 
+/// A conv2d's input and weight shapes, stride, padding, dilation and groups.
+type Conv2dCase = ([usize; 4], [usize; 4], i64, i64, i64, i64);
+
 #[test]
 fn reference_is_the_adjoint_of_conv2d() {
     // <conv2d(x, W), y> == <x, conv_transpose2d(y, W)> with the same stride, padding,
     // dilation and groups, output_padding making the shapes meet
-    let cases: [([usize; 4], [usize; 4], i64, i64, i64, i64); 5] = [
+    // input, weight, stride, padding, dilation, groups
+    let cases: [Conv2dCase; 5] = [
         ([2, 4, 7, 6], [6, 2, 3, 3], 2, 1, 1, 2),
         ([1, 3, 8, 8], [4, 3, 3, 3], 1, 1, 1, 1),
         ([1, 2, 9, 7], [2, 1, 3, 2], 3, 2, 2, 2),

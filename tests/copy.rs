@@ -424,6 +424,16 @@ fn keyword_arguments_parse() {
             step: 2
         })
     );
+    // absent start and end are Python's None: x[::-1] walks the whole dimension
+    let kw = serde_json::json!({"step": -1});
+    let Op::Slice(p) = Op::from_kwargs("slice", Kwargs(kw.as_object().unwrap()), &[]).unwrap()
+    else {
+        panic!("not a slice");
+    };
+    assert_eq!(
+        reference::slice(&arange(4), &p.geometry(&[4]).unwrap()),
+        [3.0, 2.0, 1.0, 0.0]
+    );
     let kw = serde_json::json!({"dim": 1});
     let op = Op::from_kwargs("cat", Kwargs(kw.as_object().unwrap()), &[]).unwrap();
     assert_eq!(op, Op::Cat { dim: 1 });

@@ -1,14 +1,16 @@
-//! conv_transpose2d on the GPU: `shaders/conv_transpose2d.wgsl`, a gather with one
-//! output pixel and 4 output channels per invocation, recorded in runs of images whose
-//! input and output windows each fit one storage binding and whose work fits the
-//! device's submit budget.
+//! conv_transpose2d on the GPU: `shaders/conv_transpose2d.wgsl`. The weights are
+//! repacked once per call as vec4s of 4 output channels per tap; then a gather with
+//! one output pixel and up to 16 output channels per invocation runs over runs of
+//! images whose input and output windows each fit one storage binding and whose work
+//! fits the device's submit budget.
 
-use crate::device::{Bind, GpuHandle, Slot};
+use crate::device::{Bind, Device, GpuHandle, Slot};
 use crate::error::{Error, Result};
 use crate::kernels::gemm::FLAG_BIAS;
 use crate::kernels::shaders::Shader;
 use crate::kernels::u32_of;
 use crate::op::conv_transpose2d::ConvTranspose2dGeometry;
+use crate::tensor::Tensor;
 
 uniform! {
     /// `ConvTransposeParams` of conv_transpose2d.wgsl.
@@ -32,7 +34,7 @@ uniform! {
         groups: u32,
         /// Blocks of 4 output channels per group.
         blocks: u32,
-        /// Invocations of this dispatch.
+        /// Invocations of this dispatch (packed vec4s for `pack_weights`).
         total: u32,
         /// [`FLAG_BIAS`].
         flags: u32,
@@ -42,15 +44,17 @@ uniform! {
     }
 }
 
+const PACK_LAYOUT: &[(u32, Slot)] = layout![1 => Read, 4 => Uniform, 6 => ReadWrite];
 const LAYOUT: &[(u32, Slot)] =
-    layout![0 => Read, 1 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform];
+    layout![0 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform, 5 => Read];
 
-/// Output channels per invocation.
+/// Output channels per block (one vec4).
 const CHANNELS: usize = 4;
 
 /// Records `conv_transpose2d(x, w, bias)` of `g` into `y`. `bias` is the bias buffer
 /// and its size in bytes.
 pub(crate) fn launch(
+    device: &Device,
     gpu: &GpuHandle,
     g: &ConvTranspose2dGeometry,
     (x, w, y): (&wgpu::Buffer, &wgpu::Buffer, &wgpu::Buffer),
@@ -68,31 +72,41 @@ pub(crate) fn launch(
             max_binding,
         ));
     }
-    let fit = |v: Option<usize>, what: &'static str| -> Result<u32> {
-        u32_of(v.map_or(u64::MAX, |v| v as u64), what)
-    };
-    // the shader's coordinates in the full output, and its taps' offsets, as u32
-    fit(
-        g.oh.checked_add(g.padding[0]),
-        "conv_transpose2d output row",
-    )?;
-    fit(
-        g.ow.checked_add(g.padding[1]),
-        "conv_transpose2d output column",
-    )?;
-    fit(
-        (g.kh - 1).checked_mul(g.dilation[0]),
-        "conv_transpose2d tap offset",
-    )?;
-    fit(
-        (g.kw - 1).checked_mul(g.dilation[1]),
-        "conv_transpose2d tap offset",
-    )?;
+    // the shader's coordinates in the full output, its taps' offsets, and its tap
+    // indices (stepping by the stride past the last tap), as u32
+    for (v, what) in [
+        (
+            g.oh.checked_add(g.padding[0]),
+            "conv_transpose2d output row",
+        ),
+        (
+            g.ow.checked_add(g.padding[1]),
+            "conv_transpose2d output column",
+        ),
+        (
+            (g.kh - 1).checked_mul(g.dilation[0]),
+            "conv_transpose2d tap offset",
+        ),
+        (
+            (g.kw - 1).checked_mul(g.dilation[1]),
+            "conv_transpose2d tap offset",
+        ),
+        (g.kh.checked_add(g.stride[0]), "conv_transpose2d tap index"),
+        (g.kw.checked_add(g.stride[1]), "conv_transpose2d tap index"),
+    ] {
+        u32_of(v.map_or(u64::MAX, |v| v as u64), what)?;
+    }
     let blocks = g.mg.div_ceil(CHANNELS);
+    // blocks per invocation: up to 4 (16 channels), fewer for narrow groups
+    let nb: usize = match blocks {
+        1 => 1,
+        2 => 2,
+        _ => 4,
+    };
     let ohw = g.oh as u64 * g.ow as u64;
     // invocations per image
     let per_image = ohw
-        .checked_mul((g.groups * blocks) as u64)
+        .checked_mul((g.groups * blocks.div_ceil(nb)) as u64)
         .ok_or_else(|| Error::limit(op, "invocations per image", u64::MAX, u64::from(u32::MAX)))?;
     u32_of(per_image, "conv_transpose2d invocations per image")?;
     let by_count = (u64::from(u32::MAX) / per_image.max(1)).max(1);
@@ -100,10 +114,65 @@ pub(crate) fn launch(
     let cost = (g.macs() / g.n.max(1) as u64).saturating_add(ohw * g.c_out as u64);
     let by_budget = (gpu.submit_budget() / cost.max(1)).max(1);
     let max_run = usize::try_from(by_count.min(by_budget)).unwrap_or(usize::MAX);
-    let pipeline = gpu.pipeline(&Shader::ConvTranspose2d.entry("conv_transpose2d", LAYOUT))?;
+    let shape = ConvTransposeParams {
+        c_in: g.c_in as u32,
+        h: g.h as u32,
+        w: g.w as u32,
+        cg: g.cg as u32,
+        kh: g.kh as u32,
+        kw: g.kw as u32,
+        stride_h: g.stride[0] as u32,
+        stride_w: g.stride[1] as u32,
+        pad_h: g.padding[0] as u32,
+        pad_w: g.padding[1] as u32,
+        dil_h: g.dilation[0] as u32,
+        dil_w: g.dilation[1] as u32,
+        oh: g.oh as u32,
+        ow: g.ow as u32,
+        c_out: g.c_out as u32,
+        mg: g.mg as u32,
+        groups: g.groups as u32,
+        blocks: blocks as u32,
+        ..ConvTransposeParams::default()
+    };
+    // the packed weights: [c_in, kh * kw, blocks] vec4s, bound whole
+    let packed_len = (g.c_in as u64)
+        .checked_mul((g.kh * g.kw) as u64)
+        .and_then(|v| v.checked_mul(blocks as u64))
+        .unwrap_or(u64::MAX);
+    let packed_bytes = packed_len.saturating_mul(16);
+    if packed_bytes > max_binding {
+        return Err(Error::limit(
+            op,
+            "packed weight size (bytes) for one storage binding",
+            packed_bytes,
+            max_binding,
+        ));
+    }
+    let packed = Tensor::uninit(device, &[packed_len as usize * CHANNELS])?;
+    let wpack = packed.gpu_buffer()?;
+    let pack = gpu.pipeline(&Shader::ConvTranspose2d.entry("pack_weights", PACK_LAYOUT))?;
+    let params = ConvTransposeParams {
+        total: u32_of(packed_len, "conv_transpose2d packed weights")?,
+        ..shape
+    };
+    gpu.dispatch(
+        &pack,
+        &[
+            Bind::at(1, w, 0, w_size),
+            Bind::at(6, wpack, 0, packed_bytes),
+        ],
+        bytemuck::bytes_of(&params),
+        gpu.grid(packed_len.div_ceil(64))?,
+    )?;
+    let pipeline = gpu.pipeline(
+        &Shader::ConvTranspose2d
+            .entry("conv_transpose2d", LAYOUT)
+            .with("NB", nb as u32),
+    )?;
     let (b, b_size, flags) = match bias {
         Some((b, size)) => (b, size, FLAG_BIAS),
-        // the weights stand in, never read
+        // the input weights stand in, never read
         None => (w, 4, 0),
     };
     let in_image = (g.c_in * g.h * g.w) as u64;
@@ -117,35 +186,17 @@ pub(crate) fn launch(
             gpu.reserve(cost.saturating_mul(images as u64))?;
             let total = per_image * images as u64;
             let params = ConvTransposeParams {
-                c_in: g.c_in as u32,
-                h: g.h as u32,
-                w: g.w as u32,
-                cg: g.cg as u32,
-                kh: g.kh as u32,
-                kw: g.kw as u32,
-                stride_h: g.stride[0] as u32,
-                stride_w: g.stride[1] as u32,
-                pad_h: g.padding[0] as u32,
-                pad_w: g.padding[1] as u32,
-                dil_h: g.dilation[0] as u32,
-                dil_w: g.dilation[1] as u32,
-                oh: g.oh as u32,
-                ow: g.ow as u32,
-                c_out: g.c_out as u32,
-                mg: g.mg as u32,
-                groups: g.groups as u32,
-                blocks: blocks as u32,
                 total: u32_of(total, "conv_transpose2d invocations")?,
                 flags,
                 in_shift: x_shift,
                 out_shift: y_shift,
-                ..ConvTransposeParams::default()
+                ..shape
             };
             let binds = [
                 Bind::at(0, x, x_off, x_size),
-                Bind::at(1, w, 0, w_size),
                 Bind::at(2, b, 0, b_size),
                 Bind::at(3, y, y_off, y_size),
+                Bind::at(5, wpack, 0, packed_bytes),
             ];
             let groups = gpu.grid(total.div_ceil(64))?;
             gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)

@@ -220,6 +220,7 @@ pub(crate) fn launch(
         Call::ConvTranspose2d { geometry, .. } => {
             let (x, w) = (input(0)?, input(1)?);
             conv_transpose2d::launch(
+                device,
                 gpu,
                 geometry,
                 (x.gpu_buffer()?, w.gpu_buffer()?, y),

@@ -470,18 +470,26 @@ impl Kwargs<'_> {
         })
     }
 
-    /// The slice parameters (`dim`, `start`, `end`, `step`; by default dimension 0,
-    /// from the start to the end with step 1).
+    /// The slice parameters (`dim`, `start`, `end`, `step`), absent ones as Python's
+    /// `None` in `x[start:end:step]`: dimension 0, step 1, and `start` and `end` the
+    /// ends of the dimension in the step's direction.
     ///
     /// # Errors
     /// PyTorch's `TypeError`s for values that are not ints.
     pub fn slice_params(&self) -> Result<SliceParams> {
         let op = "slice";
+        let step = self.int(op, "step")?.unwrap_or(1);
+        // clamped to the first or last index as the step walks
+        let (first, last) = if step < 0 {
+            (i64::MAX, i64::MIN)
+        } else {
+            (0, i64::MAX)
+        };
         Ok(SliceParams {
             dim: self.int(op, "dim")?.unwrap_or(0),
-            start: self.int(op, "start")?.unwrap_or(0),
-            end: self.int(op, "end")?.unwrap_or(i64::MAX),
-            step: self.int(op, "step")?.unwrap_or(1),
+            start: self.int(op, "start")?.unwrap_or(first),
+            end: self.int(op, "end")?.unwrap_or(last),
+            step,
         })
     }
 }
