@@ -39,7 +39,10 @@ fn main() -> wgcnn::Result<()> {
         }
         let x = fx.tensor("input")?;
         let want = fx.tensor("expected")?;
-        let scale = want.data.iter().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
+        let scale = want
+            .data
+            .iter()
+            .fold(0f64, |m, &v| m.max(f64::from(v).abs()));
         let mut row = format!("| {} | {:?} |", fx.name, x.shape);
         for dev in &devices {
             let model = Model::load(&fx.model_path()?, dev)?;
@@ -59,7 +62,11 @@ fn main() -> wgcnn::Result<()> {
                 .zip(&want.data)
                 .map(|(a, b)| (f64::from(*a) - f64::from(*b)).abs())
                 .fold(0f64, f64::max);
-            row.push_str(&format!(" {:.1e} | {:.1} |", err / scale.max(f64::MIN_POSITIVE), times[n / 2]));
+            row.push_str(&format!(
+                " {:.1e} | {:.1} |",
+                err / scale.max(f64::MIN_POSITIVE),
+                times[n / 2]
+            ));
         }
         println!("{row}");
     }

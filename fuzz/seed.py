@@ -16,7 +16,7 @@ import struct
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.join(ROOT, "fuzz", "corpus")
-TARGETS = ["fixture", "model", "kwargs", "tensor_file", "image", "kernel_file"]
+TARGETS = ["fixture", "model", "kwargs", "tensor_file", "image", "kernel_file", "onnx"]
 BOUNDARY = [0, -1, 2**31, 2**62, 2**63 - 1, -(2**63), 1e300, None]
 # keys of the model format's layers and of the ops' keyword arguments
 KEYS = [
@@ -85,6 +85,11 @@ def main():
     ):
         shutil.copy(path, os.path.join(CORPUS, "image"))
     shutil.copy(os.path.join(ROOT, "benches", "workloads.json"), os.path.join(CORPUS, "kwargs"))
+    # every ONNX case and the small exported models
+    for path in glob.glob(os.path.join(ROOT, "tests", "onnx", "*.onnx")) + glob.glob(
+        os.path.join(ROOT, "tests", "onnx", "models", "*.onnx")
+    ):
+        shutil.copy(path, os.path.join(CORPUS, "onnx"))
 
     for path in fixtures + models:
         stem = os.path.basename(path)[: -len(".safetensors")]

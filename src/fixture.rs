@@ -415,7 +415,10 @@ impl Fixture {
                         return outcome(
                             Verdict::Fail,
                             f64::NAN,
-                            format!("output {name}: shape {:?}, expected {:?}", got.shape, want.shape),
+                            format!(
+                                "output {name}: shape {:?}, expected {:?}",
+                                got.shape, want.shape
+                            ),
                         );
                     }
                     let cmp = compare(&got.data, &want.data, self.effective_tolerance());

@@ -40,15 +40,20 @@ pub use device::{
 };
 pub use dtype::DType;
 pub use error::{Error, Result};
-pub use functional::{adaptive_avg_pool2d, adaptive_max_pool2d, add, avg_pool2d, batch_norm, binary, cat, conv2d, conv2d_ext, conv2d_relu, conv_transpose2d, div, hardsigmoid, hardswish, hardtanh, interpolate, leaky_relu, linear, matmul, max_pool2d, max_pool2d_with_indices, mul, permute, relu, relu_, resize, sigmoid, slice, softmax, sub, tanh, unary};
+pub use functional::{
+    adaptive_avg_pool2d, adaptive_max_pool2d, add, avg_pool2d, batch_norm, binary, cat,
+    conv_transpose2d, conv2d, conv2d_ext, conv2d_relu, div, hardsigmoid, hardswish, hardtanh,
+    interpolate, leaky_relu, linear, matmul, max_pool2d, max_pool2d_with_indices, mul, permute,
+    relu, relu_, resize, sigmoid, slice, softmax, sub, tanh, unary,
+};
 pub use kernels::{Conv2dAlgo, Conv2dOptions, GemmVariant, Lowerings};
+pub use model::Model;
 pub use op::conv_transpose2d::ConvTranspose2dParams;
 pub use op::conv2d::{Conv2dParams, Padding, PaddingMode};
-pub use op::elementwise::{Binary, Unary};
 pub use op::copy::SliceParams;
+pub use op::elementwise::{Binary, Unary};
 pub use op::interpolate::{InterpolateMode, InterpolateParams};
 pub use op::pool2d::{AvgPool2dParams, MaxPool2dParams};
 pub use op::resize::{CoordinateMode, NearestMode, ResizeMode, ResizeParams};
 pub use op::{Op, OpKind};
-pub use model::Model;
 pub use tensor::{IndexTensor, Tensor};

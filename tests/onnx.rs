@@ -23,7 +23,21 @@ fn cases(dir: &str) -> Vec<PathBuf> {
     paths
 }
 
-/// Runs every case of `dir` on `dev`; fails listing each case that did not pass.
+/// Cases wgcnn refuses with a clear error: a Cast of a tensor computed at run time to
+/// a type other than float32 (half precision and integer tensors are not run yet).
+const REFUSED: &[(&str, &str)] = &[
+    (
+        "cast_float_float16_float",
+        "a cast of a float tensor to FLOAT16",
+    ),
+    (
+        "cast_float_int32_float",
+        "a cast of a float tensor to INT32",
+    ),
+];
+
+/// Runs every case of `dir` on `dev`; fails listing each case that did not pass (or,
+/// for the cases of [`REFUSED`], was not refused with its error).
 fn run_all(dir: &str, dev: &Device) {
     let paths = cases(dir);
     assert!(paths.len() > 1, "no cases in {dir}");
@@ -31,6 +45,15 @@ fn run_all(dir: &str, dev: &Device) {
     for path in &paths {
         let fx = Fixture::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let outcome = fx.check(dev);
+        if let Some((_, why)) = REFUSED.iter().find(|(name, _)| *name == fx.name) {
+            if outcome.verdict != Verdict::Unsupported || !outcome.detail.contains(why) {
+                failures.push(format!(
+                    "{}: expected the error '{why}', got {}",
+                    fx.name, outcome.detail
+                ));
+            }
+            continue;
+        }
         if outcome.verdict != Verdict::Pass {
             failures.push(format!("{}: {}", fx.name, outcome.detail));
         }
@@ -70,7 +93,8 @@ fn case_input(name: &str, dev: &Device) -> Tensor {
 /// The trained digits model classifies its held-out images as PyTorch does.
 fn digits_accuracy(dev: &Device) {
     for exporter in ["dynamo", "script"] {
-        let fx = Fixture::load(&model_path(&format!("digits.{exporter}.safetensors"))).expect("loads");
+        let fx =
+            Fixture::load(&model_path(&format!("digits.{exporter}.safetensors"))).expect("loads");
         let model = Model::load(&fx.model_path().expect("a model"), dev).expect("the model loads");
         let x = fx.tensor("input").expect("input");
         let y = model
@@ -89,14 +113,22 @@ fn digits_accuracy(dev: &Device) {
                 })
                 .collect()
         };
-        assert_eq!(argmax(&y), argmax(&want.data), "{exporter}: predictions differ from PyTorch's");
+        assert_eq!(
+            argmax(&y),
+            argmax(&want.data),
+            "{exporter}: predictions differ from PyTorch's"
+        );
         let labels = fx.labels.as_ref().expect("labels");
         let correct = argmax(&y)
             .iter()
             .zip(&labels.data)
             .filter(|(p, l)| **p as i64 == **l)
             .count();
-        assert!(correct * 10 >= labels.data.len() * 9, "{exporter}: {correct} of {} correct", labels.data.len());
+        assert!(
+            correct * 10 >= labels.data.len() * 9,
+            "{exporter}: {correct} of {} correct",
+            labels.data.len()
+        );
     }
 }
 backend_tests!(digits_accuracy);
@@ -114,8 +146,16 @@ fn one_submit_no_allocations(dev: &Device) {
         assert_eq!(y.to_vec().expect("read"), first, "forwards differ");
     }
     // each forward: its recorded work and one read back
-    assert_eq!(dev.submit_count() - submits, 3, "submits of 3 forwards with reads");
-    assert_eq!(dev.buffers_created(), buffers, "buffers created by later forwards");
+    assert_eq!(
+        dev.submit_count() - submits,
+        3,
+        "submits of 3 forwards with reads"
+    );
+    assert_eq!(
+        dev.buffers_created(),
+        buffers,
+        "buffers created by later forwards"
+    );
 }
 backend_tests!(gpu one_submit_no_allocations);
 
@@ -127,7 +167,10 @@ fn unsupported_ops_listed_at_once() {
     let dev = Device::cpu();
     let error_cases: Vec<PathBuf> = cases("tests/onnx")
         .into_iter()
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("error_")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("error_"))
+        })
         .collect();
     assert!(error_cases.len() >= 3, "the error cases of tests/onnx");
     for name in &error_cases {
@@ -173,7 +216,13 @@ fn unsupported_ops_listed_at_once() {
     let err = Model::from_onnx("two.onnx", &bytes, None, &dev)
         .expect_err("refused")
         .to_string();
-    for part in ["two.onnx", "opset 17", "2 op type(s)", "GRU (nodes rnn)", "Erf (nodes erf_1, erf_2)"] {
+    for part in [
+        "two.onnx",
+        "opset 17",
+        "2 op type(s)",
+        "GRU (nodes rnn)",
+        "Erf (nodes erf_1, erf_2)",
+    ] {
         assert!(err.contains(part), "'{part}' missing from: {err}");
     }
 }
@@ -195,7 +244,9 @@ fn malformed_files() {
         let err = Model::load(&path, &dev).expect_err("refused").to_string();
         assert!(err.contains(name), "{name}: {err}");
     }
-    let missing = Model::load(&dir.join("absent.onnx"), &dev).expect_err("refused").to_string();
+    let missing = Model::load(&dir.join("absent.onnx"), &dev)
+        .expect_err("refused")
+        .to_string();
     assert!(missing.contains("absent.onnx"), "{missing}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -231,9 +231,9 @@ fn main() -> ExitCode {
             out,
             preprocess,
             device,
-        }) => device.open().and_then(|d| {
-            models::infer(&model, &inputs, top, out.as_deref(), &preprocess, &d)
-        }),
+        }) => device
+            .open()
+            .and_then(|d| models::infer(&model, &inputs, top, out.as_deref(), &preprocess, &d)),
         Some(Command::Inspect { model, shape }) => models::inspect(&model, shape.as_deref()),
         Some(Command::Compare {
             model,
@@ -241,9 +241,8 @@ fn main() -> ExitCode {
             backends,
             rtol,
             preprocess,
-        }) => compare_devices(&backends).and_then(|devices| {
-            models::compare(&model, &input, &devices, &preprocess, rtol)
-        }),
+        }) => compare_devices(&backends)
+            .and_then(|devices| models::compare(&model, &input, &devices, &preprocess, rtol)),
         Some(Command::Filter {
             image,
             kernel,

@@ -30,10 +30,18 @@ fn triple(flag: &str, text: &str) -> Result<[f32; 3]> {
         .split(',')
         .map(|v| v.trim().parse::<f32>())
         .collect::<std::result::Result<_, _>>()
-        .map_err(|_| Error::param("infer", format!("--{flag} takes three numbers r,g,b, got '{text}'")))?;
+        .map_err(|_| {
+            Error::param(
+                "infer",
+                format!("--{flag} takes three numbers r,g,b, got '{text}'"),
+            )
+        })?;
     match values.as_slice() {
         [r, g, b] if values.iter().all(|v| v.is_finite()) => Ok([*r, *g, *b]),
-        _ => Err(Error::param("infer", format!("--{flag} takes three finite numbers r,g,b, got '{text}'"))),
+        _ => Err(Error::param(
+            "infer",
+            format!("--{flag} takes three finite numbers r,g,b, got '{text}'"),
+        )),
     }
 }
 
@@ -47,7 +55,10 @@ impl PreprocessArgs {
                 None => parse(size).map(|s| [s, s]),
             };
             let [h, w] = pair.ok_or_else(|| {
-                Error::param("infer", format!("--size takes N or HxW (positive), got '{size}'"))
+                Error::param(
+                    "infer",
+                    format!("--size takes N or HxW (positive), got '{size}'"),
+                )
             })?;
             picture::check_picture("--size", h as usize, w as usize)?;
             p.size = Some([h, w]);
@@ -122,7 +133,10 @@ pub fn infer(
     if to_file && inputs.len() != 1 {
         return Err(Error::param(
             "infer",
-            format!("--out FILE.safetensors takes one input, {} given (give a folder for several)", inputs.len()),
+            format!(
+                "--out FILE.safetensors takes one input, {} given (give a folder for several)",
+                inputs.len()
+            ),
         ));
     }
     for path in inputs {
@@ -171,7 +185,13 @@ pub fn infer(
 
 /// Writes a forward pass's outputs: the first as `output`, and each under its graph
 /// name when there are several; into `out` itself or `out/<input stem>.safetensors`.
-fn write_outputs(out: &Path, input: &Path, to_file: bool, names: &[String], ys: &[Tensor]) -> Result<PathBuf> {
+fn write_outputs(
+    out: &Path,
+    input: &Path,
+    to_file: bool,
+    names: &[String],
+    ys: &[Tensor],
+) -> Result<PathBuf> {
     let target = if to_file {
         out.to_path_buf()
     } else {
@@ -210,7 +230,12 @@ fn shapes_for(model: &Model, shape: Option<&str>) -> Result<Vec<Vec<usize>>> {
             .split(',')
             .map(|v| v.trim().parse::<usize>())
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|_| Error::param("inspect", format!("--shape takes sizes like 1,3,224,224, got '{text}'")))?;
+            .map_err(|_| {
+                Error::param(
+                    "inspect",
+                    format!("--shape takes sizes like 1,3,224,224, got '{text}'"),
+                )
+            })?;
         return Ok(vec![dims]);
     }
     model
@@ -218,7 +243,10 @@ fn shapes_for(model: &Model, shape: Option<&str>) -> Result<Vec<Vec<usize>>> {
         .into_iter()
         .map(|(name, declared)| {
             let declared = declared.ok_or_else(|| {
-                Error::param("inspect", format!("input '{name}' declares no shape: give --shape"))
+                Error::param(
+                    "inspect",
+                    format!("input '{name}' declares no shape: give --shape"),
+                )
             })?;
             declared
                 .iter()
@@ -259,7 +287,10 @@ pub fn inspect(model_path: &Path, shape: Option<&str>) -> Result<bool> {
     let model = match Model::load(model_path, &device) {
         Ok(m) => m,
         Err(Error::Unsupported(message)) => {
-            println!("{}: wgcnn cannot run this model:\n  {message}", model_path.display());
+            println!(
+                "{}: wgcnn cannot run this model:\n  {message}",
+                model_path.display()
+            );
             return Ok(false);
         }
         Err(e) => return Err(e),
@@ -267,7 +298,12 @@ pub fn inspect(model_path: &Path, shape: Option<&str>) -> Result<bool> {
     let md = &model.metadata;
     let get = |k: &str| md.get(k).cloned().unwrap_or_default();
     let format = if get("format") == "onnx" {
-        format!("ONNX, opset {}, IR version {}, from {}", get("opset"), get("ir_version"), get("producer"))
+        format!(
+            "ONNX, opset {}, IR version {}, from {}",
+            get("opset"),
+            get("ir_version"),
+            get("producer")
+        )
     } else {
         "Sequential safetensors".into()
     };
@@ -316,14 +352,27 @@ pub fn inspect(model_path: &Path, shape: Option<&str>) -> Result<bool> {
 ///
 /// # Errors
 /// The model's or an input's.
-pub fn compare(model_path: &Path, input: &Path, devices: &[Device], flags: &PreprocessArgs, rtol: f64) -> Result<bool> {
+pub fn compare(
+    model_path: &Path,
+    input: &Path,
+    devices: &[Device],
+    flags: &PreprocessArgs,
+    rtol: f64,
+) -> Result<bool> {
     let reference = Device::cpu();
     let ref_model = Model::load(model_path, &reference)?;
     let x = load_input(input, &ref_model.metadata, flags, &reference)?;
     let (_, want) = ref_model.forward_traced(&[&x])?;
     let want: Vec<(String, String, Vec<usize>, Vec<f32>)> = want
         .into_iter()
-        .map(|t| Ok((t.node, t.op_type, t.tensor.shape().to_vec(), t.tensor.to_vec()?)))
+        .map(|t| {
+            Ok((
+                t.node,
+                t.op_type,
+                t.tensor.shape().to_vec(),
+                t.tensor.to_vec()?,
+            ))
+        })
         .collect::<Result<_>>()?;
     let host_x = x.to_vec()?;
     let mut columns: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
@@ -341,19 +390,37 @@ pub fn compare(model_path: &Path, input: &Path, devices: &[Device], flags: &Prep
                 .zip(w)
                 .map(|(a, b)| {
                     let d = (f64::from(*a) - f64::from(*b)).abs();
-                    if d.is_nan() && !(a.is_nan() && b.is_nan()) { f64::INFINITY } else if d.is_nan() { 0.0 } else { d }
+                    if d.is_nan() && !(a.is_nan() && b.is_nan()) {
+                        f64::INFINITY
+                    } else if d.is_nan() {
+                        0.0
+                    } else {
+                        d
+                    }
                 })
                 .fold(0f64, f64::max);
             diffs.push((abs, if scale > 0.0 { abs / scale } else { abs }));
         }
         columns.push((format!("{} ({})", dev.backend(), dev.name()), diffs));
     }
-    println!("{}: {} kernels, compared with the CPU reference (rtol {rtol:e} of each node's largest magnitude)", model_path.display(), want.len());
+    println!(
+        "{}: {} kernels, compared with the CPU reference (rtol {rtol:e} of each node's largest magnitude)",
+        model_path.display(),
+        want.len()
+    );
     for (name, _) in &columns {
         println!("  backend: {name}");
     }
-    let header: Vec<String> = (0..columns.len()).map(|i| format!("{:>22}", format!("#{i} abs / rel"))).collect();
-    println!("{:<40} {:<18} {:<20} {}", "node", "op", "shape", header.join(" "));
+    let header: Vec<String> = (0..columns.len())
+        .map(|i| format!("{:>22}", format!("#{i} abs / rel")))
+        .collect();
+    println!(
+        "{:<40} {:<18} {:<20} {}",
+        "node",
+        "op",
+        "shape",
+        header.join(" ")
+    );
     let mut first: Vec<Option<String>> = vec![None; columns.len()];
     for (i, (node, op, shape, _)) in want.iter().enumerate() {
         // one row per node: its last kernel
@@ -369,11 +436,18 @@ pub fn compare(model_path: &Path, input: &Path, devices: &[Device], flags: &Prep
                 if bad && first[c].is_none() {
                     first[c] = Some(node.clone());
                 }
-                format!("{:>22}", format!("{abs:.2e} / {rel:.1e}{}", if bad { " !" } else { "" }))
+                format!(
+                    "{:>22}",
+                    format!("{abs:.2e} / {rel:.1e}{}", if bad { " !" } else { "" })
+                )
             })
             .collect();
         let node_name: String = node.chars().take(40).collect();
-        println!("{node_name:<40} {op:<18} {:<20} {}", format!("{shape:?}"), cells.join(" "));
+        println!(
+            "{node_name:<40} {op:<18} {:<20} {}",
+            format!("{shape:?}"),
+            cells.join(" ")
+        );
     }
     for ((name, _), f) in columns.iter().zip(&first) {
         match f {

@@ -16,9 +16,9 @@
 #[macro_use]
 mod wgsl;
 pub(crate) mod conv2d;
-pub(crate) mod elementwise;
 pub(crate) mod conv_transpose2d;
 pub(crate) mod copy;
+pub(crate) mod elementwise;
 pub(crate) mod gemm;
 pub(crate) mod interpolate;
 pub(crate) mod pool2d;

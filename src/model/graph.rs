@@ -161,25 +161,46 @@ pub enum NodeOp {
         output_shape: Option<[i64; 2]>,
     },
     /// BatchNormalization in inference: inputs x, scale, bias, mean, var.
-    BatchNorm { eps: f32 },
+    BatchNorm {
+        eps: f32,
+    },
     Unary(Unary),
     /// Clip with bounds as inputs 1 and 2 (opset 11+), or folded into `Unary::Clamp`.
     Clip,
     Binary(Binary),
-    Concat { axis: i64 },
+    Concat {
+        axis: i64,
+    },
     /// Split into `outputs` pieces: sizes from `split` (attribute), input 1, or equal.
-    Split { axis: i64, split: Option<Vec<i64>> },
+    Split {
+        axis: i64,
+        split: Option<Vec<i64>>,
+    },
     /// Slice: attribute form (opset < 10) in `attrs`, else from inputs 1-4.
-    Slice { attrs: Option<SliceAttrs> },
-    Transpose { perm: Option<Vec<i64>> },
+    Slice {
+        attrs: Option<SliceAttrs>,
+    },
+    Transpose {
+        perm: Option<Vec<i64>>,
+    },
     /// Reshape to input 1's shape (`0` copies a dimension unless `allowzero`).
-    Reshape { allowzero: bool },
+    Reshape {
+        allowzero: bool,
+    },
     /// A reshape known without inputs (the Sequential format's flatten).
-    View { shape: ViewShape },
-    Flatten { axis: i64 },
+    View {
+        shape: ViewShape,
+    },
+    Flatten {
+        axis: i64,
+    },
     /// Squeeze/Unsqueeze: axes by attribute (opset < 13) or input 1.
-    Squeeze { axes: Option<Vec<i64>> },
-    Unsqueeze { axes: Option<Vec<i64>> },
+    Squeeze {
+        axes: Option<Vec<i64>>,
+    },
+    Unsqueeze {
+        axes: Option<Vec<i64>>,
+    },
     MaxPool {
         params: MaxPool2dParams,
         pads: AutoPad,
@@ -190,8 +211,12 @@ pub enum NodeOp {
     },
     /// adaptive pooling to `output_size` (`None` keeps a size): GlobalAveragePool is
     /// `[Some(1), Some(1)]`.
-    AdaptiveAvgPool { output_size: [Option<i64>; 2] },
-    AdaptiveMaxPool { output_size: [Option<i64>; 2] },
+    AdaptiveAvgPool {
+        output_size: [Option<i64>; 2],
+    },
+    AdaptiveMaxPool {
+        output_size: [Option<i64>; 2],
+    },
     ReduceMean {
         axes: Option<Vec<i64>>,
         keepdims: bool,
@@ -217,14 +242,26 @@ pub enum NodeOp {
     MatMul,
     /// `linear(x, weight, bias)`: the Sequential format's Linear.
     Linear,
-    Softmax { axis: i64, legacy: bool },
+    Softmax {
+        axis: i64,
+        legacy: bool,
+    },
     /// Identity, Dropout (inference).
     Identity,
     /// The shape of input 0, `[start, end)`.
-    Shape { start: i64, end: Option<i64> },
-    Gather { axis: i64 },
-    Cast { to: i32 },
-    ConstantOfShape { value: HostValue },
+    Shape {
+        start: i64,
+        end: Option<i64>,
+    },
+    Gather {
+        axis: i64,
+    },
+    Cast {
+        to: i32,
+    },
+    ConstantOfShape {
+        value: HostValue,
+    },
     Range,
 }
 
@@ -371,10 +408,7 @@ impl Graph {
             .into_iter()
             .map(Some)
             .collect();
-        self.nodes = order
-            .into_iter()
-            .filter_map(|i| nodes[i].take())
-            .collect();
+        self.nodes = order.into_iter().filter_map(|i| nodes[i].take()).collect();
         Ok(())
     }
 
@@ -479,7 +513,9 @@ impl Graph {
     /// every tensor is a constant of matching size.
     fn folded_conv(&self, c: usize, b: usize, eps: f32) -> Option<(HostValue, HostValue)> {
         let get = |node: usize, i: usize| -> Option<&HostValue> {
-            self.nodes[node].input(i).and_then(|v| self.constants.get(&v))
+            self.nodes[node]
+                .input(i)
+                .and_then(|v| self.constants.get(&v))
         };
         let w = get(c, 1)?;
         let HostData::F32(wd) = &w.data else {

@@ -111,7 +111,12 @@ impl Model {
     ///
     /// # Errors
     /// As [`Model::load`].
-    pub fn from_onnx(name: &str, bytes: &[u8], dir: Option<&Path>, device: &Device) -> Result<Self> {
+    pub fn from_onnx(
+        name: &str,
+        bytes: &[u8],
+        dir: Option<&Path>,
+        device: &Device,
+    ) -> Result<Self> {
         let (graph, metadata) = onnx::parse(name, bytes, dir)?;
         Ok(Self::new(graph, name.to_string(), metadata, device))
     }
@@ -125,7 +130,12 @@ impl Model {
         Ok(Self::new(graph, name.to_string(), metadata, device))
     }
 
-    fn new(mut graph: Graph, source: String, metadata: HashMap<String, String>, device: &Device) -> Self {
+    fn new(
+        mut graph: Graph,
+        source: String,
+        metadata: HashMap<String, String>,
+        device: &Device,
+    ) -> Self {
         graph.fuse();
         Self {
             graph,
@@ -266,7 +276,10 @@ impl Model {
                 if movable {
                     None
                 } else {
-                    Some(run_step(&step.kernel, &args, &step.shape).map_err(|e| annotate(e, node))?)
+                    Some(
+                        run_step(&step.kernel, &args, &step.shape)
+                            .map_err(|e| annotate(e, node))?,
+                    )
                 }
             };
             let y = match y {

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use super::graph::{AutoPad, Graph, HostData, HostValue, Node, NodeOp, ValueId, ViewShape};
 use crate::error::{Error, Result};
 use crate::op::Op;
-use crate::op::conv2d::Padding;
 use crate::op::conv_transpose2d::ConvTranspose2dParams;
+use crate::op::conv2d::Padding;
 use crate::op::elementwise::{Binary, Unary};
 use crate::op::resize::{ResizeMode, ResizeParams};
 
@@ -136,8 +136,16 @@ pub fn broadcast(a: &[usize], b: &[usize]) -> std::result::Result<Vec<usize>, St
     let rank = a.len().max(b.len());
     let mut out = vec![0; rank];
     for i in 0..rank {
-        let da = if i + a.len() >= rank { a[i + a.len() - rank] } else { 1 };
-        let db = if i + b.len() >= rank { b[i + b.len() - rank] } else { 1 };
+        let da = if i + a.len() >= rank {
+            a[i + a.len() - rank]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= rank {
+            b[i + b.len() - rank]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -267,7 +275,10 @@ fn reshape_target(
                 out.push(1);
             }
             0 if !allowzero => out.push(*input.get(i).ok_or_else(|| {
-                shape_err(node, format!("shape {target:?} copies dimension {i} of {input:?}"))
+                shape_err(
+                    node,
+                    format!("shape {target:?} copies dimension {i} of {input:?}"),
+                )
             })?),
             t if t >= 0 => out.push(usize::try_from(t).map_err(|_| shape_err(node, "size"))?),
             _ => {
@@ -303,7 +314,10 @@ impl Planner<'_> {
 
     fn val(&self, v: ValueId) -> Result<&Val> {
         self.vals.get(&v).ok_or_else(|| {
-            Error::Format(format!("value '{}' read before it is computed", self.name(v)))
+            Error::Format(format!(
+                "value '{}' read before it is computed",
+                self.name(v)
+            ))
         })
     }
 
@@ -480,7 +494,9 @@ impl Plan {
         };
         for i in 0..graph.nodes.len() {
             planner.node = i;
-            planner.plan_node().map_err(|e| in_node(e, &graph.nodes[i]))?;
+            planner
+                .plan_node()
+                .map_err(|e| in_node(e, &graph.nodes[i]))?;
         }
         let mut plan = Plan {
             input_shapes: shapes.to_vec(),
@@ -657,14 +673,21 @@ impl Planner<'_> {
                     t::FLOAT | t::DOUBLE | t::FLOAT16 | t::BFLOAT16 => {
                         one(HostValue::f32(x.shape.clone(), x.floats()))
                     }
-                    t::INT64 | t::INT32 | t::INT16 | t::INT8 | t::UINT8 | t::UINT16
-                    | t::UINT32 | t::UINT64 | t::BOOL => {
-                        one(HostValue::i64(x.shape.clone(), x.ints()))
-                    }
+                    t::INT64
+                    | t::INT32
+                    | t::INT16
+                    | t::INT8
+                    | t::UINT8
+                    | t::UINT16
+                    | t::UINT32
+                    | t::UINT64
+                    | t::BOOL => one(HostValue::i64(x.shape.clone(), x.ints())),
                     other => Err(op_err(node, format!("a cast to {}", t::name(other)))),
                 }
             }
-            NodeOp::Binary(f) => one(host_binary(*f, get(0)?, get(1)?).map_err(|m| shape_err(node, m))?),
+            NodeOp::Binary(f) => {
+                one(host_binary(*f, get(0)?, get(1)?).map_err(|m| shape_err(node, m))?)
+            }
             NodeOp::Unsqueeze { axes } | NodeOp::Squeeze { axes } => {
                 let x = get(0)?;
                 let axes = match axes {
@@ -681,7 +704,11 @@ impl Planner<'_> {
             }
             NodeOp::Flatten { axis: a } => {
                 let x = get(0)?;
-                let a = if *a == x.shape.len() as i64 { x.shape.len() } else { axis(node, *a, x.shape.len().max(1))? };
+                let a = if *a == x.shape.len() as i64 {
+                    x.shape.len()
+                } else {
+                    axis(node, *a, x.shape.len().max(1))?
+                };
                 let shape = vec![x.shape[..a].iter().product(), x.shape[a..].iter().product()];
                 one(x.clone().reshaped(shape))
             }
@@ -694,16 +721,25 @@ impl Planner<'_> {
                 let a = axis(node, *a, rank.max(1))?;
                 let mut shape = first.shape.clone();
                 if rank == 0 {
-                    return Err(shape_err(node, "zero-dimensional tensor cannot be concatenated"));
+                    return Err(shape_err(
+                        node,
+                        "zero-dimensional tensor cannot be concatenated",
+                    ));
                 }
                 shape[a] = 0;
                 for p in &parts {
                     if p.shape.len() != rank
-                        || p.shape.iter().enumerate().any(|(d, &s)| d != a && s != first.shape[d])
+                        || p.shape
+                            .iter()
+                            .enumerate()
+                            .any(|(d, &s)| d != a && s != first.shape[d])
                     {
                         return Err(shape_err(
                             node,
-                            format!("Sizes of tensors must match except in dimension {a}: {:?} and {:?}", first.shape, p.shape),
+                            format!(
+                                "Sizes of tensors must match except in dimension {a}: {:?} and {:?}",
+                                first.shape, p.shape
+                            ),
                         ));
                     }
                     shape[a] += p.shape[a];
@@ -722,7 +758,11 @@ impl Planner<'_> {
                         }
                     }
                 }
-                one(if ints { HostValue::i64(shape, it) } else { HostValue::f32(shape, fl) })
+                one(if ints {
+                    HostValue::i64(shape, it)
+                } else {
+                    HostValue::f32(shape, fl)
+                })
             }
             NodeOp::Gather { axis: a } => {
                 let x = get(0)?;
@@ -735,7 +775,12 @@ impl Planner<'_> {
                     .map(|&i| {
                         let j = if i < 0 { i + len as i64 } else { i };
                         usize::try_from(j).ok().filter(|&j| j < len).ok_or_else(|| {
-                            shape_err(node, format!("index {i} is out of bounds for dimension {a} with size {len}"))
+                            shape_err(
+                                node,
+                                format!(
+                                    "index {i} is out of bounds for dimension {a} with size {len}"
+                                ),
+                            )
                         })
                     })
                     .collect::<Result<Vec<usize>>>()?;
@@ -754,7 +799,8 @@ impl Planner<'_> {
                 let x = get(0)?;
                 let (dims, ranges) = self.slice_ranges(node, &x.shape)?;
                 let mut shape = x.shape.clone();
-                let mut picks: Vec<Vec<usize>> = x.shape.iter().map(|&d| (0..d).collect()).collect();
+                let mut picks: Vec<Vec<usize>> =
+                    x.shape.iter().map(|&d| (0..d).collect()).collect();
                 for (d, r) in dims.iter().zip(ranges) {
                     shape[*d] = r.len();
                     picks[*d] = r;
@@ -762,7 +808,9 @@ impl Planner<'_> {
                 let st = strides(&x.shape);
                 let ost = strides(&shape);
                 one(host_take(x, shape.clone(), |i| {
-                    (0..shape.len()).map(|d| picks[d][(i / ost[d]) % shape[d]] * st[d]).sum()
+                    (0..shape.len())
+                        .map(|d| picks[d][(i / ost[d]) % shape[d]] * st[d])
+                        .sum()
                 }))
             }
             NodeOp::ConstantOfShape { value } => {
@@ -771,7 +819,9 @@ impl Planner<'_> {
                     .iter()
                     .map(|&d| usize::try_from(d).map_err(|_| shape_err(node, "negative size")))
                     .collect::<Result<_>>()?;
-                let n = numel(&dims).filter(|&n| n <= 1 << 24).ok_or_else(|| shape_err(node, "over 2^24 elements"))?;
+                let n = numel(&dims)
+                    .filter(|&n| n <= 1 << 24)
+                    .ok_or_else(|| shape_err(node, "over 2^24 elements"))?;
                 let _ = n;
                 one(host_take(value, dims, |_| 0))
             }
@@ -786,7 +836,10 @@ impl Planner<'_> {
                     if n > 1 << 24 {
                         return Err(shape_err(node, "over 2^24 elements"));
                     }
-                    one(HostValue::i64(vec![n], (0..n as i64).map(|i| s + i * d).collect()))
+                    one(HostValue::i64(
+                        vec![n],
+                        (0..n as i64).map(|i| s + i * d).collect(),
+                    ))
                 } else {
                     let (s, l, d) = (s.floats()[0], l.floats()[0], d.floats()[0]);
                     let n = ((l - s) / d).ceil().max(0.0);
@@ -794,7 +847,10 @@ impl Planner<'_> {
                         return Err(shape_err(node, "over 2^24 elements"));
                     }
                     let n = n as usize;
-                    one(HostValue::f32(vec![n], (0..n).map(|i| s + i as f32 * d).collect()))
+                    one(HostValue::f32(
+                        vec![n],
+                        (0..n).map(|i| s + i as f32 * d).collect(),
+                    ))
                 }
             }
             NodeOp::Transpose { perm } => {
@@ -804,7 +860,9 @@ impl Planner<'_> {
                 let st = strides(&x.shape);
                 let ost = strides(&shape);
                 one(host_take(x, shape.clone(), |i| {
-                    (0..shape.len()).map(|d| ((i / ost[d]) % shape[d]) * st[perm[d]]).sum()
+                    (0..shape.len())
+                        .map(|d| ((i / ost[d]) % shape[d]) * st[perm[d]])
+                        .sum()
                 }))
             }
             _ => Ok(None),
@@ -812,7 +870,12 @@ impl Planner<'_> {
     }
 
     /// The shape Squeeze (`node.op`) or Unsqueeze gives `shape` with `axes`.
-    fn squeeze_shape(&self, node: &Node, shape: &[usize], axes: Option<&[i64]>) -> Result<Vec<usize>> {
+    fn squeeze_shape(
+        &self,
+        node: &Node,
+        shape: &[usize],
+        axes: Option<&[i64]>,
+    ) -> Result<Vec<usize>> {
         match node.op {
             NodeOp::Unsqueeze { .. } => {
                 let axes = axes.ok_or_else(|| shape_err(node, "no axes"))?;
@@ -847,7 +910,10 @@ impl Planner<'_> {
                         if shape[a] != 1 {
                             return Err(shape_err(
                                 node,
-                                format!("cannot squeeze axis {a} of size {} in {shape:?}", shape[a]),
+                                format!(
+                                    "cannot squeeze axis {a} of size {} in {shape:?}",
+                                    shape[a]
+                                ),
                             ));
                         }
                     }
@@ -866,11 +932,17 @@ impl Planner<'_> {
     fn perm(&self, node: &Node, perm: Option<&[i64]>, rank: usize) -> Result<Vec<usize>> {
         let perm: Vec<usize> = match perm {
             None => (0..rank).rev().collect(),
-            Some(p) => p.iter().map(|&a| axis(node, a, rank)).collect::<Result<_>>()?,
+            Some(p) => p
+                .iter()
+                .map(|&a| axis(node, a, rank))
+                .collect::<Result<_>>()?,
         };
         let mut seen = vec![false; rank];
         if perm.len() != rank || perm.iter().any(|&p| std::mem::replace(&mut seen[p], true)) {
-            return Err(shape_err(node, format!("perm {perm:?} is not a permutation of {rank} axes")));
+            return Err(shape_err(
+                node,
+                format!("perm {perm:?} is not a permutation of {rank} axes"),
+            ));
         }
         Ok(perm)
     }
@@ -878,7 +950,9 @@ impl Planner<'_> {
     /// Slice's axes and, for each, the indices taken.
     fn slice_ranges(&self, node: &Node, shape: &[usize]) -> Result<(Vec<usize>, Vec<Vec<usize>>)> {
         let (starts, ends, axes, steps) = match &node.op {
-            NodeOp::Slice { attrs: Some(a) } => (a.starts.clone(), a.ends.clone(), a.axes.clone(), None),
+            NodeOp::Slice { attrs: Some(a) } => {
+                (a.starts.clone(), a.ends.clone(), a.axes.clone(), None)
+            }
             _ => {
                 let need = |i: usize, what: &str| -> Result<Vec<i64>> {
                     self.const_input(i, what)?
@@ -888,16 +962,27 @@ impl Planner<'_> {
                 let opt = |i: usize, what: &str| -> Result<Option<Vec<i64>>> {
                     Ok(self.const_input(i, what)?.map(HostValue::ints))
                 };
-                (need(1, "starts")?, need(2, "ends")?, opt(3, "axes")?, opt(4, "steps")?)
+                (
+                    need(1, "starts")?,
+                    need(2, "ends")?,
+                    opt(3, "axes")?,
+                    opt(4, "steps")?,
+                )
             }
         };
         let axes: Vec<usize> = match axes {
             None => (0..starts.len()).collect(),
-            Some(a) => a.iter().map(|&a| axis(node, a, shape.len())).collect::<Result<_>>()?,
+            Some(a) => a
+                .iter()
+                .map(|&a| axis(node, a, shape.len()))
+                .collect::<Result<_>>()?,
         };
         let steps = steps.unwrap_or_else(|| vec![1; starts.len()]);
         if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
-            return Err(shape_err(node, "starts, ends, axes and steps differ in length"));
+            return Err(shape_err(
+                node,
+                "starts, ends, axes and steps differ in length",
+            ));
         }
         let mut ranges = Vec::new();
         for i in 0..axes.len() {
@@ -918,20 +1003,25 @@ impl Planner<'_> {
         let out = self.out(0)?;
         let rank4 = |what: &str| -> Result<[usize; 4]> {
             <[usize; 4]>::try_from(xs.as_slice()).map_err(|_| {
-                shape_err(node, format!("{what} expects a 4-D NCHW input, got shape {xs:?}"))
+                shape_err(
+                    node,
+                    format!("{what} expects a 4-D NCHW input, got shape {xs:?}"),
+                )
             })
         };
         match &node.op {
             NodeOp::Conv { params, pads, relu } => {
                 let mut params = *params;
                 if let Some(pads) = pads {
-                    let w = self.shape(node.input(1).ok_or_else(|| shape_err(node, "no weight"))?)?;
+                    let w =
+                        self.shape(node.input(1).ok_or_else(|| shape_err(node, "no weight"))?)?;
                     let [_, _, h, wd] = rank4("Conv")?;
                     let kernel = [
                         w.get(2).copied().unwrap_or(1) as i64,
                         w.get(3).copied().unwrap_or(1) as i64,
                     ];
-                    let [t, l, b, r] = pads.resolve([h, wd], kernel, params.stride, params.dilation);
+                    let [t, l, b, r] =
+                        pads.resolve([h, wd], kernel, params.stride, params.dilation);
                     params.padding = if t == b && l == r {
                         Padding::Explicit([t, l])
                     } else {
@@ -939,7 +1029,14 @@ impl Planner<'_> {
                     };
                 }
                 let args = vec![Some(Arg::Value(x)), self.arg(1)?, self.arg(2)?];
-                self.emit_op(Op::Conv2d { params, relu: *relu }, args, Some(out))?;
+                self.emit_op(
+                    Op::Conv2d {
+                        params,
+                        relu: *relu,
+                    },
+                    args,
+                    Some(out),
+                )?;
             }
             NodeOp::ConvTranspose {
                 stride,
@@ -1003,7 +1100,10 @@ impl Planner<'_> {
                 let mut wanted = vec![n, c_out];
                 for d in 0..2 {
                     let full = stride[d] * (size[d] - 1) + ext(d) + output_padding[d];
-                    for (list, cut) in [(&mut shape, 2 * padding[d]), (&mut wanted, sides[d] + sides[d + 2])] {
+                    for (list, cut) in [
+                        (&mut shape, 2 * padding[d]),
+                        (&mut wanted, sides[d] + sides[d + 2]),
+                    ] {
                         let o = full - cut;
                         list.push(usize::try_from(o).map_err(|_| {
                             shape_err(node, format!("output size {o} is not positive"))
@@ -1014,7 +1114,8 @@ impl Planner<'_> {
                 if shape == wanted {
                     self.emit(Kernel::ConvTranspose(params), args, shape, Some(out));
                 } else {
-                    let mut cur = self.emit(Kernel::ConvTranspose(params), args, shape.clone(), None);
+                    let mut cur =
+                        self.emit(Kernel::ConvTranspose(params), args, shape.clone(), None);
                     for d in 0..2 {
                         if shape[d + 2] == wanted[d + 2] {
                             continue;
@@ -1028,7 +1129,12 @@ impl Planner<'_> {
                             end: start + wanted[d + 2] as i64,
                             step: 1,
                         };
-                        cur = self.emit(kernel, vec![Some(Arg::Value(cur))], shape.clone(), last.then_some(out));
+                        cur = self.emit(
+                            kernel,
+                            vec![Some(Arg::Value(cur))],
+                            shape.clone(),
+                            last.then_some(out),
+                        );
                     }
                 }
             }
@@ -1055,7 +1161,10 @@ impl Planner<'_> {
                     match self.const_input(i, "a Clip bound")? {
                         None => Ok(default),
                         Some(h) if h.len() == 1 => Ok(h.floats()[0]),
-                        Some(h) => Err(shape_err(node, format!("a Clip bound of shape {:?}", h.shape))),
+                        Some(h) => Err(shape_err(
+                            node,
+                            format!("a Clip bound of shape {:?}", h.shape),
+                        )),
                     }
                 };
                 let u = Unary::Clamp {
@@ -1065,7 +1174,9 @@ impl Planner<'_> {
                 self.emit(Kernel::Unary(u), vec![Some(Arg::Value(x))], xs, Some(out));
             }
             NodeOp::Binary(f) => {
-                let b = node.input(1).ok_or_else(|| shape_err(node, "input 1 is missing"))?;
+                let b = node
+                    .input(1)
+                    .ok_or_else(|| shape_err(node, "input 1 is missing"))?;
                 let shape = broadcast(&xs, &self.shape(b)?).map_err(|m| shape_err(node, m))?;
                 let args = vec![self.arg(0)?, self.arg(1)?];
                 self.emit(Kernel::Binary(*f), args, shape, Some(out));
@@ -1077,10 +1188,14 @@ impl Planner<'_> {
                 let mut args = Vec::new();
                 for v in node.inputs.iter().flatten() {
                     let s = self.shape(*v)?;
-                    if s.len() != xs.len() || s.iter().enumerate().any(|(d, &n)| d != a && n != xs[d]) {
+                    if s.len() != xs.len()
+                        || s.iter().enumerate().any(|(d, &n)| d != a && n != xs[d])
+                    {
                         return Err(shape_err(
                             node,
-                            format!("Sizes of tensors must match except in dimension {a}: {xs:?} and {s:?}"),
+                            format!(
+                                "Sizes of tensors must match except in dimension {a}: {xs:?} and {s:?}"
+                            ),
                         ));
                     }
                     shape[a] += s[a];
@@ -1098,14 +1213,18 @@ impl Planner<'_> {
                         Some(h) => h.ints().iter().map(|&v| v.max(0) as usize).collect(),
                         None => {
                             let each = len.div_ceil(k.max(1));
-                            (0..k).map(|i| each.min(len.saturating_sub(i * each))).collect()
+                            (0..k)
+                                .map(|i| each.min(len.saturating_sub(i * each)))
+                                .collect()
                         }
                     },
                 };
                 if sizes.len() != k || sizes.iter().sum::<usize>() != len {
                     return Err(shape_err(
                         node,
-                        format!("split sizes {sizes:?} do not divide dimension {a} of size {len} into {k}"),
+                        format!(
+                            "split sizes {sizes:?} do not divide dimension {a} of size {len} into {k}"
+                        ),
                     ));
                 }
                 let mut start = 0;
@@ -1118,7 +1237,12 @@ impl Planner<'_> {
                         end: (start + size) as i64,
                         step: 1,
                     };
-                    self.emit(kernel, vec![Some(Arg::Value(x))], shape, Some(node.outputs[i]));
+                    self.emit(
+                        kernel,
+                        vec![Some(Arg::Value(x))],
+                        shape,
+                        Some(node.outputs[i]),
+                    );
                     start += size;
                 }
             }
@@ -1152,7 +1276,12 @@ impl Planner<'_> {
                 if perm.iter().enumerate().all(|(i, &p)| i == p) {
                     self.emit(Kernel::View, vec![Some(Arg::Value(x))], shape, Some(out));
                 } else {
-                    self.emit(Kernel::Permute(perm), vec![Some(Arg::Value(x))], shape, Some(out));
+                    self.emit(
+                        Kernel::Permute(perm),
+                        vec![Some(Arg::Value(x))],
+                        shape,
+                        Some(out),
+                    );
                 }
             }
             NodeOp::Reshape { allowzero } => {
@@ -1170,7 +1299,11 @@ impl Planner<'_> {
                 self.emit(Kernel::View, vec![Some(Arg::Value(x))], shape, Some(out));
             }
             NodeOp::Flatten { axis: a } => {
-                let a = if *a == xs.len() as i64 { xs.len() } else { axis(node, *a, xs.len().max(1))? };
+                let a = if *a == xs.len() as i64 {
+                    xs.len()
+                } else {
+                    axis(node, *a, xs.len().max(1))?
+                };
                 let shape = vec![xs[..a].iter().product(), xs[a..].iter().product()];
                 self.emit(Kernel::View, vec![Some(Arg::Value(x))], shape, Some(out));
             }
@@ -1208,7 +1341,8 @@ impl Planner<'_> {
                     // zeros it must not count: the mean over the whole window, scaled by
                     // the window's area over its cells inside the input
                     p.count_include_pad = true;
-                    let pooled = self.emit_op(Op::AvgPool2d(p), vec![Some(Arg::Value(input))], None)?;
+                    let pooled =
+                        self.emit_op(Op::AvgPool2d(p), vec![Some(Arg::Value(input))], None)?;
                     let shape = self.shape(pooled)?;
                     let (oh, ow) = (shape[2], shape[3]);
                     let [kh, kw] = p.kernel_size.map(|k| k.max(1) as usize);
@@ -1221,17 +1355,39 @@ impl Planner<'_> {
                     let mut factor = Vec::with_capacity(oh * ow);
                     for oy in 0..oh {
                         for ox in 0..ow {
-                            let cells = inside(oy, sh, kh, sides[0], h) * inside(ox, sw, kw, sides[1], w);
-                            factor.push(if cells == 0 { 0.0 } else { (kh * kw) as f32 / cells as f32 });
+                            let cells =
+                                inside(oy, sh, kh, sides[0], h) * inside(ox, sw, kw, sides[1], w);
+                            factor.push(if cells == 0 {
+                                0.0
+                            } else {
+                                (kh * kw) as f32 / cells as f32
+                            });
                         }
                     }
-                    let key = format!("#pool_count{:?}{:?}{:?}{:?}", [h, w, oh, ow], sides, p.kernel_size, stride);
+                    let key = format!(
+                        "#pool_count{:?}{:?}{:?}{:?}",
+                        [h, w, oh, ow],
+                        sides,
+                        p.kernel_size,
+                        stride
+                    );
                     let f = self.weight(key, HostValue::f32(vec![1, 1, oh, ow], factor))?;
-                    self.emit(Kernel::Binary(Binary::Mul), vec![Some(Arg::Value(pooled)), Some(f)], shape, Some(out));
+                    self.emit(
+                        Kernel::Binary(Binary::Mul),
+                        vec![Some(Arg::Value(pooled)), Some(f)],
+                        shape,
+                        Some(out),
+                    );
                 }
             }
             NodeOp::AdaptiveAvgPool { output_size } => {
-                self.emit_op(Op::AdaptiveAvgPool2d { output_size: *output_size }, vec![Some(Arg::Value(x))], Some(out))?;
+                self.emit_op(
+                    Op::AdaptiveAvgPool2d {
+                        output_size: *output_size,
+                    },
+                    vec![Some(Arg::Value(x))],
+                    Some(out),
+                )?;
             }
             NodeOp::AdaptiveMaxPool { output_size } => {
                 self.emit_op(
@@ -1253,7 +1409,10 @@ impl Planner<'_> {
                     None => self.const_input(1, "axes")?.map(HostValue::ints),
                 };
                 let axes: Vec<usize> = match axes {
-                    Some(a) if !a.is_empty() => a.iter().map(|&v| axis(node, v, xs.len())).collect::<Result<_>>()?,
+                    Some(a) if !a.is_empty() => a
+                        .iter()
+                        .map(|&v| axis(node, v, xs.len()))
+                        .collect::<Result<_>>()?,
                     _ if *noop_with_empty_axes => {
                         self.emit(Kernel::View, vec![Some(Arg::Value(x))], xs, Some(out));
                         return Ok(());
@@ -1286,19 +1445,35 @@ impl Planner<'_> {
                         vec![Some(Arg::Value(x))],
                         None,
                     )?;
-                    self.emit(Kernel::View, vec![Some(Arg::Value(pooled))], shape, Some(out));
+                    self.emit(
+                        Kernel::View,
+                        vec![Some(Arg::Value(pooled))],
+                        shape,
+                        Some(out),
+                    );
                 } else {
                     // the reduced axes moved last, then one mean per row
-                    let mut perm: Vec<usize> = (0..xs.len()).filter(|d| !axes.contains(d)).collect();
+                    let mut perm: Vec<usize> =
+                        (0..xs.len()).filter(|d| !axes.contains(d)).collect();
                     let rows: usize = perm.iter().map(|&d| xs[d]).product();
                     perm.extend(axes.iter().copied());
                     let cols: usize = axes.iter().map(|&d| xs[d]).product();
                     let mut cur = x;
                     if perm.iter().enumerate().any(|(i, &p)| i != p) {
                         let moved: Vec<usize> = perm.iter().map(|&p| xs[p]).collect();
-                        cur = self.emit(Kernel::Permute(perm), vec![Some(Arg::Value(cur))], moved, None);
+                        cur = self.emit(
+                            Kernel::Permute(perm),
+                            vec![Some(Arg::Value(cur))],
+                            moved,
+                            None,
+                        );
                     }
-                    let flat = self.emit(Kernel::View, vec![Some(Arg::Value(cur))], vec![1, rows, 1, cols], None);
+                    let flat = self.emit(
+                        Kernel::View,
+                        vec![Some(Arg::Value(cur))],
+                        vec![1, rows, 1, cols],
+                        None,
+                    );
                     let pooled = self.emit_op(
                         Op::AdaptiveAvgPool2d {
                             output_size: [Some(1), Some(1)],
@@ -1306,7 +1481,12 @@ impl Planner<'_> {
                         vec![Some(Arg::Value(flat))],
                         None,
                     )?;
-                    self.emit(Kernel::View, vec![Some(Arg::Value(pooled))], shape, Some(out));
+                    self.emit(
+                        Kernel::View,
+                        vec![Some(Arg::Value(pooled))],
+                        shape,
+                        Some(out),
+                    );
                 }
             }
             NodeOp::Resize {
@@ -1318,21 +1498,44 @@ impl Planner<'_> {
             } => {
                 let [n, c, h, w] = rank4(&node.op_type)?;
                 let sizes = match sizes_at {
-                    Some(i) => self.const_input(*i, "sizes")?.filter(|v| !v.is_empty()).map(HostValue::ints),
+                    Some(i) => self
+                        .const_input(*i, "sizes")?
+                        .filter(|v| !v.is_empty())
+                        .map(HostValue::ints),
                     None => None,
                 };
-                let scales = self.const_input(*scales_at, "scales")?.filter(|v| !v.is_empty()).map(HostValue::floats);
+                let scales = self
+                    .const_input(*scales_at, "scales")?
+                    .filter(|v| !v.is_empty())
+                    .map(HostValue::floats);
                 let (size, scale) = match (sizes, scales) {
                     (Some(s), _) => {
-                        if s.len() != 4 || s[0] != n as i64 || s[1] != c as i64 || s[2] < 0 || s[3] < 0 {
-                            return Err(op_err(node, format!("sizes {s:?} for an input of {xs:?} (wgcnn resizes H and W)")));
+                        if s.len() != 4
+                            || s[0] != n as i64
+                            || s[1] != c as i64
+                            || s[2] < 0
+                            || s[3] < 0
+                        {
+                            return Err(op_err(
+                                node,
+                                format!(
+                                    "sizes {s:?} for an input of {xs:?} (wgcnn resizes H and W)"
+                                ),
+                            ));
                         }
                         let size = [s[2] as usize, s[3] as usize];
                         (size, [size[0] as f32 / h as f32, size[1] as f32 / w as f32])
                     }
                     (None, Some(sc)) => {
-                        if sc.len() != 4 || sc[0] != 1.0 || sc[1] != 1.0 || !(sc[2] > 0.0 && sc[3] > 0.0) {
-                            return Err(op_err(node, format!("scales {sc:?} (wgcnn resizes H and W by positive scales)")));
+                        if sc.len() != 4
+                            || sc[0] != 1.0
+                            || sc[1] != 1.0
+                            || !(sc[2] > 0.0 && sc[3] > 0.0)
+                        {
+                            return Err(op_err(
+                                node,
+                                format!("scales {sc:?} (wgcnn resizes H and W by positive scales)"),
+                            ));
                         }
                         let out = |len: usize, s: f32| (f64::from(len as f32 * s)).floor();
                         let size = [out(h, sc[2]), out(w, sc[3])];
@@ -1341,7 +1544,9 @@ impl Planner<'_> {
                         }
                         ([size[0] as usize, size[1] as usize], [sc[2], sc[3]])
                     }
-                    (None, None) => return Err(shape_err(node, "neither scales nor sizes are given")),
+                    (None, None) => {
+                        return Err(shape_err(node, "neither scales nor sizes are given"));
+                    }
                 };
                 let params = ResizeParams {
                     mode: *mode,
@@ -1351,10 +1556,19 @@ impl Planner<'_> {
                     scale,
                 };
                 let _ = ResizeMode::Nearest;
-                self.emit(Kernel::Resize(params), vec![Some(Arg::Value(x))], vec![n, c, size[0], size[1]], Some(out));
+                self.emit(
+                    Kernel::Resize(params),
+                    vec![Some(Arg::Value(x))],
+                    vec![n, c, size[0], size[1]],
+                    Some(out),
+                );
             }
             NodeOp::Interpolate(params) => {
-                self.emit_op(Op::Interpolate(*params), vec![Some(Arg::Value(x))], Some(out))?;
+                self.emit_op(
+                    Op::Interpolate(*params),
+                    vec![Some(Arg::Value(x))],
+                    Some(out),
+                )?;
             }
             NodeOp::Gemm {
                 alpha,
@@ -1372,11 +1586,26 @@ impl Planner<'_> {
                 if *legacy && d + 1 != xs.len() {
                     let rows: usize = xs[..d].iter().product();
                     let cols: usize = xs[d..].iter().product();
-                    let flat = self.emit(Kernel::View, vec![Some(Arg::Value(x))], vec![rows, cols], None);
-                    let sm = self.emit(Kernel::Softmax(1), vec![Some(Arg::Value(flat))], vec![rows, cols], None);
+                    let flat = self.emit(
+                        Kernel::View,
+                        vec![Some(Arg::Value(x))],
+                        vec![rows, cols],
+                        None,
+                    );
+                    let sm = self.emit(
+                        Kernel::Softmax(1),
+                        vec![Some(Arg::Value(flat))],
+                        vec![rows, cols],
+                        None,
+                    );
                     self.emit(Kernel::View, vec![Some(Arg::Value(sm))], xs, Some(out));
                 } else {
-                    self.emit(Kernel::Softmax(d as i64), vec![Some(Arg::Value(x))], xs, Some(out));
+                    self.emit(
+                        Kernel::Softmax(d as i64),
+                        vec![Some(Arg::Value(x))],
+                        xs,
+                        Some(out),
+                    );
                 }
             }
             NodeOp::Identity => {
@@ -1385,7 +1614,10 @@ impl Planner<'_> {
             NodeOp::Cast { to } => {
                 use super::onnx::proto::data_type as t;
                 if *to != t::FLOAT {
-                    return Err(op_err(node, format!("a cast of a float tensor to {}", t::name(*to))));
+                    return Err(op_err(
+                        node,
+                        format!("a cast of a float tensor to {}", t::name(*to)),
+                    ));
                 }
                 self.emit(Kernel::View, vec![Some(Arg::Value(x))], xs, Some(out));
             }
@@ -1402,7 +1634,12 @@ impl Planner<'_> {
                     .map(|&i| {
                         let j = if i < 0 { i + len as i64 } else { i };
                         (0..len as i64).contains(&j).then_some(j).ok_or_else(|| {
-                            shape_err(node, format!("index {i} is out of bounds for dimension {a} with size {len}"))
+                            shape_err(
+                                node,
+                                format!(
+                                    "index {i} is out of bounds for dimension {a} with size {len}"
+                                ),
+                            )
                         })
                     })
                     .collect::<Result<Vec<i64>>>()?;
@@ -1425,7 +1662,12 @@ impl Planner<'_> {
                         end: ids[j - 1] + 1,
                         step: 1,
                     };
-                    parts.push(Some(Arg::Value(self.emit(kernel, vec![Some(Arg::Value(x))], piece, None))));
+                    parts.push(Some(Arg::Value(self.emit(
+                        kernel,
+                        vec![Some(Arg::Value(x))],
+                        piece,
+                        None,
+                    ))));
                     i = j;
                 }
                 let mut joined = xs.clone();
@@ -1440,10 +1682,11 @@ impl Planner<'_> {
                 };
                 self.emit(Kernel::View, vec![Some(Arg::Value(y))], shape, Some(out));
             }
-            NodeOp::Shape { .. }
-            | NodeOp::ConstantOfShape { .. }
-            | NodeOp::Range => {
-                return Err(op_err(node, "this op on a tensor computed at run time (wgcnn folds it on shapes and constants)"));
+            NodeOp::Shape { .. } | NodeOp::ConstantOfShape { .. } | NodeOp::Range => {
+                return Err(op_err(
+                    node,
+                    "this op on a tensor computed at run time (wgcnn folds it on shapes and constants)",
+                ));
             }
         }
         Ok(())
@@ -1487,7 +1730,9 @@ impl Planner<'_> {
                 total += count;
                 let n = numel(&piece).ok_or_else(|| shape_err(self.node(), "pads"))?;
                 let key = format!("#fill{fill}{piece:?}");
-                parts.push(Some(self.weight(key, HostValue::f32(piece, vec![fill; n]))?));
+                parts.push(Some(
+                    self.weight(key, HostValue::f32(piece, vec![fill; n]))?,
+                ));
             }
             shape[dim] = total;
             cur = self.emit(Kernel::Cat(dim), parts, shape.clone(), None);
@@ -1496,11 +1741,21 @@ impl Planner<'_> {
     }
 
     /// Slice's starts, ends, axes and steps as given.
-    fn slice_bounds(&self, node: &Node) -> Result<(Vec<i64>, Vec<i64>, Option<Vec<i64>>, Vec<i64>)> {
+    fn slice_bounds(
+        &self,
+        node: &Node,
+    ) -> Result<(Vec<i64>, Vec<i64>, Option<Vec<i64>>, Vec<i64>)> {
         Ok(match &node.op {
-            NodeOp::Slice { attrs: Some(a) } => (a.starts.clone(), a.ends.clone(), a.axes.clone(), vec![1; a.starts.len()]),
+            NodeOp::Slice { attrs: Some(a) } => (
+                a.starts.clone(),
+                a.ends.clone(),
+                a.axes.clone(),
+                vec![1; a.starts.len()],
+            ),
             _ => {
-                let get = |i: usize| -> Result<Option<Vec<i64>>> { Ok(self.const_input(i, "slice bounds")?.map(HostValue::ints)) };
+                let get = |i: usize| -> Result<Option<Vec<i64>>> {
+                    Ok(self.const_input(i, "slice bounds")?.map(HostValue::ints))
+                };
                 let starts = get(1)?.unwrap_or_default();
                 let steps = get(4)?.unwrap_or_else(|| vec![1; starts.len()]);
                 (starts, get(2)?.unwrap_or_default(), get(3)?, steps)
@@ -1509,50 +1764,91 @@ impl Planner<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn plan_gemm(&mut self, node: &Node, a: ValueId, out: ValueId, alpha: f32, beta: f32, trans_a: bool, trans_b: bool) -> Result<()> {
+    fn plan_gemm(
+        &mut self,
+        node: &Node,
+        a: ValueId,
+        out: ValueId,
+        alpha: f32,
+        beta: f32,
+        trans_a: bool,
+        trans_b: bool,
+    ) -> Result<()> {
         let mut a_shape = self.shape(a)?;
         if a_shape.len() != 2 {
-            return Err(shape_err(node, format!("Gemm's A has shape {a_shape:?}, expected 2-D")));
+            return Err(shape_err(
+                node,
+                format!("Gemm's A has shape {a_shape:?}, expected 2-D"),
+            ));
         }
         let mut a_arg = Arg::Value(a);
         if trans_a {
             a_shape.reverse();
-            let t = self.emit(Kernel::Permute(vec![1, 0]), vec![Some(a_arg)], a_shape.clone(), None);
+            let t = self.emit(
+                Kernel::Permute(vec![1, 0]),
+                vec![Some(a_arg)],
+                a_shape.clone(),
+                None,
+            );
             a_arg = Arg::Value(t);
         }
         let (m, k) = (a_shape[0], a_shape[1]);
-        let b = node.input(1).ok_or_else(|| shape_err(node, "B is missing"))?;
+        let b = node
+            .input(1)
+            .ok_or_else(|| shape_err(node, "B is missing"))?;
         let bs = self.shape(b)?;
         if bs.len() != 2 {
-            return Err(shape_err(node, format!("Gemm's B has shape {bs:?}, expected 2-D")));
+            return Err(shape_err(
+                node,
+                format!("Gemm's B has shape {bs:?}, expected 2-D"),
+            ));
         }
-        let (bk, n) = if trans_b { (bs[1], bs[0]) } else { (bs[0], bs[1]) };
+        let (bk, n) = if trans_b {
+            (bs[1], bs[0])
+        } else {
+            (bs[0], bs[1])
+        };
         if bk != k {
-            return Err(shape_err(node, format!("mat1 and mat2 shapes cannot be multiplied ({m}x{k} and {bk}x{n})")));
+            return Err(shape_err(
+                node,
+                format!("mat1 and mat2 shapes cannot be multiplied ({m}x{k} and {bk}x{n})"),
+            ));
         }
         let c = node.input(2);
         let c_host = self.host(c).cloned();
         let c_shape = c.map(|c| self.shape(c)).transpose()?;
         // a bias of n values (or one) joins the product; any other C is added after
-        let c_row = c_shape
-            .as_ref()
-            .is_some_and(|s| c_host.is_some() && (numel(s) == Some(n) || numel(s) == Some(1)) && s.last().is_none_or(|&l| l == n || l == 1) && s.len() <= 2 && (s.len() < 2 || s[0] == 1));
+        let c_row = c_shape.as_ref().is_some_and(|s| {
+            c_host.is_some()
+                && (numel(s) == Some(n) || numel(s) == Some(1))
+                && s.last().is_none_or(|&l| l == n || l == 1)
+                && s.len() <= 2
+                && (s.len() < 2 || s[0] == 1)
+        });
         let product = if let Some(bh) = self.host(Some(b)).cloned() {
             // linear(x, W, b) with W [n, k] = alpha * (B or B^T)
             let bf = bh.floats();
             let mut w = vec![0f32; n * k];
             for i in 0..n {
                 for j in 0..k {
-                    let v = if trans_b { bf[i * k + j] } else { bf[j * n + i] };
+                    let v = if trans_b {
+                        bf[i * k + j]
+                    } else {
+                        bf[j * n + i]
+                    };
                     w[i * k + j] = alpha * v;
                 }
             }
             let key = format!("{}#gemm_b{}", self.name(b), b);
             let w = self.weight(key, HostValue::f32(vec![n, k], w))?;
             let bias = if c_row {
-                let ch = c_host.clone().unwrap_or_else(|| HostValue::f32(vec![1], vec![0.0]));
+                let ch = c_host
+                    .clone()
+                    .unwrap_or_else(|| HostValue::f32(vec![1], vec![0.0]));
                 let cf = ch.floats();
-                let bias: Vec<f32> = (0..n).map(|i| beta * cf[if cf.len() == 1 { 0 } else { i }]).collect();
+                let bias: Vec<f32> = (0..n)
+                    .map(|i| beta * cf[if cf.len() == 1 { 0 } else { i }])
+                    .collect();
                 let key = format!("{}#gemm_c{}", self.name(c.unwrap_or(b)), c.unwrap_or(b));
                 Some(self.weight(key, HostValue::f32(vec![n], bias))?)
             } else {
@@ -1563,16 +1859,34 @@ impl Planner<'_> {
         } else {
             let mut b_arg = Arg::Value(b);
             if trans_b {
-                let t = self.emit(Kernel::Permute(vec![1, 0]), vec![Some(b_arg)], vec![k, n], None);
+                let t = self.emit(
+                    Kernel::Permute(vec![1, 0]),
+                    vec![Some(b_arg)],
+                    vec![k, n],
+                    None,
+                );
                 b_arg = Arg::Value(t);
             }
             let mut p = self.emit_op(Op::Matmul, vec![Some(a_arg), Some(b_arg)], None)?;
             if alpha != 1.0 {
-                let s = self.weight(format!("#scalar{alpha}"), HostValue::f32(vec![], vec![alpha]))?;
-                p = self.emit(Kernel::Binary(Binary::Mul), vec![Some(Arg::Value(p)), Some(s)], vec![m, n], None);
+                let s = self.weight(
+                    format!("#scalar{alpha}"),
+                    HostValue::f32(vec![], vec![alpha]),
+                )?;
+                p = self.emit(
+                    Kernel::Binary(Binary::Mul),
+                    vec![Some(Arg::Value(p)), Some(s)],
+                    vec![m, n],
+                    None,
+                );
             }
             if c.is_none() {
-                self.emit(Kernel::View, vec![Some(Arg::Value(p))], vec![m, n], Some(out));
+                self.emit(
+                    Kernel::View,
+                    vec![Some(Arg::Value(p))],
+                    vec![m, n],
+                    Some(out),
+                );
                 return Ok(());
             }
             p
@@ -1586,23 +1900,43 @@ impl Planner<'_> {
         let mut c_arg = self.arg_of(c)?;
         if beta != 1.0 {
             let s = self.weight(format!("#scalar{beta}"), HostValue::f32(vec![], vec![beta]))?;
-            let scaled = self.emit(Kernel::Binary(Binary::Mul), vec![Some(c_arg), Some(s)], cs, None);
+            let scaled = self.emit(
+                Kernel::Binary(Binary::Mul),
+                vec![Some(c_arg), Some(s)],
+                cs,
+                None,
+            );
             c_arg = Arg::Value(scaled);
         }
-        self.emit(Kernel::Binary(Binary::Add), vec![Some(Arg::Value(product)), Some(c_arg)], shape, Some(out));
+        self.emit(
+            Kernel::Binary(Binary::Add),
+            vec![Some(Arg::Value(product)), Some(c_arg)],
+            shape,
+            Some(out),
+        );
         Ok(())
     }
 
     fn plan_matmul(&mut self, node: &Node, a: ValueId, out: ValueId) -> Result<()> {
         let a_shape = self.shape(a)?;
-        let b = node.input(1).ok_or_else(|| shape_err(node, "input 1 is missing"))?;
+        let b = node
+            .input(1)
+            .ok_or_else(|| shape_err(node, "input 1 is missing"))?;
         let bs = self.shape(b)?;
         if a_shape.is_empty() || bs.len() != 2 {
-            return Err(op_err(node, format!("a product of {a_shape:?} and {bs:?} (wgcnn multiplies [..., m, k] by [k, n])")));
+            return Err(op_err(
+                node,
+                format!(
+                    "a product of {a_shape:?} and {bs:?} (wgcnn multiplies [..., m, k] by [k, n])"
+                ),
+            ));
         }
         let (k, n) = (bs[0], bs[1]);
         if a_shape[a_shape.len() - 1] != k {
-            return Err(shape_err(node, format!("mat1 and mat2 shapes cannot be multiplied ({a_shape:?} and {bs:?})")));
+            return Err(shape_err(
+                node,
+                format!("mat1 and mat2 shapes cannot be multiplied ({a_shape:?} and {bs:?})"),
+            ));
         }
         let rows: usize = a_shape[..a_shape.len() - 1].iter().product();
         let mut shape = a_shape[..a_shape.len() - 1].to_vec();
@@ -1620,12 +1954,28 @@ impl Planner<'_> {
                     w[i * k + j] = bf[j * n + i];
                 }
             }
-            let w = self.weight(format!("{}#matmul_t{}", self.name(b), b), HostValue::f32(vec![n, k], w))?;
-            self.emit_op(Op::Linear, vec![Some(Arg::Value(flat)), Some(w), None], None)?
+            let w = self.weight(
+                format!("{}#matmul_t{}", self.name(b), b),
+                HostValue::f32(vec![n, k], w),
+            )?;
+            self.emit_op(
+                Op::Linear,
+                vec![Some(Arg::Value(flat)), Some(w), None],
+                None,
+            )?
         } else {
-            self.emit_op(Op::Matmul, vec![Some(Arg::Value(flat)), Some(Arg::Value(b))], None)?
+            self.emit_op(
+                Op::Matmul,
+                vec![Some(Arg::Value(flat)), Some(Arg::Value(b))],
+                None,
+            )?
         };
-        self.emit(Kernel::View, vec![Some(Arg::Value(product))], shape, Some(out));
+        self.emit(
+            Kernel::View,
+            vec![Some(Arg::Value(product))],
+            shape,
+            Some(out),
+        );
         Ok(())
     }
 }

@@ -27,7 +27,8 @@ pub fn graph(name: &str, bytes: &[u8]) -> Result<(Graph, HashMap<String, String>
         shape: None,
     });
     let mut current = input;
-    let host = |t: &Tensor| -> Result<HostValue> { Ok(HostValue::f32(t.shape().to_vec(), t.to_vec()?)) };
+    let host =
+        |t: &Tensor| -> Result<HostValue> { Ok(HostValue::f32(t.shape().to_vec(), t.to_vec()?)) };
     for (layer_name, layer) in net.layers() {
         let out = graph.value(&mut index, layer_name);
         let mut inputs = vec![Some(current)];
@@ -63,17 +64,30 @@ pub fn graph(name: &str, bytes: &[u8]) -> Result<(Graph, HashMap<String, String>
                 "MaxPool2d",
                 NodeOp::MaxPool {
                     params: *p,
-                    pads: super::graph::AutoPad::Explicit([p.padding[0], p.padding[1], p.padding[0], p.padding[1]]),
+                    pads: super::graph::AutoPad::Explicit([
+                        p.padding[0],
+                        p.padding[1],
+                        p.padding[0],
+                        p.padding[1],
+                    ]),
                 },
             ),
             Layer::AvgPool2d(p) => (
                 "AvgPool2d",
                 NodeOp::AveragePool {
                     params: *p,
-                    pads: super::graph::AutoPad::Explicit([p.padding[0], p.padding[1], p.padding[0], p.padding[1]]),
+                    pads: super::graph::AutoPad::Explicit([
+                        p.padding[0],
+                        p.padding[1],
+                        p.padding[0],
+                        p.padding[1],
+                    ]),
                 },
             ),
-            Layer::AdaptiveAvgPool2d(s) => ("AdaptiveAvgPool2d", NodeOp::AdaptiveAvgPool { output_size: *s }),
+            Layer::AdaptiveAvgPool2d(s) => (
+                "AdaptiveAvgPool2d",
+                NodeOp::AdaptiveAvgPool { output_size: *s },
+            ),
             Layer::Upsample(p) => ("Upsample", NodeOp::Interpolate(*p)),
             Layer::Flatten { start_dim, end_dim } => (
                 "Flatten",

@@ -9,9 +9,9 @@
 
 pub mod batch_norm;
 pub mod conv2d;
-pub mod elementwise;
 pub mod conv_transpose2d;
 pub mod copy;
+pub mod elementwise;
 pub mod interpolate;
 pub mod kwargs;
 pub mod linear;
@@ -20,10 +20,10 @@ pub mod resize;
 pub mod softmax;
 
 use self::batch_norm::BatchNormGeometry;
-use self::conv2d::{Conv2dGeometry, Conv2dParams};
-use self::elementwise::{Binary, BroadcastGeometry, Unary};
 use self::conv_transpose2d::{ConvTranspose2dGeometry, ConvTranspose2dParams};
+use self::conv2d::{Conv2dGeometry, Conv2dParams};
 use self::copy::{CatGeometry, Permutation, PermuteGeometry, SliceGeometry, SliceParams};
+use self::elementwise::{Binary, BroadcastGeometry, Unary};
 use self::interpolate::{InterpolateGeometry, InterpolateMode, InterpolateParams};
 use self::kwargs::Kwargs;
 use self::pool2d::{AdaptiveGeometry, AvgPool2dParams, MaxPool2dParams, Pool2dGeometry};
@@ -398,7 +398,7 @@ impl Op {
             | Op::Binary(_)
             | Op::Softmax { .. }
             | Op::BatchNorm { .. } => false,
-            | Op::ConvTranspose2d(_) => false,
+            Op::ConvTranspose2d(_) => false,
         }
     }
 

@@ -3,9 +3,9 @@
 //! the [`crate::Device::cpu`] backend.
 
 pub mod conv2d;
-pub mod elementwise;
 pub mod conv_transpose2d;
 pub mod copy;
+pub mod elementwise;
 pub mod gemm;
 pub mod interpolate;
 pub mod pool2d;

@@ -8,9 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use self::proto::{AttributeProto, NodeProto, TensorProto, attribute_type, data_type};
-use super::graph::{
-    AutoPad, Graph, GraphInput, HostValue, Node, NodeOp, SliceAttrs, ValueId,
-};
+use super::graph::{AutoPad, Graph, GraphInput, HostValue, Node, NodeOp, SliceAttrs, ValueId};
 use crate::error::{Error, Result};
 use crate::op::conv2d::{Conv2dParams, Padding};
 use crate::op::elementwise::{Binary, Unary};
@@ -149,7 +147,8 @@ pub fn parse(
     let mut index: HashMap<String, ValueId> = HashMap::new();
     for t in &g.initializer {
         let v = graph.value(&mut index, &t.name);
-        let value = tensor(t, dir).map_err(|e| prefix(e, file, &format!("initializer '{}'", t.name)))?;
+        let value =
+            tensor(t, dir).map_err(|e| prefix(e, file, &format!("initializer '{}'", t.name)))?;
         graph.constants.insert(v, value);
     }
     for input in &g.input {
@@ -180,7 +179,8 @@ pub fn parse(
         let at = |m: String| Error::Format(format!("{file}: node '{name}' ({}): {m}", n.op_type));
         let attrs = Attrs::new(n).map_err(at)?;
         if n.op_type == "Constant" {
-            let value = constant(&attrs, dir).map_err(|e| prefix(e, file, &format!("node '{name}'")))?;
+            let value =
+                constant(&attrs, dir).map_err(|e| prefix(e, file, &format!("node '{name}'")))?;
             let out = n.output.first().ok_or_else(|| at("has no output".into()))?;
             let v = graph.value(&mut index, out);
             graph.constants.insert(v, value);
@@ -206,9 +206,12 @@ pub fn parse(
         });
     }
     for o in &g.output {
-        let v = *index
-            .get(&o.name)
-            .ok_or_else(|| bad(format!("graph output '{}' is not computed by any node", o.name)))?;
+        let v = *index.get(&o.name).ok_or_else(|| {
+            bad(format!(
+                "graph output '{}' is not computed by any node",
+                o.name
+            ))
+        })?;
         graph.outputs.push(v);
     }
     if graph.outputs.is_empty() {
@@ -271,7 +274,11 @@ impl<'a> Attrs<'a> {
         Ok(Self { map })
     }
 
-    fn get(&self, name: &str, kind: i32) -> std::result::Result<Option<&'a AttributeProto>, String> {
+    fn get(
+        &self,
+        name: &str,
+        kind: i32,
+    ) -> std::result::Result<Option<&'a AttributeProto>, String> {
         match self.map.get(name) {
             None => Ok(None),
             // a type of 0 is from writers older than the field: trust the name
@@ -284,21 +291,28 @@ impl<'a> Attrs<'a> {
     }
 
     fn int(&self, name: &str, default: i64) -> std::result::Result<i64, String> {
-        Ok(self.get(name, attribute_type::INT)?.map_or(default, |a| a.i))
+        Ok(self
+            .get(name, attribute_type::INT)?
+            .map_or(default, |a| a.i))
     }
 
     fn float(&self, name: &str, default: f32) -> std::result::Result<f32, String> {
-        Ok(self.get(name, attribute_type::FLOAT)?.map_or(default, |a| a.f))
+        Ok(self
+            .get(name, attribute_type::FLOAT)?
+            .map_or(default, |a| a.f))
     }
 
     fn ints(&self, name: &str) -> std::result::Result<Option<Vec<i64>>, String> {
-        Ok(self.get(name, attribute_type::INTS)?.map(|a| a.ints.clone()))
+        Ok(self
+            .get(name, attribute_type::INTS)?
+            .map(|a| a.ints.clone()))
     }
 
     fn string(&self, name: &str, default: &str) -> std::result::Result<String, String> {
-        Ok(self
-            .get(name, attribute_type::STRING)?
-            .map_or_else(|| default.to_string(), |a| String::from_utf8_lossy(&a.s).into_owned()))
+        Ok(self.get(name, attribute_type::STRING)?.map_or_else(
+            || default.to_string(),
+            |a| String::from_utf8_lossy(&a.s).into_owned(),
+        ))
     }
 
     /// A pair attribute (`kernel_shape`, `strides`, `dilations`) of a 2-D op.
@@ -461,7 +475,9 @@ fn node_op(n: &NodeProto, a: &Attrs<'_>, opset: i64) -> std::result::Result<Node
             if a.ints("kernel_shape")?.is_none() {
                 return Err("AveragePool needs 'kernel_shape'".into());
             }
-            if a.ints("dilations")?.is_some_and(|d| d.iter().any(|&v| v != 1)) {
+            if a.ints("dilations")?
+                .is_some_and(|d| d.iter().any(|&v| v != 1))
+            {
                 return Err("dilations other than 1 are not supported by AveragePool".into());
             }
             let mut params = AvgPool2dParams::new(1);
@@ -495,7 +511,10 @@ fn node_op(n: &NodeProto, a: &Attrs<'_>, opset: i64) -> std::result::Result<Node
             let coordinate = if upsample {
                 CoordinateMode::Asymmetric
             } else {
-                match a.string("coordinate_transformation_mode", "half_pixel")?.as_str() {
+                match a
+                    .string("coordinate_transformation_mode", "half_pixel")?
+                    .as_str()
+                {
                     "half_pixel" => CoordinateMode::HalfPixel,
                     "pytorch_half_pixel" => CoordinateMode::PytorchHalfPixel,
                     "align_corners" => CoordinateMode::AlignCorners,
@@ -525,7 +544,9 @@ fn node_op(n: &NodeProto, a: &Attrs<'_>, opset: i64) -> std::result::Result<Node
                 return Err("the 'axes' attribute is not supported".into());
             }
             if a.string("keep_aspect_ratio_policy", "stretch")? != "stretch" {
-                return Err("keep_aspect_ratio_policy other than 'stretch' is not supported".into());
+                return Err(
+                    "keep_aspect_ratio_policy other than 'stretch' is not supported".into(),
+                );
             }
             let (scales_at, sizes_at) = if upsample || opset < 11 {
                 (1, None)
@@ -533,7 +554,9 @@ fn node_op(n: &NodeProto, a: &Attrs<'_>, opset: i64) -> std::result::Result<Node
                 (2, Some(3))
             };
             if upsample && opset < 9 {
-                return Err("Upsample before opset 9 (scales as an attribute) is not supported".into());
+                return Err(
+                    "Upsample before opset 9 (scales as an attribute) is not supported".into(),
+                );
             }
             Ok(NodeOp::Resize {
                 mode,
@@ -589,19 +612,37 @@ fn node_op(n: &NodeProto, a: &Attrs<'_>, opset: i64) -> std::result::Result<Node
 /// The value of a `Constant` node.
 fn constant(a: &Attrs<'_>, dir: Option<&Path>) -> Result<HostValue> {
     let fmt = |m: &str| Error::Format(m.to_string());
-    if let Some(t) = a.get("value", attribute_type::TENSOR).map_err(|m| fmt(&m))? {
-        return tensor(t.t.as_ref().ok_or_else(|| fmt("'value' holds no tensor"))?, dir);
+    if let Some(t) = a
+        .get("value", attribute_type::TENSOR)
+        .map_err(|m| fmt(&m))?
+    {
+        return tensor(
+            t.t.as_ref().ok_or_else(|| fmt("'value' holds no tensor"))?,
+            dir,
+        );
     }
-    if let Some(x) = a.get("value_float", attribute_type::FLOAT).map_err(|m| fmt(&m))? {
+    if let Some(x) = a
+        .get("value_float", attribute_type::FLOAT)
+        .map_err(|m| fmt(&m))?
+    {
         return Ok(HostValue::f32(vec![], vec![x.f]));
     }
-    if let Some(x) = a.get("value_floats", attribute_type::FLOATS).map_err(|m| fmt(&m))? {
+    if let Some(x) = a
+        .get("value_floats", attribute_type::FLOATS)
+        .map_err(|m| fmt(&m))?
+    {
         return Ok(HostValue::f32(vec![x.floats.len()], x.floats.clone()));
     }
-    if let Some(x) = a.get("value_int", attribute_type::INT).map_err(|m| fmt(&m))? {
+    if let Some(x) = a
+        .get("value_int", attribute_type::INT)
+        .map_err(|m| fmt(&m))?
+    {
         return Ok(HostValue::i64(vec![], vec![x.i]));
     }
-    if let Some(x) = a.get("value_ints", attribute_type::INTS).map_err(|m| fmt(&m))? {
+    if let Some(x) = a
+        .get("value_ints", attribute_type::INTS)
+        .map_err(|m| fmt(&m))?
+    {
         return Ok(HostValue::i64(vec![x.ints.len()], x.ints.clone()));
     }
     Err(Error::Unsupported(
@@ -620,12 +661,18 @@ pub fn tensor(t: &TensorProto, dir: Option<&Path>) -> Result<HostValue> {
     let mut shape = Vec::with_capacity(t.dims.len());
     let mut count: u128 = 1;
     for &d in &t.dims {
-        let d = usize::try_from(d).map_err(|_| fmt(format!("negative dimension in {:?}", t.dims)))?;
+        let d =
+            usize::try_from(d).map_err(|_| fmt(format!("negative dimension in {:?}", t.dims)))?;
         count = count.saturating_mul(d as u128);
         shape.push(d);
     }
     if count > MAX_ELEMENTS {
-        return Err(Error::limit("onnx", "initializer elements", u64::try_from(count).unwrap_or(u64::MAX), MAX_ELEMENTS as u64));
+        return Err(Error::limit(
+            "onnx",
+            "initializer elements",
+            u64::try_from(count).unwrap_or(u64::MAX),
+            MAX_ELEMENTS as u64,
+        ));
     }
     let count = count as usize;
     let width = match t.data_type {
@@ -661,22 +708,77 @@ pub fn tensor(t: &TensorProto, dir: Option<&Path>) -> Result<HostValue> {
     };
     let value = if let Some(raw) = raw {
         if raw.len() % width != 0 {
-            return Err(fmt(format!("raw data of {} bytes for {width}-byte elements", raw.len())));
+            return Err(fmt(format!(
+                "raw data of {} bytes for {width}-byte elements",
+                raw.len()
+            )));
         }
         check(raw.len() / width)?;
         let chunks = raw.chunks_exact(width);
         match t.data_type {
-            data_type::FLOAT => HostValue::f32(shape, chunks.map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default())).collect()),
-            data_type::DOUBLE => HostValue::f32(shape, chunks.map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()) as f32).collect()),
-            data_type::FLOAT16 => HostValue::f32(shape, chunks.map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect()),
-            data_type::BFLOAT16 => HostValue::f32(shape, chunks.map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect()),
-            data_type::INT64 => HostValue::i64(shape, chunks.map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default())).collect()),
-            data_type::UINT64 => HostValue::i64(shape, chunks.map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()) as i64).collect()),
-            data_type::INT32 => HostValue::i64(shape, chunks.map(|c| i64::from(i32::from_le_bytes(c.try_into().unwrap_or_default()))).collect()),
-            data_type::UINT32 => HostValue::i64(shape, chunks.map(|c| i64::from(u32::from_le_bytes(c.try_into().unwrap_or_default()))).collect()),
-            data_type::INT16 => HostValue::i64(shape, chunks.map(|c| i64::from(i16::from_le_bytes([c[0], c[1]]))).collect()),
-            data_type::UINT16 => HostValue::i64(shape, chunks.map(|c| i64::from(u16::from_le_bytes([c[0], c[1]]))).collect()),
-            data_type::INT8 => HostValue::i64(shape, chunks.map(|c| i64::from(c[0] as i8)).collect()),
+            data_type::FLOAT => HostValue::f32(
+                shape,
+                chunks
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()))
+                    .collect(),
+            ),
+            data_type::DOUBLE => HostValue::f32(
+                shape,
+                chunks
+                    .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()) as f32)
+                    .collect(),
+            ),
+            data_type::FLOAT16 => HostValue::f32(
+                shape,
+                chunks
+                    .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
+            ),
+            data_type::BFLOAT16 => HostValue::f32(
+                shape,
+                chunks
+                    .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
+            ),
+            data_type::INT64 => HostValue::i64(
+                shape,
+                chunks
+                    .map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default()))
+                    .collect(),
+            ),
+            data_type::UINT64 => HostValue::i64(
+                shape,
+                chunks
+                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()) as i64)
+                    .collect(),
+            ),
+            data_type::INT32 => HostValue::i64(
+                shape,
+                chunks
+                    .map(|c| i64::from(i32::from_le_bytes(c.try_into().unwrap_or_default())))
+                    .collect(),
+            ),
+            data_type::UINT32 => HostValue::i64(
+                shape,
+                chunks
+                    .map(|c| i64::from(u32::from_le_bytes(c.try_into().unwrap_or_default())))
+                    .collect(),
+            ),
+            data_type::INT16 => HostValue::i64(
+                shape,
+                chunks
+                    .map(|c| i64::from(i16::from_le_bytes([c[0], c[1]])))
+                    .collect(),
+            ),
+            data_type::UINT16 => HostValue::i64(
+                shape,
+                chunks
+                    .map(|c| i64::from(u16::from_le_bytes([c[0], c[1]])))
+                    .collect(),
+            ),
+            data_type::INT8 => {
+                HostValue::i64(shape, chunks.map(|c| i64::from(c[0] as i8)).collect())
+            }
             _ => HostValue::i64(shape, chunks.map(|c| i64::from(c[0])).collect()),
         }
     } else {
@@ -692,11 +794,23 @@ pub fn tensor(t: &TensorProto, dir: Option<&Path>) -> Result<HostValue> {
             // f16 and bf16 are stored as their bits in int32_data
             data_type::FLOAT16 => {
                 check(t.int32_data.len())?;
-                HostValue::f32(shape, t.int32_data.iter().map(|&v| half::f16::from_bits(v as u16).to_f32()).collect())
+                HostValue::f32(
+                    shape,
+                    t.int32_data
+                        .iter()
+                        .map(|&v| half::f16::from_bits(v as u16).to_f32())
+                        .collect(),
+                )
             }
             data_type::BFLOAT16 => {
                 check(t.int32_data.len())?;
-                HostValue::f32(shape, t.int32_data.iter().map(|&v| half::bf16::from_bits(v as u16).to_f32()).collect())
+                HostValue::f32(
+                    shape,
+                    t.int32_data
+                        .iter()
+                        .map(|&v| half::bf16::from_bits(v as u16).to_f32())
+                        .collect(),
+                )
             }
             data_type::INT64 => {
                 check(t.int64_data.len())?;
@@ -718,7 +832,12 @@ pub fn tensor(t: &TensorProto, dir: Option<&Path>) -> Result<HostValue> {
 /// The bytes of an initializer stored in an external file (`location`, `offset`,
 /// `length`), which must lie in `dir` (the model's folder).
 fn external_data(t: &TensorProto, dir: Option<&Path>, expected: usize) -> Result<Vec<u8>> {
-    let entry = |k: &str| t.external_data.iter().find(|e| e.key == k).map(|e| e.value.as_str());
+    let entry = |k: &str| {
+        t.external_data
+            .iter()
+            .find(|e| e.key == k)
+            .map(|e| e.value.as_str())
+    };
     let location = entry("location")
         .ok_or_else(|| Error::Format("external data without a 'location'".into()))?;
     let dir = dir.ok_or_else(|| {
@@ -727,7 +846,11 @@ fn external_data(t: &TensorProto, dir: Option<&Path>, expected: usize) -> Result
         ))
     })?;
     let rel = Path::new(location);
-    if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
         return Err(Error::Format(format!(
             "external data location '{location}' leaves the model's folder"
         )));
