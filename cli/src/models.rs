@@ -432,7 +432,7 @@ pub fn compare(
             .enumerate()
             .map(|(c, (_, d))| {
                 let (abs, rel) = d[i];
-                let bad = !(rel <= rtol);
+                let bad = rel.is_nan() || rel > rtol;
                 if bad && first[c].is_none() {
                     first[c] = Some(node.clone());
                 }

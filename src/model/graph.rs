@@ -477,8 +477,8 @@ impl Graph {
             .filter(|(i, _)| !removed[*i])
             .flat_map(|(i, n)| n.outputs.iter().map(move |&o| (o, i)))
             .collect();
-        for r in 0..self.nodes.len() {
-            if removed[r] || self.nodes[r].op != NodeOp::Unary(Unary::Relu) {
+        for (r, gone) in removed.clone().into_iter().enumerate() {
+            if gone || self.nodes[r].op != NodeOp::Unary(Unary::Relu) {
                 continue;
             }
             let Some(x) = self.nodes[r].input(0) else {
@@ -522,7 +522,7 @@ impl Graph {
             return None;
         };
         let c_out = *w.shape.first()?;
-        let per = if c_out == 0 { 0 } else { wd.len() / c_out };
+        let per = wd.len().checked_div(c_out).unwrap_or(0);
         let bias = match self.nodes[c].input(2) {
             Some(_) => get(c, 2)?.f64s(),
             None => vec![0.0; c_out],

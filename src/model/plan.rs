@@ -14,6 +14,9 @@ use crate::op::conv2d::Padding;
 use crate::op::elementwise::{Binary, Unary};
 use crate::op::resize::{ResizeMode, ResizeParams};
 
+/// Slice's starts, ends, axes (when given) and steps.
+type SliceBounds = (Vec<i64>, Vec<i64>, Option<Vec<i64>>, Vec<i64>);
+
 /// Where a kernel's input comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arg {
@@ -843,7 +846,7 @@ impl Planner<'_> {
                 } else {
                     let (s, l, d) = (s.floats()[0], l.floats()[0], d.floats()[0]);
                     let n = ((l - s) / d).ceil().max(0.0);
-                    if !(n <= (1 << 24) as f32) {
+                    if n.is_nan() || n > (1 << 24) as f32 {
                         return Err(shape_err(node, "over 2^24 elements"));
                     }
                     let n = n as usize;
@@ -1120,7 +1123,7 @@ impl Planner<'_> {
                         if shape[d + 2] == wanted[d + 2] {
                             continue;
                         }
-                        let start = (sides[d] - padding[d]) as i64;
+                        let start = sides[d] - padding[d];
                         shape[d + 2] = wanted[d + 2];
                         let last = shape == wanted;
                         let kernel = Kernel::Slice {
@@ -1539,7 +1542,7 @@ impl Planner<'_> {
                         }
                         let out = |len: usize, s: f32| (f64::from(len as f32 * s)).floor();
                         let size = [out(h, sc[2]), out(w, sc[3])];
-                        if size.iter().any(|&v| !(v < 2f64.powi(31))) {
+                        if size.iter().any(|&v| v.is_nan() || v >= 2f64.powi(31)) {
                             return Err(shape_err(node, format!("an output size of {size:?}")));
                         }
                         ([size[0] as usize, size[1] as usize], [sc[2], sc[3]])
@@ -1744,7 +1747,7 @@ impl Planner<'_> {
     fn slice_bounds(
         &self,
         node: &Node,
-    ) -> Result<(Vec<i64>, Vec<i64>, Option<Vec<i64>>, Vec<i64>)> {
+    ) -> Result<SliceBounds> {
         Ok(match &node.op {
             NodeOp::Slice { attrs: Some(a) } => (
                 a.starts.clone(),
