@@ -250,3 +250,121 @@ fn malformed_files() {
     assert!(missing.contains("absent.onnx"), "{missing}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Initializers in an external data file beside the model (`torch.onnx.export`'s
+/// default for large models) are read from it; a missing or short file is an error
+/// naming it, and a location outside the model's folder is refused.
+#[test]
+fn external_data() {
+    use wgcnn::model::onnx::proto;
+    let dev = Device::cpu();
+    let dir = std::env::temp_dir().join(format!("wgcnn-external-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let bias: Vec<f32> = vec![1.5, -2.0, 0.25];
+    let mut data = vec![0u8; 8]; // the tensor at an offset
+    data.extend(bias.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(dir.join("model.onnx.data"), &data).expect("writes");
+    let model_with = |location: &str, length: usize| {
+        let entry = |k: &str, v: String| proto::StringStringEntryProto {
+            key: k.into(),
+            value: v,
+        };
+        let info = |name: &str| proto::ValueInfoProto {
+            name: name.into(),
+            ..Default::default()
+        };
+        proto::ModelProto {
+            ir_version: 8,
+            opset_import: vec![proto::OperatorSetIdProto {
+                domain: String::new(),
+                version: 17,
+            }],
+            graph: Some(proto::GraphProto {
+                node: vec![proto::NodeProto {
+                    input: vec!["x".into(), "b".into()],
+                    output: vec!["y".into()],
+                    name: "add".into(),
+                    op_type: "Add".into(),
+                    ..Default::default()
+                }],
+                initializer: vec![proto::TensorProto {
+                    dims: vec![3],
+                    data_type: proto::data_type::FLOAT,
+                    name: "b".into(),
+                    data_location: proto::EXTERNAL,
+                    external_data: vec![
+                        entry("location", location.into()),
+                        entry("offset", "8".into()),
+                        entry("length", length.to_string()),
+                    ],
+                    ..Default::default()
+                }],
+                input: vec![info("x")],
+                output: vec![info("y")],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    };
+    let write = |name: &str, m: &proto::ModelProto| {
+        let path = dir.join(name);
+        std::fs::write(&path, prost::Message::encode_to_vec(m)).expect("writes");
+        path
+    };
+    let good = write("good.onnx", &model_with("model.onnx.data", 12));
+    let model = Model::load(&good, &dev).expect("loads");
+    let x = Tensor::from_slice(&dev, &[1.0, 1.0, 1.0], &[3]).expect("input");
+    assert_eq!(
+        model.forward(&x).expect("runs").to_vec().expect("read"),
+        vec![2.5, -1.0, 1.25]
+    );
+    for (name, m, says) in [
+        ("missing.onnx", model_with("absent.data", 12), "absent.data"),
+        (
+            "short.onnx",
+            model_with("model.onnx.data", 16),
+            "past the end",
+        ),
+        (
+            "outside.onnx",
+            model_with("../model.onnx.data", 12),
+            "leaves the model's folder",
+        ),
+    ] {
+        let err = Model::load(&write(name, &m), &dev)
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains(says), "{name}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A new input shape re-plans the model (weights stay uploaded) and gives what the CPU
+/// reference gives; a shape other than the one an ONNX model declares is refused,
+/// naming the input.
+fn new_input_shape(dev: &Device) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/digits.safetensors");
+    let model = Model::load(&path, dev).expect("loads");
+    let reference = Model::load(&path, &Device::cpu()).expect("loads");
+    for shape in [[1usize, 1, 8, 8], [5, 1, 8, 8], [1, 1, 8, 8]] {
+        let n: usize = shape.iter().product();
+        let data = common::random(n, n as u64);
+        let x = Tensor::from_slice(dev, &data, &shape).expect("input");
+        let y = model.forward(&x).expect("forward").to_vec().expect("read");
+        let xr = Tensor::from_slice(&Device::cpu(), &data, &shape).expect("input");
+        let want = reference
+            .forward(&xr)
+            .expect("forward")
+            .to_vec()
+            .expect("read");
+        common::assert_close(&y, &want, 1e-5, 1e-4, &format!("{shape:?}"));
+    }
+    let unet = Model::load(&model_path("unet_tiny.script.onnx"), dev).expect("loads");
+    let x = Tensor::zeros(dev, &[2, 3, 48, 64]).expect("input");
+    let err = unet.forward(&x).expect_err("refused").to_string();
+    assert!(
+        err.contains("input 'input' has shape [1, 3, 32, 32], given [2, 3, 48, 64]"),
+        "{err}"
+    );
+}
+backend_tests!(gpu new_input_shape);

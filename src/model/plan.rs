@@ -1744,10 +1744,7 @@ impl Planner<'_> {
     }
 
     /// Slice's starts, ends, axes and steps as given.
-    fn slice_bounds(
-        &self,
-        node: &Node,
-    ) -> Result<SliceBounds> {
+    fn slice_bounds(&self, node: &Node) -> Result<SliceBounds> {
         Ok(match &node.op {
             NodeOp::Slice { attrs: Some(a) } => (
                 a.starts.clone(),

@@ -112,9 +112,12 @@ pub(crate) enum Lowering {
     Winograd,
 }
 
-/// Output pixels under which `Auto` picks the direct kernel on CPU drivers (measured:
-/// mnist_cnn's last conv, 64 pixels x 10 channels over 3136 taps, 6.0 -> 4.2 ms).
+/// Output pixels, and output elements, under which `Auto` picks the direct kernel on
+/// CPU drivers (measured: mnist_cnn's last conv, 64 pixels x 10 channels over 3136
+/// taps, 6.0 -> 4.2 ms; but ResNet-18's last 3x3 convs, 49 pixels x 512 channels, take
+/// 229 ms direct and 83 ms as Winograd).
 const FEW_PIXELS: usize = 512;
+const FEW_OUTPUTS: usize = 4096;
 /// Input channels from which `Auto` picks Winograd on CPU drivers (measured: with 1 or
 /// 3 input channels the transforms cost more than the multiplies they save).
 const WINOGRAD_MIN_C_IN: usize = 8;
@@ -145,7 +148,10 @@ pub(crate) fn choose(
         _ if g.mg < 4 => Lowering::Direct(DirectKernel::for_direct(g)),
         // a handful of output pixels (a kernel as large as its input): one invocation
         // per output element spreads further than 8 pixels per invocation
-        _ if software && g.n * g.oh * g.ow < FEW_PIXELS => {
+        _ if software
+            && g.n * g.oh * g.ow < FEW_PIXELS
+            && g.n * g.oh * g.ow * g.c_out < FEW_OUTPUTS =>
+        {
             Lowering::Direct(DirectKernel::for_direct(g))
         }
         // Winograd where the GEMMs have enough input channels to pay for the transforms
