@@ -17,17 +17,26 @@ fuzz_target!(|data: &[u8]| {
         let Some(dims) = declared else { return };
         let dims: Vec<usize> = dims.iter().map(|d| d.unwrap_or(1)).collect();
         // a small input, so that one forward pass stays cheap
-        if dims.len() > 6 || dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).is_none_or(|n| n > 1 << 12) {
+        if dims.len() > 6
+            || dims
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d))
+                .is_none_or(|n| n > 1 << 12)
+        {
             return;
         }
         shapes.push(dims);
     }
-    let Ok(macs) = model.macs(&shapes) else { return };
+    let Ok(macs) = model.macs(&shapes) else {
+        return;
+    };
     if macs > 1 << 22 {
         return;
     }
     // every value small too (a resize by a large scale is a legitimate, large request)
-    let Ok(plan) = model.plan(&shapes) else { return };
+    let Ok(plan) = model.plan(&shapes) else {
+        return;
+    };
     let big = plan.shapes.values().any(|s| {
         s.iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
