@@ -41,22 +41,6 @@ fn linear_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return gid.x + gid.y * nwg.x * WG;
 }
 
-fn is_nan(v: f32) -> bool {
-    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
-}
-
-// exp(v) for v <= 0 (NaN passes through): Cephes' expf, a few ulp; below -104 the
-// result underflows to 0 (or a denormal).
-fn exp_neg(v: f32) -> f32 {
-    let t = max(v, -104.0);
-    let n = round(t * 1.44269504088896341);
-    let r = t - n * 0.693359375 - n * -2.12194440e-4;
-    let z = r * r;
-    let p = (((((1.9875691500e-4 * r + 1.3981999507e-3) * r + 8.3334519073e-3) * r
-        + 4.1665795894e-2) * r + 1.6666665459e-1) * r + 5.0000001201e-1) * z + r + 1.0;
-    return select(ldexp(p, i32(n)), v, is_nan(v));
-}
-
 // a < b for numbers (not NaN), on the bits: a compiler may turn a float compare and
 // select into min/max, which need not keep -0.0 (llvmpipe does not)
 fn less(a: f32, b: f32) -> bool {
@@ -143,7 +127,7 @@ fn unary4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     }
 }
 
-fn binary_op(a: f32, b: f32) -> f32 {
+fn binary_op4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
     switch bparams.op {
         case OP_ADD: {
             return a + b;
@@ -160,21 +144,8 @@ fn binary_op(a: f32, b: f32) -> f32 {
     }
 }
 
-fn binary_op4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
-    switch bparams.op {
-        case OP_ADD: {
-            return a + b;
-        }
-        case OP_SUB: {
-            return a - b;
-        }
-        case OP_MUL: {
-            return a * b;
-        }
-        default: {
-            return a / b;
-        }
-    }
+fn binary_op(a: f32, b: f32) -> f32 {
+    return binary_op4(vec4<f32>(a), vec4<f32>(b)).x;
 }
 
 // The flat index into each operand of broadcast output `o`: its coordinates,

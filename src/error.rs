@@ -118,6 +118,32 @@ impl Error {
         }
     }
 
+    /// This error as raised by one part of a model: `place` (`layer 3`, `node 'conv1',
+    /// Conv`) follows a message of the error's own (once); an error without a message of its own is [`Error::InLayer`] of `name`;
+    /// a lost device is the device's, not the part's.
+    #[must_use]
+    pub fn at(self, name: &str, place: &str) -> Self {
+        let suffix = format!(" ({place})");
+        let tag = |m: String| if m.ends_with(&suffix) { m } else { m + &suffix };
+        match self {
+            Error::Unsupported(m) => Error::Unsupported(tag(m)),
+            Error::Format(m) => Error::Format(tag(m)),
+            Error::Shape { op, message } => Error::Shape {
+                op,
+                message: tag(message),
+            },
+            Error::InvalidParam { op, message } => Error::InvalidParam {
+                op,
+                message: tag(message),
+            },
+            e @ (Error::DeviceLost(_) | Error::InLayer { .. }) => e,
+            other => Error::InLayer {
+                layer: name.to_string(),
+                source: Box::new(other),
+            },
+        }
+    }
+
     /// Converts an error captured by a wgpu error scope.
     pub(crate) fn from_wgpu(err: wgpu::Error) -> Self {
         match err {

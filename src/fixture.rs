@@ -401,57 +401,50 @@ impl Fixture {
                 0.0,
                 "PyTorch raised an error here, but the call succeeded".into(),
             ),
-            Ok(out) if !out.named.is_empty() && !self.tensors.contains_key("expected") => {
-                // several named outputs: each against `expected.<name>`
+            Ok(out) => {
+                // the output against `expected`, or a model's named outputs each
+                // against `expected.<name>`
+                let several = !out.named.is_empty() && !self.tensors.contains_key("expected");
+                let outputs: Vec<(&str, &HostTensor)> = if several {
+                    out.named.iter().map(|(n, t)| (n.as_str(), t)).collect()
+                } else {
+                    vec![("", &out.output)]
+                };
+                let mut verdict = Verdict::Pass;
                 let mut worst = 0.0f64;
                 let mut details = Vec::new();
-                let mut verdict = Verdict::Pass;
-                for (name, got) in &out.named {
-                    let key = format!("expected.{name}");
-                    let Ok(want) = self.tensor(&key) else {
-                        return outcome(Verdict::Fail, f64::NAN, format!("no tensor '{key}'"));
+                for (name, got) in outputs {
+                    let (key, label) = if name.is_empty() {
+                        ("expected".to_string(), "output".to_string())
+                    } else {
+                        (format!("expected.{name}"), format!("output {name}:"))
+                    };
+                    let want = match self.tensor(&key) {
+                        Ok(e) => e,
+                        Err(e) => return outcome(Verdict::Fail, f64::NAN, e.to_string()),
                     };
                     if got.shape != want.shape {
                         return outcome(
                             Verdict::Fail,
                             f64::NAN,
-                            format!(
-                                "output {name}: shape {:?}, expected {:?}",
-                                got.shape, want.shape
-                            ),
+                            format!("{label} shape {:?}, expected {:?}", got.shape, want.shape),
                         );
                     }
                     let cmp = compare(&got.data, &want.data, self.effective_tolerance());
                     if cmp.mismatches > 0 {
                         verdict = Verdict::Fail;
                     }
-                    worst = worst.max(cmp.max_abs_err);
-                    details.push(format!("{name}: {}", cmp.describe()));
+                    // (a NaN, for a NaN mismatch, stays)
+                    if cmp.max_abs_err.is_nan() || cmp.max_abs_err > worst {
+                        worst = cmp.max_abs_err;
+                    }
+                    details.push(if name.is_empty() {
+                        cmp.describe()
+                    } else {
+                        format!("{name}: {}", cmp.describe())
+                    });
                 }
-                outcome(verdict, worst, details.join("; "))
-            }
-            Ok(out) => {
-                let expected = match self.tensor("expected") {
-                    Ok(e) => e,
-                    Err(e) => return outcome(Verdict::Fail, f64::NAN, e.to_string()),
-                };
-                if out.output.shape != expected.shape {
-                    return outcome(
-                        Verdict::Fail,
-                        f64::NAN,
-                        format!(
-                            "output shape {:?}, expected {:?}",
-                            out.output.shape, expected.shape
-                        ),
-                    );
-                }
-                let cmp = compare(&out.output.data, &expected.data, self.effective_tolerance());
-                let mut verdict = if cmp.mismatches == 0 {
-                    Verdict::Pass
-                } else {
-                    Verdict::Fail
-                };
-                let mut detail = cmp.describe();
+                let mut detail = details.join("; ");
                 if let Some(want) = &self.expected_indices {
                     match &out.indices {
                         Some(got) if got == want => {}
@@ -466,7 +459,7 @@ impl Fixture {
                         }
                     }
                 }
-                outcome(verdict, cmp.max_abs_err, detail)
+                outcome(verdict, worst, detail)
             }
         }
     }

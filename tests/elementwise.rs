@@ -38,41 +38,14 @@ const UNARIES: [Unary; 10] = [
 
 const BINARIES: [Binary; 4] = [Binary::Add, Binary::Sub, Binary::Mul, Binary::Div];
 
+/// The common special values and where the activations change regime: 32 values.
 fn specials() -> Vec<f32> {
-    vec![
-        0.0,
-        -0.0,
-        1.0,
-        -1.0,
-        f32::NAN,
-        -f32::NAN,
-        f32::INFINITY,
-        f32::NEG_INFINITY,
-        f32::MIN_POSITIVE,
-        -f32::MIN_POSITIVE,
-        f32::MAX,
-        f32::MIN,
-        3.0,
-        -3.0,
-        6.0,
-        -6.0,
-        1e-4,
-        -1e-4,
-        1e-30,
-        -1e-30,
-        0.625,
-        -0.625,
-        9.0,
-        -9.0,
-        20.0,
-        -20.0,
-        88.0,
-        -88.0,
-        100.0,
-        -100.0,
-        1e6,
-        -1e6,
-    ]
+    let mut values = common::specials();
+    values.extend([
+        3.0, -3.0, 6.0, -6.0, 1e-4, -1e-4, 1e-30, -1e-30, 0.625, -0.625, 9.0, -9.0, 20.0, -20.0,
+        88.0, -88.0, 100.0, -100.0, 1e6, -1e6,
+    ]);
+    values
 }
 
 /// Compares `f` of `data` on `dev` with the reference: bit for bit for the selection

@@ -8,23 +8,11 @@ use wgcnn::Device;
 use wgcnn::reference::relu::relu as reference_relu;
 use wgcnn::{DeviceOptions, Tensor};
 
+/// The common special values and two denormals: 14 values.
 fn specials() -> Vec<f32> {
-    vec![
-        0.0,
-        -0.0,
-        1.0,
-        -1.0,
-        f32::NAN,
-        -f32::NAN,
-        f32::INFINITY,
-        f32::NEG_INFINITY,
-        f32::MIN_POSITIVE,
-        -f32::MIN_POSITIVE,
-        1e-45,
-        -1e-45,
-        f32::MAX,
-        f32::MIN,
-    ]
+    let mut values = common::specials();
+    values.extend([1e-45, -1e-45]);
+    values
 }
 
 fn relu_matches_reference_on_many_sizes(dev: &Device) {

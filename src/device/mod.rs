@@ -300,6 +300,29 @@ impl GpuHandle {
         Ok(())
     }
 
+    /// [`GpuHandle::for_each_run`] for work of an estimated `cost` per item: runs short
+    /// enough to fit the submit budget, each run's cost reserved (submitting what is
+    /// recorded first where the two would pass it) before `f` records it.
+    ///
+    /// # Errors
+    /// As [`GpuHandle::for_each_run`]; a submit's.
+    pub(crate) fn for_each_budgeted_run(
+        &self,
+        what: &'static str,
+        count: usize,
+        lens: (u64, u64),
+        max_run: usize,
+        cost: u64,
+        mut f: impl FnMut(usize, usize, Window, Window) -> Result<()>,
+    ) -> Result<()> {
+        let by_budget = (self.submit_budget() / cost.max(1)).max(1);
+        let max_run = max_run.min(usize::try_from(by_budget).unwrap_or(usize::MAX));
+        self.for_each_run(what, count, lens, max_run, |first, items, x, y| {
+            self.reserve(cost.saturating_mul(items as u64))?;
+            f(first, items, x, y)
+        })
+    }
+
     /// A binding that covers elements `[start, start + len)` of an f32 buffer: the
     /// byte offset (aligned down as bindings require), the byte size, and the shift in
     /// elements of `start` within the binding, which the shader adds to its indices.

@@ -109,11 +109,11 @@ pub(crate) fn launch(
         .checked_mul((g.groups * blocks.div_ceil(nb)) as u64)
         .ok_or_else(|| Error::limit(op, "invocations per image", u64::MAX, u64::from(u32::MAX)))?;
     u32_of(per_image, "conv_transpose2d invocations per image")?;
+    // runs whose invocations a u32 counts
     let by_count = (u64::from(u32::MAX) / per_image.max(1)).max(1);
+    let max_run = usize::try_from(by_count).unwrap_or(usize::MAX);
     // each image's estimated cost: its multiply-adds and the outputs it writes
     let cost = (g.macs() / g.n.max(1) as u64).saturating_add(ohw * g.c_out as u64);
-    let by_budget = (gpu.submit_budget() / cost.max(1)).max(1);
-    let max_run = usize::try_from(by_count.min(by_budget)).unwrap_or(usize::MAX);
     let shape = ConvTransposeParams {
         c_in: g.c_in as u32,
         h: g.h as u32,
@@ -177,13 +177,13 @@ pub(crate) fn launch(
     };
     let in_image = (g.c_in * g.h * g.w) as u64;
     let out_image = (g.c_out as u64) * ohw;
-    gpu.for_each_run(
+    gpu.for_each_budgeted_run(
         "conv_transpose2d image size (bytes)",
         g.n,
         (in_image, out_image),
         max_run,
+        cost,
         |_, images, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
-            gpu.reserve(cost.saturating_mul(images as u64))?;
             let total = per_image * images as u64;
             let params = ConvTransposeParams {
                 total: u32_of(total, "conv_transpose2d invocations")?,

@@ -1,7 +1,8 @@
 //! Every WGSL file of the crate, in one table from which the [`Shader`] enum, each
 //! file's label and its source as compiled come. A source as compiled is the uniform
 //! structs and flag constants the file uses (declared once in Rust, see
-//! [`super::wgsl`]) followed by the file itself.
+//! [`super::wgsl`]) and the shared functions of `shaders/lib/` it lists, followed by
+//! the file itself.
 
 use std::sync::OnceLock;
 
@@ -12,7 +13,9 @@ use crate::dtype::DType;
 macro_rules! shaders {
     ($(
         $(#[$meta:meta])*
-        $variant:ident => $file:literal { uniforms: [$($uniform:ty),*], consts: [$($group:expr),*] }
+        $variant:ident => $file:literal {
+            uniforms: [$($uniform:ty),*], consts: [$($group:expr),*] $(, libs: [$($lib:literal),*])?
+        }
     ),* $(,)?) => {
         /// Every WGSL file of the crate.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,14 +43,17 @@ macro_rules! shaders {
                 }
             }
 
-            /// The declarations written before the file: its uniform structs and
-            /// flag constants.
+            /// The declarations written before the file: its uniform structs, flag
+            /// constants, and the shared functions of `shaders/lib/` it uses.
             fn prelude(self) -> String {
                 match self {
                     $(Shader::$variant => {
                         let mut out = String::new();
                         $(out.push_str(&<$uniform as Uniform>::wgsl());)*
                         $(out.push_str(&consts($group));)*
+                        $($(out.push_str(include_str!(concat!(
+                            env!("CARGO_MANIFEST_DIR"), "/shaders/lib/", $lib
+                        )));)*)?
                         out
                     }),*
                 }
@@ -98,9 +104,12 @@ shaders! {
             super::elementwise::BinaryParams,
             super::elementwise::BatchNormParams
         ],
-        consts: [super::elementwise::ELEMENTWISE_OPS]
+        consts: [super::elementwise::ELEMENTWISE_OPS],
+        libs: ["math.wgsl"]
     },
-    Softmax => "softmax.wgsl" { uniforms: [super::softmax::SoftmaxParams], consts: [] },
+    Softmax => "softmax.wgsl" {
+        uniforms: [super::softmax::SoftmaxParams], consts: [], libs: ["math.wgsl"]
+    },
     Resize => "resize.wgsl" { uniforms: [super::resize::ResizeUniform], consts: [] },
     ConvTranspose2d => "conv_transpose2d.wgsl" {
         uniforms: [super::conv_transpose2d::ConvTransposeParams],

@@ -107,6 +107,11 @@ pub enum AutoPad {
 }
 
 impl AutoPad {
+    /// `[pad_h, pad_w]` on both sides of each axis, as PyTorch pads.
+    pub fn both_sides([h, w]: [i64; 2]) -> Self {
+        AutoPad::Explicit([h, w, h, w])
+    }
+
     /// `[top, left, bottom, right]` for an input of `size` (h, w).
     pub fn resolve(
         self,
@@ -431,14 +436,9 @@ impl Graph {
     /// PyTorch's `fuse_conv_bn_eval` does, in f64). Then every Relu that follows a
     /// Conv read by it alone is fused into the Conv's epilogue.
     pub fn fuse(&mut self) {
-        let readers = self.readers();
-        let producer: HashMap<ValueId, usize> = self
-            .nodes
-            .iter()
-            .enumerate()
-            .flat_map(|(i, n)| n.outputs.iter().map(move |&o| (o, i)))
-            .collect();
         let mut removed = vec![false; self.nodes.len()];
+        let readers = self.readers();
+        let producer = self.producers(&removed);
         for b in 0..self.nodes.len() {
             let NodeOp::BatchNorm { eps } = self.nodes[b].op else {
                 continue;
@@ -454,12 +454,10 @@ impl Graph {
                 continue;
             }
             if let Some((w, bias)) = self.folded_conv(c, b, eps) {
-                let conv_w = self.nodes[c].input(1).unwrap_or_default();
                 let wname = format!("{}::folded_weight", self.nodes[c].name);
                 let bname = format!("{}::folded_bias", self.nodes[c].name);
                 let wid = self.fresh(&wname);
                 let bid = self.fresh(&bname);
-                let _ = conv_w;
                 self.constants.insert(wid, w);
                 self.constants.insert(bid, bias);
                 let out = self.nodes[b].outputs[0];
@@ -470,13 +468,7 @@ impl Graph {
             }
         }
         let readers = self.readers();
-        let producer: HashMap<ValueId, usize> = self
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !removed[*i])
-            .flat_map(|(i, n)| n.outputs.iter().map(move |&o| (o, i)))
-            .collect();
+        let producer = self.producers(&removed);
         for (r, gone) in removed.clone().into_iter().enumerate() {
             if gone || self.nodes[r].op != NodeOp::Unary(Unary::Relu) {
                 continue;
@@ -485,7 +477,8 @@ impl Graph {
                 continue;
             };
             let Some(&c) = producer.get(&x) else { continue };
-            if readers.get(&x) != Some(&1) || self.outputs.contains(&x) {
+            // (a graph output counts as a reader)
+            if readers.get(&x) != Some(&1) {
                 continue;
             }
             let out = self.nodes[r].outputs[0];
@@ -502,6 +495,16 @@ impl Graph {
             i += 1;
             !removed[i - 1]
         });
+    }
+
+    /// The node producing each value, among the nodes not `removed`.
+    fn producers(&self, removed: &[bool]) -> HashMap<ValueId, usize> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !removed[*i])
+            .flat_map(|(i, n)| n.outputs.iter().map(move |&o| (o, i)))
+            .collect()
     }
 
     fn fresh(&mut self, name: &str) -> ValueId {

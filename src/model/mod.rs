@@ -196,9 +196,7 @@ impl Model {
     /// # Errors
     /// As [`Model::plan`].
     pub fn macs(&self, shapes: &[Vec<usize>]) -> Result<u64> {
-        let plan = self.plan(shapes)?;
-        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(plan.macs(|w| store.tensors[w].shape().to_vec()))
+        Ok(self.plan(shapes)?.macs())
     }
 
     /// Runs the model on its one input; the first output.
@@ -232,8 +230,7 @@ impl Model {
         let plan = self.plan(&shapes)?;
         let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
         let device = &store.device;
-        if let Some(t) = inputs.iter().find(|t| t.device() != device) {
-            let _ = t;
+        if inputs.iter().any(|t| t.device() != device) {
             return Err(Error::DeviceMismatch { op: "model" });
         }
         let graph_input: HashMap<ValueId, &Tensor> = self
@@ -243,153 +240,101 @@ impl Model {
             .zip(inputs)
             .map(|(i, t)| (i.value, *t))
             .collect();
-        let outputs: Vec<ValueId> = self.graph.outputs.clone();
         let mut vals: HashMap<ValueId, Tensor> = HashMap::new();
-        let mut traced = Vec::new();
+        // a value dies at its last reader, unless every value is kept
+        let dies = |v: ValueId, i: usize| !keep && plan.last_use.get(&v) == Some(&i);
         for (i, step) in plan.steps.iter().enumerate() {
             let node = &self.graph.nodes[step.node];
-            let y = {
-                let get = |a: Arg| -> Result<&Tensor> {
-                    match a {
-                        Arg::Weight(w) => Ok(&store.tensors[w]),
-                        Arg::Value(v) => graph_input
-                            .get(&v)
-                            .copied()
-                            .or_else(|| vals.get(&v))
-                            .ok_or_else(|| Error::Format(format!("value {v} is not computed"))),
-                    }
-                };
-                let args = step
-                    .args
-                    .iter()
-                    .map(|a| a.map(get).transpose())
-                    .collect::<Result<Vec<Option<&Tensor>>>>()?;
-                let movable = match (&step.kernel, step.args.first()) {
-                    (Kernel::View, Some(Some(Arg::Value(v)))) => {
-                        !keep
-                            && plan.last_use.get(v) == Some(&i)
-                            && vals.contains_key(v)
-                            && !outputs.contains(v)
-                    }
-                    _ => false,
-                };
-                if movable {
-                    None
-                } else {
-                    Some(
-                        run_step(&step.kernel, &args, &step.shape)
-                            .map_err(|e| annotate(e, node))?,
-                    )
+            let y = match (&step.kernel, step.args.first()) {
+                // a view of a value that dies here: the same buffer, no copy
+                (Kernel::View, Some(&Some(Arg::Value(v))))
+                    if dies(v, i) && vals.contains_key(&v) =>
+                {
+                    vals.remove(&v).map(|t| t.reshape(&step.shape))
                 }
+                _ => None,
             };
             let y = match y {
-                Some(y) => y,
+                Some(y) => y?,
                 None => {
-                    let Some(Some(Arg::Value(v))) = step.args.first() else {
-                        return Err(Error::Format("a view without input".into()));
+                    let get = |a: Arg| -> Result<&Tensor> {
+                        match a {
+                            Arg::Weight(w) => Ok(&store.tensors[w]),
+                            Arg::Value(v) => graph_input
+                                .get(&v)
+                                .copied()
+                                .or_else(|| vals.get(&v))
+                                .ok_or_else(|| Error::Format(format!("value {v} is not computed"))),
+                        }
                     };
-                    let t = vals
-                        .remove(v)
-                        .ok_or_else(|| Error::Format(format!("value {v} is not computed")))?;
-                    t.reshape(&step.shape)?
+                    let args = step
+                        .args
+                        .iter()
+                        .map(|a| a.map(get).transpose())
+                        .collect::<Result<Vec<Option<&Tensor>>>>()?;
+                    run_step(&step.kernel, &args, &step.shape)
+                        .map_err(|e| plan::in_node(e, node))?
                 }
             };
-            if keep {
-                traced.push(Traced {
-                    node: node.name.clone(),
-                    op_type: node.op_type.clone(),
-                    value: self
-                        .graph
-                        .names
-                        .get(step.out)
-                        .cloned()
-                        .unwrap_or_else(|| format!("{}::{i}", node.name)),
-                    tensor: y.try_clone()?,
-                });
-            }
             vals.insert(step.out, y);
-            if !keep {
-                for a in step.args.iter().flatten() {
-                    if let Arg::Value(v) = a
-                        && plan.last_use.get(v) == Some(&i)
-                        && !outputs.contains(v)
-                    {
-                        vals.remove(v);
-                    }
+            for a in step.args.iter().flatten() {
+                if let Arg::Value(v) = a
+                    && dies(*v, i)
+                {
+                    vals.remove(v);
                 }
             }
         }
-        let mut result = Vec::with_capacity(outputs.len());
-        for o in outputs {
-            let t = if let Some(h) = plan.host_outputs.get(&o) {
+        let mut result = Vec::with_capacity(self.graph.outputs.len());
+        for o in &self.graph.outputs {
+            let t = if let Some(h) = plan.host_outputs.get(o) {
                 Tensor::from_slice(device, &h.floats(), &h.shape)?
-            } else if let Some(t) = graph_input.get(&o) {
+            } else if let Some(t) = graph_input.get(o) {
                 t.try_clone()?
-            } else if let Some(t) = vals.get(&o) {
+            } else if let Some(t) = vals.get(o) {
                 t.try_clone()?
             } else {
                 return Err(Error::Format(format!(
                     "output '{}' was not computed",
-                    self.graph.names[o]
+                    self.graph.names[*o]
                 )));
             };
             result.push(t);
         }
+        // every step's output, kept above, moves into the trace
+        let traced = if keep {
+            plan.steps
+                .iter()
+                .enumerate()
+                .filter_map(|(i, step)| {
+                    let node = &self.graph.nodes[step.node];
+                    vals.remove(&step.out).map(|tensor| Traced {
+                        node: node.name.clone(),
+                        op_type: node.op_type.clone(),
+                        value: self
+                            .graph
+                            .names
+                            .get(step.out)
+                            .cloned()
+                            .unwrap_or_else(|| format!("{}::{i}", node.name)),
+                        tensor,
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok((result, traced))
     }
 }
 
 /// Runs one kernel.
 fn run_step(kernel: &Kernel, args: &[Option<&Tensor>], shape: &[usize]) -> Result<Tensor> {
-    let arg = |i: usize| -> Result<&Tensor> {
-        args.get(i)
-            .copied()
-            .flatten()
-            .ok_or_else(|| Error::Format(format!("argument {i} is missing")))
-    };
-    let opt = |i: usize| args.get(i).copied().flatten();
     match kernel {
         Kernel::Op(op) => functional::run(op, args).map(|(y, _)| y),
-        Kernel::ConvTranspose(p) => functional::conv_transpose2d(arg(0)?, arg(1)?, opt(2), p),
-        Kernel::Resize(p) => functional::resize(arg(0)?, p),
-        Kernel::Unary(u) => functional::unary(arg(0)?, *u),
-        Kernel::Binary(b) => functional::binary(arg(0)?, arg(1)?, *b),
-        Kernel::Softmax(d) => functional::softmax(arg(0)?, *d),
-        Kernel::BatchNorm(eps) => {
-            functional::batch_norm(arg(0)?, arg(1)?, arg(2)?, opt(3), opt(4), *eps)
-        }
-        Kernel::Permute(p) => functional::permute(arg(0)?, p),
-        Kernel::Slice {
-            dim,
-            start,
-            end,
-            step,
-        } => functional::slice(arg(0)?, *dim, *start, *end, *step),
-        Kernel::Cat(d) => {
-            let xs = args.iter().flatten().copied().collect::<Vec<&Tensor>>();
-            functional::cat(&xs, *d)
-        }
-        Kernel::View => arg(0)?.try_clone()?.reshape(shape),
-    }
-}
-
-/// A kernel's error, naming the node where it does not already.
-fn annotate(e: Error, node: &graph::Node) -> Error {
-    let tag = |m: String| format!("{m} (node '{}', {})", node.name, node.op_type);
-    match e {
-        Error::Shape { op, message } => Error::Shape {
-            op,
-            message: tag(message),
-        },
-        Error::InvalidParam { op, message } => Error::InvalidParam {
-            op,
-            message: tag(message),
-        },
-        Error::Unsupported(m) => Error::Unsupported(tag(m)),
-        e @ (Error::DeviceLost(_) | Error::InLayer { .. }) => e,
-        other => Error::InLayer {
-            layer: node.name.clone(),
-            source: Box::new(other),
+        Kernel::View => match args.first().copied().flatten() {
+            Some(x) => x.try_clone()?.reshape(shape),
+            None => Err(Error::Format("a view of nothing".into())),
         },
     }
 }

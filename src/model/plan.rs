@@ -8,14 +8,13 @@ use std::collections::HashMap;
 
 use super::graph::{AutoPad, Graph, HostData, HostValue, Node, NodeOp, ValueId, ViewShape};
 use crate::error::{Error, Result};
-use crate::op::Op;
 use crate::op::conv_transpose2d::ConvTranspose2dParams;
 use crate::op::conv2d::Padding;
-use crate::op::elementwise::{Binary, Unary};
-use crate::op::resize::{ResizeMode, ResizeParams};
-
-/// Slice's starts, ends, axes (when given) and steps.
-type SliceBounds = (Vec<i64>, Vec<i64>, Option<Vec<i64>>, Vec<i64>);
+use crate::op::copy::{Permutation, SliceParams};
+use crate::op::elementwise::{Binary, BroadcastGeometry, Unary};
+use crate::op::resize::ResizeParams;
+use crate::op::{Call, Op};
+use crate::reference::copy as host_copy;
 
 /// Where a kernel's input comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,21 +30,6 @@ pub enum Arg {
 pub enum Kernel {
     /// An op of [`crate::op`] through [`crate::functional::run`], inputs in its order.
     Op(Op),
-    ConvTranspose(ConvTranspose2dParams),
-    Resize(ResizeParams),
-    Unary(Unary),
-    Binary(Binary),
-    Softmax(i64),
-    /// `batch_norm(x, mean, var, weight, bias, eps)`.
-    BatchNorm(f32),
-    Permute(Vec<usize>),
-    Slice {
-        dim: usize,
-        start: i64,
-        end: i64,
-        step: i64,
-    },
-    Cat(usize),
     /// The input under another shape: no copy when this step is its last reader.
     View,
 }
@@ -59,6 +43,8 @@ pub struct Step {
     pub args: Vec<Option<Arg>>,
     pub out: ValueId,
     pub shape: Vec<usize>,
+    /// Multiply-adds of the step (its call's).
+    pub macs: u64,
 }
 
 /// Where a plan gets the host data of a weight: the model's store, which uploads each
@@ -80,7 +66,8 @@ pub trait Weights {
 pub struct Plan {
     pub input_shapes: Vec<Vec<usize>>,
     pub steps: Vec<Step>,
-    /// For each value a step reads, the index of the last step that reads it.
+    /// For each value a step reads, the index of the last step that reads it (none
+    /// for a graph output, which outlives the steps).
     pub last_use: HashMap<ValueId, usize>,
     /// Graph outputs known on the host (a model whose output is a constant).
     pub host_outputs: HashMap<ValueId, HostValue>,
@@ -107,12 +94,14 @@ struct Planner<'a> {
     weight_shapes: HashMap<usize, Vec<usize>>,
 }
 
-fn op_err(node: &Node, m: impl std::fmt::Display) -> Error {
-    Error::Unsupported(format!("node '{}' ({}): {m}", node.name, node.op_type))
+/// What the executor does not run (the node is named by [`Plan::new`]).
+fn op_err(m: impl std::fmt::Display) -> Error {
+    Error::Unsupported(m.to_string())
 }
 
-fn shape_err(node: &Node, m: impl std::fmt::Display) -> Error {
-    Error::Format(format!("node '{}' ({}): {m}", node.name, node.op_type))
+/// Shapes or attributes that disagree (the node is named by [`Plan::new`]).
+fn shape_err(m: impl std::fmt::Display) -> Error {
+    Error::Format(m.to_string())
 }
 
 /// Elements of a shape, checked.
@@ -121,110 +110,101 @@ fn numel(shape: &[usize]) -> Option<usize> {
 }
 
 /// `axis` of a tensor of `rank`, counting from the end when negative.
-fn axis(node: &Node, axis: i64, rank: usize) -> Result<usize> {
+fn axis(axis: i64, rank: usize) -> Result<usize> {
     let r = rank as i64;
     let a = if axis < 0 { axis + r } else { axis };
     if (0..r).contains(&a) {
         Ok(a as usize)
     } else {
-        Err(shape_err(
-            node,
-            format!("axis {axis} is out of range for a tensor of rank {rank}"),
-        ))
+        Err(shape_err(format!(
+            "axis {axis} is out of range for a tensor of rank {rank}"
+        )))
     }
 }
 
-/// Numpy's broadcast of two shapes, in PyTorch's words when they disagree.
-pub fn broadcast(a: &[usize], b: &[usize]) -> std::result::Result<Vec<usize>, String> {
-    let rank = a.len().max(b.len());
-    let mut out = vec![0; rank];
-    for i in 0..rank {
-        let da = if i + a.len() >= rank {
-            a[i + a.len() - rank]
-        } else {
-            1
-        };
-        let db = if i + b.len() >= rank {
-            b[i + b.len() - rank]
-        } else {
-            1
-        };
-        out[i] = if da == db || db == 1 {
-            da
-        } else if da == 1 {
-            db
-        } else {
-            return Err(format!(
-                "The size of tensor a ({da}) must match the size of tensor b ({db}) at non-singleton dimension {i}"
-            ));
-        };
+/// Host arithmetic with broadcasting (shape arithmetic and constants): integers as
+/// ONNX computes them on int64 (wrapping; a division by zero gives 0), floats as the
+/// op's own [`Binary::apply`].
+fn host_binary(f: Binary, a: &HostValue, b: &HostValue) -> Result<HostValue> {
+    let g = BroadcastGeometry::new(f.name(), &a.shape, &b.shape)?;
+    if g.len() > 1 << 24 {
+        return Err(shape_err("a constant of over 2^24 elements"));
     }
-    Ok(out)
-}
-
-/// Row-major strides of `shape`.
-fn strides(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1; shape.len()];
-    for i in (0..shape.len().saturating_sub(1)).rev() {
-        s[i] = s[i + 1] * shape[i + 1];
-    }
-    s
-}
-
-/// Host elementwise arithmetic with broadcasting (shape arithmetic and constants).
-fn host_binary(f: Binary, a: &HostValue, b: &HostValue) -> std::result::Result<HostValue, String> {
-    let shape = broadcast(&a.shape, &b.shape)?;
-    let n = numel(&shape).ok_or("too many elements")?;
-    if n > 1 << 24 {
-        return Err("a constant of over 2^24 elements".into());
-    }
-    let index = |src: &[usize], i: usize| -> usize {
-        let st = strides(&shape);
-        let ss = strides(src);
-        let off = shape.len() - src.len();
-        let mut j = 0;
-        for d in 0..src.len() {
-            let coord = (i / st[d + off]) % shape[d + off];
-            if src[d] != 1 {
-                j += coord * ss[d];
-            }
-        }
-        j
-    };
-    if a.is_int() && b.is_int() {
+    Ok(if a.is_int() && b.is_int() {
         let (x, y) = (a.ints(), b.ints());
-        let data = (0..n)
+        let data = (0..g.len())
             .map(|i| {
-                let (p, q) = (x[index(&a.shape, i)], y[index(&b.shape, i)]);
+                let [i, j] = g.source(i);
+                let (p, q) = (x[i], y[j]);
                 match f {
                     Binary::Add => p.wrapping_add(q),
                     Binary::Sub => p.wrapping_sub(q),
                     Binary::Mul => p.wrapping_mul(q),
-                    Binary::Div => {
-                        if q == 0 {
-                            0
-                        } else {
-                            p.wrapping_div(q)
-                        }
-                    }
+                    Binary::Div if q == 0 => 0,
+                    Binary::Div => p.wrapping_div(q),
                 }
             })
             .collect();
-        Ok(HostValue::i64(shape, data))
+        HostValue::i64(g.shape, data)
     } else {
         let (x, y) = (a.floats(), b.floats());
-        let data = (0..n)
+        let data = (0..g.len())
             .map(|i| {
-                let (p, q) = (x[index(&a.shape, i)], y[index(&b.shape, i)]);
-                match f {
-                    Binary::Add => p + q,
-                    Binary::Sub => p - q,
-                    Binary::Mul => p * q,
-                    Binary::Div => p / q,
-                }
+                let [i, j] = g.source(i);
+                f.apply(x[i], y[j])
             })
             .collect();
-        Ok(HostValue::f32(shape, data))
+        HostValue::f32(g.shape, data)
+    })
+}
+
+/// `linear`'s weight `[n, k]` for a product by the constant `b`: `b` itself when it
+/// is `[n, k]` already (`transposed`), else `b [k, n]` transposed; times `alpha`.
+fn linear_weight(b: &HostValue, [k, n]: [usize; 2], transposed: bool, alpha: f32) -> HostValue {
+    let bf = b.floats();
+    let mut w = vec![0f32; n * k];
+    for i in 0..n {
+        for j in 0..k {
+            let v = if transposed {
+                bf[i * k + j]
+            } else {
+                bf[j * n + i]
+            };
+            w[i * k + j] = alpha * v;
+        }
+    }
+    HostValue::f32(vec![n, k], w)
+}
+
+/// A copy op (permute, slice, cat) of host values, checked as the op checks it and
+/// run by the CPU reference on the values' own type (integers stay exact).
+fn host_copy_op(op: Op, parts: &[&HostValue]) -> Result<HostValue> {
+    fn run<T: Copy + Default>(call: &Call, data: &[&[T]]) -> Option<Vec<T>> {
+        match call {
+            Call::Permute(g) => Some(host_copy::permute(data[0], g)),
+            Call::Slice(g) => Some(host_copy::slice(data[0], g)),
+            Call::Cat(g) => Some(host_copy::cat(data, g)),
+            _ => None,
+        }
+    }
+    let shapes: Vec<Option<&[usize]>> = parts.iter().map(|p| Some(p.shape.as_slice())).collect();
+    let call = op.check(&shapes)?;
+    let shape = call.output_shape();
+    let not_copy = || op_err(format!("{} folded on the host", op.name()));
+    if parts.iter().all(|p| p.is_int()) {
+        let data: Vec<Vec<i64>> = parts.iter().map(|p| p.ints()).collect();
+        let refs: Vec<&[i64]> = data.iter().map(Vec::as_slice).collect();
+        Ok(HostValue::i64(
+            shape,
+            run(&call, &refs).ok_or_else(not_copy)?,
+        ))
+    } else {
+        let data: Vec<Vec<f32>> = parts.iter().map(|p| p.floats()).collect();
+        let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+        Ok(HostValue::f32(
+            shape,
+            run(&call, &refs).ok_or_else(not_copy)?,
+        ))
     }
 }
 
@@ -237,38 +217,9 @@ fn host_take(src: &HostValue, shape: Vec<usize>, index: impl Fn(usize) -> usize)
     }
 }
 
-/// Numpy's slice bounds of one axis of `len`: the indices taken.
-fn slice_range(start: i64, end: i64, step: i64, len: usize) -> Vec<usize> {
-    let n = len as i64;
-    let norm = |v: i64| if v < 0 { v.saturating_add(n) } else { v };
-    let (s, e) = (norm(start), norm(end));
-    let mut out = Vec::new();
-    if step > 0 {
-        let (s, e) = (s.clamp(0, n), e.clamp(0, n));
-        let mut i = s;
-        while i < e {
-            out.push(i as usize);
-            i += step;
-        }
-    } else if step < 0 {
-        let (s, e) = (s.clamp(-1, n - 1), e.clamp(-1, n - 1));
-        let mut i = s;
-        while i > e {
-            out.push(i as usize);
-            i += step;
-        }
-    }
-    out
-}
-
 /// The shape a Reshape to `target` gives `input` (`0` copies, `-1` is inferred).
-fn reshape_target(
-    node: &Node,
-    input: &[usize],
-    target: &[i64],
-    allowzero: bool,
-) -> Result<Vec<usize>> {
-    let total = numel(input).ok_or_else(|| shape_err(node, "too many elements"))?;
+fn reshape_target(input: &[usize], target: &[i64], allowzero: bool) -> Result<Vec<usize>> {
+    let total = numel(input).ok_or_else(|| shape_err("too many elements"))?;
     let mut out = Vec::with_capacity(target.len());
     let mut infer = None;
     for (i, &t) in target.iter().enumerate() {
@@ -278,34 +229,30 @@ fn reshape_target(
                 out.push(1);
             }
             0 if !allowzero => out.push(*input.get(i).ok_or_else(|| {
-                shape_err(
-                    node,
-                    format!("shape {target:?} copies dimension {i} of {input:?}"),
-                )
+                shape_err(format!(
+                    "shape {target:?} copies dimension {i} of {input:?}"
+                ))
             })?),
-            t if t >= 0 => out.push(usize::try_from(t).map_err(|_| shape_err(node, "size"))?),
+            t if t >= 0 => out.push(usize::try_from(t).map_err(|_| shape_err("size"))?),
             _ => {
-                return Err(shape_err(
-                    node,
-                    format!("shape {target:?} is invalid for input of shape {input:?}"),
-                ));
+                return Err(shape_err(format!(
+                    "shape {target:?} is invalid for input of shape {input:?}"
+                )));
             }
         }
     }
-    let known = numel(&out).ok_or_else(|| shape_err(node, "too many elements"))?;
+    let known = numel(&out).ok_or_else(|| shape_err("too many elements"))?;
     if let Some(i) = infer {
         if known == 0 || total % known != 0 {
-            return Err(shape_err(
-                node,
-                format!("shape '{target:?}' is invalid for input of size {total}"),
-            ));
+            return Err(shape_err(format!(
+                "shape '{target:?}' is invalid for input of size {total}"
+            )));
         }
         out[i] = total / known;
     } else if known != total {
-        return Err(shape_err(
-            node,
-            format!("shape '{target:?}' is invalid for input of size {total}"),
-        ));
+        return Err(shape_err(format!(
+            "shape '{target:?}' is invalid for input of size {total}"
+        )));
     }
     Ok(out)
 }
@@ -353,10 +300,9 @@ impl Planner<'_> {
             None => Ok(None),
             Some(v) => match self.val(v)? {
                 Val::Host(h) => Ok(Some(h)),
-                Val::Dev(_) => Err(op_err(
-                    node,
-                    format!("{what} computed at run time is not supported"),
-                )),
+                Val::Dev(_) => Err(op_err(format!(
+                    "{what} computed at run time is not supported"
+                ))),
             },
         }
     }
@@ -399,11 +345,12 @@ impl Planner<'_> {
     }
 
     /// Adds a step writing `out` (a fresh value when `None`); returns it.
-    fn emit(
+    fn push(
         &mut self,
         kernel: Kernel,
         args: Vec<Option<Arg>>,
         shape: Vec<usize>,
+        macs: u64,
         out: Option<ValueId>,
     ) -> ValueId {
         let out = out.unwrap_or_else(|| self.fresh());
@@ -414,19 +361,31 @@ impl Planner<'_> {
             args,
             out,
             shape,
+            macs,
         });
         out
     }
 
-    /// Adds an [`Op`] step, its output shape from the op's own checks.
+    /// Adds a step showing `x` under `shape` (no copy where `x` dies there).
+    fn view(&mut self, x: ValueId, shape: Vec<usize>, out: Option<ValueId>) -> ValueId {
+        self.push(Kernel::View, vec![Some(Arg::Value(x))], shape, 0, out)
+    }
+
+    /// Adds an [`Op`] step, its output shape and multiply-adds from the op's own
+    /// checks.
     fn emit_op(&mut self, op: Op, args: Vec<Option<Arg>>, out: Option<ValueId>) -> Result<ValueId> {
+        let call = self.check(&op, &args)?;
+        Ok(self.push(Kernel::Op(op), args, call.output_shape(), call.macs(), out))
+    }
+
+    /// The call `op` makes on `args`, checked as the op checks it.
+    fn check(&self, op: &Op, args: &[Option<Arg>]) -> Result<Call> {
         let shapes = args
             .iter()
             .map(|a| a.map(|a| self.arg_shape(a)).transpose())
             .collect::<Result<Vec<_>>>()?;
         let refs: Vec<Option<&[usize]>> = shapes.iter().map(|s| s.as_deref()).collect();
-        let shape = op.check(&refs)?.output_shape();
-        Ok(self.emit(Kernel::Op(op), args, shape, out))
+        op.check(&refs)
     }
 
     fn arg_shape(&self, a: Arg) -> Result<Vec<usize>> {
@@ -523,7 +482,9 @@ impl Plan {
         plan.steps = planner.steps;
         for (i, step) in plan.steps.iter().enumerate() {
             for a in step.args.iter().flatten() {
-                if let Arg::Value(v) = a {
+                if let Arg::Value(v) = a
+                    && !graph.outputs.contains(v)
+                {
                     plan.last_use.insert(*v, i);
                 }
             }
@@ -532,72 +493,17 @@ impl Plan {
     }
 
     /// Multiply-adds of the plan's convolutions and matrix products.
-    pub fn macs(&self, weight_shape: impl Fn(usize) -> Vec<usize>) -> u64 {
-        let mut total: u64 = 0;
-        for step in &self.steps {
-            let shape_of = |a: &Option<Arg>| match a {
-                Some(Arg::Value(v)) => self.shapes.get(v).cloned().unwrap_or_default(),
-                Some(Arg::Weight(w)) => weight_shape(*w),
-                None => Vec::new(),
-            };
-            let out = numel(&step.shape).unwrap_or(0) as u64;
-            let macs = match &step.kernel {
-                Kernel::Op(Op::Conv2d { .. }) | Kernel::ConvTranspose(_) => {
-                    let w = shape_of(&step.args[1]);
-                    let per = w.iter().skip(1).product::<usize>() as u64;
-                    match &step.kernel {
-                        Kernel::ConvTranspose(p) => {
-                            // each input element meets c_out/groups * kh * kw weights
-                            let x = shape_of(&step.args[0]);
-                            let _ = p;
-                            (numel(&x).unwrap_or(0) as u64).saturating_mul(per)
-                        }
-                        _ => out.saturating_mul(per),
-                    }
-                }
-                Kernel::Op(Op::Linear) => {
-                    let w = shape_of(&step.args[1]);
-                    out.saturating_mul(w.get(1).copied().unwrap_or(0) as u64)
-                }
-                Kernel::Op(Op::Matmul) => {
-                    let a = shape_of(&step.args[0]);
-                    out.saturating_mul(a.get(1).copied().unwrap_or(0) as u64)
-                }
-                _ => 0,
-            };
-            total = total.saturating_add(macs);
-        }
-        total
+    pub fn macs(&self) -> u64 {
+        self.steps.iter().fold(0, |n, s| n.saturating_add(s.macs))
     }
 }
 
-/// A node's error, naming the node where the error does not.
-fn in_node(e: Error, node: &Node) -> Error {
-    let tag = |m: String| {
-        if m.contains(&format!("node '{}'", node.name)) {
-            m
-        } else {
-            format!("{m} (node '{}', {})", node.name, node.op_type)
-        }
-    };
-    match e {
-        Error::Unsupported(m) => Error::Unsupported(tag(m)),
-        Error::Format(m) => Error::Format(tag(m)),
-        Error::Shape { op, message } => Error::Shape {
-            op,
-            message: tag(message),
-        },
-        Error::InvalidParam { op, message } => Error::InvalidParam {
-            op,
-            message: tag(message),
-        },
-        e @ Error::DeviceLost(_) => e,
-        e @ Error::InLayer { .. } => e,
-        other => Error::InLayer {
-            layer: node.name.clone(),
-            source: Box::new(other),
-        },
-    }
+/// A node's error, naming the node.
+pub(crate) fn in_node(e: Error, node: &Node) -> Error {
+    e.at(
+        &node.name,
+        &format!("node '{}', {}", node.name, node.op_type),
+    )
 }
 
 impl Planner<'_> {
@@ -623,8 +529,7 @@ impl Planner<'_> {
 
     fn x(&self) -> Result<ValueId> {
         let node = self.node();
-        node.input(0)
-            .ok_or_else(|| shape_err(node, "input 0 is missing"))
+        node.input(0).ok_or_else(|| shape_err("input 0 is missing"))
     }
 
     fn out(&self, i: usize) -> Result<ValueId> {
@@ -632,7 +537,7 @@ impl Planner<'_> {
         node.outputs
             .get(i)
             .copied()
-            .ok_or_else(|| shape_err(node, format!("output {i} is missing")))
+            .ok_or_else(|| shape_err(format!("output {i} is missing")))
     }
 
     fn plan_node(&mut self) -> Result<()> {
@@ -664,7 +569,7 @@ impl Planner<'_> {
             inputs
                 .get(i)
                 .and_then(Option::as_ref)
-                .ok_or_else(|| shape_err(node, format!("input {i} is missing")))
+                .ok_or_else(|| shape_err(format!("input {i} is missing")))
         };
         let one = |v: HostValue| Ok(Some(vec![v]));
         match &node.op {
@@ -685,12 +590,10 @@ impl Planner<'_> {
                     | t::UINT32
                     | t::UINT64
                     | t::BOOL => one(HostValue::i64(x.shape.clone(), x.ints())),
-                    other => Err(op_err(node, format!("a cast to {}", t::name(other)))),
+                    other => Err(op_err(format!("a cast to {}", t::name(other)))),
                 }
             }
-            NodeOp::Binary(f) => {
-                one(host_binary(*f, get(0)?, get(1)?).map_err(|m| shape_err(node, m))?)
-            }
+            NodeOp::Binary(f) => one(host_binary(*f, get(0)?, get(1)?)?),
             NodeOp::Unsqueeze { axes } | NodeOp::Squeeze { axes } => {
                 let x = get(0)?;
                 let axes = match axes {
@@ -702,7 +605,7 @@ impl Planner<'_> {
             }
             NodeOp::Reshape { allowzero } => {
                 let x = get(0)?;
-                let shape = reshape_target(node, &x.shape, &get(1)?.ints(), *allowzero)?;
+                let shape = reshape_target(&x.shape, &get(1)?.ints(), *allowzero)?;
                 one(x.clone().reshaped(shape))
             }
             NodeOp::Flatten { axis: a } => {
@@ -710,67 +613,19 @@ impl Planner<'_> {
                 let a = if *a == x.shape.len() as i64 {
                     x.shape.len()
                 } else {
-                    axis(node, *a, x.shape.len().max(1))?
+                    axis(*a, x.shape.len().max(1))?
                 };
                 let shape = vec![x.shape[..a].iter().product(), x.shape[a..].iter().product()];
                 one(x.clone().reshaped(shape))
             }
             NodeOp::Concat { axis: a } => {
                 let parts: Vec<&HostValue> = inputs.iter().flatten().collect();
-                let Some(first) = parts.first() else {
-                    return Err(shape_err(node, "no inputs"));
-                };
-                let rank = first.shape.len();
-                let a = axis(node, *a, rank.max(1))?;
-                let mut shape = first.shape.clone();
-                if rank == 0 {
-                    return Err(shape_err(
-                        node,
-                        "zero-dimensional tensor cannot be concatenated",
-                    ));
-                }
-                shape[a] = 0;
-                for p in &parts {
-                    if p.shape.len() != rank
-                        || p.shape
-                            .iter()
-                            .enumerate()
-                            .any(|(d, &s)| d != a && s != first.shape[d])
-                    {
-                        return Err(shape_err(
-                            node,
-                            format!(
-                                "Sizes of tensors must match except in dimension {a}: {:?} and {:?}",
-                                first.shape, p.shape
-                            ),
-                        ));
-                    }
-                    shape[a] += p.shape[a];
-                }
-                let outer: usize = shape[..a].iter().product();
-                let ints = parts.iter().all(|p| p.is_int());
-                let mut fl = Vec::new();
-                let mut it = Vec::new();
-                for o in 0..outer {
-                    for p in &parts {
-                        let chunk: usize = p.shape[a..].iter().product();
-                        if ints {
-                            it.extend_from_slice(&p.ints()[o * chunk..(o + 1) * chunk]);
-                        } else {
-                            fl.extend_from_slice(&p.floats()[o * chunk..(o + 1) * chunk]);
-                        }
-                    }
-                }
-                one(if ints {
-                    HostValue::i64(shape, it)
-                } else {
-                    HostValue::f32(shape, fl)
-                })
+                one(host_copy_op(Op::Cat { dim: *a }, &parts)?)
             }
             NodeOp::Gather { axis: a } => {
                 let x = get(0)?;
                 let idx = get(1)?;
-                let a = axis(node, *a, x.shape.len())?;
+                let a = axis(*a, x.shape.len())?;
                 let len = x.shape[a];
                 let ids = idx
                     .ints()
@@ -778,12 +633,9 @@ impl Planner<'_> {
                     .map(|&i| {
                         let j = if i < 0 { i + len as i64 } else { i };
                         usize::try_from(j).ok().filter(|&j| j < len).ok_or_else(|| {
-                            shape_err(
-                                node,
-                                format!(
-                                    "index {i} is out of bounds for dimension {a} with size {len}"
-                                ),
-                            )
+                            shape_err(format!(
+                                "index {i} is out of bounds for dimension {a} with size {len}"
+                            ))
                         })
                     })
                     .collect::<Result<Vec<usize>>>()?;
@@ -799,33 +651,21 @@ impl Planner<'_> {
                 }))
             }
             NodeOp::Slice { .. } => {
-                let x = get(0)?;
-                let (dims, ranges) = self.slice_ranges(node, &x.shape)?;
-                let mut shape = x.shape.clone();
-                let mut picks: Vec<Vec<usize>> =
-                    x.shape.iter().map(|&d| (0..d).collect()).collect();
-                for (d, r) in dims.iter().zip(ranges) {
-                    shape[*d] = r.len();
-                    picks[*d] = r;
+                let mut cur = get(0)?.clone();
+                for spec in self.slice_specs(node, cur.shape.len())? {
+                    cur = host_copy_op(Op::Slice(spec), &[&cur])?;
                 }
-                let st = strides(&x.shape);
-                let ost = strides(&shape);
-                one(host_take(x, shape.clone(), |i| {
-                    (0..shape.len())
-                        .map(|d| picks[d][(i / ost[d]) % shape[d]] * st[d])
-                        .sum()
-                }))
+                one(cur)
             }
             NodeOp::ConstantOfShape { value } => {
                 let dims: Vec<usize> = get(0)?
                     .ints()
                     .iter()
-                    .map(|&d| usize::try_from(d).map_err(|_| shape_err(node, "negative size")))
+                    .map(|&d| usize::try_from(d).map_err(|_| shape_err("negative size")))
                     .collect::<Result<_>>()?;
-                let n = numel(&dims)
-                    .filter(|&n| n <= 1 << 24)
-                    .ok_or_else(|| shape_err(node, "over 2^24 elements"))?;
-                let _ = n;
+                if numel(&dims).is_none_or(|n| n > 1 << 24) {
+                    return Err(shape_err("over 2^24 elements"));
+                }
                 one(host_take(value, dims, |_| 0))
             }
             NodeOp::Range => {
@@ -833,11 +673,11 @@ impl Planner<'_> {
                 if s.is_int() {
                     let (s, l, d) = (s.ints()[0], l.ints()[0], d.ints()[0]);
                     if d == 0 {
-                        return Err(shape_err(node, "delta is zero"));
+                        return Err(shape_err("delta is zero"));
                     }
                     let n = ((l - s) as f64 / d as f64).ceil().max(0.0) as usize;
                     if n > 1 << 24 {
-                        return Err(shape_err(node, "over 2^24 elements"));
+                        return Err(shape_err("over 2^24 elements"));
                     }
                     one(HostValue::i64(
                         vec![n],
@@ -847,7 +687,7 @@ impl Planner<'_> {
                     let (s, l, d) = (s.floats()[0], l.floats()[0], d.floats()[0]);
                     let n = ((l - s) / d).ceil().max(0.0);
                     if n.is_nan() || n > (1 << 24) as f32 {
-                        return Err(shape_err(node, "over 2^24 elements"));
+                        return Err(shape_err("over 2^24 elements"));
                     }
                     let n = n as usize;
                     one(HostValue::f32(
@@ -858,15 +698,8 @@ impl Planner<'_> {
             }
             NodeOp::Transpose { perm } => {
                 let x = get(0)?;
-                let perm = self.perm(node, perm.as_deref(), x.shape.len())?;
-                let shape: Vec<usize> = perm.iter().map(|&p| x.shape[p]).collect();
-                let st = strides(&x.shape);
-                let ost = strides(&shape);
-                one(host_take(x, shape.clone(), |i| {
-                    (0..shape.len())
-                        .map(|d| ((i / ost[d]) % shape[d]) * st[perm[d]])
-                        .sum()
-                }))
+                let perm = self.perm(perm.as_deref(), x.shape.len())?;
+                one(host_copy_op(Op::Permute(perm), &[x])?)
             }
             _ => Ok(None),
         }
@@ -881,15 +714,15 @@ impl Planner<'_> {
     ) -> Result<Vec<usize>> {
         match node.op {
             NodeOp::Unsqueeze { .. } => {
-                let axes = axes.ok_or_else(|| shape_err(node, "no axes"))?;
+                let axes = axes.ok_or_else(|| shape_err("no axes"))?;
                 let rank = shape.len() + axes.len();
                 let mut norm = axes
                     .iter()
-                    .map(|&a| axis(node, a, rank))
+                    .map(|&a| axis(a, rank))
                     .collect::<Result<Vec<_>>>()?;
                 norm.sort_unstable();
                 if norm.windows(2).any(|w| w[0] == w[1]) {
-                    return Err(shape_err(node, format!("repeated axes {axes:?}")));
+                    return Err(shape_err(format!("repeated axes {axes:?}")));
                 }
                 let mut out = Vec::with_capacity(rank);
                 let mut src = shape.iter();
@@ -907,17 +740,14 @@ impl Planner<'_> {
                 Some(axes) => {
                     let norm = axes
                         .iter()
-                        .map(|&a| axis(node, a, shape.len()))
+                        .map(|&a| axis(a, shape.len()))
                         .collect::<Result<Vec<_>>>()?;
                     for &a in &norm {
                         if shape[a] != 1 {
-                            return Err(shape_err(
-                                node,
-                                format!(
-                                    "cannot squeeze axis {a} of size {} in {shape:?}",
-                                    shape[a]
-                                ),
-                            ));
+                            return Err(shape_err(format!(
+                                "cannot squeeze axis {a} of size {} in {shape:?}",
+                                shape[a]
+                            )));
                         }
                     }
                     Ok(shape
@@ -931,70 +761,45 @@ impl Planner<'_> {
         }
     }
 
-    /// A permutation of `rank` axes (reversed when absent).
-    fn perm(&self, node: &Node, perm: Option<&[i64]>, rank: usize) -> Result<Vec<usize>> {
-        let perm: Vec<usize> = match perm {
-            None => (0..rank).rev().collect(),
-            Some(p) => p
-                .iter()
-                .map(|&a| axis(node, a, rank))
-                .collect::<Result<_>>()?,
-        };
-        let mut seen = vec![false; rank];
-        if perm.len() != rank || perm.iter().any(|&p| std::mem::replace(&mut seen[p], true)) {
-            return Err(shape_err(
-                node,
-                format!("perm {perm:?} is not a permutation of {rank} axes"),
-            ));
+    /// Transpose's permutation of `rank` axes (reversed when absent).
+    fn perm(&self, perm: Option<&[i64]>, rank: usize) -> Result<Permutation> {
+        match perm {
+            Some(dims) => Permutation::new(dims),
+            None => Permutation::new(&(0..rank as i64).rev().collect::<Vec<_>>()),
         }
-        Ok(perm)
     }
 
-    /// Slice's axes and, for each, the indices taken.
-    fn slice_ranges(&self, node: &Node, shape: &[usize]) -> Result<(Vec<usize>, Vec<Vec<usize>>)> {
+    /// Slice's slices, one per axis it names, from its attributes (opset < 10) or its
+    /// constant inputs.
+    fn slice_specs(&self, node: &Node, rank: usize) -> Result<Vec<SliceParams>> {
         let (starts, ends, axes, steps) = match &node.op {
             NodeOp::Slice { attrs: Some(a) } => {
                 (a.starts.clone(), a.ends.clone(), a.axes.clone(), None)
             }
             _ => {
-                let need = |i: usize, what: &str| -> Result<Vec<i64>> {
-                    self.const_input(i, what)?
-                        .map(HostValue::ints)
-                        .ok_or_else(|| shape_err(node, format!("{what} are missing")))
-                };
-                let opt = |i: usize, what: &str| -> Result<Option<Vec<i64>>> {
+                let given = |i: usize, what: &str| -> Result<Option<Vec<i64>>> {
                     Ok(self.const_input(i, what)?.map(HostValue::ints))
                 };
-                (
-                    need(1, "starts")?,
-                    need(2, "ends")?,
-                    opt(3, "axes")?,
-                    opt(4, "steps")?,
-                )
+                let starts = given(1, "starts")?.ok_or_else(|| shape_err("starts are missing"))?;
+                let ends = given(2, "ends")?.ok_or_else(|| shape_err("ends are missing"))?;
+                (starts, ends, given(3, "axes")?, given(4, "steps")?)
             }
         };
-        let axes: Vec<usize> = match axes {
-            None => (0..starts.len()).collect(),
-            Some(a) => a
-                .iter()
-                .map(|&a| axis(node, a, shape.len()))
-                .collect::<Result<_>>()?,
-        };
+        let axes = axes.unwrap_or_else(|| (0..starts.len() as i64).collect());
         let steps = steps.unwrap_or_else(|| vec![1; starts.len()]);
         if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
-            return Err(shape_err(
-                node,
-                "starts, ends, axes and steps differ in length",
-            ));
+            return Err(shape_err("starts, ends, axes and steps differ in length"));
         }
-        let mut ranges = Vec::new();
-        for i in 0..axes.len() {
-            if steps[i] == 0 {
-                return Err(shape_err(node, "slice step cannot be zero"));
-            }
-            ranges.push(slice_range(starts[i], ends[i], steps[i], shape[axes[i]]));
-        }
-        Ok((axes, ranges))
+        (0..starts.len())
+            .map(|i| {
+                Ok(SliceParams {
+                    dim: axis(axes[i], rank)? as i64,
+                    start: starts[i],
+                    end: ends[i],
+                    step: steps[i],
+                })
+            })
+            .collect()
     }
 }
 
@@ -1006,18 +811,14 @@ impl Planner<'_> {
         let out = self.out(0)?;
         let rank4 = |what: &str| -> Result<[usize; 4]> {
             <[usize; 4]>::try_from(xs.as_slice()).map_err(|_| {
-                shape_err(
-                    node,
-                    format!("{what} expects a 4-D NCHW input, got shape {xs:?}"),
-                )
+                shape_err(format!("{what} expects a 4-D NCHW input, got shape {xs:?}"))
             })
         };
         match &node.op {
             NodeOp::Conv { params, pads, relu } => {
                 let mut params = *params;
                 if let Some(pads) = pads {
-                    let w =
-                        self.shape(node.input(1).ok_or_else(|| shape_err(node, "no weight"))?)?;
+                    let w = self.shape(node.input(1).ok_or_else(|| shape_err("no weight"))?)?;
                     let [_, _, h, wd] = rank4("Conv")?;
                     let kernel = [
                         w.get(2).copied().unwrap_or(1) as i64,
@@ -1050,9 +851,9 @@ impl Planner<'_> {
                 output_shape,
             } => {
                 let [_, _, h, wd] = rank4("ConvTranspose")?;
-                let ws = self.shape(node.input(1).ok_or_else(|| shape_err(node, "no weight"))?)?;
+                let ws = self.shape(node.input(1).ok_or_else(|| shape_err("no weight"))?)?;
                 let &[_, _, kh, kw] = ws.as_slice() else {
-                    return Err(shape_err(node, format!("weight of shape {ws:?}")));
+                    return Err(shape_err(format!("weight of shape {ws:?}")));
                 };
                 let size = [h as i64, wd as i64];
                 let kernel = [kh as i64, kw as i64];
@@ -1086,7 +887,7 @@ impl Planner<'_> {
                 // axis, then the rows and columns ONNX's larger side drops sliced off
                 let padding = [sides[0].min(sides[2]), sides[1].min(sides[3])];
                 if sides.iter().any(|&p| p < 0) {
-                    return Err(op_err(node, format!("negative pads {sides:?}")));
+                    return Err(op_err(format!("negative pads {sides:?}")));
                 }
                 let params = ConvTranspose2dParams {
                     stride: *stride,
@@ -1095,50 +896,33 @@ impl Planner<'_> {
                     groups: *group,
                     dilation: *dilation,
                 };
-                let [n, _, _, _] = rank4("ConvTranspose")?;
-                let c_out = ws[1]
-                    .checked_mul(usize::try_from(*group).map_err(|_| shape_err(node, "group"))?)
-                    .ok_or_else(|| shape_err(node, "channels"))?;
-                let mut shape = vec![n, c_out];
-                let mut wanted = vec![n, c_out];
-                for d in 0..2 {
-                    let full = stride[d] * (size[d] - 1) + ext(d) + output_padding[d];
-                    for (list, cut) in [
-                        (&mut shape, 2 * padding[d]),
-                        (&mut wanted, sides[d] + sides[d + 2]),
-                    ] {
-                        let o = full - cut;
-                        list.push(usize::try_from(o).map_err(|_| {
-                            shape_err(node, format!("output size {o} is not positive"))
-                        })?);
-                    }
-                }
+                // the rows and columns ONNX's larger padding drops, per axis
+                let crop = [
+                    sides[0] + sides[2] - 2 * padding[0],
+                    sides[1] + sides[3] - 2 * padding[1],
+                ];
+                let op = Op::ConvTranspose2d(params);
                 let args = vec![Some(Arg::Value(x)), self.arg(1)?, self.arg(2)?];
-                if shape == wanted {
-                    self.emit(Kernel::ConvTranspose(params), args, shape, Some(out));
-                } else {
-                    let mut cur =
-                        self.emit(Kernel::ConvTranspose(params), args, shape.clone(), None);
-                    for d in 0..2 {
-                        if shape[d + 2] == wanted[d + 2] {
-                            continue;
-                        }
-                        let start = sides[d] - padding[d];
-                        shape[d + 2] = wanted[d + 2];
-                        let last = shape == wanted;
-                        let kernel = Kernel::Slice {
-                            dim: d + 2,
-                            start,
-                            end: start + wanted[d + 2] as i64,
-                            step: 1,
-                        };
-                        cur = self.emit(
-                            kernel,
-                            vec![Some(Arg::Value(cur))],
-                            shape.clone(),
-                            last.then_some(out),
-                        );
+                if crop == [0, 0] {
+                    self.emit_op(op, args, Some(out))?;
+                    return Ok(());
+                }
+                let mut cur = self.emit_op(op, args, None)?;
+                let cuts: Vec<usize> = (0..2).filter(|&d| crop[d] > 0).collect();
+                for (j, &d) in cuts.iter().enumerate() {
+                    let len = self.shape(cur)?[d + 2] as i64 - crop[d];
+                    if len <= 0 {
+                        return Err(shape_err(format!("output size {len} is not positive")));
                     }
+                    let start = sides[d] - padding[d];
+                    let spec = SliceParams {
+                        dim: d as i64 + 2,
+                        start,
+                        end: start + len,
+                        step: 1,
+                    };
+                    let target = (j + 1 == cuts.len()).then_some(out);
+                    cur = self.emit_op(Op::Slice(spec), vec![Some(Arg::Value(cur))], target)?;
                 }
             }
             NodeOp::BatchNorm { eps } => {
@@ -1149,65 +933,40 @@ impl Planner<'_> {
                     self.arg(1)?,
                     self.arg(2)?,
                 ];
-                self.emit(Kernel::BatchNorm(*eps), args, xs, Some(out));
+                self.emit_op(Op::BatchNorm { eps: *eps }, args, Some(out))?;
             }
             NodeOp::Unary(u) => {
-                let kernel = if *u == Unary::Relu {
-                    Kernel::Op(Op::Relu)
-                } else {
-                    Kernel::Unary(*u)
-                };
-                self.emit(kernel, vec![Some(Arg::Value(x))], xs, Some(out));
+                self.emit_op(Op::Unary(*u), vec![Some(Arg::Value(x))], Some(out))?;
             }
             NodeOp::Clip => {
                 let bound = |i: usize, default: f32| -> Result<f32> {
                     match self.const_input(i, "a Clip bound")? {
                         None => Ok(default),
                         Some(h) if h.len() == 1 => Ok(h.floats()[0]),
-                        Some(h) => Err(shape_err(
-                            node,
-                            format!("a Clip bound of shape {:?}", h.shape),
-                        )),
+                        Some(h) => Err(shape_err(format!("a Clip bound of shape {:?}", h.shape))),
                     }
                 };
                 let u = Unary::Clamp {
                     min: bound(1, f32::NEG_INFINITY)?,
                     max: bound(2, f32::INFINITY)?,
                 };
-                self.emit(Kernel::Unary(u), vec![Some(Arg::Value(x))], xs, Some(out));
+                self.emit_op(Op::Unary(u), vec![Some(Arg::Value(x))], Some(out))?;
             }
             NodeOp::Binary(f) => {
-                let b = node
-                    .input(1)
-                    .ok_or_else(|| shape_err(node, "input 1 is missing"))?;
-                let shape = broadcast(&xs, &self.shape(b)?).map_err(|m| shape_err(node, m))?;
                 let args = vec![self.arg(0)?, self.arg(1)?];
-                self.emit(Kernel::Binary(*f), args, shape, Some(out));
+                self.emit_op(Op::Binary(*f), args, Some(out))?;
             }
             NodeOp::Concat { axis: a } => {
-                let a = axis(node, *a, xs.len())?;
-                let mut shape = xs.clone();
-                shape[a] = 0;
-                let mut args = Vec::new();
-                for v in node.inputs.iter().flatten() {
-                    let s = self.shape(*v)?;
-                    if s.len() != xs.len()
-                        || s.iter().enumerate().any(|(d, &n)| d != a && n != xs[d])
-                    {
-                        return Err(shape_err(
-                            node,
-                            format!(
-                                "Sizes of tensors must match except in dimension {a}: {xs:?} and {s:?}"
-                            ),
-                        ));
-                    }
-                    shape[a] += s[a];
-                    args.push(Some(self.arg_of(*v)?));
-                }
-                self.emit(Kernel::Cat(a), args, shape, Some(out));
+                let args = node
+                    .inputs
+                    .iter()
+                    .flatten()
+                    .map(|&v| self.arg_of(v).map(Some))
+                    .collect::<Result<Vec<_>>>()?;
+                self.emit_op(Op::Cat { dim: *a }, args, Some(out))?;
             }
             NodeOp::Split { axis: a, split } => {
-                let a = axis(node, *a, xs.len())?;
+                let a = axis(*a, xs.len())?;
                 let len = xs[a];
                 let k = node.outputs.len();
                 let sizes: Vec<usize> = match split {
@@ -1223,92 +982,80 @@ impl Planner<'_> {
                     },
                 };
                 if sizes.len() != k || sizes.iter().sum::<usize>() != len {
-                    return Err(shape_err(
-                        node,
-                        format!(
-                            "split sizes {sizes:?} do not divide dimension {a} of size {len} into {k}"
-                        ),
-                    ));
+                    return Err(shape_err(format!(
+                        "split sizes {sizes:?} do not divide dimension {a} of size {len} into {k}"
+                    )));
                 }
                 let mut start = 0;
                 for (i, &size) in sizes.iter().enumerate() {
                     let mut shape = xs.clone();
                     shape[a] = size;
-                    let kernel = Kernel::Slice {
-                        dim: a,
+                    let kernel = SliceParams {
+                        dim: a as i64,
                         start: start as i64,
                         end: (start + size) as i64,
                         step: 1,
                     };
-                    self.emit(
-                        kernel,
+                    self.emit_op(
+                        Op::Slice(kernel),
                         vec![Some(Arg::Value(x))],
-                        shape,
                         Some(node.outputs[i]),
-                    );
+                    )?;
                     start += size;
                 }
             }
             NodeOp::Slice { .. } => {
-                let (dims, ranges) = self.slice_ranges(node, &xs)?;
-                let (starts, ends, _, steps) = self.slice_bounds(node)?;
+                // one copy per axis the slice changes; none, a view
                 let mut cur = x;
                 let mut shape = xs.clone();
-                let changed: Vec<usize> = (0..dims.len())
-                    .filter(|&i| ranges[i].len() != xs[dims[i]] || steps[i] != 1)
-                    .collect();
-                if changed.is_empty() {
-                    self.emit(Kernel::View, vec![Some(Arg::Value(x))], shape, Some(out));
-                    return Ok(());
+                let mut copies = Vec::new();
+                for spec in self.slice_specs(node, xs.len())? {
+                    let g = spec.geometry(&shape)?;
+                    if g.len != shape[g.dim] || g.step != 1 {
+                        shape = g.output_shape();
+                        copies.push(spec);
+                    }
                 }
-                for (j, &i) in changed.iter().enumerate() {
-                    shape[dims[i]] = ranges[i].len();
-                    let target = (j + 1 == changed.len()).then_some(out);
-                    let kernel = Kernel::Slice {
-                        dim: dims[i],
-                        start: starts[i],
-                        end: ends[i],
-                        step: steps[i],
-                    };
-                    cur = self.emit(kernel, vec![Some(Arg::Value(cur))], shape.clone(), target);
+                if copies.is_empty() {
+                    self.view(x, shape, Some(out));
+                }
+                let last = copies.len();
+                for (j, spec) in copies.into_iter().enumerate() {
+                    let target = (j + 1 == last).then_some(out);
+                    cur = self.emit_op(Op::Slice(spec), vec![Some(Arg::Value(cur))], target)?;
                 }
             }
             NodeOp::Transpose { perm } => {
-                let perm = self.perm(node, perm.as_deref(), xs.len())?;
-                let shape: Vec<usize> = perm.iter().map(|&p| xs[p]).collect();
-                if perm.iter().enumerate().all(|(i, &p)| i == p) {
-                    self.emit(Kernel::View, vec![Some(Arg::Value(x))], shape, Some(out));
+                let perm = self.perm(perm.as_deref(), xs.len())?;
+                let g = perm.geometry(&xs)?;
+                if g.dims.iter().enumerate().all(|(i, &d)| i == d) {
+                    self.view(x, xs, Some(out));
                 } else {
-                    self.emit(
-                        Kernel::Permute(perm),
-                        vec![Some(Arg::Value(x))],
-                        shape,
-                        Some(out),
-                    );
+                    self.emit_op(Op::Permute(perm), vec![Some(Arg::Value(x))], Some(out))?;
                 }
             }
             NodeOp::Reshape { allowzero } => {
                 let target = self
                     .const_input(1, "the target shape")?
-                    .ok_or_else(|| shape_err(node, "no target shape"))?
+                    .ok_or_else(|| shape_err("no target shape"))?
                     .ints();
-                let shape = reshape_target(node, &xs, &target, *allowzero)?;
-                self.emit(Kernel::View, vec![Some(Arg::Value(x))], shape, Some(out));
+                let shape = reshape_target(&xs, &target, *allowzero)?;
+                self.view(x, shape, Some(out));
             }
             NodeOp::View {
                 shape: ViewShape::Flatten { start_dim, end_dim },
             } => {
                 let shape = crate::nn::layer::flatten_shape(&xs, *start_dim, *end_dim)?;
-                self.emit(Kernel::View, vec![Some(Arg::Value(x))], shape, Some(out));
+                self.view(x, shape, Some(out));
             }
             NodeOp::Flatten { axis: a } => {
                 let a = if *a == xs.len() as i64 {
                     xs.len()
                 } else {
-                    axis(node, *a, xs.len().max(1))?
+                    axis(*a, xs.len().max(1))?
                 };
                 let shape = vec![xs[..a].iter().product(), xs[a..].iter().product()];
-                self.emit(Kernel::View, vec![Some(Arg::Value(x))], shape, Some(out));
+                self.view(x, shape, Some(out));
             }
             NodeOp::Squeeze { axes } | NodeOp::Unsqueeze { axes } => {
                 let axes = match axes {
@@ -1316,7 +1063,7 @@ impl Planner<'_> {
                     None => self.const_input(1, "axes")?.map(HostValue::ints),
                 };
                 let shape = self.squeeze_shape(node, &xs, axes.as_deref())?;
-                self.emit(Kernel::View, vec![Some(Arg::Value(x))], shape, Some(out));
+                self.view(x, shape, Some(out));
             }
             NodeOp::MaxPool { params, pads } => {
                 let [_, _, h, w] = rank4(&node.op_type)?;
@@ -1375,12 +1122,11 @@ impl Planner<'_> {
                         stride
                     );
                     let f = self.weight(key, HostValue::f32(vec![1, 1, oh, ow], factor))?;
-                    self.emit(
-                        Kernel::Binary(Binary::Mul),
+                    self.emit_op(
+                        Op::Binary(Binary::Mul),
                         vec![Some(Arg::Value(pooled)), Some(f)],
-                        shape,
                         Some(out),
-                    );
+                    )?;
                 }
             }
             NodeOp::AdaptiveAvgPool { output_size } => {
@@ -1414,10 +1160,10 @@ impl Planner<'_> {
                 let axes: Vec<usize> = match axes {
                     Some(a) if !a.is_empty() => a
                         .iter()
-                        .map(|&v| axis(node, v, xs.len()))
+                        .map(|&v| axis(v, xs.len()))
                         .collect::<Result<_>>()?,
                     _ if *noop_with_empty_axes => {
-                        self.emit(Kernel::View, vec![Some(Arg::Value(x))], xs, Some(out));
+                        self.view(x, xs, Some(out));
                         return Ok(());
                     }
                     _ => (0..xs.len()).collect(),
@@ -1436,7 +1182,7 @@ impl Planner<'_> {
                 let shape = if *keepdims { kept } else { dropped };
                 let trivial = axes.iter().all(|&a| xs[a] == 1);
                 if trivial {
-                    self.emit(Kernel::View, vec![Some(Arg::Value(x))], shape, Some(out));
+                    self.view(x, shape, Some(out));
                 } else if xs.len() == 4 && axes.iter().all(|&a| a >= 2 || xs[a] == 1) {
                     let pooled = self.emit_op(
                         Op::AdaptiveAvgPool2d {
@@ -1448,35 +1194,22 @@ impl Planner<'_> {
                         vec![Some(Arg::Value(x))],
                         None,
                     )?;
-                    self.emit(
-                        Kernel::View,
-                        vec![Some(Arg::Value(pooled))],
-                        shape,
-                        Some(out),
-                    );
+                    self.view(pooled, shape, Some(out));
                 } else {
                     // the reduced axes moved last, then one mean per row
-                    let mut perm: Vec<usize> =
-                        (0..xs.len()).filter(|d| !axes.contains(d)).collect();
-                    let rows: usize = perm.iter().map(|&d| xs[d]).product();
-                    perm.extend(axes.iter().copied());
+                    let mut perm: Vec<i64> = (0..xs.len())
+                        .filter(|d| !axes.contains(d))
+                        .map(|d| d as i64)
+                        .collect();
+                    let rows: usize = perm.iter().map(|&d| xs[d as usize]).product();
+                    perm.extend(axes.iter().map(|&d| d as i64));
                     let cols: usize = axes.iter().map(|&d| xs[d]).product();
                     let mut cur = x;
-                    if perm.iter().enumerate().any(|(i, &p)| i != p) {
-                        let moved: Vec<usize> = perm.iter().map(|&p| xs[p]).collect();
-                        cur = self.emit(
-                            Kernel::Permute(perm),
-                            vec![Some(Arg::Value(cur))],
-                            moved,
-                            None,
-                        );
+                    if perm.iter().enumerate().any(|(i, &p)| i as i64 != p) {
+                        let op = Op::Permute(Permutation::new(&perm)?);
+                        cur = self.emit_op(op, vec![Some(Arg::Value(cur))], None)?;
                     }
-                    let flat = self.emit(
-                        Kernel::View,
-                        vec![Some(Arg::Value(cur))],
-                        vec![1, rows, 1, cols],
-                        None,
-                    );
+                    let flat = self.view(cur, vec![1, rows, 1, cols], None);
                     let pooled = self.emit_op(
                         Op::AdaptiveAvgPool2d {
                             output_size: [Some(1), Some(1)],
@@ -1484,12 +1217,7 @@ impl Planner<'_> {
                         vec![Some(Arg::Value(flat))],
                         None,
                     )?;
-                    self.emit(
-                        Kernel::View,
-                        vec![Some(Arg::Value(pooled))],
-                        shape,
-                        Some(out),
-                    );
+                    self.view(pooled, shape, Some(out));
                 }
             }
             NodeOp::Resize {
@@ -1519,12 +1247,9 @@ impl Planner<'_> {
                             || s[2] < 0
                             || s[3] < 0
                         {
-                            return Err(op_err(
-                                node,
-                                format!(
-                                    "sizes {s:?} for an input of {xs:?} (wgcnn resizes H and W)"
-                                ),
-                            ));
+                            return Err(op_err(format!(
+                                "sizes {s:?} for an input of {xs:?} (wgcnn resizes H and W)"
+                            )));
                         }
                         let size = [s[2] as usize, s[3] as usize];
                         (size, [size[0] as f32 / h as f32, size[1] as f32 / w as f32])
@@ -1535,20 +1260,19 @@ impl Planner<'_> {
                             || sc[1] != 1.0
                             || !(sc[2] > 0.0 && sc[3] > 0.0)
                         {
-                            return Err(op_err(
-                                node,
-                                format!("scales {sc:?} (wgcnn resizes H and W by positive scales)"),
-                            ));
+                            return Err(op_err(format!(
+                                "scales {sc:?} (wgcnn resizes H and W by positive scales)"
+                            )));
                         }
                         let out = |len: usize, s: f32| (f64::from(len as f32 * s)).floor();
                         let size = [out(h, sc[2]), out(w, sc[3])];
                         if size.iter().any(|&v| v.is_nan() || v >= 2f64.powi(31)) {
-                            return Err(shape_err(node, format!("an output size of {size:?}")));
+                            return Err(shape_err(format!("an output size of {size:?}")));
                         }
                         ([size[0] as usize, size[1] as usize], [sc[2], sc[3]])
                     }
                     (None, None) => {
-                        return Err(shape_err(node, "neither scales nor sizes are given"));
+                        return Err(shape_err("neither scales nor sizes are given"));
                     }
                 };
                 let params = ResizeParams {
@@ -1558,13 +1282,7 @@ impl Planner<'_> {
                     size,
                     scale,
                 };
-                let _ = ResizeMode::Nearest;
-                self.emit(
-                    Kernel::Resize(params),
-                    vec![Some(Arg::Value(x))],
-                    vec![n, c, size[0], size[1]],
-                    Some(out),
-                );
+                self.emit_op(Op::Resize(params), vec![Some(Arg::Value(x))], Some(out))?;
             }
             NodeOp::Interpolate(params) => {
                 self.emit_op(
@@ -1585,50 +1303,40 @@ impl Planner<'_> {
                 self.emit_op(Op::Linear, args, Some(out))?;
             }
             NodeOp::Softmax { axis: a, legacy } => {
-                let d = axis(node, *a, xs.len().max(1))?;
+                let d = axis(*a, xs.len().max(1))?;
                 if *legacy && d + 1 != xs.len() {
                     let rows: usize = xs[..d].iter().product();
                     let cols: usize = xs[d..].iter().product();
-                    let flat = self.emit(
-                        Kernel::View,
-                        vec![Some(Arg::Value(x))],
-                        vec![rows, cols],
-                        None,
-                    );
-                    let sm = self.emit(
-                        Kernel::Softmax(1),
-                        vec![Some(Arg::Value(flat))],
-                        vec![rows, cols],
-                        None,
-                    );
-                    self.emit(Kernel::View, vec![Some(Arg::Value(sm))], xs, Some(out));
+                    let flat = self.view(x, vec![rows, cols], None);
+                    let sm =
+                        self.emit_op(Op::Softmax { dim: 1 }, vec![Some(Arg::Value(flat))], None)?;
+                    self.view(sm, xs, Some(out));
                 } else {
-                    self.emit(
-                        Kernel::Softmax(d as i64),
+                    self.emit_op(
+                        Op::Softmax { dim: d as i64 },
                         vec![Some(Arg::Value(x))],
-                        xs,
                         Some(out),
-                    );
+                    )?;
                 }
             }
             NodeOp::Identity => {
-                self.emit(Kernel::View, vec![Some(Arg::Value(x))], xs, Some(out));
+                self.view(x, xs, Some(out));
             }
             NodeOp::Cast { to } => {
                 use super::onnx::proto::data_type as t;
                 if *to != t::FLOAT {
-                    return Err(op_err(
-                        node,
-                        format!("a cast of a float tensor to {}", t::name(*to)),
-                    ));
+                    return Err(op_err(format!(
+                        "a cast of a float tensor to {}",
+                        t::name(*to)
+                    )));
                 }
-                self.emit(Kernel::View, vec![Some(Arg::Value(x))], xs, Some(out));
+                self.view(x, xs, Some(out));
             }
             NodeOp::Gather { axis: a } => {
-                let a = axis(node, *a, xs.len())?;
+                let a = axis(*a, xs.len())?;
                 let idx = self
                     .const_input(1, "indices")?
-                    .ok_or_else(|| shape_err(node, "no indices"))?
+                    .ok_or_else(|| shape_err("no indices"))?
                     .clone();
                 let len = xs[a];
                 let ids = idx
@@ -1637,12 +1345,9 @@ impl Planner<'_> {
                     .map(|&i| {
                         let j = if i < 0 { i + len as i64 } else { i };
                         (0..len as i64).contains(&j).then_some(j).ok_or_else(|| {
-                            shape_err(
-                                node,
-                                format!(
-                                    "index {i} is out of bounds for dimension {a} with size {len}"
-                                ),
-                            )
+                            shape_err(format!(
+                                "index {i} is out of bounds for dimension {a} with size {len}"
+                            ))
                         })
                     })
                     .collect::<Result<Vec<i64>>>()?;
@@ -1659,18 +1364,17 @@ impl Planner<'_> {
                     }
                     let mut piece = xs.clone();
                     piece[a] = j - i;
-                    let kernel = Kernel::Slice {
-                        dim: a,
+                    let kernel = SliceParams {
+                        dim: a as i64,
                         start: ids[i],
                         end: ids[j - 1] + 1,
                         step: 1,
                     };
-                    parts.push(Some(Arg::Value(self.emit(
-                        kernel,
+                    parts.push(Some(Arg::Value(self.emit_op(
+                        Op::Slice(kernel),
                         vec![Some(Arg::Value(x))],
-                        piece,
                         None,
-                    ))));
+                    )?)));
                     i = j;
                 }
                 let mut joined = xs.clone();
@@ -1681,13 +1385,12 @@ impl Planner<'_> {
                         _ => x,
                     }
                 } else {
-                    self.emit(Kernel::Cat(a), parts, joined, None)
+                    self.emit_op(Op::Cat { dim: a as i64 }, parts, None)?
                 };
-                self.emit(Kernel::View, vec![Some(Arg::Value(y))], shape, Some(out));
+                self.view(y, shape, Some(out));
             }
             NodeOp::Shape { .. } | NodeOp::ConstantOfShape { .. } | NodeOp::Range => {
                 return Err(op_err(
-                    node,
                     "this op on a tensor computed at run time (wgcnn folds it on shapes and constants)",
                 ));
             }
@@ -1727,40 +1430,20 @@ impl Planner<'_> {
                 if count <= 0 {
                     continue;
                 }
-                let count = usize::try_from(count).map_err(|_| shape_err(self.node(), "pads"))?;
+                let count = usize::try_from(count).map_err(|_| shape_err("pads"))?;
                 let mut piece = shape.clone();
                 piece[dim] = count;
                 total += count;
-                let n = numel(&piece).ok_or_else(|| shape_err(self.node(), "pads"))?;
+                let n = numel(&piece).ok_or_else(|| shape_err("pads"))?;
                 let key = format!("#fill{fill}{piece:?}");
                 parts.push(Some(
                     self.weight(key, HostValue::f32(piece, vec![fill; n]))?,
                 ));
             }
             shape[dim] = total;
-            cur = self.emit(Kernel::Cat(dim), parts, shape.clone(), None);
+            cur = self.emit_op(Op::Cat { dim: dim as i64 }, parts, None)?;
         }
         Ok(cur)
-    }
-
-    /// Slice's starts, ends, axes and steps as given.
-    fn slice_bounds(&self, node: &Node) -> Result<SliceBounds> {
-        Ok(match &node.op {
-            NodeOp::Slice { attrs: Some(a) } => (
-                a.starts.clone(),
-                a.ends.clone(),
-                a.axes.clone(),
-                vec![1; a.starts.len()],
-            ),
-            _ => {
-                let get = |i: usize| -> Result<Option<Vec<i64>>> {
-                    Ok(self.const_input(i, "slice bounds")?.map(HostValue::ints))
-                };
-                let starts = get(1)?.unwrap_or_default();
-                let steps = get(4)?.unwrap_or_else(|| vec![1; starts.len()]);
-                (starts, get(2)?.unwrap_or_default(), get(3)?, steps)
-            }
-        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1776,32 +1459,27 @@ impl Planner<'_> {
     ) -> Result<()> {
         let mut a_shape = self.shape(a)?;
         if a_shape.len() != 2 {
-            return Err(shape_err(
-                node,
-                format!("Gemm's A has shape {a_shape:?}, expected 2-D"),
-            ));
+            return Err(shape_err(format!(
+                "Gemm's A has shape {a_shape:?}, expected 2-D"
+            )));
         }
         let mut a_arg = Arg::Value(a);
         if trans_a {
             a_shape.reverse();
-            let t = self.emit(
-                Kernel::Permute(vec![1, 0]),
+            let t = self.emit_op(
+                Op::Permute(Permutation::new(&[1, 0])?),
                 vec![Some(a_arg)],
-                a_shape.clone(),
                 None,
-            );
+            )?;
             a_arg = Arg::Value(t);
         }
         let (m, k) = (a_shape[0], a_shape[1]);
-        let b = node
-            .input(1)
-            .ok_or_else(|| shape_err(node, "B is missing"))?;
+        let b = node.input(1).ok_or_else(|| shape_err("B is missing"))?;
         let bs = self.shape(b)?;
         if bs.len() != 2 {
-            return Err(shape_err(
-                node,
-                format!("Gemm's B has shape {bs:?}, expected 2-D"),
-            ));
+            return Err(shape_err(format!(
+                "Gemm's B has shape {bs:?}, expected 2-D"
+            )));
         }
         let (bk, n) = if trans_b {
             (bs[1], bs[0])
@@ -1809,10 +1487,9 @@ impl Planner<'_> {
             (bs[0], bs[1])
         };
         if bk != k {
-            return Err(shape_err(
-                node,
-                format!("mat1 and mat2 shapes cannot be multiplied ({m}x{k} and {bk}x{n})"),
-            ));
+            return Err(shape_err(format!(
+                "mat1 and mat2 shapes cannot be multiplied ({m}x{k} and {bk}x{n})"
+            )));
         }
         let c = node.input(2);
         let c_host = self.host(c).cloned();
@@ -1827,20 +1504,8 @@ impl Planner<'_> {
         });
         let product = if let Some(bh) = self.host(Some(b)).cloned() {
             // linear(x, W, b) with W [n, k] = alpha * (B or B^T)
-            let bf = bh.floats();
-            let mut w = vec![0f32; n * k];
-            for i in 0..n {
-                for j in 0..k {
-                    let v = if trans_b {
-                        bf[i * k + j]
-                    } else {
-                        bf[j * n + i]
-                    };
-                    w[i * k + j] = alpha * v;
-                }
-            }
-            let key = format!("{}#gemm_b{}", self.name(b), b);
-            let w = self.weight(key, HostValue::f32(vec![n, k], w))?;
+            let key = format!("{}#{b}#linear{trans_b}{alpha}", self.name(b));
+            let w = self.weight(key, linear_weight(&bh, [k, n], trans_b, alpha))?;
             let bias = if c_row {
                 let ch = c_host
                     .clone()
@@ -1859,12 +1524,11 @@ impl Planner<'_> {
         } else {
             let mut b_arg = Arg::Value(b);
             if trans_b {
-                let t = self.emit(
-                    Kernel::Permute(vec![1, 0]),
+                let t = self.emit_op(
+                    Op::Permute(Permutation::new(&[1, 0])?),
                     vec![Some(b_arg)],
-                    vec![k, n],
                     None,
-                );
+                )?;
                 b_arg = Arg::Value(t);
             }
             let mut p = self.emit_op(Op::Matmul, vec![Some(a_arg), Some(b_arg)], None)?;
@@ -1873,20 +1537,14 @@ impl Planner<'_> {
                     format!("#scalar{alpha}"),
                     HostValue::f32(vec![], vec![alpha]),
                 )?;
-                p = self.emit(
-                    Kernel::Binary(Binary::Mul),
+                p = self.emit_op(
+                    Op::Binary(Binary::Mul),
                     vec![Some(Arg::Value(p)), Some(s)],
-                    vec![m, n],
                     None,
-                );
+                )?;
             }
             if c.is_none() {
-                self.emit(
-                    Kernel::View,
-                    vec![Some(Arg::Value(p))],
-                    vec![m, n],
-                    Some(out),
-                );
+                self.view(p, vec![m, n], Some(out));
                 return Ok(());
             }
             p
@@ -1895,25 +1553,17 @@ impl Planner<'_> {
             return Ok(());
         }
         let c = c.unwrap_or_default();
-        let cs = c_shape.unwrap_or_default();
-        let shape = broadcast(&[m, n], &cs).map_err(|e| shape_err(node, e))?;
         let mut c_arg = self.arg_of(c)?;
         if beta != 1.0 {
             let s = self.weight(format!("#scalar{beta}"), HostValue::f32(vec![], vec![beta]))?;
-            let scaled = self.emit(
-                Kernel::Binary(Binary::Mul),
-                vec![Some(c_arg), Some(s)],
-                cs,
-                None,
-            );
+            let scaled = self.emit_op(Op::Binary(Binary::Mul), vec![Some(c_arg), Some(s)], None)?;
             c_arg = Arg::Value(scaled);
         }
-        self.emit(
-            Kernel::Binary(Binary::Add),
+        self.emit_op(
+            Op::Binary(Binary::Add),
             vec![Some(Arg::Value(product)), Some(c_arg)],
-            shape,
             Some(out),
-        );
+        )?;
         Ok(())
     }
 
@@ -1921,22 +1571,18 @@ impl Planner<'_> {
         let a_shape = self.shape(a)?;
         let b = node
             .input(1)
-            .ok_or_else(|| shape_err(node, "input 1 is missing"))?;
+            .ok_or_else(|| shape_err("input 1 is missing"))?;
         let bs = self.shape(b)?;
         if a_shape.is_empty() || bs.len() != 2 {
-            return Err(op_err(
-                node,
-                format!(
-                    "a product of {a_shape:?} and {bs:?} (wgcnn multiplies [..., m, k] by [k, n])"
-                ),
-            ));
+            return Err(op_err(format!(
+                "a product of {a_shape:?} and {bs:?} (wgcnn multiplies [..., m, k] by [k, n])"
+            )));
         }
         let (k, n) = (bs[0], bs[1]);
         if a_shape[a_shape.len() - 1] != k {
-            return Err(shape_err(
-                node,
-                format!("mat1 and mat2 shapes cannot be multiplied ({a_shape:?} and {bs:?})"),
-            ));
+            return Err(shape_err(format!(
+                "mat1 and mat2 shapes cannot be multiplied ({a_shape:?} and {bs:?})"
+            )));
         }
         let rows: usize = a_shape[..a_shape.len() - 1].iter().product();
         let mut shape = a_shape[..a_shape.len() - 1].to_vec();
@@ -1944,20 +1590,11 @@ impl Planner<'_> {
         let flat = if a_shape.len() == 2 {
             a
         } else {
-            self.emit(Kernel::View, vec![Some(Arg::Value(a))], vec![rows, k], None)
+            self.view(a, vec![rows, k], None)
         };
         let product = if let Some(bh) = self.host(Some(b)).cloned() {
-            let bf = bh.floats();
-            let mut w = vec![0f32; n * k];
-            for i in 0..n {
-                for j in 0..k {
-                    w[i * k + j] = bf[j * n + i];
-                }
-            }
-            let w = self.weight(
-                format!("{}#matmul_t{}", self.name(b), b),
-                HostValue::f32(vec![n, k], w),
-            )?;
+            let key = format!("{}#{b}#linear{}{}", self.name(b), false, 1.0f32);
+            let w = self.weight(key, linear_weight(&bh, [k, n], false, 1.0))?;
             self.emit_op(
                 Op::Linear,
                 vec![Some(Arg::Value(flat)), Some(w), None],
@@ -1970,12 +1607,7 @@ impl Planner<'_> {
                 None,
             )?
         };
-        self.emit(
-            Kernel::View,
-            vec![Some(Arg::Value(product))],
-            shape,
-            Some(out),
-        );
+        self.view(product, shape, Some(out));
         Ok(())
     }
 }

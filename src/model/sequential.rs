@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::graph::{Graph, GraphInput, HostValue, Node, NodeOp, ViewShape};
+use super::graph::{AutoPad, Graph, GraphInput, HostValue, Node, NodeOp, ViewShape};
 use crate::device::Device;
 use crate::error::Result;
 use crate::nn::{Layer, Sequential};
@@ -64,24 +64,14 @@ pub fn graph(name: &str, bytes: &[u8]) -> Result<(Graph, HashMap<String, String>
                 "MaxPool2d",
                 NodeOp::MaxPool {
                     params: *p,
-                    pads: super::graph::AutoPad::Explicit([
-                        p.padding[0],
-                        p.padding[1],
-                        p.padding[0],
-                        p.padding[1],
-                    ]),
+                    pads: AutoPad::both_sides(p.padding),
                 },
             ),
             Layer::AvgPool2d(p) => (
                 "AvgPool2d",
                 NodeOp::AveragePool {
                     params: *p,
-                    pads: super::graph::AutoPad::Explicit([
-                        p.padding[0],
-                        p.padding[1],
-                        p.padding[0],
-                        p.padding[1],
-                    ]),
+                    pads: AutoPad::both_sides(p.padding),
                 },
             ),
             Layer::AdaptiveAvgPool2d(s) => (

@@ -399,23 +399,5 @@ impl Sequential {
 
 /// Names the layer that raised an op error.
 fn annotate(e: Error, layer: &str) -> Error {
-    match e {
-        Error::Unsupported(message) => Error::Unsupported(format!("{message} (layer {layer})")),
-        Error::Format(message) => Error::Format(format!("{message} (layer {layer})")),
-        Error::Shape { op, message } => Error::Shape {
-            op,
-            message: format!("{message} (layer {layer})"),
-        },
-        Error::InvalidParam { op, message } => Error::InvalidParam {
-            op,
-            message: format!("{message} (layer {layer})"),
-        },
-        // a lost device is the device's, not the layer's
-        e @ Error::DeviceLost(_) => e,
-        e @ Error::InLayer { .. } => e,
-        other => Error::InLayer {
-            layer: layer.to_string(),
-            source: Box::new(other),
-        },
-    }
+    e.at(layer, &format!("layer {layer}"))
 }

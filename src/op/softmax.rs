@@ -1,28 +1,8 @@
 //! softmax's semantics: `torch.softmax(x, dim)` over one dimension of a tensor of any
 //! rank, seen as `[outer, len, inner]` around that dimension.
 
-use crate::error::{Error, Result};
-
-/// PyTorch's dimension wrapping: `dim` (negative counts from the end) as an index into
-/// a tensor of rank `rank` (a scalar takes dims 0 and -1).
-///
-/// # Errors
-/// PyTorch's `IndexError`, as [`Error::InvalidParam`]: "Dimension out of range".
-pub fn wrap_dim(op: &'static str, dim: i64, rank: usize) -> Result<usize> {
-    let r = rank.max(1) as i64;
-    let d = if dim < 0 { dim + r } else { dim };
-    if !(0..r).contains(&d) {
-        return Err(Error::param(
-            op,
-            format!(
-                "Dimension out of range (expected to be in range of [{}, {}], but got {dim})",
-                -r,
-                r - 1
-            ),
-        ));
-    }
-    Ok(d as usize)
-}
+use super::copy::wrap_dim;
+use crate::error::Result;
 
 /// The dimension `torch.nn.functional.softmax` picks when `dim` is None
 /// (`_get_softmax_dim`): 0 for ranks 0, 1 and 3, else 1.

@@ -1,6 +1,7 @@
 //! Reference permute, slice and cat: plain index loops over the output (or each
 //! input), apart from the strided description the GPU kernel runs, so that the two
-//! check each other. Values are moved, never computed: results are bit-exact.
+//! check each other. Values are moved, never computed: results are bit-exact, for
+//! any element type (the model planner folds integer shape tensors with them too).
 
 use crate::op::copy::{CatGeometry, PermuteGeometry, SliceGeometry};
 
@@ -21,7 +22,7 @@ fn ravel(index: &[usize], shape: &[usize]) -> usize {
 
 /// `input.permute(dims)`: output index `o` reads input index `i` with
 /// `i[dims[k]] = o[k]`.
-pub fn permute(input: &[f32], g: &PermuteGeometry) -> Vec<f32> {
+pub fn permute<T: Copy>(input: &[T], g: &PermuteGeometry) -> Vec<T> {
     let out = g.output_shape();
     let numel: usize = out.iter().product();
     (0..numel)
@@ -38,7 +39,7 @@ pub fn permute(input: &[f32], g: &PermuteGeometry) -> Vec<f32> {
 
 /// `input[.., start:end:step, ..]`: output index `o` reads `o` with
 /// `start + o[dim] * step` along `dim`.
-pub fn slice(input: &[f32], g: &SliceGeometry) -> Vec<f32> {
+pub fn slice<T: Copy>(input: &[T], g: &SliceGeometry) -> Vec<T> {
     let out = g.output_shape();
     let numel: usize = out.iter().product();
     (0..numel)
@@ -52,9 +53,9 @@ pub fn slice(input: &[f32], g: &SliceGeometry) -> Vec<f32> {
 }
 
 /// `torch.cat(inputs, dim)`: each input's elements at its offset along `dim`.
-pub fn cat(inputs: &[&[f32]], g: &CatGeometry) -> Vec<f32> {
+pub fn cat<T: Copy + Default>(inputs: &[&[T]], g: &CatGeometry) -> Vec<T> {
     let out = g.output_shape();
-    let mut y = vec![0.0f32; out.iter().product()];
+    let mut y = vec![T::default(); out.iter().product()];
     let mut at = 0;
     for (x, shape) in inputs.iter().zip(&g.shapes) {
         for (flat, &v) in x.iter().enumerate() {

@@ -120,6 +120,25 @@ pub fn project_fixtures() -> Vec<wgcnn::fixture::Fixture> {
         .collect()
 }
 
+/// Values where float code goes wrong: zeros of both signs, NaN of both signs, the
+/// infinities, the smallest normals and the extremes (12 of them).
+pub fn specials() -> Vec<f32> {
+    vec![
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        f32::NAN,
+        -f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::MIN_POSITIVE,
+        -f32::MIN_POSITIVE,
+        f32::MAX,
+        f32::MIN,
+    ]
+}
+
 /// Asserts that the fixture `fx` passes on `dev`, printing its judge's detail if not.
 pub fn assert_passes(fx: &wgcnn::fixture::Fixture, dev: &Device) {
     let out = fx.check(dev);

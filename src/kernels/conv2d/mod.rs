@@ -390,19 +390,15 @@ fn for_each_image_run(
     max_run: usize,
     mut f: impl FnMut(usize, Window, Window) -> Result<()>,
 ) -> Result<()> {
-    // each image's estimated cost: its multiply-adds and the outputs it writes; runs
-    // short enough to fit the submit budget
+    // each image's estimated cost: its multiply-adds and the outputs it writes
     let per_image = (g.macs() / g.n.max(1) as u64).saturating_add(image_sizes(g).1);
-    let by_budget = (gpu.submit_budget() / per_image.max(1)).max(1);
-    gpu.for_each_run(
+    gpu.for_each_budgeted_run(
         "conv2d image size (bytes)",
         g.n,
         image_sizes(g),
-        max_run.min(usize::try_from(by_budget).unwrap_or(usize::MAX)),
-        |_, images, x, y| {
-            gpu.reserve(per_image.saturating_mul(images as u64))?;
-            f(images, x, y)
-        },
+        max_run,
+        per_image,
+        |_, images, x, y| f(images, x, y),
     )
 }
 
