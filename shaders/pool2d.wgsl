@@ -71,7 +71,10 @@ fn output_cell(gid: vec3<u32>, nwg: vec3<u32>) -> Cell {
     let p = params;
     let i = gid.x + gid.y * nwg.x * 256u;
     let plane = i / (p.ow * p.oh);
-    return Cell(i, i % p.ow, (i / p.ow) % p.oh, p.in_shift + plane * p.h * p.w);
+    // in a band of rows (one plane): rows from row0 on, read from a window whose first
+    // row is in_row0 (the base wraps below zero; base + y * w, y >= in_row0, does not)
+    let base = p.in_shift + plane * p.h * p.w - p.in_row0 * p.w;
+    return Cell(i, i % p.ow, (i / p.ow) % p.oh + p.row0, base);
 }
 
 fn finish_max(i: u32, best: Best) {

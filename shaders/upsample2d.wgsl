@@ -17,6 +17,8 @@
 // loading each distinct source pixel once.
 // The grid is 3-D (x output columns, or groups of 4; y output rows; z planes), so that
 // no invocation divides: a CPU driver runs integer division lane by lane.
+// A plane larger than a binding runs through nearest or bilinear in bands of output
+// rows (rows from row0 on, read from a window whose first row is in_row0).
 // @binding(0) src    array<f32>        read        [planes, h, w]
 // @binding(2) dst    array<f32>        read_write  [planes, oh, ow]
 // @binding(4) dst4   array<vec4<f32>>  read_write  dst as vec4 (nearest4, nearest2x,
@@ -91,14 +93,14 @@ fn linear_source(o: u32, size: u32, scale: f32) -> Tap {
 @compute @workgroup_size(8, 32, 1)
 fn nearest(@builtin(global_invocation_id) gid: vec3<u32>) {
     let p = params;
-    if gid.x >= p.ow || gid.y >= p.oh {
+    if gid.x >= p.ow || gid.y >= p.rows {
         return;
     }
     let ox = gid.x;
-    let oy = gid.y;
+    let oy = p.row0 + gid.y;
     let plane = gid.z;
-    let i = (plane * p.oh + oy) * p.ow + ox;
-    let sy = nearest_source(oy, p.h, p.scale_h, p.kind_h);
+    let i = (plane * p.rows + gid.y) * p.ow + ox;
+    let sy = nearest_source(oy, p.h, p.scale_h, p.kind_h) - p.in_row0;
     let sx = nearest_source(ox, p.w, p.scale_w, p.kind_w);
     dst[p.out_shift + i] = src[p.in_shift + (plane * p.h + sy) * p.w + sx];
 }
@@ -139,16 +141,17 @@ fn nearest4(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(8, 32, 1)
 fn bilinear(@builtin(global_invocation_id) gid: vec3<u32>) {
     let p = params;
-    if gid.x >= p.ow || gid.y >= p.oh {
+    if gid.x >= p.ow || gid.y >= p.rows {
         return;
     }
     let ox = gid.x;
-    let oy = gid.y;
+    let oy = p.row0 + gid.y;
     let plane = gid.z;
-    let i = (plane * p.oh + oy) * p.ow + ox;
+    let i = (plane * p.rows + gid.y) * p.ow + ox;
     let ty = linear_source(oy, p.h, p.scale_h);
     let tx = linear_source(ox, p.w, p.scale_w);
-    let base = p.in_shift + plane * p.h * p.w;
+    // the base wraps below zero in a band; base + row * w (row >= in_row0) does not
+    let base = p.in_shift + plane * p.h * p.w - p.in_row0 * p.w;
     let top = tx.l0 * src[base + ty.i0 * p.w + tx.i0] + tx.l1 * src[base + ty.i0 * p.w + tx.i1];
     let bottom = tx.l0 * src[base + ty.i1 * p.w + tx.i0] + tx.l1 * src[base + ty.i1 * p.w + tx.i1];
     dst[p.out_shift + i] = ty.l0 * top + ty.l1 * bottom;

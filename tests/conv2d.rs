@@ -360,6 +360,69 @@ fn small_bindings_split_every_lowering_over_images(dev: &Device) {
 }
 backend_tests!(gpu small_bindings_split_every_lowering_over_images);
 
+fn an_image_larger_than_a_binding_runs_in_bands_of_rows(dev: &Device) {
+    // 1024 floats a binding: one 3 x 37 x 29 image (3219 floats) needs 4 bands or more
+    let options = wgcnn::DeviceOptions {
+        max_storage_binding: Some(4096),
+        ..Default::default()
+    };
+    let dev = &common::reopen(dev, &options);
+    let d = Conv2dParams::default;
+    let mut cases = vec![
+        (d().padding(1), [4, 3, 3, 3]),
+        (d().stride(2).padding(2).dilation(2), [5, 3, 3, 3]),
+        (
+            Conv2dParams {
+                padding: Padding::Sides([3, 0, 1, 2]),
+                ..d()
+            },
+            [2, 3, 5, 3],
+        ),
+        // bands wholly in the padding
+        (d().padding(9), [2, 3, 1, 1]),
+        (d().groups(3).padding(1), [6, 1, 3, 3]),
+    ];
+    for mode in [
+        PaddingMode::Reflect,
+        PaddingMode::Replicate,
+        PaddingMode::Circular,
+    ] {
+        for p in [d().padding(2), d().stride(3).padding(1).dilation(2)] {
+            cases.push((
+                Conv2dParams {
+                    padding_mode: mode,
+                    ..p
+                },
+                [3, 3, 3, 3],
+            ));
+        }
+    }
+    for algo in ALGOS {
+        for (i, (p, ws)) in cases.iter().enumerate() {
+            check(
+                dev,
+                &[2, 3, 37, 29],
+                ws,
+                true,
+                p,
+                &with(algo, i == 0),
+                i as u64,
+            );
+        }
+    }
+    // an output larger than a binding from a small input
+    check(
+        dev,
+        &[1, 1, 20, 20],
+        &[8, 1, 3, 3],
+        false,
+        &d().padding(1),
+        &with(Conv2dAlgo::Auto, false),
+        40,
+    );
+}
+backend_tests!(gpu an_image_larger_than_a_binding_runs_in_bands_of_rows);
+
 fn err(x: &[usize], w: &[usize], b: Option<usize>, p: Conv2dParams) -> Error {
     let dev = Device::cpu();
     let tx = Tensor::zeros(&dev, x).unwrap();

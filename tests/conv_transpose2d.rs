@@ -216,11 +216,33 @@ fn runs_of_images_split_over_small_bindings_match_the_reference(dev: &Device) {
         &params([2, 2], [1, 1], [1, 1], 1, [1, 1]),
         7,
     );
-    // an image larger than a binding is a limit, not a wrong answer
-    let x = Tensor::zeros(dev, &[1, 2, 30, 30]).unwrap();
-    let w = Tensor::zeros(dev, &[2, 2, 3, 3]).unwrap();
-    let e = wgcnn::conv_transpose2d(&x, &w, None, &ConvTranspose2dParams::default()).unwrap_err();
-    assert!(matches!(e, Error::Limit { .. }), "{e:?}");
+    // images larger than a binding: in bands of output rows
+    let cases = [
+        (
+            [2, 2, 30, 30],
+            [2, 2, 3, 3],
+            params([1, 1], [0, 0], [0, 0], 1, [1, 1]),
+        ),
+        (
+            [1, 2, 21, 17],
+            [2, 3, 4, 4],
+            params([2, 2], [1, 1], [1, 1], 1, [1, 1]),
+        ),
+        (
+            [1, 4, 13, 11],
+            [4, 1, 3, 3],
+            params([1, 2], [2, 0], [0, 1], 2, [2, 1]),
+        ),
+        // rows no input reaches: stride 3, one tap
+        (
+            [1, 2, 17, 9],
+            [2, 2, 1, 1],
+            params([3, 3], [0, 0], [2, 0], 1, [1, 1]),
+        ),
+    ];
+    for (i, (input, weight, p)) in cases.iter().enumerate() {
+        check(dev, input, weight, true, p, 20 + i as u64);
+    }
 }
 backend_tests!(gpu runs_of_images_split_over_small_bindings_match_the_reference);
 

@@ -269,6 +269,58 @@ fn pooling_runs_in_chunks_of_planes_when_bindings_are_small(dev: &Device) {
 }
 backend_tests!(gpu pooling_runs_in_chunks_of_planes_when_bindings_are_small);
 
+fn a_plane_larger_than_a_binding_is_pooled_in_bands_of_rows(dev: &Device) {
+    // 256 floats a binding: one 23 x 31 plane (713 floats) needs several bands
+    let options = DeviceOptions {
+        max_storage_binding: Some(1024),
+        ..Default::default()
+    };
+    let dev = &common::reopen(dev, &options);
+    let shape = [2, 2, 23, 31];
+    let data = common::random(shape.iter().product(), 21);
+    for p in [
+        MaxPool2dParams::new(3).stride(2).padding(1),
+        MaxPool2dParams::new(2),
+        MaxPool2dParams::new(3).stride(2).ceil_mode(true),
+        MaxPool2dParams::new(3).dilation(2).padding(1),
+    ] {
+        check_max(dev, &data, &shape, &p);
+    }
+    for p in [
+        AvgPool2dParams::new(3).stride(2).padding(1),
+        AvgPool2dParams {
+            ceil_mode: true,
+            count_include_pad: false,
+            ..AvgPool2dParams::new(3).stride(2).padding(1)
+        },
+        AvgPool2dParams {
+            divisor_override: Some(3),
+            ..AvgPool2dParams::new(2)
+        },
+    ] {
+        check_avg(dev, &data, &shape, &p);
+    }
+    let x = Tensor::from_slice(dev, &data, &shape).unwrap();
+    for out in [[Some(5), Some(7)], [None, None], [Some(40), Some(9)]] {
+        let g = AdaptiveGeometry::new("adaptive_avg_pool2d", &shape, out).unwrap();
+        common::assert_close(
+            &wgcnn::adaptive_avg_pool2d(&x, out)
+                .unwrap()
+                .to_vec()
+                .unwrap(),
+            &reference::adaptive_avg_pool2d(&data, &g),
+            1e-6,
+            1e-5,
+            "adaptive avg in bands",
+        );
+        let (want, want_idx) = reference::adaptive_max_pool2d(&data, &g);
+        let (y, i) = wgcnn::adaptive_max_pool2d(&x, out).unwrap();
+        common::assert_bits_eq(&y.to_vec().unwrap(), &want, "adaptive max in bands");
+        assert_eq!(i.to_vec().unwrap(), want_idx);
+    }
+}
+backend_tests!(gpu a_plane_larger_than_a_binding_is_pooled_in_bands_of_rows);
+
 fn max_err(shape: &[usize], p: MaxPool2dParams) -> Error {
     wgcnn::max_pool2d(&Tensor::zeros(&Device::cpu(), shape).unwrap(), &p).unwrap_err()
 }

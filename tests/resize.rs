@@ -305,5 +305,20 @@ fn resize_runs_in_chunks_and_past_the_workgroup_limit(dev: &Device) {
     for p in all_params(input, [16, 12]) {
         check(small, &data, input, &p);
     }
+    // planes larger than a 4 KiB binding: in bands of output rows
+    let small = &common::reopen(
+        dev,
+        &DeviceOptions {
+            max_storage_binding: Some(4096),
+            ..DeviceOptions::default()
+        },
+    );
+    let input = [1, 2, 37, 29];
+    let data = common::random(2 * 37 * 29, 9);
+    for size in [[74, 58], [13, 31]] {
+        for p in all_params(input, size) {
+            check(small, &data, input, &p);
+        }
+    }
 }
 backend_tests!(gpu resize_runs_in_chunks_and_past_the_workgroup_limit);

@@ -132,8 +132,12 @@ fn softmax_runs_past_the_workgroup_limit_and_in_chunks(dev: &Device) {
     check(small, &data, &[37, 300], 1);
     check(small, &data, &[37, 3, 100], 1);
     check(small, &data[..1000], &[1000], 0);
-    // one block larger than a binding
-    let x = Tensor::from_slice(small, &data, &[37, 300]).unwrap();
+    // blocks larger than a binding: in bands of columns
+    check(small, &data, &[37, 300], 0);
+    check(small, &data, &[3, 37, 100], 1);
+    check(small, &data, &[1, 37, 20, 15], 1);
+    // one row larger than a binding along the last dim
+    let x = Tensor::from_slice(small, &data, &[11100]).unwrap();
     let e = wgcnn::softmax(&x, 0).unwrap_err();
     assert!(matches!(e, wgcnn::Error::Limit { .. }), "{e}");
 }

@@ -149,6 +149,34 @@ fn interpolate_runs_in_chunks_of_planes_when_bindings_are_small(dev: &Device) {
 }
 backend_tests!(gpu interpolate_runs_in_chunks_of_planes_when_bindings_are_small);
 
+fn a_plane_larger_than_a_binding_is_interpolated_in_bands_of_rows(dev: &Device) {
+    // 256 floats a binding: 17 x 23 planes in, and out
+    let options = DeviceOptions {
+        max_storage_binding: Some(1024),
+        ..Default::default()
+    };
+    let dev = &common::reopen(dev, &options);
+    let shape = [2, 2, 17, 23];
+    let data = common::random(shape.iter().product(), 9);
+    for mode in [
+        InterpolateMode::Nearest,
+        InterpolateMode::NearestExact,
+        InterpolateMode::Bilinear,
+    ] {
+        for p in [
+            InterpolateParams::scale(2.0, mode),
+            InterpolateParams::scale(0.37, mode),
+            InterpolateParams::size(61, 5, mode),
+            InterpolateParams::size(34, 46, mode),
+        ] {
+            check(dev, &data, &shape, &p);
+        }
+    }
+    let p = InterpolateParams::size(40, 30, InterpolateMode::Bilinear).align_corners(true);
+    check(dev, &data, &shape, &p);
+}
+backend_tests!(gpu a_plane_larger_than_a_binding_is_interpolated_in_bands_of_rows);
+
 #[test]
 fn bad_calls_get_pytorchs_errors() {
     let x = Tensor::zeros(&Device::cpu(), &[1, 3, 8, 8]).unwrap();

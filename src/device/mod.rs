@@ -323,6 +323,66 @@ impl GpuHandle {
         })
     }
 
+    /// Splits `rows` output rows of one item too large for a binding into bands
+    /// `[first, end)` whose output (`out_row` elements a row) and whose input (the
+    /// `in_rows(first, end)` rows of `in_row` elements it reads, its halo included)
+    /// each fit one binding at any offset, the largest band first, and calls
+    /// `f(first, end)` for each. `in_rows` must not shrink as a band grows.
+    ///
+    /// # Errors
+    /// [`Error::Limit`] (naming `what`) when one output row with its input rows alone
+    /// exceeds a binding; `f`'s.
+    pub(crate) fn for_each_band(
+        &self,
+        what: &'static str,
+        rows: usize,
+        (in_row, out_row): (u64, u64),
+        in_rows: impl Fn(usize, usize) -> u64,
+        mut f: impl FnMut(usize, usize) -> Result<()>,
+    ) -> Result<()> {
+        // a window starts up to one alignment before its first element
+        let room = self.band_room();
+        let fits = |first: usize, end: usize| {
+            let outputs = (end - first) as u64 * out_row;
+            let inputs = in_rows(first, end).saturating_mul(in_row);
+            outputs <= room && inputs <= room
+        };
+        let mut first = 0;
+        while first < rows {
+            if !fits(first, first + 1) {
+                let one = in_rows(first, first + 1)
+                    .saturating_mul(in_row)
+                    .max(out_row);
+                return Err(Error::Limit {
+                    op: "device",
+                    what,
+                    requested: one.saturating_mul(4),
+                    limit: room * 4,
+                });
+            }
+            // the longest band from `first` that fits: fits(first, lo) holds, hi does not
+            let (mut lo, mut hi) = (first + 1, rows + 1);
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if fits(first, mid) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            f(first, lo)?;
+            first = lo;
+        }
+        Ok(())
+    }
+
+    /// Elements a band may hold so that its window, from any offset, fits a binding.
+    pub(crate) fn band_room(&self) -> u64 {
+        self.chunk_elems()
+            .saturating_sub(self.storage_align / 4)
+            .max(1)
+    }
+
     /// A binding that covers elements `[start, start + len)` of an f32 buffer: the
     /// byte offset (aligned down as bindings require), the byte size, and the shift in
     /// elements of `start` within the binding, which the shader adds to its indices.

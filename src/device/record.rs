@@ -168,6 +168,16 @@ impl Gpu {
         Ok(())
     }
 
+    /// Zeroes `size` bytes of `buffer` from `offset`, in recording order.
+    pub(crate) fn clear(&self, buffer: &wgpu::Buffer, offset: u64, size: u64) -> Result<()> {
+        self.check_lost()?;
+        let _ctx = self.context();
+        let mut pending = lock(&self.pending);
+        self.encoder(&mut pending)
+            .clear_buffer(buffer, offset, Some(size));
+        Ok(())
+    }
+
     /// A pool buffer of at least `bytes` that reads as zeros to every command recorded
     /// after this call: cleared on the device, in recording order, from no host data.
     pub(crate) fn zeros(&self, bytes: u64) -> Result<wgpu::Buffer> {

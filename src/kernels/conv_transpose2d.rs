@@ -7,6 +7,7 @@
 use crate::device::{Bind, Device, GpuHandle, Slot};
 use crate::error::{Error, Result};
 use crate::kernels::gemm::FLAG_BIAS;
+use crate::kernels::rows::{self, Planes};
 use crate::kernels::shaders::Shader;
 use crate::kernels::u32_of;
 use crate::op::conv_transpose2d::ConvTranspose2dGeometry;
@@ -177,6 +178,18 @@ pub(crate) fn launch(
     };
     let in_image = (g.c_in * g.h * g.w) as u64;
     let out_image = (g.c_out as u64) * ohw;
+    let room = gpu.band_room();
+    if in_image > room || out_image > room {
+        let kernel = Kernel {
+            pipeline: &pipeline,
+            shape,
+            flags,
+            bias: (b, b_size),
+            packed: (wpack, packed_bytes),
+            groups_per_pixel: per_image / ohw.max(1),
+        };
+        return launch_bands(device, gpu, g, (x, y), &kernel);
+    }
     gpu.for_each_budgeted_run(
         "conv_transpose2d image size (bytes)",
         g.n,
@@ -202,4 +215,96 @@ pub(crate) fn launch(
             gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)
         },
     )
+}
+
+/// The gather kernel of one call, its weights packed.
+struct Kernel<'a> {
+    pipeline: &'a crate::device::Pipeline,
+    shape: ConvTransposeParams,
+    flags: u32,
+    bias: (&'a wgpu::Buffer, u64),
+    packed: (&'a wgpu::Buffer, u64),
+    /// Invocations per output pixel.
+    groups_per_pixel: u64,
+}
+
+/// The input rows `[start, stop)` that output rows `[first, end)` of `g` gather from,
+/// with `start * stride <= first + pad` (so the band's own padding is not negative);
+/// `None` when no input row reaches them.
+fn band_reads(g: &ConvTranspose2dGeometry, first: usize, end: usize) -> Option<(usize, usize)> {
+    let (s, p) = (g.stride[0], g.padding[0]);
+    let reach = (g.kh - 1) * g.dilation[0];
+    // full-output row t is reached by input rows iy with t - reach <= iy * s <= t
+    let start = (first + p)
+        .saturating_sub(reach)
+        .div_ceil(s)
+        .min((first + p) / s);
+    let stop = ((end - 1 + p) / s + 1).min(g.h);
+    (start < stop).then_some((start, stop))
+}
+
+/// Records a call whose images are larger than a binding: image by image, in bands of
+/// output rows, each gathering from a copy of the input rows it reads.
+fn launch_bands(
+    device: &Device,
+    gpu: &GpuHandle,
+    g: &ConvTranspose2dGeometry,
+    (x, y): (&wgpu::Buffer, &wgpu::Buffer),
+    kernel: &Kernel<'_>,
+) -> Result<()> {
+    let room = gpu.band_room();
+    let (in_row, out_row) = ((g.c_in * g.w) as u64, (g.c_out * g.ow) as u64);
+    let band_x = Tensor::uninit(device, &[room.min(in_row * g.h as u64) as usize])?;
+    let band_y = Tensor::uninit(device, &[room.min(out_row * g.oh as u64) as usize])?;
+    let (bx, by) = (band_x.gpu_buffer()?, band_y.gpu_buffer()?);
+    let (c_in, c_out, w, ow) = (g.c_in as u64, g.c_out as u64, g.w as u64, g.ow as u64);
+    let held = |first, end| band_reads(g, first, end).map_or(1, |(a, b)| (b - a) as u64);
+    for n in 0..g.n as u64 {
+        gpu.for_each_band(
+            "conv_transpose2d row size (bytes)",
+            g.oh,
+            (in_row, out_row),
+            held,
+            |first, end| {
+                let rows = held(first, end);
+                let band_in = Planes::image(bx, 0, c_in, rows, w);
+                // a band no input row reaches gathers from one row of zeros
+                let start = match band_reads(g, first, end) {
+                    Some((start, _)) => {
+                        let image = Planes::image(x, n, c_in, g.h as u64, w);
+                        rows::copy(gpu, c_in, (image, start as u64), (band_in, 0), rows)?;
+                        start
+                    }
+                    None => {
+                        rows::clear(gpu, c_in, (band_in, 0), 1)?;
+                        (first + g.padding[0]) / g.stride[0]
+                    }
+                };
+                let out_rows = (end - first) as u64;
+                let total = out_rows * ow * kernel.groups_per_pixel;
+                let params = ConvTransposeParams {
+                    h: rows as u32,
+                    oh: out_rows as u32,
+                    // the band's full-output rows, counted from its first input row
+                    pad_h: (first + g.padding[0] - start * g.stride[0]) as u32,
+                    total: u32_of(total, "conv_transpose2d invocations")?,
+                    flags: kernel.flags,
+                    ..kernel.shape
+                };
+                gpu.reserve(g.macs() / g.oh.max(1) as u64 / g.n.max(1) as u64 * out_rows)?;
+                let binds = [
+                    Bind::at(0, bx, 0, rows * in_row * 4),
+                    Bind::at(2, kernel.bias.0, 0, kernel.bias.1),
+                    Bind::at(3, by, 0, out_rows * out_row * 4),
+                    Bind::at(5, kernel.packed.0, 0, kernel.packed.1),
+                ];
+                let groups = gpu.grid(total.div_ceil(64))?;
+                gpu.dispatch(kernel.pipeline, &binds, bytemuck::bytes_of(&params), groups)?;
+                let band_out = Planes::image(by, 0, c_out, out_rows, ow);
+                let out = Planes::image(y, n, c_out, g.oh as u64, ow);
+                rows::copy(gpu, c_out, (band_out, 0), (out, first as u64), out_rows)
+            },
+        )?;
+    }
+    Ok(())
 }

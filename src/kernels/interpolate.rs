@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::kernels::pool2d::plane_grid;
 use crate::kernels::shaders::Shader;
 use crate::op::interpolate::{
-    InterpolateGeometry, InterpolateMode, linear_scale, linear_source, scale_value,
+    InterpolateGeometry, InterpolateMode, linear_scale, linear_source, nearest_source, scale_value,
 };
 
 uniform! {
@@ -30,6 +30,13 @@ uniform! {
         /// The nearest index per axis: 0 the formula, 1 identity, 2 halving.
         kind_h: u32,
         kind_w: u32,
+        /// Output rows per plane this dispatch writes: `oh`, or a band's (one plane).
+        rows: u32,
+        /// In a band of rows: the plane's row of the band's first output row, and of
+        /// its first input row (0 otherwise).
+        row0: u32,
+        in_row0: u32,
+        _pad: u32,
     }
 }
 
@@ -138,6 +145,10 @@ pub(crate) fn launch(
     g: &InterpolateGeometry,
     (src, dst): (&wgpu::Buffer, &wgpu::Buffer),
 ) -> Result<()> {
+    let room = gpu.band_room();
+    if (g.h * g.w) as u64 > room || (g.oh * g.ow) as u64 > room {
+        return launch_bands(gpu, g, (src, dst));
+    }
     let doubled = g.oh == 2 * g.h && g.ow == 2 * g.w && g.w.is_multiple_of(4);
     if doubled && g.mode == InterpolateMode::Nearest {
         return doubling(gpu, "nearest2x", src, dst, g);
@@ -199,6 +210,8 @@ pub(crate) fn launch(
                 scale_w: scales[1],
                 kind_h: nearest_kind(g.mode, g.h, g.oh),
                 kind_w: nearest_kind(g.mode, g.w, g.ow),
+                rows: g.oh as u32,
+                ..UpsampleParams::default()
             };
             let binds = match kernel {
                 // src as vec4 (whole planes of whole rows, so the shift is a multiple
@@ -233,6 +246,96 @@ pub(crate) fn launch(
             gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)
         },
     )
+}
+
+/// Records `interpolate` of planes larger than a binding: a plane at a time, in bands
+/// of output rows through `nearest` or `bilinear`, each reading the source rows its
+/// outputs read (source indices grow with the output index).
+fn launch_bands(
+    gpu: &GpuHandle,
+    g: &InterpolateGeometry,
+    (src, dst): (&wgpu::Buffer, &wgpu::Buffer),
+) -> Result<()> {
+    let bilinear = g.mode == InterpolateMode::Bilinear;
+    let (kernel, scales) = if bilinear {
+        let scale = |i, o, s| linear_scale(i, o, g.align_corners, s);
+        (
+            Kernel::Bilinear,
+            [scale(g.h, g.oh, g.scales[0]), scale(g.w, g.ow, g.scales[1])],
+        )
+    } else {
+        (
+            Kernel::Nearest,
+            [
+                scale_value(g.scales[0], g.h, g.oh),
+                scale_value(g.scales[1], g.w, g.ow),
+            ],
+        )
+    };
+    // the source rows [start, stop) that output rows [first, end) read
+    let reads = |first: usize, end: usize| -> (u64, u64) {
+        let (start, stop) = if bilinear {
+            let tap = |o| linear_source(o, g.h, g.oh, g.align_corners, g.scales[0]);
+            (tap(first).i0 as usize, tap(end - 1).i1 as usize + 1)
+        } else {
+            let source = |o| nearest_source(g.mode, o, g.h, g.oh, g.scales[0]);
+            (source(first), source(end - 1) + 1)
+        };
+        (start as u64, stop as u64)
+    };
+    let pipeline = gpu.pipeline(&Shader::Upsample2d.entry(kernel.entry(), kernel.layout()))?;
+    let mut flags = 0;
+    if g.mode == InterpolateMode::NearestExact {
+        flags |= FLAG_NEAREST_EXACT;
+    }
+    if g.align_corners {
+        flags |= FLAG_ALIGN_CORNERS;
+    }
+    let [h, w, oh, ow] = [g.h, g.w, g.oh, g.ow].map(|d| d as u64);
+    for plane in 0..(g.n * g.c) as u64 {
+        gpu.for_each_band(
+            "interpolate row size (bytes)",
+            g.oh,
+            (w, ow),
+            |first, end| {
+                let (start, stop) = reads(first, end);
+                stop - start
+            },
+            |first, end| {
+                let (start, stop) = reads(first, end);
+                let (x_off, x_size, x_shift) =
+                    gpu.window((plane * h + start) * w, (stop - start) * w);
+                let rows = (end - first) as u64;
+                let (y_off, y_size, y_shift) =
+                    gpu.window((plane * oh + first as u64) * ow, rows * ow);
+                let params = UpsampleParams {
+                    h: g.h as u32,
+                    w: g.w as u32,
+                    oh: g.oh as u32,
+                    ow: g.ow as u32,
+                    total: super::u32_of(rows * ow, "interpolate outputs")?,
+                    in_shift: x_shift,
+                    out_shift: y_shift,
+                    flags,
+                    scale_h: scales[0],
+                    scale_w: scales[1],
+                    kind_h: nearest_kind(g.mode, g.h, g.oh),
+                    kind_w: nearest_kind(g.mode, g.w, g.ow),
+                    rows: rows as u32,
+                    row0: first as u32,
+                    in_row0: start as u32,
+                    _pad: 0,
+                };
+                let binds = [
+                    Bind::at(0, src, x_off, x_size),
+                    Bind::at(2, dst, y_off, y_size),
+                ];
+                let grid = plane_grid(params.ow, params.rows, 1);
+                gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// Both axes doubled, rows of whole vec4s: `nearest2x` or `bilinear2x`, one invocation

@@ -25,6 +25,7 @@ pub(crate) mod pool2d;
 pub(crate) mod relu;
 pub(crate) mod resize;
 pub mod roofline;
+pub(crate) mod rows;
 pub mod shaders;
 pub(crate) mod softmax;
 
@@ -203,7 +204,7 @@ pub(crate) fn launch(
             let (a, b) = (input(0)?.gpu_buffer()?, input(1)?.gpu_buffer()?);
             elementwise::binary(gpu, *f, geometry, (a, b, y))
         }
-        Call::Softmax(g) => softmax::launch(gpu, g, (input(0)?.gpu_buffer()?, y)),
+        Call::Softmax(g) => softmax::launch(device, gpu, g, (input(0)?.gpu_buffer()?, y)),
         Call::BatchNorm { geometry, eps, .. } => {
             let stat = |i: usize| -> Result<Option<&wgpu::Buffer>> {
                 inputs

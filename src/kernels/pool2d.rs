@@ -30,7 +30,10 @@ uniform! {
         in_shift: u32,
         out_shift: u32,
         idx_shift: u32,
-        _pad: [u32; 2],
+        /// In a band of rows: the plane's row of the band's first output row, and of
+        /// its first input row (0 otherwise).
+        row0: u32,
+        in_row0: u32,
     }
 }
 
@@ -141,7 +144,8 @@ pub(crate) fn max_pool2d(
     if indices.is_some() {
         p.flags = FLAG_INDICES;
     }
-    launch(gpu, &kernel, (src, dst, indices), p, g.n * g.c)
+    let band = Band::window("max_pool2d", g);
+    launch(gpu, &kernel, &band, (src, dst, indices), p, g.n * g.c)
 }
 
 /// Records `avg_pool2d` of `src` into `dst`.
@@ -184,7 +188,8 @@ pub(crate) fn avg_pool2d(
     } else {
         Kernel::scalar("avg_pool2d")
     };
-    launch(gpu, &kernel, (src, dst, None), p, g.n * g.c)
+    let band = Band::window("avg_pool2d", g);
+    launch(gpu, &kernel, &band, (src, dst, None), p, g.n * g.c)
 }
 
 /// Records `adaptive_avg_pool2d` (`indices: None`) or `adaptive_max_pool2d`.
@@ -200,24 +205,63 @@ pub(crate) fn adaptive_pool2d(
     } else {
         "adaptive_avg_pool2d"
     };
+    let (h, oh) = (g.h, g.oh);
+    let band = Band {
+        entry,
+        // output row o covers [floor(o * h / oh), ceil((o + 1) * h / oh))
+        reads: Box::new(move |first, end| (first * h / oh, (end * h).div_ceil(oh))),
+    };
     launch(
         gpu,
         &Kernel::scalar(entry),
+        &band,
         (src, dst, indices),
         p,
         g.n * g.c,
     )
 }
 
+/// How a plane too large for one binding is pooled: in bands of output rows, each by
+/// the op's one-output-per-invocation `entry` over the input rows `reads(first, end)`
+/// (`[start, end)` of the plane) that output rows `[first, end)` read.
+struct Band {
+    entry: &'static str,
+    reads: Box<dyn Fn(usize, usize) -> (usize, usize)>,
+}
+
+impl Band {
+    /// The bands of a windowed pooling `g`.
+    fn window(entry: &'static str, g: &Pool2dGeometry) -> Self {
+        let (s, p, h) = (g.stride[0], g.padding[0], g.h);
+        let span = (g.kernel[0] - 1) * g.dilation[0] + 1;
+        Self {
+            entry,
+            reads: Box::new(move |first, end| {
+                let start = (first * s).saturating_sub(p).min(h - 1);
+                let stop = ((end - 1) * s + span).saturating_sub(p).min(h);
+                (start, stop.max(start + 1))
+            }),
+        }
+    }
+}
+
 /// Records one pooling kernel over every plane, in chunks of planes that fit a
-/// binding. `indices` is written when given (max pools).
+/// binding, or a plane at a time in bands of rows (`band`) where one plane does not.
+/// `indices` is written when given (max pools).
 fn launch(
     gpu: &GpuHandle,
     kernel: &Kernel,
+    band: &Band,
     (src, dst, indices): (&wgpu::Buffer, &wgpu::Buffer, Option<&wgpu::Buffer>),
     mut params: PoolParams,
     planes: usize,
 ) -> Result<()> {
+    let room = gpu.band_room();
+    if u64::from(params.h) * u64::from(params.w) > room
+        || u64::from(params.oh) * u64::from(params.ow) > room
+    {
+        return launch_bands(gpu, band, (src, dst, indices), params, planes);
+    }
     let idx_buf = indices.unwrap_or(dst);
     let layout = if kernel.vec4 { LAYOUT_V4 } else { LAYOUT };
     let mut spec = Shader::Pool2d.entry(kernel.entry, layout);
@@ -263,6 +307,58 @@ fn launch(
             gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)
         },
     )
+}
+
+/// Records `band.entry` over every plane, one plane at a time, in bands of output
+/// rows whose input rows and outputs each fit a binding.
+fn launch_bands(
+    gpu: &GpuHandle,
+    band: &Band,
+    (src, dst, indices): (&wgpu::Buffer, &wgpu::Buffer, Option<&wgpu::Buffer>),
+    mut params: PoolParams,
+    planes: usize,
+) -> Result<()> {
+    let pipeline = gpu.pipeline(&Shader::Pool2d.entry(band.entry, LAYOUT))?;
+    let idx_buf = indices.unwrap_or(dst);
+    let [h, w, oh, ow] = [params.h, params.w, params.oh, params.ow].map(u64::from);
+    let reads = |first: usize, end: usize| {
+        let (start, stop) = (band.reads)(first, end);
+        (start as u64, stop as u64)
+    };
+    for plane in 0..planes as u64 {
+        gpu.for_each_band(
+            "pooling row size (bytes)",
+            oh as usize,
+            (w, ow),
+            |first, end| {
+                let (start, stop) = reads(first, end);
+                stop - start
+            },
+            |first, end| {
+                let (start, stop) = reads(first, end);
+                let (first, end) = (first as u64, end as u64);
+                let (x_off, x_size, x_shift) =
+                    gpu.window((plane * h + start) * w, (stop - start) * w);
+                let (y_off, y_size, y_shift) =
+                    gpu.window((plane * oh + first) * ow, (end - first) * ow);
+                let total = (end - first) * ow;
+                params.total = super::u32_of(total, "pooling invocations")?;
+                params.in_shift = x_shift;
+                params.out_shift = y_shift;
+                params.idx_shift = y_shift;
+                params.row0 = first as u32;
+                params.in_row0 = start as u32;
+                let binds = [
+                    Bind::at(0, src, x_off, x_size),
+                    Bind::at(1, dst, y_off, y_size),
+                    Bind::at(2, idx_buf, y_off, y_size),
+                ];
+                let grid = gpu.grid(total.div_ceil(256))?;
+                gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// The grid of an (8, 32, 1)-workgroup kernel over `np` planes of `oh x ow` outputs

@@ -1,6 +1,7 @@
 //! resize on the GPU: `shaders/resize.wgsl`. The op layer's tap tables (the source
 //! rows and columns of every output row and column, with their weights) are uploaded
-//! once per call; planes run in chunks that fit one storage binding.
+//! once per call; planes run in chunks that fit one storage binding, and a plane
+//! larger than one in bands of output rows.
 
 use crate::device::{Bind, Device, GpuHandle, Slot};
 use crate::error::{Error, Result};
@@ -18,7 +19,13 @@ uniform! {
         ow: u32,
         in_shift: u32,
         out_shift: u32,
-        _pad: [u32; 2],
+        /// Output rows per plane this dispatch writes: `oh`, or a band's (one plane).
+        rows: u32,
+        /// In a band of rows: the plane's row of the band's first output row, and of
+        /// its first input row (0 otherwise).
+        row0: u32,
+        in_row0: u32,
+        _pad: [u32; 3],
     }
 }
 
@@ -65,6 +72,58 @@ pub(crate) fn launch(
         [u64::from(ow.div_ceil(8)), u64::from(oh.div_ceil(32)), 1],
         "resize workgroups",
     )?;
+    let taps_buffer = taps.gpu_buffer()?;
+    let params = ResizeUniform {
+        h,
+        w,
+        oh,
+        ow,
+        rows: oh,
+        ..ResizeUniform::default()
+    };
+    let room = gpu.band_room();
+    if in_plane > room || out_plane > room {
+        let reads = |first: usize, end: usize| {
+            let taps = &rows[first..end];
+            let start = taps.iter().map(|t| t.i0.min(t.i1)).min().unwrap_or(0);
+            let stop = taps.iter().map(|t| t.i0.max(t.i1)).max().unwrap_or(0) + 1;
+            (u64::from(start), u64::from(stop))
+        };
+        let (h, w, oh, ow) = (u64::from(h), u64::from(w), u64::from(oh), u64::from(ow));
+        for plane in 0..(g.n * g.c) as u64 {
+            gpu.for_each_band(
+                "resize row size (bytes)",
+                g.oh,
+                (w, ow),
+                |first, end| {
+                    let (start, stop) = reads(first, end);
+                    stop - start
+                },
+                |first, end| {
+                    let (start, stop) = reads(first, end);
+                    let band = (end - first) as u64;
+                    let x = gpu.window((plane * h + start) * w, (stop - start) * w);
+                    let y = gpu.window((plane * oh + first as u64) * ow, band * ow);
+                    let params = ResizeUniform {
+                        in_shift: x.2,
+                        out_shift: y.2,
+                        rows: band as u32,
+                        row0: first as u32,
+                        in_row0: start as u32,
+                        ..params
+                    };
+                    let binds = [
+                        Bind::at(0, src, x.0, x.1),
+                        Bind::at(1, dst, y.0, y.1),
+                        Bind::at(2, taps_buffer, 0, taps_bytes),
+                    ];
+                    let grid = plane_grid(params.ow, params.rows, 1);
+                    gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)
+                },
+            )?;
+        }
+        return Ok(());
+    }
     gpu.for_each_run(
         "resize plane size (bytes)",
         g.n * g.c,
@@ -72,18 +131,14 @@ pub(crate) fn launch(
         gpu.max_groups_per_dim() as usize,
         |_, np, (x_off, x_size, in_shift), (y_off, y_size, out_shift)| {
             let params = ResizeUniform {
-                h,
-                w,
-                oh,
-                ow,
                 in_shift,
                 out_shift,
-                _pad: [0; 2],
+                ..params
             };
             let binds = [
                 Bind::at(0, src, x_off, x_size),
                 Bind::at(1, dst, y_off, y_size),
-                Bind::at(2, taps.gpu_buffer()?, 0, taps_bytes),
+                Bind::at(2, taps_buffer, 0, taps_bytes),
             ];
             let grid = plane_grid(ow, oh, np as u64);
             gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)

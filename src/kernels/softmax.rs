@@ -1,11 +1,14 @@
 //! softmax on the GPU: `shaders/softmax.wgsl`, over runs of whole `[len, inner]`
 //! blocks that fit one storage binding. A workgroup per row for the last dim of long
-//! rows; an invocation per column otherwise.
+//! rows; an invocation per column otherwise. A block larger than a binding runs in
+//! bands of columns, each copied out into a block of its own and back.
 
-use crate::device::{Bind, GpuHandle, Slot};
+use crate::device::{Bind, Device, GpuHandle, Slot};
 use crate::error::Result;
+use crate::kernels::rows::{self, Planes};
 use crate::kernels::shaders::Shader;
 use crate::op::softmax::SoftmaxGeometry;
+use crate::tensor::Tensor;
 
 uniform! {
     /// `SoftmaxParams` of softmax.wgsl.
@@ -26,6 +29,7 @@ const ROW_KERNEL_LEN: usize = 64;
 
 /// Records `softmax` of `src` into `dst`.
 pub(crate) fn launch(
+    device: &Device,
     gpu: &GpuHandle,
     g: &SoftmaxGeometry,
     (src, dst): (&wgpu::Buffer, &wgpu::Buffer),
@@ -38,6 +42,9 @@ pub(crate) fn launch(
     };
     let pipeline = gpu.pipeline(&Shader::Softmax.entry(entry, LAYOUT))?;
     let block = (g.len * g.inner) as u64;
+    if block > gpu.band_room() && g.inner > 1 {
+        return launch_bands(device, gpu, g, (src, dst));
+    }
     gpu.for_each_run(
         "softmax block size (bytes)",
         g.outer,
@@ -63,4 +70,56 @@ pub(crate) fn launch(
             gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)
         },
     )
+}
+
+/// Records `softmax` of blocks larger than a binding (`inner > 1`): block by block, in
+/// bands of columns (positions along `inner`), each copied into a `[len, band]` block,
+/// normalised there and copied back.
+fn launch_bands(
+    device: &Device,
+    gpu: &GpuHandle,
+    g: &SoftmaxGeometry,
+    (src, dst): (&wgpu::Buffer, &wgpu::Buffer),
+) -> Result<()> {
+    let pipeline = gpu.pipeline(&Shader::Softmax.entry("softmax_cols", LAYOUT))?;
+    let (len, inner) = (g.len as u64, g.inner as u64);
+    let room = gpu.band_room().min(len * inner);
+    let band_x = Tensor::uninit(device, &[room as usize])?;
+    let band_y = Tensor::uninit(device, &[room as usize])?;
+    let (bx, by) = (band_x.gpu_buffer()?, band_y.gpu_buffer()?);
+    // a block is `len` planes of `inner` one-element rows: a band is rows of each plane
+    for o in 0..g.outer as u64 {
+        gpu.for_each_band(
+            "softmax column size (bytes)",
+            g.inner,
+            (len, len),
+            |first, end| (end - first) as u64,
+            |first, end| {
+                let cols = (end - first) as u64;
+                let (block_in, block_out) = (
+                    Planes::image(src, o, len, inner, 1),
+                    Planes::image(dst, o, len, inner, 1),
+                );
+                let (band_in, band_out) = (
+                    Planes::image(bx, 0, len, cols, 1),
+                    Planes::image(by, 0, len, cols, 1),
+                );
+                rows::copy(gpu, len, (block_in, first as u64), (band_in, 0), cols)?;
+                let params = SoftmaxParams {
+                    rows: 1,
+                    len: super::u32_of(len, "softmax length")?,
+                    inner: super::u32_of(cols, "softmax inner size")?,
+                    shift: 0,
+                };
+                let binds = [
+                    Bind::at(0, bx, 0, len * cols * 4),
+                    Bind::at(1, by, 0, len * cols * 4),
+                ];
+                let groups = gpu.grid(cols.div_ceil(256))?;
+                gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)?;
+                rows::copy(gpu, len, (band_out, 0), (block_out, first as u64), cols)
+            },
+        )?;
+    }
+    Ok(())
 }

@@ -16,6 +16,7 @@
 //! [`Conv2dAlgo`] is what a caller asks for; [`choose`] turns it, the device's
 //! [`super::Lowerings`] and the adapter kind into a [`Lowering`].
 
+mod bands;
 mod direct;
 mod matmul;
 mod packed;
@@ -214,6 +215,9 @@ pub(crate) fn launch(
     options: &Conv2dOptions,
 ) -> Result<()> {
     check_sizes(g)?;
+    if bands::needed(gpu, g) {
+        return bands::launch(device, gpu, io, g, options);
+    }
     let policy = super::policy(gpu)?;
     match choose(gpu, g, options.algo, &policy) {
         Lowering::Pointwise => matmul::pointwise(gpu, io, g, policy.gemm),

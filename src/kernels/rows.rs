@@ -1,0 +1,73 @@
+//! Rows of NCHW images moved with buffer copies, which know no binding limit: how
+//! images larger than a storage binding are cut into bands of rows (with their halo)
+//! and their outputs put back in place.
+
+use crate::device::GpuHandle;
+use crate::error::Result;
+
+/// Images stored as planes of `rows` rows of `w` floats, in `buffer` from plane
+/// `first` on.
+#[derive(Clone, Copy)]
+pub(crate) struct Planes<'a> {
+    pub buffer: &'a wgpu::Buffer,
+    pub first: u64,
+    pub rows: u64,
+    pub w: u64,
+}
+
+impl<'a> Planes<'a> {
+    /// The `channels`-plane image `n` of an NCHW buffer of `rows x w` planes.
+    pub(crate) fn image(
+        buffer: &'a wgpu::Buffer,
+        n: u64,
+        channels: u64,
+        rows: u64,
+        w: u64,
+    ) -> Self {
+        Self {
+            buffer,
+            first: n * channels,
+            rows,
+            w,
+        }
+    }
+
+    /// Byte offset of row `row` of plane `c`.
+    fn at(&self, c: u64, row: u64) -> u64 {
+        ((self.first + c) * self.rows + row) * self.w * 4
+    }
+}
+
+/// Records the copy of rows `[from, from + count)` of `channels` planes of `src` into
+/// rows `[to, to + count)` of the same planes of `dst` (rows of equal width).
+pub(crate) fn copy(
+    gpu: &GpuHandle,
+    channels: u64,
+    (src, from): (Planes<'_>, u64),
+    (dst, to): (Planes<'_>, u64),
+    count: u64,
+) -> Result<()> {
+    for c in 0..channels {
+        gpu.copy(
+            src.buffer,
+            src.at(c, from),
+            dst.buffer,
+            dst.at(c, to),
+            count * src.w * 4,
+        )?;
+    }
+    Ok(())
+}
+
+/// Records zeros into rows `[to, to + count)` of `channels` planes of `dst`.
+pub(crate) fn clear(
+    gpu: &GpuHandle,
+    channels: u64,
+    (dst, to): (Planes<'_>, u64),
+    count: u64,
+) -> Result<()> {
+    for c in 0..channels {
+        gpu.clear(dst.buffer, dst.at(c, to), count * dst.w * 4)?;
+    }
+    Ok(())
+}
