@@ -103,6 +103,37 @@ fn filter_writes_the_kernel_applied_to_a_real_photo() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[test]
+fn filter_runs_a_12_megapixel_photo_on_the_gpu() {
+    // 3 x 3000 x 4000 floats, 144 MB: larger than one storage binding (128 MiB)
+    let dir = std::env::temp_dir().join(format!("wgcnn-large-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let photo = dir.join("photo.png");
+    image::RgbImage::from_fn(4000, 3000, |x, y| {
+        image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x * y) % 239) as u8])
+    })
+    .save(&photo)
+    .unwrap();
+    let reference = dir.join("blur-cpu.png");
+    let run = |backend: &str, out: &Path| {
+        let args = ["filter", photo.to_str().unwrap(), "--kernel", "blur"];
+        wgcnn(
+            &[
+                &args[..],
+                &["--out", out.to_str().unwrap(), "--backend", backend],
+            ]
+            .concat(),
+        );
+    };
+    run("cpu", &reference);
+    for backend in backend_names() {
+        let out = dir.join(format!("blur-{backend}.png"));
+        run(backend, &out);
+        assert_same_picture(&out, &reference);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 fn blur_of_a_flat_picture_is_the_same_flat_picture(dev: &Device) {
     // a 5x5 binomial kernel sums to 1: a constant image stays constant
     let x = wgcnn::Tensor::from_slice(dev, &[0.5; 3 * 9 * 7], &[1, 3, 9, 7]).unwrap();
