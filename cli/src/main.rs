@@ -190,18 +190,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // Vulkan loaders probe for a Wayland display when the instance is created, and
-    // libwayland complains on stderr when XDG_RUNTIME_DIR is unset (headless machines,
-    // CI). A compute tool needs no display: point it at an empty place instead.
-    if std::env::var_os("XDG_RUNTIME_DIR").is_none()
-        && std::env::var_os("WAYLAND_DISPLAY").is_none()
-    {
-        let dir = std::env::temp_dir().join("wgcnn-runtime");
-        if std::fs::create_dir_all(&dir).is_ok() {
-            // SAFETY: at the start of main, before any thread is spawned.
-            unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
-        }
-    }
     let cli = Cli::parse();
     let result = match cli.command {
         None => default_job(),

@@ -1,6 +1,7 @@
 //! The commands as a user meets them: `check` and `run` on folders with a bad file or
 //! two files of one name, an adapter filter that matches nothing, `infer` on
-//! safetensors inputs of other dtypes, and no progress line in a pipe.
+//! safetensors inputs of other dtypes, no progress line in a pipe, and no word about a
+//! display on a headless machine.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -169,4 +170,18 @@ fn infer_converts_float_inputs_and_rejects_integer_ones() {
         "{err}"
     );
     std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn opening_devices_prints_nothing_about_a_display() {
+    // a headless machine: no display server, no runtime folder
+    let out = Command::new(env!("CARGO_BIN_EXE_wgcnn"))
+        .arg("devices")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
 }

@@ -87,11 +87,33 @@ pub struct AdapterSummary {
 fn instance() -> &'static wgpu::Instance {
     static INSTANCE: OnceLock<wgpu::Instance> = OnceLock::new();
     INSTANCE.get_or_init(|| {
+        quiet_display_probe();
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
         desc.backends = wgpu::Backends::all();
         desc.flags = wgpu::InstanceFlags::empty();
         wgpu::Instance::new(desc)
     })
+}
+
+/// Vulkan drivers probe for a Wayland display when their instance is made, and
+/// libwayland prints "XDG_RUNTIME_DIR is invalid or not set" on stderr where that is
+/// unset (headless machines, CI, containers). Compute needs no display: where neither
+/// `XDG_RUNTIME_DIR` nor `WAYLAND_DISPLAY` is set, point the probe at an empty private
+/// folder, where it finds no display without a word.
+fn quiet_display_probe() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        // libwayland asks only for an absolute path; the folder is made where it can be
+        let dir = std::env::temp_dir().join("wgcnn-runtime");
+        std::fs::DirBuilder::new().mode(0o700).create(&dir).ok();
+        // SAFETY: done once, before the first wgpu instance and so before any driver
+        // thread; std's own reads of the environment take its lock, and no display
+        // library has been loaded yet to read it from C.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+    }
 }
 
 fn type_name(t: wgpu::DeviceType) -> &'static str {
