@@ -39,6 +39,8 @@ const REFUSED: &[(&str, &str)] = &[
 /// Runs every case of `dir` on `dev`; fails listing each case that did not pass (or,
 /// for the cases of [`REFUSED`], was not refused with its error).
 fn run_all(dir: &str, dev: &Device) {
+    // one_submit_no_allocations counts the shared device's submits
+    let _serial = common::serial();
     let paths = cases(dir);
     assert!(paths.len() > 1, "no cases in {dir}");
     let mut failures = Vec::new();
@@ -92,6 +94,7 @@ fn case_input(name: &str, dev: &Device) -> Tensor {
 
 /// The trained digits model classifies its held-out images as PyTorch does.
 fn digits_accuracy(dev: &Device) {
+    let _serial = common::serial();
     for exporter in ["dynamo", "script"] {
         let fx =
             Fixture::load(&model_path(&format!("digits.{exporter}.safetensors"))).expect("loads");
@@ -136,6 +139,7 @@ backend_tests!(digits_accuracy);
 /// A forward pass is one submit, and a loop of forwards creates no buffer after the
 /// first.
 fn one_submit_no_allocations(dev: &Device) {
+    let _serial = common::serial();
     let model = Model::load(&model_path("unet_tiny.dynamo.onnx"), dev).expect("loads");
     let x = case_input("unet_tiny.dynamo.safetensors", dev);
     let first = model.forward(&x).expect("forward").to_vec().expect("read");
@@ -343,6 +347,7 @@ fn external_data() {
 /// reference gives; a shape other than the one an ONNX model declares is refused,
 /// naming the input.
 fn new_input_shape(dev: &Device) {
+    let _serial = common::serial();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/digits.safetensors");
     let model = Model::load(&path, dev).expect("loads");
     let reference = Model::load(&path, &Device::cpu()).expect("loads");
