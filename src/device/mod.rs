@@ -283,8 +283,10 @@ impl GpuHandle {
                 limit: chunk * 4,
             });
         }
-        let per = (chunk / in_len.max(1))
-            .min(chunk / out_len.max(1))
+        // a window starts up to one alignment before its first element
+        let room = self.band_room();
+        let per = (room / in_len.max(1))
+            .min(room / out_len.max(1))
             .min(max_run as u64)
             .max(1) as usize;
         for first in (0..count).step_by(per) {

@@ -380,7 +380,7 @@ uniform! {
 /// Images per dispatch whose input and output windows each fit one binding.
 fn images_per_binding(gpu: &GpuHandle, g: &Conv2dGeometry) -> usize {
     let (in_image, out_image) = image_sizes(g);
-    let chunk = gpu.chunk_elems();
+    let chunk = gpu.band_room();
     (chunk / in_image.max(1))
         .min(chunk / out_image.max(1))
         .max(1) as usize
