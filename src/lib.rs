@@ -46,7 +46,10 @@ pub use functional::{
     interpolate, leaky_relu, linear, matmul, max_pool2d, max_pool2d_with_indices, mul, permute,
     relu, relu_, resize, sigmoid, slice, softmax, sub, tanh, unary,
 };
-pub use kernels::{Conv2dAlgo, Conv2dOptions, GemmVariant, Lowerings};
+pub use kernels::{
+    Autotune, AutotuneCache, AutotuneStats, Conv2dAlgo, Conv2dOptions, GemmVariant, Lowerings,
+    autotune_stats,
+};
 pub use model::Model;
 pub use op::conv_transpose2d::ConvTranspose2dParams;
 pub use op::conv2d::{Conv2dParams, Padding, PaddingMode};

@@ -29,7 +29,9 @@ pub(crate) mod rows;
 pub mod shaders;
 pub(crate) mod softmax;
 
-pub use conv2d::{Conv2dAlgo, Conv2dOptions};
+pub use conv2d::{
+    Autotune, AutotuneCache, AutotuneStats, Conv2dAlgo, Conv2dOptions, autotune_stats,
+};
 pub use gemm::GemmVariant;
 
 use crate::device::{Device, GpuHandle};
@@ -49,6 +51,10 @@ pub struct Lowerings {
     /// (`auto`, `im2col`, `direct`, `implicit`, `packed`, `winograd`) if set, else the
     /// per-call rule.
     pub conv2d: Option<Conv2dAlgo>,
+    /// Whether the conv2d lowering [`Conv2dAlgo::Auto`] stands for is chosen by timing
+    /// the candidates of each shape on the device. `None`: `WGCNN_AUTOTUNE` (`off`,
+    /// `on`, `refresh`) if set, else off.
+    pub autotune: Option<Autotune>,
 }
 
 /// The lowering policy of one device, resolved.
@@ -58,6 +64,7 @@ pub(crate) struct Policy {
     pub conv2d: Conv2dAlgo,
     /// The adapter is a CPU driver: the kernels shaped for lavapipe and llvmpipe.
     pub software: bool,
+    pub autotune: Autotune,
 }
 
 /// An environment variable's value, if set and not blank.
@@ -71,7 +78,8 @@ fn env(name: &str) -> Option<String> {
 /// The policy of `gpu`: its [`Lowerings`], then the environment, then the adapter kind.
 ///
 /// # Errors
-/// [`Error::InvalidParam`] for a malformed `WGCNN_GEMM` or `WGCNN_CONV2D`.
+/// [`Error::InvalidParam`] for a malformed `WGCNN_GEMM`, `WGCNN_CONV2D` or
+/// `WGCNN_AUTOTUNE`.
 pub(crate) fn policy(gpu: &GpuHandle) -> Result<Policy> {
     let chosen = gpu.extension::<Lowerings>().copied().unwrap_or_default();
     let software = gpu.is_software();
@@ -90,10 +98,18 @@ pub(crate) fn policy(gpu: &GpuHandle) -> Result<Policy> {
             None => Conv2dAlgo::Auto,
         },
     };
+    let autotune = match chosen.autotune {
+        Some(a) => a,
+        None => match env("WGCNN_AUTOTUNE") {
+            Some(v) => Autotune::parse(&v)?,
+            None => Autotune::Off,
+        },
+    };
     Ok(Policy {
         gemm,
         conv2d,
         software,
+        autotune,
     })
 }
 

@@ -16,12 +16,14 @@
 //! [`Conv2dAlgo`] is what a caller asks for; [`choose`] turns it, the device's
 //! [`super::Lowerings`] and the adapter kind into a [`Lowering`].
 
+mod autotune;
 mod bands;
 mod direct;
 mod matmul;
 mod packed;
 mod winograd;
 
+pub use autotune::{Autotune, AutotuneCache, AutotuneStats, stats as autotune_stats};
 pub(crate) use packed::{PackParams, PackedParams};
 pub(crate) use winograd::WinoParams;
 
@@ -29,7 +31,7 @@ use self::direct::DirectKernel;
 use crate::device::{Device, GpuHandle, Window};
 use crate::error::{Error, Result};
 use crate::kernels::gemm::{FLAG_BIAS, FLAG_RELU};
-use crate::kernels::{Policy, u32_of};
+use crate::kernels::{GemmVariant, Policy, u32_of};
 use crate::op::conv2d::{Conv2dGeometry, PaddingMode};
 
 /// Which GPU lowering runs a conv2d.
@@ -219,12 +221,31 @@ pub(crate) fn launch(
         return bands::launch(device, gpu, io, g, options);
     }
     let policy = super::policy(gpu)?;
-    match choose(gpu, g, options.algo, &policy) {
-        Lowering::Pointwise => matmul::pointwise(gpu, io, g, policy.gemm),
-        Lowering::Im2col => matmul::im2col(device, gpu, io, g, policy.gemm, options.col_budget),
+    // a lowering asked for, by the call or the device, is not second-guessed
+    let asked = options.algo != Conv2dAlgo::Auto || policy.conv2d != Conv2dAlgo::Auto;
+    let choice = if policy.autotune == Autotune::Off || asked {
+        (choose(gpu, g, options.algo, &policy), policy.gemm)
+    } else {
+        autotune::choose(device, gpu, io, g, &policy, options.col_budget)?
+    };
+    run(device, gpu, io, g, choice, options.col_budget)
+}
+
+/// Records the convolution `g` into `io.y` with one lowering and GEMM kernel.
+fn run(
+    device: &Device,
+    gpu: &GpuHandle,
+    io: &ConvIo<'_>,
+    g: &Conv2dGeometry,
+    (lowering, gemm): (Lowering, GemmVariant),
+    col_budget: Option<u64>,
+) -> Result<()> {
+    match lowering {
+        Lowering::Pointwise => matmul::pointwise(gpu, io, g, gemm),
+        Lowering::Im2col => matmul::im2col(device, gpu, io, g, gemm, col_budget),
         Lowering::Direct(kernel) => direct::launch(gpu, io, g, kernel),
         Lowering::Packed => packed::launch(device, gpu, io, g),
-        Lowering::Winograd => winograd::launch(device, gpu, io, g, policy.gemm),
+        Lowering::Winograd => winograd::launch(device, gpu, io, g, gemm),
     }
 }
 
