@@ -204,6 +204,20 @@ fn draw<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, report: &Report) -> Re
             .legend(|(x, y)| PathElement::new([(x, y), (x + 24, y)], SHADER_ROOF.stroke_width(2)));
     }
 
+    // each label where it covers the fewest other labels and points
+    let label_font = (FAMILY, 13).into_font();
+    let marks: Vec<(i32, i32)> = points
+        .iter()
+        .map(|p| chart.backend_coord(&(p.intensity, p.gflops)))
+        .collect();
+    let sizes: Vec<(i32, i32)> = points
+        .iter()
+        .map(|p| {
+            let (w, h) = label_font.box_size(&p.name).unwrap_or((0, 0));
+            (w as i32, h as i32)
+        })
+        .collect();
+    let offsets = place_labels(&marks, &sizes);
     for (compute, color, label) in [
         (
             true,
@@ -216,18 +230,20 @@ fn draw<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, report: &Report) -> Re
             "pooling, interpolation, relu (1 op per output element)",
         ),
     ] {
-        let group: Vec<&Point> = points.iter().filter(|p| p.compute == compute).collect();
+        let group: Vec<(&Point, (i32, i32))> = points
+            .iter()
+            .zip(offsets.iter().copied())
+            .filter(|(p, _)| p.compute == compute)
+            .collect();
         if group.is_empty() {
             continue;
         }
-        let font = (FAMILY, 13).into_font().color(&color.mix(0.9));
+        let font = label_font.clone().color(&color.mix(0.9));
         chart
-            .draw_series(group.iter().enumerate().map(|(i, p)| {
-                // neighbouring points alternate their labels above and below
-                let dy = if i % 2 == 0 { -16 } else { 4 };
+            .draw_series(group.iter().map(|(p, offset)| {
                 EmptyElement::at((p.intensity, p.gflops))
                     + Circle::new((0, 0), 5, color.filled())
-                    + Text::new(p.name.clone(), (7, dy), font.clone())
+                    + Text::new(p.name.clone(), *offset, font.clone())
             }))
             .map_err(e)?
             .label(label)
@@ -244,6 +260,46 @@ fn draw<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, report: &Report) -> Re
     area.present().map_err(e)
 }
 
+/// The top-left corner of each label, relative to its point (pixels), chosen in turn
+/// among places around the point as the one that overlaps the fewest pixels of the
+/// labels placed before it and of every point's marker.
+fn place_labels(marks: &[(i32, i32)], sizes: &[(i32, i32)]) -> Vec<(i32, i32)> {
+    type Rect = (i32, i32, i32, i32);
+    let overlap = |a: Rect, b: Rect| {
+        let w = (a.0 + a.2).min(b.0 + b.2) - a.0.max(b.0);
+        let h = (a.1 + a.3).min(b.1 + b.3) - a.1.max(b.1);
+        i64::from(w.max(0)) * i64::from(h.max(0))
+    };
+    let mut taken: Vec<Rect> = marks.iter().map(|&(x, y)| (x - 6, y - 6, 12, 12)).collect();
+    let mut out = Vec::with_capacity(marks.len());
+    for (&(x, y), &(w, h)) in marks.iter().zip(sizes) {
+        let candidates = [
+            (8, -h - 1),
+            (8, 1),
+            (8, -h / 2),
+            (-w - 8, -h - 1),
+            (-w - 8, 1),
+            (-w - 8, -h / 2),
+            (-w / 2, -h - 8),
+            (-w / 2, 8),
+            (8, -2 * h - 2),
+            (8, h + 2),
+            (-w - 8, -2 * h - 2),
+            (-w - 8, h + 2),
+        ];
+        let best = candidates
+            .into_iter()
+            .min_by_key(|&(dx, dy)| {
+                let rect = (x + dx, y + dy, w, h);
+                taken.iter().map(|&t| overlap(rect, t)).sum::<i64>()
+            })
+            .expect("candidates");
+        taken.push((x + best.0, y + best.1, w, h));
+        out.push(best);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +310,24 @@ mod tests {
         assert_eq!(tick(0.5), "0.5");
         assert_eq!(tick(20.0), "20");
         assert_eq!(tick(1000.0), "1000");
+    }
+
+    #[test]
+    fn labels_of_close_points_do_not_overlap() {
+        let marks = [(100, 100), (104, 102), (100, 112)];
+        let sizes = [(60, 13); 3];
+        let offsets = place_labels(&marks, &sizes);
+        let rects: Vec<(i32, i32)> = marks
+            .iter()
+            .zip(&offsets)
+            .map(|(m, o)| (m.0 + o.0, m.1 + o.1))
+            .collect();
+        for (i, a) in rects.iter().enumerate() {
+            for b in &rects[i + 1..] {
+                let apart = (a.0 - b.0).abs() >= 60 || (a.1 - b.1).abs() >= 13;
+                assert!(apart, "{rects:?}");
+            }
+        }
     }
 
     #[test]
