@@ -1,6 +1,7 @@
 //! Benchmarks of the workloads in `benches/workloads.json`: each op (and network) with
 //! its inputs already on the device, a warm-up, then timed runs that each end with the
-//! device idle (submit and wait). Reports medians, minimums and throughput. Workloads
+//! device idle (submit and wait). Reports medians, minimums, every run's time, throughput,
+//! and each workload's arithmetic and unavoidable traffic for a roofline. Workloads
 //! are read with the op registry and keyword parser that fixtures and model files use
 //! ([`Op::from_kwargs`]), networks through the model format ([`Sequential::from_layers`]).
 
