@@ -1,6 +1,7 @@
 //! Benchmarks of the workloads in `benches/workloads.json`: each op (and network) with
 //! its inputs already on the device, a warm-up, then timed runs that each end with the
-//! device idle (submit and wait). Reports medians, minimums and throughput. Workloads
+//! device idle (submit and wait). Reports medians, minimums, every run's time, throughput,
+//! and each workload's arithmetic and unavoidable traffic for a roofline. Workloads
 //! are read with the op registry and keyword parser that fixtures and model files use
 //! ([`Op::from_kwargs`]), networks through the model format ([`Sequential::from_layers`]).
 
@@ -11,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::device::Device;
 use crate::error::{Error, Result};
-use crate::nn::Sequential;
+use crate::nn::{Layer, Sequential};
 use crate::op::kwargs::Kwargs;
 use crate::op::{Op, OpKind};
 use crate::tensor::Tensor;
@@ -147,24 +148,52 @@ pub struct BenchResult {
     pub runs: usize,
     pub median_ms: f64,
     pub min_ms: f64,
+    /// Every timed run's wall time, in the order they ran (their spread is what a
+    /// comparison of two reports measures changes against).
+    pub times_ms: Vec<f64>,
     /// GPU time from timestamp queries, where the adapter has them.
     pub gpu_ms: Option<f64>,
+    /// Multiply-adds (2 each) per second, for ops that have them.
     pub gflops: Option<f64>,
+    /// One read of the input and one write of the output per second, for ops without
+    /// multiply-adds.
     pub gbps: Option<f64>,
+    /// The arithmetic of one run, for the roofline: 2 per multiply-add, or for an op
+    /// without multiply-adds 1 per element it writes (a max, a mean, a blend).
+    pub flops: f64,
+    /// The memory traffic one run cannot avoid: every input and weight read once and
+    /// the output written once (intermediates of a network not counted).
+    pub bytes: f64,
 }
 
 impl BenchResult {
-    /// The `--json` line.
+    /// Arithmetic intensity: [`BenchResult::flops`] per byte of [`BenchResult::bytes`].
+    pub fn intensity(&self) -> f64 {
+        self.flops / self.bytes
+    }
+
+    /// The achieved rate of [`BenchResult::flops`] at the median time, in GFLOP/s
+    /// (the roofline's vertical axis).
+    pub fn achieved_gflops(&self) -> f64 {
+        self.flops / self.median_ms / 1e6
+    }
+
+    /// The `--json` line (and an entry of a saved report's `results`).
     pub fn to_json(&self) -> Value {
         serde_json::json!({
             "workload": self.workload,
             "backend": self.backend,
             "adapter": self.adapter,
+            "runs": self.runs,
             "median_ms": self.median_ms,
             "min_ms": self.min_ms,
+            "times_ms": self.times_ms,
             "gpu_ms": self.gpu_ms,
             "gflops": self.gflops,
             "gbps": self.gbps,
+            "flops": self.flops,
+            "bytes": self.bytes,
+            "intensity": self.intensity(),
         })
     }
 }
@@ -200,6 +229,8 @@ struct Prepared<'a> {
     run: Box<dyn FnMut() -> Result<Tensor> + 'a>,
     flops: Option<f64>,
     bytes: Option<f64>,
+    /// Elements of every input and weight.
+    read: usize,
 }
 
 fn ramp(n: usize) -> Vec<f32> {
@@ -231,10 +262,16 @@ fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
                 .as_ref()
                 .map_or(0, |s| s.iter().product::<usize>())
                 + device.check_tensor(op.name(), &call.output_shape())?;
+            let read = inputs
+                .iter()
+                .flatten()
+                .map(|s| s.iter().product::<usize>())
+                .sum();
             let op = *op;
             Ok(Prepared {
                 flops: (macs > 0).then_some(2.0 * macs as f64),
                 bytes: (macs == 0).then_some(4.0 * moved as f64),
+                read,
                 run: Box::new(move || {
                     let refs: Vec<Option<&Tensor>> = tensors.iter().map(Option::as_ref).collect();
                     crate::functional::run(&op, &refs).map(|(y, _)| y)
@@ -245,9 +282,21 @@ fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
             let net = build_network(device, layers)?;
             let x =
                 Tensor::from_slice(device, &ramp(device.check_tensor("tensor", input)?), input)?;
+            let weights: usize = net
+                .layers()
+                .iter()
+                .flat_map(|(_, layer)| match layer {
+                    Layer::Conv2d(c) => [Some(&c.weight), c.bias.as_ref()],
+                    Layer::Linear(l) => [Some(&l.weight), l.bias.as_ref()],
+                    _ => [None, None],
+                })
+                .flatten()
+                .map(Tensor::numel)
+                .sum();
             Ok(Prepared {
                 flops: Some(2.0 * net.macs(input)? as f64),
                 bytes: None,
+                read: x.numel() + weights,
                 run: Box::new(move || net.forward(&x)),
             })
         }
@@ -292,12 +341,14 @@ pub fn run_workload(device: &Device, wl: &Workload, config: &BenchConfig) -> Res
         device.sync()?;
     }
     let mut times = Vec::new();
+    let mut written;
     let start = Instant::now();
     loop {
         let t0 = Instant::now();
         let out = (prepared.run)()?;
         device.sync()?;
         times.push(t0.elapsed().as_secs_f64() * 1e3);
+        written = out.numel();
         drop(out);
         let elapsed = start.elapsed();
         let enough = times.len() >= config.min_runs && elapsed >= config.min_time;
@@ -318,6 +369,7 @@ pub fn run_workload(device: &Device, wl: &Workload, config: &BenchConfig) -> Res
             (_, None) => break,
         }
     }
+    let times_ms = times.clone();
     let median_ms = median(&mut times);
     Ok(BenchResult {
         workload: wl.name.clone(),
@@ -326,9 +378,12 @@ pub fn run_workload(device: &Device, wl: &Workload, config: &BenchConfig) -> Res
         runs: times.len(),
         median_ms,
         min_ms: times.iter().copied().fold(f64::INFINITY, f64::min),
+        times_ms,
         gpu_ms: (!gpu_times.is_empty()).then(|| median(&mut gpu_times)),
         gflops: prepared.flops.map(|f| f / median_ms / 1e6),
         gbps: prepared.bytes.map(|b| b / median_ms / 1e6),
+        flops: prepared.flops.unwrap_or(written as f64),
+        bytes: 4.0 * (prepared.read + written) as f64,
     })
 }
 

@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 use wgcnn::fixture::{self, Fixture, Verdict};
 use wgcnn::{BackendKind, Device, DeviceOptions};
 
-use wgcnn_cli::{builtin, picture};
+use wgcnn_cli::report::{self, Report, ReportError};
+use wgcnn_cli::{builtin, picture, plot};
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +44,58 @@ impl DeviceArgs {
     }
 }
 
+/// `wgcnn bench`: what to time, and what to do with the results.
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// vulkan, gl, metal, dx12 or cpu (default: WGCNN_BACKEND, else the best adapter).
+    #[arg(long)]
+    backend: Option<String>,
+    /// Only adapters whose name contains this.
+    #[arg(long)]
+    adapter: Option<String>,
+    /// A workloads file (default: the one built into this binary).
+    #[arg(long)]
+    workloads: Option<PathBuf>,
+    /// Only these workloads (comma-separated names); with --compare or --from, only
+    /// these of the reports.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// One JSON object per workload instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Measure the adapter's roof first (FMA peak, copy bandwidth, dispatch cost)
+    /// and show each workload as a share of it.
+    #[arg(long)]
+    roofline: bool,
+    /// Also write the results as one JSON report: adapter, driver, backend, crate
+    /// version, date, the roof (null unless measured) and every run's time.
+    #[arg(long, value_name = "FILE.json")]
+    save: Option<PathBuf>,
+    /// Also draw the roofline chart (PNG or SVG, by extension): one point per
+    /// workload under the measured roofs. Measures the roof, as --roofline does.
+    #[arg(long, value_name = "FILE.png|svg")]
+    plot: Option<PathBuf>,
+    /// Draw --plot from a saved report instead of running the workloads.
+    #[arg(long, value_name = "FILE.json", requires = "plot",
+          conflicts_with_all = ["save", "roofline", "json", "backend", "adapter", "workloads"])]
+    from: Option<PathBuf>,
+    /// Compare two saved reports instead of running: each workload's median in both,
+    /// the ratio B/A, whether the change is beyond both reports' spread of runs, and the
+    /// geometric mean of the ratios.
+    #[arg(long, num_args = 2, value_names = ["A.json", "B.json"],
+          conflicts_with_all = ["save", "plot", "from", "roofline", "json", "backend", "adapter", "workloads"])]
+    compare: Vec<PathBuf>,
+}
+
+/// What `wgcnn bench` fails with.
+#[derive(Debug, thiserror::Error)]
+enum BenchError {
+    #[error(transparent)]
+    Wgcnn(#[from] wgcnn::Error),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// List every adapter: backend, name, type, driver, limits and features.
@@ -68,28 +121,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Time every workload on one adapter (or the CPU reference).
-    Bench {
-        /// vulkan, gl, metal, dx12 or cpu (default: WGCNN_BACKEND, else the best adapter).
-        #[arg(long)]
-        backend: Option<String>,
-        /// Only adapters whose name contains this.
-        #[arg(long)]
-        adapter: Option<String>,
-        /// A workloads file (default: the one built into this binary).
-        #[arg(long)]
-        workloads: Option<PathBuf>,
-        /// Only these workloads (comma-separated names).
-        #[arg(long, value_delimiter = ',')]
-        only: Vec<String>,
-        /// One JSON object per workload instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Measure the adapter's roof first (FMA peak, copy bandwidth, dispatch cost)
-        /// and show each workload as a share of it.
-        #[arg(long)]
-        roofline: bool,
-    },
+    /// Time every workload on one adapter (or the CPU reference); save, compare and
+    /// draw the results.
+    Bench(BenchArgs),
     /// Run a model file (ONNX, or the Sequential format) on images or safetensors
     /// inputs and print the top classes, or write the outputs.
     Infer {
@@ -204,14 +238,7 @@ fn main() -> ExitCode {
             adapter,
             json,
         }) => check(&paths, &backend, adapter, json),
-        Some(Command::Bench {
-            backend,
-            adapter,
-            workloads,
-            only,
-            json,
-            roofline,
-        }) => bench(backend, adapter, workloads, &only, json, roofline),
+        Some(Command::Bench(args)) => return exit_code(bench(args)),
         Some(Command::Infer {
             model,
             inputs,
@@ -253,6 +280,11 @@ fn main() -> ExitCode {
             out_dir,
         }) => run(&files, backend, adapter, &out_dir),
     };
+    exit_code(result)
+}
+
+/// 0 for success, 1 for a failed check, 2 for an error (printed).
+fn exit_code(result: Result<bool, impl std::fmt::Display>) -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -501,16 +533,29 @@ fn run(
     Ok(all_written)
 }
 
-fn bench(
-    backend: Option<String>,
-    adapter: Option<String>,
-    workloads: Option<PathBuf>,
-    only: &[String],
-    json: bool,
-    roofline: bool,
-) -> wgcnn::Result<bool> {
+/// A saved report, keeping only the workloads of `--only` (all when empty).
+fn load_report(path: &std::path::Path, only: &[String]) -> Result<Report, ReportError> {
+    let mut r = Report::load(path)?;
+    if !only.is_empty() {
+        r.results.retain(|x| only.contains(&x.workload));
+    }
+    Ok(r)
+}
+
+fn bench(args: BenchArgs) -> Result<bool, BenchError> {
     use wgcnn::bench::{self, BenchConfig};
-    let text = match &workloads {
+    if let [a, b] = &args.compare[..] {
+        let (a, b) = (load_report(a, &args.only)?, load_report(b, &args.only)?);
+        print!("{}", report::compare(&a, &b).table(&a, &b));
+        return Ok(true);
+    }
+    if let (Some(from), Some(out)) = (&args.from, &args.plot) {
+        plot::plot(&load_report(from, &args.only)?, out)?;
+        eprintln!("wgcnn: {} -> {}", from.display(), out.display());
+        return Ok(true);
+    }
+    let json = args.json;
+    let text = match &args.workloads {
         Some(p) => std::fs::read_to_string(p).map_err(|source| wgcnn::Error::Io {
             path: p.display().to_string(),
             source,
@@ -518,43 +563,30 @@ fn bench(
         None => bench::WORKLOADS_JSON.to_string(),
     };
     let mut all = bench::parse_workloads(&text)?;
-    if !only.is_empty() {
-        all.retain(|w| only.iter().any(|o| o == &w.name));
+    if !args.only.is_empty() {
+        all.retain(|w| args.only.iter().any(|o| o == &w.name));
     }
-    let device = DeviceArgs { backend, adapter }.open()?;
-    let roof = if roofline {
+    let device = DeviceArgs {
+        backend: args.backend,
+        adapter: args.adapter,
+    }
+    .open()?;
+    let roof = if args.roofline || args.plot.is_some() {
         if !json {
             progress(format_args!("measuring the roofline..."));
         }
-        let r = bench::roofline(&device)?;
-        if json {
-            println!("{}", r.to_json());
-        } else {
-            clear_progress();
-            println!("{} ({})", device.name(), device.backend());
-            println!(
-                "  FP32 FMA peak (vec4 chains):          {:8.1} GFLOP/s",
-                r.fma_gflops
-            );
-            println!(
-                "  copy_buffer_to_buffer (read + write): {:8.2} GB/s",
-                r.copy_gbps
-            );
-            println!(
-                "  vec4 copy shader (read + write):      {:8.2} GB/s",
-                r.shader_copy_gbps
-            );
-            println!(
-                "  dispatch + submit + wait:             {:8.1} us",
-                r.dispatch_us
-            );
-            println!(
-                "  each further dispatch in the pass:    {:8.1} us",
-                r.extra_dispatch_us
-            );
-            println!();
+        match bench::roofline(&device) {
+            Ok(r) => {
+                print_roof(&device, &r, json);
+                Some(r)
+            }
+            // the CPU path has no roof: its chart shows the points alone
+            Err(wgcnn::Error::Unsupported(_)) if !args.roofline => {
+                clear_progress();
+                None
+            }
+            Err(e) => return Err(e.into()),
         }
-        Some(r)
     } else {
         None
     };
@@ -576,6 +608,7 @@ fn bench(
     }
     let fmt = |v: Option<f64>, prec: usize| v.map_or("-".to_string(), |v| format!("{v:.prec$}"));
     let mut ok = true;
+    let mut results = Vec::new();
     for (i, wl) in all.iter().enumerate() {
         if !json {
             progress(format_args!("[{}/{}] {}", i + 1, all.len(), wl.name));
@@ -587,6 +620,7 @@ fn bench(
                     line["percent_of_roof"] = serde_json::json!(wgcnn::bench::roof_share(roof, &r));
                 }
                 println!("{line}");
+                results.push(r);
             }
             Ok(r) => {
                 clear_progress();
@@ -603,6 +637,7 @@ fn bench(
                     fmt(r.gflops, 1),
                     fmt(r.gbps, 2)
                 );
+                results.push(r);
             }
             Err(wgcnn::Error::Unsupported(msg)) => {
                 if !json {
@@ -617,7 +652,61 @@ fn bench(
             }
         }
     }
+    if args.save.is_some() || args.plot.is_some() {
+        let driver = wgcnn::list_adapters()
+            .into_iter()
+            .find(|a| a.backend == device.backend() && a.name == device.name())
+            .map(|a| a.driver);
+        let report = Report {
+            crate_version: env!("CARGO_PKG_VERSION").to_string(),
+            date: report::utc_now(),
+            adapter: device.name().to_string(),
+            driver,
+            backend: device.backend().name().to_string(),
+            roof,
+            results,
+        };
+        if let Some(path) = &args.save {
+            report.save(path)?;
+            eprintln!("wgcnn: report saved to {}", path.display());
+        }
+        if let Some(path) = &args.plot {
+            plot::plot(&report, path)?;
+            eprintln!("wgcnn: roofline chart written to {}", path.display());
+        }
+    }
     Ok(ok)
+}
+
+/// The roof: one `--json` line, or its lines above the table.
+fn print_roof(device: &Device, r: &wgcnn::bench::Roofline, json: bool) {
+    if json {
+        println!("{}", r.to_json());
+        return;
+    }
+    clear_progress();
+    println!("{} ({})", device.name(), device.backend());
+    println!(
+        "  FP32 FMA peak (vec4 chains):          {:8.1} GFLOP/s",
+        r.fma_gflops
+    );
+    println!(
+        "  copy_buffer_to_buffer (read + write): {:8.2} GB/s",
+        r.copy_gbps
+    );
+    println!(
+        "  vec4 copy shader (read + write):      {:8.2} GB/s",
+        r.shader_copy_gbps
+    );
+    println!(
+        "  dispatch + submit + wait:             {:8.1} us",
+        r.dispatch_us
+    );
+    println!(
+        "  each further dispatch in the pass:    {:8.1} us",
+        r.extra_dispatch_us
+    );
+    println!();
 }
 
 /// An input file as a model's input: an image (preprocessed as the model asks) or a
