@@ -1,6 +1,7 @@
 //! Whole models from files: ONNX (`.onnx`, exported by `torch.onnx.export`) and the
 //! Sequential safetensors format load into one [`graph::Graph`], which one executor
-//! runs. [`Model::load`] is the entry point for every model file.
+//! runs. [`Model::load`] is the entry point for every model file; [`Model::zoo`] builds
+//! whole networks ([`zoo`]) with random weights, without a file.
 //!
 //! At load, BatchNormalization is folded into the Conv before it and ReLU into the
 //! Conv's epilogue; at the first forward on an input shape a [`plan::Plan`] is made
@@ -13,6 +14,7 @@ pub mod graph;
 pub mod onnx;
 pub mod plan;
 mod sequential;
+pub mod zoo;
 
 use std::collections::HashMap;
 use std::path::Path;
