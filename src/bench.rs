@@ -45,6 +45,13 @@ pub enum WorkloadKind {
         input: Vec<usize>,
         layers: Vec<String>,
     },
+    /// A whole network of the model zoo ([`crate::model::zoo`]), built with
+    /// deterministic random weights and run as a graph model (BatchNorm folded, relu
+    /// fused), on this input.
+    Graph {
+        network: &'static str,
+        input: Vec<usize>,
+    },
     /// A section this build cannot run yet (kept so that the table says so).
     Other { section: String },
 }
@@ -54,7 +61,7 @@ impl WorkloadKind {
     pub fn input(&self) -> Option<&[usize]> {
         match self {
             WorkloadKind::Op { inputs, .. } => inputs.first().and_then(Option::as_deref),
-            WorkloadKind::Network { input, .. } => Some(input),
+            WorkloadKind::Network { input, .. } | WorkloadKind::Graph { input, .. } => Some(input),
             WorkloadKind::Other { .. } => None,
         }
     }
@@ -94,6 +101,22 @@ fn op_workload(section: &str, name: &str, item: &Map<String, Value>) -> Result<W
         _ => vec![Some(input)],
     };
     Ok(WorkloadKind::Op { op, inputs })
+}
+
+/// The whole networks of the model zoo at batch 1 (`resnet18`, `mobilenet_v2`,
+/// `efficientnet_b0` at 224 x 224, `unet` at 256 x 256), benchmarked after the
+/// workloads file's own.
+pub fn zoo_workloads() -> Vec<Workload> {
+    crate::model::zoo::NETWORKS
+        .iter()
+        .map(|n| Workload {
+            name: n.name.to_string(),
+            kind: WorkloadKind::Graph {
+                network: n.name,
+                input: n.input.to_vec(),
+            },
+        })
+        .collect()
 }
 
 /// Parses a workloads file.
@@ -298,6 +321,23 @@ fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
                 bytes: None,
                 read: x.numel() + weights,
                 run: Box::new(move || net.forward(&x)),
+            })
+        }
+        WorkloadKind::Graph { network, input } => {
+            let model = crate::model::Model::zoo(network, 0, device)?;
+            let x =
+                Tensor::from_slice(device, &ramp(device.check_tensor("tensor", input)?), input)?;
+            let steps = model.step_calls(&[input.clone()])?;
+            let weights = steps
+                .iter()
+                .flat_map(|s| s.weights.iter())
+                .map(|shape| shape.iter().product::<usize>())
+                .sum::<usize>();
+            Ok(Prepared {
+                flops: Some(2.0 * model.macs(&[input.clone()])? as f64),
+                bytes: None,
+                read: x.numel() + weights,
+                run: Box::new(move || model.forward(&x)),
             })
         }
         WorkloadKind::Other { section } => Err(Error::Unsupported(format!(
@@ -506,4 +546,46 @@ pub fn build_network(device: &Device, layers: &[String]) -> Result<Sequential> {
 /// bound ops against `copy_buffer_to_buffer`.
 pub fn roof_share(roof: &Roofline, r: &BenchResult) -> Option<f64> {
     roof.share(r.gflops, r.gbps)
+}
+
+/// A whole network against its steps run one by one.
+#[derive(Clone, Debug)]
+pub struct StepSum {
+    /// Kernel launches of one forward (views excluded).
+    pub steps: usize,
+    /// The sum of every step's standalone median, in milliseconds: each step's op
+    /// alone on inputs of its shapes (fused steps as fused, so this is the layers'
+    /// time less the work fusion removed).
+    pub sum_ms: f64,
+}
+
+/// Times every step of a [`WorkloadKind::Graph`] workload standalone (its op on inputs
+/// of its shapes, as an op workload runs) and sums their medians.
+///
+/// # Errors
+/// [`Error::Unsupported`] for a workload that is not a graph; the steps' errors.
+pub fn run_steps(device: &Device, wl: &Workload, config: &BenchConfig) -> Result<StepSum> {
+    let WorkloadKind::Graph { network, input } = &wl.kind else {
+        return Err(Error::Unsupported(format!(
+            "{} is not a whole network",
+            wl.name
+        )));
+    };
+    let model = crate::model::Model::zoo(network, 0, device)?;
+    let steps = model.step_calls(&[input.clone()])?;
+    let mut sum_ms = 0.0;
+    for (i, step) in steps.iter().enumerate() {
+        let alone = Workload {
+            name: format!("{}/{i}", wl.name),
+            kind: WorkloadKind::Op {
+                op: step.op,
+                inputs: step.inputs.clone(),
+            },
+        };
+        sum_ms += run_workload(device, &alone, config)?.median_ms;
+    }
+    Ok(StepSum {
+        steps: steps.len(),
+        sum_ms,
+    })
 }

@@ -36,7 +36,11 @@ struct DeviceArgs {
 
 impl DeviceArgs {
     fn open(self) -> wgcnn::Result<Device> {
-        Device::new(&DeviceOptions {
+        Device::new(&self.options()?)
+    }
+
+    fn options(self) -> wgcnn::Result<DeviceOptions> {
+        Ok(DeviceOptions {
             backend: self.backend.map(|b| BackendKind::parse(&b)).transpose()?,
             adapter: self.adapter,
             ..DeviceOptions::default()
@@ -85,6 +89,15 @@ struct BenchArgs {
     #[arg(long, num_args = 2, value_names = ["A.json", "B.json"],
           conflicts_with_all = ["save", "plot", "from", "roofline", "json", "backend", "adapter", "workloads"])]
     compare: Vec<PathBuf>,
+    /// Also run each workload autotuned (WGCNN_AUTOTUNE=on on a second device of the
+    /// adapter) beside the hand rules: both medians, their ratio, and the time the
+    /// first run spent tuning.
+    #[arg(long)]
+    autotune: bool,
+    /// For whole networks, also time every step alone (its op on inputs of its
+    /// shapes) and show the sum of their medians beside the network's median.
+    #[arg(long)]
+    steps: bool,
 }
 
 /// What `wgcnn bench` fails with.
@@ -563,14 +576,32 @@ fn bench(args: BenchArgs) -> Result<bool, BenchError> {
         None => bench::WORKLOADS_JSON.to_string(),
     };
     let mut all = bench::parse_workloads(&text)?;
+    if args.workloads.is_none() {
+        all.extend(bench::zoo_workloads());
+    }
     if !args.only.is_empty() {
         all.retain(|w| args.only.iter().any(|o| o == &w.name));
     }
-    let device = DeviceArgs {
+    let options = DeviceArgs {
         backend: args.backend,
         adapter: args.adapter,
     }
-    .open()?;
+    .options()?;
+    // with --autotune, the hand rules on one device and autotuning on another
+    let lowerings = |autotune| wgcnn::Lowerings {
+        autotune: Some(autotune),
+        ..wgcnn::Lowerings::default()
+    };
+    let device = if args.autotune {
+        Device::new(&options.clone().with(lowerings(wgcnn::Autotune::Off)))?
+    } else {
+        Device::new(&options)?
+    };
+    let tuned = if args.autotune {
+        Some(Device::new(&options.with(lowerings(wgcnn::Autotune::On)))?)
+    } else {
+        None
+    };
     let roof = if args.roofline || args.plot.is_some() {
         if !json {
             progress(format_args!("measuring the roofline..."));
@@ -607,22 +638,32 @@ fn bench(args: BenchArgs) -> Result<bool, BenchError> {
         );
     }
     let fmt = |v: Option<f64>, prec: usize| v.map_or("-".to_string(), |v| format!("{v:.prec$}"));
+    let args_extra = ExtraArgs { steps: args.steps };
     let mut ok = true;
     let mut results = Vec::new();
     for (i, wl) in all.iter().enumerate() {
         if !json {
             progress(format_args!("[{}/{}] {}", i + 1, all.len(), wl.name));
         }
-        match bench::run_workload(&device, wl, &BenchConfig::default()) {
-            Ok(r) if json => {
+        let result = bench::run_workload(&device, wl, &BenchConfig::default()).and_then(|r| {
+            let extra = extra_figures(&args_extra, tuned.as_ref(), &device, wl)?;
+            Ok((r, extra))
+        });
+        match result {
+            Ok((r, extra)) if json => {
                 let mut line = r.to_json();
                 if let Some(roof) = &roof {
                     line["percent_of_roof"] = serde_json::json!(wgcnn::bench::roof_share(roof, &r));
                 }
+                if let (serde_json::Value::Object(line), serde_json::Value::Object(extra)) =
+                    (&mut line, extra.to_json())
+                {
+                    line.extend(extra);
+                }
                 println!("{line}");
                 results.push(r);
             }
-            Ok(r) => {
+            Ok((r, extra)) => {
                 clear_progress();
                 let percent = roof.as_ref().map_or(String::new(), |roof| {
                     format!(" {:>8}", fmt(wgcnn::bench::roof_share(roof, &r), 1))
@@ -637,6 +678,7 @@ fn bench(args: BenchArgs) -> Result<bool, BenchError> {
                     fmt(r.gflops, 1),
                     fmt(r.gbps, 2)
                 );
+                extra.print(&r);
                 results.push(r);
             }
             Err(wgcnn::Error::Unsupported(msg)) => {
@@ -676,6 +718,86 @@ fn bench(args: BenchArgs) -> Result<bool, BenchError> {
         }
     }
     Ok(ok)
+}
+
+/// What `--steps` and `--autotune` ask beyond the table.
+struct ExtraArgs {
+    steps: bool,
+}
+
+/// The figures `--steps` and `--autotune` add to a workload's row.
+#[derive(Default)]
+struct Extra {
+    /// Steps of a whole network and the sum of their standalone medians.
+    steps: Option<wgcnn::bench::StepSum>,
+    /// The autotuned median, and the milliseconds and shapes its first run tuned.
+    tuned: Option<(f64, f64, u64)>,
+}
+
+impl Extra {
+    fn print(&self, r: &wgcnn::bench::BenchResult) {
+        if let Some(s) = &self.steps {
+            println!(
+                "  {} steps alone: {:.3} ms summed; the network takes {:.2}x that",
+                s.steps,
+                s.sum_ms,
+                r.median_ms / s.sum_ms
+            );
+        }
+        if let Some((median, tuning, shapes)) = self.tuned {
+            println!(
+                "  autotuned: {median:.3} ms ({:.2}x the hand rules); tuning {shapes} shape(s) took {tuning:.0} ms",
+                median / r.median_ms
+            );
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        if let Some(s) = &self.steps {
+            out.insert("steps".into(), s.steps.into());
+            out.insert("steps_sum_ms".into(), s.sum_ms.into());
+        }
+        if let Some((median, tuning, shapes)) = self.tuned {
+            out.insert("autotuned_median_ms".into(), median.into());
+            out.insert("tuning_ms".into(), tuning.into());
+            out.insert("tuned_shapes".into(), shapes.into());
+        }
+        serde_json::Value::Object(out)
+    }
+}
+
+/// Runs what `--steps` and `--autotune` add for one workload.
+fn extra_figures(
+    args: &ExtraArgs,
+    tuned: Option<&Device>,
+    device: &Device,
+    wl: &wgcnn::bench::Workload,
+) -> wgcnn::Result<Extra> {
+    use wgcnn::bench::{self, BenchConfig, WorkloadKind};
+    let mut extra = Extra::default();
+    if args.steps && matches!(wl.kind, WorkloadKind::Graph { .. }) {
+        let quick = BenchConfig {
+            warmup: 1,
+            min_runs: 5,
+            min_time: std::time::Duration::ZERO,
+            max_time: std::time::Duration::from_secs(2),
+            floor_runs: 3,
+            gpu_runs: 0,
+        };
+        extra.steps = Some(bench::run_steps(device, wl, &quick)?);
+    }
+    if let Some(tuned) = tuned {
+        let before = wgcnn::autotune_stats();
+        let r = bench::run_workload(tuned, wl, &BenchConfig::default())?;
+        let after = wgcnn::autotune_stats();
+        extra.tuned = Some((
+            r.median_ms,
+            after.tuning_ms - before.tuning_ms,
+            after.tuned - before.tuned,
+        ));
+    }
+    Ok(extra)
 }
 
 /// The roof: one `--json` line, or its lines above the table.

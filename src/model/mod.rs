@@ -73,6 +73,16 @@ impl std::fmt::Debug for Model {
     }
 }
 
+/// One kernel launch of a plan, as [`Model::step_calls`] lists it.
+#[derive(Clone, Debug)]
+pub struct StepCall {
+    pub op: crate::op::Op,
+    /// The shapes of its inputs, in the op's order (`None` for an absent one).
+    pub inputs: Vec<Option<Vec<usize>>>,
+    /// The shapes of those inputs that are weights.
+    pub weights: Vec<Vec<usize>>,
+}
+
 /// One node's output as a forward pass with [`Model::forward_traced`] recorded it.
 #[derive(Debug)]
 pub struct Traced {
@@ -199,6 +209,48 @@ impl Model {
     /// As [`Model::plan`].
     pub fn macs(&self, shapes: &[Vec<usize>]) -> Result<u64> {
         Ok(self.plan(shapes)?.macs())
+    }
+
+    /// The op of every kernel launch of a forward pass on inputs of `shapes`, with the
+    /// shapes of its inputs (views, which launch nothing, left out): what a benchmark
+    /// runs to time the steps one by one.
+    ///
+    /// # Errors
+    /// As [`Model::plan`].
+    pub fn step_calls(&self, shapes: &[Vec<usize>]) -> Result<Vec<StepCall>> {
+        let plan = self.plan(shapes)?;
+        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let mut calls = Vec::new();
+        for step in &plan.steps {
+            let Kernel::Op(op) = &step.kernel else {
+                continue;
+            };
+            let mut weights = Vec::new();
+            let inputs = step
+                .args
+                .iter()
+                .map(|a| match *a {
+                    None => Ok(None),
+                    Some(Arg::Weight(w)) => {
+                        let shape = store.tensors[w].shape().to_vec();
+                        weights.push(shape.clone());
+                        Ok(Some(shape))
+                    }
+                    Some(Arg::Value(v)) => plan
+                        .shapes
+                        .get(&v)
+                        .cloned()
+                        .map(Some)
+                        .ok_or_else(|| Error::Format(format!("value {v} has no shape"))),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            calls.push(StepCall {
+                op: *op,
+                inputs,
+                weights,
+            });
+        }
+        Ok(calls)
     }
 
     /// Runs the model on its one input; the first output.
