@@ -349,3 +349,50 @@ fn bench_compare_refuses_what_is_not_a_report_naming_the_file() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn whole_networks_run_with_their_steps_and_autotuned() {
+    // the zoo's networks follow the workloads file's
+    let names: Vec<String> = wgcnn::bench::zoo_workloads()
+        .into_iter()
+        .map(|w| w.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["resnet18", "mobilenet_v2", "efficientnet_b0", "unet"]
+    );
+    let cache = std::env::temp_dir().join(format!("wgcnn-bench-tune-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_wgcnn"))
+        .args([
+            "bench",
+            "--backend",
+            "vulkan",
+            "--only",
+            "unet",
+            "--steps",
+            "--autotune",
+            "--json",
+        ])
+        .env("WGCNN_CACHE_DIR", &cache)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["workload"], "unet");
+    assert_eq!(line["steps"], 26);
+    for key in [
+        "median_ms",
+        "steps_sum_ms",
+        "autotuned_median_ms",
+        "tuning_ms",
+    ] {
+        assert!(line[key].as_f64().unwrap() > 0.0, "{key}: {line}");
+    }
+    assert!(line["tuned_shapes"].as_u64().unwrap() >= 1, "{line}");
+    assert!(cache.join("autotune.json").exists());
+    std::fs::remove_dir_all(&cache).ok();
+}
