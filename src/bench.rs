@@ -327,14 +327,14 @@ fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
             let model = crate::model::Model::zoo(network, 0, device)?;
             let x =
                 Tensor::from_slice(device, &ramp(device.check_tensor("tensor", input)?), input)?;
-            let steps = model.step_calls(&[input.clone()])?;
+            let steps = model.step_calls(std::slice::from_ref(input))?;
             let weights = steps
                 .iter()
                 .flat_map(|s| s.weights.iter())
                 .map(|shape| shape.iter().product::<usize>())
                 .sum::<usize>();
             Ok(Prepared {
-                flops: Some(2.0 * model.macs(&[input.clone()])? as f64),
+                flops: Some(2.0 * model.macs(std::slice::from_ref(input))? as f64),
                 bytes: None,
                 read: x.numel() + weights,
                 run: Box::new(move || model.forward(&x)),
@@ -572,7 +572,7 @@ pub fn run_steps(device: &Device, wl: &Workload, config: &BenchConfig) -> Result
         )));
     };
     let model = crate::model::Model::zoo(network, 0, device)?;
-    let steps = model.step_calls(&[input.clone()])?;
+    let steps = model.step_calls(std::slice::from_ref(input))?;
     let mut sum_ms = 0.0;
     for (i, step) in steps.iter().enumerate() {
         let alone = Workload {

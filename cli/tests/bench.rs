@@ -361,12 +361,19 @@ fn whole_networks_run_with_their_steps_and_autotuned() {
         names,
         ["resnet18", "mobilenet_v2", "efficientnet_b0", "unet"]
     );
+    let Some(gpu) = common::gpus().first().map(|d| d.backend().name()) else {
+        assert!(
+            std::env::var("WGCNN_REQUIRE_GPU").as_deref() != Ok("1"),
+            "no GPU adapter"
+        );
+        return;
+    };
     let cache = std::env::temp_dir().join(format!("wgcnn-bench-tune-{}", std::process::id()));
     let out = Command::new(env!("CARGO_BIN_EXE_wgcnn"))
         .args([
             "bench",
             "--backend",
-            "vulkan",
+            gpu,
             "--only",
             "unet",
             "--steps",
