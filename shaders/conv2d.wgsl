@@ -1,6 +1,6 @@
 // conv2d.wgsl: 2-D convolution kernels that read the input directly, NCHW f32. Padded
-// coordinates map by padding mode as in im2col.wgsl; bias (FLAG_BIAS) and relu
-// (FLAG_RELU, on the bits as in relu.wgsl) are applied at the end; sums are two-level
+// coordinates map by padding mode as in im2col.wgsl; the epilogue (bias, residual,
+// activation: shaders/lib/epilogue.wgsl) is applied at the end; sums are two-level
 // (per input channel, then in total), which bounds the rounding.
 // conv2d_direct:   one invocation per output element (grid spilled into y), looping over
 //                  the cg*kh*kw taps of its group. Serves depthwise convolutions
@@ -18,6 +18,7 @@
 //                                  output elements (direct) or pixels (implicit))
 // @binding(5) src4   src as vec4 (conv2d_depthwise_q)          read
 // @binding(6) dst4   dst as vec4 (conv2d_depthwise_q)          read_write
+// @binding(20) residual array<f32>  read over dst's window (RESIDUAL)
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;
@@ -43,12 +44,6 @@ fn source_coord(i: i32, size: i32, mode: u32) -> i32 {
             return -1;
         }
     }
-}
-
-fn relu_f32(v: f32) -> f32 {
-    let bits = bitcast<u32>(v);
-    let nan = (bits & 0x7fffffffu) > 0x7f800000u;
-    return select(v, 0.0, bits > 0x80000000u && !nan);
 }
 
 // conv2d_dot: conv2d_direct for a kernel that covers its whole input (no padding, one
@@ -82,13 +77,7 @@ fn conv2d_dot(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         }
         acc += (part.x + part.y) + (part.z + part.w);
     }
-    if (p.flags & FLAG_BIAS) != 0u {
-        acc += bias[co];
-    }
-    if (p.flags & FLAG_RELU) != 0u {
-        acc = relu_f32(acc);
-    }
-    dst[p.out_shift + idx] = acc;
+    dst[p.out_shift + idx] = epilogue(acc, bias[co], p.out_shift + idx, p.flags);
 }
 
 @compute @workgroup_size(256)
@@ -124,25 +113,10 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         }
         acc += part;
     }
-    if (p.flags & FLAG_BIAS) != 0u {
-        acc += bias[co];
-    }
-    if (p.flags & FLAG_RELU) != 0u {
-        acc = relu_f32(acc);
-    }
-    dst[p.out_shift + idx] = acc;
+    dst[p.out_shift + idx] = epilogue(acc, bias[co], p.out_shift + idx, p.flags);
 }
 
-fn finish(channel: u32, v_in: f32) -> f32 {
-    var v = v_in;
-    if (params.flags & FLAG_BIAS) != 0u {
-        v += bias[channel];
-    }
-    if (params.flags & FLAG_RELU) != 0u {
-        v = relu_f32(v);
-    }
-    return v;
-}
+
 
 @compute @workgroup_size(64)
 fn conv2d_implicit(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -222,7 +196,8 @@ fn conv2d_implicit(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgr
             break;
         }
         let channel = g * p.mg + co;
-        dst[out_base + channel * ohw] = finish(channel, accs[i / 4u][i % 4u]);
+        let at = out_base + channel * ohw;
+        dst[at] = epilogue(accs[i / 4u][i % 4u], bias[channel], at, p.flags);
     }
 }
 
@@ -263,17 +238,10 @@ fn conv2d_depthwise4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
             acc = fma(vec4<f32>(wv), vec4<f32>(row[kx], row[kx + 1u], row[kx + 2u], row[kx + 3u]), acc);
         }
     }
-    if (p.flags & FLAG_BIAS) != 0u {
-        acc += vec4<f32>(bias[co]);
-    }
     let out = p.out_shift + ((image * p.c_out + co) * p.oh + oy) * p.ow + ox0;
     for (var e = 0u; e < 4u; e++) {
         if ox0 + e < p.ow {
-            var v = acc[e];
-            if (p.flags & FLAG_RELU) != 0u {
-                v = relu_f32(v);
-            }
-            dst[out + e] = v;
+            dst[out + e] = epilogue(acc[e], bias[co], out + e, p.flags);
         }
     }
 }
@@ -331,14 +299,8 @@ fn store_row4(plane: u32, oy: u32, ox: u32, co: u32, acc: vec4<f32>) {
     if oy >= p.oh {
         return;
     }
-    var v = acc;
-    if (p.flags & FLAG_BIAS) != 0u {
-        v += vec4<f32>(bias[co]);
-    }
-    if (p.flags & FLAG_RELU) != 0u {
-        v = vec4<f32>(relu_f32(v.x), relu_f32(v.y), relu_f32(v.z), relu_f32(v.w));
-    }
-    dst4[(p.out_shift + (plane * p.oh + oy) * p.ow + ox) / 4u] = v;
+    let at = p.out_shift + (plane * p.oh + oy) * p.ow + ox;
+    dst4[at / 4u] = epilogue4(acc, bias[co], at, p.flags);
 }
 
 @compute @workgroup_size(64)

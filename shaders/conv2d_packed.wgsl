@@ -14,8 +14,8 @@
 // conv2d_packed_rows (_32) computes 2 rows x 4 pixels where rows are whole vec4s (see
 // its own comment).
 // The first chunk of input channels writes the output, later ones add to it (so the
-// sums are two-level, which bounds the rounding), and the last adds the bias (FLAG_BIAS)
-// and applies relu (FLAG_RELU). The code is unrolled by hand so that the sums stay in
+// sums are two-level, which bounds the rounding), and the last applies the epilogue
+// (bias, residual, activation: shaders/lib/epilogue.wgsl). The code is unrolled by hand so that the sums stay in
 // registers: on a CPU driver a dynamically indexed array lives in memory, one lane at a
 // time.
 //
@@ -28,6 +28,7 @@
 //                @binding(3) dst    output images of the chunk, from out_shift read_write
 //                @binding(4) params PackedParams uniform (declared in src/kernels/conv2d/mod.rs)
 //                @binding(8) src4   src again, as vec4 (_1x1, _rows)        read
+//                @binding(20) residual over dst's window (RESIDUAL)     read
 //                @binding(9) dst4   dst again, as vec4 (_1x1, _rows)        read_write
 //                grid: pixels of the chunk (n * oh * ow) / 512, spilled into y
 
@@ -88,12 +89,6 @@ fn source_coord(i: i32, size: i32, mode: u32) -> i32 {
     }
 }
 
-fn relu_f32(v: f32) -> f32 {
-    let bits = bitcast<u32>(v);
-    let nan = (bits & 0x7fffffffu) > 0x7f800000u;
-    return select(v, 0.0, bits > 0x80000000u && !nan);
-}
-
 // The input value at padded coordinate (y, x) of the plane starting at `plane`.
 fn tap(plane: u32, y: i32, x: i32) -> f32 {
     let p = params;
@@ -119,12 +114,7 @@ fn store(o: u32, co: u32, v_in: f32) {
         v += dst[index];
     }
     if (p.flags & FLAG_LAST_CHUNK) != 0u {
-        if (p.flags & FLAG_BIAS) != 0u {
-            v += bias[p.group * p.mg + co];
-        }
-        if (p.flags & FLAG_RELU) != 0u {
-            v = relu_f32(v);
-        }
+        v = epilogue(v, bias[p.group * p.mg + co], index, p.flags);
     }
     dst[index] = v;
 }
@@ -482,7 +472,7 @@ fn store_run(o: u32, co: u32, a: vec4<f32>, b: vec4<f32>) {
 }
 
 // The chunk's way for a vec4 of channel c (of the group) bound for dst4[at]: add what
-// earlier chunks wrote, then in the last chunk the bias and relu.
+// earlier chunks wrote, then in the last chunk the epilogue.
 fn finish4(at: u32, c: u32, v_in: vec4<f32>) -> vec4<f32> {
     let p = params;
     var v = v_in;
@@ -490,12 +480,7 @@ fn finish4(at: u32, c: u32, v_in: vec4<f32>) -> vec4<f32> {
         v += dst4[at];
     }
     if (p.flags & FLAG_LAST_CHUNK) != 0u {
-        if (p.flags & FLAG_BIAS) != 0u {
-            v += vec4<f32>(bias[p.group * p.mg + c]);
-        }
-        if (p.flags & FLAG_RELU) != 0u {
-            v = vec4<f32>(relu_f32(v.x), relu_f32(v.y), relu_f32(v.z), relu_f32(v.w));
-        }
+        v = epilogue4(v, bias[p.group * p.mg + c], at * 4u, p.flags);
     }
     return v;
 }

@@ -21,8 +21,9 @@
 //   from the uniform block (CPU drivers: see conv2d_packed.wgsl). The first chunk writes
 //   M, later ones add to it. grid: (tiles / 512, xi of the block).
 // winograd_output: one invocation per (c_out, image, ty, 4 tiles): 16 vec4 loads of M,
-//   2x8 outputs, bias (FLAG_BIAS), relu (FLAG_RELU). An invocation with an inf or NaN
-//   output appends its index to the list of quads to fix.
+//   2x8 outputs, then the epilogue (bias, residual, activation:
+//   shaders/lib/epilogue.wgsl). An invocation whose transform gives an inf or NaN
+//   appends its index to the list of quads to fix.
 // winograd_fix_args: one invocation: the workgroup counts of winograd_fix (one
 //   workgroup per listed quad, in x and spilling into y, as many as the limits allow),
 //   and the list emptied for the next run.
@@ -49,6 +50,7 @@
 // @binding(16) fix_list  the listed quads        read_write  (winograd_output, winograd_fix)
 // @binding(17) fix_groups  winograd_fix's workgroup counts (x, y, z)
 //                                                read_write  (winograd_fix_args)
+// @binding(20) residual  over dst's window       read        (winograd_output, winograd_fix)
 
 const BLOCK: u32 = 16384u;
 
@@ -665,14 +667,9 @@ fn winograd_gemm16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workg
     store_m(15u, xi, first, a15_0, a15_1);
 }
 
-fn relu4(v: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(relu_f32(v.x), relu_f32(v.y), relu_f32(v.z), relu_f32(v.w));
-}
-
-fn relu_f32(v: f32) -> f32 {
-    let bits = bitcast<u32>(v);
-    let nan = (bits & 0x7fffffffu) > 0x7f800000u;
-    return select(v, 0.0, bits > 0x80000000u && !nan);
+// The epilogue past the bias (which the output rows already hold).
+fn after_bias() -> u32 {
+    return params.flags & ~FLAG_BIAS;
 }
 
 // A^T applied along a row of M for 4 tiles: (m0 + m1 + m2, m1 - m2 - m3).
@@ -689,25 +686,19 @@ fn output_row(at4: u32, plane4: u32, i: u32) -> Pair {
     return Pair(m0 + m1 + m2, m1 - m2 - m3);
 }
 
-fn put(at: u32, x: u32, v_in: f32) {
-    let p = params;
-    if x < p.ow {
-        var v = v_in;
-        if (p.flags & FLAG_RELU) != 0u {
-            v = relu_f32(v);
-        }
-        dst[at + x] = v;
+fn put(at: u32, x: u32, v: f32) {
+    if x < params.ow {
+        dst[at + x] = epilogue(v, 0.0, at + x, after_bias());
     }
 }
 
-fn put2(at: u32, x: u32, v_in: vec2<f32>) {
-    let p = params;
-    if x < p.ow {
-        var v = v_in;
-        if (p.flags & FLAG_RELU) != 0u {
-            v = vec2<f32>(relu_f32(v.x), relu_f32(v.y));
-        }
-        dst2[(at + x) / 2u] = v;
+fn put2(at: u32, x: u32, v: vec2<f32>) {
+    if x < params.ow {
+        let i = at + x;
+        dst2[i / 2u] = vec2<f32>(
+            epilogue(v.x, 0.0, i, after_bias()),
+            epilogue(v.y, 0.0, i + 1u, after_bias()),
+        );
     }
 }
 
@@ -721,15 +712,11 @@ fn store_row(row: u32, oy: u32, x: u32, r: Pair, b: f32) {
     let c = r.b + b;
     if p.ow % 4u == 0u {
         // rows of whole vec4s: the 8 columns as 2 vec4 (the second may lie past the row)
-        var lo = vec4<f32>(a.x, c.x, a.y, c.y);
-        var hi = vec4<f32>(a.z, c.z, a.w, c.w);
-        if (p.flags & FLAG_RELU) != 0u {
-            lo = relu4(lo);
-            hi = relu4(hi);
-        }
-        dst4[(row + x) / 4u] = lo;
+        let lo = vec4<f32>(a.x, c.x, a.y, c.y);
+        let hi = vec4<f32>(a.z, c.z, a.w, c.w);
+        dst4[(row + x) / 4u] = epilogue4(lo, 0.0, row + x, after_bias());
         if x + 4u < p.ow {
-            dst4[(row + x) / 4u + 1u] = hi;
+            dst4[(row + x) / 4u + 1u] = epilogue4(hi, 0.0, row + x + 4u, after_bias());
         }
         return;
     }
@@ -815,14 +802,8 @@ fn winograd_fix(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
         let oy = 2u * (p.ty0 + t.ty) + j / 8u;
         let ox = 8u * t.txb + j % 8u;
         if oy < p.oh && ox < p.ow {
-            var v = direct_sum(t.n, t.c, oy, ox);
-            if (p.flags & FLAG_BIAS) != 0u {
-                v += bias[t.c];
-            }
-            if (p.flags & FLAG_RELU) != 0u {
-                v = relu_f32(v);
-            }
-            dst[p.out_shift + ((t.n * p.c_out + t.c) * p.oh + oy) * p.ow + ox] = v;
+            let at = p.out_shift + ((t.n * p.c_out + t.c) * p.oh + oy) * p.ow + ox;
+            dst[at] = epilogue(direct_sum(t.n, t.c, oy, ox), bias[t.c], at, p.flags);
         }
     }
 }

@@ -41,32 +41,6 @@ fn linear_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return gid.x + gid.y * nwg.x * WG;
 }
 
-// a < b for numbers (not NaN), on the bits: a compiler may turn a float compare and
-// select into min/max, which need not keep -0.0 (llvmpipe does not)
-fn less(a: f32, b: f32) -> bool {
-    let ua = bitcast<u32>(a);
-    let ub = bitcast<u32>(b);
-    // a key ordered as the numbers are (-0.0 just below +0.0)
-    let ka = select(ua | 0x80000000u, ~ua, (ua & 0x80000000u) != 0u);
-    let kb = select(ub | 0x80000000u, ~ub, (ub & 0x80000000u) != 0u);
-    let zeros = ((ua | ub) & 0x7fffffffu) == 0u;
-    return ka < kb && !zeros;
-}
-
-// torch.clamp of a number: a bound wins only when strictly past it (-0.0 stays -0.0
-// with min 0), and max wins when min > max.
-fn clampf(v: f32, lo: f32, hi: f32) -> f32 {
-    let low = select(v, lo, less(v, lo));
-    return select(low, hi, less(hi, low));
-}
-
-fn sigmoid(v: f32) -> f32 {
-    // exp of -|v| only: no overflow
-    let e = exp_neg(-abs(v));
-    let s = 1.0 / (1.0 + e);
-    return select(e * s, s, v >= 0.0);
-}
-
 fn tanh_(v: f32) -> f32 {
     let a = abs(v);
     if a < 0.625 {
@@ -98,7 +72,7 @@ fn unary_op(v: f32) -> f32 {
             r = clampf(p.alpha * v + p.beta, 0.0, 1.0);
         }
         case OP_HARDSWISH: {
-            r = v * clampf(v + 3.0, 0.0, 6.0) / 6.0;
+            r = hardswish(v);
         }
         case OP_TANH: {
             r = tanh_(v);

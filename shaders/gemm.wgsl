@@ -19,12 +19,13 @@
 //   B[k, j]  = b[b_off + g*b_gs + k*b_rs + (j / b_hw)*b_ns + j % b_hw]
 //   C[m, j]  = c[c_off + g*c_gs + m*c_ms + (j / c_hw)*c_ns + j % c_hw]
 //   bias[m]  = bias[bias_off + g*bias_gs + m]        (when FLAG_BIAS is set)
-// relu (FLAG_RELU) is torch.relu on the bits, as in relu.wgsl.
+// The epilogue (shaders/lib/epilogue.wgsl): bias, residual[C index], activation.
 // @binding(0) a      array<f32>   read        weight [groups][m][k]
 // @binding(1) b      array<f32>   read        columns, or the input (pointwise)
 // @binding(2) bias   array<f32>   read        [groups * m]
 // @binding(3) c      array<f32>   read_write  output
 // @binding(4) params GemmParams   uniform (declared in src/kernels/gemm.rs)
+// @binding(20) residual array<f32> read      over c's window (RESIDUAL)
 // grid: (ceil(n / 64), ceil(m / 64), groups)
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -39,12 +40,6 @@ const TK: u32 = 16u;
 // [k][m] and [k][n] tiles
 var<workgroup> a_tile: array<f32, 1024>;
 var<workgroup> b_tile: array<f32, 1024>;
-
-fn relu_f32(v: f32) -> f32 {
-    let bits = bitcast<u32>(v);
-    let nan = (bits & 0x7fffffffu) > 0x7f800000u;
-    return select(v, 0.0, bits > 0x80000000u && !nan);
-}
 
 @compute @workgroup_size(16, 16)
 fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -114,25 +109,20 @@ fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
             if col >= p.n {
                 continue;
             }
-            var v = acc[i][j] + bias_v;
-            if (p.flags & FLAG_RELU) != 0u {
-                v = relu_f32(v);
-            }
-            c[row_base + (col / p.c_hw) * p.c_ns + col % p.c_hw] = v;
+            let at = row_base + (col / p.c_hw) * p.c_ns + col % p.c_hw;
+            c[at] = epilogue(acc[i][j], bias_v, at, p.flags);
         }
     }
 }
 
-fn store(g: u32, m: u32, col: u32, v_in: f32) {
+fn store(g: u32, m: u32, col: u32, v: f32) {
     let p = params;
-    var v = v_in;
+    var bias_v = 0.0;
     if (p.flags & FLAG_BIAS) != 0u {
-        v += bias[p.bias_off + g * p.bias_gs + m];
+        bias_v = bias[p.bias_off + g * p.bias_gs + m];
     }
-    if (p.flags & FLAG_RELU) != 0u {
-        v = relu_f32(v);
-    }
-    c[p.c_off + g * p.c_gs + m * p.c_ms + (col / p.c_hw) * p.c_ns + col % p.c_hw] = v;
+    let at = p.c_off + g * p.c_gs + m * p.c_ms + (col / p.c_hw) * p.c_ns + col % p.c_hw;
+    c[at] = epilogue(v, bias_v, at, p.flags);
 }
 
 @compute @workgroup_size(64)

@@ -6,7 +6,7 @@ use crate::device::DeviceKind;
 use crate::error::{Error, Result};
 use crate::kernels::{self, Conv2dOptions};
 use crate::op::conv_transpose2d::ConvTranspose2dParams;
-use crate::op::conv2d::Conv2dParams;
+use crate::op::conv2d::{Conv2dParams, Epilogue};
 use crate::op::copy::{Permutation, SliceParams, dim_of};
 use crate::op::elementwise::{Binary, Unary};
 use crate::op::interpolate::InterpolateParams;
@@ -138,7 +138,7 @@ pub fn conv2d_ext(
 ) -> Result<Tensor> {
     let op = Op::Conv2d {
         params: *params,
-        relu: options.relu,
+        epilogue: Epilogue::relu(options.relu),
     };
     run_with(&op, &[Some(input), Some(weight), bias], options).map(|(y, _)| y)
 }

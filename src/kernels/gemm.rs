@@ -6,6 +6,7 @@
 use crate::device::{Bind, GpuHandle, Slot};
 use crate::error::{Error, Result};
 use crate::kernels::shaders::Shader;
+use crate::op::conv2d::{Activation, Epilogue};
 
 uniform! {
     /// `GemmParams` of gemm.wgsl. Index maps:
@@ -42,17 +43,15 @@ wgsl_consts! {
     EPILOGUE {
         /// Add the bias.
         FLAG_BIAS = 1,
-        /// Apply relu (on the bits, as `relu.wgsl`).
-        FLAG_RELU = 2,
         /// The first chunk of a sum split over input channels: write, do not add.
         FLAG_FIRST_CHUNK = 4,
-        /// The last chunk: apply bias and relu.
+        /// The last chunk: apply the epilogue (bias, residual, activation).
         FLAG_LAST_CHUNK = 8,
     }
 }
 
 const GEMM_LAYOUT: &[(u32, Slot)] =
-    layout![0 => Read, 1 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform];
+    layout![0 => Read, 1 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform, 20 => Read];
 
 /// The tiled GEMM's output tile: 64 x 64 per workgroup.
 const GEMM_TILE: u64 = 64;
@@ -120,15 +119,18 @@ fn gemm_grid(
 }
 
 /// Records one GEMM dispatch over `groups` groups: bindings 0 (A), 1 (B), 2 (bias, any
-/// buffer when `p.flags` has no bias) and 3 (C), laid out as `p` says.
+/// buffer when `p.flags` has no bias), 3 (C) and 20 (the residual over C's window, any
+/// buffer when `epilogue` adds none), laid out as `p` says.
 pub(crate) fn dispatch_gemm(
     gpu: &GpuHandle,
-    variant: GemmVariant,
-    binds: &[Bind<'_>; 4],
+    (variant, epilogue): (GemmVariant, Epilogue),
+    binds: &[Bind<'_>; 5],
     p: &GemmParams,
     groups: usize,
 ) -> Result<()> {
-    let pipeline = gpu.pipeline(&Shader::Gemm.entry(variant.entry(), GEMM_LAYOUT))?;
+    let mut spec = Shader::Gemm.entry(variant.entry(), GEMM_LAYOUT);
+    spec.constants.extend(epilogue_constants(epilogue));
+    let pipeline = gpu.pipeline(&spec)?;
     gpu.dispatch(
         &pipeline,
         binds,
@@ -157,9 +159,11 @@ pub(crate) fn record(
         Bind::at(1, b.0, 0, b.1 * 4),
         Bind::at(2, bias_buf, 0, bias_len * 4),
         Bind::at(3, c, 0, c_len * 4),
+        // no residual: A stands in, never read
+        Bind::at(20, a.0, 0, 4),
     ];
     let variant = super::policy(gpu)?.gemm;
-    dispatch_gemm(gpu, variant, &binds, &p, 1)
+    dispatch_gemm(gpu, (variant, Epilogue::default()), &binds, &p, 1)
 }
 
 /// `c [m, n] = a [m, k] @ b [k, n]` (`matmul`), with `k > 0`.
@@ -209,4 +213,20 @@ pub(crate) fn linear(
     };
     let bias = bias.map(|b| (b, m as u64));
     record(gpu, (w, (m * k) as u64), (x, (n * k) as u64), bias, y, p)
+}
+
+/// The override constants of an epilogue (`shaders/lib/epilogue.wgsl`): its activation
+/// (`ACT`) and whether it adds a residual (`RESIDUAL`).
+pub(crate) fn epilogue_constants(e: Epilogue) -> [(&'static str, f64); 2] {
+    let act = match e.activation {
+        None => 0.0,
+        Some(Activation::Relu) => 1.0,
+        Some(Activation::Relu6) => 2.0,
+        Some(Activation::HardSwish) => 3.0,
+        Some(Activation::Silu) => 4.0,
+    };
+    [
+        ("ACT", act),
+        ("RESIDUAL", if e.residual { 1.0 } else { 0.0 }),
+    ]
 }

@@ -163,17 +163,30 @@ pub(crate) fn launch(
         gpu.reserve(call.cost())?;
     }
     match call {
-        Call::Conv2d { geometry, relu, .. } => {
+        Call::Conv2d {
+            geometry, epilogue, ..
+        } => {
             let (x, w) = (input(0)?, input(1)?);
+            let r = match inputs.get(3).copied().flatten() {
+                Some(r) => Some(r.gpu_buffer()?),
+                None => None,
+            };
             if x.numel() == 0 || w.numel() == 0 {
-                // no input channels: the output is the bias (or zeros)
-                return conv2d::launch_no_channels(device, gpu, y, bias(2)?, geometry, *relu);
+                // no input channels: the output is the bias (or zeros), then the epilogue
+                return conv2d::launch_no_channels(
+                    device,
+                    gpu,
+                    (y, r),
+                    bias(2)?,
+                    geometry,
+                    *epilogue,
+                );
             }
             let io = conv2d::ConvIo::new(
                 (x.gpu_buffer()?, w.gpu_buffer()?, y),
                 w.numel() as u64 * 4,
                 bias(2)?,
-                *relu,
+                (*epilogue, r),
             );
             conv2d::launch(device, gpu, &io, geometry, conv)
         }

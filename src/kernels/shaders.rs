@@ -76,10 +76,15 @@ macro_rules! shaders {
 shaders! {
     Relu => "relu.wgsl" { uniforms: [super::relu::ReluParams], consts: [] },
     Im2col => "im2col.wgsl" { uniforms: [super::conv2d::Im2colParams], consts: [] },
-    Gemm => "gemm.wgsl" { uniforms: [super::gemm::GemmParams], consts: [super::gemm::EPILOGUE] },
+    Gemm => "gemm.wgsl" {
+        uniforms: [super::gemm::GemmParams],
+        consts: [super::gemm::EPILOGUE],
+        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl"]
+    },
     Conv2d => "conv2d.wgsl" {
         uniforms: [super::conv2d::DirectParams],
-        consts: [super::gemm::EPILOGUE]
+        consts: [super::gemm::EPILOGUE],
+        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl"]
     },
     Pool2d => "pool2d.wgsl" {
         uniforms: [super::pool2d::PoolParams],
@@ -91,11 +96,13 @@ shaders! {
     },
     Conv2dPacked => "conv2d_packed.wgsl" {
         uniforms: [super::conv2d::PackParams, super::conv2d::PackedParams],
-        consts: [super::gemm::EPILOGUE]
+        consts: [super::gemm::EPILOGUE],
+        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl"]
     },
     Conv2dWinograd => "conv2d_winograd.wgsl" {
         uniforms: [super::conv2d::WinoParams],
-        consts: [super::gemm::EPILOGUE]
+        consts: [super::gemm::EPILOGUE],
+        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl"]
     },
     Roofline => "roofline.wgsl" { uniforms: [super::roofline::RoofParams], consts: [] },
     Elementwise => "elementwise.wgsl" {
@@ -105,7 +112,7 @@ shaders! {
             super::elementwise::BatchNormParams
         ],
         consts: [super::elementwise::ELEMENTWISE_OPS],
-        libs: ["math.wgsl"]
+        libs: ["math.wgsl", "activation.wgsl"]
     },
     Softmax => "softmax.wgsl" {
         uniforms: [super::softmax::SoftmaxParams], consts: [], libs: ["math.wgsl"]

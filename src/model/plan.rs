@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use super::graph::{AutoPad, Graph, HostData, HostValue, Node, NodeOp, ValueId, ViewShape};
 use crate::error::{Error, Result};
 use crate::op::conv_transpose2d::ConvTranspose2dParams;
-use crate::op::conv2d::Padding;
+use crate::op::conv2d::{Activation, Epilogue, Padding};
 use crate::op::copy::{Permutation, SliceParams};
 use crate::op::elementwise::{Binary, BroadcastGeometry, Unary};
 use crate::op::resize::ResizeParams;
@@ -479,7 +479,7 @@ impl Plan {
                 },
             );
         }
-        plan.steps = planner.steps;
+        plan.steps = fuse_epilogues(planner.steps, &graph.outputs);
         for (i, step) in plan.steps.iter().enumerate() {
             for a in step.args.iter().flatten() {
                 if let Arg::Value(v) = a
@@ -836,7 +836,7 @@ impl Planner<'_> {
                 self.emit_op(
                     Op::Conv2d {
                         params,
-                        relu: *relu,
+                        epilogue: Epilogue::relu(*relu),
                     },
                     args,
                     Some(out),
@@ -1610,4 +1610,125 @@ impl Planner<'_> {
         self.view(product, shape, Some(out));
         Ok(())
     }
+}
+
+/// Folds into a convolution's epilogue what a network does to its output alone: a
+/// residual `Add` of a tensor of the same shape (the convolution moves to the `Add`'s
+/// place, after the other operand is computed), then relu, relu6 (`Clip(0, 6)`),
+/// hardswish, or silu (`Mul(x, Sigmoid(x))`). A value also read elsewhere, or a graph
+/// output, is left alone; so is a broadcast `Add`. The fused kernel rounds each step
+/// as the separate ops do, so the numbers do not change.
+fn fuse_epilogues(steps: Vec<Step>, outputs: &[ValueId]) -> Vec<Step> {
+    let mut readers: HashMap<ValueId, usize> = HashMap::new();
+    for v in steps
+        .iter()
+        .flat_map(|s| s.args.iter().flatten())
+        .filter_map(|a| match a {
+            Arg::Value(v) => Some(*v),
+            Arg::Weight(_) => None,
+        })
+        .chain(outputs.iter().copied())
+    {
+        *readers.entry(v).or_default() += 1;
+    }
+    let mut steps: Vec<Option<Step>> = steps.into_iter().map(Some).collect();
+    // the step that computes each value, while it is a convolution open to fusion
+    let mut conv_of: HashMap<ValueId, usize> = HashMap::new();
+    let value = |a: &Option<Arg>| match a {
+        Some(Arg::Value(v)) => Some(*v),
+        _ => None,
+    };
+    for i in 0..steps.len() {
+        let Some(step) = steps[i].clone() else {
+            continue;
+        };
+        let Kernel::Op(op) = step.kernel else {
+            continue;
+        };
+        if let Op::Conv2d { .. } = op {
+            conv_of.insert(step.out, i);
+            continue;
+        }
+        let only_reader = |v: ValueId| readers.get(&v) == Some(&1);
+        // a convolution computing `v`, read by this step alone, whose epilogue has
+        // room for `what` (an activation comes last)
+        let open = |v: ValueId, steps: &[Option<Step>], activation: bool| {
+            let j = *conv_of.get(&v)?;
+            let Some(Kernel::Op(Op::Conv2d { epilogue, .. })) =
+                steps[j].as_ref().map(|s| &s.kernel)
+            else {
+                return None;
+            };
+            let free = epilogue.activation.is_none() && (activation || !epilogue.residual);
+            free.then_some(j)
+        };
+        let activation = match op {
+            Op::Relu | Op::Unary(Unary::Relu) => Some(Activation::Relu),
+            Op::Unary(Unary::Clamp { min, max }) if min == 0.0 && max == 6.0 => {
+                Some(Activation::Relu6)
+            }
+            Op::Unary(Unary::HardSwish) => Some(Activation::HardSwish),
+            _ => None,
+        };
+        let fused = match (op, activation) {
+            (_, Some(a)) => value(&step.args[0])
+                .filter(|&v| only_reader(v))
+                .and_then(|v| open(v, &steps, true))
+                .map(|j| (j, Some(a), None, Vec::new())),
+            (Op::Binary(Binary::Add), None) => {
+                let (a, b) = (value(&step.args[0]), value(&step.args[1]));
+                [(a, b), (b, a)].into_iter().find_map(|(c, other)| {
+                    let (c, other) = (c?, other?);
+                    let j = open(c, &steps, false).filter(|_| only_reader(c))?;
+                    let conv = steps[j].as_ref()?;
+                    // the same shape: no broadcast
+                    (conv.shape == step.shape && c != other).then_some((
+                        j,
+                        None,
+                        Some(other),
+                        Vec::new(),
+                    ))
+                })
+            }
+            // Mul(x, Sigmoid(x)) of a convolution's x, read by these two alone
+            (Op::Binary(Binary::Mul), None) => {
+                let (a, b) = (value(&step.args[0]), value(&step.args[1]));
+                [(a, b), (b, a)].into_iter().find_map(|(x, s)| {
+                    let (x, s) = (x?, s?);
+                    let k = steps.iter().position(|t| {
+                        t.as_ref().is_some_and(|t| {
+                            t.out == s
+                                && t.kernel == Kernel::Op(Op::Unary(Unary::Sigmoid))
+                                && value(&t.args[0]) == Some(x)
+                        })
+                    })?;
+                    let twice = readers.get(&x) == Some(&2) && only_reader(s);
+                    let j = open(x, &steps, true).filter(|_| twice)?;
+                    Some((j, Some(Activation::Silu), None, vec![k]))
+                })
+            }
+            _ => None,
+        };
+        let Some((j, a, residual, also)) = fused else {
+            continue;
+        };
+        let mut conv = steps[j].take().expect("an open convolution");
+        if let Kernel::Op(Op::Conv2d { epilogue, .. }) = &mut conv.kernel {
+            if let Some(r) = residual {
+                epilogue.residual = true;
+                conv.args.resize(3, None);
+                conv.args.push(Some(Arg::Value(r)));
+            }
+            epilogue.activation = epilogue.activation.or(a);
+        }
+        conv.out = step.out;
+        conv.shape = step.shape.clone();
+        for k in also {
+            steps[k] = None;
+        }
+        conv_of.insert(step.out, i);
+        // the fused convolution runs here, once every operand is computed
+        steps[i] = Some(conv);
+    }
+    steps.into_iter().flatten().collect()
 }

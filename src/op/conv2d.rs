@@ -403,3 +403,49 @@ impl Conv2dGeometry {
         self.kh == 1 && self.kw == 1 && self.stride == [1, 1] && self.pad == [0; 4]
     }
 }
+
+/// What a convolution's kernel does past its sum and bias, in the order the separate
+/// ops would: add `residual` (a tensor of the output's shape, the call's fourth input),
+/// then apply `activation`. Each step rounds as its op does, so a fused call gives the
+/// unfused ops' numbers (bit for bit for relu and relu6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Epilogue {
+    pub residual: bool,
+    pub activation: Option<Activation>,
+}
+
+impl Epilogue {
+    /// relu, or nothing.
+    pub fn relu(on: bool) -> Self {
+        Self {
+            residual: false,
+            activation: on.then_some(Activation::Relu),
+        }
+    }
+}
+
+/// An activation a convolution applies in its epilogue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// `torch.relu`.
+    Relu,
+    /// `clamp(x, 0, 6)` (`nn.ReLU6`, ONNX `Clip(0, 6)`).
+    Relu6,
+    /// `F.hardswish`.
+    HardSwish,
+    /// `x * sigmoid(x)` (`F.silu`, ONNX `Mul(x, Sigmoid(x))`).
+    Silu,
+}
+
+impl Activation {
+    /// The activation on one value, as its elementwise op computes it.
+    pub fn apply(self, v: f32) -> f32 {
+        use crate::op::elementwise::{Binary, Unary};
+        match self {
+            Activation::Relu => Unary::Relu.apply(v),
+            Activation::Relu6 => Unary::Clamp { min: 0.0, max: 6.0 }.apply(v),
+            Activation::HardSwish => Unary::HardSwish.apply(v),
+            Activation::Silu => Binary::Mul.apply(v, Unary::Sigmoid.apply(v)),
+        }
+    }
+}

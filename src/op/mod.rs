@@ -21,7 +21,7 @@ pub mod softmax;
 
 use self::batch_norm::BatchNormGeometry;
 use self::conv_transpose2d::{ConvTranspose2dGeometry, ConvTranspose2dParams};
-use self::conv2d::{Conv2dGeometry, Conv2dParams};
+use self::conv2d::{Conv2dGeometry, Conv2dParams, Epilogue};
 use self::copy::{CatGeometry, Permutation, PermuteGeometry, SliceGeometry, SliceParams};
 use self::elementwise::{Binary, BroadcastGeometry, Unary};
 use self::interpolate::{InterpolateGeometry, InterpolateMode, InterpolateParams};
@@ -167,11 +167,13 @@ impl OpKind {
     }
 
     /// The names of the inputs, in order; conv2d's, conv_transpose2d's and linear's
-    /// `bias` and batch_norm's `weight` and `bias` are optional. `cat` takes any number
+    /// `bias`, conv2d's `residual` (an epilogue's) and batch_norm's `weight` and `bias`
+    /// are optional. `cat` takes any number
     /// of inputs (one or more), all `tensors`: a call passes each of them, in order.
     pub fn inputs(self) -> &'static [&'static str] {
         match self {
-            Self::Conv2d | Self::ConvTranspose2d | Self::Linear => &["input", "weight", "bias"],
+            Self::Conv2d => &["input", "weight", "bias", "residual"],
+            Self::ConvTranspose2d | Self::Linear => &["input", "weight", "bias"],
             Self::Cat => &["tensors"],
             Self::Matmul | Self::Add | Self::Sub | Self::Mul | Self::Div => &["input", "other"],
             Self::BatchNorm => &["input", "running_mean", "running_var", "weight", "bias"],
@@ -183,10 +185,11 @@ impl OpKind {
 /// One call of an operator with its parameters (not yet its inputs).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Op {
-    /// `conv2d(input, weight, bias)`, and relu of it when `relu` (one fused call).
+    /// `conv2d(input, weight, bias)`, then its [`Epilogue`] (a residual added, an
+    /// activation) in the same kernel.
     Conv2d {
         params: Conv2dParams,
-        relu: bool,
+        epilogue: Epilogue,
     },
     MaxPool2d {
         params: MaxPool2dParams,
@@ -292,7 +295,7 @@ impl Op {
         Ok(match kind {
             OpKind::Conv2d => Op::Conv2d {
                 params: kw.conv2d_params()?,
-                relu: false,
+                epilogue: Epilogue::default(),
             },
             OpKind::MaxPool2d => Op::MaxPool2d {
                 params: kw.max_pool2d_params()?,
@@ -420,11 +423,31 @@ impl Op {
         };
         let optional = |i: usize| inputs.get(i).copied().flatten();
         Ok(match *self {
-            Op::Conv2d { params, relu } => Call::Conv2d {
-                geometry: params.geometry(input(0)?, input(1)?, optional(2))?,
-                relu,
-                bias: optional(2).is_some(),
-            },
+            Op::Conv2d { params, epilogue } => {
+                let geometry = params.geometry(input(0)?, input(1)?, optional(2))?;
+                let out = geometry.output_shape();
+                match (epilogue.residual, optional(3)) {
+                    (true, Some(r)) if r == out.as_slice() => {}
+                    (true, r) => {
+                        return Err(Error::shape(
+                            name,
+                            format!("the residual must have the output's shape {out:?}, got {r:?}"),
+                        ));
+                    }
+                    (false, Some(_)) => {
+                        return Err(Error::shape(
+                            name,
+                            "a residual was given to a convolution that adds none",
+                        ));
+                    }
+                    (false, None) => {}
+                }
+                Call::Conv2d {
+                    geometry,
+                    epilogue,
+                    bias: optional(2).is_some(),
+                }
+            }
             Op::MaxPool2d {
                 params,
                 return_indices,
@@ -504,7 +527,7 @@ impl Op {
 pub enum Call {
     Conv2d {
         geometry: Conv2dGeometry,
-        relu: bool,
+        epilogue: Epilogue,
         bias: bool,
     },
     MaxPool2d {

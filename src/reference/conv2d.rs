@@ -1,6 +1,6 @@
 //! Reference conv2d: the direct seven-loop convolution with f64 accumulation.
 
-use crate::op::conv2d::{Conv2dGeometry, PaddingMode};
+use crate::op::conv2d::{Conv2dGeometry, Epilogue, PaddingMode};
 
 /// The source index of padded coordinate `i` on an axis of `size`, or `None` for a
 /// zero, by `nn.Conv2d`'s padding mode.
@@ -38,6 +38,19 @@ pub fn conv2d(
     g: &Conv2dGeometry,
     relu: bool,
 ) -> Vec<f32> {
+    conv2d_fused(input, weight, bias, None, g, Epilogue::relu(relu))
+}
+
+/// [`conv2d`] followed by its epilogue: the residual (the output's shape) added to each
+/// output in f32, then the activation, as the separate ops compute them.
+pub fn conv2d_fused(
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    residual: Option<&[f32]>,
+    g: &Conv2dGeometry,
+    epilogue: Epilogue,
+) -> Vec<f32> {
     let mut out = vec![0.0f32; g.n * g.c_out * g.oh * g.ow];
     for n in 0..g.n {
         for co in 0..g.c_out {
@@ -67,11 +80,15 @@ pub fn conv2d(
                     if let Some(b) = bias {
                         acc += f64::from(b[co]);
                     }
+                    let at = ((n * g.c_out + co) * g.oh + oy) * g.ow + ox;
                     let mut v = acc as f32;
-                    if relu {
-                        v = super::relu::relu_value(v);
+                    if let Some(r) = residual {
+                        v += r[at];
                     }
-                    out[((n * g.c_out + co) * g.oh + oy) * g.ow + ox] = v;
+                    if let Some(a) = epilogue.activation {
+                        v = a.apply(v);
+                    }
+                    out[at] = v;
                 }
             }
         }

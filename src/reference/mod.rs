@@ -23,8 +23,17 @@ pub fn run(call: &Call, inputs: &[Option<&[f32]>]) -> (Vec<f32>, Option<Vec<i64>
     let input = |i: usize| inputs.get(i).copied().flatten().unwrap_or(&[]);
     let optional = |i: usize| inputs.get(i).copied().flatten();
     match call {
-        Call::Conv2d { geometry, relu, .. } => (
-            conv2d::conv2d(input(0), input(1), optional(2), geometry, *relu),
+        Call::Conv2d {
+            geometry, epilogue, ..
+        } => (
+            conv2d::conv2d_fused(
+                input(0),
+                input(1),
+                optional(2),
+                optional(3),
+                geometry,
+                *epilogue,
+            ),
             None,
         ),
         Call::MaxPool2d { geometry, indices } => {

@@ -1,8 +1,9 @@
 //! One image larger than a storage binding: its convolution in bands of output rows.
 //! Each band's input rows (its halo included) are copied out of the image, a channel
 //! at a time, into a buffer of their own; the band runs as a convolution of one image
-//! of those rows through the lowering it would pick; its output rows are copied into
-//! place. Buffer copies know no binding limit, so any image that fits in device memory
+//! of those rows through the lowering it would pick (with the band's rows of the
+//! residual, copied alike, where the epilogue adds one); its output rows are copied
+//! into place. Buffer copies know no binding limit, so any image that fits in device memory
 //! runs, whatever the lowering.
 //!
 //! With zero padding a band reads the input rows it overlaps and pads the rest, top
@@ -76,6 +77,12 @@ pub(super) fn launch(
     let band_x = Tensor::uninit(device, &[room.min(padded) as usize])?;
     let band_y = Tensor::uninit(device, &[room.min(out_image) as usize])?;
     let (bx, by) = (band_x.gpu_buffer()?, band_y.gpu_buffer()?);
+    // the residual's rows of each band, where the epilogue adds one
+    let band_r = match io.r {
+        Some(_) => Some(Tensor::uninit(device, &[room.min(out_image) as usize])?),
+        None => None,
+    };
+    let br = band_r.as_ref().map(Tensor::gpu_buffer).transpose()?;
     let (h, w) = (g.h as i64, g.w as u64);
     let (c_in, c_out) = (g.c_in as u64, g.c_out as u64);
     for n in 0..g.n as u64 {
@@ -115,16 +122,23 @@ pub(super) fn launch(
                 band.oh = end - first;
                 band.pad[0] = (start - reach_start) as usize;
                 band.pad[1] = (reach_stop - stop) as usize;
+                let out_rows = (end - first) as u64;
+                let (ow, oh) = (g.ow as u64, g.oh as u64);
+                if let (Some(r), Some(br)) = (io.r, br) {
+                    let image = Planes::image(r, n, c_out, oh, ow);
+                    let band = Planes::image(br, 0, c_out, out_rows, ow);
+                    rows::copy(gpu, c_out, (image, first as u64), (band, 0), out_rows)?;
+                }
                 let band_io = ConvIo {
                     x: bx,
                     y: by,
+                    r: br,
                     ..*io
                 };
                 super::launch(device, gpu, &band_io, &band, options)?;
                 // the band's output rows into place
-                let out_rows = (end - first) as u64;
-                let band_out = Planes::image(by, 0, c_out, out_rows, g.ow as u64);
-                let out = Planes::image(io.y, n, c_out, g.oh as u64, g.ow as u64);
+                let band_out = Planes::image(by, 0, c_out, out_rows, ow);
+                let out = Planes::image(io.y, n, c_out, oh, ow);
                 rows::copy(gpu, c_out, (band_out, 0), (out, first as u64), out_rows)?;
                 Ok(())
             },

@@ -48,12 +48,13 @@ impl DirectKernel {
     }
 }
 
-const DEPTHWISE_Q_LAYOUT: &[(u32, Slot)] =
-    layout![1 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform, 5 => Read, 6 => ReadWrite];
+const DEPTHWISE_Q_LAYOUT: &[(u32, Slot)] = layout![
+    1 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform, 5 => Read, 6 => ReadWrite, 20 => Read
+];
 const DOT_LAYOUT: &[(u32, Slot)] =
-    layout![2 => Read, 3 => ReadWrite, 4 => Uniform, 5 => Read, 7 => Read];
+    layout![2 => Read, 3 => ReadWrite, 4 => Uniform, 5 => Read, 7 => Read, 20 => Read];
 const DIRECT_LAYOUT: &[(u32, Slot)] =
-    layout![0 => Read, 1 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform];
+    layout![0 => Read, 1 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform, 20 => Read];
 
 /// Workgroups of the implicit kernel: 64 pixels in x, 16 channels in y, groups in z.
 fn implicit_grid(gpu: &GpuHandle, pixels: u64, g: &Conv2dGeometry) -> Result<[u32; 3]> {
@@ -85,7 +86,7 @@ pub(super) fn launch(
         DirectKernel::Direct => Shader::Conv2d.entry("conv2d_direct", DIRECT_LAYOUT),
         DirectKernel::Implicit => Shader::Conv2d.entry("conv2d_implicit", DIRECT_LAYOUT),
     };
-    let pipeline = gpu.pipeline(&spec)?;
+    let pipeline = gpu.pipeline(&io.specialise(spec))?;
     let (_, out_image) = image_sizes(g);
     let ohw = (g.oh * g.ow) as u64;
     let ConvIo {
@@ -96,6 +97,7 @@ pub(super) fn launch(
         w_size,
         b_size,
         flags,
+        ..
     } = *io;
     for_each_image_run(
         gpu,
@@ -120,7 +122,7 @@ pub(super) fn launch(
                 out_shift: y_shift,
                 ..DirectParams::default()
             };
-            let binds = match kernel {
+            let mut binds = match kernel {
                 // the input and the weights as vec4 (whole images, and filters of a
                 // multiple of 4 taps)
                 DirectKernel::Dot => vec![
@@ -144,6 +146,7 @@ pub(super) fn launch(
                     Bind::at(3, y, y_off, y_size),
                 ],
             };
+            binds.push(io.residual(y_off, y_size));
             let grid = match kernel {
                 DirectKernel::Dot | DirectKernel::DepthwiseRows(_) | DirectKernel::Depthwise4 => {
                     gpu.grid(total.div_ceil(64))?

@@ -60,8 +60,9 @@ pub(super) fn pointwise(
                 Bind::at(1, io.x, x_off, x_size),
                 Bind::at(2, io.b, 0, io.b_size),
                 Bind::at(3, io.y, y_off, y_size),
+                io.residual(y_off, y_size),
             ];
-            dispatch_gemm(gpu, variant, &binds, &params, g.groups)
+            dispatch_gemm(gpu, (variant, io.epilogue), &binds, &params, g.groups)
         },
     )
 }
@@ -160,8 +161,9 @@ pub(super) fn im2col(
                     Bind::at(1, c, 0, total * 4),
                     Bind::at(2, io.b, 0, io.b_size),
                     Bind::at(3, io.y, y_off, y_size),
+                    io.residual(y_off, y_size),
                 ];
-                dispatch_gemm(gpu, variant, &binds, &gp, g.groups)?;
+                dispatch_gemm(gpu, (variant, io.epilogue), &binds, &gp, g.groups)?;
             }
             Ok(())
         },

@@ -28,11 +28,11 @@ pub(crate) use packed::{PackParams, PackedParams};
 pub(crate) use winograd::WinoParams;
 
 use self::direct::DirectKernel;
-use crate::device::{Device, GpuHandle, Window};
+use crate::device::{Bind, Device, GpuHandle, PipelineSpec, Window};
 use crate::error::{Error, Result};
-use crate::kernels::gemm::{FLAG_BIAS, FLAG_RELU};
+use crate::kernels::gemm::{FLAG_BIAS, epilogue_constants};
 use crate::kernels::{GemmVariant, Policy, u32_of};
-use crate::op::conv2d::{Conv2dGeometry, PaddingMode};
+use crate::op::conv2d::{Conv2dGeometry, Epilogue, PaddingMode};
 
 /// Which GPU lowering runs a conv2d.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -167,46 +167,67 @@ pub(crate) fn choose(
 }
 
 /// The buffers of one conv2d call: input, weight, bias (the weight stands in when there
-/// is none: never read), output, the weight and bias sizes in bytes, and the
-/// epilogue flags.
+/// is none: never read), output, the residual its epilogue adds (if any), the weight
+/// and bias sizes in bytes, the bias flag, and the epilogue.
 #[derive(Clone, Copy)]
 pub(crate) struct ConvIo<'a> {
     pub x: &'a wgpu::Buffer,
     pub w: &'a wgpu::Buffer,
     pub b: &'a wgpu::Buffer,
     pub y: &'a wgpu::Buffer,
+    pub r: Option<&'a wgpu::Buffer>,
     pub w_size: u64,
     pub b_size: u64,
     pub flags: u32,
+    pub epilogue: Epilogue,
 }
 
 impl<'a> ConvIo<'a> {
-    /// The buffers of `y = conv2d(x, w, bias)`, relu fused when `relu`.
+    /// The buffers of `y = conv2d(x, w, bias)` followed by `epilogue` (its residual
+    /// `r`).
     pub(crate) fn new(
         (x, w, y): (&'a wgpu::Buffer, &'a wgpu::Buffer, &'a wgpu::Buffer),
         w_size: u64,
         bias: Option<(&'a wgpu::Buffer, u64)>,
-        relu: bool,
+        (epilogue, r): (Epilogue, Option<&'a wgpu::Buffer>),
     ) -> Self {
-        let mut flags = 0;
-        if bias.is_some() {
-            flags |= FLAG_BIAS;
-        }
-        if relu {
-            flags |= FLAG_RELU;
-        }
+        let flags = if bias.is_some() { FLAG_BIAS } else { 0 };
         let (b, b_size) = bias.unwrap_or((w, 4));
         Self {
             x,
             w,
             b,
             y,
+            r: r.filter(|_| epilogue.residual),
             w_size,
             b_size,
             flags,
+            epilogue: Epilogue {
+                residual: epilogue.residual && r.is_some(),
+                ..epilogue
+            },
         }
     }
+
+    /// The residual's binding (20) over the output's window `(offset, size)`, or the
+    /// weights standing in (never read) where the epilogue adds none.
+    pub(crate) fn residual(&self, offset: u64, size: u64) -> Bind<'a> {
+        match self.r {
+            Some(r) => Bind::at(RESIDUAL_BINDING, r, offset, size),
+            None => Bind::at(RESIDUAL_BINDING, self.w, 0, 4),
+        }
+    }
+
+    /// `spec` specialised to this call's epilogue.
+    pub(crate) fn specialise(&self, mut spec: PipelineSpec) -> PipelineSpec {
+        spec.constants.extend(epilogue_constants(self.epilogue));
+        spec
+    }
 }
+
+/// The binding of the residual in every kernel with the epilogue
+/// (`shaders/lib/epilogue.wgsl`).
+pub(crate) const RESIDUAL_BINDING: u32 = 20;
 
 /// Records the convolution `g` into `io.y` with the lowering chosen for `options`.
 pub(crate) fn launch(
@@ -255,16 +276,16 @@ fn run(
 pub(crate) fn launch_no_channels(
     device: &Device,
     gpu: &GpuHandle,
-    y: &wgpu::Buffer,
+    (y, r): (&wgpu::Buffer, Option<&wgpu::Buffer>),
     bias: Option<(&wgpu::Buffer, u64)>,
     g: &Conv2dGeometry,
-    relu: bool,
+    epilogue: Epilogue,
 ) -> Result<()> {
     check_sizes(g)?;
     let policy = super::policy(gpu)?;
     let scratch = crate::tensor::Tensor::zeros(device, &[4])?;
     let unread = scratch.gpu_buffer()?;
-    let mut io = ConvIo::new((unread, unread, y), 16, bias, relu);
+    let mut io = ConvIo::new((unread, unread, y), 16, bias, (epilogue, r));
     if bias.is_none() {
         io.b = unread;
     }

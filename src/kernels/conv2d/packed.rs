@@ -61,7 +61,10 @@ const PACK_BLOCK: u64 = 16384;
 const PACK_ROWS: usize = 16;
 
 const PACK_LAYOUT: &[(u32, Slot)] = layout![5 => Read, 6 => ReadWrite, 7 => Uniform];
-const PACKED_LAYOUT: &[(u32, Slot)] = layout![0 => Read, 1 => UniformBlock, 2 => Read, 3 => ReadWrite, 4 => Uniform, 8 => Read, 9 => ReadWrite];
+const PACKED_LAYOUT: &[(u32, Slot)] = layout![
+    0 => Read, 1 => UniformBlock, 2 => Read, 3 => ReadWrite, 4 => Uniform, 8 => Read,
+    9 => ReadWrite, 20 => Read
+];
 
 /// Whether the adapter's uniform bindings hold a packed block.
 pub(super) fn fits(gpu: &GpuHandle) -> bool {
@@ -170,7 +173,7 @@ pub(super) fn launch(
             .entry("conv2d_packed", PACKED_LAYOUT)
             .with("MODE", mode_code(g.mode)),
     };
-    let conv = gpu.pipeline(&conv)?;
+    let conv = gpu.pipeline(&io.specialise(conv))?;
     for_each_image_run(
         gpu,
         g,
@@ -220,6 +223,7 @@ pub(super) fn launch(
                             // vec4 view of the output (the _1x1 and _rows kernels: whole
                             // images of whole rows, so the shift is a multiple of 4)
                             Bind::at(9, io.y, y_off, y_size.div_ceil(16) * 16),
+                            io.residual(y_off, y_size),
                         ];
                         gpu.dispatch(&conv, &binds, bytemuck::bytes_of(&params), grid)?;
                     }

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::kernels::gemm::{FLAG_FIRST_CHUNK, GemmParams, GemmVariant, dispatch_gemm};
 use crate::kernels::shaders::Shader;
 use crate::kernels::u32_of;
-use crate::op::conv2d::{Conv2dGeometry, PaddingMode};
+use crate::op::conv2d::{Conv2dGeometry, Epilogue, PaddingMode};
 use crate::tensor::Tensor;
 
 uniform! {
@@ -64,12 +64,12 @@ const GEMM_LAYOUT: &[(u32, Slot)] =
     layout![2 => Uniform, 5 => Read, 6 => UniformBlock, 7 => ReadWrite];
 const OUTPUT_LAYOUT: &[(u32, Slot)] = layout![
     2 => Uniform, 8 => Read, 9 => Read, 10 => ReadWrite, 12 => ReadWrite, 14 => ReadWrite,
-    15 => ReadWrite, 16 => ReadWrite
+    15 => ReadWrite, 16 => ReadWrite, 20 => Read
 ];
 const FIX_ARGS_LAYOUT: &[(u32, Slot)] = layout![2 => Uniform, 15 => ReadWrite, 17 => ReadWrite];
 const FIX_LAYOUT: &[(u32, Slot)] = layout![
     0 => Read, 2 => Uniform, 3 => Read, 9 => Read, 10 => ReadWrite, 15 => ReadWrite,
-    16 => ReadWrite
+    16 => ReadWrite, 20 => Read
 ];
 /// Most left padding `winograd_input4` and `winograd_input2` take (their `PL`).
 const MAX_VECTOR_PAD: usize = 4;
@@ -126,6 +126,7 @@ pub(super) fn launch(
         w_size,
         b_size,
         flags,
+        ..
     } = *io;
     if !applies(g, gpu) {
         return Err(Error::Unsupported(
@@ -218,13 +219,16 @@ pub(super) fn launch(
     } else {
         input.with("MODE", mode_code(g.mode))
     })?;
-    let output = gpu.pipeline(&Shader::Conv2dWinograd.entry("winograd_output", OUTPUT_LAYOUT))?;
+    let output = gpu
+        .pipeline(&io.specialise(Shader::Conv2dWinograd.entry("winograd_output", OUTPUT_LAYOUT)))?;
     let fix_args =
         gpu.pipeline(&Shader::Conv2dWinograd.entry("winograd_fix_args", FIX_ARGS_LAYOUT))?;
     let fix = gpu.pipeline(
-        &Shader::Conv2dWinograd
-            .entry("winograd_fix", FIX_LAYOUT)
-            .with("MODE", mode_code(g.mode)),
+        &io.specialise(
+            Shader::Conv2dWinograd
+                .entry("winograd_fix", FIX_LAYOUT)
+                .with("MODE", mode_code(g.mode)),
+        ),
     )?;
     // the fix-up's state: [quads listed, quads to fix] (zero: the args kernel empties
     // the list after each run), the list (at most every quad of a run), and its
@@ -308,8 +312,10 @@ pub(super) fn launch(
                         Bind::at(1, vb, 0, v_size),
                         Bind::at(2, ub, 0, 4),
                         Bind::at(3, mb, 0, m_size),
+                        // no epilogue here: U stands in for the residual, never read
+                        Bind::at(20, ub, 0, 4),
                     ];
-                    dispatch_gemm(gpu, variant, &binds, &p, XI)?;
+                    dispatch_gemm(gpu, (variant, Epilogue::default()), &binds, &p, XI)?;
                 }
                 let out = WinoParams {
                     total: u32_of(quads * g.c_out as u64, "winograd output quads")?,
@@ -328,6 +334,7 @@ pub(super) fn launch(
                         Bind::at(14, y, y_off, y_size.div_ceil(8) * 8),
                         Bind::at(15, sb, 0, 8),
                         Bind::at(16, lb, 0, list_size),
+                        io.residual(y_off, y_size),
                     ],
                     bytemuck::bytes_of(&out),
                     gpu.grid((quads * g.c_out as u64).div_ceil(64))?,
@@ -352,6 +359,7 @@ pub(super) fn launch(
                         Bind::at(10, y, y_off, y_size),
                         Bind::at(15, sb, 0, 8),
                         Bind::at(16, lb, 0, list_size),
+                        io.residual(y_off, y_size),
                     ],
                     bytemuck::bytes_of(&out),
                     gb,
