@@ -378,6 +378,47 @@ impl GpuHandle {
         Ok(())
     }
 
+    /// [`GpuHandle::for_each_band`] over each of `planes` planes of `h x w` inputs and
+    /// `oh x ow` outputs whose band of output rows `[first, end)` reads input rows
+    /// `reads(first, end)` (growing with the band), calling `f` with each band's
+    /// windows: a kernel that works per plane then binds a band's rows where they lie.
+    ///
+    /// # Errors
+    /// As [`GpuHandle::for_each_band`].
+    pub(crate) fn for_each_plane_band(
+        &self,
+        what: &'static str,
+        planes: usize,
+        ([h, w], [oh, ow]): ([u64; 2], [u64; 2]),
+        reads: impl Fn(usize, usize) -> (u64, u64),
+        mut f: impl FnMut(PlaneBand) -> Result<()>,
+    ) -> Result<()> {
+        let rows = usize::try_from(oh).unwrap_or(usize::MAX);
+        for plane in 0..planes as u64 {
+            self.for_each_band(
+                what,
+                rows,
+                (w, ow),
+                |first, end| {
+                    let (start, stop) = reads(first, end);
+                    stop - start
+                },
+                |first, end| {
+                    let (start, stop) = reads(first, end);
+                    let (first, end) = (first as u64, end as u64);
+                    f(PlaneBand {
+                        first,
+                        rows: end - first,
+                        in_first: start,
+                        x: self.window((plane * h + start) * w, (stop - start) * w),
+                        y: self.window((plane * oh + first) * ow, (end - first) * ow),
+                    })
+                },
+            )?;
+        }
+        Ok(())
+    }
+
     /// Elements a band may hold so that its window, from any offset, fits a binding.
     pub(crate) fn band_room(&self) -> u64 {
         self.chunk_elems()
@@ -393,6 +434,17 @@ impl GpuHandle {
         let shift = start - offset / 4;
         (offset, (shift + len) * 4, shift as u32)
     }
+}
+
+/// One band of rows of one plane: its first output row and row count, the first
+/// input row it reads, and the windows of its input rows and output rows.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PlaneBand {
+    pub first: u64,
+    pub rows: u64,
+    pub in_first: u64,
+    pub x: Window,
+    pub y: Window,
 }
 
 /// The wgpu device of each adapter, opened on first use and kept for the process (or

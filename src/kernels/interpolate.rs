@@ -161,33 +161,12 @@ pub(crate) fn launch(
     {
         return doubling(gpu, "bilinear2x", src, dst, g);
     }
-    let (kernel, scales) = match g.mode {
-        InterpolateMode::Bilinear => (
-            bilinear_kernel(g),
-            [
-                linear_scale(g.h, g.oh, g.align_corners, g.scales[0]),
-                linear_scale(g.w, g.ow, g.align_corners, g.scales[1]),
-            ],
-        ),
-        _ => (
-            if g.ow.is_multiple_of(4) {
-                Kernel::Nearest4
-            } else {
-                Kernel::Nearest
-            },
-            [
-                scale_value(g.scales[0], g.h, g.oh),
-                scale_value(g.scales[1], g.w, g.ow),
-            ],
-        ),
+    let kernel = match g.mode {
+        InterpolateMode::Bilinear => bilinear_kernel(g),
+        _ if g.ow.is_multiple_of(4) => Kernel::Nearest4,
+        _ => Kernel::Nearest,
     };
-    let mut flags = 0;
-    if g.mode == InterpolateMode::NearestExact {
-        flags |= FLAG_NEAREST_EXACT;
-    }
-    if g.align_corners {
-        flags |= FLAG_ALIGN_CORNERS;
-    }
+    let base = base_params(g);
     let pipeline = gpu.pipeline(&Shader::Upsample2d.entry(kernel.entry(), kernel.layout()))?;
     let (in_plane, out_plane) = ((g.h * g.w) as u64, (g.oh * g.ow) as u64);
     gpu.for_each_run(
@@ -198,20 +177,10 @@ pub(crate) fn launch(
         |_, np, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
             let np = np as u64;
             let params = UpsampleParams {
-                h: g.h as u32,
-                w: g.w as u32,
-                oh: g.oh as u32,
-                ow: g.ow as u32,
                 total: super::u32_of(np * out_plane, "interpolate outputs")?,
                 in_shift: x_shift,
                 out_shift: y_shift,
-                flags,
-                scale_h: scales[0],
-                scale_w: scales[1],
-                kind_h: nearest_kind(g.mode, g.h, g.oh),
-                kind_w: nearest_kind(g.mode, g.w, g.ow),
-                rows: g.oh as u32,
-                ..UpsampleParams::default()
+                ..base
             };
             let binds = match kernel {
                 // src as vec4 (whole planes of whole rows, so the shift is a multiple
@@ -248,6 +217,42 @@ pub(crate) fn launch(
     )
 }
 
+/// The parameters every kernel of `g` reads: sizes, flags, the scales of the source
+/// index formulas, the nearest kinds, and all `oh` rows of each plane.
+fn base_params(g: &InterpolateGeometry) -> UpsampleParams {
+    let scales = if g.mode == InterpolateMode::Bilinear {
+        [
+            linear_scale(g.h, g.oh, g.align_corners, g.scales[0]),
+            linear_scale(g.w, g.ow, g.align_corners, g.scales[1]),
+        ]
+    } else {
+        [
+            scale_value(g.scales[0], g.h, g.oh),
+            scale_value(g.scales[1], g.w, g.ow),
+        ]
+    };
+    let mut flags = 0;
+    if g.mode == InterpolateMode::NearestExact {
+        flags |= FLAG_NEAREST_EXACT;
+    }
+    if g.align_corners {
+        flags |= FLAG_ALIGN_CORNERS;
+    }
+    UpsampleParams {
+        h: g.h as u32,
+        w: g.w as u32,
+        oh: g.oh as u32,
+        ow: g.ow as u32,
+        flags,
+        scale_h: scales[0],
+        scale_w: scales[1],
+        kind_h: nearest_kind(g.mode, g.h, g.oh),
+        kind_w: nearest_kind(g.mode, g.w, g.ow),
+        rows: g.oh as u32,
+        ..UpsampleParams::default()
+    }
+}
+
 /// Records `interpolate` of planes larger than a binding: a plane at a time, in bands
 /// of output rows through `nearest` or `bilinear`, each reading the source rows its
 /// outputs read (source indices grow with the output index).
@@ -257,20 +262,10 @@ fn launch_bands(
     (src, dst): (&wgpu::Buffer, &wgpu::Buffer),
 ) -> Result<()> {
     let bilinear = g.mode == InterpolateMode::Bilinear;
-    let (kernel, scales) = if bilinear {
-        let scale = |i, o, s| linear_scale(i, o, g.align_corners, s);
-        (
-            Kernel::Bilinear,
-            [scale(g.h, g.oh, g.scales[0]), scale(g.w, g.ow, g.scales[1])],
-        )
+    let kernel = if bilinear {
+        Kernel::Bilinear
     } else {
-        (
-            Kernel::Nearest,
-            [
-                scale_value(g.scales[0], g.h, g.oh),
-                scale_value(g.scales[1], g.w, g.ow),
-            ],
-        )
+        Kernel::Nearest
     };
     // the source rows [start, stop) that output rows [first, end) read
     let reads = |first: usize, end: usize| -> (u64, u64) {
@@ -284,58 +279,31 @@ fn launch_bands(
         (start as u64, stop as u64)
     };
     let pipeline = gpu.pipeline(&Shader::Upsample2d.entry(kernel.entry(), kernel.layout()))?;
-    let mut flags = 0;
-    if g.mode == InterpolateMode::NearestExact {
-        flags |= FLAG_NEAREST_EXACT;
-    }
-    if g.align_corners {
-        flags |= FLAG_ALIGN_CORNERS;
-    }
-    let [h, w, oh, ow] = [g.h, g.w, g.oh, g.ow].map(|d| d as u64);
-    for plane in 0..(g.n * g.c) as u64 {
-        gpu.for_each_band(
-            "interpolate row size (bytes)",
-            g.oh,
-            (w, ow),
-            |first, end| {
-                let (start, stop) = reads(first, end);
-                stop - start
-            },
-            |first, end| {
-                let (start, stop) = reads(first, end);
-                let (x_off, x_size, x_shift) =
-                    gpu.window((plane * h + start) * w, (stop - start) * w);
-                let rows = (end - first) as u64;
-                let (y_off, y_size, y_shift) =
-                    gpu.window((plane * oh + first as u64) * ow, rows * ow);
-                let params = UpsampleParams {
-                    h: g.h as u32,
-                    w: g.w as u32,
-                    oh: g.oh as u32,
-                    ow: g.ow as u32,
-                    total: super::u32_of(rows * ow, "interpolate outputs")?,
-                    in_shift: x_shift,
-                    out_shift: y_shift,
-                    flags,
-                    scale_h: scales[0],
-                    scale_w: scales[1],
-                    kind_h: nearest_kind(g.mode, g.h, g.oh),
-                    kind_w: nearest_kind(g.mode, g.w, g.ow),
-                    rows: rows as u32,
-                    row0: first as u32,
-                    in_row0: start as u32,
-                    _pad: 0,
-                };
-                let binds = [
-                    Bind::at(0, src, x_off, x_size),
-                    Bind::at(2, dst, y_off, y_size),
-                ];
-                let grid = plane_grid(params.ow, params.rows, 1);
-                gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)
-            },
-        )?;
-    }
-    Ok(())
+    let base = base_params(g);
+    let dims = [g.h, g.w, g.oh, g.ow].map(|d| d as u64);
+    gpu.for_each_plane_band(
+        "interpolate row size (bytes)",
+        g.n * g.c,
+        ([dims[0], dims[1]], [dims[2], dims[3]]),
+        reads,
+        |b| {
+            let params = UpsampleParams {
+                total: super::u32_of(b.rows * dims[3], "interpolate outputs")?,
+                in_shift: b.x.2,
+                out_shift: b.y.2,
+                rows: b.rows as u32,
+                row0: b.first as u32,
+                in_row0: b.in_first as u32,
+                ..base
+            };
+            let binds = [
+                Bind::at(0, src, b.x.0, b.x.1),
+                Bind::at(2, dst, b.y.0, b.y.1),
+            ];
+            let grid = plane_grid(params.ow, params.rows, 1);
+            gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)
+        },
+    )
 }
 
 /// Both axes doubled, rows of whole vec4s: `nearest2x` or `bilinear2x`, one invocation

@@ -320,45 +320,32 @@ fn launch_bands(
 ) -> Result<()> {
     let pipeline = gpu.pipeline(&Shader::Pool2d.entry(band.entry, LAYOUT))?;
     let idx_buf = indices.unwrap_or(dst);
-    let [h, w, oh, ow] = [params.h, params.w, params.oh, params.ow].map(u64::from);
-    let reads = |first: usize, end: usize| {
-        let (start, stop) = (band.reads)(first, end);
-        (start as u64, stop as u64)
-    };
-    for plane in 0..planes as u64 {
-        gpu.for_each_band(
-            "pooling row size (bytes)",
-            oh as usize,
-            (w, ow),
-            |first, end| {
-                let (start, stop) = reads(first, end);
-                stop - start
-            },
-            |first, end| {
-                let (start, stop) = reads(first, end);
-                let (first, end) = (first as u64, end as u64);
-                let (x_off, x_size, x_shift) =
-                    gpu.window((plane * h + start) * w, (stop - start) * w);
-                let (y_off, y_size, y_shift) =
-                    gpu.window((plane * oh + first) * ow, (end - first) * ow);
-                let total = (end - first) * ow;
-                params.total = super::u32_of(total, "pooling invocations")?;
-                params.in_shift = x_shift;
-                params.out_shift = y_shift;
-                params.idx_shift = y_shift;
-                params.row0 = first as u32;
-                params.in_row0 = start as u32;
-                let binds = [
-                    Bind::at(0, src, x_off, x_size),
-                    Bind::at(1, dst, y_off, y_size),
-                    Bind::at(2, idx_buf, y_off, y_size),
-                ];
-                let grid = gpu.grid(total.div_ceil(256))?;
-                gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)
-            },
-        )?;
-    }
-    Ok(())
+    let dims = [params.h, params.w, params.oh, params.ow].map(u64::from);
+    gpu.for_each_plane_band(
+        "pooling row size (bytes)",
+        planes,
+        ([dims[0], dims[1]], [dims[2], dims[3]]),
+        |first, end| {
+            let (start, stop) = (band.reads)(first, end);
+            (start as u64, stop as u64)
+        },
+        |b| {
+            let total = b.rows * dims[3];
+            params.total = super::u32_of(total, "pooling invocations")?;
+            params.in_shift = b.x.2;
+            params.out_shift = b.y.2;
+            params.idx_shift = b.y.2;
+            params.row0 = b.first as u32;
+            params.in_row0 = b.in_first as u32;
+            let binds = [
+                Bind::at(0, src, b.x.0, b.x.1),
+                Bind::at(1, dst, b.y.0, b.y.1),
+                Bind::at(2, idx_buf, b.y.0, b.y.1),
+            ];
+            let grid = gpu.grid(total.div_ceil(256))?;
+            gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)
+        },
+    )
 }
 
 /// The grid of an (8, 32, 1)-workgroup kernel over `np` planes of `oh x ow` outputs

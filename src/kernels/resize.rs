@@ -89,40 +89,30 @@ pub(crate) fn launch(
             let stop = taps.iter().map(|t| t.i0.max(t.i1)).max().unwrap_or(0) + 1;
             (u64::from(start), u64::from(stop))
         };
-        let (h, w, oh, ow) = (u64::from(h), u64::from(w), u64::from(oh), u64::from(ow));
-        for plane in 0..(g.n * g.c) as u64 {
-            gpu.for_each_band(
-                "resize row size (bytes)",
-                g.oh,
-                (w, ow),
-                |first, end| {
-                    let (start, stop) = reads(first, end);
-                    stop - start
-                },
-                |first, end| {
-                    let (start, stop) = reads(first, end);
-                    let band = (end - first) as u64;
-                    let x = gpu.window((plane * h + start) * w, (stop - start) * w);
-                    let y = gpu.window((plane * oh + first as u64) * ow, band * ow);
-                    let params = ResizeUniform {
-                        in_shift: x.2,
-                        out_shift: y.2,
-                        rows: band as u32,
-                        row0: first as u32,
-                        in_row0: start as u32,
-                        ..params
-                    };
-                    let binds = [
-                        Bind::at(0, src, x.0, x.1),
-                        Bind::at(1, dst, y.0, y.1),
-                        Bind::at(2, taps_buffer, 0, taps_bytes),
-                    ];
-                    let grid = plane_grid(params.ow, params.rows, 1);
-                    gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)
-                },
-            )?;
-        }
-        return Ok(());
+        let dims = [h, w, oh, ow].map(u64::from);
+        return gpu.for_each_plane_band(
+            "resize row size (bytes)",
+            g.n * g.c,
+            ([dims[0], dims[1]], [dims[2], dims[3]]),
+            reads,
+            |b| {
+                let params = ResizeUniform {
+                    in_shift: b.x.2,
+                    out_shift: b.y.2,
+                    rows: b.rows as u32,
+                    row0: b.first as u32,
+                    in_row0: b.in_first as u32,
+                    ..params
+                };
+                let binds = [
+                    Bind::at(0, src, b.x.0, b.x.1),
+                    Bind::at(1, dst, b.y.0, b.y.1),
+                    Bind::at(2, taps_buffer, 0, taps_bytes),
+                ];
+                let grid = plane_grid(params.ow, params.rows, 1);
+                gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)
+            },
+        );
     }
     gpu.for_each_run(
         "resize plane size (bytes)",
