@@ -427,6 +427,71 @@ pub fn run_workload(device: &Device, wl: &Workload, config: &BenchConfig) -> Res
     })
 }
 
+/// Runs one workload on several devices (the same adapter under other settings, say
+/// autotuned and not) in alternation, a run on each in turn, so that the noise of a
+/// shared machine falls on all of them alike; the medians as [`run_workload`] gives
+/// them, in the devices' order.
+///
+/// # Errors
+/// As [`run_workload`].
+pub fn run_alternating(
+    devices: &[&Device],
+    wl: &Workload,
+    config: &BenchConfig,
+) -> Result<Vec<BenchResult>> {
+    let mut prepared = devices
+        .iter()
+        .map(|d| prepare(d, wl))
+        .collect::<Result<Vec<_>>>()?;
+    for (p, d) in prepared.iter_mut().zip(devices) {
+        for _ in 0..config.warmup.max(1) {
+            drop((p.run)()?);
+            d.sync()?;
+        }
+    }
+    let mut times = vec![Vec::new(); devices.len()];
+    let mut written = vec![0; devices.len()];
+    let start = Instant::now();
+    loop {
+        for (i, (p, d)) in prepared.iter_mut().zip(devices).enumerate() {
+            let t0 = Instant::now();
+            let out = (p.run)()?;
+            d.sync()?;
+            times[i].push(t0.elapsed().as_secs_f64() * 1e3);
+            written[i] = out.numel();
+        }
+        let (runs, elapsed) = (times[0].len(), start.elapsed());
+        let enough = runs >= config.min_runs && elapsed >= config.min_time;
+        if enough || (elapsed >= config.max_time && runs >= config.floor_runs) {
+            break;
+        }
+    }
+    Ok(prepared
+        .iter()
+        .zip(devices)
+        .zip(times)
+        .zip(written)
+        .map(|(((p, d), mut t), written)| {
+            let times_ms = t.clone();
+            let median_ms = median(&mut t);
+            BenchResult {
+                workload: wl.name.clone(),
+                backend: d.backend().name().to_string(),
+                adapter: d.name().to_string(),
+                runs: t.len(),
+                median_ms,
+                min_ms: t.iter().copied().fold(f64::INFINITY, f64::min),
+                times_ms,
+                gpu_ms: None,
+                gflops: p.flops.map(|f| f / median_ms / 1e6),
+                gbps: p.bytes.map(|b| b / median_ms / 1e6),
+                flops: p.flops.unwrap_or(written as f64),
+                bytes: 4.0 * (p.read + written) as f64,
+            }
+        })
+        .collect())
+}
+
 /// Splits `name(a, b, k=v)` into the name and its arguments.
 fn call_parts(text: &str) -> (String, Vec<String>) {
     let text = text.trim();

@@ -90,8 +90,8 @@ struct BenchArgs {
           conflicts_with_all = ["save", "plot", "from", "roofline", "json", "backend", "adapter", "workloads"])]
     compare: Vec<PathBuf>,
     /// Also run each workload autotuned (WGCNN_AUTOTUNE=on on a second device of the
-    /// adapter) beside the hand rules: both medians, their ratio, and the time the
-    /// first run spent tuning.
+    /// adapter) and with the hand rules, a run of each in turn: both medians, their
+    /// ratio, and the time the first run spent tuning.
     #[arg(long)]
     autotune: bool,
     /// For whole networks, also time every step alone (its op on inputs of its
@@ -730,8 +730,9 @@ struct ExtraArgs {
 struct Extra {
     /// Steps of a whole network and the sum of their standalone medians.
     steps: Option<wgcnn::bench::StepSum>,
-    /// The autotuned median, and the milliseconds and shapes its first run tuned.
-    tuned: Option<(f64, f64, u64)>,
+    /// The hand rules' and the autotuned medians, run in alternation, and the
+    /// milliseconds and shapes tuning took.
+    tuned: Option<(f64, f64, f64, u64)>,
 }
 
 impl Extra {
@@ -744,10 +745,11 @@ impl Extra {
                 r.median_ms / s.sum_ms
             );
         }
-        if let Some((median, tuning, shapes)) = self.tuned {
+        if let Some((hand, median, tuning, shapes)) = self.tuned {
             println!(
-                "  autotuned: {median:.3} ms ({:.2}x the hand rules); tuning {shapes} shape(s) took {tuning:.0} ms",
-                median / r.median_ms
+                "  in alternation: hand rules {hand:.3} ms, autotuned {median:.3} ms ({:.2}x); \
+                 tuning {shapes} shape(s) took {tuning:.0} ms",
+                median / hand
             );
         }
     }
@@ -758,7 +760,8 @@ impl Extra {
             out.insert("steps".into(), s.steps.into());
             out.insert("steps_sum_ms".into(), s.sum_ms.into());
         }
-        if let Some((median, tuning, shapes)) = self.tuned {
+        if let Some((hand, median, tuning, shapes)) = self.tuned {
+            out.insert("alternating_hand_median_ms".into(), hand.into());
             out.insert("autotuned_median_ms".into(), median.into());
             out.insert("tuning_ms".into(), tuning.into());
             out.insert("tuned_shapes".into(), shapes.into());
@@ -789,10 +792,11 @@ fn extra_figures(
     }
     if let Some(tuned) = tuned {
         let before = wgcnn::autotune_stats();
-        let r = bench::run_workload(tuned, wl, &BenchConfig::default())?;
+        let pair = bench::run_alternating(&[device, tuned], wl, &BenchConfig::default())?;
         let after = wgcnn::autotune_stats();
         extra.tuned = Some((
-            r.median_ms,
+            pair[0].median_ms,
+            pair[1].median_ms,
             after.tuning_ms - before.tuning_ms,
             after.tuned - before.tuned,
         ));

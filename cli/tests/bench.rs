@@ -395,6 +395,7 @@ fn whole_networks_run_with_their_steps_and_autotuned() {
         "median_ms",
         "steps_sum_ms",
         "autotuned_median_ms",
+        "alternating_hand_median_ms",
         "tuning_ms",
     ] {
         assert!(line[key].as_f64().unwrap() > 0.0, "{key}: {line}");
