@@ -106,8 +106,26 @@ def layer(text):
     raise ValueError(f"layer {text!r} is not known")
 
 
+def zoo():
+    """wgcnn's whole-network workloads (`wgcnn bench` runs them after the file's): the
+    torchvision architectures and the project's UNet, random weights, batch 1."""
+    import sys
+
+    import torchvision
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from export_onnx import UNet
+
+    torch.manual_seed(0)
+    yield "resnet18", torchvision.models.resnet18(), [1, 3, 224, 224]
+    yield "mobilenet_v2", torchvision.models.mobilenet_v2(), [1, 3, 224, 224]
+    yield "efficientnet_b0", torchvision.models.efficientnet_b0(), [1, 3, 224, 224]
+    yield "unet", UNet(), [1, 3, 256, 256]
+
+
 def workloads(path, only):
-    """(name, module, input shape) of every workload, in the file's order."""
+    """(name, module, input shape) of every workload, in the file's order, then the
+    whole networks."""
     doc = json.loads(pathlib.Path(path).read_text())
     for section in ("conv2d", "max_pool2d", "avg_pool2d", "interpolate", "relu", "networks"):
         for item in doc.get(section, []):
@@ -118,6 +136,9 @@ def workloads(path, only):
             else:
                 module = Op(section, item)
             yield item["name"], module.eval(), item["input"]
+    for name, module, shape in zoo():
+        if not only or name in only:
+            yield name, module.eval(), shape
 
 
 def counts(module, x):
@@ -127,7 +148,7 @@ def counts(module, x):
     def hook(conv, _, out):
         macs.append(out.numel() * conv.weight[0].numel())
 
-    convs = [m for m in module.modules() if isinstance(m, nn.Conv2d)]
+    convs = [m for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     handles = [c.register_forward_hook(hook) for c in convs]
     with torch.inference_mode():
         y = module(x)
