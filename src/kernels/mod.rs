@@ -65,6 +65,8 @@ pub(crate) struct Policy {
     /// The adapter is a CPU driver: the kernels shaped for lavapipe and llvmpipe.
     pub software: bool,
     pub autotune: Autotune,
+    /// The GEMM kernel was asked for (`Lowerings::gemm`, `WGCNN_GEMM`), not chosen.
+    pub gemm_asked: bool,
 }
 
 /// An environment variable's value, if set and not blank.
@@ -83,6 +85,7 @@ fn env(name: &str) -> Option<String> {
 pub(crate) fn policy(gpu: &GpuHandle) -> Result<Policy> {
     let chosen = gpu.extension::<Lowerings>().copied().unwrap_or_default();
     let software = gpu.is_software();
+    let gemm_asked = chosen.gemm.is_some() || env("WGCNN_GEMM").is_some();
     let gemm = match chosen.gemm {
         Some(v) => v,
         None => match env("WGCNN_GEMM") {
@@ -110,6 +113,7 @@ pub(crate) fn policy(gpu: &GpuHandle) -> Result<Policy> {
         conv2d,
         software,
         autotune,
+        gemm_asked,
     })
 }
 

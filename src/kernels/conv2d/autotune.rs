@@ -135,10 +135,7 @@ pub(crate) fn choose(
     col_budget: Option<u64>,
 ) -> Result<Choice> {
     let candidates = candidates(gpu, g, policy);
-    let hand = (
-        super::choose(gpu, g, super::Conv2dAlgo::Auto, policy),
-        policy.gemm,
-    );
+    let hand = super::choose(gpu, g, super::Conv2dAlgo::Auto, policy);
     if candidates.len() < 2 {
         return Ok(hand);
     }

@@ -125,8 +125,40 @@ const FEW_OUTPUTS: usize = 4096;
 /// 3 input channels the transforms cost more than the multiplies they save).
 const WINOGRAD_MIN_C_IN: usize = 8;
 
-/// The lowering for `g` when `algo` is asked for, under the device's policy.
+/// Output pixels (of the whole batch) up to which, on CPU drivers, a pointwise
+/// convolution runs as a GEMM over its input, and a strided one with
+/// [`GEMM_MIN_C_IN`] or more input channels as im2col + GEMM, instead of the packed
+/// kernel; up to [`TILED_PIXELS`] on the tiled GEMM. Found by autotuning MobileNetV2,
+/// EfficientNet-B0 and ResNet-18 on lavapipe: their 1x1 convolutions giving 7x7 maps
+/// take the tiled GEMM, 14x14 the register GEMM, 28x28 and more the packed kernel;
+/// their stride-2 convolutions with 128 and 256 input channels giving 14x14 and 7x7
+/// maps the im2col GEMMs, 28x28 the packed kernel.
+const GEMM_PIXELS: usize = 196;
+const TILED_PIXELS: usize = 49;
+const GEMM_MIN_C_IN: usize = 128;
+
+/// The lowering for `g` when `algo` is asked for, under the device's policy, and the
+/// GEMM kernel it runs with.
 pub(crate) fn choose(
+    gpu: &GpuHandle,
+    g: &Conv2dGeometry,
+    algo: Conv2dAlgo,
+    policy: &Policy,
+) -> (Lowering, GemmVariant) {
+    let lowering = choose_lowering(gpu, g, algo, policy);
+    let pixels = g.n * g.oh * g.ow;
+    let gemm = match lowering {
+        Lowering::Pointwise | Lowering::Im2col
+            if policy.software && !policy.gemm_asked && pixels <= TILED_PIXELS =>
+        {
+            GemmVariant::Tiled
+        }
+        _ => policy.gemm,
+    };
+    (lowering, gemm)
+}
+
+fn choose_lowering(
     gpu: &GpuHandle,
     g: &Conv2dGeometry,
     algo: Conv2dAlgo,
@@ -140,6 +172,7 @@ pub(crate) fn choose(
     let software = policy.software;
     // a pointwise convolution's column matrix is its input: no unfolding
     let pointwise = g.is_pointwise() && g.mode == PaddingMode::Zeros;
+    let pixels = g.n * g.oh * g.ow;
     match wanted {
         Conv2dAlgo::Winograd if winograd => Lowering::Winograd,
         Conv2dAlgo::Im2col if pointwise => Lowering::Pointwise,
@@ -159,6 +192,16 @@ pub(crate) fn choose(
         }
         // Winograd where the GEMMs have enough input channels to pay for the transforms
         _ if software && g.c_in >= WINOGRAD_MIN_C_IN && winograd => Lowering::Winograd,
+        // small maps: the GEMMs
+        _ if software && pointwise && pixels <= GEMM_PIXELS => Lowering::Pointwise,
+        _ if software
+            && g.stride != [1, 1]
+            && g.groups == 1
+            && g.c_in >= GEMM_MIN_C_IN
+            && pixels <= GEMM_PIXELS =>
+        {
+            Lowering::Im2col
+        }
         _ if software && packed::fits(gpu) => Lowering::Packed,
         _ if software => Lowering::Direct(DirectKernel::Implicit),
         _ if pointwise => Lowering::Pointwise,
@@ -245,7 +288,7 @@ pub(crate) fn launch(
     // a lowering asked for, by the call or the device, is not second-guessed
     let asked = options.algo != Conv2dAlgo::Auto || policy.conv2d != Conv2dAlgo::Auto;
     let choice = if policy.autotune == Autotune::Off || asked {
-        (choose(gpu, g, options.algo, &policy), policy.gemm)
+        choose(gpu, g, options.algo, &policy)
     } else {
         autotune::choose(device, gpu, io, g, &policy, options.col_budget)?
     };
