@@ -374,29 +374,9 @@ fn median(values: &mut [f64]) -> f64 {
 /// # Errors
 /// [`Error::Unsupported`] for a workload kind this build lacks; the op's errors.
 pub fn run_workload(device: &Device, wl: &Workload, config: &BenchConfig) -> Result<BenchResult> {
-    let mut prepared = prepare(device, wl)?;
-    device.sync()?;
-    for _ in 0..config.warmup {
-        drop((prepared.run)()?);
-        device.sync()?;
-    }
-    let mut times = Vec::new();
-    let mut written;
-    let start = Instant::now();
-    loop {
-        let t0 = Instant::now();
-        let out = (prepared.run)()?;
-        device.sync()?;
-        times.push(t0.elapsed().as_secs_f64() * 1e3);
-        written = out.numel();
-        drop(out);
-        let elapsed = start.elapsed();
-        let enough = times.len() >= config.min_runs && elapsed >= config.min_time;
-        let too_long = elapsed >= config.max_time && times.len() >= config.floor_runs;
-        if enough || too_long {
-            break;
-        }
-    }
+    let mut prepared = [prepare(device, wl)?];
+    let (mut times, written) = measure(&[device], &mut prepared, config)?;
+    let [mut prepared] = prepared;
     // GPU time from timestamp queries, in runs of their own (reading the queries back
     // costs wall time that the runs above should not carry)
     let mut gpu_times = Vec::new();
@@ -409,28 +389,21 @@ pub fn run_workload(device: &Device, wl: &Workload, config: &BenchConfig) -> Res
             (_, None) => break,
         }
     }
-    let times_ms = times.clone();
-    let median_ms = median(&mut times);
-    Ok(BenchResult {
-        workload: wl.name.clone(),
-        backend: device.backend().name().to_string(),
-        adapter: device.name().to_string(),
-        runs: times.len(),
-        median_ms,
-        min_ms: times.iter().copied().fold(f64::INFINITY, f64::min),
-        times_ms,
-        gpu_ms: (!gpu_times.is_empty()).then(|| median(&mut gpu_times)),
-        gflops: prepared.flops.map(|f| f / median_ms / 1e6),
-        gbps: prepared.bytes.map(|b| b / median_ms / 1e6),
-        flops: prepared.flops.unwrap_or(written as f64),
-        bytes: 4.0 * (prepared.read + written) as f64,
-    })
+    let gpu_ms = (!gpu_times.is_empty()).then(|| median(&mut gpu_times));
+    Ok(result(
+        wl,
+        device,
+        &prepared,
+        times.remove(0),
+        written[0],
+        gpu_ms,
+    ))
 }
 
 /// Runs one workload on several devices (the same adapter under other settings, say
 /// autotuned and not) in alternation, a run on each in turn, so that the noise of a
 /// shared machine falls on all of them alike; the medians as [`run_workload`] gives
-/// them, in the devices' order.
+/// them (without GPU time), in the devices' order.
 ///
 /// # Errors
 /// As [`run_workload`].
@@ -443,8 +416,26 @@ pub fn run_alternating(
         .iter()
         .map(|d| prepare(d, wl))
         .collect::<Result<Vec<_>>>()?;
+    let (times, written) = measure(devices, &mut prepared, config)?;
+    Ok(devices
+        .iter()
+        .zip(&prepared)
+        .zip(times.into_iter().zip(written))
+        .map(|((d, p), (t, w))| result(wl, d, p, t, w, None))
+        .collect())
+}
+
+/// The warm-up, then timed runs of each prepared workload in turn (one device: the
+/// plain benchmark) until there are enough of them: every run's wall time per device,
+/// and the elements each one's output holds.
+fn measure(
+    devices: &[&Device],
+    prepared: &mut [Prepared<'_>],
+    config: &BenchConfig,
+) -> Result<(Vec<Vec<f64>>, Vec<usize>)> {
     for (p, d) in prepared.iter_mut().zip(devices) {
-        for _ in 0..config.warmup.max(1) {
+        d.sync()?;
+        for _ in 0..config.warmup {
             drop((p.run)()?);
             d.sync()?;
         }
@@ -463,33 +454,36 @@ pub fn run_alternating(
         let (runs, elapsed) = (times[0].len(), start.elapsed());
         let enough = runs >= config.min_runs && elapsed >= config.min_time;
         if enough || (elapsed >= config.max_time && runs >= config.floor_runs) {
-            break;
+            return Ok((times, written));
         }
     }
-    Ok(prepared
-        .iter()
-        .zip(devices)
-        .zip(times)
-        .zip(written)
-        .map(|(((p, d), mut t), written)| {
-            let times_ms = t.clone();
-            let median_ms = median(&mut t);
-            BenchResult {
-                workload: wl.name.clone(),
-                backend: d.backend().name().to_string(),
-                adapter: d.name().to_string(),
-                runs: t.len(),
-                median_ms,
-                min_ms: t.iter().copied().fold(f64::INFINITY, f64::min),
-                times_ms,
-                gpu_ms: None,
-                gflops: p.flops.map(|f| f / median_ms / 1e6),
-                gbps: p.bytes.map(|b| b / median_ms / 1e6),
-                flops: p.flops.unwrap_or(written as f64),
-                bytes: 4.0 * (p.read + written) as f64,
-            }
-        })
-        .collect())
+}
+
+/// The figures of a workload's timed runs on `device`.
+fn result(
+    wl: &Workload,
+    device: &Device,
+    p: &Prepared<'_>,
+    times_ms: Vec<f64>,
+    written: usize,
+    gpu_ms: Option<f64>,
+) -> BenchResult {
+    let mut sorted = times_ms.clone();
+    let median_ms = median(&mut sorted);
+    BenchResult {
+        workload: wl.name.clone(),
+        backend: device.backend().name().to_string(),
+        adapter: device.name().to_string(),
+        runs: times_ms.len(),
+        median_ms,
+        min_ms: sorted[0],
+        times_ms,
+        gpu_ms,
+        gflops: p.flops.map(|f| f / median_ms / 1e6),
+        gbps: p.bytes.map(|b| b / median_ms / 1e6),
+        flops: p.flops.unwrap_or(written as f64),
+        bytes: 4.0 * (p.read + written) as f64,
+    }
 }
 
 /// Splits `name(a, b, k=v)` into the name and its arguments.

@@ -638,7 +638,6 @@ fn bench(args: BenchArgs) -> Result<bool, BenchError> {
         );
     }
     let fmt = |v: Option<f64>, prec: usize| v.map_or("-".to_string(), |v| format!("{v:.prec$}"));
-    let args_extra = ExtraArgs { steps: args.steps };
     let mut ok = true;
     let mut results = Vec::new();
     for (i, wl) in all.iter().enumerate() {
@@ -646,7 +645,7 @@ fn bench(args: BenchArgs) -> Result<bool, BenchError> {
             progress(format_args!("[{}/{}] {}", i + 1, all.len(), wl.name));
         }
         let result = bench::run_workload(&device, wl, &BenchConfig::default()).and_then(|r| {
-            let extra = extra_figures(&args_extra, tuned.as_ref(), &device, wl)?;
+            let extra = extra_figures(args.steps, tuned.as_ref(), &device, wl)?;
             Ok((r, extra))
         });
         match result {
@@ -720,11 +719,6 @@ fn bench(args: BenchArgs) -> Result<bool, BenchError> {
     Ok(ok)
 }
 
-/// What `--steps` and `--autotune` ask beyond the table.
-struct ExtraArgs {
-    steps: bool,
-}
-
 /// The figures `--steps` and `--autotune` add to a workload's row.
 #[derive(Default)]
 struct Extra {
@@ -770,16 +764,17 @@ impl Extra {
     }
 }
 
-/// Runs what `--steps` and `--autotune` add for one workload.
+/// Runs what `--steps` (`steps`) and `--autotune` (a `tuned` device) add for one
+/// workload.
 fn extra_figures(
-    args: &ExtraArgs,
+    steps: bool,
     tuned: Option<&Device>,
     device: &Device,
     wl: &wgcnn::bench::Workload,
 ) -> wgcnn::Result<Extra> {
     use wgcnn::bench::{self, BenchConfig, WorkloadKind};
     let mut extra = Extra::default();
-    if args.steps && matches!(wl.kind, WorkloadKind::Graph { .. }) {
+    if steps && matches!(wl.kind, WorkloadKind::Graph { .. }) {
         let quick = BenchConfig {
             warmup: 1,
             min_runs: 5,

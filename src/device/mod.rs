@@ -259,6 +259,27 @@ impl GpuHandle {
         self.max_groups
     }
 
+    /// Splits `n` elements of flat f32 buffers into chunks of at most one binding, each
+    /// starting at a multiple of the chunk (so aligned as a binding's offset), and calls
+    /// `f(byte offset, byte size, elements)` for each.
+    ///
+    /// # Errors
+    /// `f`'s.
+    pub(crate) fn for_each_chunk(
+        &self,
+        n: u64,
+        mut f: impl FnMut(u64, u64, u64) -> Result<()>,
+    ) -> Result<()> {
+        let chunk = self.chunk_elems();
+        let mut start = 0;
+        while start < n {
+            let len = chunk.min(n - start);
+            f(start * 4, len * 4, len)?;
+            start += len;
+        }
+        Ok(())
+    }
+
     /// Splits `count` items (images, planes) of `in_len` input and `out_len` output
     /// elements each into runs whose input and output windows each fit one storage
     /// binding, at most `max_run` items long, and calls

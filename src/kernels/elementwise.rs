@@ -127,11 +127,7 @@ pub(crate) fn unary(
     };
     let pipeline = gpu.pipeline(&Shader::Elementwise.entry(entry, layout))?;
     let (op, alpha, beta) = unary_code(f);
-    let chunk = gpu.chunk_elems();
-    let mut start = 0;
-    while start < n {
-        let len = chunk.min(n - start);
-        let (offset, size) = (start * 4, len * 4);
+    gpu.for_each_chunk(n, |offset, size, len| {
         let items = if vec4 { len / 4 } else { len };
         let binds = [
             Bind::at(layout[0].0, src, offset, size),
@@ -144,10 +140,8 @@ pub(crate) fn unary(
             beta,
         };
         let groups = gpu.grid(items.div_ceil(256))?;
-        gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)?;
-        start += len;
-    }
-    Ok(())
+        gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)
+    })
 }
 
 /// The broadcast of `g` with its dims of size 1 dropped and each run of dims that both
@@ -260,10 +254,7 @@ pub(crate) fn binary(
     let same = g.numel == [g.len(); 2];
     if same && n.is_multiple_of(4) {
         let pipeline = gpu.pipeline(&Shader::Elementwise.entry("binary4", BINARY4))?;
-        let mut start = 0;
-        while start < n {
-            let len = chunk.min(n - start);
-            let (offset, size) = (start * 4, len * 4);
+        return gpu.for_each_chunk(n, |offset, size, len| {
             let binds = [
                 Bind::at(3, a, offset, size),
                 Bind::at(4, b, offset, size),
@@ -275,10 +266,8 @@ pub(crate) fn binary(
                 ..BinaryParams::default()
             };
             let groups = gpu.grid((len / 4).div_ceil(256))?;
-            gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)?;
-            start += len;
-        }
-        return Ok(());
+            gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)
+        });
     }
     let u6 = |v: [u64; 6], what| -> Result<[u32; 6]> {
         let mut out = [0; 6];
@@ -411,10 +400,8 @@ pub(crate) fn batch_norm(
     let flags =
         if weight.is_some() { FLAG_WEIGHT } else { 0 } | if bias.is_some() { FLAG_BIAS } else { 0 };
     let n = (g.n * g.c * g.inner) as u64;
-    let mut start = 0;
-    while start < n {
-        let len = chunk.min(n - start);
-        let (offset, size) = (start * 4, len * 4);
+    gpu.for_each_chunk(n, |offset, size, len| {
+        let start = offset / 4;
         let binds = [
             Bind::at(layout[0].0, src, offset, size),
             Bind::at(layout[1].0, dst, offset, size),
@@ -435,10 +422,8 @@ pub(crate) fn batch_norm(
             _pad: [0; 2],
         };
         let groups = gpu.grid(items.div_ceil(256))?;
-        gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)?;
-        start += len;
-    }
-    Ok(())
+        gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)
+    })
 }
 
 #[cfg(test)]

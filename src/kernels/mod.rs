@@ -85,15 +85,18 @@ fn env(name: &str) -> Option<String> {
 pub(crate) fn policy(gpu: &GpuHandle) -> Result<Policy> {
     let chosen = gpu.extension::<Lowerings>().copied().unwrap_or_default();
     let software = gpu.is_software();
-    let gemm_asked = chosen.gemm.is_some() || env("WGCNN_GEMM").is_some();
-    let gemm = match chosen.gemm {
-        Some(v) => v,
-        None => match env("WGCNN_GEMM") {
-            Some(v) => GemmVariant::parse(&v)?,
-            None if software => GemmVariant::Register,
-            None => GemmVariant::Tiled,
-        },
+    let asked = match chosen.gemm {
+        Some(v) => Some(v),
+        None => env("WGCNN_GEMM")
+            .map(|v| GemmVariant::parse(&v))
+            .transpose()?,
     };
+    let gemm_asked = asked.is_some();
+    let gemm = asked.unwrap_or(if software {
+        GemmVariant::Register
+    } else {
+        GemmVariant::Tiled
+    });
     let conv2d = match chosen.conv2d {
         Some(a) => a,
         None => match env("WGCNN_CONV2D") {

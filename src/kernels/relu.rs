@@ -35,11 +35,7 @@ pub(crate) fn launch(
         (false, true) => ("relu4_inplace", IN_PLACE4),
     };
     let pipeline = gpu.pipeline(&Shader::Relu.entry(entry, layout))?;
-    let chunk = gpu.chunk_elems();
-    let mut start = 0;
-    while start < n {
-        let len = chunk.min(n - start);
-        let (offset, size) = (start * 4, len * 4);
+    gpu.for_each_chunk(n, |offset, size, len| {
         let items = if vec4 { len / 4 } else { len };
         let first = Bind::at(layout[0].0, src, offset, size);
         let binds: Vec<Bind<'_>> = match dst {
@@ -51,8 +47,6 @@ pub(crate) fn launch(
             ..ReluParams::default()
         };
         let groups = gpu.grid(items.div_ceil(256))?;
-        gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)?;
-        start += len;
-    }
-    Ok(())
+        gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)
+    })
 }

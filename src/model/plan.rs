@@ -1632,7 +1632,8 @@ fn fuse_epilogues(steps: Vec<Step>, outputs: &[ValueId]) -> Vec<Step> {
         *readers.entry(v).or_default() += 1;
     }
     let mut steps: Vec<Option<Step>> = steps.into_iter().map(Some).collect();
-    // the step that computes each value, while it is a convolution open to fusion
+    // the step that computes each value, and which of them are convolutions
+    let mut producer: HashMap<ValueId, usize> = HashMap::new();
     let mut conv_of: HashMap<ValueId, usize> = HashMap::new();
     let value = |a: &Option<Arg>| match a {
         Some(Arg::Value(v)) => Some(*v),
@@ -1642,6 +1643,7 @@ fn fuse_epilogues(steps: Vec<Step>, outputs: &[ValueId]) -> Vec<Step> {
         let Some(step) = steps[i].clone() else {
             continue;
         };
+        producer.insert(step.out, i);
         let Kernel::Op(op) = step.kernel else {
             continue;
         };
@@ -1695,13 +1697,13 @@ fn fuse_epilogues(steps: Vec<Step>, outputs: &[ValueId]) -> Vec<Step> {
                 let (a, b) = (value(&step.args[0]), value(&step.args[1]));
                 [(a, b), (b, a)].into_iter().find_map(|(x, s)| {
                     let (x, s) = (x?, s?);
-                    let k = steps.iter().position(|t| {
-                        t.as_ref().is_some_and(|t| {
-                            t.out == s
-                                && t.kernel == Kernel::Op(Op::Unary(Unary::Sigmoid))
-                                && value(&t.args[0]) == Some(x)
-                        })
-                    })?;
+                    let k = *producer.get(&s)?;
+                    let sigmoid = steps[k].as_ref()?;
+                    if sigmoid.kernel != Kernel::Op(Op::Unary(Unary::Sigmoid))
+                        || value(&sigmoid.args[0]) != Some(x)
+                    {
+                        return None;
+                    }
                     let twice = readers.get(&x) == Some(&2) && only_reader(s);
                     let j = open(x, &steps, true).filter(|_| twice)?;
                     Some((j, Some(Activation::Silu), None, vec![k]))
