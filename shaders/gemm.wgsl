@@ -18,7 +18,8 @@
 //   A[m, k]  = a[a_off + g*a_gs + m*a_rs + k]
 //   B[k, j]  = b[b_off + g*b_gs + k*b_rs + (j / b_hw)*b_ns + j % b_hw]
 //   C[m, j]  = c[c_off + g*c_gs + m*c_ms + (j / c_hw)*c_ns + j % c_hw]
-//   bias[m]  = bias[bias_off + g*bias_gs + m]        (when FLAG_BIAS is set)
+//   bias[m]  = bias[bias_off + g*bias_gs + m]        (when FLAG_BIAS is set; bias[j]
+//   with FLAG_BIAS_COLUMN, on the register kernels)
 // The epilogue (shaders/lib/epilogue.wgsl): bias, residual[C index], activation.
 // @binding(0) a      array<f32>   read        weight [groups][m][k]
 // @binding(1) b      array<f32>   read        columns, or the input (pointwise)
@@ -115,28 +116,34 @@ fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     }
 }
 
-fn store(g: u32, m: u32, col: u32, v: f32) {
-    let p = params;
-    var bias_v = 0.0;
-    if (p.flags & FLAG_BIAS) != 0u {
-        bias_v = bias[p.bias_off + g * p.bias_gs + m];
-    }
-    let at = p.c_off + g * p.c_gs + m * p.c_ms + (col / p.c_hw) * p.c_ns + col % p.c_hw;
-    c[at] = epilogue(v, bias_v, at, p.flags);
-}
-
+// `lanes` invocations a workgroup, each column block 4 * lanes wide: narrower blocks for
+// narrow products (the columns of a 7x7 map fill 49 of 256 columns of the widest block)
 @compute @workgroup_size(64)
 fn gemm_reg(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    reg_block(lid.x, wid, 64u);
+}
+
+@compute @workgroup_size(16)
+fn gemm_reg16(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    reg_block(lid.x, wid, 16u);
+}
+
+@compute @workgroup_size(8)
+fn gemm_reg8(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    reg_block(lid.x, wid, 8u);
+}
+
+fn reg_block(lane: u32, wid: vec3<u32>, lanes: u32) {
     let p = params;
     let g = wid.z;
     let row0 = wid.y * 4u;
-    let col0 = wid.x * 256u + lid.x;
+    let col0 = wid.x * 4u * lanes + lane;
     if p.m == 0u || p.n == 0u {
         return;
     }
     var b_col: array<u32, 4>;
     for (var t = 0u; t < 4u; t++) {
-        let col = min(col0 + 64u * t, p.n - 1u);
+        let col = min(col0 + lanes * t, p.n - 1u);
         b_col[t] = p.b_off + g * p.b_gs + (col / p.b_hw) * p.b_ns + col % p.b_hw;
     }
     let a_base = p.a_off + g * p.a_gs;
@@ -174,9 +181,97 @@ fn gemm_reg(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id)
             break;
         }
         for (var t = 0u; t < 4u; t++) {
-            let col = col0 + 64u * t;
+            let col = col0 + lanes * t;
             if col < p.n {
                 store(g, m, col, accs[i][t]);
+            }
+        }
+    }
+}
+
+// gemm_reg4 (_16, _8): the register GEMM where A's rows, B's rows and the column
+// blocks are whole vec4s (the launcher checks): an invocation owns 4 adjacent columns
+// and loads them as one vec4, and loads 4 steps of K of each A row as one vec4. On a CPU
+// driver every storage load is a loop over the SIMD lanes, so this is 8 loads per 4
+// steps of K where gemm_reg makes 32.
+// @binding(11) a4  a again, as vec4     read
+// @binding(12) b4  b again, as vec4     read
+// grid: (ceil(n / (4 * lanes)), ceil(m / 4), groups)
+@group(0) @binding(11) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(12) var<storage, read> b4: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn gemm_reg4(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    quad_block(lid.x, wid, 64u);
+}
+
+@compute @workgroup_size(16)
+fn gemm_reg4_16(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    quad_block(lid.x, wid, 16u);
+}
+
+@compute @workgroup_size(8)
+fn gemm_reg4_8(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    quad_block(lid.x, wid, 8u);
+}
+
+fn quad_block(lane: u32, wid: vec3<u32>, lanes: u32) {
+    let p = params;
+    let g = wid.z;
+    if p.m == 0u || p.n == 0u {
+        return;
+    }
+    let row0 = wid.y * 4u;
+    // this invocation's 4 columns, clamped to the last whole group within n
+    let col = (wid.x * lanes + lane) * 4u;
+    let colc = min(col, (p.n - 1u) / 4u * 4u);
+    let b0 = (p.b_off + g * p.b_gs + (colc / p.b_hw) * p.b_ns + colc % p.b_hw) / 4u;
+    let b_rs = p.b_rs / 4u;
+    let a_base = p.a_off + g * p.a_gs;
+    let a0 = (a_base + min(row0, p.m - 1u) * p.a_rs) / 4u;
+    let a1 = (a_base + min(row0 + 1u, p.m - 1u) * p.a_rs) / 4u;
+    let a2 = (a_base + min(row0 + 2u, p.m - 1u) * p.a_rs) / 4u;
+    let a3 = (a_base + min(row0 + 3u, p.m - 1u) * p.a_rs) / 4u;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    let quads = p.k / 4u;
+    // two-level sums: 16-deep steps apart, then into the total
+    for (var q0 = 0u; q0 < quads; q0 += 4u) {
+        var part0 = vec4<f32>(0.0);
+        var part1 = vec4<f32>(0.0);
+        var part2 = vec4<f32>(0.0);
+        var part3 = vec4<f32>(0.0);
+        for (var q = q0; q < min(q0 + 4u, quads); q++) {
+            let kb = b0 + 4u * q * b_rs;
+            let bk0 = b4[kb];
+            let bk1 = b4[kb + b_rs];
+            let bk2 = b4[kb + 2u * b_rs];
+            let bk3 = b4[kb + 3u * b_rs];
+            let r0 = a4[a0 + q];
+            let r1 = a4[a1 + q];
+            let r2 = a4[a2 + q];
+            let r3 = a4[a3 + q];
+            part0 = fma(vec4<f32>(r0.w), bk3, fma(vec4<f32>(r0.z), bk2, fma(vec4<f32>(r0.y), bk1, fma(vec4<f32>(r0.x), bk0, part0))));
+            part1 = fma(vec4<f32>(r1.w), bk3, fma(vec4<f32>(r1.z), bk2, fma(vec4<f32>(r1.y), bk1, fma(vec4<f32>(r1.x), bk0, part1))));
+            part2 = fma(vec4<f32>(r2.w), bk3, fma(vec4<f32>(r2.z), bk2, fma(vec4<f32>(r2.y), bk1, fma(vec4<f32>(r2.x), bk0, part2))));
+            part3 = fma(vec4<f32>(r3.w), bk3, fma(vec4<f32>(r3.z), bk2, fma(vec4<f32>(r3.y), bk1, fma(vec4<f32>(r3.x), bk0, part3))));
+        }
+        acc0 += part0;
+        acc1 += part1;
+        acc2 += part2;
+        acc3 += part3;
+    }
+    let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+    for (var i = 0u; i < 4u; i++) {
+        let m = row0 + i;
+        if m >= p.m {
+            break;
+        }
+        for (var t = 0u; t < 4u; t++) {
+            if col + t < p.n {
+                store(g, m, col + t, accs[i][t]);
             }
         }
     }

@@ -1,6 +1,9 @@
 // im2col.wgsl: unfolds conv2d input patches into the column matrix the GEMM reads,
-// NCHW f32. One invocation per column-matrix element, grid spilled into y.
-//   cols[g][k][j], k = (ci, ky, kx) over cg*kh*kw, j = (image, oh, ow) over the chunk's
+// NCHW f32. A workgroup row walks one row (g, k) of the column matrix, so that its
+// index arithmetic is the same for every lane (scalar on a CPU driver: integer division
+// has no SIMD form there); its 64 lanes walk the columns, grid-striding when the columns
+// outnumber the grid. Grid: (column blocks, rows, rows spilled past the y limit).
+//   cols[g][k][j] (rows `stride` apart), k = (ci, ky, kx) over cg*kh*kw, j = (image, oh, ow) over the chunk's
 //   images and output rows [row0, row0 + rows)
 //   = input[image, g*cg + ci, oh*stride_h + ky*dil_h - pad_t, ow*stride_w + kx*dil_w - pad_l]
 // A padded coordinate maps by padding mode: 0 zeros (reads 0), 1 reflect (no edge
@@ -34,30 +37,39 @@ fn source_coord(i: i32, size: i32, mode: u32) -> i32 {
     }
 }
 
-@compute @workgroup_size(256)
-fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+@compute @workgroup_size(64)
+fn im2col(
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
     let p = params;
-    let idx = gid.x + gid.y * nwg.x * 256u;
-    if idx >= p.total {
+    let row = wid.y + wid.z * nwg.y;
+    if row >= p.total / p.stride {
         return;
     }
-    let j = idx % p.ncols;
-    let t = idx / p.ncols;
-    let kidx = t % p.k;
-    let g = t / p.k;
+    // per row: the kernel tap and the input plane it reads
+    let kidx = row % p.k;
+    let g = row / p.k;
     let kx = kidx % p.kw;
     let ky = (kidx / p.kw) % p.kh;
     let ci = kidx / (p.kw * p.kh);
+    let dy = i32(ky * p.dil_h) - i32(p.pad_t);
+    let dx = i32(kx * p.dil_w) - i32(p.pad_l);
     let chunk_hw = p.rows * p.ow;
-    let image = j / chunk_hw;
-    let pix = j % chunk_hw;
-    let oh = p.row0 + pix / p.ow;
-    let ow = pix % p.ow;
-    let ih = source_coord(i32(oh * p.stride_h + ky * p.dil_h) - i32(p.pad_t), i32(p.h), p.mode);
-    let iw = source_coord(i32(ow * p.stride_w + kx * p.dil_w) - i32(p.pad_l), i32(p.w), p.mode);
-    var v = 0.0;
-    if ih >= 0 && iw >= 0 {
-        v = src[p.in_shift + ((image * p.c + g * p.cg + ci) * p.h + u32(ih)) * p.w + u32(iw)];
+    let plane = (g * p.cg + ci) * p.h;
+    let out_row = row * p.stride;
+    for (var j = wid.x * 64u + lid.x; j < p.ncols; j += nwg.x * 64u) {
+        let image = j / chunk_hw;
+        let pix = j - image * chunk_hw;
+        let r = pix / p.ow;
+        let ow = pix - r * p.ow;
+        let ih = source_coord(i32((p.row0 + r) * p.stride_h) + dy, i32(p.h), p.mode);
+        let iw = source_coord(i32(ow * p.stride_w) + dx, i32(p.w), p.mode);
+        var v = 0.0;
+        if ih >= 0 && iw >= 0 {
+            v = src[p.in_shift + (image * p.c * p.h + plane + u32(ih)) * p.w + u32(iw)];
+        }
+        cols[out_row + j] = v;
     }
-    cols[idx] = v;
 }

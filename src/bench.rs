@@ -612,6 +612,9 @@ pub fn roof_share(roof: &Roofline, r: &BenchResult) -> Option<f64> {
 pub struct StepSum {
     /// Kernel launches of one forward (views excluded).
     pub steps: usize,
+    /// Each step's own result, in the order the forward runs them (named
+    /// `network/index:op`).
+    pub results: Vec<BenchResult>,
     /// The sum of every step's standalone median, in milliseconds: each step's op
     /// alone on inputs of its shapes (fused steps as fused, so this is the layers'
     /// time less the work fusion removed).
@@ -632,19 +635,20 @@ pub fn run_steps(device: &Device, wl: &Workload, config: &BenchConfig) -> Result
     };
     let model = crate::model::Model::zoo(network, 0, device)?;
     let steps = model.step_calls(std::slice::from_ref(input))?;
-    let mut sum_ms = 0.0;
+    let mut results = Vec::with_capacity(steps.len());
     for (i, step) in steps.iter().enumerate() {
         let alone = Workload {
-            name: format!("{}/{i}", wl.name),
+            name: format!("{}/{i}:{}", wl.name, step.op.name()),
             kind: WorkloadKind::Op {
                 op: step.op,
                 inputs: step.inputs.clone(),
             },
         };
-        sum_ms += run_workload(device, &alone, config)?.median_ms;
+        results.push(run_workload(device, &alone, config)?);
     }
     Ok(StepSum {
         steps: steps.len(),
-        sum_ms,
+        sum_ms: results.iter().map(|r| r.median_ms).sum(),
+        results,
     })
 }

@@ -249,8 +249,32 @@ fn every_lowering_matches_the_reference_on_parameter_combinations(dev: &Device) 
 }
 backend_tests!(every_lowering_matches_the_reference_on_parameter_combinations);
 
-fn both_gemm_variants_run_the_im2col_and_pointwise_paths(dev: &Device) {
-    for gemm in [wgcnn::GemmVariant::Tiled, wgcnn::GemmVariant::Register] {
+fn every_gemm_variant_runs_the_im2col_and_pointwise_paths(dev: &Device) {
+    use wgcnn::GemmVariant::{Register, Subgroup, Tiled};
+    // the first three have K and the maps off whole vec4s (the scalar kernels); the
+    // rest are whole vec4s (the vec4 and subgroup kernels): 7x7 maps (column rows
+    // padded to vec4s), rows of C not a multiple of 8, groups, a 1x1 over 7x7 maps
+    // (copied into vec4 rows) and over 6x6 maps (read in place)
+    let aligned: [(&[usize], &[usize], Conv2dParams); 5] = [
+        (
+            &[2, 8, 7, 7],
+            &[13, 8, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        (
+            &[1, 16, 14, 14],
+            &[21, 16, 3, 3],
+            Conv2dParams::default().stride(2).padding(1),
+        ),
+        (
+            &[2, 8, 6, 6],
+            &[12, 4, 3, 3],
+            Conv2dParams::default().groups(2),
+        ),
+        (&[2, 16, 7, 7], &[9, 16, 1, 1], Conv2dParams::default()),
+        (&[3, 12, 6, 6], &[20, 12, 1, 1], Conv2dParams::default()),
+    ];
+    for gemm in [Tiled, Register, Subgroup] {
         let options = wgcnn::DeviceOptions::default().with(wgcnn::Lowerings {
             gemm: Some(gemm),
             ..Default::default()
@@ -286,11 +310,22 @@ fn both_gemm_variants_run_the_im2col_and_pointwise_paths(dev: &Device) {
                     &with(Conv2dAlgo::Im2col, relu),
                     3,
                 );
+                for (i, (xs, ws, p)) in aligned.iter().enumerate() {
+                    check(
+                        dev,
+                        xs,
+                        ws,
+                        i % 2 == 0,
+                        p,
+                        &with(Conv2dAlgo::Im2col, relu),
+                        10 + i as u64,
+                    );
+                }
             }
         }
     }
 }
-backend_tests!(gpu both_gemm_variants_run_the_im2col_and_pointwise_paths);
+backend_tests!(gpu every_gemm_variant_runs_the_im2col_and_pointwise_paths);
 
 fn fused_relu_equals_relu_after_conv_bit_for_bit(dev: &Device) {
     let x = Tensor::from_slice(dev, &common::random(2 * 3 * 12 * 12, 5), &[2, 3, 12, 12]).unwrap();

@@ -51,3 +51,49 @@ fn matmul_of_mismatched_shapes_is_pytorchs_error(dev: &Device) {
     );
 }
 backend_tests!(matmul_of_mismatched_shapes_is_pytorchs_error);
+
+fn linear_of_a_few_rows_matches_the_host_on_every_gemm_variant(dev: &Device) {
+    // below 32 rows the register GEMMs compute it transposed, the bias per column
+    let sizes = [
+        (1, 512, 1000),
+        (1, 1, 1),
+        (3, 5, 7),
+        (31, 64, 10),
+        (32, 17, 9),
+    ];
+    for gemm in [
+        wgcnn::GemmVariant::Tiled,
+        wgcnn::GemmVariant::Register,
+        wgcnn::GemmVariant::Subgroup,
+    ] {
+        let options = wgcnn::DeviceOptions::default().with(wgcnn::Lowerings {
+            gemm: Some(gemm),
+            ..Default::default()
+        });
+        let dev = &common::reopen(dev, &options);
+        for (i, &(n, k, m)) in sizes.iter().enumerate() {
+            let x = common::random(n * k, 30 + i as u64);
+            let w = common::random(m * k, 40 + i as u64);
+            let b = common::random(m, 50 + i as u64);
+            for bias in [None, Some(&b[..])] {
+                let want = wgcnn::reference::gemm::linear(&x, &w, bias, n, k, m);
+                let tx = Tensor::from_slice(dev, &x, &[n, k]).unwrap();
+                let tw = Tensor::from_slice(dev, &w, &[m, k]).unwrap();
+                let tb = bias.map(|b| Tensor::from_slice(dev, b, &[m]).unwrap());
+                let y = wgcnn::linear(&tx, &tw, tb.as_ref()).unwrap();
+                assert_eq!(y.shape(), &[n, m]);
+                common::assert_close(
+                    &y.to_vec().unwrap(),
+                    &want,
+                    1e-5,
+                    1e-4,
+                    &format!(
+                        "{n}x{k} -> {m} ({gemm:?}, bias {}) on {dev:?}",
+                        bias.is_some()
+                    ),
+                );
+            }
+        }
+    }
+}
+backend_tests!(gpu linear_of_a_few_rows_matches_the_host_on_every_gemm_variant);

@@ -738,6 +738,21 @@ impl Extra {
                 s.sum_ms,
                 r.median_ms / s.sum_ms
             );
+            let mut slowest: Vec<_> = s.results.iter().collect();
+            slowest.sort_by(|a, b| b.median_ms.total_cmp(&a.median_ms));
+            for step in slowest.iter().take(8) {
+                let rate = match (step.gflops, step.gbps) {
+                    (Some(g), _) => format!("{g:.1} GFLOP/s"),
+                    (None, Some(b)) => format!("{b:.2} GB/s"),
+                    (None, None) => String::new(),
+                };
+                println!(
+                    "    {:<28} {:>9.3} ms  {:>5.1}%  {rate}",
+                    step.workload,
+                    step.median_ms,
+                    100.0 * step.median_ms / s.sum_ms
+                );
+            }
         }
         if let Some((hand, median, tuning, shapes)) = self.tuned {
             println!(
@@ -753,6 +768,19 @@ impl Extra {
         if let Some(s) = &self.steps {
             out.insert("steps".into(), s.steps.into());
             out.insert("steps_sum_ms".into(), s.sum_ms.into());
+            let each: Vec<serde_json::Value> = s
+                .results
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "step": r.workload,
+                        "median_ms": r.median_ms,
+                        "gflops": r.gflops,
+                        "gbps": r.gbps,
+                    })
+                })
+                .collect();
+            out.insert("step_results".into(), each.into());
         }
         if let Some((hand, median, tuning, shapes)) = self.tuned {
             out.insert("alternating_hand_median_ms".into(), hand.into());

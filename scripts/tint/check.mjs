@@ -50,6 +50,16 @@ function usage(msg) {
   process.exit(2);
 }
 
+// The source with the `enable subgroups;` directive WGSL requires of a shader that
+// calls subgroup builtins: Tint requires it, while naga (wgpu 30) takes those builtins
+// under the device's SUBGROUP feature and rejects the directive, so the crate's sources
+// leave it out. Nothing else is changed.
+function withEnables(src) {
+  const code = src.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, '');
+  const uses = /\bsubgroup[A-Z][A-Za-z]*\s*\(/.test(code);
+  return uses && !/^\s*enable\s+subgroups\s*;/m.test(code) ? `enable subgroups;\n${src}` : src;
+}
+
 // The entry points of `@compute` functions, comments removed first.
 function computeEntries(src) {
   const code = src.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, '');
@@ -64,7 +74,7 @@ function loadJob(dir) {
   const names = fs.readdirSync(dir).filter((f) => f.endsWith('.wgsl')).sort();
   if (names.length === 0) usage(`no .wgsl file in ${dir}`);
   const shaders = new Map(
-    names.map((name) => [name, { name, source: fs.readFileSync(path.join(dir, name), 'utf8'), pipelines: [] }]),
+    names.map((name) => [name, { name, source: withEnables(fs.readFileSync(path.join(dir, name), 'utf8')), pipelines: [] }]),
   );
   const seen = new Set();
   const problems = [];
@@ -128,7 +138,7 @@ async function pageCheck({ shaders, pipelineTimeoutMs, jobs }) {
     device: info?.device ?? '',
     description: info?.description ?? '',
   };
-  const requiredFeatures = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
+  const requiredFeatures = ['shader-f16', 'subgroups'].filter((f) => adapter.features.has(f));
   const all = {};
   for (const k in adapter.limits) if (typeof adapter.limits[k] === 'number') all[k] = adapter.limits[k];
   const core = [

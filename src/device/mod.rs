@@ -249,6 +249,16 @@ impl GpuHandle {
         self.max_binding / 4
     }
 
+    /// Whether the device has subgroups, always of exactly `lanes` invocations.
+    pub(crate) fn subgroups_of(&self, lanes: u32) -> bool {
+        self.gpu
+            .device
+            .features()
+            .contains(wgpu::Features::SUBGROUP)
+            && self.gpu.info.subgroup_min_size == lanes
+            && self.gpu.info.subgroup_max_size == lanes
+    }
+
     /// The adapter's uniform binding size.
     pub(crate) fn max_uniform_binding(&self) -> u64 {
         self.gpu.max_uniform

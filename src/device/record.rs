@@ -35,6 +35,7 @@ pub(super) struct Pending {
 pub(crate) type Window = (u64, u64, u32);
 
 /// One storage binding of a dispatch: `buffer[offset..offset + size]` at `binding`.
+#[derive(Clone, Copy)]
 pub(crate) struct Bind<'a> {
     pub binding: u32,
     pub buffer: &'a wgpu::Buffer,

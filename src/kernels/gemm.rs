@@ -47,11 +47,20 @@ wgsl_consts! {
         FLAG_FIRST_CHUNK = 4,
         /// The last chunk: apply the epilogue (bias, residual, activation).
         FLAG_LAST_CHUNK = 8,
+        /// The bias is per column of C, not per row (the register GEMMs: `linear` of
+        /// a few rows, computed transposed).
+        FLAG_BIAS_COLUMN = 16,
     }
 }
 
 const GEMM_LAYOUT: &[(u32, Slot)] =
     layout![0 => Read, 1 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform, 20 => Read];
+/// The vec4 register kernels: A and B as vec4 (bindings 11 and 12).
+const GEMM4_LAYOUT: &[(u32, Slot)] =
+    layout![11 => Read, 12 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform, 20 => Read];
+
+/// The subgroup size `gemm_sg` is written for.
+pub(crate) const SUBGROUP_LANES: u32 = 8;
 
 /// The tiled GEMM's output tile: 64 x 64 per workgroup.
 const GEMM_TILE: u64 = 64;
@@ -63,6 +72,11 @@ pub enum GemmVariant {
     Tiled,
     /// 4x4 register blocks, no workgroup memory or barrier: for CPU drivers.
     Register,
+    /// Register blocks of 8 rows shared across a subgroup of 8 lanes by broadcast
+    /// (`shaders/gemm_subgroup.wgsl`): for CPU drivers with subgroups (lavapipe). Where
+    /// the device has no such subgroups, or the operands are not whole vec4s, it runs
+    /// as [`GemmVariant::Register`].
+    Subgroup,
 }
 
 impl GemmVariant {
@@ -74,42 +88,67 @@ impl GemmVariant {
         match name {
             "tiled" => Ok(Self::Tiled),
             "register" | "reg" => Ok(Self::Register),
+            "subgroup" => Ok(Self::Subgroup),
             other => Err(Error::param(
                 "gemm",
-                format!("unknown GEMM variant '{other}' (expected tiled or register)"),
+                format!("unknown GEMM variant '{other}' (expected tiled, register or subgroup)"),
             )),
         }
     }
 
-    fn entry(self) -> &'static str {
-        match self {
-            Self::Tiled => "gemm",
-            Self::Register => "gemm_reg",
+    /// The entry point for a product of `n` columns (`quad`: A's rows, B's rows and its
+    /// column blocks whole vec4s), and the columns and rows of C one of its workgroups
+    /// covers.
+    fn kernel(self, n: u32, quad: bool) -> (&'static str, (u64, u64)) {
+        match (self, register_lanes(n), quad) {
+            (Self::Tiled, ..) => ("gemm", (GEMM_TILE, GEMM_TILE)),
+            (Self::Subgroup, _, true) => ("gemm_sg", (32, 8)),
+            (_, 8, false) => ("gemm_reg8", (32, 4)),
+            (_, 16, false) => ("gemm_reg16", (64, 4)),
+            (_, _, false) => ("gemm_reg", (256, 4)),
+            (_, 8, true) => ("gemm_reg4_8", (32, 4)),
+            (_, 16, true) => ("gemm_reg4_16", (64, 4)),
+            (_, _, true) => ("gemm_reg4", (256, 4)),
         }
     }
 
-    /// Columns and rows of C one workgroup covers.
-    fn block(self) -> (u64, u64) {
-        match self {
-            Self::Tiled => (GEMM_TILE, GEMM_TILE),
-            Self::Register => (256, 4),
-        }
+    /// The register kernels (either), which read whole vec4s where they can.
+    pub(crate) fn is_register(self) -> bool {
+        matches!(self, Self::Register | Self::Subgroup)
     }
 
-    /// Most columns one dispatch can cover within `max_groups` workgroups per dimension.
+    /// Most columns one dispatch can cover within `max_groups` workgroups per dimension
+    /// (the narrow register blocks serve only products narrower than this).
     pub(crate) fn max_cols(self, max_groups: u32) -> u64 {
-        u64::from(max_groups) * self.block().0
+        let widest = match self {
+            Self::Tiled => GEMM_TILE,
+            Self::Register | Self::Subgroup => 256,
+        };
+        u64::from(max_groups) * widest
     }
+}
+
+/// The register GEMM's invocations per workgroup for `n` columns: each covers 4
+/// columns `lanes` apart, so a block is `4 * lanes` wide. The block that pads `n`
+/// least, the widest of equals; the narrow ones only where they pad less than a
+/// quarter as much as the widest (a 7x7 map: 49 of 64 columns instead of 49 of 256).
+fn register_lanes(n: u32) -> u32 {
+    let padded = |lanes: u32| u64::from(n).div_ceil(4 * u64::from(lanes)) * 4 * u64::from(lanes);
+    let wide = padded(64);
+    [16, 8]
+        .into_iter()
+        .filter(|&l| 4 * (padded(l) - u64::from(n)) < wide - u64::from(n))
+        .min_by_key(|&l| (padded(l), std::cmp::Reverse(l)))
+        .unwrap_or(64)
 }
 
 /// Workgroups of the GEMM: column blocks in x, row blocks in y, groups in z.
 fn gemm_grid(
     gpu: &GpuHandle,
-    variant: GemmVariant,
+    (bn, bm): (u64, u64),
     p: &GemmParams,
     groups: usize,
 ) -> Result<[u32; 3]> {
-    let (bn, bm) = variant.block();
     let dims = [
         u64::from(p.n).div_ceil(bn),
         u64::from(p.m).div_ceil(bm),
@@ -128,15 +167,44 @@ pub(crate) fn dispatch_gemm(
     p: &GemmParams,
     groups: usize,
 ) -> Result<()> {
-    let mut spec = Shader::Gemm.entry(variant.entry(), GEMM_LAYOUT);
+    let quad = variant.is_register() && quad_aligned(binds, p);
+    let variant = match variant {
+        GemmVariant::Subgroup if !gpu.subgroups_of(SUBGROUP_LANES) => GemmVariant::Register,
+        v => v,
+    };
+    let (entry, block) = variant.kernel(p.n, quad);
+    let shader = if entry == "gemm_sg" {
+        Shader::GemmSubgroup
+    } else {
+        Shader::Gemm
+    };
+    let mut spec = shader.entry(entry, if quad { GEMM4_LAYOUT } else { GEMM_LAYOUT });
     spec.constants.extend(epilogue_constants(epilogue));
     let pipeline = gpu.pipeline(&spec)?;
+    let mut binds = *binds;
+    if quad {
+        binds[0].binding = 11;
+        binds[1].binding = 12;
+    }
     gpu.dispatch(
         &pipeline,
-        binds,
+        &binds,
         bytemuck::bytes_of(p),
-        gemm_grid(gpu, variant, p, groups)?,
+        gemm_grid(gpu, block, p, groups)?,
     )
+}
+
+/// Whether A's rows and B's rows start at whole vec4s, K is whole vec4s, B's column
+/// blocks of 4 never straddle two images, and both windows are whole vec4s: the vec4
+/// register kernels' condition.
+fn quad_aligned(binds: &[Bind<'_>; 5], p: &GemmParams) -> bool {
+    let words = [
+        p.k, p.a_off, p.a_rs, p.a_gs, p.b_off, p.b_rs, p.b_gs, p.b_hw, p.b_ns,
+    ];
+    words.iter().all(|w| w % 4 == 0)
+        && binds[..2]
+            .iter()
+            .all(|b| b.offset % 16 == 0 && b.size % 16 == 0)
 }
 
 /// Records one GEMM over whole buffers: `a` and `b` with their lengths in elements,
@@ -198,10 +266,34 @@ pub(crate) fn linear(
     ),
     [n, k, m]: [usize; 3],
 ) -> Result<()> {
+    let m32 = super::u32_of(m as u64, "linear out_features")?;
+    let n32 = super::u32_of(n as u64, "linear rows")?;
+    let k32 = super::u32_of(k as u64, "linear in_features")?;
+    if super::policy(gpu)?.gemm.is_register() && n < FEW_ROWS {
+        // a few rows: the register GEMMs spread their lanes over C's columns, so
+        // compute y = x @ w^T as it stands, out_features the columns, the bias per
+        // column
+        let p = GemmParams {
+            m: n32,
+            n: m32,
+            k: k32,
+            flags: FLAG_BIAS_COLUMN,
+            a_rs: k32,
+            b_rs: 1,
+            b_hw: 1,
+            b_ns: k32,
+            c_ms: m32,
+            c_hw: 1,
+            c_ns: 1,
+            ..GemmParams::default()
+        };
+        let bias = bias.map(|b| (b, m as u64));
+        return record(gpu, (x, (n * k) as u64), (w, (m * k) as u64), bias, y, p);
+    }
     let p = GemmParams {
-        m: super::u32_of(m as u64, "linear out_features")?,
-        n: super::u32_of(n as u64, "linear rows")?,
-        k: super::u32_of(k as u64, "linear in_features")?,
+        m: m32,
+        n: n32,
+        k: k32,
         a_rs: k as u32,
         b_rs: 1,
         b_hw: 1,
@@ -214,6 +306,9 @@ pub(crate) fn linear(
     let bias = bias.map(|b| (b, m as u64));
     record(gpu, (w, (m * k) as u64), (x, (n * k) as u64), bias, y, p)
 }
+
+/// Rows of `linear`'s input below which it runs transposed on the register GEMMs.
+const FEW_ROWS: usize = 32;
 
 /// The override constants of an epilogue (`shaders/lib/epilogue.wgsl`): its activation
 /// (`ACT`) and whether it adds a residual (`RESIDUAL`).

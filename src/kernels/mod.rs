@@ -44,8 +44,9 @@ use crate::tensor::{IndexTensor, Tensor};
 /// takes its environment variable, else the rule for the adapter's kind.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Lowerings {
-    /// The GEMM kernel. `None`: `WGCNN_GEMM` (`tiled`, `register`) if set, else
-    /// `register` on a software adapter and `tiled` on a GPU.
+    /// The GEMM kernel. `None`: `WGCNN_GEMM` (`tiled`, `register`, `subgroup`) if set,
+    /// else `subgroup` on a software adapter with subgroups of 8 lanes, `register` on
+    /// another software adapter and `tiled` on a GPU.
     pub gemm: Option<GemmVariant>,
     /// The conv2d lowering [`Conv2dAlgo::Auto`] stands for. `None`: `WGCNN_CONV2D`
     /// (`auto`, `im2col`, `direct`, `implicit`, `packed`, `winograd`) if set, else the
@@ -92,7 +93,9 @@ pub(crate) fn policy(gpu: &GpuHandle) -> Result<Policy> {
             .transpose()?,
     };
     let gemm_asked = asked.is_some();
-    let gemm = asked.unwrap_or(if software {
+    let gemm = asked.unwrap_or(if software && gpu.subgroups_of(gemm::SUBGROUP_LANES) {
+        GemmVariant::Subgroup
+    } else if software {
         GemmVariant::Register
     } else {
         GemmVariant::Tiled

@@ -79,7 +79,12 @@ shaders! {
     Gemm => "gemm.wgsl" {
         uniforms: [super::gemm::GemmParams],
         consts: [super::gemm::EPILOGUE],
-        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl"]
+        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl", "gemm_store.wgsl"]
+    },
+    GemmSubgroup => "gemm_subgroup.wgsl" {
+        uniforms: [super::gemm::GemmParams],
+        consts: [super::gemm::EPILOGUE],
+        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl", "gemm_store.wgsl"]
     },
     Conv2d => "conv2d.wgsl" {
         uniforms: [super::conv2d::DirectParams],
@@ -133,11 +138,18 @@ impl Shader {
             Shader::ALL
                 .iter()
                 .map(|s| {
+                    // directives (`enable subgroups;`) must come before any declaration
+                    let (directives, body): (Vec<&str>, Vec<&str>) =
+                        s.file().lines().partition(|l| l.starts_with("enable "));
                     format!(
-                        "// declared in Rust (src/kernels), written before {}:\n{}\n{}",
+                        "{}// declared in Rust (src/kernels), written before {}:\n{}\n{}\n",
+                        directives
+                            .iter()
+                            .map(|d| format!("{d}\n"))
+                            .collect::<String>(),
                         s.label(),
                         s.prelude(),
-                        s.file()
+                        body.join("\n")
                     )
                 })
                 .collect()

@@ -184,7 +184,10 @@ pub(crate) fn choose(
 
 /// Every lowering (and GEMM kernel, for the GEMM lowerings) that computes `g`.
 fn candidates(gpu: &GpuHandle, g: &Conv2dGeometry, policy: &Policy) -> Vec<Choice> {
-    let gemms = [GemmVariant::Tiled, GemmVariant::Register];
+    let mut gemms = vec![GemmVariant::Tiled, GemmVariant::Register];
+    if gpu.subgroups_of(crate::kernels::gemm::SUBGROUP_LANES) {
+        gemms.push(GemmVariant::Subgroup);
+    }
     let mut out = Vec::new();
     let pointwise = g.is_pointwise() && g.mode == PaddingMode::Zeros;
     for gemm in gemms {
@@ -219,8 +222,10 @@ fn name_of((lowering, gemm): Choice) -> &'static str {
     match (lowering, gemm) {
         (Lowering::Pointwise, GemmVariant::Tiled) => "pointwise-tiled",
         (Lowering::Pointwise, GemmVariant::Register) => "pointwise-register",
+        (Lowering::Pointwise, GemmVariant::Subgroup) => "pointwise-subgroup",
         (Lowering::Im2col, GemmVariant::Tiled) => "im2col-tiled",
         (Lowering::Im2col, GemmVariant::Register) => "im2col-register",
+        (Lowering::Im2col, GemmVariant::Subgroup) => "im2col-subgroup",
         (Lowering::Direct(DirectKernel::Implicit), _) => "implicit",
         (Lowering::Direct(_), _) => "direct",
         (Lowering::Packed, _) => "packed",

@@ -100,7 +100,16 @@ pub(super) fn im2col(
         let by_grid = (max_cols / g.ow as u64).max(1) as usize;
         (1, by_cols.min(by_grid).min(g.oh))
     };
-    let cols_len = images as u64 * rows as u64 * g.ow as u64 * g.c_in as u64 * (g.kh * g.kw) as u64;
+    // rows of the column matrix in whole vec4s where the vec4 GEMM can read them
+    let quad = variant.is_register() && k.is_multiple_of(4);
+    let stride_of = |ncols: u64| {
+        if quad {
+            ncols.next_multiple_of(4)
+        } else {
+            ncols
+        }
+    };
+    let cols_len = g.groups as u64 * k * stride_of(images as u64 * rows as u64 * g.ow as u64);
     let cols = Tensor::uninit(device, &[cols_len as usize])?;
     let c = cols.gpu_buffer()?;
     let unfold = gpu.pipeline(&Shader::Im2col.entry("im2col", IM2COL_LAYOUT))?;
@@ -112,7 +121,8 @@ pub(super) fn im2col(
             for row0 in (0..g.oh).step_by(rows) {
                 let nrows = rows.min(g.oh - row0);
                 let ncols = nb as u64 * nrows as u64 * g.ow as u64;
-                let total = g.groups as u64 * k * ncols;
+                let stride = stride_of(ncols);
+                let total = g.groups as u64 * k * stride;
                 let ip = Im2colParams {
                     shape: ConvShape::of(g),
                     row0: row0 as u32,
@@ -122,17 +132,24 @@ pub(super) fn im2col(
                     total: u32_of(total, "im2col elements")?,
                     mode: mode_code(g.mode),
                     in_shift: x_shift,
-                    ..Im2colParams::default()
+                    stride: stride as u32,
                 };
                 let binds = [
                     Bind::at(0, io.x, x_off, x_size),
                     Bind::at(1, c, 0, total * 4),
                 ];
+                let matrix_rows = g.groups as u64 * k;
+                let max = u64::from(gpu.max_groups_per_dim());
+                let grid = [
+                    ncols.div_ceil(64).min(max),
+                    matrix_rows.min(max),
+                    matrix_rows.div_ceil(max),
+                ];
                 gpu.dispatch(
                     &unfold,
                     &binds,
                     bytemuck::bytes_of(&ip),
-                    gpu.grid(total.div_ceil(256))?,
+                    gpu.grid3(grid, "im2col rows")?,
                 )?;
                 let gp = GemmParams {
                     m: g.mg as u32,
@@ -143,9 +160,9 @@ pub(super) fn im2col(
                     a_rs: k as u32,
                     a_gs: (g.mg as u64 * k) as u32,
                     b_off: 0,
-                    b_rs: ncols as u32,
-                    b_gs: u32_of(k * ncols, "im2col group size")?,
-                    b_hw: ncols as u32,
+                    b_rs: stride as u32,
+                    b_gs: u32_of(k * stride, "im2col group size")?,
+                    b_hw: stride as u32,
                     b_ns: 0,
                     c_off: y_shift + (row0 * g.ow) as u32,
                     c_ms: ohw as u32,

@@ -128,14 +128,17 @@ const WINOGRAD_MIN_C_IN: usize = 8;
 /// Output pixels (of the whole batch) up to which, on CPU drivers, a pointwise
 /// convolution runs as a GEMM over its input, and a strided one with
 /// [`GEMM_MIN_C_IN`] or more input channels as im2col + GEMM, instead of the packed
-/// kernel; up to [`TILED_PIXELS`] on the tiled GEMM. Found by autotuning MobileNetV2,
-/// EfficientNet-B0 and ResNet-18 on lavapipe: their 1x1 convolutions giving 7x7 maps
-/// take the tiled GEMM, 14x14 the register GEMM, 28x28 and more the packed kernel;
-/// their stride-2 convolutions with 128 and 256 input channels giving 14x14 and 7x7
-/// maps the im2col GEMMs, 28x28 the packed kernel.
+/// kernel. Found by autotuning MobileNetV2, EfficientNet-B0 and ResNet-18 on lavapipe:
+/// their 1x1 convolutions giving 7x7 and 14x14 maps take the GEMMs, 28x28 and more the
+/// packed kernel; their stride-2 convolutions with 128 and 256 input channels giving
+/// 14x14 and 7x7 maps the im2col GEMMs, 28x28 the packed kernel.
 const GEMM_PIXELS: usize = 196;
-const TILED_PIXELS: usize = 49;
 const GEMM_MIN_C_IN: usize = 128;
+/// Output pixels up to which any convolution of one group with [`GEMM_MIN_C_IN`] or
+/// more input channels runs as im2col + GEMM on CPU drivers (ResNet-18's last 3x3
+/// convolutions, 7x7 maps of 512 channels: 40 ms as Winograd, 19 as im2col on the
+/// subgroup GEMM, on lavapipe).
+const SMALL_MAP_PIXELS: usize = 49;
 
 /// The lowering for `g` when `algo` is asked for, under the device's policy, and the
 /// GEMM kernel it runs with.
@@ -145,17 +148,7 @@ pub(crate) fn choose(
     algo: Conv2dAlgo,
     policy: &Policy,
 ) -> (Lowering, GemmVariant) {
-    let lowering = choose_lowering(gpu, g, algo, policy);
-    let pixels = g.n * g.oh * g.ow;
-    let gemm = match lowering {
-        Lowering::Pointwise | Lowering::Im2col
-            if policy.software && !policy.gemm_asked && pixels <= TILED_PIXELS =>
-        {
-            GemmVariant::Tiled
-        }
-        _ => policy.gemm,
-    };
-    (lowering, gemm)
+    (choose_lowering(gpu, g, algo, policy), policy.gemm)
 }
 
 fn choose_lowering(
@@ -189,6 +182,11 @@ fn choose_lowering(
             && g.n * g.oh * g.ow * g.c_out < FEW_OUTPUTS =>
         {
             Lowering::Direct(DirectKernel::for_direct(g))
+        }
+        // the smallest maps with many channels: im2col + GEMM (Winograd's GEMMs would
+        // have a handful of tiles a lane block)
+        _ if software && pixels <= SMALL_MAP_PIXELS && g.groups == 1 && g.c_in >= GEMM_MIN_C_IN => {
+            Lowering::Im2col
         }
         // Winograd where the GEMMs have enough input channels to pay for the transforms
         _ if software && g.c_in >= WINOGRAD_MIN_C_IN && winograd => Lowering::Winograd,
@@ -305,6 +303,15 @@ fn run(
     col_budget: Option<u64>,
 ) -> Result<()> {
     match lowering {
+        // the register GEMMs read whole vec4s of B: a map that is not whole vec4s (7x7)
+        // is copied into rows that are, as im2col's column matrix
+        Lowering::Pointwise
+            if gemm.is_register()
+                && (g.cg * g.kh * g.kw).is_multiple_of(4)
+                && !(g.oh * g.ow).is_multiple_of(4) =>
+        {
+            matmul::im2col(device, gpu, io, g, gemm, col_budget)
+        }
         Lowering::Pointwise => matmul::pointwise(gpu, io, g, gemm),
         Lowering::Im2col => matmul::im2col(device, gpu, io, g, gemm, col_budget),
         Lowering::Direct(kernel) => direct::launch(gpu, io, g, kernel),
@@ -445,7 +452,9 @@ uniform! {
         total: u32,
         mode: u32,
         in_shift: u32,
-        _pad: [u32; 1],
+        /// Floats from one row of the column matrix to the next: `ncols`, or rounded
+        /// up to whole vec4s for the vec4 GEMM.
+        stride: u32,
     }
 }
 

@@ -147,7 +147,7 @@ pub(super) fn launch(
     let run_tiles = |nb: usize, rows: usize| (nb * rows * twb * 4).next_multiple_of(8) as u64;
     let max_tiles = run_tiles(per_run.min(g.n), band);
     debug_assert!(image_tiles <= run_tiles(1, th));
-    let packed = variant == GemmVariant::Register && gpu.max_uniform_binding() >= BLOCK * 4;
+    let packed = variant.is_register() && gpu.max_uniform_binding() >= BLOCK * 4;
 
     // U, in uniform blocks or as the GEMM shader's A
     let cc = g.c_in.min(CHUNK);
