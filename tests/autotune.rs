@@ -64,14 +64,17 @@ fn entries(dir: &Path) -> serde_json::Map<String, Value> {
     ours[0].1.as_object().unwrap().clone()
 }
 
-const NAMES: [&str; 7] = [
+const NAMES: [&str; 10] = [
     "im2col-tiled",
     "im2col-register",
+    "im2col-subgroup",
     "direct",
     "implicit",
     "packed",
     "winograd",
     "pointwise-tiled",
+    "pointwise-register",
+    "pointwise-subgroup",
 ];
 
 fn a_shape_is_tuned_once_and_kept_on_disk(dev: &Device) {
@@ -91,6 +94,61 @@ fn a_shape_is_tuned_once_and_kept_on_disk(dev: &Device) {
     std::fs::remove_dir_all(&dir).ok();
 }
 backend_tests!(gpu a_shape_is_tuned_once_and_kept_on_disk);
+
+fn every_shape_a_rule_routes_is_tuned_once(dev: &Device) {
+    // shapes whose hand rules pick a lowering of their own: a 1x1 over a 7x7 map with
+    // many channels (and outputs enough not to be "a handful"), a 3x3 over one, a
+    // depthwise 3x3, a strided 3x3 (a choice kept must
+    // be found again, or every call would tune anew)
+    let shapes: [(&[usize], &[usize], Conv2dParams); 4] = [
+        (&[1, 128, 7, 7], &[96, 128, 1, 1], Conv2dParams::default()),
+        (
+            &[1, 128, 7, 7],
+            &[24, 128, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        (
+            &[1, 16, 14, 14],
+            &[16, 1, 3, 3],
+            Conv2dParams::default().padding(1).groups(16),
+        ),
+        (
+            &[1, 128, 14, 14],
+            &[32, 128, 3, 3],
+            Conv2dParams::default().padding(1).stride(2),
+        ),
+    ];
+    let _serial = common::serial();
+    let dir = cache_dir("rules", dev);
+    let tuned = tuned_device(dev, Autotune::On, &dir);
+    let before = autotune_stats();
+    for _ in 0..2 {
+        for (i, (xs, ws, p)) in shapes.iter().enumerate() {
+            let x = common::random(xs.iter().product(), 3 + i as u64);
+            let w = common::random(ws.iter().product(), 4 + i as u64);
+            let run = |d: &Device| {
+                let tx = Tensor::from_slice(d, &x, xs).unwrap();
+                let tw = Tensor::from_slice(d, &w, ws).unwrap();
+                wgcnn::conv2d(&tx, &tw, None, p).unwrap().to_vec().unwrap()
+            };
+            let want = run(&Device::cpu());
+            common::assert_close(&run(&tuned), &want, 1e-4, 1e-5, "autotuned conv2d");
+        }
+    }
+    let after = autotune_stats();
+    assert_eq!(
+        after.tuned - before.tuned,
+        4,
+        "four shapes, each tuned once"
+    );
+    let kept = entries(&dir);
+    assert_eq!(kept.len(), 4);
+    for choice in kept.values() {
+        assert!(NAMES.contains(&choice.as_str().unwrap()), "{choice}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+backend_tests!(gpu every_shape_a_rule_routes_is_tuned_once);
 
 fn a_cache_file_is_read_and_never_trusted_blindly(dev: &Device) {
     let _serial = common::serial();

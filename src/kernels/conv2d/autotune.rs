@@ -134,8 +134,12 @@ pub(crate) fn choose(
     policy: &Policy,
     col_budget: Option<u64>,
 ) -> Result<Choice> {
-    let candidates = candidates(gpu, g, policy);
+    let mut candidates = candidates(gpu, g, policy);
     let hand = super::choose(gpu, g, super::Conv2dAlgo::Auto, policy);
+    // the hand rule's choice is always a candidate, so that a choice kept is found
+    if !candidates.contains(&hand) {
+        candidates.push(hand);
+    }
     if candidates.len() < 2 {
         return Ok(hand);
     }

@@ -185,7 +185,12 @@ fn choose_lowering(
         }
         // the smallest maps with many channels: im2col + GEMM (Winograd's GEMMs would
         // have a handful of tiles a lane block)
-        _ if software && pixels <= SMALL_MAP_PIXELS && g.groups == 1 && g.c_in >= GEMM_MIN_C_IN => {
+        _ if software
+            && pixels <= SMALL_MAP_PIXELS
+            && !pointwise
+            && g.groups == 1
+            && g.c_in >= GEMM_MIN_C_IN =>
+        {
             Lowering::Im2col
         }
         // Winograd where the GEMMs have enough input channels to pay for the transforms
