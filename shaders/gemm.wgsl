@@ -146,11 +146,11 @@ fn reg_block(lane: u32, wid: vec3<u32>, lanes: u32) {
         let col = min(col0 + lanes * t, p.n - 1u);
         b_col[t] = p.b_off + g * p.b_gs + (col / p.b_hw) * p.b_ns + col % p.b_hw;
     }
-    let a_base = p.a_off + g * p.a_gs;
-    let a0 = a_base + min(row0, p.m - 1u) * p.a_rs;
-    let a1 = a_base + min(row0 + 1u, p.m - 1u) * p.a_rs;
-    let a2 = a_base + min(row0 + 2u, p.m - 1u) * p.a_rs;
-    let a3 = a_base + min(row0 + 3u, p.m - 1u) * p.a_rs;
+    let rows = a_rows(g, row0);
+    let a0 = rows.x;
+    let a1 = rows.y;
+    let a2 = rows.z;
+    let a3 = rows.w;
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
@@ -174,19 +174,10 @@ fn reg_block(lane: u32, wid: vec3<u32>, lanes: u32) {
         acc2 += part2;
         acc3 += part3;
     }
-    let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-    for (var i = 0u; i < 4u; i++) {
-        let m = row0 + i;
-        if m >= p.m {
-            break;
-        }
-        for (var t = 0u; t < 4u; t++) {
-            let col = col0 + lanes * t;
-            if col < p.n {
-                store(g, m, col, accs[i][t]);
-            }
-        }
-    }
+    store_row(g, row0, col0, lanes, acc0);
+    store_row(g, row0 + 1u, col0, lanes, acc1);
+    store_row(g, row0 + 2u, col0, lanes, acc2);
+    store_row(g, row0 + 3u, col0, lanes, acc3);
 }
 
 // gemm_reg4 (_16, _8): the register GEMM where A's rows, B's rows and the column
@@ -227,11 +218,7 @@ fn quad_block(lane: u32, wid: vec3<u32>, lanes: u32) {
     let colc = min(col, (p.n - 1u) / 4u * 4u);
     let b0 = (p.b_off + g * p.b_gs + (colc / p.b_hw) * p.b_ns + colc % p.b_hw) / 4u;
     let b_rs = p.b_rs / 4u;
-    let a_base = p.a_off + g * p.a_gs;
-    let a0 = (a_base + min(row0, p.m - 1u) * p.a_rs) / 4u;
-    let a1 = (a_base + min(row0 + 1u, p.m - 1u) * p.a_rs) / 4u;
-    let a2 = (a_base + min(row0 + 2u, p.m - 1u) * p.a_rs) / 4u;
-    let a3 = (a_base + min(row0 + 3u, p.m - 1u) * p.a_rs) / 4u;
+    let rows = a_rows(g, row0) / 4u;
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
@@ -249,30 +236,18 @@ fn quad_block(lane: u32, wid: vec3<u32>, lanes: u32) {
             let bk1 = b4[kb + b_rs];
             let bk2 = b4[kb + 2u * b_rs];
             let bk3 = b4[kb + 3u * b_rs];
-            let r0 = a4[a0 + q];
-            let r1 = a4[a1 + q];
-            let r2 = a4[a2 + q];
-            let r3 = a4[a3 + q];
-            part0 = fma(vec4<f32>(r0.w), bk3, fma(vec4<f32>(r0.z), bk2, fma(vec4<f32>(r0.y), bk1, fma(vec4<f32>(r0.x), bk0, part0))));
-            part1 = fma(vec4<f32>(r1.w), bk3, fma(vec4<f32>(r1.z), bk2, fma(vec4<f32>(r1.y), bk1, fma(vec4<f32>(r1.x), bk0, part1))));
-            part2 = fma(vec4<f32>(r2.w), bk3, fma(vec4<f32>(r2.z), bk2, fma(vec4<f32>(r2.y), bk1, fma(vec4<f32>(r2.x), bk0, part2))));
-            part3 = fma(vec4<f32>(r3.w), bk3, fma(vec4<f32>(r3.z), bk2, fma(vec4<f32>(r3.y), bk1, fma(vec4<f32>(r3.x), bk0, part3))));
+            part0 = fma4(part0, a4[rows.x + q], bk0, bk1, bk2, bk3);
+            part1 = fma4(part1, a4[rows.y + q], bk0, bk1, bk2, bk3);
+            part2 = fma4(part2, a4[rows.z + q], bk0, bk1, bk2, bk3);
+            part3 = fma4(part3, a4[rows.w + q], bk0, bk1, bk2, bk3);
         }
         acc0 += part0;
         acc1 += part1;
         acc2 += part2;
         acc3 += part3;
     }
-    let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-    for (var i = 0u; i < 4u; i++) {
-        let m = row0 + i;
-        if m >= p.m {
-            break;
-        }
-        for (var t = 0u; t < 4u; t++) {
-            if col + t < p.n {
-                store(g, m, col + t, accs[i][t]);
-            }
-        }
-    }
+    store_row(g, row0, col, 1u, acc0);
+    store_row(g, row0 + 1u, col, 1u, acc1);
+    store_row(g, row0 + 2u, col, 1u, acc2);
+    store_row(g, row0 + 3u, col, 1u, acc3);
 }

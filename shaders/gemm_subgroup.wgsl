@@ -21,11 +21,6 @@
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 @group(0) @binding(4) var<uniform> params: GemmParams;
 
-// one row's 4 steps of K (`a`, broadcast) into its accumulator
-fn step(acc: vec4<f32>, a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
-    return fma(vec4<f32>(a.w), b3, fma(vec4<f32>(a.z), b2, fma(vec4<f32>(a.y), b1, fma(vec4<f32>(a.x), b0, acc))));
-}
-
 @compute @workgroup_size(8)
 fn gemm_sg(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let p = params;
@@ -58,14 +53,14 @@ fn gemm_sg(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) 
             let x2 = b4[kb + 2u * b_rs];
             let x3 = b4[kb + 3u * b_rs];
             let av = a4[a_row + q];
-            s0 = step(s0, subgroupBroadcast(av, 0u), x0, x1, x2, x3);
-            s1 = step(s1, subgroupBroadcast(av, 1u), x0, x1, x2, x3);
-            s2 = step(s2, subgroupBroadcast(av, 2u), x0, x1, x2, x3);
-            s3 = step(s3, subgroupBroadcast(av, 3u), x0, x1, x2, x3);
-            s4 = step(s4, subgroupBroadcast(av, 4u), x0, x1, x2, x3);
-            s5 = step(s5, subgroupBroadcast(av, 5u), x0, x1, x2, x3);
-            s6 = step(s6, subgroupBroadcast(av, 6u), x0, x1, x2, x3);
-            s7 = step(s7, subgroupBroadcast(av, 7u), x0, x1, x2, x3);
+            s0 = fma4(s0, subgroupBroadcast(av, 0u), x0, x1, x2, x3);
+            s1 = fma4(s1, subgroupBroadcast(av, 1u), x0, x1, x2, x3);
+            s2 = fma4(s2, subgroupBroadcast(av, 2u), x0, x1, x2, x3);
+            s3 = fma4(s3, subgroupBroadcast(av, 3u), x0, x1, x2, x3);
+            s4 = fma4(s4, subgroupBroadcast(av, 4u), x0, x1, x2, x3);
+            s5 = fma4(s5, subgroupBroadcast(av, 5u), x0, x1, x2, x3);
+            s6 = fma4(s6, subgroupBroadcast(av, 6u), x0, x1, x2, x3);
+            s7 = fma4(s7, subgroupBroadcast(av, 7u), x0, x1, x2, x3);
         }
         acc[0] += s0;
         acc[1] += s1;
@@ -77,14 +72,6 @@ fn gemm_sg(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) 
         acc[7] += s7;
     }
     for (var i = 0u; i < 8u; i++) {
-        let m = row0 + i;
-        if m >= p.m {
-            break;
-        }
-        for (var t = 0u; t < 4u; t++) {
-            if col + t < p.n {
-                store(g, m, col + t, acc[i][t]);
-            }
-        }
+        store_row(g, row0 + i, col, 1u, acc[i]);
     }
 }

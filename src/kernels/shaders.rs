@@ -79,12 +79,12 @@ shaders! {
     Gemm => "gemm.wgsl" {
         uniforms: [super::gemm::GemmParams],
         consts: [super::gemm::EPILOGUE],
-        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl", "gemm_store.wgsl"]
+        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl", "gemm_common.wgsl"]
     },
     GemmSubgroup => "gemm_subgroup.wgsl" {
         uniforms: [super::gemm::GemmParams],
         consts: [super::gemm::EPILOGUE],
-        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl", "gemm_store.wgsl"]
+        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl", "gemm_common.wgsl"]
     },
     Conv2d => "conv2d.wgsl" {
         uniforms: [super::conv2d::DirectParams],

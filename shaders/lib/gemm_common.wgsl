@@ -1,0 +1,38 @@
+// gemm_common.wgsl: what the register GEMMs (gemm.wgsl, gemm_subgroup.wgsl) share;
+// they declare `params`, `bias` and `c`.
+
+// One element of C through the epilogue: the bias of row m (of column `col` with
+// FLAG_BIAS_COLUMN), the residual, the activation.
+fn store(g: u32, m: u32, col: u32, v: f32) {
+    let p = params;
+    var bias_v = 0.0;
+    if (p.flags & FLAG_BIAS) != 0u {
+        bias_v = bias[p.bias_off + g * p.bias_gs + select(m, col, (p.flags & FLAG_BIAS_COLUMN) != 0u)];
+    }
+    let at = p.c_off + g * p.c_gs + m * p.c_ms + (col / p.c_hw) * p.c_ns + col % p.c_hw;
+    c[at] = epilogue(v, bias_v, at, p.flags);
+}
+
+// Row m of C at 4 columns `step` apart from `col`, those within M x N.
+fn store_row(g: u32, m: u32, col: u32, step: u32, v: vec4<f32>) {
+    if m >= params.m {
+        return;
+    }
+    for (var t = 0u; t < 4u; t++) {
+        if col + step * t < params.n {
+            store(g, m, col + step * t, v[t]);
+        }
+    }
+}
+
+// The first elements of A's rows row0..row0+3 of group g, clamped to the last row.
+fn a_rows(g: u32, row0: u32) -> vec4<u32> {
+    let p = params;
+    let last = vec4<u32>(p.m - 1u);
+    return vec4<u32>(p.a_off + g * p.a_gs) + min(vec4<u32>(row0) + vec4<u32>(0u, 1u, 2u, 3u), last) * p.a_rs;
+}
+
+// 4 steps of K of one row (`a`) against 4 rows of B, added to `acc` in order.
+fn fma4(acc: vec4<f32>, a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
+    return fma(vec4<f32>(a.w), b3, fma(vec4<f32>(a.z), b2, fma(vec4<f32>(a.y), b1, fma(vec4<f32>(a.x), b0, acc))));
+}
