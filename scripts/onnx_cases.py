@@ -879,13 +879,40 @@ def error_cases():
          {"x": x}, expect_error=True)
 
 
+def se_block(x, c_out, k, pad, c_mid=2):
+    """A squeeze-and-excitation block and the convolution after it, as EfficientNet and
+    MobileNetV3 export it: GlobalAveragePool, 1x1 conv, Relu, 1x1 conv, Sigmoid, Mul with
+    the map, then a k x k convolution of the scaled map."""
+    c = x.shape[1]
+    nodes = [N("GlobalAveragePool", ["x"], ["g"]), N("Conv", ["g", "w1", "b1"], ["h"]), N("Relu", ["h"], ["r"]),
+             N("Conv", ["r", "w2", "b2"], ["e"]), N("Sigmoid", ["e"], ["s"]), N("Mul", ["s", "x"], ["m"]),
+             N("Conv", ["m", "w3", "b3"], ["y"], pads=[pad] * 4)]
+    inits = {"w1": rnd(c_mid, c, 1, 1), "b1": rnd(c_mid), "w2": rnd(c, c_mid, 1, 1), "b2": rnd(c),
+             "w3": rnd(c_out, c, k, k), "b3": rnd(c_out)}
+    return nodes, {"x": x}, inits
+
+
+def fusion_cases():
+    """Graphs whose steps the planner fuses: the channel scaling of an SE block folded
+    into the next convolution's weight (where the weight is the smaller, at batch 1),
+    and the same shapes where it is not folded."""
+    for name, x, c_out, k, pad in [
+        ("se_fold_pointwise", rnd(1, 8, 6, 6), 4, 1, 0),   # weight 32 < map 288: folded
+        ("se_fold_padded", rnd(1, 8, 6, 6), 2, 3, 1),      # 144 < 288, zero padding: folded
+        ("se_no_fold_wide", rnd(1, 8, 3, 3), 16, 1, 0),    # weight 128 > map 72: not folded
+        ("se_no_fold_batch", rnd(2, 8, 6, 6), 4, 1, 0),    # batch 2: not folded
+    ]:
+        nodes, inputs, inits = se_block(x, c_out, k, pad)
+        case(name, nodes, inputs, inits=inits)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in glob.glob(os.path.join(OUT, "*.onnx")) + glob.glob(os.path.join(OUT, "*.safetensors")):
         os.remove(f)  # stale cases (tests/onnx/models/ is export_onnx.py's)
     for group in [conv_cases, conv_transpose_cases, bn_cases, activation_cases, binary_cases, concat_split_cases,
                   slice_cases, transpose_reshape_cases, pool_cases, resize_cases, gemm_cases, misc_cases,
-                  dynamo_form_cases, error_cases]:
+                  dynamo_form_cases, error_cases, fusion_cases]:
         group()
     size = sum(os.path.getsize(os.path.join(OUT, f"{n}{e}")) for n in written for e in (".onnx", ".safetensors"))
     print(f"\n{len(written)} cases, {size / 1024:.0f} KiB in {os.path.normpath(OUT)}")

@@ -203,3 +203,43 @@ fn a_graph_fuses_the_add_activation_and_silu_into_its_convolutions() {
         assert_eq!(unary(Unary::Clamp { min: 0.0, max: 6.0 }), 0, "{name}");
     }
 }
+
+fn scaled_weights(calls: &[wgcnn::model::StepCall]) -> usize {
+    // a Mul of a weight: an SE block's scaling folded into the next convolution
+    calls
+        .iter()
+        .filter(|c| c.op == Op::Binary(wgcnn::Binary::Mul) && !c.weights.is_empty())
+        .count()
+}
+
+#[test]
+fn an_se_blocks_scaling_is_folded_into_the_next_convolution_where_its_weight_is_smaller() {
+    let dev = Device::cpu();
+    // EfficientNet-B0: 16 SE blocks; the 11 of stages 1-5 (maps of 14x14 and more)
+    // scale their projection's weight, the 5 on 7x7 maps (weights of 192 or 320 x 672
+    // or 1152, larger than the map) scale the map
+    let model = wgcnn::Model::zoo("efficientnet_b0", 0, &dev).unwrap();
+    let input = wgcnn::model::zoo::network("efficientnet_b0")
+        .unwrap()
+        .input
+        .to_vec();
+    let calls = model.step_calls(&[input]).unwrap();
+    assert_eq!(scaled_weights(&calls), 11);
+    let muls = calls
+        .iter()
+        .filter(|c| c.op == Op::Binary(wgcnn::Binary::Mul))
+        .count();
+    assert_eq!(muls, 16);
+    // the ONNX cases (their values against onnx.reference are checked by tests/onnx.rs)
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/onnx");
+    for (name, shape, folded) in [
+        ("se_fold_pointwise", [1, 8, 6, 6], 1),
+        ("se_fold_padded", [1, 8, 6, 6], 1),
+        ("se_no_fold_wide", [1, 8, 3, 3], 0),
+        ("se_no_fold_batch", [2, 8, 6, 6], 0),
+    ] {
+        let model = wgcnn::Model::load(&dir.join(format!("{name}.onnx")), &dev).unwrap();
+        let calls = model.step_calls(&[shape.to_vec()]).unwrap();
+        assert_eq!(scaled_weights(&calls), folded, "{name}");
+    }
+}

@@ -480,6 +480,12 @@ impl Plan {
             );
         }
         plan.steps = fuse_epilogues(planner.steps, &graph.outputs);
+        plan.steps = fold_channel_scales(
+            plan.steps,
+            &graph.outputs,
+            &mut plan.shapes,
+            &planner.weight_shapes,
+        );
         for (i, step) in plan.steps.iter().enumerate() {
             for a in step.args.iter().flatten() {
                 if let Arg::Value(v) = a
@@ -1619,18 +1625,7 @@ impl Planner<'_> {
 /// output, is left alone; so is a broadcast `Add`. The fused kernel rounds each step
 /// as the separate ops do, so the numbers do not change.
 fn fuse_epilogues(steps: Vec<Step>, outputs: &[ValueId]) -> Vec<Step> {
-    let mut readers: HashMap<ValueId, usize> = HashMap::new();
-    for v in steps
-        .iter()
-        .flat_map(|s| s.args.iter().flatten())
-        .filter_map(|a| match a {
-            Arg::Value(v) => Some(*v),
-            Arg::Weight(_) => None,
-        })
-        .chain(outputs.iter().copied())
-    {
-        *readers.entry(v).or_default() += 1;
-    }
+    let readers = readers(&steps, outputs);
     let mut steps: Vec<Option<Step>> = steps.into_iter().map(Some).collect();
     // the step that computes each value, and which of them are convolutions
     let mut producer: HashMap<ValueId, usize> = HashMap::new();
@@ -1733,4 +1728,98 @@ fn fuse_epilogues(steps: Vec<Step>, outputs: &[ValueId]) -> Vec<Step> {
         steps[i] = Some(conv);
     }
     steps.into_iter().flatten().collect()
+}
+
+/// How many times each value is read: by the steps' arguments, and once more if it is a
+/// graph output.
+fn readers(steps: &[Step], outputs: &[ValueId]) -> HashMap<ValueId, usize> {
+    let mut readers: HashMap<ValueId, usize> = HashMap::new();
+    for v in steps
+        .iter()
+        .flat_map(|s| s.args.iter().flatten())
+        .filter_map(|a| match a {
+            Arg::Value(v) => Some(*v),
+            Arg::Weight(_) => None,
+        })
+        .chain(outputs.iter().copied())
+    {
+        *readers.entry(v).or_default() += 1;
+    }
+    readers
+}
+
+/// Folds the channel scaling of a squeeze-and-excitation block into the convolution
+/// that reads it. Where `y = Mul(x, s)` (either order), with `x` of shape `[1, C, H, W]`
+/// and `s` of `[1, C, 1, 1]`, is read only by a convolution of one group (as its
+/// input, its weight `W` a model weight), the `Mul` scales the weight instead,
+/// `W'[o, c, ..] = W[o, c, ..] * s[c]` (the same broadcast multiply, on `W`), and the
+/// convolution reads `x` with `W'`: `conv(x * s, W) = conv(x, W * s)` for every padding
+/// mode, since a padded zero scales to zero and a reflected, replicated or wrapped value
+/// keeps its channel. The multiply then runs over the weight rather than the map, so
+/// this is done where the weight is the smaller (an early layer's map is large, a late
+/// layer's weight can be larger than its map), and at batch 1, where one scale vector
+/// serves the whole call. The products round differently (`(x * s) * w` against
+/// `x * (w * s)`), within the convolution's tolerance.
+fn fold_channel_scales(
+    mut steps: Vec<Step>,
+    outputs: &[ValueId],
+    shapes: &mut HashMap<ValueId, Vec<usize>>,
+    weight_shapes: &HashMap<usize, Vec<usize>>,
+) -> Vec<Step> {
+    let readers = readers(&steps, outputs);
+    // the one step that reads each value read once
+    let mut reader: HashMap<ValueId, usize> = HashMap::new();
+    for (j, step) in steps.iter().enumerate() {
+        for a in step.args.iter().flatten() {
+            if let Arg::Value(v) = a {
+                reader.insert(*v, j);
+            }
+        }
+    }
+    for i in 0..steps.len() {
+        let step = &steps[i];
+        if step.kernel != Kernel::Op(Op::Binary(Binary::Mul)) || readers.get(&step.out) != Some(&1)
+        {
+            continue;
+        }
+        let [Some(Arg::Value(a)), Some(Arg::Value(b))] = step.args[..] else {
+            continue;
+        };
+        let y = step.out;
+        let Some(&j) = reader.get(&y) else {
+            continue;
+        };
+        let conv = &steps[j];
+        let Kernel::Op(Op::Conv2d { params, .. }) = &conv.kernel else {
+            continue;
+        };
+        let (Some(Arg::Value(input)), Some(Arg::Weight(w))) = (conv.args[0], conv.args[1]) else {
+            continue;
+        };
+        let Some(ws) = weight_shapes.get(&w) else {
+            continue;
+        };
+        let found = [(a, b), (b, a)].into_iter().find(|&(x, s)| {
+            let (Some(xs), Some(ss)) = (shapes.get(&x), shapes.get(&s)) else {
+                return false;
+            };
+            xs.len() == 4
+                && xs[0] == 1
+                && ss[..] == [1, xs[1], 1, 1]
+                && numel(ws).zip(numel(xs)).is_some_and(|(nw, nx)| nw < nx)
+        });
+        let Some((x, s)) = found else {
+            continue;
+        };
+        if input != y || params.groups != 1 || ws.len() != 4 || ws[1] != shapes[&x][1] {
+            continue;
+        }
+        let ws = ws.clone();
+        steps[i].args = vec![Some(Arg::Weight(w)), Some(Arg::Value(s))];
+        steps[i].shape = ws.clone();
+        shapes.insert(y, ws);
+        steps[j].args[0] = Some(Arg::Value(x));
+        steps[j].args[1] = Some(Arg::Value(y));
+    }
+    steps
 }
