@@ -26,26 +26,6 @@
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(4) var<uniform> params: DirectParams;
 
-fn source_coord(i: i32, size: i32, mode: u32) -> i32 {
-    if i >= 0 && i < size {
-        return i;
-    }
-    switch mode {
-        case 1u: {
-            return select(2 * (size - 1) - i, -i, i < 0);
-        }
-        case 2u: {
-            return clamp(i, 0, size - 1);
-        }
-        case 3u: {
-            return select(i - size, i + size, i < 0);
-        }
-        default: {
-            return -1;
-        }
-    }
-}
-
 // conv2d_dot: conv2d_direct for a kernel that covers its whole input (no padding, one
 // group, a 1x1 output: a linear layer over c * h * w taps), when that tap count is a
 // multiple of 4 (the launcher checks): each output is one dot product of an image and a
@@ -115,8 +95,6 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     }
     dst[p.out_shift + idx] = epilogue(acc, bias[co], p.out_shift + idx, p.flags);
 }
-
-
 
 @compute @workgroup_size(64)
 fn conv2d_implicit(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {

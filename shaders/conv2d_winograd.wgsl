@@ -119,26 +119,6 @@ fn winograd_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     }
 }
 
-fn source_coord(i: i32, size: i32, mode: u32) -> i32 {
-    if i >= 0 && i < size {
-        return i;
-    }
-    switch mode {
-        case 1u: {
-            return select(2 * (size - 1) - i, -i, i < 0);
-        }
-        case 2u: {
-            return clamp(i, 0, size - 1);
-        }
-        case 3u: {
-            return select(i - size, i + size, i < 0);
-        }
-        default: {
-            return -1;
-        }
-    }
-}
-
 // The input value at padded coordinate (y, x) of the plane starting at `plane`; 0 in
 // the zero padding and past the padded input (tiles beyond the output).
 fn at(plane: u32, y: i32, x: i32) -> f32 {

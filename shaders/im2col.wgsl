@@ -16,27 +16,6 @@
 @group(0) @binding(1) var<storage, read_write> cols: array<f32>;
 @group(0) @binding(2) var<uniform> params: Im2colParams;
 
-// The source coordinate of padded coordinate i on an axis of `size`, or -1 for a zero.
-fn source_coord(i: i32, size: i32, mode: u32) -> i32 {
-    if i >= 0 && i < size {
-        return i;
-    }
-    switch mode {
-        case 1u: {
-            return select(2 * (size - 1) - i, -i, i < 0);
-        }
-        case 2u: {
-            return clamp(i, 0, size - 1);
-        }
-        case 3u: {
-            return select(i - size, i + size, i < 0);
-        }
-        default: {
-            return -1;
-        }
-    }
-}
-
 @compute @workgroup_size(64)
 fn im2col(
     @builtin(local_invocation_id) lid: vec3<u32>,

@@ -28,6 +28,7 @@ pub mod roofline;
 pub(crate) mod rows;
 pub mod shaders;
 pub(crate) mod softmax;
+mod template;
 
 pub use conv2d::{
     Autotune, AutotuneCache, AutotuneStats, Conv2dAlgo, Conv2dOptions, autotune_stats,

@@ -2,7 +2,7 @@
 //! file's label and its source as compiled come. A source as compiled is the uniform
 //! structs and flag constants the file uses (declared once in Rust, see
 //! [`super::wgsl`]) and the shared functions of `shaders/lib/` it lists, followed by
-//! the file itself.
+//! the file itself with its loops unrolled (see [`super::template`]).
 
 use std::sync::OnceLock;
 
@@ -75,7 +75,9 @@ macro_rules! shaders {
 
 shaders! {
     Relu => "relu.wgsl" { uniforms: [super::relu::ReluParams], consts: [] },
-    Im2col => "im2col.wgsl" { uniforms: [super::conv2d::Im2colParams], consts: [] },
+    Im2col => "im2col.wgsl" {
+        uniforms: [super::conv2d::Im2colParams], consts: [], libs: ["padding.wgsl"]
+    },
     Gemm => "gemm.wgsl" {
         uniforms: [super::gemm::GemmParams],
         consts: [super::gemm::EPILOGUE],
@@ -89,7 +91,7 @@ shaders! {
     Conv2d => "conv2d.wgsl" {
         uniforms: [super::conv2d::DirectParams],
         consts: [super::gemm::EPILOGUE],
-        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl"]
+        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl", "padding.wgsl"]
     },
     Pool2d => "pool2d.wgsl" {
         uniforms: [super::pool2d::PoolParams],
@@ -102,12 +104,12 @@ shaders! {
     Conv2dPacked => "conv2d_packed.wgsl" {
         uniforms: [super::conv2d::PackParams, super::conv2d::PackedParams],
         consts: [super::gemm::EPILOGUE],
-        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl"]
+        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl", "padding.wgsl"]
     },
     Conv2dWinograd => "conv2d_winograd.wgsl" {
         uniforms: [super::conv2d::WinoParams],
         consts: [super::gemm::EPILOGUE],
-        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl"]
+        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl", "padding.wgsl"]
     },
     Roofline => "roofline.wgsl" { uniforms: [super::roofline::RoofParams], consts: [] },
     Elementwise => "elementwise.wgsl" {
@@ -139,8 +141,9 @@ impl Shader {
                 .iter()
                 .map(|s| {
                     // directives (`enable subgroups;`) must come before any declaration
+                    let file = super::template::expand(s.file());
                     let (directives, body): (Vec<&str>, Vec<&str>) =
-                        s.file().lines().partition(|l| l.starts_with("enable "));
+                        file.lines().partition(|l| l.starts_with("enable "));
                     format!(
                         "{}// declared in Rust (src/kernels), written before {}:\n{}\n{}\n",
                         directives

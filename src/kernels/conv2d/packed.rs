@@ -154,7 +154,7 @@ pub(super) fn launch(
                 if wide {
                     "conv2d_packed_1x1_32"
                 } else {
-                    "conv2d_packed_1x1"
+                    "conv2d_packed_1x1_16"
                 },
                 PACKED_LAYOUT,
             )
@@ -163,7 +163,7 @@ pub(super) fn launch(
             let entry = if wide {
                 "conv2d_packed_rows_32"
             } else {
-                "conv2d_packed_rows"
+                "conv2d_packed_rows_16"
             };
             let mut conv = Shader::Conv2dPacked.entry(entry, PACKED_LAYOUT);
             conv.constants = row_constants(spec);

@@ -1,0 +1,163 @@
+//! The one directive of the WGSL sources: a loop unrolled when the source is composed,
+//! so that a kernel that must keep its sums in named registers (on a CPU driver a
+//! dynamically indexed array lives in memory, one lane at a time) is written once
+//! rather than as 32 copies of a line.
+//!
+//! ```text
+//! //#for j in 0..8
+//! //#for c in x y z w
+//!     a{j}{c} = fma(vec4<f32>(w{j}.{c}), v0, a{j}{c});
+//! //#end
+//! //#end
+//! ```
+//!
+//! `//#for VAR in A..B` repeats the lines up to its `//#end` for the integers `A` to
+//! `B - 1`, `//#for VAR in WORD WORD ..` for each word, and `//#for A,B in 16,4 32,8`
+//! for each pair (a value for each variable, side by side); inside, `{VAR}` is the value and
+//! `{#VAR}` its position (from 0), in the lines and in the heads of inner loops. Loops
+//! nest. Lines outside a loop pass through as they are, so a source without directives
+//! is unchanged.
+
+/// `source` with every `//#for` loop unrolled.
+///
+/// # Panics
+/// On a malformed directive or an unbalanced `//#end`: the sources are the crate's
+/// own, and `tests/shaders.rs` expands every one of them.
+pub(crate) fn expand(source: &str) -> String {
+    if !source.contains("//#") {
+        return source.to_string();
+    }
+    let lines: Vec<&str> = source.lines().collect();
+    let mut out = String::with_capacity(source.len() * 2);
+    let end = expand_lines(&lines, &[], &mut out);
+    assert_eq!(end, lines.len(), "an //#end without its //#for");
+    out
+}
+
+/// Expands `lines` from the start up to an unmatched `//#end` (or the end), with the
+/// enclosing loops' bindings, into `out`; returns how many lines it consumed (not
+/// counting that `//#end`).
+fn expand_lines(lines: &[&str], bound: &[(String, String, usize)], out: &mut String) -> usize {
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let directive = line.trim_start();
+        if directive.starts_with("//#end") {
+            return i;
+        }
+        if let Some(head) = directive.strip_prefix("//#for ") {
+            let (vars, values) = parse_for(&substitute(head, bound));
+            let body = &lines[i + 1..];
+            let mut used = 0;
+            for (k, value) in values.iter().enumerate() {
+                let mut inner = bound.to_vec();
+                let parts: Vec<&str> = value.split(',').collect();
+                assert_eq!(
+                    parts.len(),
+                    vars.len(),
+                    "//#for {head}: '{value}' does not give every variable a value"
+                );
+                for (var, part) in vars.iter().zip(parts) {
+                    inner.push((var.clone(), part.to_string(), k));
+                }
+                used = expand_lines(body, &inner, out);
+            }
+            if values.is_empty() {
+                used = expand_lines(body, bound, &mut String::new());
+            }
+            assert!(used < body.len(), "//#for {head} has no //#end");
+            i += used + 2;
+            continue;
+        }
+        assert!(
+            !directive.starts_with("//#"),
+            "unknown directive: {directive}"
+        );
+        out.push_str(&substitute(line, bound));
+        out.push('\n');
+        i += 1;
+    }
+    i
+}
+
+/// The variables and the values of `VAR in A..B`, `VAR in WORD WORD ..` or
+/// `VAR,VAR in WORD,WORD WORD,WORD ..` (a value for each variable, side by side).
+fn parse_for(head: &str) -> (Vec<String>, Vec<String>) {
+    let (var, range) = head
+        .split_once(" in ")
+        .unwrap_or_else(|| panic!("//#for {head}: expected `VAR in ..`"));
+    let range = range.trim();
+    let values = match range.split_once("..") {
+        Some((a, b)) => {
+            let bound = |s: &str| -> usize {
+                s.trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("//#for {head}: bounds must be integers"))
+            };
+            (bound(a)..bound(b)).map(|v| v.to_string()).collect()
+        }
+        None => range.split_whitespace().map(str::to_string).collect(),
+    };
+    let vars = var.split(',').map(|v| v.trim().to_string()).collect();
+    (vars, values)
+}
+
+/// `line` with `{VAR}` and `{#VAR}` of every bound variable replaced.
+fn substitute(line: &str, bound: &[(String, String, usize)]) -> String {
+    let mut line = line.to_string();
+    for (var, value, index) in bound.iter().rev() {
+        line = line
+            .replace(&format!("{{{var}}}"), value)
+            .replace(&format!("{{#{var}}}"), &index.to_string());
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand;
+
+    #[test]
+    fn a_source_without_directives_is_unchanged() {
+        let src = "fn f() -> f32 {\n    return 1.0;\n}\n";
+        assert_eq!(expand(src), src);
+    }
+
+    #[test]
+    fn loops_unroll_nested_with_values_and_positions() {
+        let src = "a\n  //#for j in 0..2\n  //#for c in x y\n  s{j}{c} = w{j}.{c} + {#c};\n  //#end\n  //#end\nb\n";
+        assert_eq!(
+            expand(src),
+            "a\n  s0x = w0.x + 0;\n  s0y = w0.y + 1;\n  s1x = w1.x + 0;\n  s1y = w1.y + 1;\nb\n"
+        );
+    }
+
+    #[test]
+    fn an_inner_loop_takes_its_bounds_from_an_outer_one() {
+        let src = "//#for n in 1 2\n//#for i in 0..{n}\nv{n}_{i}\n//#end\n//#end\n";
+        assert_eq!(expand(src), "v1_0\nv2_0\nv2_1\n");
+    }
+
+    #[test]
+    fn variables_side_by_side_take_their_values_together() {
+        let src = "//#for R,W in 16,4 32,8\nf{R}: {W} at {#R}\n//#end\n";
+        assert_eq!(expand(src), "f16: 4 at 0\nf32: 8 at 1\n");
+    }
+
+    #[test]
+    fn an_empty_range_writes_nothing() {
+        assert_eq!(expand("//#for i in 0..0\nx{i}\n//#end\ny\n"), "y\n");
+    }
+
+    #[test]
+    #[should_panic(expected = "no //#end")]
+    fn a_loop_without_its_end_is_refused() {
+        expand("//#for i in 0..2\nx{i}\n");
+    }
+
+    #[test]
+    #[should_panic(expected = "without its //#for")]
+    fn an_end_without_its_loop_is_refused() {
+        expand("x\n//#end\n");
+    }
+}
