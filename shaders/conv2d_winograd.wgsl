@@ -11,12 +11,12 @@
 //
 // winograd_weights: one invocation per (c_out, c_in) pair writes the 16 U values, as
 //   U[xi][c_out][c_in] (the GEMM shader's A) or, with packed = 1, in 64 KiB uniform
-//   blocks for winograd_gemm: block ((row block * chunks + chunk) * 16 / xpb + xi / xpb),
+//   blocks for winograd_gemm_*: block ((row block * chunks + chunk) * 16 / xpb + xi / xpb),
 //   element ((xi % xpb) * cc + ci % cc) * 16 + co % 16.
 // winograd_input: one invocation per (c_in, image, ty, 4 tiles): a 4x10 input window,
 //   16 vec4 stores into V[xi][c_in][tiles].
-// winograd_gemm: M[xi][c_out][tiles] = U[xi] . V[xi] for one block of 32 output channels
-//   (winograd_gemm16: 16, for up to 16 output channels) and a chunk of input channels:
+// winograd_gemm_32: M[xi][c_out][tiles] = U[xi] . V[xi] for one block of 32 output channels
+//   (winograd_gemm_16: 16, for up to 16 output channels) and a chunk of input channels:
 //   32 (16) channels x 8 tiles per invocation, weights read
 //   from the uniform block (CPU drivers: see conv2d_packed.wgsl). The first chunk writes
 //   M, later ones add to it. grid: (tiles / 512, xi of the block).
@@ -35,9 +35,9 @@
 // @binding(2) params WinoParams                  uniform (declared in src/kernels/conv2d/winograd.rs)
 // @binding(3) src    input images of the run      read        (winograd_input, winograd_fix)
 // @binding(4) v_out  V                           read_write  (winograd_input)
-// @binding(5) v_in   V                           read        (winograd_gemm)
-// @binding(6) block  one 64 KiB block of U       uniform     (winograd_gemm)
-// @binding(7) m_out  M                           read_write  (winograd_gemm)
+// @binding(5) v_in   V                           read        (winograd_gemm_*)
+// @binding(6) block  one 64 KiB block of U       uniform     (winograd_gemm_*)
+// @binding(7) m_out  M                           read_write  (winograd_gemm_*)
 // @binding(8) m_in   M                           read        (winograd_output)
 // @binding(9) bias   [c_out]                     read        (winograd_output, winograd_fix)
 // @binding(10) dst   output images of the run     read_write  (winograd_output, winograd_fix)
@@ -357,8 +357,12 @@ fn store_m(co: u32, xi: u32, first: u32, a: vec4<f32>, b: vec4<f32>) {
     }
 }
 
+// winograd_gemm_32 (_16): the transformed GEMM for CPU drivers, one block of 32 (16)
+// output channels of uniform weights against 8 tiles an invocation. W: the vec4s of
+// weights per input channel.
+//#for R,W in 32,8 16,4
 @compute @workgroup_size(64)
-fn winograd_gemm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+fn winograd_gemm_{R}(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let p = params;
     let first = gid.x * 8u;
     if first >= p.tiles {
@@ -368,284 +372,35 @@ fn winograd_gemm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgro
     let xi = p.xi0 + xl;
     let step = p.tiles / 4u;
     let base = ((xi * p.c_in + p.ci0) * p.tiles + first) / 4u;
-    var a0_0 = vec4<f32>(0.0);
-    var a0_1 = vec4<f32>(0.0);
-    var a1_0 = vec4<f32>(0.0);
-    var a1_1 = vec4<f32>(0.0);
-    var a2_0 = vec4<f32>(0.0);
-    var a2_1 = vec4<f32>(0.0);
-    var a3_0 = vec4<f32>(0.0);
-    var a3_1 = vec4<f32>(0.0);
-    var a4_0 = vec4<f32>(0.0);
-    var a4_1 = vec4<f32>(0.0);
-    var a5_0 = vec4<f32>(0.0);
-    var a5_1 = vec4<f32>(0.0);
-    var a6_0 = vec4<f32>(0.0);
-    var a6_1 = vec4<f32>(0.0);
-    var a7_0 = vec4<f32>(0.0);
-    var a7_1 = vec4<f32>(0.0);
-    var a8_0 = vec4<f32>(0.0);
-    var a8_1 = vec4<f32>(0.0);
-    var a9_0 = vec4<f32>(0.0);
-    var a9_1 = vec4<f32>(0.0);
-    var a10_0 = vec4<f32>(0.0);
-    var a10_1 = vec4<f32>(0.0);
-    var a11_0 = vec4<f32>(0.0);
-    var a11_1 = vec4<f32>(0.0);
-    var a12_0 = vec4<f32>(0.0);
-    var a12_1 = vec4<f32>(0.0);
-    var a13_0 = vec4<f32>(0.0);
-    var a13_1 = vec4<f32>(0.0);
-    var a14_0 = vec4<f32>(0.0);
-    var a14_1 = vec4<f32>(0.0);
-    var a15_0 = vec4<f32>(0.0);
-    var a15_1 = vec4<f32>(0.0);
-    var a16_0 = vec4<f32>(0.0);
-    var a16_1 = vec4<f32>(0.0);
-    var a17_0 = vec4<f32>(0.0);
-    var a17_1 = vec4<f32>(0.0);
-    var a18_0 = vec4<f32>(0.0);
-    var a18_1 = vec4<f32>(0.0);
-    var a19_0 = vec4<f32>(0.0);
-    var a19_1 = vec4<f32>(0.0);
-    var a20_0 = vec4<f32>(0.0);
-    var a20_1 = vec4<f32>(0.0);
-    var a21_0 = vec4<f32>(0.0);
-    var a21_1 = vec4<f32>(0.0);
-    var a22_0 = vec4<f32>(0.0);
-    var a22_1 = vec4<f32>(0.0);
-    var a23_0 = vec4<f32>(0.0);
-    var a23_1 = vec4<f32>(0.0);
-    var a24_0 = vec4<f32>(0.0);
-    var a24_1 = vec4<f32>(0.0);
-    var a25_0 = vec4<f32>(0.0);
-    var a25_1 = vec4<f32>(0.0);
-    var a26_0 = vec4<f32>(0.0);
-    var a26_1 = vec4<f32>(0.0);
-    var a27_0 = vec4<f32>(0.0);
-    var a27_1 = vec4<f32>(0.0);
-    var a28_0 = vec4<f32>(0.0);
-    var a28_1 = vec4<f32>(0.0);
-    var a29_0 = vec4<f32>(0.0);
-    var a29_1 = vec4<f32>(0.0);
-    var a30_0 = vec4<f32>(0.0);
-    var a30_1 = vec4<f32>(0.0);
-    var a31_0 = vec4<f32>(0.0);
-    var a31_1 = vec4<f32>(0.0);
-    var t = xl * p.cc * 8u;
+//#for j in 0..{W}
+//#for c in x y z w
+    var a{j}{c}_0 = vec4<f32>(0.0);
+    var a{j}{c}_1 = vec4<f32>(0.0);
+//#end
+//#end
+    var t = xl * p.cc * {W}u;
     for (var ci = 0u; ci < p.cn; ci++) {
         let v0 = v_in[base + ci * step];
         let v1 = v_in[base + ci * step + 1u];
-        let w0 = block[t + 0u];
-        let w1 = block[t + 1u];
-        let w2 = block[t + 2u];
-        let w3 = block[t + 3u];
-        let w4 = block[t + 4u];
-        let w5 = block[t + 5u];
-        let w6 = block[t + 6u];
-        let w7 = block[t + 7u];
-        a0_0 = fma(vec4<f32>(w0.x), v0, a0_0);
-        a0_1 = fma(vec4<f32>(w0.x), v1, a0_1);
-        a1_0 = fma(vec4<f32>(w0.y), v0, a1_0);
-        a1_1 = fma(vec4<f32>(w0.y), v1, a1_1);
-        a2_0 = fma(vec4<f32>(w0.z), v0, a2_0);
-        a2_1 = fma(vec4<f32>(w0.z), v1, a2_1);
-        a3_0 = fma(vec4<f32>(w0.w), v0, a3_0);
-        a3_1 = fma(vec4<f32>(w0.w), v1, a3_1);
-        a4_0 = fma(vec4<f32>(w1.x), v0, a4_0);
-        a4_1 = fma(vec4<f32>(w1.x), v1, a4_1);
-        a5_0 = fma(vec4<f32>(w1.y), v0, a5_0);
-        a5_1 = fma(vec4<f32>(w1.y), v1, a5_1);
-        a6_0 = fma(vec4<f32>(w1.z), v0, a6_0);
-        a6_1 = fma(vec4<f32>(w1.z), v1, a6_1);
-        a7_0 = fma(vec4<f32>(w1.w), v0, a7_0);
-        a7_1 = fma(vec4<f32>(w1.w), v1, a7_1);
-        a8_0 = fma(vec4<f32>(w2.x), v0, a8_0);
-        a8_1 = fma(vec4<f32>(w2.x), v1, a8_1);
-        a9_0 = fma(vec4<f32>(w2.y), v0, a9_0);
-        a9_1 = fma(vec4<f32>(w2.y), v1, a9_1);
-        a10_0 = fma(vec4<f32>(w2.z), v0, a10_0);
-        a10_1 = fma(vec4<f32>(w2.z), v1, a10_1);
-        a11_0 = fma(vec4<f32>(w2.w), v0, a11_0);
-        a11_1 = fma(vec4<f32>(w2.w), v1, a11_1);
-        a12_0 = fma(vec4<f32>(w3.x), v0, a12_0);
-        a12_1 = fma(vec4<f32>(w3.x), v1, a12_1);
-        a13_0 = fma(vec4<f32>(w3.y), v0, a13_0);
-        a13_1 = fma(vec4<f32>(w3.y), v1, a13_1);
-        a14_0 = fma(vec4<f32>(w3.z), v0, a14_0);
-        a14_1 = fma(vec4<f32>(w3.z), v1, a14_1);
-        a15_0 = fma(vec4<f32>(w3.w), v0, a15_0);
-        a15_1 = fma(vec4<f32>(w3.w), v1, a15_1);
-        a16_0 = fma(vec4<f32>(w4.x), v0, a16_0);
-        a16_1 = fma(vec4<f32>(w4.x), v1, a16_1);
-        a17_0 = fma(vec4<f32>(w4.y), v0, a17_0);
-        a17_1 = fma(vec4<f32>(w4.y), v1, a17_1);
-        a18_0 = fma(vec4<f32>(w4.z), v0, a18_0);
-        a18_1 = fma(vec4<f32>(w4.z), v1, a18_1);
-        a19_0 = fma(vec4<f32>(w4.w), v0, a19_0);
-        a19_1 = fma(vec4<f32>(w4.w), v1, a19_1);
-        a20_0 = fma(vec4<f32>(w5.x), v0, a20_0);
-        a20_1 = fma(vec4<f32>(w5.x), v1, a20_1);
-        a21_0 = fma(vec4<f32>(w5.y), v0, a21_0);
-        a21_1 = fma(vec4<f32>(w5.y), v1, a21_1);
-        a22_0 = fma(vec4<f32>(w5.z), v0, a22_0);
-        a22_1 = fma(vec4<f32>(w5.z), v1, a22_1);
-        a23_0 = fma(vec4<f32>(w5.w), v0, a23_0);
-        a23_1 = fma(vec4<f32>(w5.w), v1, a23_1);
-        a24_0 = fma(vec4<f32>(w6.x), v0, a24_0);
-        a24_1 = fma(vec4<f32>(w6.x), v1, a24_1);
-        a25_0 = fma(vec4<f32>(w6.y), v0, a25_0);
-        a25_1 = fma(vec4<f32>(w6.y), v1, a25_1);
-        a26_0 = fma(vec4<f32>(w6.z), v0, a26_0);
-        a26_1 = fma(vec4<f32>(w6.z), v1, a26_1);
-        a27_0 = fma(vec4<f32>(w6.w), v0, a27_0);
-        a27_1 = fma(vec4<f32>(w6.w), v1, a27_1);
-        a28_0 = fma(vec4<f32>(w7.x), v0, a28_0);
-        a28_1 = fma(vec4<f32>(w7.x), v1, a28_1);
-        a29_0 = fma(vec4<f32>(w7.y), v0, a29_0);
-        a29_1 = fma(vec4<f32>(w7.y), v1, a29_1);
-        a30_0 = fma(vec4<f32>(w7.z), v0, a30_0);
-        a30_1 = fma(vec4<f32>(w7.z), v1, a30_1);
-        a31_0 = fma(vec4<f32>(w7.w), v0, a31_0);
-        a31_1 = fma(vec4<f32>(w7.w), v1, a31_1);
-        t += 8u;
+//#for j in 0..{W}
+        let w{j} = block[t + {j}u];
+//#end
+//#for j in 0..{W}
+//#for c in x y z w
+        a{j}{c}_0 = fma(vec4<f32>(w{j}.{c}), v0, a{j}{c}_0);
+        a{j}{c}_1 = fma(vec4<f32>(w{j}.{c}), v1, a{j}{c}_1);
+//#end
+//#end
+        t += {W}u;
     }
-    store_m(0u, xi, first, a0_0, a0_1);
-    store_m(1u, xi, first, a1_0, a1_1);
-    store_m(2u, xi, first, a2_0, a2_1);
-    store_m(3u, xi, first, a3_0, a3_1);
-    store_m(4u, xi, first, a4_0, a4_1);
-    store_m(5u, xi, first, a5_0, a5_1);
-    store_m(6u, xi, first, a6_0, a6_1);
-    store_m(7u, xi, first, a7_0, a7_1);
-    store_m(8u, xi, first, a8_0, a8_1);
-    store_m(9u, xi, first, a9_0, a9_1);
-    store_m(10u, xi, first, a10_0, a10_1);
-    store_m(11u, xi, first, a11_0, a11_1);
-    store_m(12u, xi, first, a12_0, a12_1);
-    store_m(13u, xi, first, a13_0, a13_1);
-    store_m(14u, xi, first, a14_0, a14_1);
-    store_m(15u, xi, first, a15_0, a15_1);
-    store_m(16u, xi, first, a16_0, a16_1);
-    store_m(17u, xi, first, a17_0, a17_1);
-    store_m(18u, xi, first, a18_0, a18_1);
-    store_m(19u, xi, first, a19_0, a19_1);
-    store_m(20u, xi, first, a20_0, a20_1);
-    store_m(21u, xi, first, a21_0, a21_1);
-    store_m(22u, xi, first, a22_0, a22_1);
-    store_m(23u, xi, first, a23_0, a23_1);
-    store_m(24u, xi, first, a24_0, a24_1);
-    store_m(25u, xi, first, a25_0, a25_1);
-    store_m(26u, xi, first, a26_0, a26_1);
-    store_m(27u, xi, first, a27_0, a27_1);
-    store_m(28u, xi, first, a28_0, a28_1);
-    store_m(29u, xi, first, a29_0, a29_1);
-    store_m(30u, xi, first, a30_0, a30_1);
-    store_m(31u, xi, first, a31_0, a31_1);
+//#for j in 0..{W}
+//#for c in x y z w
+    store_m({j}u * 4u + {#c}u, xi, first, a{j}{c}_0, a{j}{c}_1);
+//#end
+//#end
 }
 
-@compute @workgroup_size(64)
-fn winograd_gemm16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    let p = params;
-    let first = gid.x * 8u;
-    if first >= p.tiles {
-        return;
-    }
-    let xl = wid.y;
-    let xi = p.xi0 + xl;
-    let step = p.tiles / 4u;
-    let base = ((xi * p.c_in + p.ci0) * p.tiles + first) / 4u;
-    var a0_0 = vec4<f32>(0.0);
-    var a0_1 = vec4<f32>(0.0);
-    var a1_0 = vec4<f32>(0.0);
-    var a1_1 = vec4<f32>(0.0);
-    var a2_0 = vec4<f32>(0.0);
-    var a2_1 = vec4<f32>(0.0);
-    var a3_0 = vec4<f32>(0.0);
-    var a3_1 = vec4<f32>(0.0);
-    var a4_0 = vec4<f32>(0.0);
-    var a4_1 = vec4<f32>(0.0);
-    var a5_0 = vec4<f32>(0.0);
-    var a5_1 = vec4<f32>(0.0);
-    var a6_0 = vec4<f32>(0.0);
-    var a6_1 = vec4<f32>(0.0);
-    var a7_0 = vec4<f32>(0.0);
-    var a7_1 = vec4<f32>(0.0);
-    var a8_0 = vec4<f32>(0.0);
-    var a8_1 = vec4<f32>(0.0);
-    var a9_0 = vec4<f32>(0.0);
-    var a9_1 = vec4<f32>(0.0);
-    var a10_0 = vec4<f32>(0.0);
-    var a10_1 = vec4<f32>(0.0);
-    var a11_0 = vec4<f32>(0.0);
-    var a11_1 = vec4<f32>(0.0);
-    var a12_0 = vec4<f32>(0.0);
-    var a12_1 = vec4<f32>(0.0);
-    var a13_0 = vec4<f32>(0.0);
-    var a13_1 = vec4<f32>(0.0);
-    var a14_0 = vec4<f32>(0.0);
-    var a14_1 = vec4<f32>(0.0);
-    var a15_0 = vec4<f32>(0.0);
-    var a15_1 = vec4<f32>(0.0);
-    var t = xl * p.cc * 4u;
-    for (var ci = 0u; ci < p.cn; ci++) {
-        let v0 = v_in[base + ci * step];
-        let v1 = v_in[base + ci * step + 1u];
-        let w0 = block[t + 0u];
-        let w1 = block[t + 1u];
-        let w2 = block[t + 2u];
-        let w3 = block[t + 3u];
-        a0_0 = fma(vec4<f32>(w0.x), v0, a0_0);
-        a0_1 = fma(vec4<f32>(w0.x), v1, a0_1);
-        a1_0 = fma(vec4<f32>(w0.y), v0, a1_0);
-        a1_1 = fma(vec4<f32>(w0.y), v1, a1_1);
-        a2_0 = fma(vec4<f32>(w0.z), v0, a2_0);
-        a2_1 = fma(vec4<f32>(w0.z), v1, a2_1);
-        a3_0 = fma(vec4<f32>(w0.w), v0, a3_0);
-        a3_1 = fma(vec4<f32>(w0.w), v1, a3_1);
-        a4_0 = fma(vec4<f32>(w1.x), v0, a4_0);
-        a4_1 = fma(vec4<f32>(w1.x), v1, a4_1);
-        a5_0 = fma(vec4<f32>(w1.y), v0, a5_0);
-        a5_1 = fma(vec4<f32>(w1.y), v1, a5_1);
-        a6_0 = fma(vec4<f32>(w1.z), v0, a6_0);
-        a6_1 = fma(vec4<f32>(w1.z), v1, a6_1);
-        a7_0 = fma(vec4<f32>(w1.w), v0, a7_0);
-        a7_1 = fma(vec4<f32>(w1.w), v1, a7_1);
-        a8_0 = fma(vec4<f32>(w2.x), v0, a8_0);
-        a8_1 = fma(vec4<f32>(w2.x), v1, a8_1);
-        a9_0 = fma(vec4<f32>(w2.y), v0, a9_0);
-        a9_1 = fma(vec4<f32>(w2.y), v1, a9_1);
-        a10_0 = fma(vec4<f32>(w2.z), v0, a10_0);
-        a10_1 = fma(vec4<f32>(w2.z), v1, a10_1);
-        a11_0 = fma(vec4<f32>(w2.w), v0, a11_0);
-        a11_1 = fma(vec4<f32>(w2.w), v1, a11_1);
-        a12_0 = fma(vec4<f32>(w3.x), v0, a12_0);
-        a12_1 = fma(vec4<f32>(w3.x), v1, a12_1);
-        a13_0 = fma(vec4<f32>(w3.y), v0, a13_0);
-        a13_1 = fma(vec4<f32>(w3.y), v1, a13_1);
-        a14_0 = fma(vec4<f32>(w3.z), v0, a14_0);
-        a14_1 = fma(vec4<f32>(w3.z), v1, a14_1);
-        a15_0 = fma(vec4<f32>(w3.w), v0, a15_0);
-        a15_1 = fma(vec4<f32>(w3.w), v1, a15_1);
-        t += 4u;
-    }
-    store_m(0u, xi, first, a0_0, a0_1);
-    store_m(1u, xi, first, a1_0, a1_1);
-    store_m(2u, xi, first, a2_0, a2_1);
-    store_m(3u, xi, first, a3_0, a3_1);
-    store_m(4u, xi, first, a4_0, a4_1);
-    store_m(5u, xi, first, a5_0, a5_1);
-    store_m(6u, xi, first, a6_0, a6_1);
-    store_m(7u, xi, first, a7_0, a7_1);
-    store_m(8u, xi, first, a8_0, a8_1);
-    store_m(9u, xi, first, a9_0, a9_1);
-    store_m(10u, xi, first, a10_0, a10_1);
-    store_m(11u, xi, first, a11_0, a11_1);
-    store_m(12u, xi, first, a12_0, a12_1);
-    store_m(13u, xi, first, a13_0, a13_1);
-    store_m(14u, xi, first, a14_0, a14_1);
-    store_m(15u, xi, first, a15_0, a15_1);
-}
+//#end
 
 // The epilogue past the bias (which the output rows already hold).
 fn after_bias() -> u32 {

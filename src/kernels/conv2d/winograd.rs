@@ -246,10 +246,10 @@ pub(super) fn launch(
     let gemm = match (packed, rows < BLOCK_ROWS) {
         (false, _) => None,
         (true, true) => {
-            Some(gpu.pipeline(&Shader::Conv2dWinograd.entry("winograd_gemm16", GEMM_LAYOUT))?)
+            Some(gpu.pipeline(&Shader::Conv2dWinograd.entry("winograd_gemm_16", GEMM_LAYOUT))?)
         }
         (true, false) => {
-            Some(gpu.pipeline(&Shader::Conv2dWinograd.entry("winograd_gemm", GEMM_LAYOUT))?)
+            Some(gpu.pipeline(&Shader::Conv2dWinograd.entry("winograd_gemm_32", GEMM_LAYOUT))?)
         }
     };
     for_each_image_run(
