@@ -254,8 +254,9 @@ fn every_gemm_variant_runs_the_im2col_and_pointwise_paths(dev: &Device) {
     // the first three have K and the maps off whole vec4s (the scalar kernels); the
     // rest are whole vec4s (the vec4 and subgroup kernels): 7x7 maps (column rows
     // padded to vec4s), rows of C not a multiple of 8, groups, a 1x1 over 7x7 maps
-    // (copied into vec4 rows) and over 6x6 maps (read in place)
-    let aligned: [(&[usize], &[usize], Conv2dParams); 5] = [
+    // (copied into vec4 rows) and over 6x6 maps (read in place), and the subgroup
+    // GEMM's row blocks of every size
+    let aligned: [(&[usize], &[usize], Conv2dParams); 8] = [
         (
             &[2, 8, 7, 7],
             &[13, 8, 3, 3],
@@ -273,6 +274,18 @@ fn every_gemm_variant_runs_the_im2col_and_pointwise_paths(dev: &Device) {
         ),
         (&[2, 16, 7, 7], &[9, 16, 1, 1], Conv2dParams::default()),
         (&[3, 12, 6, 6], &[20, 12, 1, 1], Conv2dParams::default()),
+        // the subgroup GEMM's blocks of 8 and 32 rows (100: the last block partly past M)
+        (
+            &[1, 8, 6, 6],
+            &[8, 8, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        (
+            &[2, 4, 5, 8],
+            &[64, 4, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        (&[1, 8, 4, 4], &[100, 8, 1, 1], Conv2dParams::default()),
     ];
     for gemm in [Tiled, Register, Subgroup] {
         let options = wgcnn::DeviceOptions::default().with(wgcnn::Lowerings {

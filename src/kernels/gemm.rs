@@ -59,7 +59,7 @@ const GEMM_LAYOUT: &[(u32, Slot)] =
 const GEMM4_LAYOUT: &[(u32, Slot)] =
     layout![11 => Read, 12 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform, 20 => Read];
 
-/// The subgroup size `gemm_sg` is written for.
+/// The subgroup size the `gemm_sg_*` kernels are written for.
 pub(crate) const SUBGROUP_LANES: u32 = 8;
 
 /// The tiled GEMM's output tile: 64 x 64 per workgroup.
@@ -99,10 +99,15 @@ impl GemmVariant {
     /// The entry point for a product of `n` columns (`quad`: A's rows, B's rows and its
     /// column blocks whole vec4s), and the columns and rows of C one of its workgroups
     /// covers.
-    fn kernel(self, n: u32, quad: bool) -> (&'static str, (u64, u64)) {
+    fn kernel(self, [m, n]: [u32; 2], quad: bool) -> (&'static str, (u64, u64)) {
         match (self, register_lanes(n), quad) {
             (Self::Tiled, ..) => ("gemm", (GEMM_TILE, GEMM_TILE)),
-            (Self::Subgroup, _, true) => ("gemm_sg", (32, 8)),
+            (Self::Subgroup, _, true) => match subgroup_rows(m) {
+                8 => ("gemm_sg_8", (32, 8)),
+                16 => ("gemm_sg_16", (32, 16)),
+                24 => ("gemm_sg_24", (32, 24)),
+                _ => ("gemm_sg_32", (32, 32)),
+            },
             (_, 8, false) => ("gemm_reg8", (32, 4)),
             (_, 16, false) => ("gemm_reg16", (64, 4)),
             (_, _, false) => ("gemm_reg", (256, 4)),
@@ -126,6 +131,18 @@ impl GemmVariant {
         };
         u64::from(max_groups) * widest
     }
+}
+
+/// Rows of C a subgroup GEMM workgroup computes for `m` rows: 8 to 32, each 8 more
+/// loading one more vec4 of A a step for 32 more multiply-adds a lane. The fewest
+/// rows computed, each weighted by its block's measured cost (on lavapipe, ResNet-18's
+/// 7x7 convolutions: a row costs 1.52x, 1.17x and 1.08x in blocks of 8, 16 and 24 what
+/// it costs in a block of 32).
+fn subgroup_rows(m: u32) -> u32 {
+    const COST: [(u32, u64); 4] = [(32, 100), (24, 108), (16, 117), (8, 152)];
+    COST.into_iter()
+        .min_by_key(|&(rows, cost)| u64::from(m.div_ceil(rows) * rows) * cost)
+        .map_or(32, |(rows, _)| rows)
 }
 
 /// The register GEMM's invocations per workgroup for `n` columns: each covers 4
@@ -172,8 +189,8 @@ pub(crate) fn dispatch_gemm(
         GemmVariant::Subgroup if !gpu.subgroups_of(SUBGROUP_LANES) => GemmVariant::Register,
         v => v,
     };
-    let (entry, block) = variant.kernel(p.n, quad);
-    let shader = if entry == "gemm_sg" {
+    let (entry, block) = variant.kernel([p.m, p.n], quad);
+    let shader = if entry.starts_with("gemm_sg") {
         Shader::GemmSubgroup
     } else {
         Shader::Gemm
