@@ -334,6 +334,19 @@ fn every_gemm_variant_runs_the_im2col_and_pointwise_paths(dev: &Device) {
                         10 + i as u64,
                     );
                 }
+                // Winograd's GEMMs on each variant: a few tiles (the subgroup GEMM with
+                // that variant) and more than 256 (uniform weight blocks)
+                for (i, xs) in [[2, 8, 7, 7], [1, 8, 40, 40]].iter().enumerate() {
+                    check(
+                        dev,
+                        xs,
+                        &[13, 8, 3, 3],
+                        true,
+                        &Conv2dParams::default().padding(1),
+                        &with(Conv2dAlgo::Winograd, relu),
+                        20 + i as u64,
+                    );
+                }
             }
         }
     }
