@@ -161,7 +161,10 @@ pub(super) fn launch(
     let subgroup = variant == GemmVariant::Subgroup
         && gpu.subgroups_of(SUBGROUP_LANES)
         && g.c_in.is_multiple_of(4)
-        && max_tiles <= SUBGROUP_TILES;
+        && max_tiles <= SUBGROUP_TILES
+        // its grid: column blocks, row blocks, the 16 positions
+        && u64::from(gpu.max_groups_per_dim())
+            >= (XI as u64).max(g.c_out.div_ceil(8) as u64).max(max_tiles.div_ceil(32));
     let packed = variant.is_register() && !subgroup && gpu.max_uniform_binding() >= BLOCK * 4;
 
     // U, in uniform blocks or as the GEMM shader's A
