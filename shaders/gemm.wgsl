@@ -1,16 +1,16 @@
-// gemm.wgsl: C = A x B (+ bias, relu) per group, f32. Two variants, same bindings:
+// gemm.wgsl: C = A x B (+ the epilogue) per group, f32. The kernels:
 // - gemm (tiled): a workgroup computes a 64x64 block of C; each of its 16x16
 //   invocations accumulates a 4x4 register block (rows ty + 16i, columns tx + 16j, so
 //   stores are coalesced). K is walked in steps of 16 through two 16x64 tiles in
 //   workgroup memory. For GPUs, where workgroup memory is fast and loads are not.
 //   grid: (ceil(n / 64), ceil(m / 64), groups)
-// - gemm_reg (register-blocked, no workgroup memory, no barrier): an invocation
-//   accumulates 4 rows x 4 columns, the columns 64 apart so that neighbouring
-//   invocations (SIMD lanes on a CPU driver) load neighbouring B elements, and A loads
-//   are the same address across lanes. Out-of-range rows and columns are clamped, so
+// - gemm_reg_64 (_16, _8; register-blocked, no workgroup memory, no barrier): an
+//   invocation accumulates 4 rows x 4 columns, the columns 64 (16, 8) apart so that
+//   neighbouring invocations (SIMD lanes on a CPU driver) load neighbouring B
+//   elements, and A loads are the same address across lanes. Out-of-range rows and columns are clamped, so
 //   the K loop has no branch, and their results are dropped. For CPU drivers
 //   (lavapipe), where a workgroup runs as a loop over SIMD chunks and barriers cost.
-//   grid: (ceil(n / 256), ceil(m / 4), groups)
+//   grid: (ceil(n / (4 * lanes)), ceil(m / 4), groups)
 // Any M, N, K: out-of-range loads read 0 (or a clamped copy) and stores are skipped.
 //
 // Layouts are strided so that conv2d writes NCHW directly and the pointwise path reads
@@ -116,23 +116,22 @@ fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     }
 }
 
-// `lanes` invocations a workgroup, each column block 4 * lanes wide: narrower blocks for
-// narrow products (the columns of a 7x7 map fill 49 of 256 columns of the widest block)
-@compute @workgroup_size(64)
-fn gemm_reg(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    reg_block(lid.x, wid, 64u);
+// The register GEMMs' entry points, L (64, 16 or 8) invocations a workgroup, each
+// column block 4 * L wide: narrower blocks for narrow products (the columns of a 7x7 map
+// fill 49 of 256 columns of the widest block). gemm_reg_L loads scalars, gemm_reg4_L
+// vec4s (below).
+//#for L in 64 16 8
+@compute @workgroup_size({L})
+fn gemm_reg_{L}(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    reg_block(lid.x, wid, {L}u);
 }
 
-@compute @workgroup_size(16)
-fn gemm_reg16(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    reg_block(lid.x, wid, 16u);
+@compute @workgroup_size({L})
+fn gemm_reg4_{L}(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    quad_block(lid.x, wid, {L}u);
 }
 
-@compute @workgroup_size(8)
-fn gemm_reg8(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    reg_block(lid.x, wid, 8u);
-}
-
+//#end
 fn reg_block(lane: u32, wid: vec3<u32>, lanes: u32) {
     let p = params;
     let g = wid.z;
@@ -180,31 +179,16 @@ fn reg_block(lane: u32, wid: vec3<u32>, lanes: u32) {
     store_row(g, row0 + 3u, col0, lanes, acc3);
 }
 
-// gemm_reg4 (_16, _8): the register GEMM where A's rows, B's rows and the column
+// gemm_reg4_64 (_16, _8): the register GEMM where A's rows, B's rows and the column
 // blocks are whole vec4s (the launcher checks): an invocation owns 4 adjacent columns
 // and loads them as one vec4, and loads 4 steps of K of each A row as one vec4. On a CPU
 // driver every storage load is a loop over the SIMD lanes, so this is 8 loads per 4
-// steps of K where gemm_reg makes 32.
+// steps of K where gemm_reg_* makes 32.
 // @binding(11) a4  a again, as vec4     read
 // @binding(12) b4  b again, as vec4     read
 // grid: (ceil(n / (4 * lanes)), ceil(m / 4), groups)
 @group(0) @binding(11) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(12) var<storage, read> b4: array<vec4<f32>>;
-
-@compute @workgroup_size(64)
-fn gemm_reg4(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    quad_block(lid.x, wid, 64u);
-}
-
-@compute @workgroup_size(16)
-fn gemm_reg4_16(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    quad_block(lid.x, wid, 16u);
-}
-
-@compute @workgroup_size(8)
-fn gemm_reg4_8(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    quad_block(lid.x, wid, 8u);
-}
 
 fn quad_block(lane: u32, wid: vec3<u32>, lanes: u32) {
     let p = params;

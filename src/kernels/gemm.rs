@@ -108,12 +108,12 @@ impl GemmVariant {
                 24 => ("gemm_sg_24", (32, 24)),
                 _ => ("gemm_sg_32", (32, 32)),
             },
-            (_, 8, false) => ("gemm_reg8", (32, 4)),
-            (_, 16, false) => ("gemm_reg16", (64, 4)),
-            (_, _, false) => ("gemm_reg", (256, 4)),
+            (_, 8, false) => ("gemm_reg_8", (32, 4)),
+            (_, 16, false) => ("gemm_reg_16", (64, 4)),
+            (_, _, false) => ("gemm_reg_64", (256, 4)),
             (_, 8, true) => ("gemm_reg4_8", (32, 4)),
             (_, 16, true) => ("gemm_reg4_16", (64, 4)),
-            (_, _, true) => ("gemm_reg4", (256, 4)),
+            (_, _, true) => ("gemm_reg4_64", (256, 4)),
         }
     }
 
