@@ -246,11 +246,6 @@ struct Quads {
     r: vec4<f32>,
 }
 
-fn quad(row4: u32, q: i32, inside_row: bool) -> vec4<f32> {
-    let inside = inside_row && q >= 0 && q < i32(params.w / 4u);
-    return select(vec4<f32>(0.0), src4[select(0u, row4 + u32(q), inside)], inside);
-}
-
 fn quads(plane4: u32, y: i32, q: i32) -> Quads {
     let inside = y >= 0 && y < i32(params.h);
     let row4 = plane4 + u32(max(y, 0)) * (params.w / 4u);

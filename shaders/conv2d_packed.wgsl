@@ -283,11 +283,6 @@ struct Quads {
     d: vec4<f32>,
 }
 
-fn quad(row4: u32, q: i32, inside_row: bool) -> vec4<f32> {
-    let inside = inside_row && q >= 0 && q < i32(params.w / 4u);
-    return select(vec4<f32>(0.0), src4[select(0u, row4 + u32(q), inside)], inside);
-}
-
 // The quads q - 1 .. q + 2 of input row y of the plane whose first vec4 is plane4 (the
 // last one only when a tap reaches it).
 fn quads(plane4: u32, y: i32, q: i32) -> Quads {

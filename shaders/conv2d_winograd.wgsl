@@ -236,11 +236,6 @@ fn store_tiles(at4: u32, r0: Row, r1: Row, r2: Row, r3: Row) {
 // that the column picks are constants.
 override PL: u32 = 1u;
 
-fn quad(row4: u32, q: i32, inside_row: bool) -> vec4<f32> {
-    let inside = inside_row && q >= 0 && q < i32(params.w / 4u);
-    return select(vec4<f32>(0.0), src4[select(0u, row4 + u32(q), inside)], inside);
-}
-
 // Column i (0..16) of 4 quads.
 fn pick(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, i: u32) -> f32 {
     if i < 4u {

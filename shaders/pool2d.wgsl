@@ -278,15 +278,10 @@ struct Quads {
     r: vec4<f32>,
 }
 
-fn quad(row4: u32, q: i32, inside_row: bool, fill: f32) -> vec4<f32> {
-    let inside = inside_row && q >= 0 && q < i32(params.w / 4u);
-    return select(vec4<f32>(fill), src4[select(0u, row4 + u32(q), inside)], inside);
-}
-
 fn quads(base4: u32, y: i32, q: i32, fill: f32) -> Quads {
     let inside = y >= 0 && y < i32(params.h);
     let row4 = base4 + u32(max(y, 0)) * (params.w / 4u);
-    return Quads(quad(row4, q - 1, inside, fill), quad(row4, q, inside, fill), quad(row4, q + 1, inside, fill));
+    return Quads(quad_or(row4, q - 1, inside, fill), quad_or(row4, q, inside, fill), quad_or(row4, q + 1, inside, fill));
 }
 
 // Column i (0..12) of the 3 quads, i a constant once the pipeline is specialised.
