@@ -259,7 +259,12 @@ fn input_row4(plane4: u32, y: i32, txb: u32) -> Row {
     let c = quad(row4, q + 2, inside);
     let d = quad(row4, q + 3, inside);
     // column k of the tiles' window is column 4 - PL + k of the quads
-    let s = 4u - PL;
+    return window_row(a, b, c, d, 4u - PL);
+}
+
+// The row transform of 4 tiles whose window's column k is column s + k (s a constant
+// once the pipeline is specialised) of the quads a..d.
+fn window_row(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, s: u32) -> Row {
     let c0 = vec4<f32>(pick(a, b, c, d, s), pick(a, b, c, d, s + 2u), pick(a, b, c, d, s + 4u), pick(a, b, c, d, s + 6u));
     let c1 = vec4<f32>(pick(a, b, c, d, s + 1u), pick(a, b, c, d, s + 3u), pick(a, b, c, d, s + 5u), pick(a, b, c, d, s + 7u));
     let c2 = vec4<f32>(pick(a, b, c, d, s + 2u), pick(a, b, c, d, s + 4u), pick(a, b, c, d, s + 6u), pick(a, b, c, d, s + 8u));
@@ -291,17 +296,6 @@ fn pair(row2: u32, k: i32, inside_row: bool) -> vec2<f32> {
     return select(vec2<f32>(0.0), src2[select(0u, row2 + u32(k), inside)], inside);
 }
 
-// Column i (0..12) of 6 pairs.
-fn pick12(q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, i: u32) -> f32 {
-    if i < 4u {
-        return q0[i];
-    }
-    if i < 8u {
-        return q1[i - 4u];
-    }
-    return q2[i - 8u];
-}
-
 fn input_row2(plane2: u32, y: i32, txb: u32) -> Row {
     let inside = y >= 0 && y < i32(params.h);
     let row2 = plane2 + u32(max(y, 0)) * (params.w / 2u);
@@ -310,13 +304,9 @@ fn input_row2(plane2: u32, y: i32, txb: u32) -> Row {
     let q0 = vec4<f32>(pair(row2, k, inside), pair(row2, k + 1, inside));
     let q1 = vec4<f32>(pair(row2, k + 2, inside), pair(row2, k + 3, inside));
     let q2 = vec4<f32>(pair(row2, k + 4, inside), pair(row2, k + 5, inside));
-    // column j of the tiles' window is column j + PL % 2 of the pairs
-    let s = PL % 2u;
-    let c0 = vec4<f32>(pick12(q0, q1, q2, s), pick12(q0, q1, q2, s + 2u), pick12(q0, q1, q2, s + 4u), pick12(q0, q1, q2, s + 6u));
-    let c1 = vec4<f32>(pick12(q0, q1, q2, s + 1u), pick12(q0, q1, q2, s + 3u), pick12(q0, q1, q2, s + 5u), pick12(q0, q1, q2, s + 7u));
-    let c2 = vec4<f32>(pick12(q0, q1, q2, s + 2u), pick12(q0, q1, q2, s + 4u), pick12(q0, q1, q2, s + 6u), pick12(q0, q1, q2, s + 8u));
-    let c3 = vec4<f32>(pick12(q0, q1, q2, s + 3u), pick12(q0, q1, q2, s + 5u), pick12(q0, q1, q2, s + 7u), pick12(q0, q1, q2, s + 9u));
-    return Row(c0 - c2, c1 + c2, c2 - c1, c1 - c3);
+    // column j of the tiles' window is column j + PL % 2 of the pairs (12 columns: the
+    // fourth quad is never picked)
+    return window_row(q0, q1, q2, vec4<f32>(0.0), PL % 2u);
 }
 
 @compute @workgroup_size(64)
