@@ -129,26 +129,12 @@ fn broadcast_source(o: u32) -> vec2<u32> {
     var rem = o;
     var ia = 0u;
     var ib = 0u;
-    var c = rem % p.shape5;
-    rem = rem / p.shape5;
-    ia += c * p.a_stride5;
-    ib += c * p.b_stride5;
-    c = rem % p.shape4;
-    rem = rem / p.shape4;
-    ia += c * p.a_stride4;
-    ib += c * p.b_stride4;
-    c = rem % p.shape3;
-    rem = rem / p.shape3;
-    ia += c * p.a_stride3;
-    ib += c * p.b_stride3;
-    c = rem % p.shape2;
-    rem = rem / p.shape2;
-    ia += c * p.a_stride2;
-    ib += c * p.b_stride2;
-    c = rem % p.shape1;
-    rem = rem / p.shape1;
-    ia += c * p.a_stride1;
-    ib += c * p.b_stride1;
+//#for d in 5 4 3 2 1
+    let c{d} = rem % p.shape{d};
+    rem = rem / p.shape{d};
+    ia += c{d} * p.a_stride{d};
+    ib += c{d} * p.b_stride{d};
+//#end
     // the outermost dim takes what is left
     ia += rem * p.a_stride0;
     ib += rem * p.b_stride0;
