@@ -24,13 +24,14 @@
 
 //#for R,H in 8,1 16,2 24,3 32,4
 @compute @workgroup_size(8)
-fn gemm_sg_{R}(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+fn gemm_sg_{R}(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id) wid: vec3<u32>) {
     let p = params;
     let g = wid.z;
     if p.m == 0u || p.n == 0u {
         return;
     }
-    let lane = lid.x;
+    // the lane within the subgroup, which the broadcasts name (the workgroup is one
+    // subgroup)
     let row0 = wid.y * {R}u;
     let col = (wid.x * 8u + lane) * 4u;
     let colc = min(col, (p.n - 1u) / 4u * 4u);

@@ -97,3 +97,42 @@ fn linear_of_a_few_rows_matches_the_host_on_every_gemm_variant(dev: &Device) {
     }
 }
 backend_tests!(gpu linear_of_a_few_rows_matches_the_host_on_every_gemm_variant);
+
+fn every_gemm_variant_keeps_within_few_workgroups_per_dimension(dev: &Device) {
+    // the narrow and subgroup blocks would need more workgroups than the device has:
+    // the widest register block runs instead
+    for gemm in [wgcnn::GemmVariant::Register, wgcnn::GemmVariant::Subgroup] {
+        let options = wgcnn::DeviceOptions {
+            max_workgroups_per_dim: Some(2),
+            ..Default::default()
+        }
+        .with(wgcnn::Lowerings {
+            gemm: Some(gemm),
+            conv2d: Some(wgcnn::Conv2dAlgo::Im2col),
+            ..Default::default()
+        });
+        let dev = &common::reopen(dev, &options);
+        let (m, k, n) = (8, 8, 144);
+        let a = common::random(m * k, 60);
+        let b = common::random(k * n, 61);
+        let want = wgcnn::reference::gemm::matmul(&a, &b, m, k, n);
+        let ta = Tensor::from_slice(dev, &a, &[m, k]).unwrap();
+        let tb = Tensor::from_slice(dev, &b, &[k, n]).unwrap();
+        let got = wgcnn::matmul(&ta, &tb).unwrap().to_vec().unwrap();
+        common::assert_close(&got, &want, 1e-5, 1e-4, &format!("matmul ({gemm:?})"));
+        for ws in [[8, 8, 1, 1], [8, 8, 3, 3]] {
+            let xs = [1, 8, 12, 12];
+            let x = common::random(xs.iter().product(), 62);
+            let w = common::random(ws.iter().product(), 63);
+            let p = wgcnn::Conv2dParams::default().padding(ws[2] as i64 / 2);
+            let run = |d: &Device| {
+                let tx = Tensor::from_slice(d, &x, &xs).unwrap();
+                let tw = Tensor::from_slice(d, &w, &ws).unwrap();
+                wgcnn::conv2d(&tx, &tw, None, &p).unwrap().to_vec().unwrap()
+            };
+            let want = run(&Device::cpu());
+            common::assert_close(&run(dev), &want, 1e-5, 1e-4, &format!("{ws:?} ({gemm:?})"));
+        }
+    }
+}
+backend_tests!(gpu every_gemm_variant_keeps_within_few_workgroups_per_dimension);

@@ -184,12 +184,24 @@ pub(crate) fn dispatch_gemm(
     p: &GemmParams,
     groups: usize,
 ) -> Result<()> {
-    let quad = variant.is_register() && quad_aligned(binds, p);
+    let quad = variant.is_register() && quad_aligned(binds, p, groups);
     let variant = match variant {
         GemmVariant::Subgroup if !gpu.subgroups_of(SUBGROUP_LANES) => GemmVariant::Register,
         v => v,
     };
-    let (entry, block) = variant.kernel([p.m, p.n], quad);
+    let (mut entry, mut block) = variant.kernel([p.m, p.n], quad);
+    // a grid past the device's workgroup limit in the narrower blocks: the widest
+    // register block (256 columns x 4 rows), which [`GemmVariant::max_cols`] plans for
+    let max = u64::from(gpu.max_groups_per_dim());
+    if variant.is_register()
+        && (u64::from(p.n).div_ceil(block.0) > max || u64::from(p.m).div_ceil(block.1) > max)
+    {
+        (entry, block) = if quad {
+            ("gemm_reg4_64", (256, 4))
+        } else {
+            ("gemm_reg_64", (256, 4))
+        };
+    }
     let shader = if entry.starts_with("gemm_sg") {
         Shader::GemmSubgroup
     } else {
@@ -212,16 +224,29 @@ pub(crate) fn dispatch_gemm(
 }
 
 /// Whether A's rows and B's rows start at whole vec4s, K is whole vec4s, B's column
-/// blocks of 4 never straddle two images, and both windows are whole vec4s: the vec4
-/// register kernels' condition.
-fn quad_aligned(binds: &[Bind<'_>; 5], p: &GemmParams) -> bool {
+/// blocks of 4 never straddle two images, both windows are whole vec4s, and B's window
+/// holds the last column block whole (the vec4 kernels read all 4 columns of the block
+/// that holds column n - 1): the vec4 register kernels' condition.
+fn quad_aligned(binds: &[Bind<'_>; 5], p: &GemmParams, groups: usize) -> bool {
     let words = [
         p.k, p.a_off, p.a_rs, p.a_gs, p.b_off, p.b_rs, p.b_gs, p.b_hw, p.b_ns,
     ];
-    words.iter().all(|w| w % 4 == 0)
+    let aligned = words.iter().all(|w| w % 4 == 0)
         && binds[..2]
             .iter()
-            .all(|b| b.offset % 16 == 0 && b.size % 16 == 0)
+            .all(|b| b.offset % 16 == 0 && b.size % 16 == 0);
+    if !aligned || p.n == 0 || p.k == 0 || groups == 0 {
+        return aligned;
+    }
+    let w = |v: u32| u64::from(v);
+    let last = (w(p.n) - 1) / 4 * 4;
+    let end = w(p.b_off)
+        + (groups as u64 - 1) * w(p.b_gs)
+        + (w(p.k) - 1) * w(p.b_rs)
+        + (last / w(p.b_hw)) * w(p.b_ns)
+        + last % w(p.b_hw)
+        + 4;
+    end * 4 <= binds[1].size
 }
 
 /// Records one GEMM over whole buffers: `a` and `b` with their lengths in elements,

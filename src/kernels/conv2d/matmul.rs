@@ -81,9 +81,14 @@ pub(super) fn im2col(
     let k = (g.cg * g.kh * g.kw) as u64;
     let ohw = (g.oh * g.ow) as u64;
     let max_cols = variant.max_cols(gpu.max_groups_per_dim());
+    // rows of the column matrix in whole vec4s where the vec4 GEMM can read them
+    let quad = variant.is_register() && k.is_multiple_of(4);
+    // room for that padding (at most 3 columns a row)
+    let padding = if quad { 3 * g.groups as u64 * k * 4 } else { 0 };
     let budget = col_budget
         .unwrap_or(DEFAULT_COL_BUDGET)
         .min(gpu.chunk_elems() * 4)
+        .saturating_sub(padding)
         .max(4);
     // floats of the column matrix per output row, all groups
     let col_row = (g.c_in * g.kh * g.kw * g.ow) as u64;
@@ -100,8 +105,6 @@ pub(super) fn im2col(
         let by_grid = (max_cols / g.ow as u64).max(1) as usize;
         (1, by_cols.min(by_grid).min(g.oh))
     };
-    // rows of the column matrix in whole vec4s where the vec4 GEMM can read them
-    let quad = variant.is_register() && k.is_multiple_of(4);
     let stride_of = |ncols: u64| {
         if quad {
             ncols.next_multiple_of(4)
@@ -143,7 +146,7 @@ pub(super) fn im2col(
                 let grid = [
                     ncols.div_ceil(64).min(max),
                     matrix_rows.min(max),
-                    matrix_rows.div_ceil(max),
+                    matrix_rows.div_ceil(max).min(max),
                 ];
                 gpu.dispatch(
                     &unfold,
