@@ -2,8 +2,7 @@
 // NCHW f32. A workgroup row walks one row (g, k) of the column matrix, so that its
 // index arithmetic is the same for every lane (scalar on a CPU driver: integer division
 // has no SIMD form there); its 64 lanes walk the columns, grid-striding when the columns
-// outnumber the grid, and the workgroups walk the rows the same way. Grid: (column
-// blocks, rows, rows spilled past the y limit), each at most the device's limit.
+// outnumber the grid. Grid: (column blocks, rows, rows spilled past the y limit).
 //   cols[g][k][j] (rows `stride` apart), k = (ci, ky, kx) over cg*kh*kw, j = (image, oh, ow) over the chunk's
 //   images and output rows [row0, row0 + rows)
 //   = input[image, g*cg + ci, oh*stride_h + ky*dil_h - pad_t, ow*stride_w + kx*dil_w - pad_l]
@@ -24,16 +23,10 @@ fn im2col(
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
     let p = params;
-    let rows = p.total / p.stride;
-    // rows past the grid's y * z workgroups come round again, as columns do
-    for (var row = wid.y + wid.z * nwg.y; row < rows; row += nwg.y * nwg.z) {
-        unfold_row(row, wid.x * 64u + lid.x, nwg.x * 64u);
+    let row = wid.y + wid.z * nwg.y;
+    if row >= p.total / p.stride {
+        return;
     }
-}
-
-// Row `row` of the column matrix, columns from `j0` in steps of `step`.
-fn unfold_row(row: u32, j0: u32, step: u32) {
-    let p = params;
     // per row: the kernel tap and the input plane it reads
     let kidx = row % p.k;
     let g = row / p.k;
@@ -45,7 +38,7 @@ fn unfold_row(row: u32, j0: u32, step: u32) {
     let chunk_hw = p.rows * p.ow;
     let plane = (g * p.cg + ci) * p.h;
     let out_row = row * p.stride;
-    for (var j = j0; j < p.ncols; j += step) {
+    for (var j = wid.x * 64u + lid.x; j < p.ncols; j += nwg.x * 64u) {
         let image = j / chunk_hw;
         let pix = j - image * chunk_hw;
         let r = pix / p.ow;

@@ -146,7 +146,8 @@ pub(super) fn im2col(
                 let grid = [
                     ncols.div_ceil(64).min(max),
                     matrix_rows.min(max),
-                    matrix_rows.div_ceil(max).min(max),
+                    // past max * max rows (4.3e9 at 65535) a limit error
+                    matrix_rows.div_ceil(max),
                 ];
                 gpu.dispatch(
                     &unfold,
