@@ -1,8 +1,9 @@
 // im2col.wgsl: unfolds conv2d input patches into the column matrix the GEMM reads,
-// NCHW f32. A workgroup row walks one row (g, k) of the column matrix, so that its
-// index arithmetic is the same for every lane (scalar on a CPU driver: integer division
-// has no SIMD form there); its 64 lanes walk the columns, grid-striding when the columns
-// outnumber the grid. Grid: (column blocks, rows, rows spilled past the y limit).
+// NCHW f32. A workgroup walks 8 rows (g, k) of the column matrix, 8 lanes a row, so
+// that a row's index arithmetic is done once per lane rather than per element (integer
+// division has no SIMD form on a CPU driver) and a workgroup has work for all its lanes
+// on a 7x7 map; the lanes of a row stride over its columns, up to 64 each. Grid:
+// (column blocks of 512, blocks of 8 rows, those past the y limit).
 //   cols[g][k][j] (rows `stride` apart), k = (ci, ky, kx) over cg*kh*kw, j = (image, oh, ow) over the chunk's
 //   images and output rows [row0, row0 + rows)
 //   = input[image, g*cg + ci, oh*stride_h + ky*dil_h - pad_t, ow*stride_w + kx*dil_w - pad_l]
@@ -23,7 +24,8 @@ fn im2col(
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
     let p = params;
-    let row = wid.y + wid.z * nwg.y;
+    // 8 rows a workgroup, 8 lanes a row
+    let row = (wid.y + wid.z * nwg.y) * 8u + lid.x / 8u;
     if row >= p.total / p.stride {
         return;
     }
@@ -38,7 +40,7 @@ fn im2col(
     let chunk_hw = p.rows * p.ow;
     let plane = (g * p.cg + ci) * p.h;
     let out_row = row * p.stride;
-    for (var j = wid.x * 64u + lid.x; j < p.ncols; j += nwg.x * 64u) {
+    for (var j = wid.x * 8u + lid.x % 8u; j < p.ncols; j += nwg.x * 8u) {
         let image = j / chunk_hw;
         let pix = j - image * chunk_hw;
         let r = pix / p.ow;

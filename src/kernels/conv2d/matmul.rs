@@ -143,11 +143,13 @@ pub(super) fn im2col(
                 ];
                 let matrix_rows = g.groups as u64 * k;
                 let max = u64::from(gpu.max_groups_per_dim());
+                let row_groups = matrix_rows.div_ceil(8);
                 let grid = [
-                    ncols.div_ceil(64).min(max),
-                    matrix_rows.min(max),
+                    // each lane a column in 8 of at most 64 columns of its row
+                    ncols.div_ceil(512).min(max),
+                    row_groups.min(max),
                     // past max * max rows (4.3e9 at 65535) a limit error
-                    matrix_rows.div_ceil(max),
+                    row_groups.div_ceil(max),
                 ];
                 gpu.dispatch(
                     &unfold,
