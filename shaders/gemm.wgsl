@@ -199,8 +199,7 @@ fn quad_block(lane: u32, wid: vec3<u32>, lanes: u32) {
     let row0 = wid.y * 4u;
     // this invocation's 4 columns, clamped to the last whole group within n
     let col = (wid.x * lanes + lane) * 4u;
-    let colc = min(col, (p.n - 1u) / 4u * 4u);
-    let b0 = (p.b_off + g * p.b_gs + (colc / p.b_hw) * p.b_ns + colc % p.b_hw) / 4u;
+    let b0 = b_cols4(g, col);
     let b_rs = p.b_rs / 4u;
     let rows = a_rows(g, row0) / 4u;
     var acc0 = vec4<f32>(0.0);
@@ -215,15 +214,11 @@ fn quad_block(lane: u32, wid: vec3<u32>, lanes: u32) {
         var part2 = vec4<f32>(0.0);
         var part3 = vec4<f32>(0.0);
         for (var q = q0; q < min(q0 + 4u, quads); q++) {
-            let kb = b0 + 4u * q * b_rs;
-            let bk0 = b4[kb];
-            let bk1 = b4[kb + b_rs];
-            let bk2 = b4[kb + 2u * b_rs];
-            let bk3 = b4[kb + 3u * b_rs];
-            part0 = fma4(part0, a4[rows.x + q], bk0, bk1, bk2, bk3);
-            part1 = fma4(part1, a4[rows.y + q], bk0, bk1, bk2, bk3);
-            part2 = fma4(part2, a4[rows.z + q], bk0, bk1, bk2, bk3);
-            part3 = fma4(part3, a4[rows.w + q], bk0, bk1, bk2, bk3);
+            let bq = b_quad(b0, b_rs, q);
+            part0 = fma4(part0, a4[rows.x + q], bq);
+            part1 = fma4(part1, a4[rows.y + q], bq);
+            part2 = fma4(part2, a4[rows.z + q], bq);
+            part3 = fma4(part3, a4[rows.w + q], bq);
         }
         acc0 += part0;
         acc1 += part1;

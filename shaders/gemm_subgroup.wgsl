@@ -34,8 +34,7 @@ fn gemm_sg_{R}(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id
     // subgroup)
     let row0 = wid.y * {R}u;
     let col = (wid.x * 8u + lane) * 4u;
-    let colc = min(col, (p.n - 1u) / 4u * 4u);
-    let b0 = (p.b_off + g * p.b_gs + (colc / p.b_hw) * p.b_ns + colc % p.b_hw) / 4u;
+    let b0 = b_cols4(g, col);
     let b_rs = p.b_rs / 4u;
 //#for h in 0..{H}
     let a_row{h} = (p.a_off + g * p.a_gs + min(row0 + {h}u * 8u + lane, p.m - 1u) * p.a_rs) / 4u;
@@ -53,15 +52,11 @@ fn gemm_sg_{R}(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id
 //#end
 //#end
         for (var q = q0; q < min(q0 + 4u, quads); q++) {
-            let kb = b0 + 4u * q * b_rs;
-            let x0 = b4[kb];
-            let x1 = b4[kb + b_rs];
-            let x2 = b4[kb + 2u * b_rs];
-            let x3 = b4[kb + 3u * b_rs];
+            let bq = b_quad(b0, b_rs, q);
 //#for h in 0..{H}
             let av{h} = a4[a_row{h} + q];
 //#for l in 0..8
-            s{h}{l} = fma4(s{h}{l}, subgroupBroadcast(av{h}, {l}u), x0, x1, x2, x3);
+            s{h}{l} = fma4(s{h}{l}, subgroupBroadcast(av{h}, {l}u), bq);
 //#end
 //#end
         }

@@ -7,6 +7,19 @@ use wgcnn::Device;
 
 use wgcnn::{Error, Tensor};
 
+/// `matmul` of random `[m, k]` and `[k, n]` matrices (seeds `seeds`) on `dev` against
+/// the host's.
+fn check_matmul(dev: &Device, (m, k, n): (usize, usize, usize), seeds: [u64; 2], what: &str) {
+    let a = common::random(m * k, seeds[0]);
+    let b = common::random(k * n, seeds[1]);
+    let want = wgcnn::reference::gemm::matmul(&a, &b, m, k, n);
+    let ta = Tensor::from_slice(dev, &a, &[m, k]).unwrap();
+    let tb = Tensor::from_slice(dev, &b, &[k, n]).unwrap();
+    let c = wgcnn::matmul(&ta, &tb).unwrap();
+    assert_eq!(c.shape(), &[m, n]);
+    common::assert_close(&c.to_vec().unwrap(), &want, 1e-5, 1e-4, what);
+}
+
 fn matmul_matches_the_host_at_awkward_sizes(dev: &Device) {
     // 1, primes, one past the 64-wide tile and the 16-deep K step.
     let sizes = [
@@ -21,20 +34,8 @@ fn matmul_matches_the_host_at_awkward_sizes(dev: &Device) {
         (130, 1, 70),
     ];
     for (i, &(m, k, n)) in sizes.iter().enumerate() {
-        let a = common::random(m * k, 10 + i as u64);
-        let b = common::random(k * n, 20 + i as u64);
-        let want = wgcnn::reference::gemm::matmul(&a, &b, m, k, n);
-        let ta = Tensor::from_slice(dev, &a, &[m, k]).unwrap();
-        let tb = Tensor::from_slice(dev, &b, &[k, n]).unwrap();
-        let c = wgcnn::matmul(&ta, &tb).unwrap();
-        assert_eq!(c.shape(), &[m, n]);
-        common::assert_close(
-            &c.to_vec().unwrap(),
-            &want,
-            1e-5,
-            1e-4,
-            &format!("{m}x{k}x{n} on {dev:?}"),
-        );
+        let seeds = [10 + i as u64, 20 + i as u64];
+        check_matmul(dev, (m, k, n), seeds, &format!("{m}x{k}x{n} on {dev:?}"));
     }
 }
 backend_tests!(matmul_matches_the_host_at_awkward_sizes);
@@ -104,7 +105,7 @@ fn every_gemm_variant_keeps_within_few_workgroups_per_dimension(dev: &Device) {
     for (gemm, groups) in [
         (wgcnn::GemmVariant::Register, 2),
         (wgcnn::GemmVariant::Subgroup, 2),
-        // im2col's 72 rows of the 3x3 need 9 x 9 workgroups (one a row)
+        // im2col's 72 rows of the 3x3 (9 workgroups of 8) within 9 a dimension
         (wgcnn::GemmVariant::Subgroup, 9),
     ] {
         let options = wgcnn::DeviceOptions {
@@ -117,14 +118,7 @@ fn every_gemm_variant_keeps_within_few_workgroups_per_dimension(dev: &Device) {
             ..Default::default()
         });
         let dev = &common::reopen(dev, &options);
-        let (m, k, n) = (8, 8, 144);
-        let a = common::random(m * k, 60);
-        let b = common::random(k * n, 61);
-        let want = wgcnn::reference::gemm::matmul(&a, &b, m, k, n);
-        let ta = Tensor::from_slice(dev, &a, &[m, k]).unwrap();
-        let tb = Tensor::from_slice(dev, &b, &[k, n]).unwrap();
-        let got = wgcnn::matmul(&ta, &tb).unwrap().to_vec().unwrap();
-        common::assert_close(&got, &want, 1e-5, 1e-4, &format!("matmul ({gemm:?})"));
+        check_matmul(dev, (8, 8, 144), [60, 61], &format!("matmul ({gemm:?})"));
         let kernels: &[[usize; 4]] = if groups == 2 {
             &[[8, 8, 1, 1]]
         } else {

@@ -1,5 +1,5 @@
 // gemm_common.wgsl: what the register GEMMs (gemm.wgsl, gemm_subgroup.wgsl) share;
-// they declare `params`, `bias` and `c`.
+// they declare `params`, `bias`, `c` and `b4` (B as vec4).
 
 // One element of C through the epilogue: the bias of row m (of column `col` with
 // FLAG_BIAS_COLUMN), the residual, the activation.
@@ -32,7 +32,23 @@ fn a_rows(g: u32, row0: u32) -> vec4<u32> {
     return vec4<u32>(p.a_off + g * p.a_gs) + min(vec4<u32>(row0) + vec4<u32>(0u, 1u, 2u, 3u), last) * p.a_rs;
 }
 
-// 4 steps of K of one row (`a`) against 4 rows of B, added to `acc` in order.
-fn fma4(acc: vec4<f32>, a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
-    return fma(vec4<f32>(a.w), b3, fma(vec4<f32>(a.z), b2, fma(vec4<f32>(a.y), b1, fma(vec4<f32>(a.x), b0, acc))));
+// The vec4 of B holding group g's 4 columns from `col` (a multiple of 4; past n, the
+// last whole group within n) in its first row.
+fn b_cols4(g: u32, col: u32) -> u32 {
+    let p = params;
+    let c = min(col, (p.n - 1u) / 4u * 4u);
+    return (p.b_off + g * p.b_gs + (c / p.b_hw) * p.b_ns + c % p.b_hw) / 4u;
+}
+
+// Steps 4q .. 4q + 3 of K of the 4 columns whose first row is vec4 `b0`, rows `rs`
+// vec4s apart, as the columns of a matrix.
+fn b_quad(b0: u32, rs: u32, q: u32) -> mat4x4<f32> {
+    let kb = b0 + 4u * q * rs;
+    return mat4x4<f32>(b4[kb], b4[kb + rs], b4[kb + 2u * rs], b4[kb + 3u * rs]);
+}
+
+// 4 steps of K of one row (`a`) against 4 rows of B (`b`'s columns), added to `acc` in
+// order.
+fn fma4(acc: vec4<f32>, a: vec4<f32>, b: mat4x4<f32>) -> vec4<f32> {
+    return fma(vec4<f32>(a.w), b[3], fma(vec4<f32>(a.z), b[2], fma(vec4<f32>(a.y), b[1], fma(vec4<f32>(a.x), b[0], acc))));
 }

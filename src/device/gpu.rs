@@ -24,6 +24,8 @@ pub(crate) struct Gpu {
     pub(crate) max_groups: u32,
     pub(crate) max_buffer: u64,
     pub(crate) max_uniform: u64,
+    /// The subgroup size, where the device has subgroups of one size only.
+    pub(crate) subgroup_lanes: Option<u32>,
     /// Whether dispatches may read their workgroup counts from a buffer.
     pub(crate) indirect: bool,
     pub(crate) storage_align: u64,
@@ -88,6 +90,9 @@ impl Gpu {
             max_groups: limits.max_compute_workgroups_per_dimension,
             max_buffer: limits.max_buffer_size,
             max_uniform: limits.max_uniform_buffer_binding_size,
+            subgroup_lanes: (features.contains(wgpu::Features::SUBGROUP)
+                && info.subgroup_min_size == info.subgroup_max_size)
+                .then_some(info.subgroup_min_size),
             indirect,
             storage_align,
             uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment),

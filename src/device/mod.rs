@@ -251,12 +251,7 @@ impl GpuHandle {
 
     /// Whether the device has subgroups, always of exactly `lanes` invocations.
     pub(crate) fn subgroups_of(&self, lanes: u32) -> bool {
-        self.gpu
-            .device
-            .features()
-            .contains(wgpu::Features::SUBGROUP)
-            && self.gpu.info.subgroup_min_size == lanes
-            && self.gpu.info.subgroup_max_size == lanes
+        self.gpu.subgroup_lanes == Some(lanes)
     }
 
     /// The adapter's uniform binding size.

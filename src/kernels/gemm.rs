@@ -60,7 +60,12 @@ const GEMM4_LAYOUT: &[(u32, Slot)] =
     layout![11 => Read, 12 => Read, 2 => Read, 3 => ReadWrite, 4 => Uniform, 20 => Read];
 
 /// The subgroup size the `gemm_sg_*` kernels are written for.
-pub(crate) const SUBGROUP_LANES: u32 = 8;
+const SUBGROUP_LANES: u32 = 8;
+
+/// Whether the subgroup GEMM runs on `gpu`: its subgroups are always 8 lanes.
+pub(crate) fn subgroup_gemm(gpu: &GpuHandle) -> bool {
+    gpu.subgroups_of(SUBGROUP_LANES)
+}
 
 /// The tiled GEMM's output tile: 64 x 64 per workgroup.
 const GEMM_TILE: u64 = 64;
@@ -110,10 +115,9 @@ impl GemmVariant {
             },
             (_, 8, false) => ("gemm_reg_8", (32, 4)),
             (_, 16, false) => ("gemm_reg_16", (64, 4)),
-            (_, _, false) => ("gemm_reg_64", (256, 4)),
             (_, 8, true) => ("gemm_reg4_8", (32, 4)),
             (_, 16, true) => ("gemm_reg4_16", (64, 4)),
-            (_, _, true) => ("gemm_reg4_64", (256, 4)),
+            (_, _, quad) => widest_register(quad),
         }
     }
 
@@ -130,6 +134,16 @@ impl GemmVariant {
             Self::Register | Self::Subgroup => 256,
         };
         u64::from(max_groups) * widest
+    }
+}
+
+/// The widest register block, 256 columns x 4 rows: the one [`GemmVariant::max_cols`]
+/// plans for.
+fn widest_register(quad: bool) -> (&'static str, (u64, u64)) {
+    if quad {
+        ("gemm_reg4_64", (256, 4))
+    } else {
+        ("gemm_reg_64", (256, 4))
     }
 }
 
@@ -186,21 +200,16 @@ pub(crate) fn dispatch_gemm(
 ) -> Result<()> {
     let quad = variant.is_register() && quad_aligned(binds, p, groups);
     let variant = match variant {
-        GemmVariant::Subgroup if !gpu.subgroups_of(SUBGROUP_LANES) => GemmVariant::Register,
+        GemmVariant::Subgroup if !subgroup_gemm(gpu) => GemmVariant::Register,
         v => v,
     };
     let (mut entry, mut block) = variant.kernel([p.m, p.n], quad);
     // a grid past the device's workgroup limit in the narrower blocks: the widest
-    // register block (256 columns x 4 rows), which [`GemmVariant::max_cols`] plans for
     let max = u64::from(gpu.max_groups_per_dim());
     if variant.is_register()
         && (u64::from(p.n).div_ceil(block.0) > max || u64::from(p.m).div_ceil(block.1) > max)
     {
-        (entry, block) = if quad {
-            ("gemm_reg4_64", (256, 4))
-        } else {
-            ("gemm_reg_64", (256, 4))
-        };
+        (entry, block) = widest_register(quad);
     }
     let shader = if entry.starts_with("gemm_sg") {
         Shader::GemmSubgroup
@@ -249,10 +258,11 @@ fn quad_aligned(binds: &[Bind<'_>; 5], p: &GemmParams, groups: usize) -> bool {
     end * 4 <= binds[1].size
 }
 
-/// Records one GEMM over whole buffers: `a` and `b` with their lengths in elements,
-/// an optional bias, and `c` sized by `p`.
-pub(crate) fn record(
+/// Records one GEMM on `variant` over whole buffers: `a` and `b` with their lengths in
+/// elements, an optional bias, and `c` sized by `p`.
+fn record(
     gpu: &GpuHandle,
+    variant: GemmVariant,
     a: (&wgpu::Buffer, u64),
     b: (&wgpu::Buffer, u64),
     bias: Option<(&wgpu::Buffer, u64)>,
@@ -272,7 +282,6 @@ pub(crate) fn record(
         // no residual: A stands in, never read
         Bind::at(20, a.0, 0, 4),
     ];
-    let variant = super::policy(gpu)?.gemm;
     dispatch_gemm(gpu, (variant, Epilogue::default()), &binds, &p, 1)
 }
 
@@ -293,7 +302,16 @@ pub(crate) fn matmul(
         c_hw: n as u32,
         ..GemmParams::default()
     };
-    record(gpu, (a, (m * k) as u64), (b, (k * n) as u64), None, c, p)
+    let variant = super::policy(gpu)?.gemm;
+    record(
+        gpu,
+        variant,
+        (a, (m * k) as u64),
+        (b, (k * n) as u64),
+        None,
+        c,
+        p,
+    )
 }
 
 /// `y [n, m] = x [n, k] @ w [m, k]^T + bias` (`linear`), with `k > 0`: the output rows
@@ -311,42 +329,41 @@ pub(crate) fn linear(
     let m32 = super::u32_of(m as u64, "linear out_features")?;
     let n32 = super::u32_of(n as u64, "linear rows")?;
     let k32 = super::u32_of(k as u64, "linear in_features")?;
-    if super::policy(gpu)?.gemm.is_register() && n < FEW_ROWS {
+    let variant = super::policy(gpu)?.gemm;
+    let bias = bias.map(|b| (b, m as u64));
+    let (x, w) = ((x, (n * k) as u64), (w, (m * k) as u64));
+    // both operands are rows of k: B read down a row (b_rs 1), one row a column (b_ns k)
+    let p = GemmParams {
+        k: k32,
+        a_rs: k32,
+        b_rs: 1,
+        b_hw: 1,
+        b_ns: k32,
+        c_hw: 1,
+        ..GemmParams::default()
+    };
+    if variant.is_register() && n < FEW_ROWS {
         // a few rows: the register GEMMs spread their lanes over C's columns, so
         // compute y = x @ w^T as it stands, out_features the columns, the bias per
         // column
         let p = GemmParams {
             m: n32,
             n: m32,
-            k: k32,
             flags: FLAG_BIAS_COLUMN,
-            a_rs: k32,
-            b_rs: 1,
-            b_hw: 1,
-            b_ns: k32,
             c_ms: m32,
-            c_hw: 1,
             c_ns: 1,
-            ..GemmParams::default()
+            ..p
         };
-        let bias = bias.map(|b| (b, m as u64));
-        return record(gpu, (x, (n * k) as u64), (w, (m * k) as u64), bias, y, p);
+        return record(gpu, variant, x, w, bias, y, p);
     }
     let p = GemmParams {
         m: m32,
         n: n32,
-        k: k32,
-        a_rs: k as u32,
-        b_rs: 1,
-        b_hw: 1,
-        b_ns: k as u32,
         c_ms: 1,
-        c_hw: 1,
-        c_ns: m as u32,
-        ..GemmParams::default()
+        c_ns: m32,
+        ..p
     };
-    let bias = bias.map(|b| (b, m as u64));
-    record(gpu, (w, (m * k) as u64), (x, (n * k) as u64), bias, y, p)
+    record(gpu, variant, w, x, bias, y, p)
 }
 
 /// Rows of `linear`'s input below which it runs transposed on the register GEMMs.

@@ -94,7 +94,7 @@ pub(crate) fn policy(gpu: &GpuHandle) -> Result<Policy> {
             .transpose()?,
     };
     let gemm_asked = asked.is_some();
-    let gemm = asked.unwrap_or(if software && gpu.subgroups_of(gemm::SUBGROUP_LANES) {
+    let gemm = asked.unwrap_or(if software && gemm::subgroup_gemm(gpu) {
         GemmVariant::Subgroup
     } else if software {
         GemmVariant::Register

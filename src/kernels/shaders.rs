@@ -141,19 +141,11 @@ impl Shader {
             Shader::ALL
                 .iter()
                 .map(|s| {
-                    // directives (`enable subgroups;`) must come before any declaration
-                    let file = super::template::expand(s.file());
-                    let (directives, body): (Vec<&str>, Vec<&str>) =
-                        file.lines().partition(|l| l.starts_with("enable "));
                     format!(
-                        "{}// declared in Rust (src/kernels), written before {}:\n{}\n{}\n",
-                        directives
-                            .iter()
-                            .map(|d| format!("{d}\n"))
-                            .collect::<String>(),
+                        "// declared in Rust (src/kernels), written before {}:\n{}\n{}",
                         s.label(),
                         s.prelude(),
-                        body.join("\n")
+                        super::template::expand(s.file())
                     )
                 })
                 .collect()

@@ -1793,12 +1793,16 @@ fn fold_channel_scales(
         let Kernel::Op(Op::Conv2d { params, .. }) = &conv.kernel else {
             continue;
         };
+        // the convolution's input, one group, its weight a model weight
         let (Some(Arg::Value(input)), Some(Arg::Weight(w))) = (conv.args[0], conv.args[1]) else {
             continue;
         };
-        let Some(ws) = weight_shapes.get(&w) else {
+        let Some(ws) = weight_shapes.get(&w).filter(|ws| ws.len() == 4) else {
             continue;
         };
+        if input != y || params.groups != 1 {
+            continue;
+        }
         let found = [(a, b), (b, a)].into_iter().find(|&(x, s)| {
             let (Some(xs), Some(ss)) = (shapes.get(&x), shapes.get(&s)) else {
                 return false;
@@ -1811,7 +1815,7 @@ fn fold_channel_scales(
         let Some((x, s)) = found else {
             continue;
         };
-        if input != y || params.groups != 1 || ws.len() != 4 || ws[1] != shapes[&x][1] {
+        if ws[1] != shapes[&x][1] {
             continue;
         }
         let ws = ws.clone();

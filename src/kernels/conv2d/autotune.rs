@@ -192,7 +192,7 @@ pub(crate) fn choose(
 /// Every lowering (and GEMM kernel, for the GEMM lowerings) that computes `g`.
 fn candidates(gpu: &GpuHandle, g: &Conv2dGeometry, policy: &Policy) -> Vec<Choice> {
     let mut gemms = vec![GemmVariant::Tiled, GemmVariant::Register];
-    if gpu.subgroups_of(crate::kernels::gemm::SUBGROUP_LANES) {
+    if crate::kernels::gemm::subgroup_gemm(gpu) {
         gemms.push(GemmVariant::Subgroup);
     }
     let mut out = Vec::new();
@@ -256,11 +256,11 @@ fn time_candidates(
     gpu.flush()?;
     gpu.wait()?;
     let order = std::iter::once(hand).chain(candidates.iter().copied().filter(|&c| c != hand));
+    let timed = |choice: Choice| time(gpu, &|| super::run(device, gpu, io, g, choice, col_budget));
     let mut times: Vec<(Choice, f64)> = Vec::new();
     for choice in order {
-        let run = || super::run(device, gpu, io, g, choice, col_budget);
         // the warm-up compiles the pipelines
-        let warm = time(gpu, &run)?;
+        let warm = timed(choice)?;
         let best = times.iter().map(|t| t.1).fold(f64::INFINITY, f64::min);
         if warm > GIVE_UP * best {
             continue;
@@ -268,7 +268,7 @@ fn time_candidates(
         // the fastest of at least 3 runs and RUN_TIME_MS of them (at most 10)
         let (mut fastest, mut spent, mut runs) = (f64::INFINITY, 0.0, 0);
         while runs < 3 || (spent < RUN_TIME_MS && runs < 10) {
-            let ms = time(gpu, &run)?;
+            let ms = timed(choice)?;
             fastest = fastest.min(ms);
             spent += ms;
             runs += 1;
@@ -287,12 +287,8 @@ fn time_candidates(
     // hand rule's runs cannot hand the shape to a slower candidate: it falls on both
     let (mut hand_ms, mut best_ms) = (f64::INFINITY, f64::INFINITY);
     for _ in 0..DUEL_PAIRS {
-        hand_ms = hand_ms.min(time(gpu, &|| {
-            super::run(device, gpu, io, g, hand, col_budget)
-        })?);
-        best_ms = best_ms.min(time(gpu, &|| {
-            super::run(device, gpu, io, g, best, col_budget)
-        })?);
+        hand_ms = hand_ms.min(timed(hand)?);
+        best_ms = best_ms.min(timed(best)?);
     }
     Ok(if best_ms < MARGIN * hand_ms {
         best

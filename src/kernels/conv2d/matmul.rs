@@ -14,6 +14,12 @@ use crate::tensor::Tensor;
 const IM2COL_LAYOUT: &[(u32, Slot)] = layout![0 => Read, 1 => ReadWrite, 2 => Uniform];
 const DEFAULT_COL_BUDGET: u64 = 64 << 20;
 
+/// Whether the GEMM reads `g`'s column matrix as whole vec4s: a register GEMM, and K
+/// (its rows' length) whole vec4s; im2col then pads the matrix's rows to whole vec4s.
+pub(super) fn vec4_columns(g: &Conv2dGeometry, variant: GemmVariant) -> bool {
+    variant.is_register() && (g.cg * g.kh * g.kw).is_multiple_of(4)
+}
+
 /// A 1x1 convolution with stride 1 and no padding: the input `[n, c_in, h*w]` is the
 /// column matrix, one GEMM per run of images.
 pub(super) fn pointwise(
@@ -82,7 +88,7 @@ pub(super) fn im2col(
     let ohw = (g.oh * g.ow) as u64;
     let max_cols = variant.max_cols(gpu.max_groups_per_dim());
     // rows of the column matrix in whole vec4s where the vec4 GEMM can read them
-    let quad = variant.is_register() && k.is_multiple_of(4);
+    let quad = vec4_columns(g, variant);
     // room for that padding (at most 3 columns a row)
     let padding = if quad { 3 * g.groups as u64 * k * 4 } else { 0 };
     let budget = col_budget
@@ -116,6 +122,9 @@ pub(super) fn im2col(
     let cols = Tensor::uninit(device, &[cols_len as usize])?;
     let c = cols.gpu_buffer()?;
     let unfold = gpu.pipeline(&Shader::Im2col.entry("im2col", IM2COL_LAYOUT))?;
+    // im2col's workgroups: 8 rows of the column matrix each
+    let row_groups = (g.groups as u64 * k).div_ceil(8);
+    let max = u64::from(gpu.max_groups_per_dim());
     for_each_image_run(
         gpu,
         g,
@@ -141,9 +150,6 @@ pub(super) fn im2col(
                     Bind::at(0, io.x, x_off, x_size),
                     Bind::at(1, c, 0, total * 4),
                 ];
-                let matrix_rows = g.groups as u64 * k;
-                let max = u64::from(gpu.max_groups_per_dim());
-                let row_groups = matrix_rows.div_ceil(8);
                 let grid = [
                     // each lane a column in 8 of at most 64 columns of its row
                     ncols.div_ceil(512).min(max),

@@ -311,9 +311,7 @@ fn run(
         // the register GEMMs read whole vec4s of B: a map that is not whole vec4s (7x7)
         // is copied into rows that are, as im2col's column matrix
         Lowering::Pointwise
-            if gemm.is_register()
-                && (g.cg * g.kh * g.kw).is_multiple_of(4)
-                && !(g.oh * g.ow).is_multiple_of(4) =>
+            if matmul::vec4_columns(g, gemm) && !(g.oh * g.ow).is_multiple_of(4) =>
         {
             matmul::im2col(device, gpu, io, g, gemm, col_budget)
         }

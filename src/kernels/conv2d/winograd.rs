@@ -18,7 +18,7 @@ use super::{ConvIo, for_each_image_run, mode_code};
 use crate::device::{Bind, Device, GpuHandle, Pipeline, Slot};
 use crate::error::{Error, Result};
 use crate::kernels::gemm::{
-    FLAG_FIRST_CHUNK, GemmParams, GemmVariant, SUBGROUP_LANES, dispatch_gemm,
+    FLAG_FIRST_CHUNK, GemmParams, GemmVariant, dispatch_gemm, subgroup_gemm,
 };
 use crate::kernels::shaders::Shader;
 use crate::kernels::u32_of;
@@ -159,7 +159,7 @@ pub(super) fn launch(
     // columns do not (ResNet-18's 14x14 3x3 convolutions: 11.0 -> 7.2 ms on lavapipe;
     // at 56x56 the blocks are faster, 5.4 against 7.4 ms)
     let subgroup = variant == GemmVariant::Subgroup
-        && gpu.subgroups_of(SUBGROUP_LANES)
+        && subgroup_gemm(gpu)
         && g.c_in.is_multiple_of(4)
         && max_tiles <= SUBGROUP_TILES
         // its grid: column blocks, row blocks, the 16 positions
