@@ -5,7 +5,7 @@
 // every 8 as one vec4 and the lanes pass them round by broadcast, and each lane loads
 // its own 4 adjacent columns of B as one vec4 a step. Per 4 steps of K and 8 rows: one
 // load of A for 128 multiply-adds a lane, and 4 of B for all R rows (gemm_reg_*: 32
-// loads for 64). The launcher checks what gemm_reg4 needs (A's rows, B's rows and its
+// loads for 64). The launcher checks what gemm_reg4_* needs (A's rows, B's rows and its
 // column blocks whole vec4s) and that the subgroup is 8 lanes. Sums in the order of
 // gemm_reg_*: K in steps of 16 apart, then into the total.
 // @binding(11) a4 array<vec4<f32>>  read        weight [groups][m][k]
