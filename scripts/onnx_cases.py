@@ -904,6 +904,51 @@ def fusion_cases():
     ]:
         nodes, inputs, inits = se_block(x, c_out, k, pad)
         case(name, nodes, inputs, inits=inits)
+    concat_in_place_cases()
+
+
+def concat_in_place_cases():
+    """Concatenations whose parts the executor computes straight into their place in the
+    output, beside the parts it must still copy: a graph input, a part at an offset the
+    device may not bind at (5x5 maps), a producer that reads another part of the same
+    buffer, a part also read elsewhere or given twice, a part that is a graph output, a
+    convolution with a fused residual and relu, and batch 2, where parts are not
+    contiguous."""
+    x = rnd(1, 4, 5, 5)
+    conv = lambda i, o, w, k=3, **a: N("Conv", [i, w, "b" + w[1:]], [o], pads=[k // 2] * 4, **a)  # noqa: E731
+    case("concat_in_place_parts",
+         [conv("x", "c1", "w1"), N("Relu", ["x"], ["r"]), conv("x", "c2", "w2", k=1),
+          N("MaxPool", ["x"], ["p"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1]),
+          N("Concat", ["c1", "r", "x", "c2", "p"], ["y"], axis=1)],
+         {"x": x}, inits={"w1": rnd(16, 4, 3, 3), "b1": rnd(16), "w2": rnd(3, 4, 1, 1), "b2": rnd(3)})
+    case("concat_in_place_reads_a_sibling",
+         [conv("x", "a", "w1"), conv("a", "c", "w2"), N("Concat", ["a", "c"], ["y"], axis=1)],
+         {"x": x}, inits={"w1": rnd(8, 4, 3, 3), "b1": rnd(8), "w2": rnd(8, 8, 3, 3), "b2": rnd(8)})
+    case("concat_in_place_shared_parts",
+         [conv("x", "s", "w1"), N("Relu", ["x"], ["r"]), N("Concat", ["s", "r"], ["y1"], axis=1),
+          N("Sigmoid", ["s"], ["g"]), N("Concat", ["g", "s", "s"], ["y2"], axis=1),
+          N("Add", ["y1", "y1"], ["y"])],
+         {"x": x}, outputs=["y", "y2"], inits={"w1": rnd(4, 4, 3, 3), "b1": rnd(4)})
+    case("concat_in_place_output_part",
+         [conv("x", "c", "w1"), N("Relu", ["x"], ["r"]), N("Concat", ["c", "r"], ["y"], axis=1)],
+         {"x": x}, outputs=["y", "c"], inits={"w1": rnd(4, 4, 3, 3), "b1": rnd(4)})
+    case("concat_in_place_residual",
+         [conv("x", "c", "w1"), N("Add", ["c", "x"], ["a"]), N("Relu", ["a"], ["r"]),
+          N("Concat", ["x", "r"], ["y"], axis=1)],
+         {"x": rnd(1, 16, 8, 8)}, inits={"w1": rnd(16, 16, 3, 3), "b1": rnd(16)})
+    case("concat_in_place_unary",
+         [N("Relu", ["x"], ["r"]), N("Sigmoid", ["x"], ["s"]), N("Concat", ["r", "s"], ["y"], axis=1)],
+         {"x": x})
+    # any input size (tests/concat.rs runs it on a larger map to measure its memory)
+    path = os.path.join(OUT, "concat_in_place_unary.onnx")
+    m = onnx.load(path)
+    for v, dims in [(m.graph.input[0], "nchw"), (m.graph.output[0], "nkhw")]:
+        for d, name in zip(v.type.tensor_type.shape.dim, dims):
+            d.dim_param = name
+    onnx.save(m, path)
+    case("concat_in_place_batch2",
+         [conv("x", "c", "w1"), N("Relu", ["x"], ["r"]), N("Concat", ["c", "r"], ["y"], axis=1)],
+         {"x": rnd(2, 4, 5, 5)}, inits={"w1": rnd(4, 4, 3, 3), "b1": rnd(4)})
 
 
 def main():

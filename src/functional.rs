@@ -75,6 +75,50 @@ fn run_with(
     }
 }
 
+/// Runs `op` on `inputs` on a GPU device, writing its output into `out` (a tensor of
+/// the call's output shape, typically a view into a larger buffer) instead of a new
+/// tensor: `Ok(true)` when it did, `Ok(false)` (nothing recorded) where it cannot: an
+/// output of another shape or device, one that shares a buffer with an input (one
+/// dispatch cannot read and write a buffer), or an op that also gives indices.
+///
+/// # Errors
+/// As [`run`].
+pub(crate) fn run_into(op: &Op, inputs: &[Option<&Tensor>], out: &Tensor) -> Result<bool> {
+    let shapes: Vec<Option<&[usize]>> = inputs.iter().map(|t| t.map(Tensor::shape)).collect();
+    let call = op.check(&shapes)?;
+    let device = out.device();
+    let DeviceKind::Gpu(gpu) = device.kind() else {
+        return Ok(false);
+    };
+    if call.output_shape() != out.shape()
+        || call.has_indices()
+        || inputs
+            .iter()
+            .flatten()
+            .any(|t| t.device() != device || t.shares_buffer(out))
+    {
+        return Ok(false);
+    }
+    let launch = || -> Result<()> {
+        if let Call::Matmul { dims: [_, 0, _] } = call
+            && out.numel() > 0
+        {
+            // an empty inner dimension: the product is all zeros
+            return gpu.clear(out.gpu_buffer()?, 0, out.numel() as u64 * 4);
+        }
+        kernels::launch(
+            device,
+            gpu,
+            &call,
+            inputs,
+            (out, None),
+            &Conv2dOptions::default(),
+        )
+    };
+    launch().map_err(|e| e.in_op(op.name()))?;
+    Ok(true)
+}
+
 /// The output of an op that gives one.
 fn run1(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     run(op, inputs).map(|(y, _)| y)

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::device::{Device, DeviceKind, Gpu};
+use crate::device::{Buf, Device, DeviceKind, Gpu};
 use crate::error::{Error, Result};
 
 /// A dense, row-major f32 tensor on a device.
@@ -17,8 +17,35 @@ pub struct Tensor {
 
 pub(crate) enum Storage {
     Cpu(Vec<f32>),
-    /// `None` for a tensor with no elements.
-    Gpu(Option<GpuBuffer>),
+    /// `None` for a tensor with no elements. A view shares its buffer with the
+    /// tensor it is a slice of.
+    Gpu(Option<GpuSlice>),
+}
+
+/// A tensor's part of a pooled buffer: its whole, or a slice from byte `base`.
+pub(crate) struct GpuSlice {
+    buffer: Arc<GpuBuffer>,
+    base: u64,
+}
+
+impl GpuSlice {
+    fn whole(buffer: wgpu::Buffer, gpu: &Arc<Gpu>) -> Self {
+        Self {
+            buffer: Arc::new(GpuBuffer {
+                buffer: Some(buffer),
+                gpu: gpu.clone(),
+            }),
+            base: 0,
+        }
+    }
+
+    fn buf(&self) -> Buf<'_> {
+        Buf::new(self.buffer.raw(), self.base)
+    }
+
+    fn gpu(&self) -> &Gpu {
+        &self.buffer.gpu
+    }
 }
 
 /// A pooled storage buffer; returns to its device's pool on drop.
@@ -28,7 +55,7 @@ pub(crate) struct GpuBuffer {
 }
 
 impl GpuBuffer {
-    pub(crate) fn raw(&self) -> &wgpu::Buffer {
+    fn raw(&self) -> &wgpu::Buffer {
         self.buffer.as_ref().expect("buffer is present until drop")
     }
 }
@@ -83,10 +110,10 @@ impl Tensor {
             DeviceKind::Gpu(g) => Storage::Gpu(if data.is_empty() {
                 None
             } else {
-                Some(GpuBuffer {
-                    buffer: Some(g.upload(bytemuck::cast_slice(data))?),
-                    gpu: g.gpu.clone(),
-                })
+                Some(GpuSlice::whole(
+                    g.upload(bytemuck::cast_slice(data))?,
+                    &g.gpu,
+                ))
             }),
         };
         Ok(Self {
@@ -108,10 +135,7 @@ impl Tensor {
             DeviceKind::Gpu(g) => Storage::Gpu(if n == 0 {
                 None
             } else {
-                Some(GpuBuffer {
-                    buffer: Some(g.zeros(n as u64 * 4)?),
-                    gpu: g.gpu.clone(),
-                })
+                Some(GpuSlice::whole(g.zeros(n as u64 * 4)?, &g.gpu))
             }),
         };
         Ok(Self {
@@ -142,10 +166,7 @@ impl Tensor {
             DeviceKind::Gpu(g) => Storage::Gpu(if n == 0 {
                 None
             } else {
-                Some(GpuBuffer {
-                    buffer: Some(g.alloc(n as u64 * 4, false)?),
-                    gpu: g.gpu.clone(),
-                })
+                Some(GpuSlice::whole(g.alloc(n as u64 * 4, false)?, &g.gpu))
             }),
         };
         Ok(Self {
@@ -214,7 +235,7 @@ impl Tensor {
             Storage::Cpu(v) => Ok(v.clone()),
             Storage::Gpu(None) => Ok(Vec::new()),
             Storage::Gpu(Some(b)) => {
-                let bytes = b.gpu.read(b.raw(), 0, self.numel() as u64 * 4)?;
+                let bytes = b.gpu().read(b.buf(), 0, self.numel() as u64 * 4)?;
                 Ok(bytemuck::pod_collect_to_vec(&bytes))
             }
         }
@@ -229,8 +250,8 @@ impl Tensor {
         match (&self.storage, out.storage_mut()) {
             (Storage::Cpu(src), Storage::Cpu(dst)) => dst.clone_from(src),
             (Storage::Gpu(Some(src)), Storage::Gpu(Some(dst))) => {
-                src.gpu
-                    .copy(src.raw(), 0, dst.raw(), 0, self.numel() as u64 * 4)?;
+                src.gpu()
+                    .copy(src.buf(), 0, dst.buf(), 0, self.numel() as u64 * 4)?;
             }
             _ => {}
         }
@@ -245,6 +266,77 @@ impl Tensor {
         Tensor::from_slice(device, &self.to_vec()?, &self.shape)
     }
 
+    /// The elements `[offset, offset + numel(shape))` of this GPU tensor as a tensor of
+    /// `shape` that shares its buffer: what a kernel writes into the view lands in this
+    /// tensor. `None` where that cannot be: a tensor on the CPU path or with no
+    /// elements, a range past the end, or a byte offset the device cannot bind at.
+    pub(crate) fn view(&self, offset: usize, shape: &[usize]) -> Option<Tensor> {
+        let Storage::Gpu(Some(b)) = &self.storage else {
+            return None;
+        };
+        let n = numel(shape).filter(|&n| n > 0)?;
+        let end = offset.checked_add(n)?;
+        let base = b.base + offset as u64 * 4;
+        (end <= self.numel() && base.is_multiple_of(b.gpu().storage_align.max(4))).then(|| Tensor {
+            shape: shape.to_vec(),
+            device: self.device.clone(),
+            storage: Storage::Gpu(Some(GpuSlice {
+                buffer: b.buffer.clone(),
+                base,
+            })),
+        })
+    }
+
+    /// Whether this tensor and `other` share a GPU buffer (one is a view into the
+    /// other, or both into a third).
+    pub(crate) fn shares_buffer(&self, other: &Tensor) -> bool {
+        match (&self.storage, &other.storage) {
+            (Storage::Gpu(Some(a)), Storage::Gpu(Some(b))) => Arc::ptr_eq(&a.buffer, &b.buffer),
+            _ => false,
+        }
+    }
+
+    /// Whether this tensor is the view of `whole` from element `offset` (as
+    /// [`Tensor::view`] makes it).
+    pub(crate) fn is_view_of(&self, whole: &Tensor, offset: usize) -> bool {
+        match (&self.storage, &whole.storage) {
+            (Storage::Gpu(Some(a)), Storage::Gpu(Some(b))) => {
+                Arc::ptr_eq(&a.buffer, &b.buffer) && a.base == b.base + offset as u64 * 4
+            }
+            _ => false,
+        }
+    }
+
+    /// Copies this tensor's elements into `dst` from element `offset` on, in recording
+    /// order (both on one GPU device, the range inside `dst`).
+    ///
+    /// # Errors
+    /// [`Error::Backend`] for tensors that are not so; a device error.
+    pub(crate) fn copy_into(&self, dst: &Tensor, offset: usize) -> Result<()> {
+        if self.numel() == 0 {
+            return Ok(());
+        }
+        match (&self.storage, &dst.storage) {
+            (Storage::Gpu(Some(src)), Storage::Gpu(Some(d)))
+                if offset
+                    .checked_add(self.numel())
+                    .is_some_and(|end| end <= dst.numel()) =>
+            {
+                src.gpu().copy(
+                    src.buf(),
+                    0,
+                    d.buf(),
+                    offset as u64 * 4,
+                    self.numel() as u64 * 4,
+                )
+            }
+            _ => Err(Error::Backend(format!(
+                "cannot copy a tensor of shape {:?} into one of shape {:?} at {offset}",
+                self.shape, dst.shape
+            ))),
+        }
+    }
+
     pub(crate) fn storage_mut(&mut self) -> &mut Storage {
         &mut self.storage
     }
@@ -254,9 +346,9 @@ impl Tensor {
     /// # Errors
     /// [`Error::Backend`] for a tensor on the CPU path or with no elements (which has no
     /// buffer): callers dispatch on the device kind and handle empty tensors first.
-    pub(crate) fn gpu_buffer(&self) -> Result<&wgpu::Buffer> {
+    pub(crate) fn gpu_buffer(&self) -> Result<Buf<'_>> {
         match &self.storage {
-            Storage::Gpu(Some(b)) => Ok(b.raw()),
+            Storage::Gpu(Some(b)) => Ok(b.buf()),
             Storage::Gpu(None) => Err(Error::Backend(format!(
                 "a tensor of shape {:?} has no elements and so no buffer",
                 self.shape
@@ -290,7 +382,7 @@ pub struct IndexTensor {
 
 enum IndexStorage {
     Cpu(Vec<i64>),
-    Gpu(Option<GpuBuffer>),
+    Gpu(Option<GpuSlice>),
 }
 
 impl fmt::Debug for IndexTensor {
@@ -311,10 +403,9 @@ impl IndexTensor {
     pub(crate) fn uninit_gpu(device: &Device, shape: &[usize]) -> Result<Self> {
         let n = device.check_tensor("tensor", shape)?;
         let storage = match device.kind() {
-            DeviceKind::Gpu(g) if n > 0 => IndexStorage::Gpu(Some(GpuBuffer {
-                buffer: Some(g.alloc(n as u64 * 4, false)?),
-                gpu: g.gpu.clone(),
-            })),
+            DeviceKind::Gpu(g) if n > 0 => {
+                IndexStorage::Gpu(Some(GpuSlice::whole(g.alloc(n as u64 * 4, false)?, &g.gpu)))
+            }
             _ => IndexStorage::Gpu(None),
         };
         Ok(Self {
@@ -327,9 +418,9 @@ impl IndexTensor {
     ///
     /// # Errors
     /// [`Error::Backend`] otherwise (see [`Tensor::gpu_buffer`]).
-    pub(crate) fn gpu_buffer(&self) -> Result<&wgpu::Buffer> {
+    pub(crate) fn gpu_buffer(&self) -> Result<Buf<'_>> {
         match &self.storage {
-            IndexStorage::Gpu(Some(b)) => Ok(b.raw()),
+            IndexStorage::Gpu(Some(b)) => Ok(b.buf()),
             _ => Err(Error::Backend(
                 "indices on the CPU path, or with no elements, have no GPU buffer".into(),
             )),
@@ -351,7 +442,7 @@ impl IndexTensor {
             IndexStorage::Gpu(None) => Ok(Vec::new()),
             IndexStorage::Gpu(Some(b)) => {
                 let n: usize = self.shape.iter().product();
-                let bytes = b.gpu.read(b.raw(), 0, n as u64 * 4)?;
+                let bytes = b.gpu().read(b.buf(), 0, n as u64 * 4)?;
                 Ok(bytemuck::pod_collect_to_vec::<u8, u32>(&bytes)
                     .into_iter()
                     .map(i64::from)

@@ -39,7 +39,7 @@ pub(crate) use gpu::Gpu;
 pub use pipeline::Slot;
 pub(crate) use pipeline::{Pipeline, PipelineSpec, ShaderCode};
 pub use pool::MemoryStats;
-pub(crate) use record::{Bind, Window};
+pub(crate) use record::{Bind, Buf, Window};
 
 use crate::error::{Error, Result};
 

@@ -3,6 +3,7 @@
 
 use super::gpu::{Gpu, lock};
 use super::pool::size_class;
+use super::record::Buf;
 use crate::error::{Error, Result};
 
 /// Bytes of staging buffers kept for later reads (besides the one just used).
@@ -10,7 +11,7 @@ const STAGING_KEEP: u64 = 64 << 20;
 
 impl Gpu {
     /// Reads `size` bytes of `buffer` from `offset`, after everything recorded so far.
-    pub(crate) fn read(&self, buffer: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
+    pub(crate) fn read(&self, buffer: Buf<'_>, offset: u64, size: u64) -> Result<Vec<u8>> {
         if size == 0 {
             return Ok(Vec::new());
         }

@@ -34,6 +34,29 @@ pub(super) struct Pending {
 /// elements of the window's first element within it.
 pub(crate) type Window = (u64, u64, u32);
 
+/// A storage buffer from a byte offset on: a tensor's storage, which may be a slice of
+/// a larger buffer (a producer writing straight into its part of a concatenation).
+/// Every binding, copy, clear and read through it is shifted by `base`, so kernels
+/// address it from zero.
+#[derive(Clone, Copy)]
+pub(crate) struct Buf<'a> {
+    raw: &'a wgpu::Buffer,
+    base: u64,
+}
+
+impl<'a> Buf<'a> {
+    /// `raw` from byte `base` on (`base` a multiple of the device's storage alignment).
+    pub(crate) fn new(raw: &'a wgpu::Buffer, base: u64) -> Self {
+        Self { raw, base }
+    }
+}
+
+impl<'a> From<&'a wgpu::Buffer> for Buf<'a> {
+    fn from(raw: &'a wgpu::Buffer) -> Self {
+        Self { raw, base: 0 }
+    }
+}
+
 /// One storage binding of a dispatch: `buffer[offset..offset + size]` at `binding`.
 #[derive(Clone, Copy)]
 pub(crate) struct Bind<'a> {
@@ -45,11 +68,12 @@ pub(crate) struct Bind<'a> {
 
 impl<'a> Bind<'a> {
     /// `buffer[offset..offset + size]` (bytes) at `binding`.
-    pub(crate) fn at(binding: u32, buffer: &'a wgpu::Buffer, offset: u64, size: u64) -> Self {
+    pub(crate) fn at(binding: u32, buffer: impl Into<Buf<'a>>, offset: u64, size: u64) -> Self {
+        let buffer = buffer.into();
         Self {
             binding,
-            buffer,
-            offset,
+            buffer: buffer.raw,
+            offset: buffer.base + offset,
             size,
         }
     }
@@ -59,7 +83,7 @@ impl<'a> Bind<'a> {
 /// that earlier commands wrote.
 enum Groups<'a> {
     Direct([u32; 3]),
-    Indirect(&'a wgpu::Buffer, u64),
+    Indirect(Buf<'a>, u64),
 }
 
 impl Gpu {
@@ -83,7 +107,7 @@ impl Gpu {
         pipeline: &Pipeline,
         binds: &[Bind<'_>],
         uniform: &[u8],
-        args: &wgpu::Buffer,
+        args: Buf<'_>,
         offset: u64,
     ) -> Result<()> {
         if !self.indirect {
@@ -147,35 +171,43 @@ impl Gpu {
         pass.set_bind_group(0, &bind_group, &[]);
         match groups {
             Groups::Direct([x, y, z]) => pass.dispatch_workgroups(x, y, z),
-            Groups::Indirect(args, offset) => pass.dispatch_workgroups_indirect(args, offset),
+            Groups::Indirect(args, offset) => {
+                pass.dispatch_workgroups_indirect(args.raw, args.base + offset);
+            }
         }
         Ok(())
     }
 
     /// Copies `size` bytes between storage buffers, in recording order.
-    pub(crate) fn copy(
+    pub(crate) fn copy<'a, 'b>(
         &self,
-        src: &wgpu::Buffer,
+        src: impl Into<Buf<'a>>,
         src_offset: u64,
-        dst: &wgpu::Buffer,
+        dst: impl Into<Buf<'b>>,
         dst_offset: u64,
         size: u64,
     ) -> Result<()> {
+        let (src, dst) = (src.into(), dst.into());
         self.check_lost()?;
         let _ctx = self.context();
         let mut pending = lock(&self.pending);
-        self.encoder(&mut pending)
-            .copy_buffer_to_buffer(src, src_offset, dst, dst_offset, size);
+        self.encoder(&mut pending).copy_buffer_to_buffer(
+            src.raw,
+            src.base + src_offset,
+            dst.raw,
+            dst.base + dst_offset,
+            size,
+        );
         Ok(())
     }
 
     /// Zeroes `size` bytes of `buffer` from `offset`, in recording order.
-    pub(crate) fn clear(&self, buffer: &wgpu::Buffer, offset: u64, size: u64) -> Result<()> {
+    pub(crate) fn clear(&self, buffer: Buf<'_>, offset: u64, size: u64) -> Result<()> {
         self.check_lost()?;
         let _ctx = self.context();
         let mut pending = lock(&self.pending);
         self.encoder(&mut pending)
-            .clear_buffer(buffer, offset, Some(size));
+            .clear_buffer(buffer.raw, buffer.base + offset, Some(size));
         Ok(())
     }
 

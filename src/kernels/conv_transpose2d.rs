@@ -4,7 +4,7 @@
 //! images whose input and output windows each fit one storage binding and whose work
 //! fits the device's submit budget.
 
-use crate::device::{Bind, Device, GpuHandle, Slot};
+use crate::device::{Bind, Buf, Device, GpuHandle, Slot};
 use crate::error::{Error, Result};
 use crate::kernels::gemm::FLAG_BIAS;
 use crate::kernels::rows::{self, Planes};
@@ -58,9 +58,9 @@ pub(crate) fn launch(
     device: &Device,
     gpu: &GpuHandle,
     g: &ConvTranspose2dGeometry,
-    (x, w, y): (&wgpu::Buffer, &wgpu::Buffer, &wgpu::Buffer),
+    (x, w, y): (Buf<'_>, Buf<'_>, Buf<'_>),
     w_size: u64,
-    bias: Option<(&wgpu::Buffer, u64)>,
+    bias: Option<(Buf<'_>, u64)>,
 ) -> Result<()> {
     let op = "conv_transpose2d";
     // the weights are bound whole
@@ -222,8 +222,8 @@ struct Kernel<'a> {
     pipeline: &'a crate::device::Pipeline,
     shape: ConvTransposeParams,
     flags: u32,
-    bias: (&'a wgpu::Buffer, u64),
-    packed: (&'a wgpu::Buffer, u64),
+    bias: (Buf<'a>, u64),
+    packed: (Buf<'a>, u64),
     /// Invocations per output pixel.
     groups_per_pixel: u64,
 }
@@ -249,7 +249,7 @@ fn launch_bands(
     device: &Device,
     gpu: &GpuHandle,
     g: &ConvTranspose2dGeometry,
-    (x, y): (&wgpu::Buffer, &wgpu::Buffer),
+    (x, y): (Buf<'_>, Buf<'_>),
     kernel: &Kernel<'_>,
 ) -> Result<()> {
     let room = gpu.band_room();

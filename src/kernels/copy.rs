@@ -6,7 +6,7 @@
 //! dimension where they fit, else one index of it at a time, recursively), one
 //! dispatch each.
 
-use crate::device::{Bind, GpuHandle, Slot};
+use crate::device::{Bind, Buf, GpuHandle, Slot};
 use crate::error::{Error, Result};
 use crate::kernels::shaders::Shader;
 use crate::op::copy::{MAX_RANK, StridedCopy};
@@ -156,13 +156,13 @@ fn stride_i32(n: usize, s: i64) -> Result<i32> {
 pub(crate) fn launch(
     gpu: &GpuHandle,
     copies: &[StridedCopy],
-    inputs: &[&wgpu::Buffer],
-    dst: &wgpu::Buffer,
+    inputs: &[Buf<'_>],
+    dst: Buf<'_>,
 ) -> Result<()> {
     let chunk = gpu.chunk_elems();
     let mut pipeline = None;
     for copy in copies.iter().filter(|c| c.numel() > 0) {
-        let src = inputs
+        let src = *inputs
             .get(copy.input)
             .ok_or_else(|| Error::Backend(format!("missing input {}", copy.input)))?;
         let whole = merged(copy);

@@ -7,7 +7,7 @@
 //! walk an innermost dim of a multiple of 4 with stride 1 or 0
 //! (`[n, c, h, w] * [n, c, 1, 1]`), run 4 outputs per invocation.
 
-use crate::device::{Bind, GpuHandle, Slot};
+use crate::device::{Bind, Buf, GpuHandle, Slot};
 use crate::error::{Error, Result};
 use crate::kernels::shaders::Shader;
 use crate::op::batch_norm::BatchNormGeometry;
@@ -116,7 +116,7 @@ fn unary_code(f: Unary) -> (u32, f32, f32) {
 pub(crate) fn unary(
     gpu: &GpuHandle,
     f: Unary,
-    (src, dst): (&wgpu::Buffer, &wgpu::Buffer),
+    (src, dst): (Buf<'_>, Buf<'_>),
     n: u64,
 ) -> Result<()> {
     let vec4 = n.is_multiple_of(4);
@@ -240,7 +240,7 @@ pub(crate) fn binary(
     gpu: &GpuHandle,
     f: Binary,
     g: &BroadcastGeometry,
-    (a, b, dst): (&wgpu::Buffer, &wgpu::Buffer, &wgpu::Buffer),
+    (a, b, dst): (Buf<'_>, Buf<'_>, Buf<'_>),
 ) -> Result<()> {
     let op = match f {
         Binary::Add => OP_ADD,
@@ -374,8 +374,8 @@ pub(crate) fn batch_norm(
     gpu: &GpuHandle,
     g: &BatchNormGeometry,
     eps: f32,
-    (src, dst): (&wgpu::Buffer, &wgpu::Buffer),
-    [mean, var, weight, bias]: [Option<&wgpu::Buffer>; 4],
+    (src, dst): (Buf<'_>, Buf<'_>),
+    [mean, var, weight, bias]: [Option<Buf<'_>>; 4],
 ) -> Result<()> {
     let (Some(mean), Some(var)) = (mean, var) else {
         return Err(Error::Backend("batch_norm without running stats".into()));

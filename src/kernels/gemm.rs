@@ -3,7 +3,7 @@
 //! register blocks without workgroup memory, for CPU drivers), strided so that conv2d
 //! reads and writes NCHW directly.
 
-use crate::device::{Bind, GpuHandle, Slot};
+use crate::device::{Bind, Buf, GpuHandle, Slot};
 use crate::error::{Error, Result};
 use crate::kernels::shaders::Shader;
 use crate::op::conv2d::{Activation, Epilogue};
@@ -263,10 +263,10 @@ fn quad_aligned(binds: &[Bind<'_>; 5], p: &GemmParams, groups: usize) -> bool {
 fn record(
     gpu: &GpuHandle,
     variant: GemmVariant,
-    a: (&wgpu::Buffer, u64),
-    b: (&wgpu::Buffer, u64),
-    bias: Option<(&wgpu::Buffer, u64)>,
-    c: &wgpu::Buffer,
+    a: (Buf<'_>, u64),
+    b: (Buf<'_>, u64),
+    bias: Option<(Buf<'_>, u64)>,
+    c: Buf<'_>,
     mut p: GemmParams,
 ) -> Result<()> {
     if bias.is_some() {
@@ -288,7 +288,7 @@ fn record(
 /// `c [m, n] = a [m, k] @ b [k, n]` (`matmul`), with `k > 0`.
 pub(crate) fn matmul(
     gpu: &GpuHandle,
-    (a, b, c): (&wgpu::Buffer, &wgpu::Buffer, &wgpu::Buffer),
+    (a, b, c): (Buf<'_>, Buf<'_>, Buf<'_>),
     [m, k, n]: [usize; 3],
 ) -> Result<()> {
     let p = GemmParams {
@@ -318,12 +318,7 @@ pub(crate) fn matmul(
 /// are the GEMM's columns, `C[o, j] = sum_k W[o, k] * x[j, k]` stored at `y[j * m + o]`.
 pub(crate) fn linear(
     gpu: &GpuHandle,
-    (x, w, bias, y): (
-        &wgpu::Buffer,
-        &wgpu::Buffer,
-        Option<&wgpu::Buffer>,
-        &wgpu::Buffer,
-    ),
+    (x, w, bias, y): (Buf<'_>, Buf<'_>, Option<Buf<'_>>, Buf<'_>),
     [n, k, m]: [usize; 3],
 ) -> Result<()> {
     let m32 = super::u32_of(m as u64, "linear out_features")?;

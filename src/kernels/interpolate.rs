@@ -5,7 +5,7 @@
 //! outputs read at most 4 source columns run 4 outputs per invocation (and 2 rows where
 //! they read within 3 source rows).
 
-use crate::device::{Bind, GpuHandle, Slot};
+use crate::device::{Bind, Buf, GpuHandle, Slot};
 use crate::error::Result;
 use crate::kernels::pool2d::plane_grid;
 use crate::kernels::shaders::Shader;
@@ -143,7 +143,7 @@ fn bilinear_kernel(g: &InterpolateGeometry) -> Kernel {
 pub(crate) fn launch(
     gpu: &GpuHandle,
     g: &InterpolateGeometry,
-    (src, dst): (&wgpu::Buffer, &wgpu::Buffer),
+    (src, dst): (Buf<'_>, Buf<'_>),
 ) -> Result<()> {
     let room = gpu.band_room();
     if (g.h * g.w) as u64 > room || (g.oh * g.ow) as u64 > room {
@@ -259,7 +259,7 @@ fn base_params(g: &InterpolateGeometry) -> UpsampleParams {
 fn launch_bands(
     gpu: &GpuHandle,
     g: &InterpolateGeometry,
-    (src, dst): (&wgpu::Buffer, &wgpu::Buffer),
+    (src, dst): (Buf<'_>, Buf<'_>),
 ) -> Result<()> {
     let bilinear = g.mode == InterpolateMode::Bilinear;
     let kernel = if bilinear {
@@ -311,8 +311,8 @@ fn launch_bands(
 fn doubling(
     gpu: &GpuHandle,
     entry: &'static str,
-    src: &wgpu::Buffer,
-    dst: &wgpu::Buffer,
+    src: Buf<'_>,
+    dst: Buf<'_>,
     g: &InterpolateGeometry,
 ) -> Result<()> {
     let pipeline = gpu.pipeline(&Shader::Upsample2d.entry(entry, LAYOUT2X))?;

@@ -35,7 +35,7 @@ pub use conv2d::{
 };
 pub use gemm::GemmVariant;
 
-use crate::device::{Device, GpuHandle};
+use crate::device::{Buf, Device, GpuHandle};
 use crate::error::{Error, Result};
 use crate::op::Call;
 use crate::tensor::{IndexTensor, Tensor};
@@ -162,7 +162,7 @@ pub(crate) fn launch(
             .flatten()
             .ok_or_else(|| Error::Backend(format!("missing input {i}")))
     };
-    let bias = |i: usize| -> Result<Option<(&wgpu::Buffer, u64)>> {
+    let bias = |i: usize| -> Result<Option<(Buf<'_>, u64)>> {
         match inputs.get(i).copied().flatten() {
             Some(b) => Ok(Some((b.gpu_buffer()?, b.numel() as u64 * 4))),
             None => Ok(None),
@@ -246,7 +246,7 @@ pub(crate) fn launch(
         }
         Call::Softmax(g) => softmax::launch(device, gpu, g, (input(0)?.gpu_buffer()?, y)),
         Call::BatchNorm { geometry, eps, .. } => {
-            let stat = |i: usize| -> Result<Option<&wgpu::Buffer>> {
+            let stat = |i: usize| -> Result<Option<Buf<'_>>> {
                 inputs
                     .get(i)
                     .copied()

@@ -3,7 +3,7 @@
 //! (max) or 4 (average, stride 1) output rows sharing their input rows. Planes are
 //! processed in chunks that fit a storage binding.
 
-use crate::device::{Bind, GpuHandle, Slot};
+use crate::device::{Bind, Buf, GpuHandle, Slot};
 use crate::error::Result;
 use crate::kernels::shaders::Shader;
 use crate::op::pool2d::{AdaptiveGeometry, Pool2dGeometry};
@@ -121,7 +121,7 @@ fn adaptive_params(g: &AdaptiveGeometry) -> PoolParams {
 pub(crate) fn max_pool2d(
     gpu: &GpuHandle,
     g: &Pool2dGeometry,
-    (src, dst, indices): (&wgpu::Buffer, &wgpu::Buffer, Option<&wgpu::Buffer>),
+    (src, dst, indices): (Buf<'_>, Buf<'_>, Option<Buf<'_>>),
 ) -> Result<()> {
     let mut p = pool_params(g);
     let kernel = match (vec4_row(g), indices) {
@@ -153,7 +153,7 @@ pub(crate) fn avg_pool2d(
     gpu: &GpuHandle,
     g: &Pool2dGeometry,
     (count_include_pad, divisor_override): (bool, Option<i64>),
-    (src, dst): (&wgpu::Buffer, &wgpu::Buffer),
+    (src, dst): (Buf<'_>, Buf<'_>),
 ) -> Result<()> {
     let mut p = pool_params(g);
     if count_include_pad {
@@ -196,7 +196,7 @@ pub(crate) fn avg_pool2d(
 pub(crate) fn adaptive_pool2d(
     gpu: &GpuHandle,
     g: &AdaptiveGeometry,
-    (src, dst, indices): (&wgpu::Buffer, &wgpu::Buffer, Option<&wgpu::Buffer>),
+    (src, dst, indices): (Buf<'_>, Buf<'_>, Option<Buf<'_>>),
 ) -> Result<()> {
     let mut p = adaptive_params(g);
     let entry = if indices.is_some() {
@@ -252,7 +252,7 @@ fn launch(
     gpu: &GpuHandle,
     kernel: &Kernel,
     band: &Band,
-    (src, dst, indices): (&wgpu::Buffer, &wgpu::Buffer, Option<&wgpu::Buffer>),
+    (src, dst, indices): (Buf<'_>, Buf<'_>, Option<Buf<'_>>),
     mut params: PoolParams,
     planes: usize,
 ) -> Result<()> {
@@ -314,7 +314,7 @@ fn launch(
 fn launch_bands(
     gpu: &GpuHandle,
     band: &Band,
-    (src, dst, indices): (&wgpu::Buffer, &wgpu::Buffer, Option<&wgpu::Buffer>),
+    (src, dst, indices): (Buf<'_>, Buf<'_>, Option<Buf<'_>>),
     mut params: PoolParams,
     planes: usize,
 ) -> Result<()> {

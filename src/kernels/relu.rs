@@ -1,7 +1,7 @@
 //! relu and in-place relu on the GPU: `shaders/relu.wgsl`, walked in chunks that fit
 //! one storage binding, a vec4 per invocation when the length allows.
 
-use crate::device::{Bind, GpuHandle, Slot};
+use crate::device::{Bind, Buf, GpuHandle, Slot};
 use crate::error::Result;
 use crate::kernels::shaders::Shader;
 
@@ -21,12 +21,7 @@ const IN_PLACE4: &[(u32, Slot)] = layout![5 => ReadWrite, 6 => Uniform];
 
 /// Records relu over the `n` elements of `src` into `dst`, or in place when `dst` is
 /// `None`.
-pub(crate) fn launch(
-    gpu: &GpuHandle,
-    src: &wgpu::Buffer,
-    dst: Option<&wgpu::Buffer>,
-    n: u64,
-) -> Result<()> {
+pub(crate) fn launch(gpu: &GpuHandle, src: Buf<'_>, dst: Option<Buf<'_>>, n: u64) -> Result<()> {
     let vec4 = n.is_multiple_of(4);
     let (entry, layout) = match (dst.is_some(), vec4) {
         (true, false) => ("relu", OUT_OF_PLACE),

@@ -3,7 +3,7 @@
 //! once per call; planes run in chunks that fit one storage binding, and a plane
 //! larger than one in bands of output rows.
 
-use crate::device::{Bind, Device, GpuHandle, Slot};
+use crate::device::{Bind, Buf, Device, GpuHandle, Slot};
 use crate::error::{Error, Result};
 use crate::kernels::pool2d::plane_grid;
 use crate::kernels::shaders::Shader;
@@ -36,7 +36,7 @@ pub(crate) fn launch(
     device: &Device,
     gpu: &GpuHandle,
     g: &ResizeGeometry,
-    (src, dst): (&wgpu::Buffer, &wgpu::Buffer),
+    (src, dst): (Buf<'_>, Buf<'_>),
 ) -> Result<()> {
     let (rows, cols) = g.taps();
     // [oh + ow, 3] u32s (lambda as its bits), uploaded as f32 bit patterns

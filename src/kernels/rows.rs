@@ -2,14 +2,14 @@
 //! images larger than a storage binding are cut into bands of rows (with their halo)
 //! and their outputs put back in place.
 
-use crate::device::GpuHandle;
+use crate::device::{Buf, GpuHandle};
 use crate::error::Result;
 
 /// Images stored as planes of `rows` rows of `w` floats, in `buffer` from plane
 /// `first` on.
 #[derive(Clone, Copy)]
 pub(crate) struct Planes<'a> {
-    pub buffer: &'a wgpu::Buffer,
+    pub buffer: Buf<'a>,
     pub first: u64,
     pub rows: u64,
     pub w: u64,
@@ -17,13 +17,7 @@ pub(crate) struct Planes<'a> {
 
 impl<'a> Planes<'a> {
     /// The `channels`-plane image `n` of an NCHW buffer of `rows x w` planes.
-    pub(crate) fn image(
-        buffer: &'a wgpu::Buffer,
-        n: u64,
-        channels: u64,
-        rows: u64,
-        w: u64,
-    ) -> Self {
+    pub(crate) fn image(buffer: Buf<'a>, n: u64, channels: u64, rows: u64, w: u64) -> Self {
         Self {
             buffer,
             first: n * channels,

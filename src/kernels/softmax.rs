@@ -3,7 +3,7 @@
 //! rows; an invocation per column otherwise. A block larger than a binding runs in
 //! bands of columns, each copied out into a block of its own and back.
 
-use crate::device::{Bind, Device, GpuHandle, Slot};
+use crate::device::{Bind, Buf, Device, GpuHandle, Slot};
 use crate::error::Result;
 use crate::kernels::rows::{self, Planes};
 use crate::kernels::shaders::Shader;
@@ -32,7 +32,7 @@ pub(crate) fn launch(
     device: &Device,
     gpu: &GpuHandle,
     g: &SoftmaxGeometry,
-    (src, dst): (&wgpu::Buffer, &wgpu::Buffer),
+    (src, dst): (Buf<'_>, Buf<'_>),
 ) -> Result<()> {
     let rows_kernel = g.inner == 1 && g.len >= ROW_KERNEL_LEN;
     let entry = if rows_kernel {
@@ -79,7 +79,7 @@ fn launch_bands(
     device: &Device,
     gpu: &GpuHandle,
     g: &SoftmaxGeometry,
-    (src, dst): (&wgpu::Buffer, &wgpu::Buffer),
+    (src, dst): (Buf<'_>, Buf<'_>),
 ) -> Result<()> {
     let pipeline = gpu.pipeline(&Shader::Softmax.entry("softmax_cols", LAYOUT))?;
     let (len, inner) = (g.len as u64, g.inner as u64);

@@ -22,9 +22,10 @@ use std::sync::{Arc, Mutex};
 
 use self::graph::{Graph, HostValue, ValueId};
 use self::plan::{Arg, Kernel, Plan, Weights};
-use crate::device::Device;
+use crate::device::{Device, DeviceKind};
 use crate::error::{Error, Result};
 use crate::functional;
+use crate::op::Op;
 use crate::tensor::Tensor;
 
 /// The weights of a model on its device, each uploaded once and known by key.
@@ -297,8 +298,22 @@ impl Model {
         let mut vals: HashMap<ValueId, Tensor> = HashMap::new();
         // a value dies at its last reader, unless every value is kept
         let dies = |v: ValueId, i: usize| !keep && plan.last_use.get(&v) == Some(&i);
+        // the outputs of concatenations whose parts are written in place, from the
+        // first part computed until the concatenation's step
+        let mut wholes: HashMap<ValueId, Tensor> = HashMap::new();
+        let in_place = matches!(device.kind(), DeviceKind::Gpu(_));
         for (i, step) in plan.steps.iter().enumerate() {
             let node = &self.graph.nodes[step.node];
+            let part = plan.parts.get(&step.out).filter(|_| in_place);
+            if let Some(part) = part
+                && !wholes.contains_key(&part.of)
+            {
+                let shape = plan.shapes.get(&part.of).ok_or_else(|| {
+                    Error::Format(format!("concatenation {} has no shape", part.of))
+                })?;
+                wholes.insert(part.of, Tensor::uninit(device, shape)?);
+            }
+            let whole = wholes.remove(&step.out);
             let y = match (&step.kernel, step.args.first()) {
                 // a view of a value that dies here: the same buffer, no copy
                 (Kernel::View, Some(&Some(Arg::Value(v))))
@@ -326,8 +341,26 @@ impl Model {
                         .iter()
                         .map(|a| a.map(get).transpose())
                         .collect::<Result<Vec<Option<&Tensor>>>>()?;
-                    run_step(&step.kernel, &args, &step.shape)
-                        .map_err(|e| plan::in_node(e, node))?
+                    let into = part.and_then(|p| {
+                        let whole = wholes.get(&p.of)?;
+                        Some((whole, whole.view(p.offset, &step.shape)?))
+                    });
+                    match (into, &step.kernel, whole) {
+                        // a part of a concatenation, computed straight into its place
+                        (Some((_, view)), Kernel::Op(op), _)
+                            if functional::run_into(op, &args, &view)
+                                .map_err(|e| plan::in_node(e, node))? =>
+                        {
+                            view
+                        }
+                        // the concatenation: only the parts not already in place
+                        (_, Kernel::Op(Op::Cat { .. }), Some(whole)) => {
+                            concat_rest(&args, &whole).map_err(|e| plan::in_node(e, node))?;
+                            whole
+                        }
+                        _ => run_step(&step.kernel, &args, &step.shape)
+                            .map_err(|e| plan::in_node(e, node))?,
+                    }
                 }
             };
             vals.insert(step.out, y);
@@ -340,13 +373,18 @@ impl Model {
             }
         }
         let mut result = Vec::with_capacity(self.graph.outputs.len());
-        for o in &self.graph.outputs {
+        let outputs = &self.graph.outputs;
+        for (k, o) in outputs.iter().enumerate() {
+            // an output moves out of the values unless they are kept or it is given again
+            let again = keep || outputs[k + 1..].contains(o);
             let t = if let Some(h) = plan.host_outputs.get(o) {
                 Tensor::from_slice(device, &h.floats(), &h.shape)?
             } else if let Some(t) = graph_input.get(o) {
                 t.try_clone()?
-            } else if let Some(t) = vals.get(o) {
+            } else if let Some(t) = vals.get(o).filter(|_| again) {
                 t.try_clone()?
+            } else if let Some(t) = vals.remove(o) {
+                t
             } else {
                 return Err(Error::Format(format!(
                     "output '{}' was not computed",
@@ -380,6 +418,22 @@ impl Model {
         };
         Ok((result, traced))
     }
+}
+
+/// Copies into `whole`, a concatenation's output, each of its parts that was not
+/// computed in place (a graph input, a view, a part whose offset the device cannot bind
+/// at, or one whose producer read the same buffer).
+fn concat_rest(parts: &[Option<&Tensor>], whole: &Tensor) -> Result<()> {
+    let mut offset = 0usize;
+    for part in parts.iter().flatten() {
+        if !part.is_view_of(whole, offset) {
+            part.copy_into(whole, offset)?;
+        }
+        offset = offset
+            .checked_add(part.numel())
+            .ok_or_else(|| Error::Format("a concatenation's size overflows".into()))?;
+    }
+    Ok(())
 }
 
 /// Runs one kernel.

@@ -73,8 +73,20 @@ pub struct Plan {
     pub host_outputs: HashMap<ValueId, HostValue>,
     /// Every value's shape (including values folded on the host).
     pub shapes: HashMap<ValueId, Vec<usize>>,
+    /// Values whose producing step writes them straight into their part of a
+    /// concatenation's output, so that the concatenation copies nothing for them.
+    pub parts: HashMap<ValueId, Part>,
     /// Values made by the planner, past the graph's.
     pub values: usize,
+}
+
+/// Where a value is stored in place: elements `[offset, offset + numel)` of the
+/// concatenation `of`, which is contiguous there (every dimension before the
+/// concatenated one is 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Part {
+    pub of: ValueId,
+    pub offset: usize,
 }
 
 /// A value while planning.
@@ -495,6 +507,7 @@ impl Plan {
                 }
             }
         }
+        plan.parts = concat_parts(&plan.steps, &graph.outputs, &plan.shapes);
         Ok(plan)
     }
 
@@ -1826,4 +1839,75 @@ fn fold_channel_scales(
         steps[j].args[1] = Some(Arg::Value(y));
     }
     steps
+}
+
+/// The values that can be written straight into their part of a concatenation: for
+/// each `Cat` whose parts are contiguous in its output (every dimension before the
+/// concatenated one is 1, as at batch 1 along channels), each part that one earlier
+/// step computes (an op, not a view or another concatenation) and that is neither a
+/// graph output, nor a part of an earlier concatenation, nor given twice. The
+/// executor checks the rest on the device: a byte offset it can bind at, and a
+/// producer that reads none of the same buffer (which one dispatch cannot both read and
+/// write); where either fails, the part is computed apart and copied as before.
+fn concat_parts(
+    steps: &[Step],
+    outputs: &[ValueId],
+    shapes: &HashMap<ValueId, Vec<usize>>,
+) -> HashMap<ValueId, Part> {
+    let mut producer: HashMap<ValueId, &Step> = HashMap::new();
+    for step in steps {
+        producer.insert(step.out, step);
+    }
+    let mut parts = HashMap::new();
+    for step in steps {
+        let Kernel::Op(Op::Cat { dim }) = step.kernel else {
+            continue;
+        };
+        let Ok(d) = crate::op::copy::wrap_dim("cat", dim, step.shape.len()) else {
+            continue;
+        };
+        if step.shape[..d].iter().any(|&n| n != 1) {
+            continue;
+        }
+        let values: Vec<Option<ValueId>> = step
+            .args
+            .iter()
+            .map(|a| match a {
+                Some(Arg::Value(v)) => Some(*v),
+                _ => None,
+            })
+            .collect();
+        let mut offset = 0usize;
+        for (k, a) in step.args.iter().enumerate() {
+            let Some(n) = a
+                .and_then(|a| match a {
+                    Arg::Value(v) => shapes.get(&v),
+                    Arg::Weight(_) => None,
+                })
+                .and_then(|s| numel(s))
+            else {
+                // a part of unknown size: the offsets after it are unknown
+                break;
+            };
+            let placed = values[k].filter(|v| {
+                let once = values.iter().filter(|&&u| u == Some(*v)).count() == 1;
+                let computed = producer.get(v).is_some_and(|p| match &p.kernel {
+                    Kernel::Op(op) => !matches!(op, Op::Cat { .. }),
+                    Kernel::View => false,
+                });
+                n > 0 && once && computed && !outputs.contains(v) && !parts.contains_key(v)
+            });
+            if let Some(v) = placed {
+                parts.insert(
+                    v,
+                    Part {
+                        of: step.out,
+                        offset,
+                    },
+                );
+            }
+            offset = offset.saturating_add(n);
+        }
+    }
+    parts
 }

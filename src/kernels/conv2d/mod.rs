@@ -28,7 +28,7 @@ pub(crate) use packed::{PackParams, PackedParams};
 pub(crate) use winograd::WinoParams;
 
 use self::direct::DirectKernel;
-use crate::device::{Bind, Device, GpuHandle, PipelineSpec, Window};
+use crate::device::{Bind, Buf, Device, GpuHandle, PipelineSpec, Window};
 use crate::error::{Error, Result};
 use crate::kernels::gemm::{FLAG_BIAS, epilogue_constants};
 use crate::kernels::{GemmVariant, Policy, u32_of};
@@ -217,11 +217,11 @@ fn choose_lowering(
 /// and bias sizes in bytes, the bias flag, and the epilogue.
 #[derive(Clone, Copy)]
 pub(crate) struct ConvIo<'a> {
-    pub x: &'a wgpu::Buffer,
-    pub w: &'a wgpu::Buffer,
-    pub b: &'a wgpu::Buffer,
-    pub y: &'a wgpu::Buffer,
-    pub r: Option<&'a wgpu::Buffer>,
+    pub x: Buf<'a>,
+    pub w: Buf<'a>,
+    pub b: Buf<'a>,
+    pub y: Buf<'a>,
+    pub r: Option<Buf<'a>>,
     pub w_size: u64,
     pub b_size: u64,
     pub flags: u32,
@@ -232,10 +232,10 @@ impl<'a> ConvIo<'a> {
     /// The buffers of `y = conv2d(x, w, bias)` followed by `epilogue` (its residual
     /// `r`).
     pub(crate) fn new(
-        (x, w, y): (&'a wgpu::Buffer, &'a wgpu::Buffer, &'a wgpu::Buffer),
+        (x, w, y): (Buf<'a>, Buf<'a>, Buf<'a>),
         w_size: u64,
-        bias: Option<(&'a wgpu::Buffer, u64)>,
-        (epilogue, r): (Epilogue, Option<&'a wgpu::Buffer>),
+        bias: Option<(Buf<'a>, u64)>,
+        (epilogue, r): (Epilogue, Option<Buf<'a>>),
     ) -> Self {
         let flags = if bias.is_some() { FLAG_BIAS } else { 0 };
         let (b, b_size) = bias.unwrap_or((w, 4));
@@ -329,8 +329,8 @@ fn run(
 pub(crate) fn launch_no_channels(
     device: &Device,
     gpu: &GpuHandle,
-    (y, r): (&wgpu::Buffer, Option<&wgpu::Buffer>),
-    bias: Option<(&wgpu::Buffer, u64)>,
+    (y, r): (Buf<'_>, Option<Buf<'_>>),
+    bias: Option<(Buf<'_>, u64)>,
     g: &Conv2dGeometry,
     epilogue: Epilogue,
 ) -> Result<()> {

@@ -15,7 +15,7 @@
 //! numbers (to rounding) for any input.
 
 use super::{ConvIo, for_each_image_run, mode_code};
-use crate::device::{Bind, Device, GpuHandle, Pipeline, Slot};
+use crate::device::{Bind, Buf, Device, GpuHandle, Pipeline, Slot};
 use crate::error::{Error, Result};
 use crate::kernels::gemm::{
     FLAG_FIRST_CHUNK, GemmParams, GemmVariant, dispatch_gemm, subgroup_gemm,
@@ -394,8 +394,8 @@ pub(super) fn launch(
 fn gemm_packed(
     gpu: &GpuHandle,
     gemm: &Pipeline,
-    (vb, v_size): (&wgpu::Buffer, u64),
-    (ub, mb, m_size): (&wgpu::Buffer, &wgpu::Buffer, u64),
+    (vb, v_size): (Buf<'_>, u64),
+    (ub, mb, m_size): (Buf<'_>, Buf<'_>, u64),
     g: &Conv2dGeometry,
     run: &WinoParams,
 ) -> Result<()> {

@@ -1,0 +1,81 @@
+//! Concatenation in place: where a concatenation's parts are contiguous in its output
+//! (every dimension before the concatenated one is 1, as at batch 1 along channels),
+//! the steps that compute them write straight into their place and the concatenation
+//! copies only the rest. The plan names those parts; a forward holds the output and
+//! not the parts beside it; the values are those of the copies (tests/onnx.rs checks
+//! every `concat_in_place_*` case against onnx.reference on every backend, including
+//! the parts the device must still copy).
+//!
+//! One test in this binary, so that no other test's buffers count in its peaks.
+
+mod common;
+
+use std::path::PathBuf;
+
+use wgcnn::{Device, Model, Tensor};
+
+fn case(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/onnx/{name}.onnx"))
+}
+
+fn parts(model: &Model, shape: &[usize]) -> usize {
+    model.plan(&[shape.to_vec()]).unwrap().parts.len()
+}
+
+#[test]
+fn a_concatenations_parts_are_computed_in_its_output() {
+    let cpu = Device::cpu();
+    // the parts each plan writes in place: never a graph input, a graph output, a part
+    // of an earlier concatenation or one given twice; none at batch 2
+    for (name, shape, placed) in [
+        ("concat_in_place_parts", [1, 4, 5, 5], 4),
+        ("concat_in_place_reads_a_sibling", [1, 4, 5, 5], 2),
+        ("concat_in_place_shared_parts", [1, 4, 5, 5], 3),
+        ("concat_in_place_output_part", [1, 4, 5, 5], 1),
+        ("concat_in_place_residual", [1, 16, 8, 8], 1),
+        ("concat_in_place_unary", [1, 4, 5, 5], 2),
+        ("concat_in_place_batch2", [2, 4, 5, 5], 0),
+    ] {
+        let model = Model::load(&case(name), &cpu).unwrap();
+        assert_eq!(parts(&model, &shape), placed, "{name}");
+    }
+    // the UNet of the benchmarks: both parts of each of its 3 concatenations
+    let unet = Model::zoo("unet", 0, &cpu).unwrap();
+    let input = wgcnn::model::zoo::network("unet").unwrap().input.to_vec();
+    assert_eq!(parts(&unet, &input), 6);
+
+    // relu(x) and sigmoid(x) of 1 MiB each into a 2 MiB concatenation: a forward holds
+    // the output alone (with copies it would also hold both parts, 4 MiB)
+    let shape = [1, 64, 64, 64];
+    let n: usize = shape.iter().product();
+    let data = common::random(n, 7);
+    let expected: Vec<f32> = data
+        .iter()
+        .map(|&v| v.max(0.0))
+        .chain(data.iter().map(|&v| 1.0 / (1.0 + (-v).exp())))
+        .collect();
+    let gpus: Vec<&Device> = common::backends().iter().filter(|d| !d.is_cpu()).collect();
+    for dev in gpus {
+        let model = Model::load(&case("concat_in_place_unary"), dev).unwrap();
+        let x = Tensor::from_slice(dev, &data, &shape).unwrap();
+        model.forward(&x).unwrap().to_vec().unwrap();
+        dev.sync().unwrap();
+        dev.reset_peak_memory();
+        let base = dev.memory().live_bytes;
+        let y = model.forward(&x).unwrap();
+        let got = y.to_vec().unwrap();
+        let peak = dev.memory().peak_bytes - base;
+        let out = 2 * n as u64 * 4;
+        assert!(
+            peak <= out + out / 8,
+            "{}: peak {peak} bytes for an output of {out}",
+            dev.backend()
+        );
+        assert_eq!(y.shape(), [1, 128, 64, 64]);
+        // relu exactly; the sigmoid as the elementwise op computes it
+        assert_eq!(got[..n], expected[..n], "{}", dev.backend());
+        for (i, (g, e)) in got[n..].iter().zip(&expected[n..]).enumerate() {
+            assert!((g - e).abs() <= 1e-6, "{} [{i}]: {g} vs {e}", dev.backend());
+        }
+    }
+}
