@@ -932,6 +932,10 @@ def concat_in_place_cases():
     case("concat_in_place_output_part",
          [conv("x", "c", "w1"), N("Relu", ["x"], ["r"]), N("Concat", ["c", "r"], ["y"], axis=1)],
          {"x": x}, outputs=["y", "c"], inits={"w1": rnd(4, 4, 3, 3), "b1": rnd(4)})
+    case("concat_in_place_output_view",
+         [conv("x", "c", "w1"), N("Relu", ["x"], ["r"]), N("Concat", ["c", "r"], ["y"], axis=1),
+          N("Flatten", ["c"], ["z"])],
+         {"x": x}, outputs=["y", "z"], inits={"w1": rnd(4, 4, 3, 3), "b1": rnd(4)})
     case("concat_in_place_residual",
          [conv("x", "c", "w1"), N("Add", ["c", "x"], ["a"]), N("Relu", ["a"], ["r"]),
           N("Concat", ["x", "r"], ["y"], axis=1)],

@@ -26,6 +26,8 @@ pub(crate) enum Storage {
 pub(crate) struct GpuSlice {
     buffer: Arc<GpuBuffer>,
     base: u64,
+    /// Made by [`Tensor::view`]: another tensor's part.
+    view: bool,
 }
 
 impl GpuSlice {
@@ -36,6 +38,7 @@ impl GpuSlice {
                 gpu: gpu.clone(),
             }),
             base: 0,
+            view: false,
         }
     }
 
@@ -277,12 +280,15 @@ impl Tensor {
         let n = numel(shape).filter(|&n| n > 0)?;
         let end = offset.checked_add(n)?;
         let base = b.base + offset as u64 * 4;
-        (end <= self.numel() && base.is_multiple_of(b.gpu().storage_align.max(4))).then(|| Tensor {
+        // 16 at least: a vec4 kernel's binding starts on a vec4
+        let align = b.gpu().storage_align.max(16);
+        (end <= self.numel() && base.is_multiple_of(align)).then(|| Tensor {
             shape: shape.to_vec(),
             device: self.device.clone(),
             storage: Storage::Gpu(Some(GpuSlice {
                 buffer: b.buffer.clone(),
                 base,
+                view: true,
             })),
         })
     }
@@ -294,6 +300,11 @@ impl Tensor {
             (Storage::Gpu(Some(a)), Storage::Gpu(Some(b))) => Arc::ptr_eq(&a.buffer, &b.buffer),
             _ => false,
         }
+    }
+
+    /// Whether this tensor is a view into another's buffer (see [`Tensor::view`]).
+    pub(crate) fn is_view(&self) -> bool {
+        matches!(&self.storage, Storage::Gpu(Some(b)) if b.view)
     }
 
     /// Whether this tensor is the view of `whole` from element `offset` (as

@@ -32,6 +32,7 @@ fn a_concatenations_parts_are_computed_in_its_output() {
         ("concat_in_place_reads_a_sibling", [1, 4, 5, 5], 2),
         ("concat_in_place_shared_parts", [1, 4, 5, 5], 3),
         ("concat_in_place_output_part", [1, 4, 5, 5], 1),
+        ("concat_in_place_output_view", [1, 4, 5, 5], 2),
         ("concat_in_place_residual", [1, 16, 8, 8], 1),
         ("concat_in_place_unary", [1, 4, 5, 5], 2),
         ("concat_in_place_batch2", [2, 4, 5, 5], 0),
@@ -43,6 +44,19 @@ fn a_concatenations_parts_are_computed_in_its_output() {
     let unet = Model::zoo("unet", 0, &cpu).unwrap();
     let input = wgcnn::model::zoo::network("unet").unwrap().input.to_vec();
     assert_eq!(parts(&unet, &input), 6);
+
+    // an output that is a view of a part (z = Flatten(c), c placed in y) is its own
+    // copy: changing it in place leaves y as it was
+    for dev in common::backends() {
+        let model = Model::load(&case("concat_in_place_output_view"), dev).unwrap();
+        let x = Tensor::from_slice(dev, &common::random(100, 3), &[1, 4, 5, 5]).unwrap();
+        let [y, mut z] = <[Tensor; 2]>::try_from(model.forward_all(&[&x]).unwrap()).unwrap();
+        let before = y.to_vec().unwrap();
+        assert!(z.to_vec().unwrap().iter().any(|&v| v < 0.0));
+        wgcnn::relu_(&mut z).unwrap();
+        assert!(z.to_vec().unwrap().iter().all(|&v| v >= 0.0));
+        assert_eq!(y.to_vec().unwrap(), before, "{}", dev.backend());
+    }
 
     // relu(x) and sigmoid(x) of 1 MiB each into a 2 MiB concatenation: a forward holds
     // the output alone (with copies it would also hold both parts, 4 MiB)

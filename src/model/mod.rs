@@ -381,7 +381,9 @@ impl Model {
                 Tensor::from_slice(device, &h.floats(), &h.shape)?
             } else if let Some(t) = graph_input.get(o) {
                 t.try_clone()?
-            } else if let Some(t) = vals.get(o).filter(|_| again) {
+            } else if let Some(t) = vals.get(o).filter(|t| again || t.is_view()) {
+                // (a view into a concatenation's buffer is copied out: outputs share no
+                // storage, and a small one does not hold a large buffer)
                 t.try_clone()?
             } else if let Some(t) = vals.remove(o) {
                 t
