@@ -507,7 +507,7 @@ impl Plan {
                 }
             }
         }
-        plan.parts = concat_parts(&plan.steps, &graph.outputs, &plan.shapes);
+        plan.parts = concat_parts(&plan, &graph.outputs);
         Ok(plan)
     }
 
@@ -1841,25 +1841,46 @@ fn fold_channel_scales(
     steps
 }
 
-/// The values that can be written straight into their part of a concatenation: for
-/// each `Cat` whose parts are contiguous in its output (every dimension before the
-/// concatenated one is 1, as at batch 1 along channels), each part that one earlier
-/// step computes (an op, not a view or another concatenation) and that is neither a
-/// graph output, nor a part of an earlier concatenation, nor given twice. The
-/// executor checks the rest on the device: a byte offset it can bind at, and a
+/// The values written straight into their part of a concatenation. A part qualifies
+/// where the concatenation's parts are contiguous in its output (every dimension before
+/// the concatenated one is 1, as at batch 1 along channels) and one earlier step
+/// computes it (an op, not a view or another concatenation), and it is neither a graph
+/// output, nor a part of an earlier concatenation, nor given twice.
+///
+/// Placing parts saves their copies and their own buffers, but the output's buffer then
+/// lives from the first placed part's step rather than from the concatenation's: a
+/// UNet's skip connection, computed long before its concatenation, would hold the whole
+/// output through the network below it. So the parts placed are the latest computed
+/// ones, as many as leave the most elements live at once (each value from its step to
+/// its last reader) over the steps they change no higher. The peak is compared over
+/// those steps, not the whole plan, since a step's scratch (an im2col, a band) is not
+/// counted and may make any of them the real peak.
+///
+/// The executor checks the rest on the device: a byte offset it can bind at, and a
 /// producer that reads none of the same buffer (which one dispatch cannot both read and
 /// write); where either fails, the part is computed apart and copied as before.
-fn concat_parts(
-    steps: &[Step],
-    outputs: &[ValueId],
-    shapes: &HashMap<ValueId, Vec<usize>>,
-) -> HashMap<ValueId, Part> {
-    let mut producer: HashMap<ValueId, &Step> = HashMap::new();
+fn concat_parts(plan: &Plan, outputs: &[ValueId]) -> HashMap<ValueId, Part> {
+    let steps = &plan.steps;
+    let end = steps.len();
+    let size = |v: &ValueId| plan.shapes.get(v).and_then(|s| numel(s)).unwrap_or(0) as i64;
+    // each step's value lives from its step to its last reader (graph outputs: to the end)
+    let born: HashMap<ValueId, usize> = steps.iter().enumerate().map(|(i, s)| (s.out, i)).collect();
+    let dies = |v: &ValueId| match plan.last_use.get(v) {
+        Some(&i) => i,
+        None if outputs.contains(v) => end,
+        None => born.get(v).copied().unwrap_or(end),
+    };
+    let mut live = vec![0i64; end + 1];
+    let add = |live: &mut Vec<i64>, from: usize, to: usize, n: i64| {
+        for l in &mut live[from..=to.max(from).min(end)] {
+            *l += n;
+        }
+    };
     for step in steps {
-        producer.insert(step.out, step);
+        add(&mut live, born[&step.out], dies(&step.out), size(&step.out));
     }
     let mut parts = HashMap::new();
-    for step in steps {
+    for (j, step) in steps.iter().enumerate() {
         let Kernel::Op(Op::Cat { dim }) = step.kernel else {
             continue;
         };
@@ -1877,36 +1898,64 @@ fn concat_parts(
                 _ => None,
             })
             .collect();
+        // the candidates, with their offsets, in the order they are computed
+        let mut candidates = Vec::new();
         let mut offset = 0usize;
-        for (k, a) in step.args.iter().enumerate() {
-            let Some(n) = a
-                .and_then(|a| match a {
-                    Arg::Value(v) => shapes.get(&v),
-                    Arg::Weight(_) => None,
-                })
-                .and_then(|s| numel(s))
-            else {
+        for v in &values {
+            let Some(n) = v.and_then(|v| plan.shapes.get(&v)).and_then(|s| numel(s)) else {
                 // a part of unknown size: the offsets after it are unknown
                 break;
             };
-            let placed = values[k].filter(|v| {
+            let placed = v.filter(|v| {
                 let once = values.iter().filter(|&&u| u == Some(*v)).count() == 1;
-                let computed = producer.get(v).is_some_and(|p| match &p.kernel {
+                let computed = born.get(v).is_some_and(|&i| match &steps[i].kernel {
                     Kernel::Op(op) => !matches!(op, Op::Cat { .. }),
                     Kernel::View => false,
                 });
                 n > 0 && once && computed && !outputs.contains(v) && !parts.contains_key(v)
             });
             if let Some(v) = placed {
-                parts.insert(
-                    v,
-                    Part {
-                        of: step.out,
-                        offset,
-                    },
-                );
+                candidates.push((born[&v], v, offset));
             }
             offset = offset.saturating_add(n);
+        }
+        candidates.sort_unstable();
+        // place the candidates from the k-th on: the elements live at each step then,
+        // and the steps where that differs
+        let whole = size(&step.out);
+        let with = |k: usize| -> (Vec<i64>, usize, usize) {
+            let mut l = live.clone();
+            let Some(&(first, ..)) = candidates.get(k) else {
+                return (l, j, j);
+            };
+            let last = candidates[k..]
+                .iter()
+                .map(|(_, v, _)| dies(v))
+                .fold(dies(&step.out), usize::max);
+            for (_, v, _) in &candidates[k..] {
+                add(&mut l, born[v], dies(v), -size(v));
+            }
+            add(&mut l, j, dies(&step.out), -whole);
+            add(&mut l, first, last, whole);
+            (l, first, last)
+        };
+        let peak = |l: &[i64], from: usize, to: usize| l[from..=to].iter().copied().max();
+        // the most parts that leave the peak of those steps no higher
+        let k = (0..=candidates.len())
+            .find(|&k| {
+                let (l, from, to) = with(k);
+                peak(&l, from, to) <= peak(&live, from, to)
+            })
+            .unwrap_or(candidates.len());
+        live = with(k).0;
+        for &(_, v, offset) in &candidates[k..] {
+            parts.insert(
+                v,
+                Part {
+                    of: step.out,
+                    offset,
+                },
+            );
         }
     }
     parts
