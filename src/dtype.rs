@@ -3,8 +3,13 @@
 /// The element type a tensor stores and a kernel is specialised for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DType {
+    /// IEEE binary32, PyTorch's `torch.float32`.
     #[default]
     F32,
+    /// IEEE binary16, PyTorch's `torch.float16` (`half`). On a GPU two share a u32,
+    /// the first in its low half: the bytes of an `array<f16>`, which kernels read as
+    /// that where the adapter has `SHADER_F16` and unpack from `u32` elsewhere.
+    F16,
 }
 
 impl DType {
@@ -12,6 +17,15 @@ impl DType {
     pub fn size(self) -> u64 {
         match self {
             DType::F32 => 4,
+            DType::F16 => 2,
+        }
+    }
+
+    /// Bytes that hold `n` elements on a GPU: f16 rounded up to whole u32 words.
+    pub fn bytes(self, n: u64) -> u64 {
+        match self {
+            DType::F32 => n * 4,
+            DType::F16 => n.div_ceil(2) * 4,
         }
     }
 
@@ -19,6 +33,16 @@ impl DType {
     pub fn name(self) -> &'static str {
         match self {
             DType::F32 => "float32",
+            DType::F16 => "float16",
+        }
+    }
+
+    /// The C++ type PyTorch names in its messages (`expected scalar type Float but
+    /// found Half`).
+    pub fn scalar_name(self) -> &'static str {
+        match self {
+            DType::F32 => "Float",
+            DType::F16 => "Half",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! and hands it to the CPU reference or to the GPU kernels.
 
 use crate::device::DeviceKind;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels::{self, Conv2dOptions};
 use crate::op::conv_transpose2d::ConvTranspose2dParams;
@@ -34,6 +35,7 @@ fn run_with(
 ) -> Result<(Tensor, Option<IndexTensor>)> {
     let shapes: Vec<Option<&[usize]>> = inputs.iter().map(|t| t.map(Tensor::shape)).collect();
     let call = op.check(&shapes)?;
+    check_dtypes(op.name(), inputs)?;
     let Some(device) = inputs.iter().flatten().next().map(|t| t.device()) else {
         return Err(Error::shape(op.name(), "no input tensor"));
     };
@@ -86,6 +88,7 @@ fn run_with(
 pub(crate) fn run_into(op: &Op, inputs: &[Option<&Tensor>], out: &Tensor) -> Result<bool> {
     let shapes: Vec<Option<&[usize]>> = inputs.iter().map(|t| t.map(Tensor::shape)).collect();
     let call = op.check(&shapes)?;
+    check_dtypes(op.name(), inputs)?;
     let device = out.device();
     let DeviceKind::Gpu(gpu) = device.kind() else {
         return Ok(false);
@@ -117,6 +120,36 @@ pub(crate) fn run_into(op: &Op, inputs: &[Option<&Tensor>], out: &Tensor) -> Res
     };
     launch().map_err(|e| e.in_op(op.name()))?;
     Ok(true)
+}
+
+/// The inputs' element types: one type in a call, as PyTorch asks, and f32, the one the
+/// kernels compute in.
+///
+/// # Errors
+/// [`Error::InvalidParam`] for mixed types, in PyTorch's words; [`Error::Unsupported`]
+/// for f16 inputs.
+fn check_dtypes(op: &'static str, inputs: &[Option<&Tensor>]) -> Result<()> {
+    let mut types = inputs.iter().flatten().map(|t| t.dtype());
+    let Some(first) = types.next() else {
+        return Ok(());
+    };
+    if let Some(other) = types.find(|&d| d != first) {
+        return Err(Error::param(
+            op,
+            format!(
+                "expected scalar type {} but found {}",
+                first.scalar_name(),
+                other.scalar_name()
+            ),
+        ));
+    }
+    if first != DType::F32 {
+        return Err(Error::Unsupported(format!(
+            "{op} on {} tensors: convert them with to_dtype(DType::F32)",
+            first.name()
+        )));
+    }
+    Ok(())
 }
 
 /// The output of an op that gives one.
@@ -301,6 +334,7 @@ pub fn relu(x: &Tensor) -> Result<Tensor> {
 /// # Errors
 /// A device error (device lost).
 pub fn relu_(x: &mut Tensor) -> Result<()> {
+    check_dtypes("relu_", &[Some(x)])?;
     let n = x.numel() as u64;
     match x.device().kind().clone() {
         DeviceKind::Gpu(gpu) if n > 0 => {

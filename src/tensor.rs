@@ -1,4 +1,4 @@
-//! `Tensor`: a dense f32 array (NCHW for images) living on one [`Device`]. On a GPU its
+//! `Tensor`: a dense f32 or f16 array (NCHW for images) living on one [`Device`]. On a GPU its
 //! storage is a pooled buffer that goes back to the pool when the tensor drops.
 //! This layer sits on the device layer and below the kernels and the public functions.
 
@@ -6,16 +6,19 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::device::{Buf, Device, DeviceKind, Gpu};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 
-/// A dense, row-major f32 tensor on a device.
+/// A dense, row-major tensor of f32 or f16 on a device.
 pub struct Tensor {
     shape: Vec<usize>,
+    dtype: DType,
     device: Device,
     storage: Storage,
 }
 
 pub(crate) enum Storage {
+    /// On the CPU path an f16 tensor holds its values widened to f32 (exactly).
     Cpu(Vec<f32>),
     /// `None` for a tensor with no elements. A view shares its buffer with the
     /// tensor it is a slice of.
@@ -73,7 +76,13 @@ impl Drop for GpuBuffer {
 
 impl fmt::Debug for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Tensor({:?} on {})", self.shape, self.device.backend())
+        write!(
+            f,
+            "Tensor({:?}, {} on {})",
+            self.shape,
+            self.dtype.name(),
+            self.device.backend()
+        )
     }
 }
 
@@ -121,6 +130,7 @@ impl Tensor {
         };
         Ok(Self {
             shape: shape.to_vec(),
+            dtype: DType::F32,
             device: device.clone(),
             storage,
         })
@@ -143,6 +153,7 @@ impl Tensor {
         };
         Ok(Self {
             shape: shape.to_vec(),
+            dtype: DType::F32,
             device: device.clone(),
             storage,
         })
@@ -153,6 +164,7 @@ impl Tensor {
     pub(crate) fn from_host(data: Vec<f32>, shape: &[usize]) -> Self {
         Self {
             shape: shape.to_vec(),
+            dtype: DType::F32,
             device: Device::cpu(),
             storage: Storage::Cpu(data),
         }
@@ -163,17 +175,26 @@ impl Tensor {
     /// # Errors
     /// [`Error::Limit`] (op `tensor`) for a size the device cannot hold; a device error.
     pub(crate) fn uninit(device: &Device, shape: &[usize]) -> Result<Self> {
+        Self::uninit_as(device, shape, DType::F32)
+    }
+
+    /// [`Tensor::uninit`] of `dtype`.
+    fn uninit_as(device: &Device, shape: &[usize], dtype: DType) -> Result<Self> {
         let n = device.check_tensor("tensor", shape)?;
         let storage = match device.kind() {
             DeviceKind::Cpu => Storage::Cpu(host_vec(n, |v| v.resize(n, 0.0))?),
             DeviceKind::Gpu(g) => Storage::Gpu(if n == 0 {
                 None
             } else {
-                Some(GpuSlice::whole(g.alloc(n as u64 * 4, false)?, &g.gpu))
+                Some(GpuSlice::whole(
+                    g.alloc(dtype.bytes(n as u64), false)?,
+                    &g.gpu,
+                ))
             }),
         };
         Ok(Self {
             shape: shape.to_vec(),
+            dtype,
             device: device.clone(),
             storage,
         })
@@ -233,15 +254,135 @@ impl Tensor {
     ///
     /// # Errors
     /// A device error raised by the recorded work, or [`Error::DeviceLost`].
+    /// An f16 tensor's values come back widened to f32, exactly.
     pub fn to_vec(&self) -> Result<Vec<f32>> {
-        match &self.storage {
-            Storage::Cpu(v) => Ok(v.clone()),
-            Storage::Gpu(None) => Ok(Vec::new()),
-            Storage::Gpu(Some(b)) => {
+        match (&self.storage, self.dtype) {
+            (Storage::Cpu(v), _) => Ok(v.clone()),
+            (Storage::Gpu(None), _) => Ok(Vec::new()),
+            (Storage::Gpu(Some(b)), DType::F32) => {
                 let bytes = b.gpu().read(b.buf(), 0, self.numel() as u64 * 4)?;
                 Ok(bytemuck::pod_collect_to_vec(&bytes))
             }
+            (Storage::Gpu(Some(_)), DType::F16) => Ok(self
+                .to_vec_f16()?
+                .into_iter()
+                .map(half::f16::to_f32)
+                .collect()),
         }
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// A tensor of f16 holding a copy of `data`, laid out row-major in `shape` (as
+    /// `torch.tensor(data, dtype=torch.float16)`).
+    ///
+    /// # Errors
+    /// As [`Tensor::from_slice`].
+    pub fn from_f16(device: &Device, data: &[half::f16], shape: &[usize]) -> Result<Self> {
+        if numel(shape) != Some(data.len()) {
+            return Err(Error::shape(
+                "tensor",
+                format!(
+                    "shape '{shape:?}' is invalid for input of size {}",
+                    data.len()
+                ),
+            ));
+        }
+        device.check_tensor("tensor", shape)?;
+        let storage = match device.kind() {
+            DeviceKind::Cpu => Storage::Cpu(host_vec(data.len(), |v| {
+                v.extend(data.iter().map(|h| h.to_f32()));
+            })?),
+            DeviceKind::Gpu(_) if data.is_empty() => Storage::Gpu(None),
+            DeviceKind::Gpu(g) => {
+                // two to a u32, the first in its low half; an odd last one with +0.0
+                let words: Vec<u32> = data
+                    .chunks(2)
+                    .map(|p| {
+                        let hi = p.get(1).map_or(0, |h| u32::from(h.to_bits()));
+                        u32::from(p[0].to_bits()) | hi << 16
+                    })
+                    .collect();
+                Storage::Gpu(Some(GpuSlice::whole(
+                    g.upload(bytemuck::cast_slice(&words))?,
+                    &g.gpu,
+                )))
+            }
+        };
+        Ok(Self {
+            shape: shape.to_vec(),
+            dtype: DType::F16,
+            device: device.clone(),
+            storage,
+        })
+    }
+
+    /// The f16 values of an f16 tensor, after every dispatch recorded before this call.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] for a tensor of another type, in PyTorch's words; a
+    /// device error.
+    pub fn to_vec_f16(&self) -> Result<Vec<half::f16>> {
+        if self.dtype != DType::F16 {
+            return Err(Error::param(
+                "to_vec_f16",
+                format!(
+                    "expected scalar type Half but found {}",
+                    self.dtype.scalar_name()
+                ),
+            ));
+        }
+        let n = self.numel();
+        match &self.storage {
+            Storage::Cpu(v) => Ok(v.iter().map(|&x| half::f16::from_f32(x)).collect()),
+            Storage::Gpu(None) => Ok(Vec::new()),
+            Storage::Gpu(Some(b)) => {
+                let bytes = b.gpu().read(b.buf(), 0, DType::F16.bytes(n as u64))?;
+                let mut bits: Vec<u16> = bytemuck::pod_collect_to_vec(&bytes);
+                bits.truncate(n);
+                Ok(bits.into_iter().map(half::f16::from_bits).collect())
+            }
+        }
+    }
+
+    /// This tensor's values as `dtype`, converted on its device (as `x.to(dtype)`):
+    /// f32 to f16 rounds to nearest, ties to even, magnitudes from 65520 on become
+    /// infinity, NaN stays NaN and -0.0 stays -0.0; f16 to f32 is exact. The same type
+    /// gives a copy.
+    ///
+    /// # Errors
+    /// [`Error::Limit`] for a size the device cannot hold; a device error.
+    pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {
+        if dtype == self.dtype {
+            return self.try_clone();
+        }
+        let n = self.device.check_tensor("tensor", &self.shape)?;
+        let storage = match (&self.storage, self.device.kind()) {
+            (Storage::Cpu(v), _) => Storage::Cpu(host_vec(n, |out| match dtype {
+                DType::F16 => out.extend(v.iter().map(|&x| half::f16::from_f32(x).to_f32())),
+                DType::F32 => out.extend_from_slice(v),
+            })?),
+            (Storage::Gpu(Some(src)), DeviceKind::Gpu(g)) => {
+                let out = Tensor::uninit_as(&self.device, &self.shape, dtype)?;
+                crate::kernels::convert::launch(
+                    g,
+                    (self.dtype, dtype),
+                    (src.buf(), out.gpu_buffer()?),
+                    n as u64,
+                )?;
+                return Ok(out);
+            }
+            _ => Storage::Gpu(None),
+        };
+        Ok(Tensor {
+            shape: self.shape.clone(),
+            dtype,
+            device: self.device.clone(),
+            storage,
+        })
     }
 
     /// A copy of this tensor on its own device (recorded like an op on a GPU).
@@ -249,12 +390,12 @@ impl Tensor {
     /// # Errors
     /// A device error.
     pub fn try_clone(&self) -> Result<Tensor> {
-        let mut out = Tensor::uninit(&self.device, &self.shape)?;
+        let mut out = Tensor::uninit_as(&self.device, &self.shape, self.dtype)?;
         match (&self.storage, out.storage_mut()) {
             (Storage::Cpu(src), Storage::Cpu(dst)) => dst.clone_from(src),
             (Storage::Gpu(Some(src)), Storage::Gpu(Some(dst))) => {
-                src.gpu()
-                    .copy(src.buf(), 0, dst.buf(), 0, self.numel() as u64 * 4)?;
+                let bytes = self.dtype.bytes(self.numel() as u64);
+                src.gpu().copy(src.buf(), 0, dst.buf(), 0, bytes)?;
             }
             _ => {}
         }
@@ -266,7 +407,10 @@ impl Tensor {
     /// # Errors
     /// As [`Tensor::to_vec`] and [`Tensor::from_slice`].
     pub fn to_device(&self, device: &Device) -> Result<Tensor> {
-        Tensor::from_slice(device, &self.to_vec()?, &self.shape)
+        match self.dtype {
+            DType::F32 => Tensor::from_slice(device, &self.to_vec()?, &self.shape),
+            DType::F16 => Tensor::from_f16(device, &self.to_vec_f16()?, &self.shape),
+        }
     }
 
     /// The elements `[offset, offset + numel(shape))` of this GPU tensor as a tensor of
@@ -277,6 +421,9 @@ impl Tensor {
         let Storage::Gpu(Some(b)) = &self.storage else {
             return None;
         };
+        if self.dtype != DType::F32 {
+            return None;
+        }
         let n = numel(shape).filter(|&n| n > 0)?;
         let end = offset.checked_add(n)?;
         let base = b.base + offset as u64 * 4;
@@ -284,6 +431,7 @@ impl Tensor {
         let align = b.gpu().storage_align.max(16);
         (end <= self.numel() && base.is_multiple_of(align)).then(|| Tensor {
             shape: shape.to_vec(),
+            dtype: DType::F32,
             device: self.device.clone(),
             storage: Storage::Gpu(Some(GpuSlice {
                 buffer: b.buffer.clone(),
@@ -328,6 +476,9 @@ impl Tensor {
             return Ok(());
         }
         match (&self.storage, &dst.storage) {
+            _ if self.dtype != DType::F32 || dst.dtype != DType::F32 => Err(Error::Backend(
+                "only f32 tensors are copied into a part of another".into(),
+            )),
             (Storage::Gpu(Some(src)), Storage::Gpu(Some(d)))
                 if offset
                     .checked_add(self.numel())

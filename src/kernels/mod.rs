@@ -17,6 +17,7 @@
 mod wgsl;
 pub(crate) mod conv2d;
 pub(crate) mod conv_transpose2d;
+pub(crate) mod convert;
 pub(crate) mod copy;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;

@@ -131,6 +131,7 @@ shaders! {
         consts: [super::gemm::EPILOGUE]
     },
     Copy => "copy.wgsl" { uniforms: [super::copy::CopyParams], consts: [] },
+    Convert => "convert.wgsl" { uniforms: [super::convert::ConvertParams], consts: [] },
 }
 
 impl Shader {

@@ -1,0 +1,179 @@
+//! Half-precision tensors: f16 data kept bit for bit from the host to the device and
+//! back, `to_dtype` rounding f32 to f16 as `half` and PyTorch's `.half()` do (to
+//! nearest, ties to even, overflow to infinity, subnormals, -0.0 and NaN kept) on every
+//! backend, in chunks where a binding is small, and ops that do not compute in f16, or
+//! get mixed types, refusing with a typed error that leaves the device usable.
+
+#[macro_use]
+mod common;
+
+use half::f16;
+use wgcnn::{DType, Device, DeviceOptions, Error, Tensor};
+
+/// `a` and `b` the same f16: equal bits, or both NaN of one sign.
+fn same16(a: f16, b: f16) -> bool {
+    if a.is_nan() || b.is_nan() {
+        a.is_nan() && b.is_nan() && a.is_sign_negative() == b.is_sign_negative()
+    } else {
+        a.to_bits() == b.to_bits()
+    }
+}
+
+fn assert_same16(got: &[f16], want: &[f16], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            same16(*g, *w),
+            "{what} [{i}]: {:#06x} for {:#06x}",
+            g.to_bits(),
+            w.to_bits()
+        );
+    }
+}
+
+/// Every f16 bit pattern.
+fn every_f16() -> Vec<f16> {
+    (0..=u16::MAX).map(f16::from_bits).collect()
+}
+
+/// f32 values where rounding to f16 is decided: every midpoint between neighbouring
+/// finite f16 values (exact in f32) and the f32 on either side of it, the overflow
+/// threshold, f32 subnormals and the specials.
+fn hard_f32() -> Vec<f32> {
+    let mut v = common::specials();
+    for bits in 0..0x7bffu16 {
+        let (a, b) = (
+            f16::from_bits(bits).to_f32(),
+            f16::from_bits(bits + 1).to_f32(),
+        );
+        let mid = f32::midpoint(a, b);
+        for x in [
+            mid,
+            f32::from_bits(mid.to_bits() - 1),
+            f32::from_bits(mid.to_bits() + 1),
+        ] {
+            v.extend([x, -x]);
+        }
+    }
+    v.extend([
+        65504.0,
+        65519.996,
+        65520.0,
+        -65520.0,
+        1e10,
+        1e-40,
+        -1e-40,
+        2f32.powi(-25),
+    ]);
+    v.extend(common::random(999, 5).iter().map(|x| x * 70000.0));
+    v
+}
+
+fn round_trips_and_rounds_as_half_does(dev: &Device) {
+    // from_f16 / to_vec_f16 / to_vec keep every pattern; odd and empty lengths too
+    let all = every_f16();
+    for n in [0, 1, 3, 5, all.len()] {
+        let t = Tensor::from_f16(dev, &all[..n], &[n]).unwrap();
+        assert_eq!(t.dtype(), DType::F16);
+        assert_same16(&t.to_vec_f16().unwrap(), &all[..n], "round trip");
+        let wide: Vec<f32> = all[..n].iter().map(|h| h.to_f32()).collect();
+        let got = t.to_vec().unwrap();
+        assert!(
+            got.iter()
+                .zip(&wide)
+                .all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()))
+        );
+        let c = t.try_clone().unwrap();
+        assert_eq!(c.dtype(), DType::F16);
+        assert_same16(&c.to_vec_f16().unwrap(), &all[..n], "clone");
+    }
+    let t = Tensor::from_f16(dev, &all, &[256, 256]).unwrap();
+    // f16 -> f32 is exact, and back gives the same f16
+    let wide = t.to_dtype(DType::F32).unwrap();
+    assert_eq!(wide.dtype(), DType::F32);
+    let got = wide.to_vec().unwrap();
+    for (g, h) in got.iter().zip(&all) {
+        let w = h.to_f32();
+        assert!(
+            g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+            "{:#06x} widened to {:#010x}",
+            h.to_bits(),
+            g.to_bits()
+        );
+    }
+    let back = wide.to_dtype(DType::F16).unwrap();
+    assert_same16(&back.to_vec_f16().unwrap(), &all, "f16 -> f32 -> f16");
+
+    // f32 -> f16 where the rounding is decided, as half::f16::from_f32
+    let xs = hard_f32();
+    let want: Vec<f16> = xs.iter().map(|&x| f16::from_f32(x)).collect();
+    let x = Tensor::from_slice(dev, &xs, &[xs.len()]).unwrap();
+    let h = x.to_dtype(DType::F16).unwrap();
+    assert_eq!(h.shape(), x.shape());
+    assert_same16(&h.to_vec_f16().unwrap(), &want, "f32 -> f16");
+    // the same type is a copy
+    let same = h.to_dtype(DType::F16).unwrap();
+    assert_same16(&same.to_vec_f16().unwrap(), &want, "f16 -> f16");
+
+    // through bindings of 4 KiB: 1024 elements a chunk
+    if !dev.is_cpu() {
+        let small = common::reopen(
+            dev,
+            &DeviceOptions {
+                max_storage_binding: Some(4096),
+                ..DeviceOptions::default()
+            },
+        );
+        let x = Tensor::from_slice(&small, &xs, &[xs.len()]).unwrap();
+        let h = x.to_dtype(DType::F16).unwrap();
+        assert_same16(&h.to_vec_f16().unwrap(), &want, "in chunks");
+        let w = h.to_dtype(DType::F32).unwrap().to_vec().unwrap();
+        assert!(
+            w.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_f32().to_bits() || (a.is_nan() && b.is_nan()))
+        );
+    }
+
+    // between devices
+    let cpu = h.to_device(&Device::cpu()).unwrap();
+    assert_eq!(cpu.dtype(), DType::F16);
+    assert_same16(&cpu.to_vec_f16().unwrap(), &want, "to the CPU");
+    let again = cpu.to_device(dev).unwrap();
+    assert_same16(&again.to_vec_f16().unwrap(), &want, "and back");
+}
+backend_tests!(round_trips_and_rounds_as_half_does);
+
+fn ops_refuse_f16_and_mixed_types_with_typed_errors(dev: &Device) {
+    let data = common::random(2 * 3 * 4 * 4, 9);
+    let x32 = Tensor::from_slice(dev, &data, &[2, 3, 4, 4]).unwrap();
+    let x16 = x32.to_dtype(DType::F16).unwrap();
+    // mixed types: PyTorch's words
+    let e = wgcnn::add(&x32, &x16).unwrap_err();
+    assert!(matches!(e, Error::InvalidParam { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("expected scalar type Float but found Half"),
+        "{e}"
+    );
+    // f16 alone: not computed in f16, said so
+    for e in [
+        wgcnn::relu(&x16).unwrap_err(),
+        wgcnn::max_pool2d(&x16, &wgcnn::MaxPool2dParams::new(2)).unwrap_err(),
+        wgcnn::relu_(&mut x16.try_clone().unwrap()).unwrap_err(),
+    ] {
+        assert!(matches!(e, Error::Unsupported(_)), "{e:?}");
+        assert!(e.to_string().contains("float16"), "{e}");
+    }
+    let e = x32.to_vec_f16().unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("expected scalar type Half but found Float"),
+        "{e}"
+    );
+    // the device goes on
+    let y = wgcnn::relu(&x32).unwrap().to_vec().unwrap();
+    assert_eq!(y, data.iter().map(|v| v.max(0.0)).collect::<Vec<_>>());
+    assert!(format!("{x16:?}").contains("float16"));
+}
+backend_tests!(ops_refuse_f16_and_mixed_types_with_typed_errors);
