@@ -100,6 +100,21 @@ fn host_vec(n: usize, fill: impl FnOnce(&mut Vec<f32>)) -> Result<Vec<f32>> {
     Ok(v)
 }
 
+/// `len` elements, as many as `shape` holds.
+///
+/// # Errors
+/// [`Error::Shape`] otherwise, in PyTorch's words.
+fn check_len(op: &'static str, shape: &[usize], len: usize) -> Result<()> {
+    if numel(shape) == Some(len) {
+        Ok(())
+    } else {
+        Err(Error::shape(
+            op,
+            format!("shape '{shape:?}' is invalid for input of size {len}"),
+        ))
+    }
+}
+
 impl Tensor {
     /// A tensor holding a copy of `data`, laid out row-major in `shape`.
     ///
@@ -107,15 +122,7 @@ impl Tensor {
     /// [`Error::Shape`] when `data.len()` is not the product of `shape`; a device error
     /// when the buffer cannot be created.
     pub fn from_slice(device: &Device, data: &[f32], shape: &[usize]) -> Result<Self> {
-        if numel(shape) != Some(data.len()) {
-            return Err(Error::shape(
-                "tensor",
-                format!(
-                    "shape '{shape:?}' is invalid for input of size {}",
-                    data.len()
-                ),
-            ));
-        }
+        check_len("tensor", shape, data.len())?;
         device.check_tensor("tensor", shape)?;
         let storage = match device.kind() {
             DeviceKind::Cpu => Storage::Cpu(host_vec(data.len(), |v| v.extend_from_slice(data))?),
@@ -237,15 +244,7 @@ impl Tensor {
     /// # Errors
     /// [`Error::Shape`] when the element counts differ.
     pub fn reshape(mut self, shape: &[usize]) -> Result<Self> {
-        if numel(shape) != Some(self.numel()) {
-            return Err(Error::shape(
-                "reshape",
-                format!(
-                    "shape '{shape:?}' is invalid for input of size {}",
-                    self.numel()
-                ),
-            ));
-        }
+        check_len("reshape", shape, self.numel())?;
         self.shape = shape.to_vec();
         Ok(self)
     }
@@ -282,15 +281,7 @@ impl Tensor {
     /// # Errors
     /// As [`Tensor::from_slice`].
     pub fn from_f16(device: &Device, data: &[half::f16], shape: &[usize]) -> Result<Self> {
-        if numel(shape) != Some(data.len()) {
-            return Err(Error::shape(
-                "tensor",
-                format!(
-                    "shape '{shape:?}' is invalid for input of size {}",
-                    data.len()
-                ),
-            ));
-        }
+        check_len("tensor", shape, data.len())?;
         device.check_tensor("tensor", shape)?;
         let storage = match device.kind() {
             DeviceKind::Cpu => Storage::Cpu(host_vec(data.len(), |v| {
