@@ -1,7 +1,8 @@
 // convert.wgsl: f32 <-> f16 storage (Tensor::to_dtype), on the bits, so that every WGSL
 // implementation gives the same result: rounding to nearest, ties to even, as PyTorch's
 // `.half()` does (magnitudes from 65520 on become infinity, f16 subnormals are made and
-// read, -0.0 stays -0.0, a NaN stays a quiet NaN of its sign and top payload bits),
+// read, -0.0 stays -0.0, a NaN stays a quiet NaN of its sign and top payload bits,
+// either way),
 // where pack2x16float's rounding and out-of-range results are the implementation's.
 // f32 data is bound as u32 too: no float is loaded, so none is flushed or quietened.
 // Two f16 share a u32, the first in its low half (the bytes of an array<f16>).
@@ -48,13 +49,14 @@ fn half_bits(x: u32) -> u32 {
     return sign | (q + select(0u, 1u, rem > halfway || (rem == halfway && (q & 1u) == 1u)));
 }
 
-// The f32 bits of the f16 of bits `h` (exact).
+// The f32 bits of the f16 of bits `h` (exact, but for a signaling NaN's quiet bit).
 fn wide_bits(h: u32) -> u32 {
     let sign = (h & 0x8000u) << 16u;
     let e = (h >> 10u) & 0x1fu;
     let m = h & 0x3ffu;
     if e == 0x1fu {
-        return sign | 0x7f800000u | (m << 13u);
+        // infinity, or a NaN made quiet (as half's to_f32 and PyTorch do)
+        return sign | 0x7f800000u | select(0u, 0x400000u, m != 0u) | (m << 13u);
     }
     if e != 0u {
         return sign | ((e + 112u) << 23u) | (m << 13u);

@@ -122,13 +122,14 @@ pub(crate) fn run_into(op: &Op, inputs: &[Option<&Tensor>], out: &Tensor) -> Res
     Ok(true)
 }
 
-/// The inputs' element types: one type in a call, as PyTorch asks, and f32, the one the
-/// kernels compute in.
+/// The inputs' element types: one type in a call, and f32, the one the kernels compute
+/// in. Mixed types are refused with the message PyTorch gives where it refuses them
+/// (conv2d, linear); where PyTorch promotes instead (add, cat), the caller converts
+/// with [`Tensor::to_dtype`].
 ///
 /// # Errors
-/// [`Error::InvalidParam`] for mixed types, in PyTorch's words; [`Error::Unsupported`]
-/// for f16 inputs.
-fn check_dtypes(op: &'static str, inputs: &[Option<&Tensor>]) -> Result<()> {
+/// [`Error::InvalidParam`] for mixed types; [`Error::Unsupported`] for f16 inputs.
+pub(crate) fn check_dtypes(op: &'static str, inputs: &[Option<&Tensor>]) -> Result<()> {
     let mut types = inputs.iter().flatten().map(|t| t.dtype());
     let Some(first) = types.next() else {
         return Ok(());

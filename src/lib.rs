@@ -46,6 +46,8 @@ pub use functional::{
     interpolate, leaky_relu, linear, matmul, max_pool2d, max_pool2d_with_indices, mul, permute,
     relu, relu_, resize, sigmoid, slice, softmax, sub, tanh, unary,
 };
+/// The `half` crate, whose `f16` is the element of [`Tensor::from_f16`].
+pub use half;
 pub use kernels::{
     Autotune, AutotuneCache, AutotuneStats, Conv2dAlgo, Conv2dOptions, GemmVariant, Lowerings,
     autotune_stats,

@@ -41,6 +41,7 @@ pub(crate) fn launch(
     let mut start = 0;
     while start < n {
         let len = chunk.min(n - start);
+        gpu.reserve(len)?;
         let binds = [
             Bind::at(layout[0].0, src, from.bytes(start), from.bytes(len)),
             Bind::at(layout[1].0, dst, to.bytes(start), to.bytes(len)),

@@ -426,6 +426,7 @@ impl Model {
 /// computed in place (a graph input, a view, a part whose offset the device cannot bind
 /// at, or one whose producer read the same buffer).
 fn concat_rest(parts: &[Option<&Tensor>], whole: &Tensor) -> Result<()> {
+    functional::check_dtypes("cat", parts)?;
     let mut offset = 0usize;
     for part in parts.iter().flatten() {
         if !part.is_view_of(whole, offset) {
