@@ -12,28 +12,21 @@ mod common;
 use half::f16;
 use wgcnn::{DType, Device, DeviceOptions, Error, Tensor};
 
-fn assert_same32(got: &[f32], want: &[f32], what: &str) {
+/// `got` and `want` the same, bit for bit (NaN payloads included).
+fn assert_bits<T: Copy>(got: &[T], want: &[T], bits: fn(T) -> u32, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            g.to_bits() == w.to_bits(),
-            "{what} [{i}]: {:#010x} for {:#010x}",
-            g.to_bits(),
-            w.to_bits()
-        );
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let (g, w) = (bits(g), bits(w));
+        assert!(g == w, "{what} [{i}]: {g:#010x} for {w:#010x}");
     }
 }
 
+fn assert_same32(got: &[f32], want: &[f32], what: &str) {
+    assert_bits(got, want, f32::to_bits, what);
+}
+
 fn assert_same16(got: &[f16], want: &[f16], what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            g.to_bits() == w.to_bits(),
-            "{what} [{i}]: {:#06x} for {:#06x}",
-            g.to_bits(),
-            w.to_bits()
-        );
-    }
+    assert_bits(got, want, |h| u32::from(h.to_bits()), what);
 }
 
 /// Every f16 bit pattern.
