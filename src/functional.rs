@@ -2,7 +2,7 @@
 //! op meets a backend: [`run`] checks a call ([`crate::op`]), allocates its outputs,
 //! and hands it to the CPU reference or to the GPU kernels.
 
-use crate::device::DeviceKind;
+use crate::device::{Device, DeviceKind, GpuHandle};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels::{self, Conv2dOptions};
@@ -33,15 +33,7 @@ fn run_with(
     inputs: &[Option<&Tensor>],
     conv: &Conv2dOptions,
 ) -> Result<(Tensor, Option<IndexTensor>)> {
-    let shapes: Vec<Option<&[usize]>> = inputs.iter().map(|t| t.map(Tensor::shape)).collect();
-    let call = op.check(&shapes)?;
-    check_dtypes(op.name(), inputs)?;
-    let Some(device) = inputs.iter().flatten().next().map(|t| t.device()) else {
-        return Err(Error::shape(op.name(), "no input tensor"));
-    };
-    if inputs.iter().flatten().any(|t| t.device() != device) {
-        return Err(Error::DeviceMismatch { op: op.name() });
-    }
+    let (call, device) = check_call(op, inputs)?;
     let name = op.name();
     let shape = call.output_shape();
     // the output's size against the device's limits, before anything is allocated
@@ -60,20 +52,52 @@ fn run_with(
         }
         DeviceKind::Gpu(gpu) => {
             let launch = || -> Result<(Tensor, Option<IndexTensor>)> {
-                if let Call::Matmul { dims: [m, 0, n] } = call {
-                    // an empty inner dimension: the product is all zeros
-                    return Ok((Tensor::zeros(device, &[m, n])?, None));
-                }
                 let out = Tensor::uninit(device, &shape)?;
                 let indices = call
                     .has_indices()
                     .then(|| IndexTensor::uninit_gpu(device, &shape))
                     .transpose()?;
-                kernels::launch(device, gpu, &call, inputs, (&out, indices.as_ref()), conv)?;
+                launch_gpu(device, gpu, &call, inputs, (&out, indices.as_ref()), conv)?;
                 Ok((out, indices))
             };
             launch().map_err(|e| e.in_op(name))
         }
+    }
+}
+
+/// A call checked: its shapes and parameters, its inputs' element types, and the one
+/// device they share.
+///
+/// # Errors
+/// PyTorch's shape and parameter errors; [`check_dtypes`]'s; [`Error::DeviceMismatch`].
+fn check_call<'a>(op: &Op, inputs: &[Option<&'a Tensor>]) -> Result<(Call, &'a Device)> {
+    let shapes: Vec<Option<&[usize]>> = inputs.iter().map(|t| t.map(Tensor::shape)).collect();
+    let call = op.check(&shapes)?;
+    check_dtypes(op.name(), inputs)?;
+    let Some(device) = inputs.iter().flatten().next().map(|t| t.device()) else {
+        return Err(Error::shape(op.name(), "no input tensor"));
+    };
+    if inputs.iter().flatten().any(|t| t.device() != device) {
+        return Err(Error::DeviceMismatch { op: op.name() });
+    }
+    Ok((call, device))
+}
+
+/// Records a checked call on a GPU into `out` (and `indices`): [`kernels::launch`],
+/// but for a matrix product over an empty inner dimension, whose output is all zeros.
+fn launch_gpu(
+    device: &Device,
+    gpu: &GpuHandle,
+    call: &Call,
+    inputs: &[Option<&Tensor>],
+    (out, indices): (&Tensor, Option<&IndexTensor>),
+    conv: &Conv2dOptions,
+) -> Result<()> {
+    match call {
+        Call::Matmul { dims: [_, 0, _] } if out.numel() > 0 => {
+            gpu.clear(out.gpu_buffer()?, 0, out.numel() as u64 * 4)
+        }
+        _ => kernels::launch(device, gpu, call, inputs, (out, indices), conv),
     }
 }
 
@@ -86,39 +110,19 @@ fn run_with(
 /// # Errors
 /// As [`run`].
 pub(crate) fn run_into(op: &Op, inputs: &[Option<&Tensor>], out: &Tensor) -> Result<bool> {
-    let shapes: Vec<Option<&[usize]>> = inputs.iter().map(|t| t.map(Tensor::shape)).collect();
-    let call = op.check(&shapes)?;
-    check_dtypes(op.name(), inputs)?;
-    let device = out.device();
+    let (call, device) = check_call(op, inputs)?;
     let DeviceKind::Gpu(gpu) = device.kind() else {
         return Ok(false);
     };
-    if call.output_shape() != out.shape()
+    if device != out.device()
+        || call.output_shape() != out.shape()
         || call.has_indices()
-        || inputs
-            .iter()
-            .flatten()
-            .any(|t| t.device() != device || t.shares_buffer(out))
+        || inputs.iter().flatten().any(|t| t.shares_buffer(out))
     {
         return Ok(false);
     }
-    let launch = || -> Result<()> {
-        if let Call::Matmul { dims: [_, 0, _] } = call
-            && out.numel() > 0
-        {
-            // an empty inner dimension: the product is all zeros
-            return gpu.clear(out.gpu_buffer()?, 0, out.numel() as u64 * 4);
-        }
-        kernels::launch(
-            device,
-            gpu,
-            &call,
-            inputs,
-            (out, None),
-            &Conv2dOptions::default(),
-        )
-    };
-    launch().map_err(|e| e.in_op(op.name()))?;
+    let conv = Conv2dOptions::default();
+    launch_gpu(device, gpu, &call, inputs, (out, None), &conv).map_err(|e| e.in_op(op.name()))?;
     Ok(true)
 }
 

@@ -251,9 +251,10 @@ impl Tensor {
 
     /// Copies the data back to the host, after every dispatch recorded before this call.
     ///
+    /// An f16 tensor's values come back widened to f32, exactly.
+    ///
     /// # Errors
     /// A device error raised by the recorded work, or [`Error::DeviceLost`].
-    /// An f16 tensor's values come back widened to f32, exactly.
     pub fn to_vec(&self) -> Result<Vec<f32>> {
         match (&self.storage, self.dtype) {
             (Storage::Cpu(v), _) => Ok(v.clone()),
@@ -350,30 +351,28 @@ impl Tensor {
         if dtype == self.dtype {
             return self.try_clone();
         }
-        let n = self.device.check_tensor("tensor", &self.shape)?;
-        let storage = match (&self.storage, self.device.kind()) {
-            (Storage::Cpu(v), _) => Storage::Cpu(host_vec(n, |out| match dtype {
-                DType::F16 => out.extend(v.iter().map(|&x| half::f16::from_f32(x).to_f32())),
-                DType::F32 => out.extend_from_slice(v),
-            })?),
-            (Storage::Gpu(Some(src)), DeviceKind::Gpu(g)) => {
-                let out = Tensor::uninit_as(&self.device, &self.shape, dtype)?;
+        let mut out = Tensor::uninit_as(&self.device, &self.shape, dtype)?;
+        match (&self.storage, &mut out.storage, self.device.kind()) {
+            (Storage::Cpu(src), Storage::Cpu(dst), _) => {
+                for (d, &s) in dst.iter_mut().zip(src) {
+                    *d = match dtype {
+                        DType::F16 => half::f16::from_f32(s).to_f32(),
+                        DType::F32 => s,
+                    };
+                }
+            }
+            (Storage::Gpu(Some(src)), Storage::Gpu(Some(dst)), DeviceKind::Gpu(g)) => {
+                let pair = (self.dtype, dtype);
                 crate::kernels::convert::launch(
                     g,
-                    (self.dtype, dtype),
-                    (src.buf(), out.gpu_buffer()?),
-                    n as u64,
+                    pair,
+                    (src.buf(), dst.buf()),
+                    self.numel() as u64,
                 )?;
-                return Ok(out);
             }
-            _ => Storage::Gpu(None),
-        };
-        Ok(Tensor {
-            shape: self.shape.clone(),
-            dtype,
-            device: self.device.clone(),
-            storage,
-        })
+            _ => {}
+        }
+        Ok(out)
     }
 
     /// A copy of this tensor on its own device (recorded like an op on a GPU).

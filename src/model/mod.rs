@@ -341,13 +341,10 @@ impl Model {
                         .iter()
                         .map(|a| a.map(get).transpose())
                         .collect::<Result<Vec<Option<&Tensor>>>>()?;
-                    let into = part.and_then(|p| {
-                        let whole = wholes.get(&p.of)?;
-                        Some((whole, whole.view(p.offset, &step.shape)?))
-                    });
-                    match (into, &step.kernel, whole) {
+                    let view = part.and_then(|p| wholes.get(&p.of)?.view(p.offset, &step.shape));
+                    match (view, &step.kernel, whole) {
                         // a part of a concatenation, computed straight into its place
-                        (Some((_, view)), Kernel::Op(op), _)
+                        (Some(view), Kernel::Op(op), _)
                             if functional::run_into(op, &args, &view)
                                 .map_err(|e| plan::in_node(e, node))? =>
                         {

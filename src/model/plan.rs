@@ -1940,14 +1940,15 @@ fn concat_parts(plan: &Plan, outputs: &[ValueId]) -> HashMap<ValueId, Part> {
             (l, first, last)
         };
         let peak = |l: &[i64], from: usize, to: usize| l[from..=to].iter().copied().max();
-        // the most parts that leave the peak of those steps no higher
-        let k = (0..=candidates.len())
-            .find(|&k| {
-                let (l, from, to) = with(k);
-                peak(&l, from, to) <= peak(&live, from, to)
-            })
-            .unwrap_or(candidates.len());
-        live = with(k).0;
+        // the most parts that leave the peak of those steps no higher (placing none
+        // always does)
+        let Some((k, placed)) = (0..=candidates.len()).find_map(|k| {
+            let (l, from, to) = with(k);
+            (peak(&l, from, to) <= peak(&live, from, to)).then_some((k, l))
+        }) else {
+            continue;
+        };
+        live = placed;
         for &(_, v, offset) in &candidates[k..] {
             parts.insert(
                 v,
