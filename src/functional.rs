@@ -2,7 +2,7 @@
 //! op meets a backend: [`run`] checks a call ([`crate::op`]), allocates its outputs,
 //! and hands it to the CPU reference or to the GPU kernels.
 
-use crate::device::{Device, DeviceKind, GpuHandle};
+use crate::device::{Device, DeviceKind};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels::{self, Conv2dOptions};
@@ -57,7 +57,7 @@ fn run_with(
                     .has_indices()
                     .then(|| IndexTensor::uninit_gpu(device, &shape))
                     .transpose()?;
-                launch_gpu(device, gpu, &call, inputs, (&out, indices.as_ref()), conv)?;
+                kernels::launch(device, gpu, &call, inputs, (&out, indices.as_ref()), conv)?;
                 Ok((out, indices))
             };
             launch().map_err(|e| e.in_op(name))
@@ -83,24 +83,6 @@ fn check_call<'a>(op: &Op, inputs: &[Option<&'a Tensor>]) -> Result<(Call, &'a D
     Ok((call, device))
 }
 
-/// Records a checked call on a GPU into `out` (and `indices`): [`kernels::launch`],
-/// but for a matrix product over an empty inner dimension, whose output is all zeros.
-fn launch_gpu(
-    device: &Device,
-    gpu: &GpuHandle,
-    call: &Call,
-    inputs: &[Option<&Tensor>],
-    (out, indices): (&Tensor, Option<&IndexTensor>),
-    conv: &Conv2dOptions,
-) -> Result<()> {
-    match call {
-        Call::Matmul { dims: [_, 0, _] } if out.numel() > 0 => {
-            gpu.clear(out.gpu_buffer()?, 0, out.numel() as u64 * 4)
-        }
-        _ => kernels::launch(device, gpu, call, inputs, (out, indices), conv),
-    }
-}
-
 /// Runs `op` on `inputs` on a GPU device, writing its output into `out` (a tensor of
 /// the call's output shape, typically a view into a larger buffer) instead of a new
 /// tensor: `Ok(true)` when it did, `Ok(false)` (nothing recorded) where it cannot: an
@@ -122,7 +104,8 @@ pub(crate) fn run_into(op: &Op, inputs: &[Option<&Tensor>], out: &Tensor) -> Res
         return Ok(false);
     }
     let conv = Conv2dOptions::default();
-    launch_gpu(device, gpu, &call, inputs, (out, None), &conv).map_err(|e| e.in_op(op.name()))?;
+    kernels::launch(device, gpu, &call, inputs, (out, None), &conv)
+        .map_err(|e| e.in_op(op.name()))?;
     Ok(true)
 }
 

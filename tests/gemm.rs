@@ -21,7 +21,7 @@ fn check_matmul(dev: &Device, (m, k, n): (usize, usize, usize), seeds: [u64; 2],
 }
 
 fn matmul_matches_the_host_at_awkward_sizes(dev: &Device) {
-    // 1, primes, one past the 64-wide tile and the 16-deep K step.
+    // 1, primes, one past the 64-wide tile and the 16-deep K step, and no K at all.
     let sizes = [
         (1, 1, 1),
         (1, 7, 1),
@@ -32,6 +32,8 @@ fn matmul_matches_the_host_at_awkward_sizes(dev: &Device) {
         (63, 129, 67),
         (1, 300, 2),
         (130, 1, 70),
+        // an empty inner dimension: all zeros
+        (3, 0, 4),
     ];
     for (i, &(m, k, n)) in sizes.iter().enumerate() {
         let seeds = [10 + i as u64, 20 + i as u64];

@@ -234,6 +234,8 @@ pub(crate) fn launch(
             let (x, w) = (input(0)?.gpu_buffer()?, input(1)?.gpu_buffer()?);
             gemm::linear(gpu, (x, w, bias, y), *dims)
         }
+        // an empty inner dimension: the product is all zeros
+        Call::Matmul { dims: [_, 0, _] } => gpu.clear(y, 0, out.numel() as u64 * 4),
         Call::Matmul { dims } => {
             let (a, b) = (input(0)?.gpu_buffer()?, input(1)?.gpu_buffer()?);
             gemm::matmul(gpu, (a, b, y), *dims)
