@@ -20,10 +20,10 @@
 // @binding(6) dst4   dst as vec4 (conv2d_depthwise_q)          read_write
 // @binding(20) residual array<f32>  read over dst's window (RESIDUAL)
 
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+//#data 0 src read
+//#data 1 weight read
+//#data 2 bias read
+//#data 3 dst read_write
 @group(0) @binding(4) var<uniform> params: DirectParams;
 
 // conv2d_dot: conv2d_direct for a kernel that covers its whole input (no padding, one
@@ -32,7 +32,7 @@
 // filter, both contiguous, read as vec4s, summed in runs of h * w / 4 vec4s (about one
 // input channel) and then in total.
 // @binding(5) src4, @binding(7) weight4: src and weight as vec4
-@group(0) @binding(7) var<storage, read> weight4: array<vec4<f32>>;
+//#data 7 weight4 read vec4
 
 @compute @workgroup_size(64)
 fn conv2d_dot(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -53,11 +53,11 @@ fn conv2d_dot(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         let end = min(k + per, taps4);
         var part = vec4<f32>(0.0);
         for (; k < end; k++) {
-            part = fma(weight4[w0 + k], src4[x0 + k], part);
+            part = fma(load_weight4(w0 + k), load_src4(x0 + k), part);
         }
         acc += (part.x + part.y) + (part.z + part.w);
     }
-    dst[p.out_shift + idx] = epilogue(acc, bias[co], p.out_shift + idx, p.flags);
+    store_dst(p.out_shift + idx, epilogue(acc, load_bias(co), p.out_shift + idx, p.flags));
 }
 
 @compute @workgroup_size(256)
@@ -88,12 +88,12 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
                 if iw < 0 {
                     continue;
                 }
-                part = fma(weight[wbase + ky * p.kw + kx], src[plane + u32(ih) * p.w + u32(iw)], part);
+                part = fma(load_weight(wbase + ky * p.kw + kx), load_src(plane + u32(ih) * p.w + u32(iw)), part);
             }
         }
         acc += part;
     }
-    dst[p.out_shift + idx] = epilogue(acc, bias[co], p.out_shift + idx, p.flags);
+    store_dst(p.out_shift + idx, epilogue(acc, load_bias(co), p.out_shift + idx, p.flags));
 }
 
 @compute @workgroup_size(64)
@@ -150,11 +150,11 @@ fn conv2d_implicit(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgr
                 let ix = source_coord(ix0 + i32(kx * p.dil_w), i32(p.w), p.mode);
                 let inside = iy >= 0 && ix >= 0;
                 let idx = select(plane, plane + u32(iy) * p.w + u32(ix), inside);
-                let xv = vec4<f32>(select(0.0, src[idx], inside));
-                part0 = fma(vec4<f32>(weight[r0 + t], weight[r1 + t], weight[r2 + t], weight[r3 + t]), xv, part0);
-                part1 = fma(vec4<f32>(weight[r4 + t], weight[r5 + t], weight[r6 + t], weight[r7 + t]), xv, part1);
-                part2 = fma(vec4<f32>(weight[r8 + t], weight[r9 + t], weight[r10 + t], weight[r11 + t]), xv, part2);
-                part3 = fma(vec4<f32>(weight[r12 + t], weight[r13 + t], weight[r14 + t], weight[r15 + t]), xv, part3);
+                let xv = vec4<f32>(select(0.0, load_src(idx), inside));
+                part0 = fma(vec4<f32>(load_weight(r0 + t), load_weight(r1 + t), load_weight(r2 + t), load_weight(r3 + t)), xv, part0);
+                part1 = fma(vec4<f32>(load_weight(r4 + t), load_weight(r5 + t), load_weight(r6 + t), load_weight(r7 + t)), xv, part1);
+                part2 = fma(vec4<f32>(load_weight(r8 + t), load_weight(r9 + t), load_weight(r10 + t), load_weight(r11 + t)), xv, part2);
+                part3 = fma(vec4<f32>(load_weight(r12 + t), load_weight(r13 + t), load_weight(r14 + t), load_weight(r15 + t)), xv, part3);
                 t++;
             }
         }
@@ -175,7 +175,7 @@ fn conv2d_implicit(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgr
         }
         let channel = g * p.mg + co;
         let at = out_base + channel * ohw;
-        dst[at] = epilogue(accs[i / 4u][i % 4u], bias[channel], at, p.flags);
+        store_dst(at, epilogue(accs[i / 4u][i % 4u], load_bias(channel), at, p.flags));
     }
 }
 
@@ -209,17 +209,17 @@ fn conv2d_depthwise4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
         for (var t = 0u; t < KW + 3u; t++) {
             let ix = source_coord(ix0 + i32(t), i32(p.w), p.mode);
             let inside = iy >= 0 && ix >= 0;
-            row[t] = select(0.0, src[select(plane, plane + u32(iy) * p.w + u32(ix), inside)], inside);
+            row[t] = select(0.0, load_src(select(plane, plane + u32(iy) * p.w + u32(ix), inside)), inside);
         }
         for (var kx = 0u; kx < KW; kx++) {
-            let wv = weight[wbase + ky * KW + kx];
+            let wv = load_weight(wbase + ky * KW + kx);
             acc = fma(vec4<f32>(wv), vec4<f32>(row[kx], row[kx + 1u], row[kx + 2u], row[kx + 3u]), acc);
         }
     }
     let out = p.out_shift + ((image * p.c_out + co) * p.oh + oy) * p.ow + ox0;
     for (var e = 0u; e < 4u; e++) {
         if ox0 + e < p.ow {
-            dst[out + e] = epilogue(acc[e], bias[co], out + e, p.flags);
+            store_dst(out + e, epilogue(acc[e], load_bias(co), out + e, p.flags));
         }
     }
 }
@@ -237,8 +237,8 @@ override PL: u32 = 1u;
 override SW: u32 = 1u;
 override DW: u32 = 1u;
 
-@group(0) @binding(5) var<storage, read> src4: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> dst4: array<vec4<f32>>;
+//#data 5 src4 read vec4
+//#data 6 dst4 read_write vec4
 
 struct Quads {
     l: vec4<f32>,
@@ -273,7 +273,7 @@ fn store_row4(plane: u32, oy: u32, ox: u32, co: u32, acc: vec4<f32>) {
         return;
     }
     let at = p.out_shift + (plane * p.oh + oy) * p.ow + ox;
-    dst4[at / 4u] = epilogue4(acc, bias[co], at, p.flags);
+    store_dst4(at / 4u, epilogue4(acc, load_bias(co), at, p.flags));
 }
 
 @compute @workgroup_size(64)
@@ -304,7 +304,7 @@ fn conv2d_depthwise_q(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
     for (var ky = 0u; ky < p.kh; ky++) {
         let r3 = quads(plane4, y0 + i32(ky) + 3, q);
         for (var kx = 0u; kx < KW; kx++) {
-            let wv = vec4<f32>(weight[wbase + ky * KW + kx]);
+            let wv = vec4<f32>(load_weight(wbase + ky * KW + kx));
             let c = 4u + kx - PL;
             a0 = fma(wv, pick4(r0, c), a0);
             a1 = fma(wv, pick4(r1, c), a1);

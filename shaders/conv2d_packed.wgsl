@@ -38,7 +38,7 @@ const BLOCK: u32 = 16384u;
 // The padding mode, fixed per pipeline so that the zero-padding path has no switch.
 override MODE: u32 = 0u;
 
-@group(0) @binding(5) var<storage, read> weight: array<f32>;
+//#data 5 weight read
 @group(0) @binding(6) var<storage, read_write> packed: array<f32>;
 @group(0) @binding(7) var<uniform> pack: PackParams;
 
@@ -57,18 +57,18 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     let ci = (b % p.chunks) * p.cc + t / p.khw;
     var v = 0.0;
     if row < p.mg && t < p.cc * p.khw && ci < p.cg {
-        v = weight[((g * p.mg + row) * p.cg + ci) * p.khw + t % p.khw];
+        v = load_weight(((g * p.mg + row) * p.cg + ci) * p.khw + t % p.khw);
     }
     packed[b * BLOCK + within] = v;
 }
 
-@group(0) @binding(0) var<storage, read> src: array<f32>;
+//#data 0 src read
 @group(0) @binding(1) var<uniform> block: array<vec4<f32>, 4096>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+//#data 2 bias read
+//#data 3 dst read_write
 @group(0) @binding(4) var<uniform> params: PackedParams;
-@group(0) @binding(8) var<storage, read> src4: array<vec4<f32>>;
-@group(0) @binding(9) var<storage, read_write> dst4: array<vec4<f32>>;
+//#data 8 src4 read vec4
+//#data 9 dst4 read_write vec4
 
 // The input value at padded coordinate (y, x) of the plane starting at `plane`.
 fn tap(plane: u32, y: i32, x: i32) -> f32 {
@@ -80,7 +80,7 @@ fn tap(plane: u32, y: i32, x: i32) -> f32 {
         ix = source_coord(x, i32(p.w), MODE);
     }
     let inside = iy >= 0 && ix >= 0;
-    return select(0.0, src[select(plane, plane + u32(iy) * p.w + u32(ix), inside)], inside);
+    return select(0.0, load_src(select(plane, plane + u32(iy) * p.w + u32(ix), inside)), inside);
 }
 
 // Adds `v` to output channel `co` (of the group) at `o`, the chunk's way.
@@ -92,12 +92,12 @@ fn store(o: u32, co: u32, v_in: f32) {
     let index = o + co * p.oh * p.ow;
     var v = v_in;
     if (p.flags & FLAG_FIRST_CHUNK) == 0u {
-        v += dst[index];
+        v += load_dst(index);
     }
     if (p.flags & FLAG_LAST_CHUNK) != 0u {
-        v = epilogue(v, bias[p.group * p.mg + co], index, p.flags);
+        v = epilogue(v, load_bias(p.group * p.mg + co), index, p.flags);
     }
-    dst[index] = v;
+    store_dst(index, v);
 }
 
 // The 4 channels from `co` of a vec4 of sums.
@@ -166,8 +166,8 @@ fn conv2d_packed_1x1_{R}(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
 //#end
     var t = 0u;
     for (var ci = 0u; ci < p.cc; ci++) {
-        let v0 = src4[base + ci * (hw / 4u)];
-        let v1 = src4[base + ci * (hw / 4u) + 1u];
+        let v0 = load_src4(base + ci * (hw / 4u));
+        let v1 = load_src4(base + ci * (hw / 4u) + 1u);
 //#for j in 0..{W}
         let w{j} = block[t + {j}u];
 //#end
@@ -199,8 +199,8 @@ fn store_run(o: u32, co: u32, a: vec4<f32>, b: vec4<f32>) {
         return;
     }
     let at = o + c * (p.oh * p.ow / 4u);
-    dst4[at] = finish4(at, c, a);
-    dst4[at + 1u] = finish4(at + 1u, c, b);
+    store_dst4(at, finish4(at, c, a));
+    store_dst4(at + 1u, finish4(at + 1u, c, b));
 }
 
 // The chunk's way for a vec4 of channel c (of the group) bound for dst4[at]: add what
@@ -209,10 +209,10 @@ fn finish4(at: u32, c: u32, v_in: vec4<f32>) -> vec4<f32> {
     let p = params;
     var v = v_in;
     if (p.flags & FLAG_FIRST_CHUNK) == 0u {
-        v += dst4[at];
+        v += load_dst4(at);
     }
     if (p.flags & FLAG_LAST_CHUNK) != 0u {
-        v = epilogue4(v, bias[p.group * p.mg + c], at * 4u, p.flags);
+        v = epilogue4(v, load_bias(p.group * p.mg + c), at * 4u, p.flags);
     }
     return v;
 }
@@ -324,7 +324,7 @@ fn store_q(o: vec3<u32>, row: u32, co: u32, v: vec4<f32>) {
         return;
     }
     let at = (p.out_shift + ((o.x * p.c_out + p.group * p.mg + c) * p.oh + o.y + row) * p.ow + o.z) / 4u;
-    dst4[at] = finish4(at, c, v);
+    store_dst4(at, finish4(at, c, v));
 }
 
 //#for R,W in 16,4 32,8

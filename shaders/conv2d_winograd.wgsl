@@ -57,21 +57,21 @@ const BLOCK: u32 = 16384u;
 // The padding mode, fixed per pipeline (0 zeros, 1 reflect, 2 replicate, 3 circular).
 override MODE: u32 = 0u;
 
-@group(0) @binding(0) var<storage, read> weight: array<f32>;
+//#data 0 weight read
 @group(0) @binding(1) var<storage, read_write> u: array<f32>;
 @group(0) @binding(2) var<uniform> params: WinoParams;
-@group(0) @binding(3) var<storage, read> src: array<f32>;
+//#data 3 src read
 @group(0) @binding(4) var<storage, read_write> v_out: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> v_in: array<vec4<f32>>;
 @group(0) @binding(6) var<uniform> block: array<vec4<f32>, 4096>;
 @group(0) @binding(7) var<storage, read_write> m_out: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read> m_in: array<vec4<f32>>;
-@group(0) @binding(9) var<storage, read> bias: array<f32>;
-@group(0) @binding(10) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(11) var<storage, read> src4: array<vec4<f32>>;
-@group(0) @binding(12) var<storage, read_write> dst4: array<vec4<f32>>;
-@group(0) @binding(13) var<storage, read> src2: array<vec2<f32>>;
-@group(0) @binding(14) var<storage, read_write> dst2: array<vec2<f32>>;
+//#data 9 bias read
+//#data 10 dst read_write
+//#data 11 src4 read vec4
+//#data 12 dst4 read_write vec4
+//#data 13 src2 read vec2
+//#data 14 dst2 read_write vec2
 @group(0) @binding(15) var<storage, read_write> fix: array<atomic<u32>>;
 @group(0) @binding(16) var<storage, read_write> fix_list: array<u32>;
 @group(0) @binding(17) var<storage, read_write> fix_groups: array<u32>;
@@ -100,9 +100,9 @@ fn winograd_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     let co = e / p.c_in;
     let ci = e % p.c_in;
     let k = e * 9u;
-    let r0 = vec3<f32>(weight[k], weight[k + 1u], weight[k + 2u]);
-    let r1 = vec3<f32>(weight[k + 3u], weight[k + 4u], weight[k + 5u]);
-    let r2 = vec3<f32>(weight[k + 6u], weight[k + 7u], weight[k + 8u]);
+    let r0 = vec3<f32>(load_weight(k), load_weight(k + 1u), load_weight(k + 2u));
+    let r1 = vec3<f32>(load_weight(k + 3u), load_weight(k + 4u), load_weight(k + 5u));
+    let r2 = vec3<f32>(load_weight(k + 6u), load_weight(k + 7u), load_weight(k + 8u));
     // G g: rows of the 4x3 product, then G applied to each row
     let rows = array<vec4<f32>, 4>(
         g_of(r0),
@@ -130,7 +130,7 @@ fn at(plane: u32, y: i32, x: i32) -> f32 {
         ix = source_coord(x, i32(p.w), MODE);
     }
     let inside = iy >= 0 && ix >= 0 && iy < i32(p.h) && ix < i32(p.w);
-    return select(0.0, src[select(plane, plane + u32(iy) * p.w + u32(ix), inside)], inside);
+    return select(0.0, load_src(select(plane, plane + u32(iy) * p.w + u32(ix), inside)), inside);
 }
 
 // B^T applied along a row of 4 tiles: the 4 transformed columns, each a vec4 over the
@@ -293,7 +293,7 @@ fn winograd_input4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
 // or before the tiles' first one), 24 loads instead of 40. Uses PL as winograd_input4.
 fn pair(row2: u32, k: i32, inside_row: bool) -> vec2<f32> {
     let inside = inside_row && k >= 0 && k < i32(params.w / 2u);
-    return select(vec2<f32>(0.0), src2[select(0u, row2 + u32(k), inside)], inside);
+    return select(vec2<f32>(0.0), load_src2(select(0u, row2 + u32(k), inside)), inside);
 }
 
 fn input_row2(plane2: u32, y: i32, txb: u32) -> Row {
@@ -408,17 +408,17 @@ fn output_row(at4: u32, plane4: u32, i: u32) -> Pair {
 
 fn put(at: u32, x: u32, v: f32) {
     if x < params.ow {
-        dst[at + x] = epilogue(v, 0.0, at + x, after_bias());
+        store_dst(at + x, epilogue(v, 0.0, at + x, after_bias()));
     }
 }
 
 fn put2(at: u32, x: u32, v: vec2<f32>) {
     if x < params.ow {
         let i = at + x;
-        dst2[i / 2u] = vec2<f32>(
+        store_dst2(i / 2u, vec2<f32>(
             epilogue(v.x, 0.0, i, after_bias()),
             epilogue(v.y, 0.0, i + 1u, after_bias()),
-        );
+        ));
     }
 }
 
@@ -434,9 +434,9 @@ fn store_row(row: u32, oy: u32, x: u32, r: Pair, b: f32) {
         // rows of whole vec4s: the 8 columns as 2 vec4 (the second may lie past the row)
         let lo = vec4<f32>(a.x, c.x, a.y, c.y);
         let hi = vec4<f32>(a.z, c.z, a.w, c.w);
-        dst4[(row + x) / 4u] = epilogue4(lo, 0.0, row + x, after_bias());
+        store_dst4((row + x) / 4u, epilogue4(lo, 0.0, row + x, after_bias()));
         if x + 4u < p.ow {
-            dst4[(row + x) / 4u + 1u] = epilogue4(hi, 0.0, row + x + 4u, after_bias());
+            store_dst4((row + x) / 4u + 1u, epilogue4(hi, 0.0, row + x + 4u, after_bias()));
         }
         return;
     }
@@ -472,7 +472,7 @@ fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     let z3 = output_row(t.at4, plane4, 3u);
     var b = 0.0;
     if (p.flags & FLAG_BIAS) != 0u {
-        b = bias[t.c];
+        b = load_bias(t.c);
     }
     let oy = 2u * (p.ty0 + t.ty);
     let x = 8u * t.txb;
@@ -523,7 +523,7 @@ fn winograd_fix(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
         let ox = 8u * t.txb + j % 8u;
         if oy < p.oh && ox < p.ow {
             let at = p.out_shift + ((t.n * p.c_out + t.c) * p.oh + oy) * p.ow + ox;
-            dst[at] = epilogue(direct_sum(t.n, t.c, oy, ox), bias[t.c], at, p.flags);
+            store_dst(at, epilogue(direct_sum(t.n, t.c, oy, ox), load_bias(t.c), at, p.flags));
         }
     }
 }
@@ -542,7 +542,7 @@ fn direct_sum(n: u32, co: u32, oy: u32, ox: u32) -> f32 {
         var s = 0.0;
         for (var ky = 0u; ky < 3u; ky++) {
             for (var kx = 0u; kx < 3u; kx++) {
-                s = fma(at(plane, y + i32(ky), x + i32(kx)), weight[k + ky * 3u + kx], s);
+                s = fma(at(plane, y + i32(ky), x + i32(kx)), load_weight(k + ky * 3u + kx), s);
             }
         }
         acc += s;

@@ -22,10 +22,10 @@
 // @binding(5) wpack  array<vec4<f32>>      read        packed weights (conv_transpose2d)
 // @binding(6) wpack_out array<vec4<f32>>   read_write  packed weights (pack_weights)
 
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+//#data 0 src read
+//#data 1 weight read
+//#data 2 bias read
+//#data 3 dst read_write
 @group(0) @binding(4) var<uniform> params: ConvTransposeParams;
 @group(0) @binding(5) var<storage, read> wpack: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> wpack_out: array<vec4<f32>>;
@@ -50,7 +50,7 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     for (var j = 0u; j < 4u; j++) {
         let m = b * 4u + j;
         if m < p.mg {
-            v[j] = weight[(ci * p.mg + m) * khw + t];
+            v[j] = load_weight((ci * p.mg + m) * khw + t);
         }
     }
     wpack_out[idx] = v;
@@ -70,9 +70,9 @@ fn store(image: u32, g: u32, b: u32, pix: u32, acc: vec4<f32>) {
         let co = g * p.mg + m;
         var v = acc[j];
         if (p.flags & FLAG_BIAS) != 0u {
-            v += bias[co];
+            v += load_bias(co);
         }
-        dst[p.out_shift + (image * p.c_out + co) * ohw + pix] = v;
+        store_dst(p.out_shift + (image * p.c_out + co) * ohw + pix, v);
     }
 }
 
@@ -139,7 +139,7 @@ fn conv_transpose2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
                 if ix * p.stride_w != sx || ix >= p.w {
                     continue;
                 }
-                let xv = vec4<f32>(src[plane + iy * p.w + ix]);
+                let xv = vec4<f32>(load_src(plane + iy * p.w + ix));
                 let wi = (wrow + ky * p.kw + kx) * p.blocks + b0;
                 part0 = fma(wpack[wi], xv, part0);
                 if NB > 1u {

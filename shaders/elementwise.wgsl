@@ -20,19 +20,19 @@
 // @binding(11) weight array<f32>        read [c] (mean's buffer when absent)
 // @binding(12) bias   array<f32>        read [c] (mean's buffer when absent)
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(3) var<storage, read> x4: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> y4: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> dst4: array<vec4<f32>>;
+//#data 0 x read
+//#data 1 y read
+//#data 2 dst read_write
+//#data 3 x4 read vec4
+//#data 4 y4 read vec4
+//#data 5 dst4 read_write vec4
 @group(0) @binding(6) var<uniform> uparams: UnaryParams;
 @group(0) @binding(7) var<uniform> bparams: BinaryParams;
 @group(0) @binding(8) var<uniform> nparams: BatchNormParams;
-@group(0) @binding(9) var<storage, read> mean: array<f32>;
-@group(0) @binding(10) var<storage, read> var_: array<f32>;
-@group(0) @binding(11) var<storage, read> weight: array<f32>;
-@group(0) @binding(12) var<storage, read> bias: array<f32>;
+//#data 9 mean read
+//#data 10 var_ read
+//#data 11 weight read
+//#data 12 bias read
 
 const WG: u32 = 256u;
 
@@ -88,7 +88,7 @@ fn unary_op(v: f32) -> f32 {
 fn unary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_id(gid, nwg);
     if i < uparams.len {
-        dst[i] = unary_op(x[i]);
+        store_dst(i, unary_op(load_x(i)));
     }
 }
 
@@ -96,8 +96,8 @@ fn unary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 fn unary4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_id(gid, nwg);
     if i < uparams.len {
-        let v = x4[i];
-        dst4[i] = vec4<f32>(unary_op(v.x), unary_op(v.y), unary_op(v.z), unary_op(v.w));
+        let v = load_x4(i);
+        store_dst4(i, vec4<f32>(unary_op(v.x), unary_op(v.y), unary_op(v.z), unary_op(v.w)));
     }
 }
 
@@ -149,7 +149,7 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
         return;
     }
     let at = broadcast_source(p.start + i);
-    dst[p.out_shift + i] = binary_op(x[at.x], y[at.y]);
+    store_dst(p.out_shift + i, binary_op(load_x(at.x), load_y(at.y)));
 }
 
 // Broadcast operands whose innermost dim (a multiple of 4) each walks with stride 1
@@ -162,15 +162,15 @@ fn binary4b(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
         return;
     }
     let at = broadcast_source(p.start + 4u * i);
-    var a = vec4<f32>(x[at.x]);
+    var a = vec4<f32>(load_x(at.x));
     if p.a_stride5 == 1u {
-        a = x4[at.x / 4u];
+        a = load_x4(at.x / 4u);
     }
-    var b = vec4<f32>(y[at.y]);
+    var b = vec4<f32>(load_y(at.y));
     if p.b_stride5 == 1u {
-        b = y4[at.y / 4u];
+        b = load_y4(at.y / 4u);
     }
-    dst4[(p.out_shift / 4u) + i] = binary_op4(a, b);
+    store_dst4((p.out_shift / 4u) + i, binary_op4(a, b));
 }
 
 // Same-shape operands, 4 elements per invocation.
@@ -178,7 +178,7 @@ fn binary4b(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 fn binary4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_id(gid, nwg);
     if i < bparams.len {
-        dst4[i] = binary_op4(x4[i], y4[i]);
+        store_dst4(i, binary_op4(load_x4(i), load_y4(i)));
     }
 }
 
@@ -186,13 +186,13 @@ fn binary4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 // beta = bias - mean * alpha, y = x * alpha + beta.
 fn affine(ch: u32) -> vec2<f32> {
     let p = nparams;
-    var alpha = 1.0 / sqrt(var_[ch] + p.eps);
+    var alpha = 1.0 / sqrt(load_var_(ch) + p.eps);
     if (p.flags & FLAG_WEIGHT) != 0u {
-        alpha = alpha * weight[ch];
+        alpha = alpha * load_weight(ch);
     }
-    var beta = -mean[ch] * alpha;
+    var beta = -load_mean(ch) * alpha;
     if (p.flags & FLAG_BIAS) != 0u {
-        beta = bias[ch] + beta;
+        beta = load_bias(ch) + beta;
     }
     return vec2<f32>(alpha, beta);
 }
@@ -205,7 +205,7 @@ fn batch_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         return;
     }
     let t = affine(((p.start + i) / p.inner) % p.c);
-    dst[i] = x[i] * t.x + t.y;
+    store_dst(i, load_x(i) * t.x + t.y);
 }
 
 // batch_norm with inner % 4 == 0: 4 elements of one channel per invocation.
@@ -217,5 +217,5 @@ fn batch_norm4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
         return;
     }
     let t = affine(((p.start + 4u * i) / p.inner) % p.c);
-    dst4[i] = x4[i] * t.x + t.y;
+    store_dst4(i, load_x4(i) * t.x + t.y);
 }

@@ -29,10 +29,10 @@
 // @binding(20) residual array<f32> read      over c's window (RESIDUAL)
 // grid: (ceil(n / 64), ceil(m / 64), groups)
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+//#data 0 a read
+//#data 1 b read
+//#data 2 bias read
+//#data 3 c read_write
 @group(0) @binding(4) var<uniform> params: GemmParams;
 
 const TILE: u32 = 64u;
@@ -69,13 +69,13 @@ fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
             let ka = k0 + a_k;
             var av = 0.0;
             if m < p.m && ka < p.k {
-                av = a[a_base + m * p.a_rs + ka];
+                av = load_a(a_base + m * p.a_rs + ka);
             }
             a_tile[a_k * TILE + a_m + 16u * r] = av;
             let kb = k0 + b_k + 4u * r;
             var bv = 0.0;
             if b_col_ok && kb < p.k {
-                bv = b[b_base + kb * p.b_rs];
+                bv = load_b(b_base + kb * p.b_rs);
             }
             b_tile[(b_k + 4u * r) * TILE + b_n] = bv;
         }
@@ -102,7 +102,7 @@ fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
         }
         var bias_v = 0.0;
         if (p.flags & FLAG_BIAS) != 0u {
-            bias_v = bias[p.bias_off + g * p.bias_gs + m];
+            bias_v = load_bias(p.bias_off + g * p.bias_gs + m);
         }
         let row_base = p.c_off + g * p.c_gs + m * p.c_ms;
         for (var j = 0u; j < 4u; j++) {
@@ -111,7 +111,7 @@ fn gemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
                 continue;
             }
             let at = row_base + (col / p.c_hw) * p.c_ns + col % p.c_hw;
-            c[at] = epilogue(acc[i][j], bias_v, at, p.flags);
+            store_c(at, epilogue(acc[i][j], bias_v, at, p.flags));
         }
     }
 }
@@ -162,11 +162,11 @@ fn reg_block(lane: u32, wid: vec3<u32>, lanes: u32) {
         var part3 = vec4<f32>(0.0);
         for (var k = k0; k < min(k0 + 16u, p.k); k++) {
             let kb = k * p.b_rs;
-            let bv = vec4<f32>(b[b_col[0] + kb], b[b_col[1] + kb], b[b_col[2] + kb], b[b_col[3] + kb]);
-            part0 = fma(vec4<f32>(a[a0 + k]), bv, part0);
-            part1 = fma(vec4<f32>(a[a1 + k]), bv, part1);
-            part2 = fma(vec4<f32>(a[a2 + k]), bv, part2);
-            part3 = fma(vec4<f32>(a[a3 + k]), bv, part3);
+            let bv = vec4<f32>(load_b(b_col[0] + kb), load_b(b_col[1] + kb), load_b(b_col[2] + kb), load_b(b_col[3] + kb));
+            part0 = fma(vec4<f32>(load_a(a0 + k)), bv, part0);
+            part1 = fma(vec4<f32>(load_a(a1 + k)), bv, part1);
+            part2 = fma(vec4<f32>(load_a(a2 + k)), bv, part2);
+            part3 = fma(vec4<f32>(load_a(a3 + k)), bv, part3);
         }
         acc0 += part0;
         acc1 += part1;
@@ -187,8 +187,8 @@ fn reg_block(lane: u32, wid: vec3<u32>, lanes: u32) {
 // @binding(11) a4  a again, as vec4     read
 // @binding(12) b4  b again, as vec4     read
 // grid: (ceil(n / (4 * lanes)), ceil(m / 4), groups)
-@group(0) @binding(11) var<storage, read> a4: array<vec4<f32>>;
-@group(0) @binding(12) var<storage, read> b4: array<vec4<f32>>;
+//#data 11 a4 read vec4
+//#data 12 b4 read vec4
 
 fn quad_block(lane: u32, wid: vec3<u32>, lanes: u32) {
     let p = params;
@@ -215,10 +215,10 @@ fn quad_block(lane: u32, wid: vec3<u32>, lanes: u32) {
         var part3 = vec4<f32>(0.0);
         for (var q = q0; q < min(q0 + 4u, quads); q++) {
             let bq = b_quad(b0, b_rs, q);
-            part0 = fma4(part0, a4[rows.x + q], bq);
-            part1 = fma4(part1, a4[rows.y + q], bq);
-            part2 = fma4(part2, a4[rows.z + q], bq);
-            part3 = fma4(part3, a4[rows.w + q], bq);
+            part0 = fma4(part0, load_a4(rows.x + q), bq);
+            part1 = fma4(part1, load_a4(rows.y + q), bq);
+            part2 = fma4(part2, load_a4(rows.z + q), bq);
+            part3 = fma4(part3, load_a4(rows.w + q), bq);
         }
         acc0 += part0;
         acc1 += part1;

@@ -16,10 +16,10 @@
 // @binding(20) residual array<f32>  read        over c's window (RESIDUAL)
 // grid: (ceil(n / 32), ceil(m / R), groups)
 
-@group(0) @binding(11) var<storage, read> a4: array<vec4<f32>>;
-@group(0) @binding(12) var<storage, read> b4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+//#data 11 a4 read vec4
+//#data 12 b4 read vec4
+//#data 2 bias read
+//#data 3 c read_write
 @group(0) @binding(4) var<uniform> params: GemmParams;
 
 //#for R,H in 8,1 16,2 24,3 32,4
@@ -54,7 +54,7 @@ fn gemm_sg_{R}(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id
         for (var q = q0; q < min(q0 + 4u, quads); q++) {
             let bq = b_quad(b0, b_rs, q);
 //#for h in 0..{H}
-            let av{h} = a4[a_row{h} + q];
+            let av{h} = load_a4(a_row{h} + q);
 //#for l in 0..8
             s{h}{l} = fma4(s{h}{l}, subgroupBroadcast(av{h}, {l}u), bq);
 //#end

@@ -13,8 +13,8 @@
 // @binding(1) cols   array<f32>     read_write  [groups][k][ncols]
 // @binding(2) params Im2colParams   uniform (declared in src/kernels/conv2d/mod.rs)
 
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> cols: array<f32>;
+//#data 0 src read
+//#data 1 cols read_write
 @group(0) @binding(2) var<uniform> params: Im2colParams;
 
 @compute @workgroup_size(64)
@@ -49,8 +49,8 @@ fn im2col(
         let iw = source_coord(i32(ow * p.stride_w) + dx, i32(p.w), p.mode);
         var v = 0.0;
         if ih >= 0 && iw >= 0 {
-            v = src[p.in_shift + (image * p.c * p.h + plane + u32(ih)) * p.w + u32(iw)];
+            v = load_src(p.in_shift + (image * p.c * p.h + plane + u32(ih)) * p.w + u32(iw));
         }
-        cols[out_row + j] = v;
+        store_cols(out_row + j, v);
     }
 }

@@ -18,8 +18,8 @@
 // @binding(4) src4    src as vec4 (the *4v and *4r entries)              read
 // @binding(5) dst4    dst as vec4 (the *4v and *4r entries)              read_write
 
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+//#data 0 src read
+//#data 1 dst read_write
 @group(0) @binding(2) var<storage, read_write> indices: array<u32>;
 @group(0) @binding(3) var<uniform> params: PoolParams;
 
@@ -78,7 +78,7 @@ fn output_cell(gid: vec3<u32>, nwg: vec3<u32>) -> Cell {
 }
 
 fn finish_max(i: u32, best: Best) {
-    dst[params.out_shift + i] = bitcast<f32>(best.bits);
+    store_dst(params.out_shift + i, bitcast<f32>(best.bits));
     if (params.flags & FLAG_INDICES) != 0u {
         indices[params.idx_shift + i] = best.index;
     }
@@ -106,7 +106,7 @@ fn max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     for (var y = y0; y < y1; y += i32(p.dh)) {
         for (var x = x0; x < x1; x += i32(p.dw)) {
             let index = u32(y) * p.w + u32(x);
-            best = consider(best, bitcast<u32>(src[cell.base + index]), index);
+            best = consider(best, bitcast<u32>(load_src(cell.base + index)), index);
         }
     }
     finish_max(cell.index, best);
@@ -132,7 +132,7 @@ fn avg_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     var sum = 0.0;
     for (var y = y0; y < y1; y++) {
         for (var x = x0; x < x1; x++) {
-            sum += src[cell.base + u32(y) * p.w + u32(x)];
+            sum += load_src(cell.base + u32(y) * p.w + u32(x));
         }
     }
     var divisor = f32(max((y1 - y0) * (x1 - x0), 0));
@@ -146,7 +146,7 @@ fn avg_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if y0 < y1 && x0 < x1 {
         v = sum / divisor;
     }
-    dst[p.out_shift + cell.index] = v;
+    store_dst(p.out_shift + cell.index, v);
 }
 
 // [start, end) of adaptive output cell o of `out` over `size` input cells
@@ -166,10 +166,10 @@ fn adaptive_avg_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     var sum = 0.0;
     for (var y = ry.x; y < ry.y; y++) {
         for (var x = rx.x; x < rx.y; x++) {
-            sum += src[cell.base + y * p.w + x];
+            sum += load_src(cell.base + y * p.w + x);
         }
     }
-    dst[p.out_shift + cell.index] = sum / f32((ry.y - ry.x) * (rx.y - rx.x));
+    store_dst(p.out_shift + cell.index, sum / f32((ry.y - ry.x) * (rx.y - rx.x)));
 }
 
 @compute @workgroup_size(256)
@@ -185,7 +185,7 @@ fn adaptive_max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     for (var y = ry.x; y < ry.y; y++) {
         for (var x = rx.x; x < rx.y; x++) {
             let index = y * p.w + x;
-            best = consider(best, bitcast<u32>(src[cell.base + index]), index);
+            best = consider(best, bitcast<u32>(load_src(cell.base + index)), index);
         }
     }
     finish_max(cell.index, best);
@@ -221,7 +221,7 @@ fn avg_pool2d4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
         for (var t = 0u; t < KW + 3u; t++) {
             let x = x_base + i32(t);
             let inside = x >= 0 && x < i32(p.w);
-            seg[t] = select(0.0, src[select(base, base + u32(y) * p.w + u32(x), inside)], inside);
+            seg[t] = select(0.0, load_src(select(base, base + u32(y) * p.w + u32(x), inside)), inside);
         }
         for (var t = 0u; t < KW; t++) {
             sum += vec4<f32>(seg[t], seg[t + 1u], seg[t + 2u], seg[t + 3u]);
@@ -233,7 +233,7 @@ fn avg_pool2d4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
         if ox >= p.ow {
             break;
         }
-        dst[out + e] = average(sum[e], ox, y_start, y_end, rows);
+        store_dst(out + e, average(sum[e], ox, y_start, y_end, rows));
     }
 }
 
@@ -269,8 +269,8 @@ fn average(sum: f32, ox: u32, y_start: i32, y_end: i32, rows: vec2<i32>) -> f32 
 override PW: u32 = 1u;
 override SW: u32 = 2u;
 
-@group(0) @binding(4) var<storage, read> src4: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> dst4: array<vec4<f32>>;
+//#data 4 src4 read vec4
+//#data 5 dst4 read_write vec4
 
 struct Quads {
     l: vec4<f32>,
@@ -316,12 +316,12 @@ fn store4(g: Group, v: vec4<f32>) {
     let p = params;
     let out = p.out_shift + (g.plane * p.oh + g.oy) * p.ow + g.ox0;
     if p.ow % 4u == 0u {
-        dst4[out / 4u] = v;
+        store_dst4(out / 4u, v);
         return;
     }
     for (var e = 0u; e < 4u; e++) {
         if g.ox0 + e < p.ow {
-            dst[out + e] = v[e];
+            store_dst(out + e, v[e]);
         }
     }
 }

@@ -1,5 +1,6 @@
-// relu.wgsl: torch.relu on f32 data, elementwise. One invocation per element (relu,
-// relu_inplace) or per vec4 (relu4, relu4_inplace, when the length is a multiple of 4).
+// relu.wgsl: torch.relu, elementwise. One invocation per u32 word (relu, relu_inplace)
+// or per vec4 of words (relu4, relu4_inplace, when the words are a multiple of 4): a
+// word is one f32 or, with HALF, two f16 (both f16 forms are the same bytes).
 // The data is bound as u32 and the test is on the bits: WGSL lets a compiler assume
 // no NaN in float comparisons. As torch.relu (`x < 0 ? 0 : x`): every negative number
 // gives +0.0, while NaN (either sign) and -0.0 pass through unchanged.
@@ -21,11 +22,28 @@
 
 const WG: u32 = 256u;
 
-fn relu_bits(b: vec4<u32>) -> vec4<u32> {
+// Words of two f16 each, not one f32.
+override HALF: bool = false;
+
+fn relu_f32_bits(b: vec4<u32>) -> vec4<u32> {
     // sign set and magnitude non-zero: -0.0 (0x80000000) is not negative
     let negative = b > vec4<u32>(0x80000000u);
     let nan = (b & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
     return select(b, vec4<u32>(0u), negative & !nan);
+}
+
+// The same test on f16 bits, each half of a word apart.
+fn relu_f16_bits(h: vec4<u32>) -> vec4<u32> {
+    let negative = h > vec4<u32>(0x8000u);
+    let nan = (h & vec4<u32>(0x7fffu)) > vec4<u32>(0x7c00u);
+    return select(h, vec4<u32>(0u), negative & !nan);
+}
+
+fn relu_bits(b: vec4<u32>) -> vec4<u32> {
+    if HALF {
+        return relu_f16_bits(b & vec4<u32>(0xffffu)) | (relu_f16_bits(b >> vec4<u32>(16u)) << vec4<u32>(16u));
+    }
+    return relu_f32_bits(b);
 }
 
 // Linear invocation id; the grid spills past 65535 workgroups into y.

@@ -10,8 +10,8 @@
 // @binding(2) taps   array<u32>    read        [oh + ow, 3]: i0, i1, lambda's bits
 // @binding(3) params ResizeUniform uniform (declared in src/kernels/resize.rs)
 
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+//#data 0 src read
+//#data 1 dst read_write
 @group(0) @binding(2) var<storage, read> taps: array<u32>;
 @group(0) @binding(3) var<uniform> params: ResizeUniform;
 
@@ -24,8 +24,7 @@ fn resize_nearest(@builtin(global_invocation_id) gid: vec3<u32>) {
     let plane = gid.z;
     let sy = taps[3u * (p.row0 + gid.y)] - p.in_row0;
     let sx = taps[3u * (p.oh + gid.x)];
-    dst[p.out_shift + (plane * p.rows + gid.y) * p.ow + gid.x] =
-        src[p.in_shift + (plane * p.h + sy) * p.w + sx];
+    store_dst(p.out_shift + (plane * p.rows + gid.y) * p.ow + gid.x, load_src(p.in_shift + (plane * p.h + sy) * p.w + sx));
 }
 
 @compute @workgroup_size(8, 32, 1)
@@ -44,7 +43,7 @@ fn resize_linear(@builtin(global_invocation_id) gid: vec3<u32>) {
     let x1 = taps[rx + 1u];
     let lx = bitcast<f32>(taps[rx + 2u]);
     let base = p.in_shift + plane * p.h * p.w;
-    let top = (1.0 - lx) * src[base + y0 * p.w + x0] + lx * src[base + y0 * p.w + x1];
-    let bottom = (1.0 - lx) * src[base + y1 * p.w + x0] + lx * src[base + y1 * p.w + x1];
-    dst[p.out_shift + (plane * p.rows + gid.y) * p.ow + gid.x] = (1.0 - ly) * top + ly * bottom;
+    let top = (1.0 - lx) * load_src(base + y0 * p.w + x0) + lx * load_src(base + y0 * p.w + x1);
+    let bottom = (1.0 - lx) * load_src(base + y1 * p.w + x0) + lx * load_src(base + y1 * p.w + x1);
+    store_dst(p.out_shift + (plane * p.rows + gid.y) * p.ow + gid.x, (1.0 - ly) * top + ly * bottom);
 }

@@ -8,8 +8,8 @@
 // @binding(1) dst    array<f32>     read_write  the same
 // @binding(2) params SoftmaxParams  uniform (declared in src/kernels/softmax.rs)
 
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+//#data 0 src read
+//#data 1 dst read_write
 @group(0) @binding(2) var<uniform> params: SoftmaxParams;
 
 const WG: u32 = 256u;
@@ -43,7 +43,7 @@ fn softmax_rows(
     let base = p.shift + row * p.len;
     var m = from_bits(0xff800000u);
     for (var k = lid; k < p.len; k += WG) {
-        m = nan_max(m, src[base + k]);
+        m = nan_max(m, load_src(base + k));
     }
     red[lid] = m;
     workgroupBarrier();
@@ -57,7 +57,7 @@ fn softmax_rows(
     workgroupBarrier();
     var sum = 0.0;
     for (var k = lid; k < p.len; k += WG) {
-        sum += exp_neg(src[base + k] - m);
+        sum += exp_neg(load_src(base + k) - m);
     }
     red[lid] = sum;
     workgroupBarrier();
@@ -69,7 +69,7 @@ fn softmax_rows(
     }
     sum = red[0];
     for (var k = lid; k < p.len; k += WG) {
-        dst[base + k] = exp_neg(src[base + k] - m) / sum;
+        store_dst(base + k, exp_neg(load_src(base + k) - m) / sum);
     }
 }
 
@@ -84,14 +84,14 @@ fn softmax_cols(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     let base = p.shift + row * p.len * p.inner + i % p.inner;
     var m = from_bits(0xff800000u);
     for (var k = 0u; k < p.len; k++) {
-        m = nan_max(m, src[base + k * p.inner]);
+        m = nan_max(m, load_src(base + k * p.inner));
     }
     var sum = 0.0;
     for (var k = 0u; k < p.len; k++) {
-        sum += exp_neg(src[base + k * p.inner] - m);
+        sum += exp_neg(load_src(base + k * p.inner) - m);
     }
     for (var k = 0u; k < p.len; k++) {
         let at = base + k * p.inner;
-        dst[at] = exp_neg(src[at] - m) / sum;
+        store_dst(at, exp_neg(load_src(at) - m) / sum);
     }
 }

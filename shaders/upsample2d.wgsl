@@ -27,11 +27,11 @@
 //                                                  bilinear4r)
 // @binding(3) params UpsampleParams  uniform (declared in src/kernels/interpolate.rs)
 
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+//#data 0 src read
+//#data 2 dst read_write
 @group(0) @binding(3) var<uniform> params: UpsampleParams;
-@group(0) @binding(4) var<storage, read_write> dst4: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> src4: array<vec4<f32>>;
+//#data 4 dst4 read_write vec4
+//#data 5 src4 read vec4
 
 // nearest2x: exact doubling of both axes with rows of whole vec4s: one invocation per
 // source vec4 (4 pixels) writes the 2 x 8 outputs they become as 4 vec4s. total counts
@@ -43,16 +43,16 @@ fn nearest2x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     if i >= p.total {
         return;
     }
-    let v = src4[p.in_shift / 4u + i];
+    let v = load_src4(p.in_shift / 4u + i);
     let a = v.xxyy;
     let b = v.zzww;
     // source row r = i / (w / 4) starts output row 2r, whose vec4s start at r * w
     let quads = p.w / 4u;
     let at = p.out_shift / 4u + (i / quads) * p.w + 2u * (i % quads);
-    dst4[at] = a;
-    dst4[at + 1u] = b;
-    dst4[at + p.w / 2u] = a;
-    dst4[at + p.w / 2u + 1u] = b;
+    store_dst4(at, a);
+    store_dst4(at + 1u, b);
+    store_dst4(at + p.w / 2u, a);
+    store_dst4(at + p.w / 2u + 1u, b);
 }
 
 fn nearest_source(o: u32, size: u32, scale: f32, kind: u32) -> u32 {
@@ -102,7 +102,7 @@ fn nearest(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = (plane * p.rows + gid.y) * p.ow + ox;
     let sy = nearest_source(oy, p.h, p.scale_h, p.kind_h) - p.in_row0;
     let sx = nearest_source(ox, p.w, p.scale_w, p.kind_w);
-    dst[p.out_shift + i] = src[p.in_shift + (plane * p.h + sy) * p.w + sx];
+    store_dst(p.out_shift + i, load_src(p.in_shift + (plane * p.h + sy) * p.w + sx));
 }
 
 @compute @workgroup_size(8, 32, 1)
@@ -120,21 +120,21 @@ fn nearest4(@builtin(global_invocation_id) gid: vec3<u32>) {
     var v: vec4<f32>;
     if p.kind_w == 2u {
         // doubling: 2 source pixels, each twice
-        let a = src[row + (ox >> 1u)];
-        let b = src[row + (ox >> 1u) + 1u];
+        let a = load_src(row + (ox >> 1u));
+        let b = load_src(row + (ox >> 1u) + 1u);
         v = vec4<f32>(a, a, b, b);
     } else {
         v = vec4<f32>(
-            src[row + nearest_source(ox, p.w, p.scale_w, p.kind_w)],
-            src[row + nearest_source(ox + 1u, p.w, p.scale_w, p.kind_w)],
-            src[row + nearest_source(ox + 2u, p.w, p.scale_w, p.kind_w)],
-            src[row + nearest_source(ox + 3u, p.w, p.scale_w, p.kind_w)],
+            load_src(row + nearest_source(ox, p.w, p.scale_w, p.kind_w)),
+            load_src(row + nearest_source(ox + 1u, p.w, p.scale_w, p.kind_w)),
+            load_src(row + nearest_source(ox + 2u, p.w, p.scale_w, p.kind_w)),
+            load_src(row + nearest_source(ox + 3u, p.w, p.scale_w, p.kind_w)),
         );
     }
     let at = (p.out_shift + (plane * p.oh + oy) * p.ow + ox) / 4u;
-    dst4[at] = v;
+    store_dst4(at, v);
     if rows == 2u {
-        dst4[at + p.ow / 4u] = v;
+        store_dst4(at + p.ow / 4u, v);
     }
 }
 
@@ -152,9 +152,9 @@ fn bilinear(@builtin(global_invocation_id) gid: vec3<u32>) {
     let tx = linear_source(ox, p.w, p.scale_w);
     // the base wraps below zero in a band; base + row * w (row >= in_row0) does not
     let base = p.in_shift + plane * p.h * p.w - p.in_row0 * p.w;
-    let top = tx.l0 * src[base + ty.i0 * p.w + tx.i0] + tx.l1 * src[base + ty.i0 * p.w + tx.i1];
-    let bottom = tx.l0 * src[base + ty.i1 * p.w + tx.i0] + tx.l1 * src[base + ty.i1 * p.w + tx.i1];
-    dst[p.out_shift + i] = ty.l0 * top + ty.l1 * bottom;
+    let top = tx.l0 * load_src(base + ty.i0 * p.w + tx.i0) + tx.l1 * load_src(base + ty.i0 * p.w + tx.i1);
+    let bottom = tx.l0 * load_src(base + ty.i1 * p.w + tx.i0) + tx.l1 * load_src(base + ty.i1 * p.w + tx.i1);
+    store_dst(p.out_shift + i, ty.l0 * top + ty.l1 * bottom);
 }
 
 // bilinear4: 4 neighbouring outputs of a row as one vec4 (ow a multiple of 4) when they
@@ -182,8 +182,8 @@ fn bilinear_group(ox: u32, oy: u32, plane: u32) -> vec4<f32> {
     let last = p.w - 1u;
     let top_row = p.in_shift + (plane * p.h + ty.i0) * p.w;
     let bottom_row = p.in_shift + (plane * p.h + ty.i1) * p.w;
-    let top = vec4<f32>(src[top_row + c0], src[top_row + min(c0 + 1u, last)], src[top_row + min(c0 + 2u, last)], src[top_row + min(c0 + 3u, last)]);
-    let bottom = vec4<f32>(src[bottom_row + c0], src[bottom_row + min(c0 + 1u, last)], src[bottom_row + min(c0 + 2u, last)], src[bottom_row + min(c0 + 3u, last)]);
+    let top = vec4<f32>(load_src(top_row + c0), load_src(top_row + min(c0 + 1u, last)), load_src(top_row + min(c0 + 2u, last)), load_src(top_row + min(c0 + 3u, last)));
+    let bottom = vec4<f32>(load_src(bottom_row + c0), load_src(bottom_row + min(c0 + 1u, last)), load_src(bottom_row + min(c0 + 2u, last)), load_src(bottom_row + min(c0 + 3u, last)));
     return vec4<f32>(
         blend4(top, bottom, ty, t0, c0),
         blend4(top, bottom, ty, t1, c0),
@@ -201,7 +201,7 @@ fn bilinear4(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let v = bilinear_group(ox, oy, gid.z);
-    dst4[(p.out_shift + (gid.z * p.oh + oy) * p.ow + ox) / 4u] = v;
+    store_dst4((p.out_shift + (gid.z * p.oh + oy) * p.ow + ox) / 4u, v);
 }
 
 // bilinear4 for rows whose length is not a multiple of 4: the same groups, stored one
@@ -218,7 +218,7 @@ fn bilinear4s(@builtin(global_invocation_id) gid: vec3<u32>) {
     let at = p.out_shift + (gid.z * p.oh + oy) * p.ow + ox;
     for (var e = 0u; e < 4u; e++) {
         if ox + e < p.ow {
-            dst[at + e] = v[e];
+            store_dst(at + e, v[e]);
         }
     }
 }
@@ -252,9 +252,9 @@ fn blend_row(plane4: u32, y: u32, g: u32) -> Blend {
     let p = params;
     let quads = p.w / 4u;
     let row4 = plane4 + y * quads;
-    let a = select(vec4<f32>(0.0), src4[row4 + max(g, 1u) - 1u], g > 0u);
-    let b = src4[row4 + g];
-    let c = select(vec4<f32>(0.0), src4[row4 + min(g + 1u, quads - 1u)], g + 1u < quads);
+    let a = select(vec4<f32>(0.0), load_src4(row4 + max(g, 1u) - 1u), g > 0u);
+    let b = load_src4(row4 + g);
+    let c = select(vec4<f32>(0.0), load_src4(row4 + min(g + 1u, quads - 1u)), g + 1u < quads);
     let x3 = vec4<f32>(column(a, b, c, 3u), column(a, b, c, 4u), column(a, b, c, 5u), column(a, b, c, 6u));
     let x4 = vec4<f32>(column(a, b, c, 4u), column(a, b, c, 5u), column(a, b, c, 6u), column(a, b, c, 7u));
     let x5 = vec4<f32>(column(a, b, c, 5u), column(a, b, c, 6u), column(a, b, c, 7u), column(a, b, c, 8u));
@@ -298,10 +298,10 @@ fn bilinear2x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let odd_e = 0.75 * mid.even + 0.25 * down.even;
     let odd_o = 0.75 * mid.odd + 0.25 * down.odd;
     let at = p.out_shift / 4u + (plane * p.oh + 2u * j) * (p.ow / 4u) + 2u * g;
-    dst4[at] = vec4<f32>(even_e.x, even_o.x, even_e.y, even_o.y);
-    dst4[at + 1u] = vec4<f32>(even_e.z, even_o.z, even_e.w, even_o.w);
-    dst4[at + p.ow / 4u] = vec4<f32>(odd_e.x, odd_o.x, odd_e.y, odd_o.y);
-    dst4[at + p.ow / 4u + 1u] = vec4<f32>(odd_e.z, odd_o.z, odd_e.w, odd_o.w);
+    store_dst4(at, vec4<f32>(even_e.x, even_o.x, even_e.y, even_o.y));
+    store_dst4(at + 1u, vec4<f32>(even_e.z, even_o.z, even_e.w, even_o.w));
+    store_dst4(at + p.ow / 4u, vec4<f32>(odd_e.x, odd_o.x, odd_e.y, odd_o.y));
+    store_dst4(at + p.ow / 4u + 1u, vec4<f32>(odd_e.z, odd_o.z, odd_e.w, odd_o.w));
 }
 
 // bilinear4r: bilinear4's groups for 2 output rows per invocation, where rows are whole
@@ -323,7 +323,7 @@ struct Row8 {
 fn row8(plane4: u32, y: u32, q: u32) -> Row8 {
     let quads = params.w / 4u;
     let row4 = plane4 + y * quads;
-    return Row8(src4[row4 + q], select(vec4<f32>(0.0), src4[row4 + min(q + 1u, quads - 1u)], q + 1u < quads));
+    return Row8(load_src4(row4 + q), select(vec4<f32>(0.0), load_src4(row4 + min(q + 1u, quads - 1u)), q + 1u < quads));
 }
 
 fn across(r: Row8, tx: Tap, c0: u32) -> f32 {
@@ -353,12 +353,12 @@ fn store_group(oy: u32, ox: u32, plane: u32, v: vec4<f32>) {
     let p = params;
     let at = p.out_shift + (plane * p.oh + oy) * p.ow + ox;
     if p.ow % 4u == 0u {
-        dst4[at / 4u] = v;
+        store_dst4(at / 4u, v);
         return;
     }
     for (var e = 0u; e < 4u; e++) {
         if ox + e < p.ow {
-            dst[at + e] = v[e];
+            store_dst(at + e, v[e]);
         }
     }
 }

@@ -46,3 +46,45 @@ impl DType {
         }
     }
 }
+
+/// How a kernel holds the elements of one call: f32, or f16 either loaded as `f16`
+/// (where the device has `SHADER_F16`) or unpacked from the u32 that holds two of them
+/// (`unpack2x16float`, which every WGSL implementation has). Both f16 forms are the same
+/// bytes, so a tensor does not know which one its kernels use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Elem {
+    /// `array<f32>`.
+    #[default]
+    F32,
+    /// `array<f16>`, converted to f32 on load and back on store (`SHADER_F16`).
+    F16,
+    /// f16 two to a u32, through `unpack2x16float` and `pack2x16float`.
+    F16Packed,
+}
+
+impl Elem {
+    /// Every form.
+    pub const ALL: [Elem; 3] = [Elem::F32, Elem::F16, Elem::F16Packed];
+
+    /// The element type a tensor of this form stores.
+    pub fn dtype(self) -> DType {
+        match self {
+            Elem::F32 => DType::F32,
+            Elem::F16 | Elem::F16Packed => DType::F16,
+        }
+    }
+
+    /// Bytes that hold `n` elements.
+    pub(crate) fn bytes(self, n: u64) -> u64 {
+        self.dtype().bytes(n)
+    }
+
+    /// The suffix of a shader's label in this form (`relu.f16.wgsl`).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Elem::F32 => "",
+            Elem::F16 => ".f16",
+            Elem::F16Packed => ".f16packed",
+        }
+    }
+}

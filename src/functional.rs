@@ -45,14 +45,25 @@ fn run_with(
                 .map(|t| t.map(Tensor::cpu_data).transpose())
                 .collect::<Result<_>>()?;
             let (y, idx) = reference::run(&call, &host);
+            // an f16 call computes in f32 (its inputs are exact in it) and rounds once
+            let dtype = inputs
+                .iter()
+                .flatten()
+                .next()
+                .map_or(DType::F32, |t| t.dtype());
             Ok((
-                Tensor::from_host(y, &shape),
+                Tensor::from_host_as(y, &shape, dtype),
                 idx.map(|i| IndexTensor::from_cpu(i, &shape)),
             ))
         }
         DeviceKind::Gpu(gpu) => {
+            let dtype = inputs
+                .iter()
+                .flatten()
+                .next()
+                .map_or(DType::F32, |t| t.dtype());
             let launch = || -> Result<(Tensor, Option<IndexTensor>)> {
-                let out = Tensor::uninit(device, &shape)?;
+                let out = Tensor::uninit_as(device, &shape, dtype)?;
                 let indices = call
                     .has_indices()
                     .then(|| IndexTensor::uninit_gpu(device, &shape))
@@ -109,13 +120,13 @@ pub(crate) fn run_into(op: &Op, inputs: &[Option<&Tensor>], out: &Tensor) -> Res
     Ok(true)
 }
 
-/// The inputs' element types: one type in a call, and f32, the one the kernels compute
-/// in. Mixed types are refused with the message PyTorch gives where it refuses them
-/// (conv2d, linear); where PyTorch promotes instead (add, cat), the caller converts
-/// with [`Tensor::to_dtype`].
+/// The inputs' element types: one type in a call, f32 or f16, which every op takes
+/// (f16 stored, summed in f32, rounded once). Mixed types are refused with the message
+/// PyTorch gives where it refuses them (conv2d, linear); where PyTorch promotes instead
+/// (add, cat), the caller converts with [`Tensor::to_dtype`].
 ///
 /// # Errors
-/// [`Error::InvalidParam`] for mixed types; [`Error::Unsupported`] for f16 inputs.
+/// [`Error::InvalidParam`] for mixed types.
 pub(crate) fn check_dtypes(op: &'static str, inputs: &[Option<&Tensor>]) -> Result<()> {
     let mut types = inputs.iter().flatten().map(|t| t.dtype());
     let Some(first) = types.next() else {
@@ -130,12 +141,6 @@ pub(crate) fn check_dtypes(op: &'static str, inputs: &[Option<&Tensor>]) -> Resu
                 other.scalar_name()
             ),
         ));
-    }
-    if first != DType::F32 {
-        return Err(Error::Unsupported(format!(
-            "{op} on {} tensors: convert them with to_dtype(DType::F32)",
-            first.name()
-        )));
     }
     Ok(())
 }
@@ -327,7 +332,7 @@ pub fn relu_(x: &mut Tensor) -> Result<()> {
     match x.device().kind().clone() {
         DeviceKind::Gpu(gpu) if n > 0 => {
             gpu.reserve(n)?;
-            kernels::relu::launch(&gpu, x.gpu_buffer()?, None, n)
+            kernels::relu::launch(&gpu, x.dtype(), x.gpu_buffer()?, None, n)
         }
         DeviceKind::Gpu(_) => Ok(()),
         DeviceKind::Cpu => {

@@ -49,8 +49,8 @@ pub use functional::{
 /// The `half` crate, whose `f16` is the element of [`Tensor::from_f16`].
 pub use half;
 pub use kernels::{
-    Autotune, AutotuneCache, AutotuneStats, Conv2dAlgo, Conv2dOptions, GemmVariant, Lowerings,
-    autotune_stats,
+    Autotune, AutotuneCache, AutotuneStats, Conv2dAlgo, Conv2dOptions, F16Kernels, GemmVariant,
+    Lowerings, autotune_stats,
 };
 pub use model::Model;
 pub use op::conv_transpose2d::ConvTranspose2dParams;

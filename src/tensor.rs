@@ -166,12 +166,17 @@ impl Tensor {
         })
     }
 
-    /// A tensor on the CPU path holding `data`, laid out in `shape` (the caller checked
-    /// both against each other and the host limit).
-    pub(crate) fn from_host(data: Vec<f32>, shape: &[usize]) -> Self {
+    /// A CPU tensor of `dtype` from f32 values: each rounded once to the nearest f16
+    /// (ties to even) for f16, which the CPU path keeps widened.
+    pub(crate) fn from_host_as(mut data: Vec<f32>, shape: &[usize], dtype: DType) -> Self {
+        if dtype == DType::F16 {
+            for v in &mut data {
+                *v = half::f16::from_f32(*v).to_f32();
+            }
+        }
         Self {
             shape: shape.to_vec(),
-            dtype: DType::F32,
+            dtype,
             device: Device::cpu(),
             storage: Storage::Cpu(data),
         }
@@ -186,7 +191,7 @@ impl Tensor {
     }
 
     /// [`Tensor::uninit`] of `dtype`.
-    fn uninit_as(device: &Device, shape: &[usize], dtype: DType) -> Result<Self> {
+    pub(crate) fn uninit_as(device: &Device, shape: &[usize], dtype: DType) -> Result<Self> {
         let n = device.check_tensor("tensor", shape)?;
         let storage = match device.kind() {
             DeviceKind::Cpu => Storage::Cpu(host_vec(n, |v| v.resize(n, 0.0))?),

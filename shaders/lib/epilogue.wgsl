@@ -11,7 +11,7 @@
 override ACT: u32 = 0u;
 override RESIDUAL: u32 = 0u;
 
-@group(0) @binding(20) var<storage, read> residual: array<f32>;
+//#data 20 residual read
 
 fn activate(v: f32) -> f32 {
     var r = v;
@@ -42,7 +42,7 @@ fn epilogue(v: f32, bias_v: f32, at: u32, flags: u32) -> f32 {
         r += bias_v;
     }
     if RESIDUAL != 0u {
-        r += residual[at];
+        r += load_residual(at);
     }
     return activate(r);
 }

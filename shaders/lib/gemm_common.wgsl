@@ -7,10 +7,10 @@ fn store(g: u32, m: u32, col: u32, v: f32) {
     let p = params;
     var bias_v = 0.0;
     if (p.flags & FLAG_BIAS) != 0u {
-        bias_v = bias[p.bias_off + g * p.bias_gs + select(m, col, (p.flags & FLAG_BIAS_COLUMN) != 0u)];
+        bias_v = load_bias(p.bias_off + g * p.bias_gs + select(m, col, (p.flags & FLAG_BIAS_COLUMN) != 0u));
     }
     let at = p.c_off + g * p.c_gs + m * p.c_ms + (col / p.c_hw) * p.c_ns + col % p.c_hw;
-    c[at] = epilogue(v, bias_v, at, p.flags);
+    store_c(at, epilogue(v, bias_v, at, p.flags));
 }
 
 // Row m of C at 4 columns `step` apart from `col`, those within M x N.
@@ -44,7 +44,7 @@ fn b_cols4(g: u32, col: u32) -> u32 {
 // vec4s apart, as the columns of a matrix.
 fn b_quad(b0: u32, rs: u32, q: u32) -> mat4x4<f32> {
     let kb = b0 + 4u * q * rs;
-    return mat4x4<f32>(b4[kb], b4[kb + rs], b4[kb + 2u * rs], b4[kb + 3u * rs]);
+    return mat4x4<f32>(load_b4(kb), load_b4(kb + rs), load_b4(kb + 2u * rs), load_b4(kb + 3u * rs));
 }
 
 // 4 steps of K of one row (`a`) against 4 rows of B (`b`'s columns), added to `acc` in

@@ -6,7 +6,7 @@
 // row (q < 0 or past its end) or the row outside the plane (`inside_row` false).
 fn quad_or(row4: u32, q: i32, inside_row: bool, fill: f32) -> vec4<f32> {
     let inside = inside_row && q >= 0 && q < i32(params.w / 4u);
-    return select(vec4<f32>(fill), src4[select(0u, row4 + u32(q), inside)], inside);
+    return select(vec4<f32>(fill), load_src4(select(0u, row4 + u32(q), inside)), inside);
 }
 
 // The same with zeros outside.

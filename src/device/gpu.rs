@@ -26,6 +26,8 @@ pub(crate) struct Gpu {
     pub(crate) max_uniform: u64,
     /// The subgroup size, where the device has subgroups of one size only.
     pub(crate) subgroup_lanes: Option<u32>,
+    /// The device loads and stores `f16` in shaders (`SHADER_F16`).
+    pub(crate) shader_f16: bool,
     /// Whether dispatches may read their workgroup counts from a buffer.
     pub(crate) indirect: bool,
     pub(crate) storage_align: u64,
@@ -93,6 +95,7 @@ impl Gpu {
             subgroup_lanes: (features.contains(wgpu::Features::SUBGROUP)
                 && info.subgroup_min_size == info.subgroup_max_size)
                 .then_some(info.subgroup_min_size),
+            shader_f16: features.contains(wgpu::Features::SHADER_F16),
             indirect,
             storage_align,
             uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment),

@@ -41,6 +41,7 @@ pub(crate) use pipeline::{Pipeline, PipelineSpec, ShaderCode};
 pub use pool::MemoryStats;
 pub(crate) use record::{Bind, Buf, Window};
 
+use crate::dtype::Elem;
 use crate::error::{Error, Result};
 
 /// The most elements one tensor may hold on the CPU reference path (2^31 - 1: 8 GiB of
@@ -140,6 +141,9 @@ pub(crate) struct GpuHandle {
     max_groups: u32,
     submit_budget: u64,
     extensions: Extensions,
+    /// The element form this handle's launchers record in: the sizes its helpers
+    /// (chunks, windows, bands) count in, and the form of the shaders it builds.
+    elem: Elem,
 }
 
 impl std::ops::Deref for GpuHandle {
@@ -179,7 +183,36 @@ impl GpuHandle {
             max_groups,
             submit_budget: submit_budget.max(1),
             extensions: options.extensions.clone(),
+            elem: Elem::F32,
         })
+    }
+
+    /// This handle recording in the element form `elem`.
+    pub(crate) fn in_form(&self, elem: Elem) -> GpuHandle {
+        GpuHandle {
+            elem,
+            ..self.clone()
+        }
+    }
+
+    /// The element form this handle records in.
+    pub(crate) fn elem(&self) -> Elem {
+        self.elem
+    }
+
+    /// Bytes of `n` elements of this handle's form.
+    pub(crate) fn bytes(&self, n: u64) -> u64 {
+        self.elem.bytes(n)
+    }
+
+    /// The pipeline of `spec` in this handle's element form.
+    ///
+    /// # Errors
+    /// As [`Gpu::pipeline`].
+    pub(crate) fn pipeline(&self, spec: &PipelineSpec) -> Result<Arc<Pipeline>> {
+        let mut spec = spec.clone();
+        spec.shader = spec.shader.in_form(self.elem);
+        self.gpu.pipeline(&spec)
     }
 
     /// The estimated work after which recorded ops are submitted.
@@ -246,12 +279,17 @@ impl GpuHandle {
     /// Largest chunk, in f32 elements, that one storage binding can hold at an aligned
     /// offset.
     pub(crate) fn chunk_elems(&self) -> u64 {
-        self.max_binding / 4
+        self.max_binding / self.elem.dtype().size()
     }
 
     /// Whether the device has subgroups, always of exactly `lanes` invocations.
     pub(crate) fn subgroups_of(&self, lanes: u32) -> bool {
         self.gpu.subgroup_lanes == Some(lanes)
+    }
+
+    /// Whether the device loads and stores `f16` in shaders (`SHADER_F16`).
+    pub(crate) fn has_shader_f16(&self) -> bool {
+        self.gpu.shader_f16
     }
 
     /// The adapter's uniform binding size.
@@ -264,7 +302,7 @@ impl GpuHandle {
         self.max_groups
     }
 
-    /// Splits `n` elements of flat f32 buffers into chunks of at most one binding, each
+    /// Splits `n` elements of flat buffers of this handle's form into chunks of at most one binding, each
     /// starting at a multiple of the chunk (so aligned as a binding's offset), and calls
     /// `f(byte offset, byte size, elements)` for each.
     ///
@@ -279,7 +317,7 @@ impl GpuHandle {
         let mut start = 0;
         while start < n {
             let len = chunk.min(n - start);
-            f(start * 4, len * 4, len)?;
+            f(self.bytes(start), self.bytes(len), len)?;
             start += len;
         }
         Ok(())
@@ -305,8 +343,8 @@ impl GpuHandle {
             return Err(Error::Limit {
                 op: "device",
                 what,
-                requested: in_len.max(out_len) * 4,
-                limit: chunk * 4,
+                requested: self.bytes(in_len.max(out_len)),
+                limit: self.bytes(chunk),
             });
         }
         // a window starts up to one alignment before its first element
@@ -448,17 +486,19 @@ impl GpuHandle {
     /// Elements a band may hold so that its window, from any offset, fits a binding.
     pub(crate) fn band_room(&self) -> u64 {
         self.chunk_elems()
-            .saturating_sub(self.storage_align / 4)
+            .saturating_sub(self.storage_align / self.elem.dtype().size())
             .max(1)
     }
 
-    /// A binding that covers elements `[start, start + len)` of an f32 buffer: the
-    /// byte offset (aligned down as bindings require), the byte size, and the shift in
-    /// elements of `start` within the binding, which the shader adds to its indices.
+    /// A binding that covers elements `[start, start + len)` of a buffer of this
+    /// handle's form: the byte offset (aligned down as bindings require), the byte size
+    /// (whole u32 words), and the shift in elements of `start` within the binding,
+    /// which the shader adds to its indices.
     pub(crate) fn window(&self, start: u64, len: u64) -> Window {
-        let offset = start * 4 / self.storage_align * self.storage_align;
-        let shift = start - offset / 4;
-        (offset, (shift + len) * 4, shift as u32)
+        let size = self.elem.dtype().size();
+        let offset = start * size / self.storage_align * self.storage_align;
+        let shift = start - offset / size;
+        (offset, self.bytes(shift + len), shift as u32)
     }
 }
 
@@ -644,6 +684,16 @@ impl Device {
     /// Whether this is the CPU reference path.
     pub fn is_cpu(&self) -> bool {
         matches!(self.kind, DeviceKind::Cpu)
+    }
+
+    /// Whether the device's shaders load and store `f16` (`SHADER_F16`), so that f16
+    /// tensors can be computed by the native f16 kernels ([`crate::F16Kernels`]).
+    /// `false` for the CPU reference path.
+    pub fn has_shader_f16(&self) -> bool {
+        match &self.kind {
+            DeviceKind::Cpu => false,
+            DeviceKind::Gpu(g) => g.has_shader_f16(),
+        }
     }
 
     /// Whether the adapter is a CPU driver (lavapipe, llvmpipe, WARP, SwiftShader).

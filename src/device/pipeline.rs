@@ -1,5 +1,5 @@
 //! The pipeline cache. A compute pipeline is built once per device for each distinct
-//! [`PipelineSpec`], compared by value: shader, entry point, element type, override
+//! [`PipelineSpec`], compared by value: shader (in its element form), entry point, override
 //! constants by name and value, and bind group layout. So a launcher may compute its
 //! specialisation (a kernel width, a tile size) instead of picking it from a table.
 //! Creation runs inside a validation error scope, so that a bad shader is an
@@ -8,14 +8,28 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::dtype::DType;
+use crate::dtype::Elem;
 use crate::error::{Error, Result};
 
-/// A WGSL module: its label (the file name) and its source as compiled.
+/// A WGSL module: its label (the file name) and its source as compiled, in the
+/// element form a handle records in, chosen from `forms` (in [`Elem`] order).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ShaderCode {
     pub label: &'static str,
     pub source: &'static str,
+    pub forms: &'static [(String, String); 3],
+}
+
+impl ShaderCode {
+    /// The module in the element form `elem`.
+    pub(crate) fn in_form(self, elem: Elem) -> Self {
+        let (label, source) = &self.forms[elem as usize];
+        Self {
+            label,
+            source,
+            forms: self.forms,
+        }
+    }
 }
 
 /// What a binding holds, as the bind group layout declares it.
@@ -36,7 +50,6 @@ pub enum Slot {
 pub(crate) struct PipelineSpec {
     pub shader: ShaderCode,
     pub entry: &'static str,
-    pub dtype: DType,
     /// Pipeline-overridable constants (WGSL `override`), by name.
     pub constants: Vec<(&'static str, f64)>,
     /// `(binding, slot)` of every binding the entry point uses.
@@ -56,7 +69,6 @@ impl PipelineSpec {
 struct Key {
     shader: &'static str,
     entry: &'static str,
-    dtype: DType,
     constants: Vec<(&'static str, u64)>,
     layout: &'static [(u32, Slot)],
 }
@@ -72,7 +84,6 @@ impl Key {
         Self {
             shader: spec.shader.label,
             entry: spec.entry,
-            dtype: spec.dtype,
             constants,
             layout: spec.layout,
         }

@@ -64,7 +64,7 @@ pub(crate) fn launch(
 ) -> Result<()> {
     let op = "conv_transpose2d";
     // the weights are bound whole
-    let max_binding = gpu.chunk_elems() * 4;
+    let max_binding = gpu.bytes(gpu.chunk_elems());
     if w_size > max_binding {
         return Err(Error::limit(
             op,
@@ -254,8 +254,9 @@ fn launch_bands(
 ) -> Result<()> {
     let room = gpu.band_room();
     let (in_row, out_row) = ((g.c_in * g.w) as u64, (g.c_out * g.ow) as u64);
-    let band_x = Tensor::uninit(device, &[room.min(in_row * g.h as u64) as usize])?;
-    let band_y = Tensor::uninit(device, &[room.min(out_row * g.oh as u64) as usize])?;
+    let dtype = gpu.elem().dtype();
+    let band_x = Tensor::uninit_as(device, &[room.min(in_row * g.h as u64) as usize], dtype)?;
+    let band_y = Tensor::uninit_as(device, &[room.min(out_row * g.oh as u64) as usize], dtype)?;
     let (bx, by) = (band_x.gpu_buffer()?, band_y.gpu_buffer()?);
     let (c_in, c_out, w, ow) = (g.c_in as u64, g.c_out as u64, g.w as u64, g.ow as u64);
     let held = |first, end| band_reads(g, first, end).map_or(1, |(a, b)| (b - a) as u64);
@@ -293,9 +294,9 @@ fn launch_bands(
                 };
                 gpu.reserve(g.macs() / g.oh.max(1) as u64 / g.n.max(1) as u64 * out_rows)?;
                 let binds = [
-                    Bind::at(0, bx, 0, rows * in_row * 4),
+                    Bind::at(0, bx, 0, gpu.bytes(rows * in_row)),
                     Bind::at(2, kernel.bias.0, 0, kernel.bias.1),
-                    Bind::at(3, by, 0, out_rows * out_row * 4),
+                    Bind::at(3, by, 0, gpu.bytes(out_rows * out_row)),
                     Bind::at(5, kernel.packed.0, 0, kernel.packed.1),
                 ];
                 let groups = gpu.grid(total.div_ceil(64))?;

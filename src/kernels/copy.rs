@@ -7,6 +7,7 @@
 //! dispatch each.
 
 use crate::device::{Bind, Buf, GpuHandle, Slot};
+use crate::dtype::Elem;
 use crate::error::{Error, Result};
 use crate::kernels::shaders::Shader;
 use crate::op::copy::{MAX_RANK, StridedCopy};
@@ -29,6 +30,7 @@ uniform! {
 }
 
 const LAYOUT: &[(u32, Slot)] = layout![0 => Read, 1 => ReadWrite, 2 => Uniform];
+const LAYOUT16: &[(u32, Slot)] = layout![0 => Read, 2 => Uniform, 3 => ReadWrite];
 
 /// One dispatch of a copy: sizes and strides of at most [`MAX_RANK`] dimensions, and
 /// the element offsets of index 0 in the source and destination buffers.
@@ -160,16 +162,27 @@ pub(crate) fn launch(
     dst: Buf<'_>,
 ) -> Result<()> {
     let chunk = gpu.chunk_elems();
+    let size = gpu.elem().dtype().size();
+    let (entry, layout, dst_binding) = match size {
+        4 => ("strided_copy", LAYOUT, 1),
+        _ => ("strided_copy16", LAYOUT16, 3),
+    };
     let mut pipeline = None;
     for copy in copies.iter().filter(|c| c.numel() > 0) {
         let src = *inputs
             .get(copy.input)
             .ok_or_else(|| Error::Backend(format!("missing input {}", copy.input)))?;
         let whole = merged(copy);
-        // one contiguous run on both sides: a buffer copy
-        if whole.shape.len() <= 1 && whole.src.iter().chain(&whole.dst).all(|&s| s == 1) {
-            let bytes = copy.numel() as u64 * 4;
-            let (s, d) = (whole.src_base as u64 * 4, whole.dst_base as u64 * 4);
+        // one contiguous run on both sides, of whole u32 words: a buffer copy
+        let (bytes, s, d) = (
+            copy.numel() as u64 * size,
+            whole.src_base as u64 * size,
+            whole.dst_base as u64 * size,
+        );
+        if whole.shape.len() <= 1
+            && whole.src.iter().chain(&whole.dst).all(|&s| s == 1)
+            && [bytes, s, d].iter().all(|b| b % 4 == 0)
+        {
             gpu.copy(src, s, dst, d, bytes)?;
             continue;
         }
@@ -177,7 +190,11 @@ pub(crate) fn launch(
         split(whole, chunk, &mut pieces);
         let pipeline = match &pipeline {
             Some(p) => p,
-            None => pipeline.insert(gpu.pipeline(&Shader::Copy.entry("strided_copy", LAYOUT))?),
+            // the bits move as u32 words in every form: the f32 source
+            None => pipeline.insert(
+                gpu.in_form(Elem::F32)
+                    .pipeline(&Shader::Copy.entry(entry, layout))?,
+            ),
         };
         for p in pieces {
             let rank = p.shape.len();
@@ -211,7 +228,7 @@ pub(crate) fn launch(
             }
             let binds = [
                 Bind::at(0, src, x_off, x_size),
-                Bind::at(1, dst, y_off, y_size),
+                Bind::at(dst_binding, dst, y_off, y_size),
             ];
             let groups = gpu.grid(u64::from(params.total).div_ceil(256))?;
             gpu.dispatch(pipeline, &binds, bytemuck::bytes_of(&params), groups)?;

@@ -306,10 +306,10 @@ pub(crate) fn binary(
             // vec4 views rounded out to whole vec4s (the lengths are multiples of 4
             // where a stride is 1)
             let binds = [
-                Bind::at(0, a, 0, na * 4),
-                Bind::at(1, b, 0, nb * 4),
-                Bind::at(3, a, 0, na.div_ceil(4) * 16),
-                Bind::at(4, b, 0, nb.div_ceil(4) * 16),
+                Bind::at(0, a, 0, gpu.bytes(na)),
+                Bind::at(1, b, 0, gpu.bytes(nb)),
+                Bind::at(3, a, 0, gpu.bytes(na.div_ceil(4) * 4)),
+                Bind::at(4, b, 0, gpu.bytes(nb.div_ceil(4) * 4)),
                 Bind::at(5, dst, y_off, y_size),
             ];
             let p = params(len / 4, start, out_shift, (0, 0))?;
@@ -324,11 +324,12 @@ pub(crate) fn binary(
     // [start, end) read (None when that is larger than a binding)
     let operand = |buffer, numel: u64, strides: &[u64; 6], start, end| {
         if numel <= chunk {
-            return Some((Bind::at(0, buffer, 0, numel * 4), 0u64));
+            return Some((Bind::at(0, buffer, 0, gpu.bytes(numel)), 0u64));
         }
         let (first, last) = operand_range(&shape, strides, start, end);
         let (offset, size, shift) = gpu.window(first, last - first + 1);
-        (size / 4 <= chunk).then(|| (Bind::at(0, buffer, offset, size), first - u64::from(shift)))
+        (size <= gpu.bytes(chunk))
+            .then(|| (Bind::at(0, buffer, offset, size), first - u64::from(shift)))
     };
     let mut start = 0;
     while start < n {
@@ -348,7 +349,7 @@ pub(crate) fn binary(
                         "device",
                         "binary operand window (bytes)",
                         8,
-                        chunk * 4,
+                        gpu.bytes(chunk),
                     ));
                 }
             }
@@ -401,15 +402,15 @@ pub(crate) fn batch_norm(
         if weight.is_some() { FLAG_WEIGHT } else { 0 } | if bias.is_some() { FLAG_BIAS } else { 0 };
     let n = (g.n * g.c * g.inner) as u64;
     gpu.for_each_chunk(n, |offset, size, len| {
-        let start = offset / 4;
+        let start = offset / gpu.elem().dtype().size();
         let binds = [
             Bind::at(layout[0].0, src, offset, size),
             Bind::at(layout[1].0, dst, offset, size),
-            Bind::at(9, mean, 0, c * 4),
-            Bind::at(10, var, 0, c * 4),
+            Bind::at(9, mean, 0, gpu.bytes(c)),
+            Bind::at(10, var, 0, gpu.bytes(c)),
             // an absent weight or bias binds mean's buffer, unread
-            Bind::at(11, weight.unwrap_or(mean), 0, c * 4),
-            Bind::at(12, bias.unwrap_or(mean), 0, c * 4),
+            Bind::at(11, weight.unwrap_or(mean), 0, gpu.bytes(c)),
+            Bind::at(12, bias.unwrap_or(mean), 0, gpu.bytes(c)),
         ];
         let items = if vec4 { len / 4 } else { len };
         let params = BatchNormParams {

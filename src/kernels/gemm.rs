@@ -198,7 +198,7 @@ pub(crate) fn dispatch_gemm(
     p: &GemmParams,
     groups: usize,
 ) -> Result<()> {
-    let quad = variant.is_register() && quad_aligned(binds, p, groups);
+    let quad = variant.is_register() && quad_aligned(gpu, binds, p, groups);
     let variant = match variant {
         GemmVariant::Subgroup if !subgroup_gemm(gpu) => GemmVariant::Register,
         v => v,
@@ -236,14 +236,15 @@ pub(crate) fn dispatch_gemm(
 /// blocks of 4 never straddle two images, both windows are whole vec4s, and B's window
 /// holds the last column block whole (the vec4 kernels read all 4 columns of the block
 /// that holds column n - 1): the vec4 register kernels' condition.
-fn quad_aligned(binds: &[Bind<'_>; 5], p: &GemmParams, groups: usize) -> bool {
+fn quad_aligned(gpu: &GpuHandle, binds: &[Bind<'_>; 5], p: &GemmParams, groups: usize) -> bool {
+    let vec4 = gpu.bytes(4);
     let words = [
         p.k, p.a_off, p.a_rs, p.a_gs, p.b_off, p.b_rs, p.b_gs, p.b_hw, p.b_ns,
     ];
     let aligned = words.iter().all(|w| w % 4 == 0)
         && binds[..2]
             .iter()
-            .all(|b| b.offset % 16 == 0 && b.size % 16 == 0);
+            .all(|b| b.offset % vec4 == 0 && b.size % vec4 == 0);
     if !aligned || p.n == 0 || p.k == 0 || groups == 0 {
         return aligned;
     }
@@ -255,7 +256,7 @@ fn quad_aligned(binds: &[Bind<'_>; 5], p: &GemmParams, groups: usize) -> bool {
         + (last / w(p.b_hw)) * w(p.b_ns)
         + last % w(p.b_hw)
         + 4;
-    end * 4 <= binds[1].size
+    gpu.bytes(end) <= binds[1].size
 }
 
 /// Records one GEMM on `variant` over whole buffers: `a` and `b` with their lengths in
@@ -275,10 +276,10 @@ fn record(
     let (bias_buf, bias_len) = bias.unwrap_or((a.0, 1));
     let c_len = u64::from(p.m) * u64::from(p.n);
     let binds = [
-        Bind::at(0, a.0, 0, a.1 * 4),
-        Bind::at(1, b.0, 0, b.1 * 4),
-        Bind::at(2, bias_buf, 0, bias_len * 4),
-        Bind::at(3, c, 0, c_len * 4),
+        Bind::at(0, a.0, 0, gpu.bytes(a.1)),
+        Bind::at(1, b.0, 0, gpu.bytes(b.1)),
+        Bind::at(2, bias_buf, 0, gpu.bytes(bias_len)),
+        Bind::at(3, c, 0, gpu.bytes(c_len)),
         // no residual: A stands in, never read
         Bind::at(20, a.0, 0, 4),
     ];

@@ -37,6 +37,7 @@ pub use conv2d::{
 pub use gemm::GemmVariant;
 
 use crate::device::{Buf, Device, GpuHandle};
+use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
 use crate::op::Call;
 use crate::tensor::{IndexTensor, Tensor};
@@ -58,6 +59,36 @@ pub struct Lowerings {
     /// the candidates of each shape on the device. `None`: `WGCNN_AUTOTUNE` (`off`,
     /// `on`, `refresh`) if set, else off.
     pub autotune: Option<Autotune>,
+    /// How f16 tensors are computed. `None`: `WGCNN_F16` (`native`, `packed`) if set,
+    /// else native where the device has `SHADER_F16` and packed elsewhere.
+    pub f16: Option<F16Kernels>,
+}
+
+/// How kernels hold f16 elements. Both are the same bytes in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum F16Kernels {
+    /// `array<f16>`, converted to f32 on load and back on store: needs `SHADER_F16`.
+    Native,
+    /// `array<u32>`, two f16 to a u32, through `unpack2x16float` and `pack2x16float`:
+    /// every adapter.
+    Packed,
+}
+
+impl F16Kernels {
+    /// `native` or `packed`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] for another name.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "native" => Ok(F16Kernels::Native),
+            "packed" => Ok(F16Kernels::Packed),
+            _ => Err(Error::param(
+                "WGCNN_F16",
+                format!("unknown f16 kernels '{s}': expected native or packed"),
+            )),
+        }
+    }
 }
 
 /// The lowering policy of one device, resolved.
@@ -70,6 +101,8 @@ pub(crate) struct Policy {
     pub autotune: Autotune,
     /// The GEMM kernel was asked for (`Lowerings::gemm`, `WGCNN_GEMM`), not chosen.
     pub gemm_asked: bool,
+    /// The form f16 calls take: [`Elem::F16`] or [`Elem::F16Packed`].
+    pub f16: Elem,
 }
 
 /// An environment variable's value, if set and not blank.
@@ -83,8 +116,9 @@ fn env(name: &str) -> Option<String> {
 /// The policy of `gpu`: its [`Lowerings`], then the environment, then the adapter kind.
 ///
 /// # Errors
-/// [`Error::InvalidParam`] for a malformed `WGCNN_GEMM`, `WGCNN_CONV2D` or
-/// `WGCNN_AUTOTUNE`.
+/// [`Error::InvalidParam`] for a malformed `WGCNN_GEMM`, `WGCNN_CONV2D`,
+/// `WGCNN_AUTOTUNE` or `WGCNN_F16`; [`Error::Unsupported`] for native f16 kernels on a
+/// device without `SHADER_F16`.
 pub(crate) fn policy(gpu: &GpuHandle) -> Result<Policy> {
     let chosen = gpu.extension::<Lowerings>().copied().unwrap_or_default();
     let software = gpu.is_software();
@@ -116,12 +150,30 @@ pub(crate) fn policy(gpu: &GpuHandle) -> Result<Policy> {
             None => Autotune::Off,
         },
     };
+    let f16 = match chosen.f16 {
+        Some(k) => Some(k),
+        None => env("WGCNN_F16")
+            .map(|v| F16Kernels::parse(&v))
+            .transpose()?,
+    };
+    let f16 = match f16 {
+        Some(F16Kernels::Native) if !gpu.has_shader_f16() => {
+            return Err(Error::Unsupported(
+                "native f16 kernels: the device has no SHADER_F16".into(),
+            ));
+        }
+        Some(F16Kernels::Native) => Elem::F16,
+        Some(F16Kernels::Packed) => Elem::F16Packed,
+        None if gpu.has_shader_f16() => Elem::F16,
+        None => Elem::F16Packed,
+    };
     Ok(Policy {
         gemm,
         conv2d,
         software,
         autotune,
         gemm_asked,
+        f16,
     })
 }
 
@@ -156,6 +208,12 @@ pub(crate) fn launch(
     if out.numel() == 0 {
         return Ok(());
     }
+    // every launcher below records in the call's element form
+    let elem = match out.dtype() {
+        DType::F32 => Elem::F32,
+        DType::F16 => policy(gpu)?.f16,
+    };
+    let gpu = &gpu.in_form(elem);
     let input = |i: usize| -> Result<&Tensor> {
         inputs
             .get(i)
@@ -165,7 +223,7 @@ pub(crate) fn launch(
     };
     let bias = |i: usize| -> Result<Option<(Buf<'_>, u64)>> {
         match inputs.get(i).copied().flatten() {
-            Some(b) => Ok(Some((b.gpu_buffer()?, b.numel() as u64 * 4))),
+            Some(b) => Ok(Some((b.gpu_buffer()?, gpu.bytes(b.numel() as u64)))),
             None => Ok(None),
         }
     };
@@ -196,7 +254,7 @@ pub(crate) fn launch(
             }
             let io = conv2d::ConvIo::new(
                 (x.gpu_buffer()?, w.gpu_buffer()?, y),
-                w.numel() as u64 * 4,
+                gpu.bytes(w.numel() as u64),
                 bias(2)?,
                 (*epilogue, r),
             );
@@ -222,9 +280,13 @@ pub(crate) fn launch(
             pool2d::adaptive_pool2d(gpu, g, (input(0)?.gpu_buffer()?, y, idx))
         }
         Call::Interpolate(g) => interpolate::launch(gpu, g, (input(0)?.gpu_buffer()?, y)),
-        Call::Relu { .. } => {
-            relu::launch(gpu, input(0)?.gpu_buffer()?, Some(y), out.numel() as u64)
-        }
+        Call::Relu { .. } => relu::launch(
+            gpu,
+            out.dtype(),
+            input(0)?.gpu_buffer()?,
+            Some(y),
+            out.numel() as u64,
+        ),
         Call::Linear { dims, .. } => {
             if dims[1] == 0 {
                 // the output is the bias (or zeros)
@@ -235,7 +297,7 @@ pub(crate) fn launch(
             gemm::linear(gpu, (x, w, bias, y), *dims)
         }
         // an empty inner dimension: the product is all zeros
-        Call::Matmul { dims: [_, 0, _] } => gpu.clear(y, 0, out.numel() as u64 * 4),
+        Call::Matmul { dims: [_, 0, _] } => gpu.clear(y, 0, gpu.bytes(out.numel() as u64)),
         Call::Matmul { dims } => {
             let (a, b) = (input(0)?.gpu_buffer()?, input(1)?.gpu_buffer()?);
             gemm::matmul(gpu, (a, b, y), *dims)
@@ -268,7 +330,7 @@ pub(crate) fn launch(
                 gpu,
                 geometry,
                 (x.gpu_buffer()?, w.gpu_buffer()?, y),
-                w.numel() as u64 * 4,
+                gpu.bytes(w.numel() as u64),
                 bias(2)?,
             )
         }

@@ -4,7 +4,8 @@
 //! processed in chunks that fit a storage binding.
 
 use crate::device::{Bind, Buf, GpuHandle, Slot};
-use crate::error::Result;
+use crate::dtype::Elem;
+use crate::error::{Error, Result};
 use crate::kernels::shaders::Shader;
 use crate::op::pool2d::{AdaptiveGeometry, Pool2dGeometry};
 
@@ -277,7 +278,15 @@ fn launch(
         planes,
         (in_plane, out_plane),
         usize::MAX,
-        |_, np, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+        |first, np, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
+            // the indices are u32 whatever the values' type: a window of their own
+            // (the output stands in, never written, where there are none)
+            let (i_off, i_size, i_shift) = match indices {
+                Some(_) => gpu
+                    .in_form(Elem::F32)
+                    .window(first as u64 * out_plane, np as u64 * out_plane),
+                None => (y_off, y_size, y_shift),
+            };
             let np = np as u64;
             let total = if per == [1, 1] {
                 np * out_plane
@@ -287,7 +296,7 @@ fn launch(
             params.total = super::u32_of(total, "pooling invocations")?;
             params.in_shift = x_shift;
             params.out_shift = y_shift;
-            params.idx_shift = y_shift;
+            params.idx_shift = i_shift;
             let grid = gpu.grid(total.div_ceil(if per == [1, 1] { 256 } else { 64 }))?;
             if kernel.vec4 {
                 // whole planes of whole rows: the input shift is a multiple of 4, and
@@ -302,7 +311,7 @@ fn launch(
             let binds = [
                 Bind::at(0, src, x_off, x_size),
                 Bind::at(1, dst, y_off, y_size),
-                Bind::at(2, idx_buf, y_off, y_size),
+                Bind::at(2, idx_buf, i_off, i_size),
             ];
             gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), grid)
         },
@@ -318,6 +327,12 @@ fn launch_bands(
     mut params: PoolParams,
     planes: usize,
 ) -> Result<()> {
+    if indices.is_some() && gpu.elem() != Elem::F32 {
+        // a band's window of u32 indices is not its window of f16 values
+        return Err(Error::Unsupported(
+            "f16 max pooling with indices over planes larger than a storage binding".into(),
+        ));
+    }
     let pipeline = gpu.pipeline(&Shader::Pool2d.entry(band.entry, LAYOUT))?;
     let idx_buf = indices.unwrap_or(dst);
     let dims = [params.h, params.w, params.oh, params.ow].map(u64::from);

@@ -46,12 +46,13 @@ pub(crate) fn launch(
         .flat_map(|t| [f32::from_bits(t.i0), f32::from_bits(t.i1), t.lambda])
         .collect();
     let taps_bytes = table.len() as u64 * 4;
-    if taps_bytes > gpu.chunk_elems() * 4 {
+    let max_binding = gpu.bytes(gpu.chunk_elems());
+    if taps_bytes > max_binding {
         return Err(Error::limit(
             "device",
             "resize tap table (bytes)",
             taps_bytes,
-            gpu.chunk_elems() * 4,
+            max_binding,
         ));
     }
     let taps = Tensor::from_slice(device, &table, &[table.len()])?;

@@ -3,9 +3,9 @@
 //! and their outputs put back in place.
 
 use crate::device::{Buf, GpuHandle};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
-/// Images stored as planes of `rows` rows of `w` floats, in `buffer` from plane
+/// Images stored as planes of `rows` rows of `w` elements, in `buffer` from plane
 /// `first` on.
 #[derive(Clone, Copy)]
 pub(crate) struct Planes<'a> {
@@ -26,10 +26,23 @@ impl<'a> Planes<'a> {
         }
     }
 
-    /// Byte offset of row `row` of plane `c`.
+    /// Element offset of row `row` of plane `c`.
     fn at(&self, c: u64, row: u64) -> u64 {
-        ((self.first + c) * self.rows + row) * self.w * 4
+        ((self.first + c) * self.rows + row) * self.w
     }
+}
+
+/// The bytes of `len` elements from element `at` in `gpu`'s form, where a buffer copy
+/// can move them: f16 rows that start or end inside a u32 word cannot be.
+fn span(gpu: &GpuHandle, at: u64, len: u64) -> Result<(u64, u64)> {
+    let size = gpu.elem().dtype().size();
+    let (offset, bytes) = (at * size, len * size);
+    if offset % 4 != 0 || bytes % 4 != 0 {
+        return Err(Error::Unsupported(
+            "f16 rows of odd length moved apart (an image larger than a storage binding)".into(),
+        ));
+    }
+    Ok((offset, bytes))
 }
 
 /// Records the copy of rows `[from, from + count)` of `channels` planes of `src` into
@@ -42,13 +55,9 @@ pub(crate) fn copy(
     count: u64,
 ) -> Result<()> {
     for c in 0..channels {
-        gpu.copy(
-            src.buffer,
-            src.at(c, from),
-            dst.buffer,
-            dst.at(c, to),
-            count * src.w * 4,
-        )?;
+        let (from, bytes) = span(gpu, src.at(c, from), count * src.w)?;
+        let (to, _) = span(gpu, dst.at(c, to), count * src.w)?;
+        gpu.copy(src.buffer, from, dst.buffer, to, bytes)?;
     }
     Ok(())
 }
@@ -61,7 +70,8 @@ pub(crate) fn clear(
     count: u64,
 ) -> Result<()> {
     for c in 0..channels {
-        gpu.clear(dst.buffer, dst.at(c, to), count * dst.w * 4)?;
+        let (to, bytes) = span(gpu, dst.at(c, to), count * dst.w)?;
+        gpu.clear(dst.buffer, to, bytes)?;
     }
     Ok(())
 }

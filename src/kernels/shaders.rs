@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use super::wgsl::{Uniform, consts};
 use crate::device::{PipelineSpec, ShaderCode, Slot};
-use crate::dtype::DType;
+use crate::dtype::Elem;
 
 macro_rules! shaders {
     ($(
@@ -135,34 +135,69 @@ shaders! {
 }
 
 impl Shader {
-    /// The source as compiled: the prelude, then the file (built once).
+    /// The source as compiled for f32: the prelude, then the file (built once).
     pub fn source(self) -> &'static str {
-        static SOURCES: OnceLock<Vec<String>> = OnceLock::new();
-        let sources = SOURCES.get_or_init(|| {
+        self.source_for(Elem::F32)
+    }
+
+    /// The source as compiled in the element form `elem`, and its label (the file name,
+    /// with `.f16` or `.f16packed` before `.wgsl` for the f16 forms), built once.
+    pub fn source_for(self, elem: Elem) -> &'static str {
+        &Self::variants()[self as usize][elem as usize].1
+    }
+
+    /// The label of the source in the element form `elem`.
+    pub fn label_for(self, elem: Elem) -> &'static str {
+        &Self::variants()[self as usize][elem as usize].0
+    }
+
+    /// (label, source) of every shader in every element form.
+    fn variants() -> &'static [[(String, String); 3]] {
+        static VARIANTS: OnceLock<Vec<[(String, String); 3]>> = OnceLock::new();
+        VARIANTS.get_or_init(|| {
             Shader::ALL
                 .iter()
                 .map(|s| {
-                    format!(
-                        "// declared in Rust (src/kernels), written before {}:\n{}\n{}",
-                        s.label(),
-                        s.prelude(),
-                        super::template::expand(s.file())
-                    )
+                    Elem::ALL.map(|elem| {
+                        let label = s
+                            .label()
+                            .replace(".wgsl", &format!("{}.wgsl", elem.suffix()));
+                        let source = super::template::compose(
+                            &format!(
+                                "// declared in Rust (src/kernels), written before {}:\n{}\n{}",
+                                s.label(),
+                                s.prelude(),
+                                s.file()
+                            ),
+                            elem,
+                        );
+                        (label, source)
+                    })
                 })
                 .collect()
-        });
-        &sources[self as usize]
+        })
     }
 
     /// The pipeline of `entry` with `layout`, for f32 and without overrides.
     pub(crate) fn entry(self, entry: &'static str, layout: &'static [(u32, Slot)]) -> PipelineSpec {
+        self.entry_for(Elem::F32, entry, layout)
+    }
+
+    /// The pipeline of `entry` with `layout` in the element form `elem`, without
+    /// overrides.
+    pub(crate) fn entry_for(
+        self,
+        elem: Elem,
+        entry: &'static str,
+        layout: &'static [(u32, Slot)],
+    ) -> PipelineSpec {
         PipelineSpec {
             shader: ShaderCode {
-                label: self.label(),
-                source: self.source(),
+                label: self.label_for(elem),
+                source: self.source_for(elem),
+                forms: &Self::variants()[self as usize],
             },
             entry,
-            dtype: DType::F32,
             constants: Vec::new(),
             layout,
         }

@@ -84,8 +84,8 @@ fn launch_bands(
     let pipeline = gpu.pipeline(&Shader::Softmax.entry("softmax_cols", LAYOUT))?;
     let (len, inner) = (g.len as u64, g.inner as u64);
     let room = gpu.band_room().min(len * inner);
-    let band_x = Tensor::uninit(device, &[room as usize])?;
-    let band_y = Tensor::uninit(device, &[room as usize])?;
+    let band_x = Tensor::uninit_as(device, &[room as usize], gpu.elem().dtype())?;
+    let band_y = Tensor::uninit_as(device, &[room as usize], gpu.elem().dtype())?;
     let (bx, by) = (band_x.gpu_buffer()?, band_y.gpu_buffer()?);
     // a block is `len` planes of `inner` one-element rows: a band is rows of each plane
     for o in 0..g.outer as u64 {
@@ -112,8 +112,8 @@ fn launch_bands(
                     shift: 0,
                 };
                 let binds = [
-                    Bind::at(0, bx, 0, len * cols * 4),
-                    Bind::at(1, by, 0, len * cols * 4),
+                    Bind::at(0, bx, 0, gpu.bytes(len * cols)),
+                    Bind::at(1, by, 0, gpu.bytes(len * cols)),
                 ];
                 let groups = gpu.grid(cols.div_ceil(256))?;
                 gpu.dispatch(&pipeline, &binds, bytemuck::bytes_of(&params), groups)?;

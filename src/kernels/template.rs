@@ -17,6 +17,102 @@
 //! `{#VAR}` its position (from 0), in the lines and in the heads of inner loops. Loops
 //! nest. Lines outside a loop pass through as they are, so a source without directives
 //! is unchanged.
+//!
+//! `//#data BINDING NAME read|read_write [vec2|vec4]` declares a storage binding of tensor
+//! elements, and the functions a kernel reads and writes it through, always in f32:
+//! `load_NAME(i)` and (read_write) `store_NAME(i, v)`, of scalars or vectors. How they hold the elements is the source's [`Elem`]: `array<f32>`,
+//! `array<f16>` (converted on load and store), or f16 packed two to a u32
+//! (`unpack2x16float`, `pack2x16float`; a vec2 is a u32, a vec4 a `vec2<u32>`, and a scalar store sets
+//! its half of the u32 with two atomics, so that the invocations writing its two halves
+//! do not race). So one source is the kernel for every element type.
+
+use crate::dtype::Elem;
+
+/// `source` in the element form `elem`: every `//#data` binding declared, every
+/// `//#for` loop unrolled, and `enable f16;` first where the form loads f16.
+pub(crate) fn compose(source: &str, elem: Elem) -> String {
+    let mut out = String::with_capacity(source.len() + 1024);
+    if elem == Elem::F16 {
+        out.push_str("enable f16;\n");
+    }
+    for line in source.lines() {
+        match line.trim_start().strip_prefix("//#data ") {
+            Some(spec) => out.push_str(&data_binding(spec, elem)),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    expand(&out)
+}
+
+/// The declaration and accessors of `//#data BINDING NAME ACCESS [vec4]`.
+///
+/// # Panics
+/// On a malformed directive (the sources are the crate's own).
+fn data_binding(spec: &str, elem: Elem) -> String {
+    let words: Vec<&str> = spec.split_whitespace().collect();
+    let (binding, name, access, width) = match words.as_slice() {
+        [b, n, a] => (*b, *n, *a, 1),
+        [b, n, a, "vec2"] => (*b, *n, *a, 2),
+        [b, n, a, "vec4"] => (*b, *n, *a, 4),
+        _ => panic!("//#data {spec}: expected `BINDING NAME read|read_write [vec2|vec4]`"),
+    };
+    let write = match access {
+        "read" => false,
+        "read_write" => true,
+        _ => panic!("//#data {spec}: the access is read or read_write"),
+    };
+    let vec = |t: &str| match width {
+        1 => t.to_string(),
+        w => format!("vec{w}<{t}>"),
+    };
+    let ty = vec("f32");
+    // (storage element, load expression, store statement) in `i` and `v`
+    let (stored, load, store) = match (elem, width, write) {
+        (Elem::F32, ..) => (ty.clone(), format!("{name}[i]"), format!("{name}[i] = v;")),
+        (Elem::F16, ..) => (
+            vec("f16"),
+            format!("{ty}({name}[i])"),
+            format!("{name}[i] = {}(v);", vec("f16")),
+        ),
+        (Elem::F16Packed, 4, _) => (
+            "vec2<u32>".into(),
+            format!("vec4<f32>(unpack2x16float({name}[i].x), unpack2x16float({name}[i].y))"),
+            format!("{name}[i] = vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw));"),
+        ),
+        (Elem::F16Packed, 2, _) => (
+            "u32".into(),
+            format!("unpack2x16float({name}[i])"),
+            format!("{name}[i] = pack2x16float(v);"),
+        ),
+        (Elem::F16Packed, _, false) => (
+            "u32".into(),
+            format!("unpack2x16float({name}[i >> 1u])[i & 1u]"),
+            String::new(),
+        ),
+        (Elem::F16Packed, _, true) => (
+            "atomic<u32>".into(),
+            format!("unpack2x16float(atomicLoad(&{name}[i >> 1u]))[i & 1u]"),
+            format!(
+                "let s = (i & 1u) * 16u;\n    \
+                 atomicAnd(&{name}[i >> 1u], ~(0xffffu << s));\n    \
+                 atomicOr(&{name}[i >> 1u], (pack2x16float(vec2<f32>(v, 0.0)) & 0xffffu) << s);"
+            ),
+        ),
+    };
+    let mut out = format!(
+        "@group(0) @binding({binding}) var<storage, {access}> {name}: array<{stored}>;\n\
+         fn load_{name}(i: u32) -> {ty} {{\n    return {load};\n}}\n"
+    );
+    if write {
+        out.push_str(&format!(
+            "fn store_{name}(i: u32, v: {ty}) {{\n    {store}\n}}\n"
+        ));
+    }
+    out
+}
 
 /// `source` with every `//#for` loop unrolled.
 ///

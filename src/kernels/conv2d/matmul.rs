@@ -90,24 +90,29 @@ pub(super) fn im2col(
     // rows of the column matrix in whole vec4s where the vec4 GEMM can read them
     let quad = vec4_columns(g, variant);
     // room for that padding (at most 3 columns a row)
-    let padding = if quad { 3 * g.groups as u64 * k * 4 } else { 0 };
+    let padding = if quad {
+        gpu.bytes(3 * g.groups as u64 * k)
+    } else {
+        0
+    };
     let budget = col_budget
         .unwrap_or(DEFAULT_COL_BUDGET)
-        .min(gpu.chunk_elems() * 4)
+        .min(gpu.bytes(gpu.chunk_elems()))
         .saturating_sub(padding)
         .max(4);
-    // floats of the column matrix per output row, all groups
+    // elements of the column matrix per output row, all groups, and the budget in them
     let col_row = (g.c_in * g.kh * g.kw * g.ow) as u64;
     let col_image = col_row * g.oh as u64;
-    let (images, rows) = if col_image * 4 <= budget {
-        let by_cols = (budget / 4 / col_image) as usize;
+    let budget = budget / gpu.elem().dtype().size();
+    let (images, rows) = if col_image <= budget {
+        let by_cols = (budget / col_image) as usize;
         let by_grid = (max_cols / ohw).max(1) as usize;
         (
             images_per_binding(gpu, g).min(by_cols).min(by_grid).max(1),
             g.oh,
         )
     } else {
-        let by_cols = (budget / 4 / col_row).max(1) as usize;
+        let by_cols = (budget / col_row).max(1) as usize;
         let by_grid = (max_cols / g.ow as u64).max(1) as usize;
         (1, by_cols.min(by_grid).min(g.oh))
     };
@@ -119,7 +124,7 @@ pub(super) fn im2col(
         }
     };
     let cols_len = g.groups as u64 * k * stride_of(images as u64 * rows as u64 * g.ow as u64);
-    let cols = Tensor::uninit(device, &[cols_len as usize])?;
+    let cols = Tensor::uninit_as(device, &[cols_len as usize], gpu.elem().dtype())?;
     let c = cols.gpu_buffer()?;
     let unfold = gpu.pipeline(&Shader::Im2col.entry("im2col", IM2COL_LAYOUT))?;
     // im2col's workgroups: 8 rows of the column matrix each
@@ -148,7 +153,7 @@ pub(super) fn im2col(
                 };
                 let binds = [
                     Bind::at(0, io.x, x_off, x_size),
-                    Bind::at(1, c, 0, total * 4),
+                    Bind::at(1, c, 0, gpu.bytes(total)),
                 ];
                 let grid = [
                     // each lane a column in 8 of at most 64 columns of its row
@@ -187,7 +192,7 @@ pub(super) fn im2col(
                 };
                 let binds = [
                     Bind::at(0, io.w, 0, io.w_size),
-                    Bind::at(1, c, 0, total * 4),
+                    Bind::at(1, c, 0, gpu.bytes(total)),
                     Bind::at(2, io.b, 0, io.b_size),
                     Bind::at(3, io.y, y_off, y_size),
                     io.residual(y_off, y_size),

@@ -29,6 +29,7 @@ pub(crate) use winograd::WinoParams;
 
 use self::direct::DirectKernel;
 use crate::device::{Bind, Buf, Device, GpuHandle, PipelineSpec, Window};
+use crate::dtype::Elem;
 use crate::error::{Error, Result};
 use crate::kernels::gemm::{FLAG_BIAS, epilogue_constants};
 use crate::kernels::{GemmVariant, Policy, u32_of};
@@ -285,17 +286,45 @@ pub(crate) fn launch(
 ) -> Result<()> {
     check_sizes(g)?;
     if bands::needed(gpu, g) {
+        if gpu.elem() != Elem::F32 {
+            // its bands are moved with buffer copies, which take whole u32 words
+            return Err(Error::Unsupported(
+                "an f16 convolution whose images exceed a storage binding".into(),
+            ));
+        }
         return bands::launch(device, gpu, io, g, options);
     }
     let policy = super::policy(gpu)?;
     // a lowering asked for, by the call or the device, is not second-guessed
     let asked = options.algo != Conv2dAlgo::Auto || policy.conv2d != Conv2dAlgo::Auto;
-    let choice = if policy.autotune == Autotune::Off || asked {
+    let choice = if policy.autotune == Autotune::Off || asked || gpu.elem() != Elem::F32 {
         choose(gpu, g, options.algo, &policy)
     } else {
         autotune::choose(device, gpu, io, g, &policy, options.col_budget)?
     };
-    run(device, gpu, io, g, choice, options.col_budget)
+    run(
+        device,
+        gpu,
+        io,
+        g,
+        half_lowering(gpu, choice),
+        options.col_budget,
+    )
+}
+
+/// `choice`, or where the call is in f16 and the lowering has no f16 form (the packed
+/// and Winograd kernels keep f32 scratch), im2col with the same GEMM. An f16
+/// convolution is not timed by the autotuner: its cache is keyed per shape, not type.
+fn half_lowering(
+    gpu: &GpuHandle,
+    (lowering, gemm): (Lowering, GemmVariant),
+) -> (Lowering, GemmVariant) {
+    match lowering {
+        Lowering::Packed | Lowering::Winograd if gpu.elem() != Elem::F32 => {
+            (Lowering::Im2col, gemm)
+        }
+        _ => (lowering, gemm),
+    }
 }
 
 /// Records the convolution `g` into `io.y` with one lowering and GEMM kernel.
