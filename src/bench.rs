@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use crate::device::Device;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::nn::{Layer, Sequential};
 use crate::op::kwargs::Kwargs;
@@ -232,6 +233,9 @@ pub struct BenchConfig {
     pub floor_runs: usize,
     /// Runs timed with timestamp queries.
     pub gpu_runs: usize,
+    /// The type inputs, weights and activations are in. An f16 result's workload is
+    /// named with `.f16` after it (`mnist_cnn.f16`), beside the f32 one.
+    pub precision: DType,
 }
 
 impl Default for BenchConfig {
@@ -243,6 +247,7 @@ impl Default for BenchConfig {
             max_time: Duration::from_secs(15),
             floor_runs: 3,
             gpu_runs: 5,
+            precision: DType::F32,
         }
     }
 }
@@ -262,7 +267,11 @@ fn ramp(n: usize) -> Vec<f32> {
         .collect()
 }
 
-fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
+fn prepare<'a>(device: &'a Device, wl: &Workload, precision: DType) -> Result<Prepared<'a>> {
+    let input = |shape: &[usize]| -> Result<Tensor> {
+        let n = device.check_tensor("tensor", shape)?;
+        Tensor::from_slice(device, &ramp(n), shape)?.to_dtype(precision)
+    };
     match &wl.kind {
         WorkloadKind::Op { op, inputs } => {
             let shapes: Vec<Option<&[usize]>> = inputs.iter().map(Option::as_deref).collect();
@@ -271,10 +280,7 @@ fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
                 .iter()
                 .map(|s| {
                     s.as_ref()
-                        .map(|s| {
-                            let n = device.check_tensor(op.name(), s)?;
-                            Tensor::from_slice(device, &ramp(n), s)
-                        })
+                        .map(|s| input(s))
                         .transpose()
                 })
                 .collect::<Result<_>>()?;
@@ -293,7 +299,7 @@ fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
             let op = *op;
             Ok(Prepared {
                 flops: (macs > 0).then_some(2.0 * macs as f64),
-                bytes: (macs == 0).then_some(4.0 * moved as f64),
+                bytes: (macs == 0).then_some((precision.size() * moved as u64) as f64),
                 read,
                 run: Box::new(move || {
                     let refs: Vec<Option<&Tensor>> = tensors.iter().map(Option::as_ref).collect();
@@ -301,10 +307,13 @@ fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
                 }),
             })
         }
-        WorkloadKind::Network { input, layers } => {
-            let net = build_network(device, layers)?;
-            let x =
-                Tensor::from_slice(device, &ramp(device.check_tensor("tensor", input)?), input)?;
+        WorkloadKind::Network {
+            input: shape,
+            layers,
+        } => {
+            let mut net = build_network(device, layers)?;
+            net.to_dtype(precision)?;
+            let x = input(shape)?;
             let weights: usize = net
                 .layers()
                 .iter()
@@ -317,24 +326,26 @@ fn prepare<'a>(device: &'a Device, wl: &Workload) -> Result<Prepared<'a>> {
                 .map(Tensor::numel)
                 .sum();
             Ok(Prepared {
-                flops: Some(2.0 * net.macs(input)? as f64),
+                flops: Some(2.0 * net.macs(shape)? as f64),
                 bytes: None,
                 read: x.numel() + weights,
                 run: Box::new(move || net.forward(&x)),
             })
         }
-        WorkloadKind::Graph { network, input } => {
-            let model = crate::model::Model::zoo(network, 0, device)?;
-            let x =
-                Tensor::from_slice(device, &ramp(device.check_tensor("tensor", input)?), input)?;
-            let steps = model.step_calls(std::slice::from_ref(input))?;
+        WorkloadKind::Graph {
+            network,
+            input: shape,
+        } => {
+            let model = crate::model::Model::zoo(network, 0, device)?.with_precision(precision);
+            let x = input(shape)?;
+            let steps = model.step_calls(std::slice::from_ref(shape))?;
             let weights = steps
                 .iter()
                 .flat_map(|s| s.weights.iter())
                 .map(|shape| shape.iter().product::<usize>())
                 .sum::<usize>();
             Ok(Prepared {
-                flops: Some(2.0 * model.macs(std::slice::from_ref(input))? as f64),
+                flops: Some(2.0 * model.macs(std::slice::from_ref(shape))? as f64),
                 bytes: None,
                 read: x.numel() + weights,
                 run: Box::new(move || model.forward(&x)),
@@ -355,7 +366,7 @@ pub fn prepare_workload<'a>(
     device: &'a Device,
     wl: &Workload,
 ) -> Result<Box<dyn FnMut() -> Result<Tensor> + 'a>> {
-    Ok(prepare(device, wl)?.run)
+    Ok(prepare(device, wl, DType::F32)?.run)
 }
 
 /// The median of `values` (sorted in place).
@@ -374,7 +385,7 @@ fn median(values: &mut [f64]) -> f64 {
 /// # Errors
 /// [`Error::Unsupported`] for a workload kind this build lacks; the op's errors.
 pub fn run_workload(device: &Device, wl: &Workload, config: &BenchConfig) -> Result<BenchResult> {
-    let mut prepared = [prepare(device, wl)?];
+    let mut prepared = [prepare(device, wl, config.precision)?];
     let (mut times, written) = measure(&[device], &mut prepared, config)?;
     let [mut prepared] = prepared;
     // GPU time from timestamp queries, in runs of their own (reading the queries back
@@ -397,6 +408,7 @@ pub fn run_workload(device: &Device, wl: &Workload, config: &BenchConfig) -> Res
         times.remove(0),
         written[0],
         gpu_ms,
+        config.precision,
     ))
 }
 
@@ -414,14 +426,14 @@ pub fn run_alternating(
 ) -> Result<Vec<BenchResult>> {
     let mut prepared = devices
         .iter()
-        .map(|d| prepare(d, wl))
+        .map(|d| prepare(d, wl, config.precision))
         .collect::<Result<Vec<_>>>()?;
     let (times, written) = measure(devices, &mut prepared, config)?;
     Ok(devices
         .iter()
         .zip(&prepared)
         .zip(times.into_iter().zip(written))
-        .map(|((d, p), (t, w))| result(wl, d, p, t, w, None))
+        .map(|((d, p), (t, w))| result(wl, d, p, t, w, None, config.precision))
         .collect())
 }
 
@@ -467,11 +479,15 @@ fn result(
     times_ms: Vec<f64>,
     written: usize,
     gpu_ms: Option<f64>,
+    precision: DType,
 ) -> BenchResult {
     let mut sorted = times_ms.clone();
     let median_ms = median(&mut sorted);
     BenchResult {
-        workload: wl.name.clone(),
+        workload: match precision {
+            DType::F32 => wl.name.clone(),
+            p => format!("{}.{}", wl.name, p.short_name()),
+        },
         backend: device.backend().name().to_string(),
         adapter: device.name().to_string(),
         runs: times_ms.len(),
@@ -482,7 +498,7 @@ fn result(
         gflops: p.flops.map(|f| f / median_ms / 1e6),
         gbps: p.bytes.map(|b| b / median_ms / 1e6),
         flops: p.flops.unwrap_or(written as f64),
-        bytes: 4.0 * (p.read + written) as f64,
+        bytes: (precision.size() * (p.read + written) as u64) as f64,
     }
 }
 

@@ -37,6 +37,29 @@ impl DType {
         }
     }
 
+    /// The short name (`f32`, `f16`), as `--precision` takes it.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            DType::F32 => "f32",
+            DType::F16 => "f16",
+        }
+    }
+
+    /// `f32`/`float32` or `f16`/`float16`/`half`.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParam`] for another name.
+    pub fn parse(s: &str) -> crate::Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f32" | "float32" | "float" => Ok(DType::F32),
+            "f16" | "float16" | "half" => Ok(DType::F16),
+            _ => Err(crate::Error::param(
+                "precision",
+                format!("unknown precision '{s}': expected f32 or f16"),
+            )),
+        }
+    }
+
     /// The C++ type PyTorch names in its messages (`expected scalar type Float but
     /// found Half`).
     pub fn scalar_name(self) -> &'static str {

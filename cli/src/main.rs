@@ -98,6 +98,10 @@ struct BenchArgs {
     /// shapes) and show the sum of their medians beside the network's median.
     #[arg(long)]
     steps: bool,
+    /// The types to time each workload in (comma-separated: f32, f16): inputs,
+    /// weights and activations all of it. f16 rows are named `<workload>.f16`.
+    #[arg(long, default_value = "f32", value_delimiter = ',')]
+    precision: Vec<String>,
 }
 
 /// What `wgcnn bench` fails with.
@@ -153,6 +157,10 @@ enum Command {
         /// `DIR/<input stem>.safetensors`.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The type the model computes in: f32, or f16 (weights converted once at
+        /// load, activations f16 through the network, sums in f32).
+        #[arg(long, default_value = "f32")]
+        precision: String,
         #[command(flatten)]
         preprocess: models::PreprocessArgs,
         #[command(flatten)]
@@ -257,11 +265,18 @@ fn main() -> ExitCode {
             inputs,
             top,
             out,
+            precision,
             preprocess,
             device,
-        }) => device
-            .open()
-            .and_then(|d| models::infer(&model, &inputs, top, out.as_deref(), &preprocess, &d)),
+        }) => wgcnn::DType::parse(&precision).and_then(|precision| {
+            let d = device.open()?;
+            let run = models::Run {
+                top,
+                out: out.as_deref(),
+                precision,
+            };
+            models::infer(&model, &inputs, &run, &preprocess, &d)
+        }),
         Some(Command::Inspect { model, shape }) => models::inspect(&model, shape.as_deref()),
         Some(Command::Compare {
             model,
@@ -308,7 +323,8 @@ fn exit_code(result: Result<bool, impl std::fmt::Display>) -> ExitCode {
     }
 }
 
-/// `wgcnn shaders --out DIR`: `DIR/<file>.wgsl` for every shader, as compiled.
+/// `wgcnn shaders --out DIR`: `DIR/<file>.wgsl` for every shader in every element
+/// form (`<file>.f16.wgsl`, `<file>.f16packed.wgsl`), as compiled.
 fn write_shaders(out: &std::path::Path) -> wgcnn::Result<bool> {
     use wgcnn::kernels::shaders::Shader;
     let io = |path: &std::path::Path| {
@@ -317,9 +333,11 @@ fn write_shaders(out: &std::path::Path) -> wgcnn::Result<bool> {
     };
     std::fs::create_dir_all(out).map_err(io(out))?;
     for &shader in Shader::ALL {
-        let path = out.join(shader.label());
-        std::fs::write(&path, shader.source()).map_err(io(&path))?;
-        println!("{}", path.display());
+        for elem in wgcnn::dtype::Elem::ALL {
+            let path = out.join(shader.label_for(elem));
+            std::fs::write(&path, shader.source_for(elem)).map_err(io(&path))?;
+            println!("{}", path.display());
+        }
     }
     Ok(true)
 }
@@ -640,12 +658,29 @@ fn bench(args: BenchArgs) -> Result<bool, BenchError> {
     let fmt = |v: Option<f64>, prec: usize| v.map_or("-".to_string(), |v| format!("{v:.prec$}"));
     let mut ok = true;
     let mut results = Vec::new();
-    for (i, wl) in all.iter().enumerate() {
+    let precisions = args
+        .precision
+        .iter()
+        .map(|p| wgcnn::DType::parse(p))
+        .collect::<wgcnn::Result<Vec<_>>>()?;
+    let runs: Vec<(&bench::Workload, wgcnn::DType)> = all
+        .iter()
+        .flat_map(|wl| precisions.iter().map(move |&p| (wl, p)))
+        .collect();
+    for (i, &(wl, precision)) in runs.iter().enumerate() {
         if !json {
-            progress(format_args!("[{}/{}] {}", i + 1, all.len(), wl.name));
+            progress(format_args!("[{}/{}] {}", i + 1, runs.len(), wl.name));
         }
-        let result = bench::run_workload(&device, wl, &BenchConfig::default()).and_then(|r| {
-            let extra = extra_figures(args.steps, tuned.as_ref(), &device, wl)?;
+        let config = BenchConfig {
+            precision,
+            ..BenchConfig::default()
+        };
+        let result = bench::run_workload(&device, wl, &config).and_then(|r| {
+            // the step sums and autotuned figures are of f32
+            let extra = match precision {
+                wgcnn::DType::F32 => extra_figures(args.steps, tuned.as_ref(), &device, wl)?,
+                _ => Extra::default(),
+            };
             Ok((r, extra))
         });
         match result {
@@ -810,6 +845,7 @@ fn extra_figures(
             max_time: std::time::Duration::from_secs(2),
             floor_runs: 3,
             gpu_runs: 0,
+            precision: wgcnn::DType::F32,
         };
         extra.steps = Some(bench::run_steps(device, wl, &quick)?);
     }

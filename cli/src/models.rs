@@ -115,15 +115,25 @@ pub fn load_input(
 ///
 /// # Errors
 /// The model's, an input's, or writing's.
+/// How `wgcnn infer` runs and reports a model.
+pub struct Run<'a> {
+    /// Classes to print per input.
+    pub top: usize,
+    /// Where outputs are written instead (see `wgcnn infer --out`).
+    pub out: Option<&'a Path>,
+    /// The type the model computes in.
+    pub precision: wgcnn::DType,
+}
+
 pub fn infer(
     model_path: &Path,
     inputs: &[PathBuf],
-    top: usize,
-    out: Option<&Path>,
+    run: &Run<'_>,
     flags: &PreprocessArgs,
     device: &Device,
 ) -> Result<bool> {
-    let model = Model::load(model_path, device)?;
+    let (top, out) = (run.top, run.out);
+    let model = Model::load(model_path, device)?.with_precision(run.precision);
     let classes: Vec<String> = model
         .metadata
         .get("classes")

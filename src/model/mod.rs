@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use self::graph::{Graph, HostValue, ValueId};
 use self::plan::{Arg, Kernel, Plan, Weights};
 use crate::device::{Device, DeviceKind};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::functional;
 use crate::op::Op;
@@ -31,6 +32,8 @@ use crate::tensor::Tensor;
 /// The weights of a model on its device, each uploaded once and known by key.
 struct Store {
     device: Device,
+    /// The type weights are stored in, and activations computed in.
+    dtype: DType,
     tensors: Vec<Tensor>,
     keys: HashMap<String, usize>,
 }
@@ -45,7 +48,15 @@ impl Weights for Store {
             return Ok((i, self.tensors[i].shape().to_vec()));
         }
         let value = make()?;
-        let t = Tensor::from_slice(&self.device, &value.floats(), &value.shape)?;
+        let t = match self.dtype {
+            DType::F32 => Tensor::from_slice(&self.device, &value.floats(), &value.shape)?,
+            // converted once, here, rounded to nearest as PyTorch's .half() does
+            DType::F16 => {
+                let halves: Vec<half::f16> =
+                    value.floats().iter().map(|&v| half::f16::from_f32(v)).collect();
+                Tensor::from_f16(&self.device, &halves, &value.shape)?
+            }
+        };
         self.tensors.push(t);
         let i = self.tensors.len() - 1;
         self.keys.insert(key.to_string(), i);
@@ -154,6 +165,7 @@ impl Model {
             graph,
             store: Mutex::new(Store {
                 device: device.clone(),
+                dtype: DType::F32,
                 tensors: Vec::new(),
                 keys: HashMap::new(),
             }),
@@ -161,6 +173,29 @@ impl Model {
             source,
             metadata,
         }
+    }
+
+    /// This model computing in `dtype`: its weights stored in it (converted once, as
+    /// they are first uploaded) and its activations computed in it, as PyTorch's
+    /// `model.half()` does (f16 values, sums in f32 rounded once). Inputs of another
+    /// type are converted on the device; outputs are of `dtype`.
+    pub fn with_precision(self, dtype: DType) -> Self {
+        let mut store = self.store.into_inner().unwrap_or_else(|p| p.into_inner());
+        if store.dtype != dtype {
+            store.dtype = dtype;
+            store.tensors.clear();
+            store.keys.clear();
+        }
+        Self {
+            store: Mutex::new(store),
+            plan: Mutex::new(None),
+            ..self
+        }
+    }
+
+    /// The type this model computes in (see [`Model::with_precision`]).
+    pub fn precision(&self) -> DType {
+        self.store.lock().unwrap_or_else(|p| p.into_inner()).dtype
     }
 
     /// The graph, after folding and fusion.
@@ -288,12 +323,17 @@ impl Model {
         if inputs.iter().any(|t| t.device() != device) {
             return Err(Error::DeviceMismatch { op: "model" });
         }
+        // inputs of another type than the model's, converted on the device
+        let converted: Vec<Option<Tensor>> = inputs
+            .iter()
+            .map(|t| (t.dtype() != store.dtype).then(|| t.to_dtype(store.dtype)).transpose())
+            .collect::<Result<_>>()?;
         let graph_input: HashMap<ValueId, &Tensor> = self
             .graph
             .inputs
             .iter()
-            .zip(inputs)
-            .map(|(i, t)| (i.value, *t))
+            .zip(inputs.iter().zip(&converted))
+            .map(|(i, (t, c))| (i.value, c.as_ref().unwrap_or(t)))
             .collect();
         let mut vals: HashMap<ValueId, Tensor> = HashMap::new();
         // a value dies at its last reader, unless every value is kept
@@ -301,7 +341,8 @@ impl Model {
         // the outputs of concatenations whose parts are written in place, from the
         // first part computed until the concatenation's step
         let mut wholes: HashMap<ValueId, Tensor> = HashMap::new();
-        let in_place = matches!(device.kind(), DeviceKind::Gpu(_));
+        // (views are of f32 tensors: an f16 model's concatenations copy their parts)
+        let in_place = matches!(device.kind(), DeviceKind::Gpu(_)) && store.dtype == DType::F32;
         for (i, step) in plan.steps.iter().enumerate() {
             let node = &self.graph.nodes[step.node];
             let part = plan.parts.get(&step.out).filter(|_| in_place);
@@ -375,7 +416,7 @@ impl Model {
             // an output moves out of the values unless they are kept or it is given again
             let again = keep || outputs[k + 1..].contains(o);
             let t = if let Some(h) = plan.host_outputs.get(o) {
-                Tensor::from_slice(device, &h.floats(), &h.shape)?
+                Tensor::from_slice(device, &h.floats(), &h.shape)?.to_dtype(store.dtype)?
             } else if let Some(t) = graph_input.get(o) {
                 t.try_clone()?
             } else if let Some(t) = vals.get(o).filter(|t| again || t.is_view()) {

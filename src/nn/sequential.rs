@@ -73,6 +73,26 @@ impl Sequential {
         self
     }
 
+    /// Converts every weight to `dtype` on its device (as `model.half()` does in
+    /// PyTorch): the network then takes inputs of `dtype` and computes in it.
+    ///
+    /// # Errors
+    /// A device error.
+    pub fn to_dtype(&mut self, dtype: crate::DType) -> Result<()> {
+        for (_, layer) in &mut self.layers {
+            let (weight, bias) = match layer {
+                Layer::Conv2d(c) => (&mut c.weight, &mut c.bias),
+                Layer::Linear(l) => (&mut l.weight, &mut l.bias),
+                _ => continue,
+            };
+            *weight = weight.to_dtype(dtype)?;
+            if let Some(b) = bias {
+                *b = b.to_dtype(dtype)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The layers with their names.
     pub fn layers(&self) -> &[(String, Layer)] {
         &self.layers
