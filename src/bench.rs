@@ -278,11 +278,7 @@ fn prepare<'a>(device: &'a Device, wl: &Workload, precision: DType) -> Result<Pr
             let call = op.check(&shapes)?;
             let tensors: Vec<Option<Tensor>> = inputs
                 .iter()
-                .map(|s| {
-                    s.as_ref()
-                        .map(|s| input(s))
-                        .transpose()
-                })
+                .map(|s| s.as_ref().map(|s| input(s)).transpose())
                 .collect::<Result<_>>()?;
             // compute-bound ops count their multiply-adds; the others one read of the
             // input and one write of the output

@@ -52,8 +52,11 @@ impl Weights for Store {
             DType::F32 => Tensor::from_slice(&self.device, &value.floats(), &value.shape)?,
             // converted once, here, rounded to nearest as PyTorch's .half() does
             DType::F16 => {
-                let halves: Vec<half::f16> =
-                    value.floats().iter().map(|&v| half::f16::from_f32(v)).collect();
+                let halves: Vec<half::f16> = value
+                    .floats()
+                    .iter()
+                    .map(|&v| half::f16::from_f32(v))
+                    .collect();
                 Tensor::from_f16(&self.device, &halves, &value.shape)?
             }
         };
@@ -326,7 +329,11 @@ impl Model {
         // inputs of another type than the model's, converted on the device
         let converted: Vec<Option<Tensor>> = inputs
             .iter()
-            .map(|t| (t.dtype() != store.dtype).then(|| t.to_dtype(store.dtype)).transpose())
+            .map(|t| {
+                (t.dtype() != store.dtype)
+                    .then(|| t.to_dtype(store.dtype))
+                    .transpose()
+            })
             .collect::<Result<_>>()?;
         let graph_input: HashMap<ValueId, &Tensor> = self
             .graph

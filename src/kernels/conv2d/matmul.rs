@@ -95,8 +95,9 @@ pub(super) fn im2col(
     } else {
         0
     };
+    // the default budget in f32 elements, so that an f16 call's matrix is half the bytes
     let budget = col_budget
-        .unwrap_or(DEFAULT_COL_BUDGET)
+        .unwrap_or(DEFAULT_COL_BUDGET / 4 * gpu.elem().dtype().size())
         .min(gpu.bytes(gpu.chunk_elems()))
         .saturating_sub(padding)
         .max(4);

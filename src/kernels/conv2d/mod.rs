@@ -313,7 +313,8 @@ pub(crate) fn launch(
 }
 
 /// `choice`, or where the call is in f16 and the lowering has no f16 form (the packed
-/// and Winograd kernels keep f32 scratch), im2col with the same GEMM. An f16
+/// and Winograd kernels keep f32 scratch), the implicit direct kernel, which like them
+/// needs no column matrix (im2col's would hold more memory than the f32 call). An f16
 /// convolution is not timed by the autotuner: its cache is keyed per shape, not type.
 fn half_lowering(
     gpu: &GpuHandle,
@@ -321,7 +322,7 @@ fn half_lowering(
 ) -> (Lowering, GemmVariant) {
     match lowering {
         Lowering::Packed | Lowering::Winograd if gpu.elem() != Elem::F32 => {
-            (Lowering::Im2col, gemm)
+            (Lowering::Direct(DirectKernel::Implicit), gemm)
         }
         _ => (lowering, gemm),
     }
