@@ -4,6 +4,7 @@
 use super::for_each_image_run;
 use super::{ConvIo, ConvShape, Im2colParams, image_sizes, images_per_binding, mode_code};
 use crate::device::{Bind, Device, GpuHandle, Slot};
+use crate::dtype::DType;
 use crate::error::Result;
 use crate::kernels::gemm::{GemmParams, GemmVariant, dispatch_gemm};
 use crate::kernels::shaders::Shader;
@@ -95,9 +96,13 @@ pub(super) fn im2col(
     } else {
         0
     };
-    // the default budget in f32 elements, so that an f16 call's matrix is half the bytes
+    // an f16 call's default budget: a 32nd, where f32 calls run the column-free
+    // kernels whose scratch it must stay under
     let budget = col_budget
-        .unwrap_or(DEFAULT_COL_BUDGET / 4 * gpu.elem().dtype().size())
+        .unwrap_or(match gpu.elem().dtype() {
+            DType::F32 => DEFAULT_COL_BUDGET,
+            DType::F16 => DEFAULT_COL_BUDGET / 32,
+        })
         .min(gpu.bytes(gpu.chunk_elems()))
         .saturating_sub(padding)
         .max(4);
