@@ -383,13 +383,93 @@ def sequential_cases():
     print("sequential errors")
 
 
+# ---------------------------------------------------------------- half precision
+def half_cases():
+    """Calls on f16 tensors (metadata dtype float16, every tensor F16): PyTorch's CPU
+    half result where it computes one, else the float64 reference of the f16 inputs
+    rounded to f16. Tolerances, stated per op:
+      - selection ops (relu, max pools and indices, nearest): exact, no tolerance key;
+      - averages and bilinear blends: one f16 step (2^-10 relative) plus 1e-5;
+      - products (conv2d, conv_transpose2d, linear): one f16 step plus 1e-3 absolute,
+        for two f32 summation orders, and PyTorch's own, of sums that cancel.
+    """
+    torch.manual_seed(16)
+    step = {"atol": 1e-5, "rtol": 2.0 ** -10}
+    sums = {"atol": 1e-3, "rtol": 2.0 ** -10}
+
+    def hc(name, op, fn, tensors, params, tolerance=None):
+        halves = {k: v.half() for k, v in tensors.items()}
+        source = f"torch {torch.__version__}, CPU half"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out = fn(**{k: v.clone() for k, v in halves.items()}, **params)
+        except (RuntimeError, NotImplementedError) as e:
+            print(f"    no CPU half ({str(e).splitlines()[0]}): float64 reference")
+            source = f"torch {torch.__version__}, float64 reference of the f16 inputs, rounded to f16"
+            out = fn(**{k: v.double() for k, v in halves.items()}, **params)
+        indices = None
+        if isinstance(out, tuple):
+            out, indices = out
+        tensors = {k: v.contiguous() for k, v in halves.items()}
+        tensors["expected"] = out.half().contiguous()
+        if indices is not None:
+            tensors["expected_indices"] = indices.contiguous()
+        meta = {"op": op, "params": json.dumps(params), "source": source, "dtype": "float16"}
+        if tolerance:
+            meta["tolerance"] = json.dumps(tolerance)
+        save_file(tensors, os.path.join(OUT, f"{name}.safetensors"), metadata=meta)
+        print(f"{name}: {tuple(out.shape)} ({source})")
+
+    r = torch.randn
+    specials = torch.tensor([0.0, -0.0, 1.0, -1.0, float("nan"), float("inf"), -float("inf"),
+                             6e-8, -6e-8, 65504.0, -65504.0, 0.5, 1e-5, -1e-5, 3.0])
+    relu = lambda input, inplace=False: F.relu(input, inplace=inplace)  # noqa: E731
+    hc("half_relu_specials", "relu", relu, {"input": specials.reshape(1, 1, 3, 5)}, {})
+    hc("half_relu_inplace", "relu", relu, {"input": r(2, 3, 7, 9)}, {"inplace": True})
+    x = r(2, 4, 11, 11) * 4
+    x[0, 0, 0, :4] = torch.tensor([float("nan"), float("inf"), -float("inf"), -0.0])
+    hc("half_max_pool2d_indices", "max_pool2d", F.max_pool2d, {"input": x},
+       {"kernel_size": 3, "stride": 2, "padding": 1, "return_indices": True})
+    hc("half_max_pool2d_ceil", "max_pool2d", F.max_pool2d, {"input": r(1, 3, 9, 9)},
+       {"kernel_size": 2, "ceil_mode": True})
+    hc("half_avg_pool2d", "avg_pool2d", F.avg_pool2d, {"input": r(2, 3, 10, 10)},
+       {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}, step)
+    hc("half_adaptive_avg_pool2d", "adaptive_avg_pool2d", F.adaptive_avg_pool2d,
+       {"input": r(2, 8, 7, 7)}, {"output_size": 1}, step)
+    hc("half_interpolate_nearest", "interpolate", F.interpolate, {"input": r(2, 3, 5, 6)},
+       {"scale_factor": 2.0, "mode": "nearest"})
+    hc("half_interpolate_bilinear", "interpolate", F.interpolate, {"input": r(1, 3, 6, 8)},
+       {"scale_factor": 2.0, "mode": "bilinear", "align_corners": False}, step)
+    hc("half_interpolate_bilinear_corners", "interpolate", F.interpolate,
+       {"input": r(1, 2, 5, 7)}, {"size": [9, 13], "mode": "bilinear", "align_corners": True},
+       step)
+    conv = lambda input, weight, bias=None, **p: F.conv2d(input, weight, bias, **p)  # noqa: E731
+    hc("half_conv2d_3x3", "conv2d", conv,
+       {"input": r(2, 8, 12, 12), "weight": r(16, 8, 3, 3) * 0.2, "bias": r(16)},
+       {"padding": 1}, sums)
+    hc("half_conv2d_groups_stride", "conv2d", conv,
+       {"input": r(1, 8, 11, 11), "weight": r(8, 2, 3, 3) * 0.3},
+       {"stride": 2, "groups": 4}, sums)
+    hc("half_conv2d_1x1", "conv2d", conv,
+       {"input": r(1, 16, 7, 7), "weight": r(24, 16, 1, 1) * 0.25, "bias": r(24)}, {}, sums)
+    hc("half_conv2d_5x5", "conv2d", conv,
+       {"input": r(1, 3, 16, 16), "weight": r(8, 3, 5, 5) * 0.2},
+       {"stride": 2, "padding": 2}, sums)
+    convt = lambda input, weight, bias=None, **p: F.conv_transpose2d(input, weight, bias, **p)  # noqa: E731
+    hc("half_conv_transpose2d", "conv_transpose2d", convt,
+       {"input": r(1, 4, 6, 6), "weight": r(4, 3, 3, 3) * 0.3, "bias": r(3)},
+       {"stride": 2, "padding": 1}, sums)
+
+
 def main():
     torch.manual_seed(0)
     os.makedirs(OUT, exist_ok=True)
     only = set(sys.argv[1:])
     for group, fn in [("relu", relu_cases), ("conv2d", conv2d_cases), ("pool", pool_cases),
                       ("interpolate", interpolate_cases), ("sequential", sequential_cases),
-                      ("conv_transpose2d", conv_transpose2d_cases), ("copy", copy_cases)]:
+                      ("conv_transpose2d", conv_transpose2d_cases), ("copy", copy_cases),
+                      ("half", half_cases)]:
         if not only or group in only:
             fn()
 

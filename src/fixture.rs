@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::device::Device;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::op::Op;
 use crate::op::kwargs::Kwargs;
@@ -33,6 +34,15 @@ impl Tolerance {
         atol: 1e-5,
         rtol: 1e-4,
     };
+    /// An f32 case run in f16 ([`Fixture::in_precision`]): its inputs rounded to f16
+    /// (2^-11 relative each) and its result rounded once (2^-11), against PyTorch's
+    /// f32 answer: a screening tolerance of about 10 f16 steps, its `atol` scaled by
+    /// the answer's largest magnitude (where it is over 1), since a sum of rounded terms
+    /// errs with the size of its terms, not of its result.
+    pub const HALF: Tolerance = Tolerance {
+        atol: 1e-2,
+        rtol: 1e-2,
+    };
 }
 
 /// One fixture file.
@@ -49,6 +59,13 @@ pub struct Fixture {
     pub expected_indices: Option<HostIndices>,
     pub expect_error: bool,
     pub tolerance: Option<Tolerance>,
+    /// The type the call runs in: f16 for a half-precision case (metadata `dtype`
+    /// `float16`, its tensors f16 values), else f32.
+    pub dtype: DType,
+    /// An f32 case run in f16 by [`Fixture::in_precision`]: judged against its f32
+    /// answer rounded to f16 (exactly for the selection ops), else within
+    /// [`Tolerance::HALF`].
+    pub rounded: bool,
     pub source: Option<String>,
     /// The file's whole metadata, as read.
     pub metadata: HashMap<String, String>,
@@ -200,6 +217,15 @@ impl Fixture {
                 )));
             }
         };
+        let dtype = match md.get("dtype").map(String::as_str) {
+            None | Some("float32") => DType::F32,
+            Some("float16") => DType::F16,
+            Some(other) => {
+                return Err(format_err(format!(
+                    "{name}: dtype must be \"float32\" or \"float16\", got {other:?}"
+                )));
+            }
+        };
         let expected_indices = indices.remove("expected_indices");
         let labels = if op == "model" {
             indices.remove("labels")
@@ -219,6 +245,8 @@ impl Fixture {
             expected_indices,
             expect_error,
             tolerance,
+            dtype,
+            rounded: false,
             source: md.get("source").cloned(),
             metadata: md,
             dir: None,
@@ -236,21 +264,59 @@ impl Fixture {
             .ok_or_else(|| format_err(format!("{}: no tensor '{key}'", self.name)))
     }
 
+    /// The tensor `key` on `device`, in the case's type (f16 values rounded to nearest).
     fn upload(&self, device: &Device, key: &str) -> Result<Tensor> {
         let t = self.tensor(key)?;
-        Tensor::from_slice(device, &t.data, &t.shape)
+        match self.dtype {
+            DType::F32 => Tensor::from_slice(device, &t.data, &t.shape),
+            DType::F16 => {
+                let halves: Vec<half::f16> =
+                    t.data.iter().map(|&v| half::f16::from_f32(v)).collect();
+                Tensor::from_f16(device, &halves, &t.shape)
+            }
+        }
+    }
+
+    /// This case run in `dtype`: an f32 case in f16 has its inputs rounded to f16 and
+    /// is judged against its answer rounded to f16 (see [`Fixture::rounded`]). A case
+    /// already of `dtype` is unchanged.
+    pub fn in_precision(mut self, dtype: DType) -> Self {
+        if self.dtype != dtype {
+            self.rounded = dtype == DType::F16;
+            self.dtype = dtype;
+        }
+        self
+    }
+
+    /// Whether the op only selects or copies values (bit-exact, see [`Op::is_exact`]).
+    fn is_exact(&self) -> bool {
+        let shape = self.tensors.get("input").map_or(&[][..], |t| &t.shape);
+        Op::from_kwargs(&self.op, self.kwargs(), shape).is_ok_and(|op| op.is_exact())
     }
 
     /// The tolerance this case is judged with: the file's own, else the op's default
-    /// (bit-exact for the selection ops, see [`Op::is_exact`]).
+    /// (bit-exact for the selection ops, see [`Op::is_exact`]). An f32 case run in f16
+    /// takes [`Tolerance::HALF`] where it is not exact (or the file's, if looser).
     pub fn effective_tolerance(&self) -> Tolerance {
-        let shape = self.tensors.get("input").map_or(&[][..], |t| &t.shape);
-        let exact = Op::from_kwargs(&self.op, self.kwargs(), shape).is_ok_and(|op| op.is_exact());
-        self.tolerance.unwrap_or(if exact {
+        let exact = self.is_exact();
+        let own = self.tolerance.unwrap_or(if exact {
             Tolerance::EXACT
         } else {
             Tolerance::ARITHMETIC
-        })
+        });
+        if self.rounded && !exact {
+            let scale = self.tensors.get("expected").map_or(1.0, |e| {
+                e.data
+                    .iter()
+                    .filter(|v| v.is_finite())
+                    .fold(1.0f64, |m, &v| m.max(f64::from(v.abs())))
+            });
+            return Tolerance {
+                atol: own.atol.max(Tolerance::HALF.atol * scale),
+                rtol: own.rtol.max(Tolerance::HALF.rtol),
+            };
+        }
+        own
     }
 
     /// The call's keyword arguments.
@@ -279,7 +345,8 @@ impl Fixture {
             let mut weights = self.tensors.clone();
             weights.remove("input");
             weights.remove("expected");
-            let net = crate::nn::Sequential::from_layers(layers, weights, device)?;
+            let mut net = crate::nn::Sequential::from_layers(layers, weights, device)?;
+            net.to_dtype(self.dtype)?;
             return Outputs::of(&net.forward(&self.upload(device, "input")?)?);
         }
         let shape = self.tensors.get("input").map_or(&[][..], |t| &t.shape);
@@ -339,7 +406,7 @@ impl Fixture {
     /// Runs a `model` case: the model file on the case's inputs (`input`, or
     /// `input.<name>` for each of several graph inputs).
     fn run_model(&self, device: &Device) -> Result<Outputs> {
-        let model = crate::Model::load(&self.model_path()?, device)?;
+        let model = crate::Model::load(&self.model_path()?, device)?.with_precision(self.dtype);
         let names = model.inputs();
         let inputs = names
             .iter()
@@ -430,7 +497,19 @@ impl Fixture {
                             format!("{label} shape {:?}, expected {:?}", got.shape, want.shape),
                         );
                     }
-                    let cmp = compare(&got.data, &want.data, self.effective_tolerance());
+                    // an f32 answer rounded as an f16 call's result is
+                    let rounded: Vec<f32>;
+                    let want_data = if self.rounded {
+                        rounded = want
+                            .data
+                            .iter()
+                            .map(|&v| half::f16::from_f32(v).to_f32())
+                            .collect();
+                        &rounded
+                    } else {
+                        &want.data
+                    };
+                    let cmp = compare(&got.data, want_data, self.effective_tolerance());
                     if cmp.mismatches > 0 {
                         verdict = Verdict::Fail;
                     }

@@ -465,3 +465,77 @@ fn the_native_form_is_refused_without_shader_f16(dev: &Device) {
     }
 }
 backend_tests!(gpu the_native_form_is_refused_without_shader_f16);
+
+/// The digits CNN trained in PyTorch, its weights and activations in f16 (as
+/// `model.half()`), keeps its held-out accuracy in every form: the same predictions as
+/// in f32 but for at most 1 in 100, and over 95% correct.
+fn the_digits_network_keeps_its_accuracy_in_f16(dev: &Device) {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/digits_heldout.safetensors"
+    ))
+    .unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let f32s = |k: &str| -> Vec<f32> { bytemuck::pod_collect_to_vec(st.tensor(k).unwrap().data()) };
+    let (x, labels, torch_logits) = (f32s("input"), f32s("labels"), f32s("logits"));
+    let shape = st.tensor("input").unwrap().shape().to_vec();
+    let argmax = |v: &[f32]| -> Vec<usize> {
+        v.chunks(10)
+            .map(|r| (0..10).max_by(|&a, &b| r[a].total_cmp(&r[b])).unwrap())
+            .collect()
+    };
+    let theirs = argmax(&torch_logits);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/digits.safetensors");
+    for (name, d) in forms(dev) {
+        let mut net = wgcnn::nn::Sequential::load(path.as_ref(), &d).unwrap();
+        net.to_dtype(DType::F16).unwrap();
+        let x16 = Tensor::from_slice(&d, &x, &shape)
+            .unwrap()
+            .to_dtype(DType::F16)
+            .unwrap();
+        let y = net.forward(&x16).unwrap();
+        assert_eq!(y.dtype(), DType::F16);
+        let ours = argmax(&y.to_vec().unwrap());
+        let differ = ours.iter().zip(&theirs).filter(|(a, b)| a != b).count();
+        let correct = ours
+            .iter()
+            .zip(&labels)
+            .filter(|(p, l)| **p as f32 == **l)
+            .count();
+        let accuracy = correct as f64 / labels.len() as f64;
+        eprintln!(
+            "digits in f16 on {name}: {accuracy:.4} correct, {differ} predictions differ from f32"
+        );
+        assert!(
+            differ * 100 <= ours.len(),
+            "{name}: {differ} of {} differ",
+            ours.len()
+        );
+        assert!(accuracy > 0.95, "{name}: {accuracy}");
+    }
+}
+backend_tests!(the_digits_network_keeps_its_accuracy_in_f16);
+
+/// The project's PyTorch fixtures of half-precision calls (metadata `dtype` float16:
+/// f16 tensors, PyTorch's half results or the float64 reference rounded to f16) pass
+/// in every form, within each file's stated tolerance.
+fn the_half_precision_fixtures_pass_in_every_form(dev: &Device) {
+    let half: Vec<_> = common::project_fixtures()
+        .into_iter()
+        .filter(|f| f.dtype == DType::F16)
+        .collect();
+    assert!(half.len() >= 10, "{} half-precision fixtures", half.len());
+    for (name, d) in forms(dev) {
+        for fx in &half {
+            let out = fx.check(&d);
+            assert_eq!(
+                out.verdict,
+                wgcnn::fixture::Verdict::Pass,
+                "{} on {name}: {}",
+                fx.name,
+                out.detail
+            );
+        }
+    }
+}
+backend_tests!(the_half_precision_fixtures_pass_in_every_form);

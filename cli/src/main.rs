@@ -137,6 +137,11 @@ enum Command {
         /// One JSON object per line instead of a table.
         #[arg(long)]
         json: bool,
+        /// Run every case in this type: f32 cases in f16 have their inputs rounded to
+        /// f16 and are judged against their answer rounded to f16 (exactly for the
+        /// selection ops). Default: each case's own (f16 for a half-precision case).
+        #[arg(long)]
+        precision: Option<String>,
     },
     /// Time every workload on one adapter (or the CPU reference); save, compare and
     /// draw the results.
@@ -241,6 +246,9 @@ enum Command {
         /// Where `<stem>.safetensors` or `<stem>.error` go.
         #[arg(long)]
         out_dir: PathBuf,
+        /// Run every call in this type (as `wgcnn check --precision`).
+        #[arg(long)]
+        precision: Option<String>,
     },
 }
 
@@ -258,7 +266,9 @@ fn main() -> ExitCode {
             backend,
             adapter,
             json,
-        }) => check(&paths, &backend, adapter, json),
+            precision,
+        }) => parse_precision(precision.as_deref())
+            .and_then(|p| check(&paths, (&backend, adapter), json, p)),
         Some(Command::Bench(args)) => return exit_code(bench(args)),
         Some(Command::Infer {
             model,
@@ -306,7 +316,9 @@ fn main() -> ExitCode {
             backend,
             adapter,
             out_dir,
-        }) => run(&files, backend, adapter, &out_dir),
+            precision,
+        }) => parse_precision(precision.as_deref())
+            .and_then(|p| run(&files, DeviceArgs { backend, adapter }, &out_dir, p)),
     };
     exit_code(result)
 }
@@ -346,7 +358,7 @@ fn write_shaders(out: &std::path::Path) -> wgcnn::Result<bool> {
 fn default_job() -> wgcnn::Result<bool> {
     print_devices();
     println!();
-    check(&[], "all", None, false)
+    check(&[], ("all", None), false, None)
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -440,15 +452,27 @@ fn clear_progress() {
     }
 }
 
+/// `--precision`'s type, if given.
+fn parse_precision(p: Option<&str>) -> wgcnn::Result<Option<wgcnn::DType>> {
+    p.map(wgcnn::DType::parse).transpose()
+}
+
 fn check(
     paths: &[PathBuf],
-    backend: &str,
-    adapter: Option<String>,
+    (backend, adapter): (&str, Option<String>),
     json: bool,
+    precision: Option<wgcnn::DType>,
 ) -> wgcnn::Result<bool> {
     let (fixtures, unreadable): (Vec<_>, Vec<_>) =
         load_all(paths)?.into_iter().partition(Result::is_ok);
-    let fixtures: Vec<Fixture> = fixtures.into_iter().flatten().collect();
+    let fixtures: Vec<Fixture> = fixtures
+        .into_iter()
+        .flatten()
+        .map(|f| match precision {
+            Some(p) => f.in_precision(p),
+            None => f,
+        })
+        .collect();
     for e in unreadable.iter().filter_map(|r| r.as_ref().err()) {
         eprintln!("wgcnn: {e}");
     }
@@ -528,11 +552,11 @@ fn check(
 
 fn run(
     files: &[PathBuf],
-    backend: Option<String>,
-    adapter: Option<String>,
+    device: DeviceArgs,
     out_dir: &std::path::Path,
+    precision: Option<wgcnn::DType>,
 ) -> wgcnn::Result<bool> {
-    let device = DeviceArgs { backend, adapter }.open()?;
+    let device = device.open()?;
     std::fs::create_dir_all(out_dir).map_err(|source| wgcnn::Error::Io {
         path: out_dir.display().to_string(),
         source,
@@ -552,7 +576,10 @@ fn run(
             })
             .find(|s| stems.insert(s.clone()))
             .expect("some suffix is free");
-        let result = Fixture::load(path).and_then(|fx| fx.run(&device));
+        let result = Fixture::load(path).and_then(|fx| match precision {
+            Some(p) => fx.in_precision(p).run(&device),
+            None => fx.run(&device),
+        });
         match fixture::write_result(out_dir, &stem, &result) {
             Ok(written) => eprintln!("{} -> {}", path.display(), written.display()),
             Err(e) => {
