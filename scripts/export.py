@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
 """Exports a PyTorch nn.Sequential to one safetensors file that wgcnn runs.
 
-The file holds the state_dict (float32) and, in its metadata, the architecture as the
+The file holds the state_dict (float32, or float16 with half=True: half the size) and,
+in its metadata, the architecture as the
 layer list of docs/fixtures.md (op "sequential"): each layer's op and the keyword
 arguments its module was built with. Supported: Conv2d, ReLU, MaxPool2d, AvgPool2d,
 AdaptiveAvgPool2d, Upsample, Flatten, Linear, Dropout and Identity.
 
     from export import export
     export(model, "model.safetensors", metadata={"classes": json.dumps([...])})
+
+From the command line, an exported file with its weights rewritten in float16 (metadata
+dtype float16), for `wgcnn infer --precision f16`:
+
+    python3 scripts/export.py --half model.safetensors model.f16.safetensors
 """
 
 import json
@@ -76,17 +82,37 @@ def layer_list(model):
     return layers
 
 
-def export(model, path, metadata=None, extra_tensors=None):
-    """Writes model's weights and layer list to path (safetensors)."""
-    tensors = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
+def export(model, path, metadata=None, extra_tensors=None, half=False):
+    """Writes model's weights and layer list to path (safetensors); with half, the
+    weights in float16 (rounded to nearest, as model.half() does)."""
+    dtype = torch.float16 if half else torch.float32
+    tensors = {k: v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
     tensors.update(extra_tensors or {})
     meta = {"op": "sequential", "params": json.dumps({"layers": layer_list(model)}),
             "source": f"torch {torch.__version__}, scripts/export.py"}
+    if half:
+        meta["dtype"] = "float16"
     meta.update(metadata or {})
     save_file(tensors, path, metadata=meta)
 
 
+def halve(src, dst):
+    """Rewrites the exported file src with its float weights in float16, into dst."""
+    from safetensors import safe_open
+
+    with safe_open(src, "pt") as f:
+        meta = dict(f.metadata() or {})
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    tensors = {k: (v.half() if v.is_floating_point() else v).contiguous()
+               for k, v in tensors.items()}
+    meta["dtype"] = "float16"
+    save_file(tensors, dst, metadata=meta)
+
+
 if __name__ == "__main__":
     import sys
+    if len(sys.argv) == 4 and sys.argv[1] == "--half":
+        halve(sys.argv[2], sys.argv[3])
+        sys.exit(0)
     print(__doc__)
-    sys.exit(0)
+    sys.exit(0 if len(sys.argv) == 1 else 2)

@@ -539,3 +539,34 @@ fn the_half_precision_fixtures_pass_in_every_form(dev: &Device) {
     }
 }
 backend_tests!(the_half_precision_fixtures_pass_in_every_form);
+
+/// `scripts/export.py --half` writes the weights in f16 (half the file): the digits
+/// network loaded from it computes in f16 exactly as the f32 file converted on load.
+fn a_half_exported_model_runs_as_the_f32_one_converted(dev: &Device) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/models/");
+    let (full, half) = (
+        format!("{dir}digits.safetensors"),
+        format!("{dir}digits.f16.safetensors"),
+    );
+    let size = |p: &str| std::fs::metadata(p).unwrap().len();
+    assert!(
+        size(&half) * 100 <= size(&full) * 55,
+        "{} vs {}",
+        size(&half),
+        size(&full)
+    );
+    let x = values(4 * 28 * 28, 60, 1.0);
+    let mut outs = Vec::new();
+    for path in [&full, &half] {
+        let mut net = wgcnn::nn::Sequential::load(path.as_ref(), dev).unwrap();
+        net.to_dtype(DType::F16).unwrap();
+        outs.push(
+            net.forward(&on(dev, &x, &[4, 1, 28, 28]))
+                .unwrap()
+                .to_vec_f16()
+                .unwrap(),
+        );
+    }
+    assert_eq!(outs[0], outs[1]);
+}
+backend_tests!(a_half_exported_model_runs_as_the_f32_one_converted);
