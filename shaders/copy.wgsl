@@ -25,9 +25,13 @@ fn dim_offset(i: u32, stride: i32) -> u32 {
     return i * bitcast<u32>(stride);
 }
 
-// The source and destination elements of invocation `idx` (`total` or more: none).
-fn addresses(idx: u32) -> vec2<u32> {
+// The source and destination elements of the invocation, and 1 (0 where it has none).
+fn element(gid: vec3<u32>, nwg: vec3<u32>) -> vec3<u32> {
     let p = params;
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if idx >= p.total {
+        return vec3<u32>(0u);
+    }
     var rest = idx;
     let i5 = rest % p.size5;
     rest /= p.size5;
@@ -43,26 +47,23 @@ fn addresses(idx: u32) -> vec2<u32> {
         + dim_offset(i3, p.src_stride3) + dim_offset(i4, p.src_stride4) + dim_offset(i5, p.src_stride5);
     let d = p.dst_base + dim_offset(i0, p.dst_stride0) + dim_offset(i1, p.dst_stride1) + dim_offset(i2, p.dst_stride2)
         + dim_offset(i3, p.dst_stride3) + dim_offset(i4, p.dst_stride4) + dim_offset(i5, p.dst_stride5);
-    return vec2<u32>(s, d);
+    return vec3<u32>(s, d, 1u);
 }
 
 @compute @workgroup_size(256)
 fn strided_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let idx = gid.x + gid.y * nwg.x * WG;
-    if idx >= params.total {
-        return;
+    let at = element(gid, nwg);
+    if at.z != 0u {
+        dst[at.y] = src[at.x];
     }
-    let at = addresses(idx);
-    dst[at.y] = src[at.x];
 }
 
 @compute @workgroup_size(256)
 fn strided_copy16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let idx = gid.x + gid.y * nwg.x * WG;
-    if idx >= params.total {
+    let at = element(gid, nwg);
+    if at.z == 0u {
         return;
     }
-    let at = addresses(idx);
     let bits = (src[at.x >> 1u] >> ((at.x & 1u) * 16u)) & 0xffffu;
     let shift = (at.y & 1u) * 16u;
     atomicAnd(&dst16[at.y >> 1u], ~(0xffffu << shift));

@@ -570,3 +570,33 @@ fn a_half_exported_model_runs_as_the_f32_one_converted(dev: &Device) {
     assert_eq!(outs[0], outs[1]);
 }
 backend_tests!(a_half_exported_model_runs_as_the_f32_one_converted);
+
+/// Every per-op ONNX case (tests/onnx, checked in f32 against onnx.reference) run in
+/// f16, its inputs rounded and its answer rounded (`Fixture::in_precision`): the
+/// selection ops exactly, the others within `Tolerance::HALF`. The integer cast, which
+/// is refused in f32 too, is left out.
+fn every_onnx_case_runs_in_f16(dev: &Device) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/onnx");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() > 300, "{} cases", paths.len());
+    let mut failures = Vec::new();
+    for path in &paths {
+        let fx = wgcnn::fixture::Fixture::load(path)
+            .unwrap()
+            .in_precision(DType::F16);
+        if fx.name == "cast_float_int32_float" {
+            continue;
+        }
+        let out = fx.check(dev);
+        if out.verdict != wgcnn::fixture::Verdict::Pass {
+            failures.push(format!("{}: {}", fx.name, out.detail));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+backend_tests!(every_onnx_case_runs_in_f16);

@@ -16,7 +16,7 @@
 // are counted on a line of their own, and their packed forms are compiled.
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), TINT_CHECK_TIMEOUT_S (whole run,
-// default 300), TINT_CHECK_PIPELINE_TIMEOUT_S (one pipeline, default 120),
+// default 1200), TINT_CHECK_PIPELINE_TIMEOUT_S (one pipeline, default 120),
 // TINT_CHECK_VERBOSE=1 (a line per pipeline that passed too).
 
 import fs from 'node:fs';
@@ -26,7 +26,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const RUN_TIMEOUT_S = Number(process.env.TINT_CHECK_TIMEOUT_S || 600);
+const RUN_TIMEOUT_S = Number(process.env.TINT_CHECK_TIMEOUT_S || 1200);
 const PIPELINE_TIMEOUT_S = Number(process.env.TINT_CHECK_PIPELINE_TIMEOUT_S || 120);
 const VERBOSE = process.env.TINT_CHECK_VERBOSE === '1';
 const JOBS = Number(process.env.TINT_CHECK_JOBS || Math.min(2, os.availableParallelism()));

@@ -65,6 +65,10 @@ impl Weights for Store {
         self.keys.insert(key.to_string(), i);
         Ok((i, value.shape))
     }
+
+    fn precision(&self) -> DType {
+        self.dtype
+    }
 }
 
 /// A model loaded from a file onto a device.
@@ -491,6 +495,10 @@ fn run_step(kernel: &Kernel, args: &[Option<&Tensor>], shape: &[usize]) -> Resul
         Kernel::View => match args.first().copied().flatten() {
             Some(x) => x.try_clone()?.reshape(shape),
             None => Err(Error::Format("a view of nothing".into())),
+        },
+        Kernel::Convert(dtype) => match args.first().copied().flatten() {
+            Some(x) => x.to_dtype(*dtype),
+            None => Err(Error::Format("a cast of nothing".into())),
         },
     }
 }

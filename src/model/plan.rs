@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use super::graph::{AutoPad, Graph, HostData, HostValue, Node, NodeOp, ValueId, ViewShape};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::op::conv_transpose2d::ConvTranspose2dParams;
 use crate::op::conv2d::{Activation, Epilogue, Padding};
@@ -32,6 +33,9 @@ pub enum Kernel {
     Op(Op),
     /// The input under another shape: no copy when this step is its last reader.
     View,
+    /// The input converted to this type ([`crate::Tensor::to_dtype`]; a copy where it
+    /// is of it already): an ONNX `Cast` between float types.
+    Convert(DType),
 }
 
 /// One kernel launch of a plan.
@@ -59,6 +63,11 @@ pub trait Weights {
         key: &str,
         make: &mut dyn FnMut() -> Result<HostValue>,
     ) -> Result<(usize, Vec<usize>)>;
+
+    /// The type the weights are stored and activations computed in.
+    fn precision(&self) -> DType {
+        DType::F32
+    }
 }
 
 /// The graph resolved for one set of input shapes.
@@ -1343,13 +1352,28 @@ impl Planner<'_> {
             }
             NodeOp::Cast { to } => {
                 use super::onnx::proto::data_type as t;
-                if *to != t::FLOAT {
-                    return Err(op_err(format!(
-                        "a cast of a float tensor to {}",
-                        t::name(*to)
-                    )));
+                // FLOAT is the model's own type: f32, or f16 in a model computing in f16
+                let dtype = match *to {
+                    t::FLOAT => self.weights.precision(),
+                    t::FLOAT16 => DType::F16,
+                    _ => {
+                        return Err(op_err(format!(
+                            "a cast of a float tensor to {}",
+                            t::name(*to)
+                        )));
+                    }
+                };
+                if dtype == self.weights.precision() && *to == t::FLOAT {
+                    self.view(x, xs, Some(out));
+                } else {
+                    self.push(
+                        Kernel::Convert(dtype),
+                        vec![Some(Arg::Value(x))],
+                        xs,
+                        0,
+                        Some(out),
+                    );
                 }
-                self.view(x, xs, Some(out));
             }
             NodeOp::Gather { axis: a } => {
                 let a = axis(*a, xs.len())?;
@@ -1910,7 +1934,7 @@ fn concat_parts(plan: &Plan, outputs: &[ValueId]) -> HashMap<ValueId, Part> {
                 let once = values.iter().filter(|&&u| u == Some(*v)).count() == 1;
                 let computed = born.get(v).is_some_and(|&i| match &steps[i].kernel {
                     Kernel::Op(op) => !matches!(op, Op::Cat { .. }),
-                    Kernel::View => false,
+                    Kernel::View | Kernel::Convert(_) => false,
                 });
                 n > 0 && once && computed && !outputs.contains(v) && !parts.contains_key(v)
             });
