@@ -5,6 +5,7 @@
 // either way),
 // where pack2x16float's rounding and out-of-range results are the implementation's.
 // f32 data is bound as u32 too: no float is loaded, so none is flushed or quietened.
+// The bit conversions are shaders/lib/half.wgsl's.
 // Two f16 share a u32, the first in its low half (the bytes of an array<f16>).
 // @binding(0) wide    array<u32>  read        [len]            f32 bits in (to_f16)
 // @binding(1) narrow  array<u32>  read_write  [(len + 1) / 2]  f16 pairs out (to_f16)
@@ -19,55 +20,6 @@
 @group(0) @binding(4) var<uniform> params: ConvertParams;
 
 const WG: u32 = 256u;
-
-// The f16 bits nearest the f32 of bits `x`.
-fn half_bits(x: u32) -> u32 {
-    let sign = (x >> 16u) & 0x8000u;
-    let a = x & 0x7fffffffu;
-    if a > 0x7f800000u {
-        return sign | 0x7e00u | ((a >> 13u) & 0x3ffu);
-    }
-    if a >= 0x477ff000u {
-        // 65520 and up (and infinity): past 65504 by half an f16 step or more
-        return sign | 0x7c00u;
-    }
-    if a >= 0x38800000u {
-        // a normal f16: the exponent rebased (127 - 15 = 112), the mantissa rounded
-        let m = a - 0x38000000u;
-        return sign | ((m + 0xfffu + ((m >> 13u) & 1u)) >> 13u);
-    }
-    if a < 0x33000000u {
-        // under 2^-25, half the least subnormal: zero
-        return sign;
-    }
-    // a subnormal f16: the value in units of 2^-24, rounded
-    let shift = 126u - (a >> 23u);
-    let mant = (a & 0x7fffffu) | 0x800000u;
-    let q = mant >> shift;
-    let rem = mant & ((1u << shift) - 1u);
-    let halfway = 1u << (shift - 1u);
-    return sign | (q + select(0u, 1u, rem > halfway || (rem == halfway && (q & 1u) == 1u)));
-}
-
-// The f32 bits of the f16 of bits `h` (exact, but for a signaling NaN's quiet bit).
-fn wide_bits(h: u32) -> u32 {
-    let sign = (h & 0x8000u) << 16u;
-    let e = (h >> 10u) & 0x1fu;
-    let m = h & 0x3ffu;
-    if e == 0x1fu {
-        // infinity, or a NaN made quiet (as half's to_f32 and PyTorch do)
-        return sign | 0x7f800000u | select(0u, 0x400000u, m != 0u) | (m << 13u);
-    }
-    if e != 0u {
-        return sign | ((e + 112u) << 23u) | (m << 13u);
-    }
-    if m == 0u {
-        return sign;
-    }
-    // a subnormal: m * 2^-24 with its top bit at p
-    let p = 31u - countLeadingZeros(m);
-    return sign | ((p + 103u) << 23u) | ((m << (23u - p)) & 0x7fffffu);
-}
 
 // Linear invocation id; the grid spills past 65535 workgroups into y.
 fn linear_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {

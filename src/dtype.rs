@@ -72,7 +72,7 @@ impl DType {
 
 /// How a kernel holds the elements of one call: f32, or f16 either loaded as `f16`
 /// (where the device has `SHADER_F16`) or unpacked from the u32 that holds two of them
-/// (`unpack2x16float`, which every WGSL implementation has). Both f16 forms are the same
+/// (on the bits, as every WGSL implementation can). Both f16 forms are the same
 /// bytes, so a tensor does not know which one its kernels use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Elem {
@@ -81,7 +81,7 @@ pub enum Elem {
     F32,
     /// `array<f16>`, converted to f32 on load and back on store (`SHADER_F16`).
     F16,
-    /// f16 two to a u32, through `unpack2x16float` and `pack2x16float`.
+    /// f16 two to a u32, converted on the bits (`shaders/lib/half.wgsl`).
     F16Packed,
 }
 

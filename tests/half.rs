@@ -22,13 +22,18 @@ use wgcnn::{
 /// The devices an f16 call is held on for `dev`: the CPU path itself, or the GPU with
 /// each f16 kernel form it has.
 fn forms(dev: &Device) -> Vec<(String, Device)> {
+    forms_with(dev, &DeviceOptions::default())
+}
+
+/// [`forms`], each GPU device opened with `options` too.
+fn forms_with(dev: &Device, options: &DeviceOptions) -> Vec<(String, Device)> {
     if dev.is_cpu() {
         return vec![("cpu".into(), dev.clone())];
     }
     let with = |k| {
         common::reopen(
             dev,
-            &DeviceOptions::default().with(Lowerings {
+            &options.clone().with(Lowerings {
                 f16: Some(k),
                 ..Lowerings::default()
             }),
@@ -600,3 +605,32 @@ fn every_onnx_case_runs_in_f16(dev: &Device) {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 backend_tests!(every_onnx_case_runs_in_f16);
+
+/// Where a binding is small, an f16 pooling runs in runs of planes; its u32 indices
+/// need twice the bytes of its f16 values, and their windows stay within a binding.
+fn f16_pooling_with_indices_runs_within_small_bindings(dev: &Device) {
+    let shape = [2, 6, 20, 20];
+    let x = values(shape.iter().product(), 70, 4.0);
+    let params = MaxPool2dParams::new(3).stride(1).padding(1);
+    let cpu_x = Tensor::from_slice(&Device::cpu(), &widened(&x), &shape).unwrap();
+    let (want, want_i) = wgcnn::max_pool2d_with_indices(&cpu_x, &params).unwrap();
+    let small = DeviceOptions {
+        max_storage_binding: Some(4096),
+        ..DeviceOptions::default()
+    };
+    for (name, d) in forms_with(dev, &small) {
+        let (y, i) = wgcnn::max_pool2d_with_indices(&on(&d, &x, &shape), &params).unwrap();
+        check(
+            &y,
+            &want.to_vec().unwrap(),
+            Tol::Exact,
+            &format!("values on {name}"),
+        );
+        assert_eq!(
+            i.to_vec().unwrap(),
+            want_i.to_vec().unwrap(),
+            "indices on {name}"
+        );
+    }
+}
+backend_tests!(f16_pooling_with_indices_runs_within_small_bindings);

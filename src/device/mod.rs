@@ -422,8 +422,8 @@ impl GpuHandle {
                 return Err(Error::Limit {
                     op: "device",
                     what,
-                    requested: one.saturating_mul(4),
-                    limit: room * 4,
+                    requested: self.bytes(one),
+                    limit: self.bytes(room),
                 });
             }
             // the longest band from `first` that fits: fits(first, lo) holds, hi does not

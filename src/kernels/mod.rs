@@ -69,7 +69,7 @@ pub struct Lowerings {
 pub enum F16Kernels {
     /// `array<f16>`, converted to f32 on load and back on store: needs `SHADER_F16`.
     Native,
-    /// `array<u32>`, two f16 to a u32, through `unpack2x16float` and `pack2x16float`:
+    /// `array<u32>`, two f16 to a u32, converted on the bits (`shaders/lib/half.wgsl`):
     /// every adapter.
     Packed,
 }

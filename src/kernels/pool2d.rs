@@ -257,7 +257,11 @@ fn launch(
     mut params: PoolParams,
     planes: usize,
 ) -> Result<()> {
-    let room = gpu.band_room();
+    // (u32 indices need the room of 4-byte elements)
+    let room = match indices {
+        Some(_) => gpu.band_room().min(gpu.in_form(Elem::F32).band_room()),
+        None => gpu.band_room(),
+    };
     if u64::from(params.h) * u64::from(params.w) > room
         || u64::from(params.oh) * u64::from(params.ow) > room
     {
@@ -273,11 +277,18 @@ fn launch(
         u64::from(params.oh) * u64::from(params.ow),
     );
     let per = kernel.per;
+    // u32 indices beside f16 values: runs short enough for the indices' window too
+    let max_run = match indices {
+        Some(_) if gpu.elem() != Elem::F32 => {
+            (gpu.in_form(Elem::F32).band_room() / out_plane.max(1)).max(1) as usize
+        }
+        _ => usize::MAX,
+    };
     gpu.for_each_run(
         "pooling plane size (bytes)",
         planes,
         (in_plane, out_plane),
-        usize::MAX,
+        max_run,
         |first, np, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
             // the indices are u32 whatever the values' type: a window of their own
             // (the output stands in, never written, where there are none)

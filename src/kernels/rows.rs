@@ -39,7 +39,9 @@ fn span(gpu: &GpuHandle, at: u64, len: u64) -> Result<(u64, u64)> {
     let (offset, bytes) = (at * size, len * size);
     if offset % 4 != 0 || bytes % 4 != 0 {
         return Err(Error::Unsupported(
-            "f16 rows of odd length moved apart (an image larger than a storage binding)".into(),
+            "an f16 tensor larger than a storage binding whose bands start or end inside \
+             a u32 word (buffer copies move whole words)"
+                .into(),
         ));
     }
     Ok((offset, bytes))

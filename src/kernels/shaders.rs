@@ -131,7 +131,9 @@ shaders! {
         consts: [super::gemm::EPILOGUE]
     },
     Copy => "copy.wgsl" { uniforms: [super::copy::CopyParams], consts: [] },
-    Convert => "convert.wgsl" { uniforms: [super::convert::ConvertParams], consts: [] },
+    Convert => "convert.wgsl" {
+        uniforms: [super::convert::ConvertParams], consts: [], libs: ["half.wgsl"]
+    },
 }
 
 impl Shader {

@@ -18,13 +18,15 @@
 //! nest. Lines outside a loop pass through as they are, so a source without directives
 //! is unchanged.
 //!
-//! `//#data BINDING NAME read|read_write [vec2|vec4]` declares a storage binding of tensor
-//! elements, and the functions a kernel reads and writes it through, always in f32:
-//! `load_NAME(i)` and (read_write) `store_NAME(i, v)`, of scalars or vectors. How they hold the elements is the source's [`Elem`]: `array<f32>`,
-//! `array<f16>` (converted on load and store), or f16 packed two to a u32
-//! (`unpack2x16float`, `pack2x16float`; a vec2 is a u32, a vec4 a `vec2<u32>`, and a scalar store sets
-//! its half of the u32 with two atomics, so that the invocations writing its two halves
-//! do not race). So one source is the kernel for every element type.
+//! `//#data BINDING NAME read|read_write [vec2|vec4]` declares a storage binding of
+//! tensor elements, and the functions a kernel reads and writes it through, always in
+//! f32: `load_NAME(i)` and (read_write) `store_NAME(i, v)`, of scalars or vectors. How
+//! they hold the elements is the source's [`Elem`]: `array<f32>`, `array<f16>`
+//! (converted on load and store), or f16 packed two to a u32 (converted on the bits by
+//! `shaders/lib/half.wgsl`, the same on every implementation; a vec2 is a u32, a vec4 a
+//! `vec2<u32>`, and a scalar store sets its half of the u32 with two atomics, so that
+//! the invocations writing its two halves do not race). So one source is the kernel
+//! for every element type.
 
 use crate::dtype::Elem;
 
@@ -34,6 +36,13 @@ pub(crate) fn compose(source: &str, elem: Elem) -> String {
     let mut out = String::with_capacity(source.len() + 1024);
     if elem == Elem::F16 {
         out.push_str("enable f16;\n");
+    }
+    // the packed form converts on the bits, the same on every implementation
+    if elem == Elem::F16Packed && source.contains("//#data ") {
+        out.push_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/shaders/lib/half.wgsl"
+        )));
     }
     for line in source.lines() {
         match line.trim_start().strip_prefix("//#data ") {
@@ -79,26 +88,26 @@ fn data_binding(spec: &str, elem: Elem) -> String {
         ),
         (Elem::F16Packed, 4, _) => (
             "vec2<u32>".into(),
-            format!("vec4<f32>(unpack2x16float({name}[i].x), unpack2x16float({name}[i].y))"),
-            format!("{name}[i] = vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw));"),
+            format!("vec4<f32>(unpack_half2({name}[i].x), unpack_half2({name}[i].y))"),
+            format!("{name}[i] = vec2<u32>(pack_half2(v.xy), pack_half2(v.zw));"),
         ),
         (Elem::F16Packed, 2, _) => (
             "u32".into(),
-            format!("unpack2x16float({name}[i])"),
-            format!("{name}[i] = pack2x16float(v);"),
+            format!("unpack_half2({name}[i])"),
+            format!("{name}[i] = pack_half2(v);"),
         ),
         (Elem::F16Packed, _, false) => (
             "u32".into(),
-            format!("unpack2x16float({name}[i >> 1u])[i & 1u]"),
+            format!("unpack_half2({name}[i >> 1u])[i & 1u]"),
             String::new(),
         ),
         (Elem::F16Packed, _, true) => (
             "atomic<u32>".into(),
-            format!("unpack2x16float(atomicLoad(&{name}[i >> 1u]))[i & 1u]"),
+            format!("unpack_half2(atomicLoad(&{name}[i >> 1u]))[i & 1u]"),
             format!(
                 "let s = (i & 1u) * 16u;\n    \
                  atomicAnd(&{name}[i >> 1u], ~(0xffffu << s));\n    \
-                 atomicOr(&{name}[i >> 1u], (pack2x16float(vec2<f32>(v, 0.0)) & 0xffffu) << s);"
+                 atomicOr(&{name}[i >> 1u], half_bits(bitcast<u32>(v)) << s);"
             ),
         ),
     };

@@ -33,8 +33,8 @@ pub enum Kernel {
     Op(Op),
     /// The input under another shape: no copy when this step is its last reader.
     View,
-    /// The input converted to this type ([`crate::Tensor::to_dtype`]; a copy where it
-    /// is of it already): an ONNX `Cast` between float types.
+    /// The input converted to this type ([`crate::Tensor::to_dtype`]): an ONNX `Cast`
+    /// to FLOAT16 in an f32 model, as a conversion to f16 and one back.
     Convert(DType),
 }
 
@@ -606,9 +606,22 @@ impl Planner<'_> {
                 let x = get(0)?;
                 use super::onnx::proto::data_type as t;
                 match *to {
-                    t::FLOAT | t::DOUBLE | t::FLOAT16 | t::BFLOAT16 => {
-                        one(HostValue::f32(x.shape.clone(), x.floats()))
-                    }
+                    t::FLOAT | t::DOUBLE => one(HostValue::f32(x.shape.clone(), x.floats())),
+                    // the values rounded to the narrower type, held as f32
+                    t::FLOAT16 => one(HostValue::f32(
+                        x.shape.clone(),
+                        x.floats()
+                            .iter()
+                            .map(|&v| half::f16::from_f32(v).to_f32())
+                            .collect(),
+                    )),
+                    t::BFLOAT16 => one(HostValue::f32(
+                        x.shape.clone(),
+                        x.floats()
+                            .iter()
+                            .map(|&v| half::bf16::from_f32(v).to_f32())
+                            .collect(),
+                    )),
                     t::INT64
                     | t::INT32
                     | t::INT16
@@ -1352,27 +1365,28 @@ impl Planner<'_> {
             }
             NodeOp::Cast { to } => {
                 use super::onnx::proto::data_type as t;
-                // FLOAT is the model's own type: f32, or f16 in a model computing in f16
-                let dtype = match *to {
-                    t::FLOAT => self.weights.precision(),
-                    t::FLOAT16 => DType::F16,
+                // every value of a model is of its precision: a cast to FLOAT is a view,
+                // and one to FLOAT16 rounds the values to f16 (in an f16 model they are
+                // already), held in the model's type
+                match *to {
+                    t::FLOAT => {
+                        self.view(x, xs, Some(out));
+                    }
+                    t::FLOAT16 if self.weights.precision() == DType::F16 => {
+                        self.view(x, xs, Some(out));
+                    }
+                    t::FLOAT16 => {
+                        let arg = vec![Some(Arg::Value(x))];
+                        let h = self.push(Kernel::Convert(DType::F16), arg, xs.clone(), 0, None);
+                        let back = Kernel::Convert(self.weights.precision());
+                        self.push(back, vec![Some(Arg::Value(h))], xs, 0, Some(out));
+                    }
                     _ => {
                         return Err(op_err(format!(
                             "a cast of a float tensor to {}",
                             t::name(*to)
                         )));
                     }
-                };
-                if dtype == self.weights.precision() && *to == t::FLOAT {
-                    self.view(x, xs, Some(out));
-                } else {
-                    self.push(
-                        Kernel::Convert(dtype),
-                        vec![Some(Arg::Value(x))],
-                        xs,
-                        0,
-                        Some(out),
-                    );
                 }
             }
             NodeOp::Gather { axis: a } => {
