@@ -301,6 +301,8 @@ struct Group {
     oy: u32,
     plane: u32,
     valid: bool,
+    // the plane's first vec4 in src4
+    base4: u32,
 }
 
 // The invocation's block of `rows` output rows x 4 outputs (its first row and column).
@@ -309,7 +311,9 @@ fn group_of(gid: vec3<u32>, nwg: vec3<u32>, rows: u32) -> Group {
     let idx = gid.x + gid.y * nwg.x * 64u;
     let groups = (p.ow + 3u) / 4u;
     let blocks = (p.oh + rows - 1u) / rows;
-    return Group((idx % groups) * 4u, (idx / groups) % blocks * rows, idx / (groups * blocks), idx < p.total);
+    let plane = idx / (groups * blocks);
+    let base4 = (p.in_shift + plane * p.h * p.w) / 4u;
+    return Group((idx % groups) * 4u, (idx / groups) % blocks * rows, plane, idx < p.total, base4);
 }
 
 fn store4(g: Group, v: vec4<f32>) {
@@ -333,7 +337,7 @@ fn max_pool2d4v(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if !g.valid {
         return;
     }
-    let base4 = (p.in_shift + g.plane * p.h * p.w) / 4u;
+    let base4 = g.base4;
     let q = i32(g.ox0 * SW / 4u);
     var b0 = Best(NEG_INF_BITS, 0u);
     var b1 = Best(NEG_INF_BITS, 0u);
@@ -364,7 +368,7 @@ fn avg_pool2d4v(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if !g.valid {
         return;
     }
-    let base4 = (p.in_shift + g.plane * p.h * p.w) / 4u;
+    let base4 = g.base4;
     let q = i32(g.ox0 * SW / 4u);
     let y_start = i32(g.oy * p.sh) - i32(p.ph);
     let y_end = min(y_start + i32(p.kh), i32(p.h + p.ph));
@@ -422,12 +426,9 @@ fn avg_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if !g.valid {
         return;
     }
-    let ox0 = g.ox0;
-    let oy = g.oy;
-    let plane = g.plane;
-    let base4 = (p.in_shift + plane * p.h * p.w) / 4u;
-    let q = i32(ox0 / 4u);
-    let y0 = i32(oy) - i32(p.ph);
+    let base4 = g.base4;
+    let q = i32(g.ox0 / 4u);
+    let y0 = i32(g.oy) - i32(p.ph);
     var a0 = vec4<f32>(0.0);
     var a1 = vec4<f32>(0.0);
     var a2 = vec4<f32>(0.0);
@@ -445,10 +446,10 @@ fn avg_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
         r1 = r2;
         r2 = r3;
     }
-    store_avg(Group(ox0, oy, plane, true), a0);
-    store_avg(Group(ox0, oy + 1u, plane, true), a1);
-    store_avg(Group(ox0, oy + 2u, plane, true), a2);
-    store_avg(Group(ox0, oy + 3u, plane, true), a3);
+    store_avg(Group(g.ox0, g.oy, g.plane, true, g.base4), a0);
+    store_avg(Group(g.ox0, g.oy + 1u, g.plane, true, g.base4), a1);
+    store_avg(Group(g.ox0, g.oy + 2u, g.plane, true, g.base4), a2);
+    store_avg(Group(g.ox0, g.oy + 3u, g.plane, true, g.base4), a3);
 }
 
 // max_pool2d4r: max_pool2d4v for 2 output rows per invocation with dilation 1 down the
@@ -463,11 +464,8 @@ fn max_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if !g.valid {
         return;
     }
-    let ox0 = g.ox0;
-    let oy = g.oy;
-    let plane = g.plane;
-    let base4 = (p.in_shift + plane * p.h * p.w) / 4u;
-    let q = i32(ox0 * SW / 4u);
+    let base4 = g.base4;
+    let q = i32(g.ox0 * SW / 4u);
     var b0 = Best(NEG_INF_BITS, 0u);
     var b1 = Best(NEG_INF_BITS, 0u);
     var b2 = Best(NEG_INF_BITS, 0u);
@@ -476,7 +474,7 @@ fn max_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     var c1 = Best(NEG_INF_BITS, 0u);
     var c2 = Best(NEG_INF_BITS, 0u);
     var c3 = Best(NEG_INF_BITS, 0u);
-    let y0 = i32(oy * p.sh) - i32(p.ph);
+    let y0 = i32(g.oy * p.sh) - i32(p.ph);
     for (var r = 0u; r < p.sh + p.kh; r++) {
         let y = y0 + i32(r);
         if y < 0 || y >= i32(p.h) {
@@ -503,8 +501,8 @@ fn max_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
             }
         }
     }
-    store4(Group(ox0, oy, plane, true), bitcast<vec4<f32>>(vec4<u32>(b0.bits, b1.bits, b2.bits, b3.bits)));
-    if oy + 1u < p.oh {
-        store4(Group(ox0, oy + 1u, plane, true), bitcast<vec4<f32>>(vec4<u32>(c0.bits, c1.bits, c2.bits, c3.bits)));
+    store4(Group(g.ox0, g.oy, g.plane, true, g.base4), bitcast<vec4<f32>>(vec4<u32>(b0.bits, b1.bits, b2.bits, b3.bits)));
+    if g.oy + 1u < p.oh {
+        store4(Group(g.ox0, g.oy + 1u, g.plane, true, g.base4), bitcast<vec4<f32>>(vec4<u32>(c0.bits, c1.bits, c2.bits, c3.bits)));
     }
 }
