@@ -955,13 +955,64 @@ def concat_in_place_cases():
          {"x": rnd(2, 4, 5, 5)}, inits={"w1": rnd(4, 4, 3, 3), "b1": rnd(4)})
 
 
+def half_model_cases():
+    """Networks exported from PyTorch in half precision (model.half(), FLOAT16 inputs and
+    initializers): the case is dtype float16, its input and expected F16, expected
+    PyTorch's CPU half output. Tolerance: one f16 step (2^-10) plus 1e-3 absolute, for
+    the f32 sums of two orders, PyTorch's own among them."""
+    import torch
+    import torch.nn as nn
+
+    torch.manual_seed(12)
+    tol = {"atol": 1e-3, "rtol": 2.0 ** -10}
+
+    def half_case(name, model, x):
+        model = model.eval().half()
+        x = x.half()
+        path = os.path.join(OUT, f"{name}.onnx")
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, (x,), path, dynamo=False, opset_version=17)
+            y = model(x)
+        meta = {"op": "model", "params": json.dumps({"model": f"{name}.onnx"}),
+                "source": f"torch {torch.__version__}, CPU half", "dtype": "float16",
+                "tolerance": json.dumps(tol)}
+        save_file({"input": x.numpy(), "expected": y.numpy()},
+                  os.path.join(OUT, f"{name}.safetensors"), metadata=meta)
+        written.append(name)
+        print(f"{name}: {tuple(y.shape)} [CPU half]")
+
+    half_case("half_convnet", nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1, groups=2), nn.Hardswish(), nn.Conv2d(16, 8, 1),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 5)), torch.randn(2, 3, 16, 16))
+
+    class Skip(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Conv2d(4, 4, 3, padding=1)
+            self.b = nn.Conv2d(4, 4, 3, padding=1)
+            self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+
+        def forward(self, x):
+            y = torch.relu(self.a(x)) + x
+            z = torch.cat([self.b(y), y], 1)
+            return torch.sigmoid(self.up(nn.functional.avg_pool2d(z, 2)))
+
+    half_case("half_skip_concat", Skip(), torch.randn(1, 4, 12, 12))
+
+
 def main():
+    if sys.argv[1:] == ["half"]:
+        # the half-precision networks alone, next to the other cases
+        half_model_cases()
+        return 0
     os.makedirs(OUT, exist_ok=True)
     for f in glob.glob(os.path.join(OUT, "*.onnx")) + glob.glob(os.path.join(OUT, "*.safetensors")):
         os.remove(f)  # stale cases (tests/onnx/models/ is export_onnx.py's)
     for group in [conv_cases, conv_transpose_cases, bn_cases, activation_cases, binary_cases, concat_split_cases,
                   slice_cases, transpose_reshape_cases, pool_cases, resize_cases, gemm_cases, misc_cases,
-                  dynamo_form_cases, error_cases, fusion_cases]:
+                  dynamo_form_cases, error_cases, fusion_cases, half_model_cases]:
         group()
     size = sum(os.path.getsize(os.path.join(OUT, f"{n}{e}")) for n in written for e in (".onnx", ".safetensors"))
     print(f"\n{len(written)} cases, {size / 1024:.0f} KiB in {os.path.normpath(OUT)}")

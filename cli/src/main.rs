@@ -163,9 +163,10 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// The type the model computes in: f32, or f16 (weights converted once at
-        /// load, activations f16 through the network, sums in f32).
-        #[arg(long, default_value = "f32")]
-        precision: String,
+        /// load, activations f16 through the network, sums in f32). Default: its
+        /// inputs' type (f16 for an ONNX model exported in half, else f32).
+        #[arg(long)]
+        precision: Option<String>,
         #[command(flatten)]
         preprocess: models::PreprocessArgs,
         #[command(flatten)]
@@ -278,7 +279,7 @@ fn main() -> ExitCode {
             precision,
             preprocess,
             device,
-        }) => wgcnn::DType::parse(&precision).and_then(|precision| {
+        }) => parse_precision(precision.as_deref()).and_then(|precision| {
             let d = device.open()?;
             let run = models::Run {
                 top,

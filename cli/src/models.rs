@@ -121,8 +121,8 @@ pub struct Run<'a> {
     pub top: usize,
     /// Where outputs are written instead (see `wgcnn infer --out`).
     pub out: Option<&'a Path>,
-    /// The type the model computes in.
-    pub precision: wgcnn::DType,
+    /// The type the model computes in (default: its own).
+    pub precision: Option<wgcnn::DType>,
 }
 
 pub fn infer(
@@ -133,7 +133,10 @@ pub fn infer(
     device: &Device,
 ) -> Result<bool> {
     let (top, out) = (run.top, run.out);
-    let model = Model::load(model_path, device)?.with_precision(run.precision);
+    let mut model = Model::load(model_path, device)?;
+    if let Some(p) = run.precision {
+        model = model.with_precision(p);
+    }
     let classes: Vec<String> = model
         .metadata
         .get("classes")

@@ -323,6 +323,9 @@ pub struct Graph {
     pub outputs: Vec<ValueId>,
     /// The default domain's opset (0 for a format without one).
     pub opset: i64,
+    /// The type of the graph's float inputs: the type a [`crate::Model`] computes in
+    /// unless told otherwise (f16 for a model exported in half precision).
+    pub precision: crate::DType,
 }
 
 impl Graph {

@@ -169,13 +169,13 @@ impl Model {
     ) -> Self {
         graph.fuse();
         Self {
-            graph,
             store: Mutex::new(Store {
                 device: device.clone(),
-                dtype: DType::F32,
+                dtype: graph.precision,
                 tensors: Vec::new(),
                 keys: HashMap::new(),
             }),
+            graph,
             plan: Mutex::new(None),
             source,
             metadata,
@@ -185,7 +185,8 @@ impl Model {
     /// This model computing in `dtype`: its weights stored in it (converted once, as
     /// they are first uploaded) and its activations computed in it, as PyTorch's
     /// `model.half()` does (f16 values, sums in f32 rounded once). Inputs of another
-    /// type are converted on the device; outputs are of `dtype`.
+    /// type are converted on the device; outputs are of `dtype`. A model computes in
+    /// its graph inputs' type by default: f16 for an ONNX model exported in half.
     pub fn with_precision(self, dtype: DType) -> Self {
         let mut store = self.store.into_inner().unwrap_or_else(|p| p.into_inner());
         if store.dtype != dtype {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use self::proto::{AttributeProto, NodeProto, TensorProto, attribute_type, data_type};
 use super::graph::{AutoPad, Graph, GraphInput, HostValue, Node, NodeOp, SliceAttrs, ValueId};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::op::conv2d::{Conv2dParams, Padding};
 use crate::op::elementwise::{Binary, Unary};
@@ -157,15 +158,29 @@ pub fn parse(
             continue; // an initializer listed as an input (IR < 4)
         }
         let tt = input.r#type.as_ref().and_then(|t| t.tensor_type.as_ref());
-        if let Some(tt) = tt
-            && tt.elem_type != data_type::FLOAT
-        {
+        // FLOAT inputs, or FLOAT16 ones (a model exported in half precision, which
+        // then computes in f16); not both
+        let dtype = match tt.map(|t| t.elem_type) {
+            None | Some(data_type::FLOAT) => DType::F32,
+            Some(data_type::FLOAT16) => DType::F16,
+            Some(other) => {
+                return Err(Error::Unsupported(format!(
+                    "{file}: input '{}' is of type {}; wgcnn runs FLOAT and FLOAT16 inputs",
+                    input.name,
+                    data_type::name(other)
+                )));
+            }
+        };
+        if !graph.inputs.is_empty() && dtype != graph.precision {
             return Err(Error::Unsupported(format!(
-                "{file}: input '{}' is of type {}; wgcnn runs FLOAT inputs",
+                "{file}: input '{}' is of type {}, another input of {}: wgcnn runs a model \
+                 in one float type",
                 input.name,
-                data_type::name(tt.elem_type)
+                dtype.name(),
+                graph.precision.name()
             )));
         }
+        graph.precision = dtype;
         let shape = tt.and_then(|t| t.shape.as_ref()).map(|s| {
             s.dim
                 .iter()
