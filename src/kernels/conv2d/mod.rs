@@ -307,24 +307,27 @@ pub(crate) fn launch(
         gpu,
         io,
         g,
-        half_lowering(gpu, choice),
+        half_lowering(gpu, choice, asked),
         options.col_budget,
     )
 }
 
-/// `choice`, or where the call is in f16 and the lowering has no f16 form (the packed
-/// and Winograd kernels keep f32 scratch), im2col with the same GEMM, whose f16 column
-/// matrix is kept small (see `matmul::im2col`). Measured on lavapipe, the direct
-/// kernels were 4-9x slower than this. An f16 convolution is not timed by the
-/// autotuner: its cache is keyed per shape, not type.
+/// `choice` for an f16 call. The packed kernel adds each chunk of input channels into
+/// the output, which in f16 would round every partial sum: im2col runs instead, with
+/// the same GEMM and a small f16 column matrix (see `matmul::im2col`). Winograd keeps
+/// its transformed tiles in f32, so that an f16 call holds about 0.8x the memory of an
+/// f32 one (mnist_cnn): it runs where it was asked for (`asked`), else im2col. The
+/// direct kernels, measured on lavapipe, were 4-9x slower than im2col. An f16
+/// convolution is not timed by the autotuner: its cache is keyed per shape, not type.
 fn half_lowering(
     gpu: &GpuHandle,
     (lowering, gemm): (Lowering, GemmVariant),
+    asked: bool,
 ) -> (Lowering, GemmVariant) {
     match lowering {
-        Lowering::Packed | Lowering::Winograd if gpu.elem() != Elem::F32 => {
-            (Lowering::Im2col, gemm)
-        }
+        _ if gpu.elem() == Elem::F32 => (lowering, gemm),
+        Lowering::Packed => (Lowering::Im2col, gemm),
+        Lowering::Winograd if !asked => (Lowering::Im2col, gemm),
         _ => (lowering, gemm),
     }
 }

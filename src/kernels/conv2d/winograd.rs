@@ -16,6 +16,7 @@
 
 use super::{ConvIo, for_each_image_run, mode_code};
 use crate::device::{Bind, Buf, Device, GpuHandle, Pipeline, Slot};
+use crate::dtype::Elem;
 use crate::error::{Error, Result};
 use crate::kernels::gemm::{
     FLAG_FIRST_CHUNK, GemmParams, GemmVariant, dispatch_gemm, subgroup_gemm,
@@ -333,7 +334,9 @@ pub(super) fn launch(
                         // no epilogue here: U stands in for the residual, never read
                         Bind::at(20, ub, 0, 4),
                     ];
-                    dispatch_gemm(gpu, (variant, Epilogue::default()), &binds, &p, XI)?;
+                    // over f32 scratch whatever the call's type
+                    let scratch = gpu.in_form(Elem::F32);
+                    dispatch_gemm(&scratch, (variant, Epilogue::default()), &binds, &p, XI)?;
                 }
                 let out = WinoParams {
                     total: u32_of(quads * g.c_out as u64, "winograd output quads")?,
