@@ -71,21 +71,15 @@ pub(super) fn fits(gpu: &GpuHandle) -> bool {
     gpu.max_uniform_binding() >= PACK_BLOCK * 4
 }
 
-/// Records `g` through packed weights.
-pub(super) fn launch(
-    device: &Device,
-    gpu: &GpuHandle,
-    io: &ConvIo<'_>,
-    g: &Conv2dGeometry,
-) -> Result<()> {
-    if !fits(gpu) {
-        return Err(Error::Limit {
-            op: "conv2d",
-            what: "uniform binding size for packed conv2d weights",
-            requested: PACK_BLOCK * 4,
-            limit: gpu.max_uniform_binding(),
-        });
-    }
+/// How the packed kernels take `g`: the 1x1 kernel, a row kernel, or the general one,
+/// and the output channels of a block.
+struct Shape {
+    aligned_1x1: bool,
+    rows: Option<[u32; 4]>,
+    block_rows: usize,
+}
+
+fn shape(g: &Conv2dGeometry) -> Shape {
     let (in_image, _) = image_sizes(g);
     let ohw = (g.oh * g.ow) as u64;
     // 1x1, stride 1, no padding, and every 8 pixels two aligned vec4 of each input plane
@@ -101,6 +95,46 @@ pub(super) fn launch(
     } else {
         PACK_ROWS
     };
+    Shape {
+        aligned_1x1,
+        rows,
+        block_rows,
+    }
+}
+
+/// The chunks of input channels `g`'s sums are taken in, each a dispatch adding into
+/// the output: at most 512 taps each, as even as they come, a two-level sum that keeps
+/// the rounding of long dot products near PyTorch's (one chunk up to 512 taps: a second
+/// dispatch costs more than it buys). An f16 call runs here only in one chunk: more
+/// would round every partial sum to f16.
+pub(super) fn chunks(g: &Conv2dGeometry) -> usize {
+    let khw = (g.kh * g.kw).max(1);
+    let taps_per_block = PACK_BLOCK as usize / shape(g).block_rows;
+    let most = (taps_per_block.min(MAX_CHUNK_TAPS) / khw).clamp(1, g.cg.max(1));
+    g.cg.div_ceil(most)
+}
+
+/// Records `g` through packed weights.
+pub(super) fn launch(
+    device: &Device,
+    gpu: &GpuHandle,
+    io: &ConvIo<'_>,
+    g: &Conv2dGeometry,
+) -> Result<()> {
+    if !fits(gpu) {
+        return Err(Error::Limit {
+            op: "conv2d",
+            what: "uniform binding size for packed conv2d weights",
+            requested: PACK_BLOCK * 4,
+            limit: gpu.max_uniform_binding(),
+        });
+    }
+    let ohw = (g.oh * g.ow) as u64;
+    let Shape {
+        aligned_1x1,
+        rows,
+        block_rows,
+    } = shape(g);
     let khw = g.kh * g.kw;
     let taps_per_block = PACK_BLOCK as usize / block_rows;
     if khw > taps_per_block {
@@ -111,11 +145,7 @@ pub(super) fn launch(
             limit: taps_per_block as u64,
         });
     }
-    // Chunks of at most 512 taps, as even as they come: the chunks' sums meet in the
-    // output, a two-level sum that keeps the rounding of long dot products near
-    // PyTorch's (one chunk up to 512 taps: a second dispatch costs more than it buys).
-    let most = (taps_per_block.min(MAX_CHUNK_TAPS) / khw).clamp(1, g.cg);
-    let chunks = g.cg.div_ceil(most);
+    let chunks = chunks(g);
     let cc = g.cg.div_ceil(chunks);
     let row_blocks = g.mg.div_ceil(block_rows);
     let blocks = (g.groups * row_blocks * chunks) as u64;
