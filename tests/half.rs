@@ -475,15 +475,7 @@ backend_tests!(gpu the_native_form_is_refused_without_shader_f16);
 /// `model.half()`), keeps its held-out accuracy in every form: the same predictions as
 /// in f32 but for at most 1 in 100, and over 95% correct.
 fn the_digits_network_keeps_its_accuracy_in_f16(dev: &Device) {
-    let bytes = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/digits_heldout.safetensors"
-    ))
-    .unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let f32s = |k: &str| -> Vec<f32> { bytemuck::pod_collect_to_vec(st.tensor(k).unwrap().data()) };
-    let (x, labels, torch_logits) = (f32s("input"), f32s("labels"), f32s("logits"));
-    let shape = st.tensor("input").unwrap().shape().to_vec();
+    let (x, shape, labels, torch_logits) = common::digits_heldout();
     let argmax = |v: &[f32]| -> Vec<usize> {
         v.chunks(10)
             .map(|r| (0..10).max_by(|&a, &b| r[a].total_cmp(&r[b])).unwrap())
@@ -502,12 +494,7 @@ fn the_digits_network_keeps_its_accuracy_in_f16(dev: &Device) {
         assert_eq!(y.dtype(), DType::F16);
         let ours = argmax(&y.to_vec().unwrap());
         let differ = ours.iter().zip(&theirs).filter(|(a, b)| a != b).count();
-        let correct = ours
-            .iter()
-            .zip(&labels)
-            .filter(|(p, l)| **p as f32 == **l)
-            .count();
-        let accuracy = correct as f64 / labels.len() as f64;
+        let accuracy = common::accuracy(&ours, &labels);
         eprintln!(
             "digits in f16 on {name}: {accuracy:.4} correct, {differ} predictions differ from f32"
         );

@@ -10,22 +10,6 @@ use std::sync::{Arc, Mutex};
 use wgcnn::nn::{Layer, Sequential};
 use wgcnn::{Device, Error, Tensor};
 
-fn heldout() -> (Vec<f32>, Vec<usize>, Vec<f32>, Vec<f32>) {
-    let bytes = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/digits_heldout.safetensors"
-    ))
-    .unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let f32s = |k: &str| -> Vec<f32> { bytemuck::pod_collect_to_vec(st.tensor(k).unwrap().data()) };
-    (
-        f32s("input"),
-        st.tensor("input").unwrap().shape().to_vec(),
-        f32s("labels"),
-        f32s("logits"),
-    )
-}
-
 fn model_path() -> &'static std::path::Path {
     concat!(env!("CARGO_MANIFEST_DIR"), "/models/digits.safetensors").as_ref()
 }
@@ -60,7 +44,7 @@ fn argmax(row: &[f32]) -> usize {
 
 fn the_digits_network_predicts_as_pytorch_on_every_backend(dev: &Device) {
     let _serial = common::serial();
-    let (x, shape, labels, torch_logits) = heldout();
+    let (x, shape, labels, torch_logits) = common::digits_heldout();
     let model = Sequential::load(model_path(), dev).unwrap();
     let y = model
         .forward(&Tensor::from_slice(dev, &x, &shape).unwrap())
@@ -77,12 +61,7 @@ fn the_digits_network_predicts_as_pytorch_on_every_backend(dev: &Device) {
     let ours: Vec<usize> = logits.chunks(10).map(argmax).collect();
     let theirs: Vec<usize> = torch_logits.chunks(10).map(argmax).collect();
     assert_eq!(ours, theirs, "predictions on {dev:?}");
-    let correct = ours
-        .iter()
-        .zip(&labels)
-        .filter(|(p, l)| **p as f32 == **l)
-        .count();
-    let accuracy = correct as f64 / labels.len() as f64;
+    let accuracy = common::accuracy(&ours, &labels);
     eprintln!("digits held-out accuracy on {dev:?}: {accuracy:.4}");
     assert!(accuracy > 0.95, "{accuracy}");
 }
@@ -90,7 +69,7 @@ backend_tests!(the_digits_network_predicts_as_pytorch_on_every_backend);
 
 fn batch_size_is_free(dev: &Device) {
     let _serial = common::serial();
-    let (x, _, _, torch_logits) = heldout();
+    let (x, _, _, torch_logits) = common::digits_heldout();
     let model = Sequential::load(model_path(), dev).unwrap();
     let one = model
         .forward(&Tensor::from_slice(dev, &x[..64], &[1, 1, 8, 8]).unwrap())
@@ -199,7 +178,7 @@ backend_tests!(gpu peak_memory_stays_near_the_largest_layer_not_the_sum_of_all);
 
 fn hooks_see_any_layer_by_index_or_name_without_changing_the_result(dev: &Device) {
     let _serial = common::serial();
-    let (x, _, _, _) = heldout();
+    let (x, _, _, _) = common::digits_heldout();
     let mut model = Sequential::load(model_path(), dev).unwrap();
     let input = Tensor::from_slice(dev, &x[..4 * 64], &[4, 1, 8, 8]).unwrap();
     let plain = model.forward(&input).unwrap().to_vec().unwrap();

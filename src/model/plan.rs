@@ -606,22 +606,16 @@ impl Planner<'_> {
                 let x = get(0)?;
                 use super::onnx::proto::data_type as t;
                 match *to {
-                    t::FLOAT | t::DOUBLE => one(HostValue::f32(x.shape.clone(), x.floats())),
-                    // the values rounded to the narrower type, held as f32
-                    t::FLOAT16 => one(HostValue::f32(
-                        x.shape.clone(),
-                        x.floats()
-                            .iter()
-                            .map(|&v| half::f16::from_f32(v).to_f32())
-                            .collect(),
-                    )),
-                    t::BFLOAT16 => one(HostValue::f32(
-                        x.shape.clone(),
-                        x.floats()
-                            .iter()
-                            .map(|&v| half::bf16::from_f32(v).to_f32())
-                            .collect(),
-                    )),
+                    t::FLOAT | t::DOUBLE | t::FLOAT16 | t::BFLOAT16 => {
+                        // the values rounded to a narrower type, held as f32
+                        let round: fn(f32) -> f32 = match *to {
+                            t::FLOAT16 => |v| half::f16::from_f32(v).to_f32(),
+                            t::BFLOAT16 => |v| half::bf16::from_f32(v).to_f32(),
+                            _ => |v| v,
+                        };
+                        let values = x.floats().into_iter().map(round).collect();
+                        one(HostValue::f32(x.shape.clone(), values))
+                    }
                     t::INT64
                     | t::INT32
                     | t::INT16

@@ -213,3 +213,31 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// The digits CNN's held-out images: inputs, their shape, labels and PyTorch's logits
+/// (tests/data/digits_heldout.safetensors).
+pub fn digits_heldout() -> (Vec<f32>, Vec<usize>, Vec<f32>, Vec<f32>) {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/digits_heldout.safetensors"
+    ))
+    .unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let f32s = |k: &str| -> Vec<f32> { bytemuck::pod_collect_to_vec(st.tensor(k).unwrap().data()) };
+    (
+        f32s("input"),
+        st.tensor("input").unwrap().shape().to_vec(),
+        f32s("labels"),
+        f32s("logits"),
+    )
+}
+
+/// The share of `predictions` equal to `labels` (class indices held as f32).
+pub fn accuracy(predictions: &[usize], labels: &[f32]) -> f64 {
+    let correct = predictions
+        .iter()
+        .zip(labels)
+        .filter(|(p, l)| **p as f32 == **l)
+        .count();
+    correct as f64 / labels.len() as f64
+}
