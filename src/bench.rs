@@ -270,7 +270,7 @@ fn ramp(n: usize) -> Vec<f32> {
 fn prepare<'a>(device: &'a Device, wl: &Workload, precision: DType) -> Result<Prepared<'a>> {
     let input = |shape: &[usize]| -> Result<Tensor> {
         let n = device.check_tensor("tensor", shape)?;
-        Tensor::from_slice(device, &ramp(n), shape)?.to_dtype(precision)
+        Tensor::from_slice_as(device, &ramp(n), shape, precision)
     };
     match &wl.kind {
         WorkloadKind::Op { op, inputs } => {

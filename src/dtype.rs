@@ -37,6 +37,15 @@ impl DType {
         }
     }
 
+    /// `v` rounded to the nearest value of this type (ties to even, as `half` and
+    /// PyTorch's `.half()` round), held as f32.
+    pub fn round(self, v: f32) -> f32 {
+        match self {
+            DType::F32 => v,
+            DType::F16 => half::f16::from_f32(v).to_f32(),
+        }
+    }
+
     /// The short name (`f32`, `f16`), as `--precision` takes it.
     pub fn short_name(self) -> &'static str {
         match self {

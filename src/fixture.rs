@@ -267,14 +267,7 @@ impl Fixture {
     /// The tensor `key` on `device`, in the case's type (f16 values rounded to nearest).
     fn upload(&self, device: &Device, key: &str) -> Result<Tensor> {
         let t = self.tensor(key)?;
-        match self.dtype {
-            DType::F32 => Tensor::from_slice(device, &t.data, &t.shape),
-            DType::F16 => {
-                let halves: Vec<half::f16> =
-                    t.data.iter().map(|&v| half::f16::from_f32(v)).collect();
-                Tensor::from_f16(device, &halves, &t.shape)
-            }
-        }
+        Tensor::from_slice_as(device, &t.data, &t.shape, self.dtype)
     }
 
     /// This case run in `dtype`: an f32 case in f16 has its inputs rounded to f16 and
@@ -500,11 +493,7 @@ impl Fixture {
                     // an f32 answer rounded as an f16 call's result is
                     let rounded: Vec<f32>;
                     let want_data = if self.rounded {
-                        rounded = want
-                            .data
-                            .iter()
-                            .map(|&v| half::f16::from_f32(v).to_f32())
-                            .collect();
+                        rounded = want.data.iter().map(|&v| self.dtype.round(v)).collect();
                         &rounded
                     } else {
                         &want.data

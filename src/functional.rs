@@ -34,6 +34,12 @@ fn run_with(
     conv: &Conv2dOptions,
 ) -> Result<(Tensor, Option<IndexTensor>)> {
     let (call, device) = check_call(op, inputs)?;
+    // the one type of the call's inputs (check_call saw to it)
+    let dtype = inputs
+        .iter()
+        .flatten()
+        .next()
+        .map_or(DType::F32, |t| t.dtype());
     let name = op.name();
     let shape = call.output_shape();
     // the output's size against the device's limits, before anything is allocated
@@ -46,22 +52,12 @@ fn run_with(
                 .collect::<Result<_>>()?;
             let (y, idx) = reference::run(&call, &host);
             // an f16 call computes in f32 (its inputs are exact in it) and rounds once
-            let dtype = inputs
-                .iter()
-                .flatten()
-                .next()
-                .map_or(DType::F32, |t| t.dtype());
             Ok((
                 Tensor::from_host_as(y, &shape, dtype),
                 idx.map(|i| IndexTensor::from_cpu(i, &shape)),
             ))
         }
         DeviceKind::Gpu(gpu) => {
-            let dtype = inputs
-                .iter()
-                .flatten()
-                .next()
-                .map_or(DType::F32, |t| t.dtype());
             let launch = || -> Result<(Tensor, Option<IndexTensor>)> {
                 let out = Tensor::uninit_as(device, &shape, dtype)?;
                 let indices = call

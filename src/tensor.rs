@@ -143,6 +143,26 @@ impl Tensor {
         })
     }
 
+    /// A tensor of `dtype` on `device` from f32 values, each rounded to the nearest
+    /// value of `dtype` on the host (as PyTorch's `.half()` rounds).
+    ///
+    /// # Errors
+    /// As [`Tensor::from_slice`].
+    pub fn from_slice_as(
+        device: &Device,
+        data: &[f32],
+        shape: &[usize],
+        dtype: DType,
+    ) -> Result<Self> {
+        match dtype {
+            DType::F32 => Tensor::from_slice(device, data, shape),
+            DType::F16 => {
+                let halves: Vec<half::f16> = data.iter().map(|&v| half::f16::from_f32(v)).collect();
+                Tensor::from_f16(device, &halves, shape)
+            }
+        }
+    }
+
     /// A tensor of zeros. Its size is checked against the device's limits before
     /// anything is allocated; on a GPU the buffer is cleared on the device.
     ///
@@ -169,9 +189,9 @@ impl Tensor {
     /// A CPU tensor of `dtype` from f32 values: each rounded once to the nearest f16
     /// (ties to even) for f16, which the CPU path keeps widened.
     pub(crate) fn from_host_as(mut data: Vec<f32>, shape: &[usize], dtype: DType) -> Self {
-        if dtype == DType::F16 {
+        if dtype != DType::F32 {
             for v in &mut data {
-                *v = half::f16::from_f32(*v).to_f32();
+                *v = dtype.round(*v);
             }
         }
         Self {
@@ -360,10 +380,7 @@ impl Tensor {
         match (&self.storage, &mut out.storage, self.device.kind()) {
             (Storage::Cpu(src), Storage::Cpu(dst), _) => {
                 for (d, &s) in dst.iter_mut().zip(src) {
-                    *d = match dtype {
-                        DType::F16 => half::f16::from_f32(s).to_f32(),
-                        DType::F32 => s,
-                    };
+                    *d = dtype.round(s);
                 }
             }
             (Storage::Gpu(Some(src)), Storage::Gpu(Some(dst)), DeviceKind::Gpu(g)) => {

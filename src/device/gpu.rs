@@ -11,6 +11,7 @@ use super::pipeline::{Pipeline, PipelineCache, PipelineSpec};
 use super::pool::BufferPool;
 use super::record::{Pending, UniformArena};
 use super::timing::Timer;
+use crate::dtype::Elem;
 use crate::error::{Error, Result};
 
 /// A wgpu device with its queue, pools and caches.
@@ -178,10 +179,10 @@ impl Gpu {
         }
     }
 
-    /// The pipeline of `spec`, compiled on first use.
-    pub(crate) fn pipeline(&self, spec: &PipelineSpec) -> Result<Arc<Pipeline>> {
+    /// The pipeline of `spec` in the element form `elem`, compiled on first use.
+    pub(crate) fn pipeline(&self, spec: &PipelineSpec, elem: Elem) -> Result<Arc<Pipeline>> {
         self.check_lost()?;
         let _ctx = self.context();
-        self.pipelines.get(&self.device, spec)
+        self.pipelines.get(&self.device, spec, elem)
     }
 }

@@ -210,9 +210,7 @@ impl GpuHandle {
     /// # Errors
     /// As [`Gpu::pipeline`].
     pub(crate) fn pipeline(&self, spec: &PipelineSpec) -> Result<Arc<Pipeline>> {
-        let mut spec = spec.clone();
-        spec.shader = spec.shader.in_form(self.elem);
-        self.gpu.pipeline(&spec)
+        self.gpu.pipeline(spec, self.elem)
     }
 
     /// The estimated work after which recorded ops are submitted.

@@ -11,24 +11,22 @@ use std::sync::{Arc, Mutex};
 use crate::dtype::Elem;
 use crate::error::{Error, Result};
 
-/// A WGSL module: its label (the file name) and its source as compiled, in the
-/// element form a handle records in, chosen from `forms` (in [`Elem`] order).
+/// A WGSL module in each element form (in [`Elem`] order): its label (the file name)
+/// and its source as compiled. A pipeline is built from the form its handle records in.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ShaderCode {
-    pub label: &'static str,
-    pub source: &'static str,
     pub forms: &'static [(String, String); 3],
 }
 
 impl ShaderCode {
-    /// The module in the element form `elem`.
-    pub(crate) fn in_form(self, elem: Elem) -> Self {
-        let (label, source) = &self.forms[elem as usize];
-        Self {
-            label,
-            source,
-            forms: self.forms,
-        }
+    /// The label of the form `elem`.
+    fn label(self, elem: Elem) -> &'static str {
+        &self.forms[elem as usize].0
+    }
+
+    /// The source of the form `elem`.
+    fn source(self, elem: Elem) -> &'static str {
+        &self.forms[elem as usize].1
     }
 }
 
@@ -74,7 +72,7 @@ struct Key {
 }
 
 impl Key {
-    fn of(spec: &PipelineSpec) -> Self {
+    fn of(spec: &PipelineSpec, elem: Elem) -> Self {
         let mut constants: Vec<(&'static str, u64)> = spec
             .constants
             .iter()
@@ -82,7 +80,7 @@ impl Key {
             .collect();
         constants.sort_unstable();
         Self {
-            shader: spec.shader.label,
+            shader: spec.shader.label(elem),
             entry: spec.entry,
             constants,
             layout: spec.layout,
@@ -105,34 +103,39 @@ pub(crate) struct PipelineCache {
 }
 
 impl PipelineCache {
-    /// The pipeline of `spec`, built on first use.
-    pub(crate) fn get(&self, device: &wgpu::Device, spec: &PipelineSpec) -> Result<Arc<Pipeline>> {
-        let key = Key::of(spec);
+    /// The pipeline of `spec` in the element form `elem`, built on first use.
+    pub(crate) fn get(
+        &self,
+        device: &wgpu::Device,
+        spec: &PipelineSpec,
+        elem: Elem,
+    ) -> Result<Arc<Pipeline>> {
+        let key = Key::of(spec, elem);
         let mut pipelines = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(p) = pipelines.get(&key) {
             return Ok(p.clone());
         }
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let built = self.build(device, spec);
+        let built = self.build(device, spec, elem);
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Shader {
-                name: spec.shader.label,
+                name: spec.shader.label(elem),
                 message: format!("{}: {e}", spec.entry),
             });
         }
-        log_pipeline(spec);
+        log_pipeline(spec, elem);
         let built = Arc::new(built);
         pipelines.insert(key, built.clone());
         Ok(built)
     }
 
-    fn build(&self, device: &wgpu::Device, spec: &PipelineSpec) -> Pipeline {
-        let label = spec.shader.label;
+    fn build(&self, device: &wgpu::Device, spec: &PipelineSpec, elem: Elem) -> Pipeline {
+        let label = spec.shader.label(elem);
         let mut modules = self.modules.lock().unwrap_or_else(|p| p.into_inner());
         let module = modules.entry(label).or_insert_with(|| {
             device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(label),
-                source: wgpu::ShaderSource::Wgsl(spec.shader.source.into()),
+                source: wgpu::ShaderSource::Wgsl(spec.shader.source(elem).into()),
             })
         });
         let entries: Vec<wgpu::BindGroupLayoutEntry> = spec
@@ -192,7 +195,7 @@ impl PipelineCache {
 /// `DIR/pipelines.jsonl` (`{"shader": .., "entry": .., "constants": {..}}`): the
 /// manifest of every specialisation the launchers use, which a second WGSL compiler
 /// (`scripts/tint`) checks in CI.
-fn log_pipeline(spec: &PipelineSpec) {
+fn log_pipeline(spec: &PipelineSpec, elem: Elem) {
     use std::io::Write;
     let Some(dir) = std::env::var_os("WGCNN_PIPELINE_LOG") else {
         return;
@@ -202,9 +205,10 @@ fn log_pipeline(spec: &PipelineSpec) {
     // each source once per process, so that a folder used before holds this build's
     static WRITTEN: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
     let mut written = WRITTEN.lock().unwrap_or_else(|p| p.into_inner());
-    if !written.contains(&spec.shader.label) {
-        let _ = std::fs::write(dir.join(spec.shader.label), spec.shader.source);
-        written.push(spec.shader.label);
+    let label = spec.shader.label(elem);
+    if !written.contains(&label) {
+        let _ = std::fs::write(dir.join(label), spec.shader.source(elem));
+        written.push(label);
     }
     drop(written);
     let constants: serde_json::Map<String, serde_json::Value> = spec
@@ -213,7 +217,7 @@ fn log_pipeline(spec: &PipelineSpec) {
         .map(|(k, v)| ((*k).to_string(), serde_json::json!(v)))
         .collect();
     let line = serde_json::json!({
-        "shader": spec.shader.label,
+        "shader": label,
         "entry": spec.entry,
         "constants": constants,
     });

@@ -257,9 +257,10 @@ fn launch(
     mut params: PoolParams,
     planes: usize,
 ) -> Result<()> {
-    // (u32 indices need the room of 4-byte elements)
+    // u32 indices beside values of another form: windows of 4-byte elements of their own
+    let index_gpu = gpu.in_form(Elem::F32);
     let room = match indices {
-        Some(_) => gpu.band_room().min(gpu.in_form(Elem::F32).band_room()),
+        Some(_) => gpu.band_room().min(index_gpu.band_room()),
         None => gpu.band_room(),
     };
     if u64::from(params.h) * u64::from(params.w) > room
@@ -277,12 +278,10 @@ fn launch(
         u64::from(params.oh) * u64::from(params.ow),
     );
     let per = kernel.per;
-    // u32 indices beside f16 values: runs short enough for the indices' window too
+    // runs short enough for the indices' window too
     let max_run = match indices {
-        Some(_) if gpu.elem() != Elem::F32 => {
-            (gpu.in_form(Elem::F32).band_room() / out_plane.max(1)).max(1) as usize
-        }
-        _ => usize::MAX,
+        Some(_) => (index_gpu.band_room() / out_plane.max(1)).max(1) as usize,
+        None => usize::MAX,
     };
     gpu.for_each_run(
         "pooling plane size (bytes)",
@@ -290,12 +289,9 @@ fn launch(
         (in_plane, out_plane),
         max_run,
         |first, np, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
-            // the indices are u32 whatever the values' type: a window of their own
-            // (the output stands in, never written, where there are none)
+            // (the output stands in, never written, where there are no indices)
             let (i_off, i_size, i_shift) = match indices {
-                Some(_) => gpu
-                    .in_form(Elem::F32)
-                    .window(first as u64 * out_plane, np as u64 * out_plane),
+                Some(_) => index_gpu.window(first as u64 * out_plane, np as u64 * out_plane),
                 None => (y_off, y_size, y_shift),
             };
             let np = np as u64;

@@ -180,23 +180,11 @@ impl Shader {
         })
     }
 
-    /// The pipeline of `entry` with `layout`, for f32 and without overrides.
+    /// The pipeline of `entry` with `layout`, without overrides (built in the element
+    /// form of the handle that asks for it).
     pub(crate) fn entry(self, entry: &'static str, layout: &'static [(u32, Slot)]) -> PipelineSpec {
-        self.entry_for(Elem::F32, entry, layout)
-    }
-
-    /// The pipeline of `entry` with `layout` in the element form `elem`, without
-    /// overrides.
-    pub(crate) fn entry_for(
-        self,
-        elem: Elem,
-        entry: &'static str,
-        layout: &'static [(u32, Slot)],
-    ) -> PipelineSpec {
         PipelineSpec {
             shader: ShaderCode {
-                label: self.label_for(elem),
-                source: self.source_for(elem),
                 forms: &Self::variants()[self as usize],
             },
             entry,

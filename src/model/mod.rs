@@ -48,18 +48,8 @@ impl Weights for Store {
             return Ok((i, self.tensors[i].shape().to_vec()));
         }
         let value = make()?;
-        let t = match self.dtype {
-            DType::F32 => Tensor::from_slice(&self.device, &value.floats(), &value.shape)?,
-            // converted once, here, rounded to nearest as PyTorch's .half() does
-            DType::F16 => {
-                let halves: Vec<half::f16> = value
-                    .floats()
-                    .iter()
-                    .map(|&v| half::f16::from_f32(v))
-                    .collect();
-                Tensor::from_f16(&self.device, &halves, &value.shape)?
-            }
-        };
+        // converted once, here, rounded to nearest as PyTorch's .half() does
+        let t = Tensor::from_slice_as(&self.device, &value.floats(), &value.shape, self.dtype)?;
         self.tensors.push(t);
         let i = self.tensors.len() - 1;
         self.keys.insert(key.to_string(), i);
@@ -428,7 +418,7 @@ impl Model {
             // an output moves out of the values unless they are kept or it is given again
             let again = keep || outputs[k + 1..].contains(o);
             let t = if let Some(h) = plan.host_outputs.get(o) {
-                Tensor::from_slice(device, &h.floats(), &h.shape)?.to_dtype(store.dtype)?
+                Tensor::from_slice_as(device, &h.floats(), &h.shape, store.dtype)?
             } else if let Some(t) = graph_input.get(o) {
                 t.try_clone()?
             } else if let Some(t) = vals.get(o).filter(|t| again || t.is_view()) {

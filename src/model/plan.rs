@@ -609,7 +609,7 @@ impl Planner<'_> {
                     t::FLOAT | t::DOUBLE | t::FLOAT16 | t::BFLOAT16 => {
                         // the values rounded to a narrower type, held as f32
                         let round: fn(f32) -> f32 = match *to {
-                            t::FLOAT16 => |v| half::f16::from_f32(v).to_f32(),
+                            t::FLOAT16 => |v| DType::F16.round(v),
                             t::BFLOAT16 => |v| half::bf16::from_f32(v).to_f32(),
                             _ => |v| v,
                         };
