@@ -34,13 +34,10 @@
 // @binding(5) src4, @binding(7) weight4: src and weight as vec4
 //#data 7 weight4 read vec4
 
-@compute @workgroup_size(64)
-fn conv2d_dot(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+//#entry flat conv2d_dot 64 conv2d_dot_at
+
+fn conv2d_dot_at(idx: u32) {
     let p = params;
-    let idx = gid.x + gid.y * nwg.x * 64u;
-    if idx >= p.total {
-        return;
-    }
     let co = idx % p.c_out;
     let image = idx / p.c_out;
     let taps4 = p.c * p.h * p.w / 4u;
@@ -60,13 +57,10 @@ fn conv2d_dot(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     store_dst(p.out_shift + idx, epilogue(acc, load_bias(co), p.out_shift + idx, p.flags));
 }
 
-@compute @workgroup_size(256)
-fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+//#entry flat conv2d_direct 256 conv2d_direct_at
+
+fn conv2d_direct_at(idx: u32) {
     let p = params;
-    let idx = gid.x + gid.y * nwg.x * 256u;
-    if idx >= p.total {
-        return;
-    }
     let ox = idx % p.ow;
     let oy = (idx / p.ow) % p.oh;
     let co = (idx / (p.ow * p.oh)) % p.c_out;
@@ -187,13 +181,10 @@ fn conv2d_implicit(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgr
 // grid: n * c_out * oh * ceil(ow / 4) invocations, spilled into y
 override KW: u32 = 3u;
 
-@compute @workgroup_size(64)
-fn conv2d_depthwise4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+//#entry flat conv2d_depthwise4 64 conv2d_depthwise4_at
+
+fn conv2d_depthwise4_at(idx: u32) {
     let p = params;
-    let idx = gid.x + gid.y * nwg.x * 64u;
-    if idx >= p.total {
-        return;
-    }
     let groups = (p.ow + 3u) / 4u;
     let ox0 = (idx % groups) * 4u;
     let oy = (idx / groups) % p.oh;
@@ -240,32 +231,6 @@ override DW: u32 = 1u;
 //#data 5 src4 read vec4
 //#data 6 dst4 read_write vec4
 
-struct Quads {
-    l: vec4<f32>,
-    m: vec4<f32>,
-    r: vec4<f32>,
-}
-
-fn quads(plane4: u32, y: i32, q: i32) -> Quads {
-    let inside = y >= 0 && y < i32(params.h);
-    let row4 = plane4 + u32(max(y, 0)) * (params.w / 4u);
-    return Quads(quad(row4, q - 1, inside), quad(row4, q, inside), quad(row4, q + 1, inside));
-}
-
-fn pick(s: Quads, i: u32) -> f32 {
-    if i < 4u {
-        return s.l[i];
-    }
-    if i < 8u {
-        return s.m[i - 4u];
-    }
-    return s.r[i - 8u];
-}
-
-fn pick4(s: Quads, i: u32) -> vec4<f32> {
-    return vec4<f32>(pick(s, i), pick(s, i + 1u), pick(s, i + 2u), pick(s, i + 3u));
-}
-
 // Output row `oy` of channel plane `plane` (image * c_out + co) from column ox.
 fn store_row4(plane: u32, oy: u32, ox: u32, co: u32, acc: vec4<f32>) {
     let p = params;
@@ -276,13 +241,10 @@ fn store_row4(plane: u32, oy: u32, ox: u32, co: u32, acc: vec4<f32>) {
     store_dst4(at / 4u, epilogue4(acc, load_bias(co), at, p.flags));
 }
 
-@compute @workgroup_size(64)
-fn conv2d_depthwise_q(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+//#entry flat conv2d_depthwise_q 64 conv2d_depthwise_q_at
+
+fn conv2d_depthwise_q_at(i: u32) {
     let p = params;
-    let i = gid.x + gid.y * nwg.x * 64u;
-    if i >= p.total {
-        return;
-    }
     let per_row = p.ow / 4u;
     let row_quads = (p.oh + 3u) / 4u;
     let xq = i % per_row;
@@ -298,18 +260,18 @@ fn conv2d_depthwise_q(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
     var a1 = vec4<f32>(0.0);
     var a2 = vec4<f32>(0.0);
     var a3 = vec4<f32>(0.0);
-    var r0 = quads(plane4, y0, q);
-    var r1 = quads(plane4, y0 + 1, q);
-    var r2 = quads(plane4, y0 + 2, q);
+    var r0 = quads(plane4, y0, q, 0.0, false);
+    var r1 = quads(plane4, y0 + 1, q, 0.0, false);
+    var r2 = quads(plane4, y0 + 2, q, 0.0, false);
     for (var ky = 0u; ky < p.kh; ky++) {
-        let r3 = quads(plane4, y0 + i32(ky) + 3, q);
+        let r3 = quads(plane4, y0 + i32(ky) + 3, q, 0.0, false);
         for (var kx = 0u; kx < KW; kx++) {
             let wv = vec4<f32>(load_weight(wbase + ky * KW + kx));
             let c = 4u + kx - PL;
-            a0 = fma(wv, pick4(r0, c), a0);
-            a1 = fma(wv, pick4(r1, c), a1);
-            a2 = fma(wv, pick4(r2, c), a2);
-            a3 = fma(wv, pick4(r3, c), a3);
+            a0 = fma(wv, pick4(r0, c, 1u), a0);
+            a1 = fma(wv, pick4(r1, c, 1u), a1);
+            a2 = fma(wv, pick4(r2, c, 1u), a2);
+            a3 = fma(wv, pick4(r3, c, 1u), a3);
         }
         r0 = r1;
         r1 = r2;

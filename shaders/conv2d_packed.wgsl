@@ -42,13 +42,10 @@ override MODE: u32 = 0u;
 @group(0) @binding(6) var<storage, read_write> packed: array<f32>;
 @group(0) @binding(7) var<uniform> pack: PackParams;
 
-@compute @workgroup_size(256)
-fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+//#entry flat pack_weights 256 pack_weights_at pack
+
+fn pack_weights_at(e: u32) {
     let p = pack;
-    let e = gid.x + gid.y * nwg.x * 256u;
-    if e >= p.total {
-        return;
-    }
     let b = e / p.used;
     let within = e % p.used;
     let t = within / p.rows;
@@ -69,19 +66,6 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 @group(0) @binding(4) var<uniform> params: PackedParams;
 //#data 8 src4 read vec4
 //#data 9 dst4 read_write vec4
-
-// The input value at padded coordinate (y, x) of the plane starting at `plane`.
-fn tap(plane: u32, y: i32, x: i32) -> f32 {
-    let p = params;
-    var iy = select(-1, y, y >= 0 && y < i32(p.h));
-    var ix = select(-1, x, x >= 0 && x < i32(p.w));
-    if MODE != 0u {
-        iy = source_coord(y, i32(p.h), MODE);
-        ix = source_coord(x, i32(p.w), MODE);
-    }
-    let inside = iy >= 0 && ix >= 0;
-    return select(0.0, load_src(select(plane, plane + u32(iy) * p.w + u32(ix), inside)), inside);
-}
 
 // Adds `v` to output channel `co` (of the group) at `o`, the chunk's way.
 fn store(o: u32, co: u32, v_in: f32) {
@@ -276,42 +260,10 @@ override PL: u32 = 1u;
 override SW: u32 = 1u;
 override DW: u32 = 1u;
 
-struct Quads {
-    a: vec4<f32>,
-    b: vec4<f32>,
-    c: vec4<f32>,
-    d: vec4<f32>,
-}
-
 // The quads q - 1 .. q + 2 of input row y of the plane whose first vec4 is plane4 (the
-// last one only when a tap reaches it).
-fn quads(plane4: u32, y: i32, q: i32) -> Quads {
-    let inside = y >= 0 && y < i32(params.h);
-    let row4 = plane4 + u32(max(y, 0)) * (params.w / 4u);
-    var s = Quads(quad(row4, q - 1, inside), quad(row4, q, inside), quad(row4, q + 1, inside), vec4<f32>(0.0));
-    if 4u - PL + DW * (KW - 1u) + 3u * SW >= 12u {
-        s.d = quad(row4, q + 2, inside);
-    }
-    return s;
-}
-
-// Column i (0..16) of the quads.
-fn pick(s: Quads, i: u32) -> f32 {
-    if i < 4u {
-        return s.a[i];
-    }
-    if i < 8u {
-        return s.b[i - 4u];
-    }
-    if i < 12u {
-        return s.c[i - 8u];
-    }
-    return s.d[i - 12u];
-}
-
-// One tap of the 4 pixels: columns i, i + SW, i + 2 SW, i + 3 SW.
-fn pick4(s: Quads, i: u32) -> vec4<f32> {
-    return vec4<f32>(pick(s, i), pick(s, i + SW), pick(s, i + 2u * SW), pick(s, i + 3u * SW));
+// last one only where a tap of the 4 pixels, column 4 - PL + DW k + SW j, reaches it).
+fn row_quads(plane4: u32, y: i32, q: i32) -> Quads {
+    return quads(plane4, y, q, 0.0, 4u - PL + DW * (KW - 1u) + 3u * SW >= 12u);
 }
 
 // Channel co of the block at the 4 pixels of row `row` of the invocation, whose first
@@ -356,20 +308,20 @@ fn conv2d_packed_rows_{R}(@builtin(global_invocation_id) gid: vec3<u32>, @builti
     var t = 0u;
     for (var ci = 0u; ci < p.cc; ci++) {
         let plane4 = plane0 + ci * hw4;
-        var top = quads(plane4, y0, q);
+        var top = row_quads(plane4, y0, q);
         for (var ky = 0u; ky < p.kh; ky++) {
             let y = y0 + i32(ky * p.dil_h);
-            let bottom = quads(plane4, y + i32(p.stride_h), q);
+            let bottom = row_quads(plane4, y + i32(p.stride_h), q);
             let upper = top;
             if reuse {
                 top = bottom;
             } else if ky + 1u < p.kh {
-                top = quads(plane4, y + i32(p.dil_h), q);
+                top = row_quads(plane4, y + i32(p.dil_h), q);
             }
             for (var kx = 0u; kx < KW; kx++) {
                 let c = 4u + kx * DW - PL;
-                let x0 = pick4(upper, c);
-                let x1 = pick4(bottom, c);
+                let x0 = pick4(upper, c, SW);
+                let x1 = pick4(bottom, c, SW);
 //#for j in 0..{W}
                 let w{j} = block[t + {j}u];
 //#end

@@ -90,13 +90,10 @@ fn u_index(xi: u32, co: u32, ci: u32) -> u32 {
     return b * BLOCK + ((xi % p.xpb) * p.cc + ci % p.cc) * p.rows + co % p.rows;
 }
 
-@compute @workgroup_size(64)
-fn winograd_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+//#entry flat winograd_weights 64 winograd_weights_at
+
+fn winograd_weights_at(e: u32) {
     let p = params;
-    let e = gid.x + gid.y * nwg.x * 64u;
-    if e >= p.total {
-        return;
-    }
     let co = e / p.c_in;
     let ci = e % p.c_in;
     let k = e * 9u;
@@ -119,20 +116,6 @@ fn winograd_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     }
 }
 
-// The input value at padded coordinate (y, x) of the plane starting at `plane`; 0 in
-// the zero padding and past the padded input (tiles beyond the output).
-fn at(plane: u32, y: i32, x: i32) -> f32 {
-    let p = params;
-    var iy = select(-1, y, y >= 0 && y < i32(p.h));
-    var ix = select(-1, x, x >= 0 && x < i32(p.w));
-    if MODE != 0u {
-        iy = source_coord(y, i32(p.h), MODE);
-        ix = source_coord(x, i32(p.w), MODE);
-    }
-    let inside = iy >= 0 && ix >= 0 && iy < i32(p.h) && ix < i32(p.w);
-    return select(0.0, load_src(select(plane, plane + u32(iy) * p.w + u32(ix), inside)), inside);
-}
-
 // B^T applied along a row of 4 tiles: the 4 transformed columns, each a vec4 over the
 // tiles, from the 10 input values x0..x9 the tiles span.
 struct Row {
@@ -142,22 +125,21 @@ struct Row {
     e3: vec4<f32>,
 }
 
-fn input_row(plane: u32, y: i32, x: i32) -> Row {
-    let d0 = at(plane, y, x);
-    let d1 = at(plane, y, x + 1);
-    let d2 = at(plane, y, x + 2);
-    let d3 = at(plane, y, x + 3);
-    let d4 = at(plane, y, x + 4);
-    let d5 = at(plane, y, x + 5);
-    let d6 = at(plane, y, x + 6);
-    let d7 = at(plane, y, x + 7);
-    let d8 = at(plane, y, x + 8);
-    let d9 = at(plane, y, x + 9);
-    let c0 = vec4<f32>(d0, d2, d4, d6);
-    let c1 = vec4<f32>(d1, d3, d5, d7);
-    let c2 = vec4<f32>(d2, d4, d6, d8);
-    let c3 = vec4<f32>(d3, d5, d7, d9);
-    return Row(c0 - c2, c1 + c2, c2 - c1, c1 - c3);
+// The row transform of the 4 tiles of t from row dy (0..4) of their input window,
+// value by value through the padding mode.
+fn input_row1(t: Quad4, dy: i32) -> Row {
+    let plane = params.in_shift + (t.n * params.c_in + t.c) * params.h * params.w;
+    let y = window_top(t) + dy;
+    let x = i32(8u * t.txb) - i32(params.pad_l);
+    let a = vec4<f32>(tap(plane, y, x), tap(plane, y, x + 1), tap(plane, y, x + 2), tap(plane, y, x + 3));
+    let b = vec4<f32>(tap(plane, y, x + 4), tap(plane, y, x + 5), tap(plane, y, x + 6), tap(plane, y, x + 7));
+    let c = vec4<f32>(tap(plane, y, x + 8), tap(plane, y, x + 9), 0.0, 0.0);
+    return window_row(Quads(a, b, c, vec4<f32>(0.0)), 0u);
+}
+
+// The first input row of t's window.
+fn window_top(t: Quad4) -> i32 {
+    return i32(2u * (params.ty0 + t.ty)) - i32(params.pad_t);
 }
 
 // Stores row i of B^T d B (one value per xi = 4i + j, a vec4 over the 4 tiles).
@@ -186,11 +168,6 @@ struct Quad4 {
     n: u32,
     c: u32,
     at4: u32,
-    valid: bool,
-}
-
-fn quad_of(gid: vec3<u32>, nwg: vec3<u32>) -> Quad4 {
-    return quad_at(gid.x + gid.y * nwg.x * 64u);
 }
 
 fn quad_at(e: u32) -> Quad4 {
@@ -200,24 +177,7 @@ fn quad_at(e: u32) -> Quad4 {
     let n = (e / (p.twb * p.th)) % p.nb;
     let c = e / (p.twb * p.th * p.nb);
     let at4 = c * p.tiles / 4u + (n * p.th + ty) * p.twb + txb;
-    return Quad4(e, txb, ty, n, c, at4, e < p.total);
-}
-
-@compute @workgroup_size(64)
-fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let p = params;
-    let t = quad_of(gid, nwg);
-    if !t.valid {
-        return;
-    }
-    let plane = p.in_shift + (t.n * p.c_in + t.c) * p.h * p.w;
-    let y = i32(2u * (p.ty0 + t.ty)) - i32(p.pad_t);
-    let x = i32(8u * t.txb) - i32(p.pad_l);
-    let r0 = input_row(plane, y, x);
-    let r1 = input_row(plane, y + 1, x);
-    let r2 = input_row(plane, y + 2, x);
-    let r3 = input_row(plane, y + 3, x);
-    store_tiles(t.at4, r0, r1, r2, r3);
+    return Quad4(e, txb, ty, n, c, at4);
 }
 
 // B^T applied down the 4 rows (each already transformed along the row) and the 16
@@ -236,56 +196,22 @@ fn store_tiles(at4: u32, r0: Row, r1: Row, r2: Row, r3: Row) {
 // that the column picks are constants.
 override PL: u32 = 1u;
 
-// Column i (0..16) of 4 quads.
-fn pick(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, i: u32) -> f32 {
-    if i < 4u {
-        return a[i];
-    }
-    if i < 8u {
-        return b[i - 4u];
-    }
-    if i < 12u {
-        return c[i - 8u];
-    }
-    return d[i - 12u];
-}
-
-fn input_row4(plane4: u32, y: i32, txb: u32) -> Row {
-    let inside = y >= 0 && y < i32(params.h);
-    let row4 = plane4 + u32(max(y, 0)) * (params.w / 4u);
-    let q = i32(2u * txb) - 1;
-    let a = quad(row4, q, inside);
-    let b = quad(row4, q + 1, inside);
-    let c = quad(row4, q + 2, inside);
-    let d = quad(row4, q + 3, inside);
+// The row transform of the 4 tiles of t from row dy of their input window, as 4 vec4
+// (16 columns from the quad before the tiles' first column).
+fn input_row4(t: Quad4, dy: i32) -> Row {
+    let plane4 = (params.in_shift + (t.n * params.c_in + t.c) * params.h * params.w) / 4u;
     // column k of the tiles' window is column 4 - PL + k of the quads
-    return window_row(a, b, c, d, 4u - PL);
+    return window_row(quads(plane4, window_top(t) + dy, i32(2u * t.txb), 0.0, true), 4u - PL);
 }
 
 // The row transform of 4 tiles whose window's column k is column s + k (s a constant
-// once the pipeline is specialised) of the quads a..d.
-fn window_row(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, s: u32) -> Row {
-    let c0 = vec4<f32>(pick(a, b, c, d, s), pick(a, b, c, d, s + 2u), pick(a, b, c, d, s + 4u), pick(a, b, c, d, s + 6u));
-    let c1 = vec4<f32>(pick(a, b, c, d, s + 1u), pick(a, b, c, d, s + 3u), pick(a, b, c, d, s + 5u), pick(a, b, c, d, s + 7u));
-    let c2 = vec4<f32>(pick(a, b, c, d, s + 2u), pick(a, b, c, d, s + 4u), pick(a, b, c, d, s + 6u), pick(a, b, c, d, s + 8u));
-    let c3 = vec4<f32>(pick(a, b, c, d, s + 3u), pick(a, b, c, d, s + 5u), pick(a, b, c, d, s + 7u), pick(a, b, c, d, s + 9u));
+// once the pipeline is specialised) of the quads.
+fn window_row(q: Quads, s: u32) -> Row {
+    let c0 = pick4(q, s, 2u);
+    let c1 = pick4(q, s + 1u, 2u);
+    let c2 = pick4(q, s + 2u, 2u);
+    let c3 = pick4(q, s + 3u, 2u);
     return Row(c0 - c2, c1 + c2, c2 - c1, c1 - c3);
-}
-
-@compute @workgroup_size(64)
-fn winograd_input4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let p = params;
-    let t = quad_of(gid, nwg);
-    if !t.valid {
-        return;
-    }
-    let plane4 = (p.in_shift + (t.n * p.c_in + t.c) * p.h * p.w) / 4u;
-    let y = i32(2u * (p.ty0 + t.ty)) - i32(p.pad_t);
-    let r0 = input_row4(plane4, y, t.txb);
-    let r1 = input_row4(plane4, y + 1, t.txb);
-    let r2 = input_row4(plane4, y + 2, t.txb);
-    let r3 = input_row4(plane4, y + 3, t.txb);
-    store_tiles(t.at4, r0, r1, r2, r3);
 }
 
 // winograd_input2: winograd_input for zero padding and rows of whole vec2s (w % 2 ==
@@ -296,34 +222,31 @@ fn pair(row2: u32, k: i32, inside_row: bool) -> vec2<f32> {
     return select(vec2<f32>(0.0), load_src2(select(0u, row2 + u32(k), inside)), inside);
 }
 
-fn input_row2(plane2: u32, y: i32, txb: u32) -> Row {
+fn input_row2(t: Quad4, dy: i32) -> Row {
+    let y = window_top(t) + dy;
     let inside = y >= 0 && y < i32(params.h);
+    let plane2 = (params.in_shift + (t.n * params.c_in + t.c) * params.h * params.w) / 2u;
     let row2 = plane2 + u32(max(y, 0)) * (params.w / 2u);
     // the pair holding column 8 txb - PL, rounded down to even
-    let k = (i32(8u * txb) - i32(PL)) >> 1u;
+    let k = (i32(8u * t.txb) - i32(PL)) >> 1u;
     let q0 = vec4<f32>(pair(row2, k, inside), pair(row2, k + 1, inside));
     let q1 = vec4<f32>(pair(row2, k + 2, inside), pair(row2, k + 3, inside));
     let q2 = vec4<f32>(pair(row2, k + 4, inside), pair(row2, k + 5, inside));
     // column j of the tiles' window is column j + PL % 2 of the pairs (12 columns: the
     // fourth quad is never picked)
-    return window_row(q0, q1, q2, vec4<f32>(0.0), PL % 2u);
+    return window_row(Quads(q0, q1, q2, vec4<f32>(0.0)), PL % 2u);
 }
 
-@compute @workgroup_size(64)
-fn winograd_input2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let p = params;
-    let t = quad_of(gid, nwg);
-    if !t.valid {
-        return;
-    }
-    let plane2 = (p.in_shift + (t.n * p.c_in + t.c) * p.h * p.w) / 2u;
-    let y = i32(2u * (p.ty0 + t.ty)) - i32(p.pad_t);
-    let r0 = input_row2(plane2, y, t.txb);
-    let r1 = input_row2(plane2, y + 1, t.txb);
-    let r2 = input_row2(plane2, y + 2, t.txb);
-    let r3 = input_row2(plane2, y + 3, t.txb);
-    store_tiles(t.at4, r0, r1, r2, r3);
+// winograd_input (1), winograd_input2, winograd_input4: the window's 4 rows, each read
+// by input_row{V}, transformed and stored.
+//#for V,NAME in 1,winograd_input 2,winograd_input2 4,winograd_input4
+//#entry flat {NAME} 64 {NAME}_at
+
+fn {NAME}_at(e: u32) {
+    let t = quad_at(e);
+    store_tiles(t.at4, input_row{V}(t, 0), input_row{V}(t, 1), input_row{V}(t, 2), input_row{V}(t, 3));
 }
+//#end
 
 // Writes (or adds, after the first chunk) one output channel's 8 tiles.
 fn store_m(co: u32, xi: u32, first: u32, a: vec4<f32>, b: vec4<f32>) {
@@ -458,13 +381,11 @@ fn store_row(row: u32, oy: u32, x: u32, r: Pair, b: f32) {
     put(row, x + 7u, c.w);
 }
 
-@compute @workgroup_size(64)
-fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+//#entry flat winograd_output 64 winograd_output_at
+
+fn winograd_output_at(e: u32) {
     let p = params;
-    let t = quad_of(gid, nwg);
-    if !t.valid {
-        return;
-    }
+    let t = quad_at(e);
     let plane4 = p.c_out * p.tiles / 4u;
     let z0 = output_row(t.at4, plane4, 0u);
     let z1 = output_row(t.at4, plane4, 1u);
@@ -542,7 +463,7 @@ fn direct_sum(n: u32, co: u32, oy: u32, ox: u32) -> f32 {
         var s = 0.0;
         for (var ky = 0u; ky < 3u; ky++) {
             for (var kx = 0u; kx < 3u; kx++) {
-                s = fma(at(plane, y + i32(ky), x + i32(kx)), load_weight(k + ky * 3u + kx), s);
+                s = fma(tap(plane, y + i32(ky), x + i32(kx)), load_weight(k + ky * 3u + kx), s);
             }
         }
         acc += s;

@@ -35,13 +35,10 @@ const WG: u32 = 64u;
 // Blocks of 4 output channels per invocation: 1, 2 or 4.
 override NB: u32 = 4u;
 
-@compute @workgroup_size(64)
-fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+//#entry flat pack_weights 64 pack_weights_at
+
+fn pack_weights_at(idx: u32) {
     let p = params;
-    let idx = gid.x + gid.y * nwg.x * WG;
-    if idx >= p.total {
-        return;
-    }
     let khw = p.kh * p.kw;
     let b = idx % p.blocks;
     let t = (idx / p.blocks) % khw;
@@ -76,13 +73,10 @@ fn store(image: u32, g: u32, b: u32, pix: u32, acc: vec4<f32>) {
     }
 }
 
-@compute @workgroup_size(64)
-fn conv_transpose2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+//#entry flat conv_transpose2d 64 conv_transpose2d_at
+
+fn conv_transpose2d_at(idx: u32) {
     let p = params;
-    let idx = gid.x + gid.y * nwg.x * WG;
-    if idx >= p.total {
-        return;
-    }
     let ohw = p.oh * p.ow;
     let pix = idx % ohw;
     let rest = idx / ohw;

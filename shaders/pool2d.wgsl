@@ -1,9 +1,9 @@
-// pool2d.wgsl: max/avg pooling and their adaptive forms, NCHW f32. max_pool2d,
-// avg_pool2d and the adaptive pools: one invocation per output element (grid spilled
-// into y); avg_pool2d4: 4 outputs of a row per invocation; the *4v entries: 4 outputs
-// from 3 vec4 per input row; *4r: those for 2 (max) or 4 (avg) output rows sharing their
-// input rows. Planes (n*c) are independent, so a chunk of planes is bound at a time,
-// from in_shift/out_shift.
+// pool2d.wgsl: max/avg pooling and their adaptive forms, NCHW f32. pool2d: one
+// invocation per output element (grid spilled into y) of the pooling OP (OP_MAX,
+// OP_AVG, OP_ADAPTIVE_MAX, OP_ADAPTIVE_AVG); avg_pool2d4: 4 outputs of a row per
+// invocation; pool2d4v (OP_MAX or OP_AVG): 4 outputs from 3 vec4 per input row, for
+// ROWS output rows, 2 (max) or 4 (avg), sharing their input rows. Planes (n*c) are
+// independent, so a chunk of planes is bound at a time, from in_shift/out_shift.
 // max_pool2d: padded cells act as -inf; a value wins if it is NaN or greater than the
 // best so far (so a later NaN wins and ties keep the first), the test done on the bits
 // since WGSL lets a compiler assume no NaN. The index is the flat h*w position of the
@@ -15,8 +15,8 @@
 // @binding(1) dst     array<f32>  read_write  [planes, oh, ow]
 // @binding(2) indices array<u32>  read_write  [planes, oh, ow] (max pools, FLAG_INDICES)
 // @binding(3) params  PoolParams  uniform (declared in src/kernels/pool2d.rs)
-// @binding(4) src4    src as vec4 (the *4v and *4r entries)              read
-// @binding(5) dst4    dst as vec4 (the *4v and *4r entries)              read_write
+// @binding(4) src4    src as vec4 (pool2d4v)              read
+// @binding(5) dst4    dst as vec4 (pool2d4v)              read_write
 
 //#data 0 src read
 //#data 1 dst read_write
@@ -67,9 +67,8 @@ struct Cell {
     base: u32,
 }
 
-fn output_cell(gid: vec3<u32>, nwg: vec3<u32>) -> Cell {
+fn output_cell(i: u32) -> Cell {
     let p = params;
-    let i = gid.x + gid.y * nwg.x * 256u;
     let plane = i / (p.ow * p.oh);
     // in a band of rows (one plane): rows from row0 on, read from a window whose first
     // row is in_row0 (the base wraps below zero; base + y * w, y >= in_row0, does not)
@@ -84,14 +83,10 @@ fn finish_max(i: u32, best: Best) {
     }
 }
 
-@compute @workgroup_size(256)
-fn max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+// max_pool2d's winner over the window of a cell, from its first in-bounds tap
+// (PyTorch steps the start by the dilation).
+fn max_window(cell: Cell) -> Best {
     let p = params;
-    let cell = output_cell(gid, nwg);
-    if cell.index >= p.total {
-        return;
-    }
-    // first in-bounds tap of the window (PyTorch steps the start by the dilation)
     var y0 = i32(cell.oy * p.sh) - i32(p.ph);
     var x0 = i32(cell.ox * p.sw) - i32(p.pw);
     let y1 = min(y0 + i32((p.kh - 1u) * p.dh + 1u), i32(p.h));
@@ -109,44 +104,25 @@ fn max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
             best = consider(best, bitcast<u32>(load_src(cell.base + index)), index);
         }
     }
-    finish_max(cell.index, best);
+    return best;
 }
 
-@compute @workgroup_size(256)
-fn avg_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+// avg_pool2d of a cell: its window's sum over the input, then its average.
+fn avg_window(cell: Cell) -> f32 {
     let p = params;
-    let cell = output_cell(gid, nwg);
-    if cell.index >= p.total {
-        return;
-    }
-    var y0 = i32(cell.oy * p.sh) - i32(p.ph);
-    var x0 = i32(cell.ox * p.sw) - i32(p.pw);
-    // the window clipped to the padded input, then to the input
-    var y1 = min(y0 + i32(p.kh), i32(p.h + p.ph));
-    var x1 = min(x0 + i32(p.kw), i32(p.w + p.pw));
-    let padded_count = (y1 - y0) * (x1 - x0);
-    y0 = max(y0, 0);
-    x0 = max(x0, 0);
-    y1 = min(y1, i32(p.h));
-    x1 = min(x1, i32(p.w));
+    // the window's rows in the padded input, then in the input
+    let y_start = i32(cell.oy * p.sh) - i32(p.ph);
+    let y_end = min(y_start + i32(p.kh), i32(p.h + p.ph));
+    let rows = vec2<i32>(max(y_start, 0), min(y_end, i32(p.h)));
+    let x_start = i32(cell.ox * p.sw) - i32(p.pw);
+    let x_end = min(x_start + i32(p.kw), i32(p.w));
     var sum = 0.0;
-    for (var y = y0; y < y1; y++) {
-        for (var x = x0; x < x1; x++) {
+    for (var y = rows.x; y < rows.y; y++) {
+        for (var x = max(x_start, 0); x < x_end; x++) {
             sum += load_src(cell.base + u32(y) * p.w + u32(x));
         }
     }
-    var divisor = f32(max((y1 - y0) * (x1 - x0), 0));
-    if (p.flags & FLAG_COUNT_PAD) != 0u {
-        divisor = f32(padded_count);
-    }
-    if (p.flags & FLAG_DIVISOR) != 0u {
-        divisor = f32(i32(p.divisor));
-    }
-    var v = 0.0;
-    if y0 < y1 && x0 < x1 {
-        v = sum / divisor;
-    }
-    store_dst(p.out_shift + cell.index, v);
+    return average(sum, cell.ox, y_start, y_end, rows);
 }
 
 // [start, end) of adaptive output cell o of `out` over `size` input cells
@@ -154,41 +130,57 @@ fn adaptive_range(o: u32, size: u32, out: u32) -> vec2<u32> {
     return vec2<u32>((o * size) / out, ((o + 1u) * size + out - 1u) / out);
 }
 
-@compute @workgroup_size(256)
-fn adaptive_avg_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+// The adaptive window of a cell: [y start, y end, x start, x end).
+fn adaptive_window(cell: Cell) -> vec4<u32> {
     let p = params;
-    let cell = output_cell(gid, nwg);
-    if cell.index >= p.total {
-        return;
-    }
-    let ry = adaptive_range(cell.oy, p.h, p.oh);
-    let rx = adaptive_range(cell.ox, p.w, p.ow);
-    var sum = 0.0;
-    for (var y = ry.x; y < ry.y; y++) {
-        for (var x = rx.x; x < rx.y; x++) {
-            sum += load_src(cell.base + y * p.w + x);
-        }
-    }
-    store_dst(p.out_shift + cell.index, sum / f32((ry.y - ry.x) * (rx.y - rx.x)));
+    return vec4<u32>(adaptive_range(cell.oy, p.h, p.oh), adaptive_range(cell.ox, p.w, p.ow));
 }
 
-@compute @workgroup_size(256)
-fn adaptive_max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let p = params;
-    let cell = output_cell(gid, nwg);
-    if cell.index >= p.total {
-        return;
-    }
-    let ry = adaptive_range(cell.oy, p.h, p.oh);
-    let rx = adaptive_range(cell.ox, p.w, p.ow);
-    var best = Best(NEG_INF_BITS, ry.x * p.w + rx.x);
-    for (var y = ry.x; y < ry.y; y++) {
-        for (var x = rx.x; x < rx.y; x++) {
-            let index = y * p.w + x;
+fn adaptive_max(cell: Cell) -> Best {
+    let r = adaptive_window(cell);
+    var best = Best(NEG_INF_BITS, r.x * params.w + r.z);
+    for (var y = r.x; y < r.y; y++) {
+        for (var x = r.z; x < r.w; x++) {
+            let index = y * params.w + x;
             best = consider(best, bitcast<u32>(load_src(cell.base + index)), index);
         }
     }
-    finish_max(cell.index, best);
+    return best;
+}
+
+fn adaptive_avg(cell: Cell) -> f32 {
+    let r = adaptive_window(cell);
+    var sum = 0.0;
+    for (var y = r.x; y < r.y; y++) {
+        for (var x = r.z; x < r.w; x++) {
+            sum += load_src(cell.base + y * params.w + x);
+        }
+    }
+    return sum / f32((r.y - r.x) * (r.w - r.z));
+}
+
+// pool2d: one output per invocation of the pooling OP (an OP_* constant).
+override OP: u32 = OP_MAX;
+
+//#entry flat pool2d 256 pool2d_at
+
+fn pool2d_at(i: u32) {
+    let cell = output_cell(i);
+    let at = params.out_shift + cell.index;
+    switch OP {
+        case OP_MAX: {
+            finish_max(cell.index, max_window(cell));
+        }
+        case OP_AVG: {
+            store_dst(at, avg_window(cell));
+        }
+        case OP_ADAPTIVE_MAX: {
+            finish_max(cell.index, adaptive_max(cell));
+        }
+        default: {
+            store_dst(at, adaptive_avg(cell));
+        }
+    }
 }
 
 // avg_pool2d4: avg_pool2d with stride 1 along the row: an invocation computes 4
@@ -199,37 +191,30 @@ fn adaptive_max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
 // grid: planes * oh * ceil(ow / 4) invocations, spilled into y
 override KW: u32 = 3u;
 
-@compute @workgroup_size(64)
-fn avg_pool2d4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+//#entry flat avg_pool2d4 64 avg_pool2d4_at
+
+fn avg_pool2d4_at(i: u32) {
     let p = params;
-    let idx = gid.x + gid.y * nwg.x * 64u;
-    if idx >= p.total {
-        return;
-    }
-    let groups = (p.ow + 3u) / 4u;
-    let ox0 = (idx % groups) * 4u;
-    let oy = (idx / groups) % p.oh;
-    let plane = idx / (groups * p.oh);
-    let base = p.in_shift + plane * p.h * p.w;
-    let y_start = i32(oy * p.sh) - i32(p.ph);
+    let g = group_of(i, 1u);
+    let y_start = i32(g.oy * p.sh) - i32(p.ph);
     let y_end = min(y_start + i32(p.kh), i32(p.h + p.ph));
     let rows = vec2<i32>(max(y_start, 0), min(y_end, i32(p.h)));
-    let x_base = i32(ox0) - i32(p.pw);
+    let x_base = i32(g.ox0) - i32(p.pw);
     var sum = vec4<f32>(0.0);
     for (var y = rows.x; y < rows.y; y++) {
         var seg: array<f32, 10>;
         for (var t = 0u; t < KW + 3u; t++) {
             let x = x_base + i32(t);
             let inside = x >= 0 && x < i32(p.w);
-            seg[t] = select(0.0, load_src(select(base, base + u32(y) * p.w + u32(x), inside)), inside);
+            seg[t] = select(0.0, load_src(select(g.base, g.base + u32(y) * p.w + u32(x), inside)), inside);
         }
         for (var t = 0u; t < KW; t++) {
             sum += vec4<f32>(seg[t], seg[t + 1u], seg[t + 2u], seg[t + 3u]);
         }
     }
-    let out = p.out_shift + (plane * p.oh + oy) * p.ow + ox0;
+    let out = p.out_shift + (g.plane * p.oh + g.oy) * p.ow + g.ox0;
     for (var e = 0u; e < 4u; e++) {
-        let ox = ox0 + e;
+        let ox = g.ox0 + e;
         if ox >= p.ow {
             break;
         }
@@ -272,48 +257,26 @@ override SW: u32 = 2u;
 //#data 4 src4 read vec4
 //#data 5 dst4 read_write vec4
 
-struct Quads {
-    l: vec4<f32>,
-    m: vec4<f32>,
-    r: vec4<f32>,
-}
-
-fn quads(base4: u32, y: i32, q: i32, fill: f32) -> Quads {
-    let inside = y >= 0 && y < i32(params.h);
-    let row4 = base4 + u32(max(y, 0)) * (params.w / 4u);
-    return Quads(quad_or(row4, q - 1, inside, fill), quad_or(row4, q, inside, fill), quad_or(row4, q + 1, inside, fill));
-}
-
-// Column i (0..12) of the 3 quads, i a constant once the pipeline is specialised.
-fn pick(s: Quads, i: u32) -> f32 {
-    if i < 4u {
-        return s.l[i];
-    }
-    if i < 8u {
-        return s.m[i - 4u];
-    }
-    return s.r[i - 8u];
-}
-
 // Where an invocation's 4 outputs are: column ox0, row oy, plane.
 struct Group {
     ox0: u32,
     oy: u32,
     plane: u32,
-    valid: bool,
-    // the plane's first vec4 in src4
-    base4: u32,
+    // the plane's first element in src, and the quad holding the first output's first
+    // column (SW * ox0)
+    base: u32,
+    q: i32,
 }
 
 // The invocation's block of `rows` output rows x 4 outputs (its first row and column).
-fn group_of(gid: vec3<u32>, nwg: vec3<u32>, rows: u32) -> Group {
+fn group_of(idx: u32, rows: u32) -> Group {
     let p = params;
-    let idx = gid.x + gid.y * nwg.x * 64u;
     let groups = (p.ow + 3u) / 4u;
     let blocks = (p.oh + rows - 1u) / rows;
     let plane = idx / (groups * blocks);
-    let base4 = (p.in_shift + plane * p.h * p.w) / 4u;
-    return Group((idx % groups) * 4u, (idx / groups) % blocks * rows, plane, idx < p.total, base4);
+    let base = p.in_shift + plane * p.h * p.w;
+    let ox0 = (idx % groups) * 4u;
+    return Group(ox0, (idx / groups) % blocks * rows, plane, base, i32(ox0 * SW / 4u));
 }
 
 fn store4(g: Group, v: vec4<f32>) {
@@ -330,63 +293,75 @@ fn store4(g: Group, v: vec4<f32>) {
     }
 }
 
-@compute @workgroup_size(64)
-fn max_pool2d4v(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let p = params;
-    let g = group_of(gid, nwg, 1u);
-    if !g.valid {
-        return;
-    }
-    let base4 = g.base4;
-    let q = i32(g.ox0 * SW / 4u);
-    var b0 = Best(NEG_INF_BITS, 0u);
-    var b1 = Best(NEG_INF_BITS, 0u);
-    var b2 = Best(NEG_INF_BITS, 0u);
-    var b3 = Best(NEG_INF_BITS, 0u);
-    let y0 = i32(g.oy * p.sh) - i32(p.ph);
-    for (var ky = 0u; ky < p.kh; ky++) {
-        let y = y0 + i32(ky * p.dh);
-        if y < 0 || y >= i32(p.h) {
-            continue;
-        }
-        let s = quads(base4, y, q, neg_inf());
-        for (var kx = 0u; kx < KW; kx++) {
-            let c = 4u + kx - PW;
-            b0 = consider(b0, bitcast<u32>(pick(s, c)), 0u);
-            b1 = consider(b1, bitcast<u32>(pick(s, c + SW)), 0u);
-            b2 = consider(b2, bitcast<u32>(pick(s, c + 2u * SW)), 0u);
-            b3 = consider(b3, bitcast<u32>(pick(s, c + 3u * SW)), 0u);
-        }
-    }
-    store4(g, bitcast<vec4<f32>>(vec4<u32>(b0.bits, b1.bits, b2.bits, b3.bits)));
+// The winner (as bits) of a best so far without index and a next value.
+fn larger(best: u32, v: f32) -> u32 {
+    return consider(Best(best, 0u), bitcast<u32>(v), 0u).bits;
 }
 
-@compute @workgroup_size(64)
-fn avg_pool2d4v(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+// The 4 outputs' maxima (as bits) after the window's columns of one input row,
+// considered in order.
+fn max_row(best: vec4<u32>, s: Quads) -> vec4<u32> {
+    var b = best;
+    for (var kx = 0u; kx < KW; kx++) {
+        let v = pick4(s, 4u + kx - PW, SW);
+        b = vec4<u32>(larger(b.x, v.x), larger(b.y, v.y), larger(b.z, v.z), larger(b.w, v.w));
+    }
+    return b;
+}
+
+// The 4 outputs' sums over the window's columns of one input row, in order.
+fn row_sum(s: Quads) -> vec4<f32> {
+    var sum = vec4<f32>(0.0);
+    for (var kx = 0u; kx < KW; kx++) {
+        sum += pick4(s, 4u + kx - PW, SW);
+    }
+    return sum;
+}
+
+// Stores the averages of the 4 outputs of g's row from their sums.
+fn store_avg(g: Group, sum: vec4<f32>) {
     let p = params;
-    let g = group_of(gid, nwg, 1u);
-    if !g.valid {
+    if g.oy >= p.oh {
         return;
     }
-    let base4 = g.base4;
-    let q = i32(g.ox0 * SW / 4u);
     let y_start = i32(g.oy * p.sh) - i32(p.ph);
     let y_end = min(y_start + i32(p.kh), i32(p.h + p.ph));
     let rows = vec2<i32>(max(y_start, 0), min(y_end, i32(p.h)));
-    var sum = vec4<f32>(0.0);
-    for (var y = rows.x; y < rows.y; y++) {
-        let s = quads(base4, y, q, 0.0);
-        for (var kx = 0u; kx < KW; kx++) {
-            let c = 4u + kx - PW;
-            sum += vec4<f32>(pick(s, c), pick(s, c + SW), pick(s, c + 2u * SW), pick(s, c + 3u * SW));
-        }
-    }
     store4(g, vec4<f32>(
         average(sum.x, g.ox0, y_start, y_end, rows),
         average(sum.y, g.ox0 + 1u, y_start, y_end, rows),
         average(sum.z, g.ox0 + 2u, y_start, y_end, rows),
         average(sum.w, g.ox0 + 3u, y_start, y_end, rows),
     ));
+}
+
+// g moved down by `down` output rows.
+fn row_below(g: Group, down: u32) -> Group {
+    return Group(g.ox0, g.oy + down, g.plane, g.base, g.q);
+}
+
+fn max_pool2d4v(g: Group) {
+    let p = params;
+    var best = vec4<u32>(NEG_INF_BITS);
+    let y0 = i32(g.oy * p.sh) - i32(p.ph);
+    for (var ky = 0u; ky < p.kh; ky++) {
+        let y = y0 + i32(ky * p.dh);
+        if y >= 0 && y < i32(p.h) {
+            best = max_row(best, quads(g.base / 4u, y, g.q, neg_inf(), false));
+        }
+    }
+    store4(g, bitcast<vec4<f32>>(best));
+}
+
+fn avg_pool2d4v(g: Group) {
+    let p = params;
+    let y_start = i32(g.oy * p.sh) - i32(p.ph);
+    let y_end = min(y_start + i32(p.kh), i32(p.h + p.ph));
+    var sum = vec4<f32>(0.0);
+    for (var y = max(y_start, 0); y < min(y_end, i32(p.h)); y++) {
+        sum += row_sum(quads(g.base / 4u, y, g.q, 0.0, false));
+    }
+    store_avg(g, sum);
 }
 
 // avg_pool2d4r: avg_pool2d4v with stride 1 down the columns too: 4 rows x 4 outputs per
@@ -394,50 +369,17 @@ fn avg_pool2d4v(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 // hold it: (KH + 3) * 3 loads for 16 outputs. Rows outside the input add zeros, so each
 // sum still runs over its window's rows in order.
 // grid: planes * ceil(oh / 4) * ceil(ow / 4) invocations, spilled into y
-fn row_sum(s: Quads) -> vec4<f32> {
-    var sum = vec4<f32>(0.0);
-    for (var kx = 0u; kx < KW; kx++) {
-        let c = 4u + kx - PW;
-        sum += vec4<f32>(pick(s, c), pick(s, c + 1u), pick(s, c + 2u), pick(s, c + 3u));
-    }
-    return sum;
-}
-
-fn store_avg(g: Group, sum: vec4<f32>) {
-    let p = params;
-    if g.oy >= p.oh {
-        return;
-    }
-    let y_start = i32(g.oy) - i32(p.ph);
-    let y_end = min(y_start + i32(p.kh), i32(p.h + p.ph));
-    let rows = vec2<i32>(max(y_start, 0), min(y_end, i32(p.h)));
-    store4(g, vec4<f32>(
-        average(sum.x, g.ox0, y_start, y_end, rows),
-        average(sum.y, g.ox0 + 1u, y_start, y_end, rows),
-        average(sum.z, g.ox0 + 2u, y_start, y_end, rows),
-        average(sum.w, g.ox0 + 3u, y_start, y_end, rows),
-    ));
-}
-
-@compute @workgroup_size(64)
-fn avg_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let p = params;
-    let g = group_of(gid, nwg, 4u);
-    if !g.valid {
-        return;
-    }
-    let base4 = g.base4;
-    let q = i32(g.ox0 / 4u);
-    let y0 = i32(g.oy) - i32(p.ph);
+fn avg_pool2d4r(g: Group) {
+    let y0 = i32(g.oy) - i32(params.ph);
     var a0 = vec4<f32>(0.0);
     var a1 = vec4<f32>(0.0);
     var a2 = vec4<f32>(0.0);
     var a3 = vec4<f32>(0.0);
-    var r0 = row_sum(quads(base4, y0, q, 0.0));
-    var r1 = row_sum(quads(base4, y0 + 1, q, 0.0));
-    var r2 = row_sum(quads(base4, y0 + 2, q, 0.0));
-    for (var ky = 0u; ky < p.kh; ky++) {
-        let r3 = row_sum(quads(base4, y0 + i32(ky) + 3, q, 0.0));
+    var r0 = row_sum(quads(g.base / 4u, y0, g.q, 0.0, false));
+    var r1 = row_sum(quads(g.base / 4u, y0 + 1, g.q, 0.0, false));
+    var r2 = row_sum(quads(g.base / 4u, y0 + 2, g.q, 0.0, false));
+    for (var ky = 0u; ky < params.kh; ky++) {
+        let r3 = row_sum(quads(g.base / 4u, y0 + i32(ky) + 3, g.q, 0.0, false));
         a0 += r0;
         a1 += r1;
         a2 += r2;
@@ -446,10 +388,10 @@ fn avg_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
         r1 = r2;
         r2 = r3;
     }
-    store_avg(Group(g.ox0, g.oy, g.plane, true, g.base4), a0);
-    store_avg(Group(g.ox0, g.oy + 1u, g.plane, true, g.base4), a1);
-    store_avg(Group(g.ox0, g.oy + 2u, g.plane, true, g.base4), a2);
-    store_avg(Group(g.ox0, g.oy + 3u, g.plane, true, g.base4), a3);
+    store_avg(g, a0);
+    store_avg(row_below(g, 1u), a1);
+    store_avg(row_below(g, 2u), a2);
+    store_avg(row_below(g, 3u), a3);
 }
 
 // max_pool2d4r: max_pool2d4v for 2 output rows per invocation with dilation 1 down the
@@ -457,52 +399,47 @@ fn avg_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 // 3x3 stride-2 pool loads 5 rows for 8 outputs instead of 6. Each output considers its
 // rows in order, as max_pool2d does.
 // grid: planes * ceil(oh / 2) * ceil(ow / 4) invocations, spilled into y
-@compute @workgroup_size(64)
-fn max_pool2d4r(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn max_pool2d4r(g: Group) {
     let p = params;
-    let g = group_of(gid, nwg, 2u);
-    if !g.valid {
-        return;
-    }
-    let base4 = g.base4;
-    let q = i32(g.ox0 * SW / 4u);
-    var b0 = Best(NEG_INF_BITS, 0u);
-    var b1 = Best(NEG_INF_BITS, 0u);
-    var b2 = Best(NEG_INF_BITS, 0u);
-    var b3 = Best(NEG_INF_BITS, 0u);
-    var c0 = Best(NEG_INF_BITS, 0u);
-    var c1 = Best(NEG_INF_BITS, 0u);
-    var c2 = Best(NEG_INF_BITS, 0u);
-    var c3 = Best(NEG_INF_BITS, 0u);
+    var upper = vec4<u32>(NEG_INF_BITS);
+    var lower = vec4<u32>(NEG_INF_BITS);
     let y0 = i32(g.oy * p.sh) - i32(p.ph);
     for (var r = 0u; r < p.sh + p.kh; r++) {
         let y = y0 + i32(r);
         if y < 0 || y >= i32(p.h) {
             continue;
         }
-        let s = quads(base4, y, q, neg_inf());
-        for (var kx = 0u; kx < KW; kx++) {
-            let c = 4u + kx - PW;
-            let v0 = bitcast<u32>(pick(s, c));
-            let v1 = bitcast<u32>(pick(s, c + SW));
-            let v2 = bitcast<u32>(pick(s, c + 2u * SW));
-            let v3 = bitcast<u32>(pick(s, c + 3u * SW));
-            if r < p.kh {
-                b0 = consider(b0, v0, 0u);
-                b1 = consider(b1, v1, 0u);
-                b2 = consider(b2, v2, 0u);
-                b3 = consider(b3, v3, 0u);
-            }
-            if r >= p.sh && r - p.sh < p.kh {
-                c0 = consider(c0, v0, 0u);
-                c1 = consider(c1, v1, 0u);
-                c2 = consider(c2, v2, 0u);
-                c3 = consider(c3, v3, 0u);
-            }
+        let s = quads(g.base / 4u, y, g.q, neg_inf(), false);
+        if r < p.kh {
+            upper = max_row(upper, s);
+        }
+        if r >= p.sh && r - p.sh < p.kh {
+            lower = max_row(lower, s);
         }
     }
-    store4(Group(g.ox0, g.oy, g.plane, true, g.base4), bitcast<vec4<f32>>(vec4<u32>(b0.bits, b1.bits, b2.bits, b3.bits)));
+    store4(g, bitcast<vec4<f32>>(upper));
     if g.oy + 1u < p.oh {
-        store4(Group(g.ox0, g.oy + 1u, g.plane, true, g.base4), bitcast<vec4<f32>>(vec4<u32>(c0.bits, c1.bits, c2.bits, c3.bits)));
+        store4(row_below(g, 1u), bitcast<vec4<f32>>(lower));
+    }
+}
+
+// pool2d4v: the vec4 kernels, OP_MAX or OP_AVG over ROWS output rows per invocation
+// (max: 1 or 2, avg: 1 or 4).
+override ROWS: u32 = 1u;
+
+//#entry flat pool2d4v 64 pool2d4v_at
+
+fn pool2d4v_at(i: u32) {
+    let g = group_of(i, ROWS);
+    if OP == OP_MAX {
+        if ROWS == 1u {
+            max_pool2d4v(g);
+        } else {
+            max_pool2d4r(g);
+        }
+    } else if ROWS == 1u {
+        avg_pool2d4v(g);
+    } else {
+        avg_pool2d4r(g);
     }
 }

@@ -15,24 +15,20 @@
 @group(0) @binding(2) var<storage, read> taps: array<u32>;
 @group(0) @binding(3) var<uniform> params: ResizeUniform;
 
-@compute @workgroup_size(8, 32, 1)
-fn resize_nearest(@builtin(global_invocation_id) gid: vec3<u32>) {
+//#entry pixels resize_nearest resize_nearest_at
+
+fn resize_nearest_at(gid: vec3<u32>) {
     let p = params;
-    if gid.x >= p.ow || gid.y >= p.rows {
-        return;
-    }
     let plane = gid.z;
     let sy = taps[3u * (p.row0 + gid.y)] - p.in_row0;
     let sx = taps[3u * (p.oh + gid.x)];
     store_dst(p.out_shift + (plane * p.rows + gid.y) * p.ow + gid.x, load_src(p.in_shift + (plane * p.h + sy) * p.w + sx));
 }
 
-@compute @workgroup_size(8, 32, 1)
-fn resize_linear(@builtin(global_invocation_id) gid: vec3<u32>) {
+//#entry pixels resize_linear resize_linear_at
+
+fn resize_linear_at(gid: vec3<u32>) {
     let p = params;
-    if gid.x >= p.ow || gid.y >= p.rows {
-        return;
-    }
     let plane = gid.z;
     let ry = 3u * (p.row0 + gid.y);
     let rx = 3u * (p.oh + gid.x);

@@ -36,13 +36,10 @@
 // nearest2x: exact doubling of both axes with rows of whole vec4s: one invocation per
 // source vec4 (4 pixels) writes the 2 x 8 outputs they become as 4 vec4s. total counts
 // source vec4s; the grid is 1-D, spilled into y.
-@compute @workgroup_size(64)
-fn nearest2x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+//#entry flat nearest2x 64 nearest2x_at
+
+fn nearest2x_at(i: u32) {
     let p = params;
-    let i = gid.x + gid.y * nwg.x * 64u;
-    if i >= p.total {
-        return;
-    }
     let v = load_src4(p.in_shift / 4u + i);
     let a = v.xxyy;
     let b = v.zzww;
@@ -90,12 +87,10 @@ fn linear_source(o: u32, size: u32, scale: f32) -> Tap {
     return Tap(i0, i0 + select(0u, 1u, i0 < size - 1u), 1.0 - l1, l1);
 }
 
-@compute @workgroup_size(8, 32, 1)
-fn nearest(@builtin(global_invocation_id) gid: vec3<u32>) {
+//#entry pixels nearest nearest_at
+
+fn nearest_at(gid: vec3<u32>) {
     let p = params;
-    if gid.x >= p.ow || gid.y >= p.rows {
-        return;
-    }
     let ox = gid.x;
     let oy = p.row0 + gid.y;
     let plane = gid.z;
@@ -138,12 +133,10 @@ fn nearest4(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 }
 
-@compute @workgroup_size(8, 32, 1)
-fn bilinear(@builtin(global_invocation_id) gid: vec3<u32>) {
+//#entry pixels bilinear bilinear_at
+
+fn bilinear_at(gid: vec3<u32>) {
     let p = params;
-    if gid.x >= p.ow || gid.y >= p.rows {
-        return;
-    }
     let ox = gid.x;
     let oy = p.row0 + gid.y;
     let plane = gid.z;
@@ -192,36 +185,32 @@ fn bilinear_group(ox: u32, oy: u32, plane: u32) -> vec4<f32> {
     );
 }
 
-@compute @workgroup_size(8, 32, 1)
-fn bilinear4(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let p = params;
-    let ox = gid.x * 4u;
-    let oy = gid.y;
-    if ox >= p.ow || oy >= p.oh {
-        return;
-    }
-    let v = bilinear_group(ox, oy, gid.z);
-    store_dst4((p.out_shift + (gid.z * p.oh + oy) * p.ow + ox) / 4u, v);
+// Stores the 4 outputs of a group from column ox of row oy of plane: as a vec4
+// (bilinear4), or one value at a time (bilinear4s, for rows whose length is not a
+// multiple of 4: the last group of a row stops at its end).
+fn store_group4(ox: u32, oy: u32, plane: u32, v: vec4<f32>) {
+    store_dst4((params.out_shift + (plane * params.oh + oy) * params.ow + ox) / 4u, v);
 }
 
-// bilinear4 for rows whose length is not a multiple of 4: the same groups, stored one
-// value at a time (the last group of a row stops at its end).
-@compute @workgroup_size(8, 32, 1)
-fn bilinear4s(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn store_group4s(ox: u32, oy: u32, plane: u32, v: vec4<f32>) {
     let p = params;
-    let ox = gid.x * 4u;
-    let oy = gid.y;
-    if ox >= p.ow || oy >= p.oh {
-        return;
-    }
-    let v = bilinear_group(ox, oy, gid.z);
-    let at = p.out_shift + (gid.z * p.oh + oy) * p.ow + ox;
+    let at = p.out_shift + (plane * p.oh + oy) * p.ow + ox;
     for (var e = 0u; e < 4u; e++) {
         if ox + e < p.ow {
             store_dst(at + e, v[e]);
         }
     }
 }
+
+//#for NAME,STORE in bilinear4,store_group4 bilinear4s,store_group4s
+@compute @workgroup_size(8, 32, 1)
+fn {NAME}(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ox = gid.x * 4u;
+    if ox < params.ow && gid.y < params.oh {
+        {STORE}(ox, gid.y, gid.z, bilinear_group(ox, gid.y, gid.z));
+    }
+}
+//#end
 
 // bilinear2x: bilinear, align_corners=False, both axes doubled with a scale of exactly
 // 0.5 (so every lambda is 0.25, 0.75, 1 or 0, exact in float), rows of whole vec4s: one
@@ -269,13 +258,10 @@ fn blend_row(plane4: u32, y: u32, g: u32) -> Blend {
     return Blend(l0 * e0 + l1 * e1, 0.75 * x4 + 0.25 * o1);
 }
 
-@compute @workgroup_size(64)
-fn bilinear2x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+//#entry flat bilinear2x 64 bilinear2x_at
+
+fn bilinear2x_at(i: u32) {
     let p = params;
-    let i = gid.x + gid.y * nwg.x * 64u;
-    if i >= p.total {
-        return;
-    }
     let quads = p.w / 4u;
     let g = i % quads;
     let j = (i / quads) % p.h;

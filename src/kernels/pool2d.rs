@@ -3,7 +3,7 @@
 //! (max) or 4 (average, stride 1) output rows sharing their input rows. Planes are
 //! processed in chunks that fit a storage binding.
 
-use crate::device::{Bind, Buf, GpuHandle, Slot};
+use crate::device::{Bind, Buf, GpuHandle, PipelineSpec, Slot};
 use crate::dtype::Elem;
 use crate::error::{Error, Result};
 use crate::kernels::shaders::Shader;
@@ -50,6 +50,16 @@ wgsl_consts! {
     }
 }
 
+wgsl_consts! {
+    /// The pooling ops of pool2d.wgsl's `OP` (`pool2d`, and `pool2d4v` for the first two).
+    POOL_OPS {
+        OP_MAX = 0,
+        OP_AVG = 1,
+        OP_ADAPTIVE_MAX = 2,
+        OP_ADAPTIVE_AVG = 3,
+    }
+}
+
 const LAYOUT: &[(u32, Slot)] = layout![0 => Read, 1 => ReadWrite, 2 => ReadWrite, 3 => Uniform];
 const LAYOUT_V4: &[(u32, Slot)] = layout![1 => ReadWrite, 3 => Uniform, 4 => Read, 5 => ReadWrite];
 
@@ -66,14 +76,37 @@ struct Kernel {
 }
 
 impl Kernel {
-    /// One invocation per output, scalar bindings.
-    fn scalar(entry: &'static str) -> Self {
+    /// `pool2d`: one invocation per output of `op`, scalar bindings.
+    fn scalar(op: u32) -> Self {
         Self {
-            entry,
-            constants: Vec::new(),
+            entry: "pool2d",
+            constants: vec![("OP", f64::from(op))],
             per: [1, 1],
             vec4: false,
         }
+    }
+
+    /// `pool2d4v`: 4 outputs of a row per invocation of `op` (max or average) from
+    /// vec4 rows (`row`: its row specialisation), over `rows` output rows where `shared`
+    /// (their windows overlapping), else one.
+    fn vec4(op: u32, row: Vec<(&'static str, f64)>, shared: bool, rows: u32) -> Self {
+        let rows = if shared { rows } else { 1 };
+        let mut constants = row;
+        constants.extend([("OP", f64::from(op)), ("ROWS", f64::from(rows))]);
+        Self {
+            entry: "pool2d4v",
+            constants,
+            per: [4, rows],
+            vec4: true,
+        }
+    }
+
+    /// The pipeline of this kernel.
+    fn spec(&self) -> PipelineSpec {
+        let layout = if self.vec4 { LAYOUT_V4 } else { LAYOUT };
+        let mut spec = Shader::Pool2d.entry(self.entry, layout);
+        spec.constants.clone_from(&self.constants);
+        spec
     }
 }
 
@@ -126,26 +159,19 @@ pub(crate) fn max_pool2d(
 ) -> Result<()> {
     let mut p = pool_params(g);
     let kernel = match (vec4_row(g), indices) {
-        (Some(constants), None) => {
-            // 2 rows per invocation where their windows overlap
-            let (entry, per) = if g.dilation[0] == 1 && g.stride[0] < g.kernel[0] {
-                ("max_pool2d4r", [4, 2])
-            } else {
-                ("max_pool2d4v", [4, 1])
-            };
-            Kernel {
-                entry,
-                constants,
-                per,
-                vec4: true,
-            }
-        }
-        _ => Kernel::scalar("max_pool2d"),
+        // 2 rows per invocation where their windows overlap
+        (Some(row), None) => Kernel::vec4(
+            OP_MAX,
+            row,
+            g.dilation[0] == 1 && g.stride[0] < g.kernel[0],
+            2,
+        ),
+        _ => Kernel::scalar(OP_MAX),
     };
     if indices.is_some() {
         p.flags = FLAG_INDICES;
     }
-    let band = Band::window("max_pool2d", g);
+    let band = Band::window(OP_MAX, g);
     launch(gpu, &kernel, &band, (src, dst, indices), p, g.n * g.c)
 }
 
@@ -167,18 +193,9 @@ pub(crate) fn avg_pool2d(
     }
     // 4 outputs per invocation sharing loads: vec4 loads where rows allow, else stride
     // 1 along rows with narrow kernels
-    let kernel = if let Some(constants) = vec4_row(g) {
-        let (entry, per) = if g.stride == [1, 1] && g.dilation[0] == 1 {
-            ("avg_pool2d4r", [4, 4])
-        } else {
-            ("avg_pool2d4v", [4, 1])
-        };
-        Kernel {
-            entry,
-            constants,
-            per,
-            vec4: true,
-        }
+    let kernel = if let Some(row) = vec4_row(g) {
+        // 4 rows per invocation at stride 1
+        Kernel::vec4(OP_AVG, row, g.stride == [1, 1] && g.dilation[0] == 1, 4)
     } else if g.stride[1] == 1 && g.kernel[1] <= 7 {
         Kernel {
             entry: "avg_pool2d4",
@@ -187,9 +204,9 @@ pub(crate) fn avg_pool2d(
             vec4: false,
         }
     } else {
-        Kernel::scalar("avg_pool2d")
+        Kernel::scalar(OP_AVG)
     };
-    let band = Band::window("avg_pool2d", g);
+    let band = Band::window(OP_AVG, g);
     launch(gpu, &kernel, &band, (src, dst, None), p, g.n * g.c)
 }
 
@@ -200,21 +217,21 @@ pub(crate) fn adaptive_pool2d(
     (src, dst, indices): (Buf<'_>, Buf<'_>, Option<Buf<'_>>),
 ) -> Result<()> {
     let mut p = adaptive_params(g);
-    let entry = if indices.is_some() {
+    let op = if indices.is_some() {
         p.flags = FLAG_INDICES;
-        "adaptive_max_pool2d"
+        OP_ADAPTIVE_MAX
     } else {
-        "adaptive_avg_pool2d"
+        OP_ADAPTIVE_AVG
     };
     let (h, oh) = (g.h, g.oh);
     let band = Band {
-        entry,
+        op,
         // output row o covers [floor(o * h / oh), ceil((o + 1) * h / oh))
         reads: Box::new(move |first, end| (first * h / oh, (end * h).div_ceil(oh))),
     };
     launch(
         gpu,
-        &Kernel::scalar(entry),
+        &Kernel::scalar(op),
         &band,
         (src, dst, indices),
         p,
@@ -223,20 +240,20 @@ pub(crate) fn adaptive_pool2d(
 }
 
 /// How a plane too large for one binding is pooled: in bands of output rows, each by
-/// the op's one-output-per-invocation `entry` over the input rows `reads(first, end)`
+/// `pool2d` (one output per invocation) of `op` over the input rows `reads(first, end)`
 /// (`[start, end)` of the plane) that output rows `[first, end)` read.
 struct Band {
-    entry: &'static str,
+    op: u32,
     reads: Box<dyn Fn(usize, usize) -> (usize, usize)>,
 }
 
 impl Band {
     /// The bands of a windowed pooling `g`.
-    fn window(entry: &'static str, g: &Pool2dGeometry) -> Self {
+    fn window(op: u32, g: &Pool2dGeometry) -> Self {
         let (s, p, h) = (g.stride[0], g.padding[0], g.h);
         let span = (g.kernel[0] - 1) * g.dilation[0] + 1;
         Self {
-            entry,
+            op,
             reads: Box::new(move |first, end| {
                 let start = (first * s).saturating_sub(p).min(h - 1);
                 let stop = ((end - 1) * s + span).saturating_sub(p).min(h);
@@ -269,10 +286,7 @@ fn launch(
         return launch_bands(gpu, band, (src, dst, indices), params, planes);
     }
     let idx_buf = indices.unwrap_or(dst);
-    let layout = if kernel.vec4 { LAYOUT_V4 } else { LAYOUT };
-    let mut spec = Shader::Pool2d.entry(kernel.entry, layout);
-    spec.constants.clone_from(&kernel.constants);
-    let pipeline = gpu.pipeline(&spec)?;
+    let pipeline = gpu.pipeline(&kernel.spec())?;
     let (in_plane, out_plane) = (
         u64::from(params.h) * u64::from(params.w),
         u64::from(params.oh) * u64::from(params.ow),
@@ -325,7 +339,7 @@ fn launch(
     )
 }
 
-/// Records `band.entry` over every plane, one plane at a time, in bands of output
+/// Records `band.op` over every plane, one plane at a time, in bands of output
 /// rows whose input rows and outputs each fit a binding.
 fn launch_bands(
     gpu: &GpuHandle,
@@ -340,7 +354,7 @@ fn launch_bands(
             "f16 max pooling with indices over planes larger than a storage binding".into(),
         ));
     }
-    let pipeline = gpu.pipeline(&Shader::Pool2d.entry(band.entry, LAYOUT))?;
+    let pipeline = gpu.pipeline(&Kernel::scalar(band.op).spec())?;
     let idx_buf = indices.unwrap_or(dst);
     let dims = [params.h, params.w, params.oh, params.ow].map(u64::from);
     gpu.for_each_plane_band(

@@ -95,7 +95,7 @@ shaders! {
     },
     Pool2d => "pool2d.wgsl" {
         uniforms: [super::pool2d::PoolParams],
-        consts: [super::pool2d::POOL_FLAGS],
+        consts: [super::pool2d::POOL_FLAGS, super::pool2d::POOL_OPS],
         libs: ["rows.wgsl"]
     },
     Upsample2d => "upsample2d.wgsl" {
@@ -105,12 +105,12 @@ shaders! {
     Conv2dPacked => "conv2d_packed.wgsl" {
         uniforms: [super::conv2d::PackParams, super::conv2d::PackedParams],
         consts: [super::gemm::EPILOGUE],
-        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl", "padding.wgsl", "rows.wgsl"]
+        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl", "padding.wgsl", "rows.wgsl", "tap.wgsl"]
     },
     Conv2dWinograd => "conv2d_winograd.wgsl" {
         uniforms: [super::conv2d::WinoParams],
         consts: [super::gemm::EPILOGUE],
-        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl", "padding.wgsl", "rows.wgsl"]
+        libs: ["math.wgsl", "activation.wgsl", "epilogue.wgsl", "padding.wgsl", "rows.wgsl", "tap.wgsl"]
     },
     Roofline => "roofline.wgsl" { uniforms: [super::roofline::RoofParams], consts: [] },
     Elementwise => "elementwise.wgsl" {

@@ -27,6 +27,13 @@
 //! `vec2<u32>`, and a scalar store sets its half of the u32 with two atomics, so that
 //! the invocations writing its two halves do not race). So one source is the kernel
 //! for every element type.
+//!
+//! `//#entry flat NAME SIZE BODY [UNIFORM]` writes the entry point NAME of a 1-D grid of
+//! SIZE-invocation workgroups (a number, or an override constant) spilled into y: it
+//! calls `BODY(i)` for the invocation's index `i` below `UNIFORM.total` (`params` unless
+//! given). `//#entry pixels NAME BODY` writes one of an (8, 32, 1) grid of columns, rows
+//! and planes: it calls `BODY(gid)` for the columns below `params.ow` and the rows below
+//! `params.rows`. So an entry point's bounds test is written once, here.
 
 use crate::dtype::Elem;
 
@@ -45,15 +52,57 @@ pub(crate) fn compose(source: &str, elem: Elem) -> String {
         )));
     }
     for line in source.lines() {
-        match line.trim_start().strip_prefix("//#data ") {
-            Some(spec) => out.push_str(&data_binding(spec, elem)),
-            None => {
-                out.push_str(line);
-                out.push('\n');
-            }
+        let directive = line.trim_start();
+        if let Some(spec) = directive.strip_prefix("//#data ") {
+            out.push_str(&data_binding(spec, elem));
+        } else if let Some(spec) = directive.strip_prefix("//#entry ") {
+            out.push_str(&entry_point(spec));
+        } else {
+            out.push_str(line);
+            out.push('\n');
         }
     }
     expand(&out)
+}
+
+/// The entry point of `//#entry flat NAME SIZE BODY [UNIFORM]` or
+/// `//#entry pixels NAME BODY`.
+///
+/// # Panics
+/// On a malformed directive (the sources are the crate's own).
+fn entry_point(spec: &str) -> String {
+    let words: Vec<&str> = spec.split_whitespace().collect();
+    match words[..] {
+        ["flat", name, size, body, ref uniform @ ..] if uniform.len() <= 1 => {
+            let uniform = uniform.first().unwrap_or(&"params");
+            // a number is a u32 literal; otherwise an override constant, a u32
+            let factor = match size.parse::<u32>() {
+                Ok(n) => format!("{n}u"),
+                Err(_) => size.to_string(),
+            };
+            format!(
+                "@compute @workgroup_size({size})\n\
+                 fn {name}(@builtin(global_invocation_id) gid: vec3<u32>, \
+                 @builtin(num_workgroups) nwg: vec3<u32>) {{\n\
+                 \x20   let i = gid.x + gid.y * nwg.x * {factor};\n\
+                 \x20   if i < {uniform}.total {{\n\
+                 \x20       {body}(i);\n\
+                 \x20   }}\n\
+                 }}\n"
+            )
+        }
+        ["pixels", name, body] => format!(
+            "@compute @workgroup_size(8, 32, 1)\n\
+             fn {name}(@builtin(global_invocation_id) gid: vec3<u32>) {{\n\
+             \x20   if gid.x < params.ow && gid.y < params.rows {{\n\
+             \x20       {body}(gid);\n\
+             \x20   }}\n\
+             }}\n"
+        ),
+        _ => panic!(
+            "//#entry {spec}: expected `flat NAME SIZE BODY [UNIFORM]` or `pixels NAME BODY`"
+        ),
+    }
 }
 
 /// The declaration and accessors of `//#data BINDING NAME ACCESS [vec4]`.
