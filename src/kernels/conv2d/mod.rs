@@ -307,7 +307,7 @@ pub(crate) fn launch(
         gpu,
         io,
         g,
-        half_lowering(gpu, g, choice, asked),
+        half_lowering(gpu, g, choice),
         options.col_budget,
     )
 }
@@ -315,21 +315,19 @@ pub(crate) fn launch(
 /// `choice` for an f16 call. The packed kernel adds each chunk of input channels into
 /// the output, which in f16 would round every partial sum: where `g` takes more than
 /// one chunk (over 512 taps), im2col runs instead, with the same GEMM and a small f16
-/// column matrix (see `matmul::im2col`). Winograd keeps
-/// its transformed tiles in f32, so that an f16 call holds about 0.8x the memory of an
-/// f32 one (mnist_cnn): it runs where it was asked for (`asked`), else im2col. The
-/// direct kernels, measured on lavapipe, were 4-9x slower than im2col. An f16
-/// convolution is not timed by the autotuner: its cache is keyed per shape, not type.
+/// column matrix (see `matmul::im2col`). Winograd keeps its transformed tiles in f32,
+/// within a quarter of f32's tile budget (see `winograd::launch`). The direct kernels,
+/// measured on lavapipe, were 4-9x slower than im2col. An f16 convolution is not timed
+/// by the autotuner: its cache is keyed per shape, not type.
 fn half_lowering(
     gpu: &GpuHandle,
     g: &Conv2dGeometry,
     (lowering, gemm): (Lowering, GemmVariant),
-    asked: bool,
 ) -> (Lowering, GemmVariant) {
     match lowering {
-        _ if gpu.elem() == Elem::F32 => (lowering, gemm),
-        Lowering::Packed if packed::chunks(g) > 1 => (Lowering::Im2col, gemm),
-        Lowering::Winograd if !asked => (Lowering::Im2col, gemm),
+        Lowering::Packed if gpu.elem() != Elem::F32 && packed::chunks(g) > 1 => {
+            (Lowering::Im2col, gemm)
+        }
         _ => (lowering, gemm),
     }
 }

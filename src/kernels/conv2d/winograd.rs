@@ -87,8 +87,23 @@ const XI: usize = 16;
 /// as the other lowerings do, to bound the rounding of long dot products).
 const CHUNK: usize = 256;
 /// Most bytes V or M take per run of images, unless one image needs more (scratch
-/// memory stays small next to the activations).
+/// memory stays small next to the activations). V and M are f32 whatever the call's
+/// type, so an f16 call, whose activations take half the bytes, has a quarter of it.
 const BUDGET: u64 = 4 << 20;
+
+/// The tile budget of a call in `gpu`'s form, within a binding of f32 tiles.
+fn budget(gpu: &GpuHandle) -> u64 {
+    let budget = match gpu.elem() {
+        Elem::F32 => BUDGET,
+        Elem::F16 | Elem::F16Packed => BUDGET / 4,
+    };
+    budget.min(tile_binding(gpu))
+}
+
+/// The most bytes of f32 tiles (V or M) one binding holds.
+fn tile_binding(gpu: &GpuHandle) -> u64 {
+    gpu.in_form(Elem::F32).chunk_elems() * 4
+}
 
 /// Whether the convolution is one Winograd F(2x2, 3x3) computes, with one row of
 /// tiles' transforms within a binding, on an adapter with indirect dispatches (which
@@ -96,7 +111,7 @@ const BUDGET: u64 = 4 << 20;
 pub(super) fn applies(g: &Conv2dGeometry, gpu: &GpuHandle) -> bool {
     let shape =
         g.kh == 3 && g.kw == 3 && g.stride == [1, 1] && g.dilation == [1, 1] && g.groups == 1;
-    shape && row_bytes(g) <= gpu.chunk_elems() * 4 && gpu.indirect
+    shape && row_bytes(g) <= tile_binding(gpu) && gpu.indirect
 }
 
 /// Bytes of V or M (the larger) per row of tiles of one image.
@@ -145,7 +160,7 @@ pub(super) fn launch(
     }
     let (th, twb, image_tiles) = tiling(g);
     // Runs of whole images within the budget, or one image in bands of tile rows.
-    let budget = BUDGET.min(gpu.chunk_elems() * 4);
+    let budget = budget(gpu);
     let image_bytes = row_bytes(g) * th as u64;
     let (per_run, band) = if image_bytes <= budget {
         ((budget / image_bytes) as usize, th)
