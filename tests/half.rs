@@ -448,6 +448,41 @@ fn results_overflow_to_infinity_and_keep_subnormals(dev: &Device) {
 }
 backend_tests!(results_overflow_to_infinity_and_keep_subnormals);
 
+/// Every form rounds an f32 result to f16 as `half` does, to nearest with ties to even,
+/// whatever the implementation's own f32 -> f16 conversion does: the product of two f16
+/// is exact in f32, so its f16 is one rounding. The factors' bits sweep every finite
+/// f16, so the products cover ties, subnormals, 65504 to 65520 and overflow.
+fn results_round_to_nearest_even_in_every_form(dev: &Device) {
+    let n = 8192;
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut finite = || loop {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let h = f16::from_bits((state >> 20) as u16);
+        if h.is_finite() {
+            break h;
+        }
+    };
+    let x: Vec<f16> = (0..n).map(|_| finite()).collect();
+    // the second factor near 1 (exponents 13..17) half the time, so that products stay
+    // in range and many land on ties
+    let y: Vec<f16> = (0..n)
+        .map(|i| match i % 2 {
+            0 => f16::from_bits(0x3400 | (finite().to_bits() & 0x0fff)),
+            _ => finite(),
+        })
+        .collect();
+    case(
+        dev,
+        &[(&x, &[n]), (&y, &[n])],
+        Tol::Exact,
+        "mul of f16 pairs",
+        |t| wgcnn::mul(&t[0], &t[1]).unwrap(),
+    );
+}
+backend_tests!(results_round_to_nearest_even_in_every_form);
+
 /// The native form where an adapter has `SHADER_F16` is the default, and asking for it
 /// where there is none is a typed error.
 fn the_native_form_is_refused_without_shader_f16(dev: &Device) {

@@ -2,8 +2,9 @@
 // result, as `half` and PyTorch's `.half()` and `.float()` do: to nearest, ties to even,
 // magnitudes from 65520 on to infinity, f16 subnormals made and read, -0.0 kept, a NaN
 // quiet with its sign and top payload bits. (pack2x16float and unpack2x16float leave
-// rounding and out-of-range values to the implementation.) Used by convert.wgsl and by
-// every kernel's packed f16 form (src/kernels/template.rs).
+// rounding and out-of-range values to the implementation.) Used by convert.wgsl, by
+// every kernel's packed f16 form (loads and stores) and by its native f16 form's stores
+// (half_value; src/kernels/template.rs).
 
 // The f16 bits nearest the f32 of bits `x`.
 fn half_bits(x: u32) -> u32 {
@@ -62,4 +63,18 @@ fn pack_half2(v: vec2<f32>) -> u32 {
 // The two f16 of a u32 as f32, the low half first.
 fn unpack_half2(p: u32) -> vec2<f32> {
     return vec2<f32>(bitcast<f32>(wide_bits(p & 0xffffu)), bitcast<f32>(wide_bits(p >> 16u)));
+}
+
+// The f16 nearest v as an f32, which converts to f16 exactly: the native f16 form's
+// stores, since WGSL leaves an f32's rounding to f16 (and values past 65504) to the
+// implementation.
+fn half_value(v: f32) -> f32 {
+    let x = bitcast<u32>(v);
+    // a normal f16 below 65520 (the common case: magnitudes from 2^-14, one unsigned
+    // test): the mantissa rounded to its top 10 bits, ties to even, a carry moving into
+    // the exponent
+    if (x & 0x7fffffffu) - 0x38800000u < 0x477ff000u - 0x38800000u {
+        return bitcast<f32>((x + 0xfffu + ((x >> 13u) & 1u)) & 0xffffe000u);
+    }
+    return bitcast<f32>(wide_bits(half_bits(x)));
 }

@@ -22,7 +22,8 @@
 //! tensor elements, and the functions a kernel reads and writes it through, always in
 //! f32: `load_NAME(i)` and (read_write) `store_NAME(i, v)`, of scalars or vectors. How
 //! they hold the elements is the source's [`Elem`]: `array<f32>`, `array<f16>`
-//! (converted on load and store), or f16 packed two to a u32 (converted on the bits by
+//! (converted on load; rounded on the bits before each store, since WGSL leaves an
+//! f32's rounding to f16 to the implementation), or f16 packed two to a u32 (converted on the bits by
 //! `shaders/lib/half.wgsl`, the same on every implementation; a vec2 is a u32, a vec4 a
 //! `vec2<u32>`, and a scalar store sets its half of the u32 with two atomics, so that
 //! the invocations writing its two halves do not race). So one source is the kernel
@@ -44,8 +45,8 @@ pub(crate) fn compose(source: &str, elem: Elem) -> String {
     if elem == Elem::F16 {
         out.push_str("enable f16;\n");
     }
-    // the packed form converts on the bits, the same on every implementation
-    if elem == Elem::F16Packed && source.contains("//#data ") {
+    // the f16 forms convert to f16 on the bits, the same on every implementation
+    if elem != Elem::F32 && source.contains("//#data ") {
         out.push_str(include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/shaders/lib/half.wgsl"
@@ -130,10 +131,25 @@ fn data_binding(spec: &str, elem: Elem) -> String {
     // (storage element, load expression, store statement) in `i` and `v`
     let (stored, load, store) = match (elem, width, write) {
         (Elem::F32, ..) => (ty.clone(), format!("{name}[i]"), format!("{name}[i] = v;")),
+        // stores through half_value: WGSL leaves f32 -> f16's rounding, and values
+        // past 65504, to the implementation
+        (Elem::F16, 1, _) => (
+            "f16".into(),
+            format!("f32({name}[i])"),
+            format!("{name}[i] = f16(half_value(v));"),
+        ),
+        (Elem::F16, 2, _) => (
+            "vec2<f16>".into(),
+            format!("vec2<f32>({name}[i])"),
+            format!("{name}[i] = vec2<f16>(vec2<f32>(half_value(v.x), half_value(v.y)));"),
+        ),
         (Elem::F16, ..) => (
-            vec("f16"),
-            format!("{ty}({name}[i])"),
-            format!("{name}[i] = {}(v);", vec("f16")),
+            "vec4<f16>".into(),
+            format!("vec4<f32>({name}[i])"),
+            format!(
+                "{name}[i] = vec4<f16>(vec4<f32>(half_value(v.x), half_value(v.y), \
+                 half_value(v.z), half_value(v.w)));"
+            ),
         ),
         (Elem::F16Packed, 4, _) => (
             "vec2<u32>".into(),
