@@ -93,7 +93,7 @@ fn check_call<'a>(op: &Op, inputs: &[Option<&'a Tensor>]) -> Result<(Call, &'a D
 /// Runs `op` on `inputs` on a GPU device, writing its output into `out` (a tensor of
 /// the call's output shape, typically a view into a larger buffer) instead of a new
 /// tensor: `Ok(true)` when it did, `Ok(false)` (nothing recorded) where it cannot: an
-/// output of another shape or device, one that shares a buffer with an input (one
+/// output of another shape, type or device, one that shares a buffer with an input (one
 /// dispatch cannot read and write a buffer), or an op that also gives indices.
 ///
 /// # Errors
@@ -106,7 +106,10 @@ pub(crate) fn run_into(op: &Op, inputs: &[Option<&Tensor>], out: &Tensor) -> Res
     if device != out.device()
         || call.output_shape() != out.shape()
         || call.has_indices()
-        || inputs.iter().flatten().any(|t| t.shares_buffer(out))
+        || inputs
+            .iter()
+            .flatten()
+            .any(|t| t.shares_buffer(out) || t.dtype() != out.dtype())
     {
         return Ok(false);
     }

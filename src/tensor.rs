@@ -428,22 +428,21 @@ impl Tensor {
     /// The elements `[offset, offset + numel(shape))` of this GPU tensor as a tensor of
     /// `shape` that shares its buffer: what a kernel writes into the view lands in this
     /// tensor. `None` where that cannot be: a tensor on the CPU path or with no
-    /// elements, a range past the end, or a byte offset the device cannot bind at.
+    /// elements, a range past the end, a byte offset the device cannot bind at, or
+    /// (f16) an odd count of elements, whose last u32 word the next elements share.
     pub(crate) fn view(&self, offset: usize, shape: &[usize]) -> Option<Tensor> {
         let Storage::Gpu(Some(b)) = &self.storage else {
             return None;
         };
-        if self.dtype != DType::F32 {
-            return None;
-        }
         let n = numel(shape).filter(|&n| n > 0)?;
         let end = offset.checked_add(n)?;
-        let base = b.base + offset as u64 * 4;
+        let base = b.base + offset as u64 * self.dtype.size();
         // 16 at least: a vec4 kernel's binding starts on a vec4
         let align = b.gpu().storage_align.max(16);
-        (end <= self.numel() && base.is_multiple_of(align)).then(|| Tensor {
+        let words = self.dtype == DType::F32 || n.is_multiple_of(2);
+        (end <= self.numel() && base.is_multiple_of(align) && words).then(|| Tensor {
             shape: shape.to_vec(),
-            dtype: DType::F32,
+            dtype: self.dtype,
             device: self.device.clone(),
             storage: Storage::Gpu(Some(GpuSlice {
                 buffer: b.buffer.clone(),
@@ -472,14 +471,16 @@ impl Tensor {
     pub(crate) fn is_view_of(&self, whole: &Tensor, offset: usize) -> bool {
         match (&self.storage, &whole.storage) {
             (Storage::Gpu(Some(a)), Storage::Gpu(Some(b))) => {
-                Arc::ptr_eq(&a.buffer, &b.buffer) && a.base == b.base + offset as u64 * 4
+                Arc::ptr_eq(&a.buffer, &b.buffer)
+                    && a.base == b.base + offset as u64 * whole.dtype.size()
             }
             _ => false,
         }
     }
 
     /// Copies this tensor's elements into `dst` from element `offset` on, in recording
-    /// order (both on one GPU device, the range inside `dst`).
+    /// order (both on one GPU device and of one type, the range inside `dst`, and for
+    /// f16 whole u32 words: an even offset and count).
     ///
     /// # Errors
     /// [`Error::Backend`] for tensors that are not so; a device error.
@@ -487,10 +488,16 @@ impl Tensor {
         if self.numel() == 0 {
             return Ok(());
         }
+        let size = self.dtype.size();
+        let words = (offset as u64 * size).is_multiple_of(4)
+            && (self.numel() as u64 * size).is_multiple_of(4);
         match (&self.storage, &dst.storage) {
-            _ if self.dtype != DType::F32 || dst.dtype != DType::F32 => Err(Error::Backend(
-                "only f32 tensors are copied into a part of another".into(),
-            )),
+            _ if self.dtype != dst.dtype || !words => Err(Error::Backend(format!(
+                "a {:?} tensor of {} elements is not copied into a {:?} one at {offset}",
+                self.dtype,
+                self.numel(),
+                dst.dtype
+            ))),
             (Storage::Gpu(Some(src)), Storage::Gpu(Some(d)))
                 if offset
                     .checked_add(self.numel())
@@ -500,8 +507,8 @@ impl Tensor {
                     src.buf(),
                     0,
                     d.buf(),
-                    offset as u64 * 4,
-                    self.numel() as u64 * 4,
+                    offset as u64 * size,
+                    self.numel() as u64 * size,
                 )
             }
             _ => Err(Error::Backend(format!(

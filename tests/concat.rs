@@ -12,7 +12,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use wgcnn::{Device, Model, Tensor};
+use wgcnn::{DType, Device, Model, Tensor};
 
 fn case(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/onnx/{name}.onnx"))
@@ -61,20 +61,28 @@ fn a_concatenations_parts_are_computed_in_its_output() {
         assert_eq!(y.to_vec().unwrap(), before, "{}", dev.backend());
     }
 
-    // relu(x) and sigmoid(x) of 1 MiB each into a 2 MiB concatenation: a forward holds
-    // the output alone (with copies it would also hold both parts, 4 MiB)
+    // relu(x) and sigmoid(x) of 1 MiB each into a 2 MiB concatenation (in f16, half
+    // of each): a forward holds the output alone (with copies it would also hold both
+    // parts, twice as much)
     let shape = [1, 64, 64, 64];
     let n: usize = shape.iter().product();
     let data = common::random(n, 7);
-    let expected: Vec<f32> = data
-        .iter()
-        .map(|&v| v.max(0.0))
-        .chain(data.iter().map(|&v| 1.0 / (1.0 + (-v).exp())))
-        .collect();
     let gpus: Vec<&Device> = common::backends().iter().filter(|d| !d.is_cpu()).collect();
-    for dev in gpus {
-        let model = Model::load(&case("concat_in_place_unary"), dev).unwrap();
-        let x = Tensor::from_slice(dev, &data, &shape).unwrap();
+    for (dev, dtype) in gpus
+        .iter()
+        .flat_map(|d| [(*d, DType::F32), (*d, DType::F16)])
+    {
+        let what = format!("{} {dtype:?}", dev.backend());
+        let x = Tensor::from_slice_as(dev, &data, &shape, dtype).unwrap();
+        let xs = x.to_vec().unwrap();
+        let expected: Vec<f32> = xs
+            .iter()
+            .map(|&v| v.max(0.0))
+            .chain(xs.iter().map(|&v| dtype.round(1.0 / (1.0 + (-v).exp()))))
+            .collect();
+        let model = Model::load(&case("concat_in_place_unary"), dev)
+            .unwrap()
+            .with_precision(dtype);
         model.forward(&x).unwrap().to_vec().unwrap();
         dev.sync().unwrap();
         dev.reset_peak_memory();
@@ -82,17 +90,18 @@ fn a_concatenations_parts_are_computed_in_its_output() {
         let y = model.forward(&x).unwrap();
         let got = y.to_vec().unwrap();
         let peak = dev.memory().peak_bytes - base;
-        let out = 2 * n as u64 * 4;
+        let out = 2 * n as u64 * dtype.size();
         assert!(
             peak <= out + out / 8,
-            "{}: peak {peak} bytes for an output of {out}",
-            dev.backend()
+            "{what}: peak {peak} bytes for an output of {out}"
         );
-        assert_eq!(y.shape(), [1, 128, 64, 64]);
-        // relu exactly; the sigmoid as the elementwise op computes it
-        assert_eq!(got[..n], expected[..n], "{}", dev.backend());
+        assert_eq!((y.shape(), y.dtype()), (&[1, 128, 64, 64][..], dtype));
+        // relu exactly; the sigmoid as the elementwise op computes it (within an f16
+        // step where rounded)
+        assert_eq!(got[..n], expected[..n], "{what}");
+        let tol = if dtype == DType::F16 { 1e-3 } else { 1e-6 };
         for (i, (g, e)) in got[n..].iter().zip(&expected[n..]).enumerate() {
-            assert!((g - e).abs() <= 1e-6, "{} [{i}]: {g} vs {e}", dev.backend());
+            assert!((g - e).abs() <= tol, "{what} [{i}]: {g} vs {e}");
         }
     }
 }

@@ -16,7 +16,7 @@ pub mod plan;
 mod sequential;
 pub mod zoo;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -343,18 +343,17 @@ impl Model {
         // the outputs of concatenations whose parts are written in place, from the
         // first part computed until the concatenation's step
         let mut wholes: HashMap<ValueId, Tensor> = HashMap::new();
-        // (views are of f32 tensors: an f16 model's concatenations copy their parts)
-        let in_place = matches!(device.kind(), DeviceKind::Gpu(_)) && store.dtype == DType::F32;
+        let placed = placed_concatenations(&plan, &store);
         for (i, step) in plan.steps.iter().enumerate() {
             let node = &self.graph.nodes[step.node];
-            let part = plan.parts.get(&step.out).filter(|_| in_place);
+            let part = plan.parts.get(&step.out).filter(|p| placed.contains(&p.of));
             if let Some(part) = part
                 && !wholes.contains_key(&part.of)
             {
                 let shape = plan.shapes.get(&part.of).ok_or_else(|| {
                     Error::Format(format!("concatenation {} has no shape", part.of))
                 })?;
-                wholes.insert(part.of, Tensor::uninit(device, shape)?);
+                wholes.insert(part.of, Tensor::uninit_as(device, shape, store.dtype)?);
             }
             let whole = wholes.remove(&step.out);
             let y = match (&step.kernel, step.args.first()) {
@@ -477,6 +476,36 @@ fn concat_rest(parts: &[Option<&Tensor>], whole: &Tensor) -> Result<()> {
             .ok_or_else(|| Error::Format("a concatenation's size overflows".into()))?;
     }
     Ok(())
+}
+
+/// The concatenations whose parts are computed in place (see `plan::concat_parts`):
+/// on a GPU; in f16, those whose parts are all whole u32 words (an even count), so that
+/// no word holds two parts and the parts not placed copy as whole words.
+fn placed_concatenations(plan: &Plan, store: &Store) -> HashSet<ValueId> {
+    if !matches!(store.device.kind(), DeviceKind::Gpu(_)) {
+        return HashSet::new();
+    }
+    let words = |a: &Option<Arg>| match a {
+        Some(Arg::Value(v)) => plan
+            .shapes
+            .get(v)
+            .and_then(|s| crate::tensor::numel(s))
+            .is_some_and(|n| n.is_multiple_of(2)),
+        Some(Arg::Weight(w)) => store.tensors[*w].numel().is_multiple_of(2),
+        None => false,
+    };
+    plan.parts
+        .values()
+        .map(|p| p.of)
+        .filter(|of| {
+            store.dtype == DType::F32
+                || plan
+                    .steps
+                    .iter()
+                    .find(|s| s.out == *of)
+                    .is_some_and(|s| s.args.iter().all(words))
+        })
+        .collect()
 }
 
 /// Runs one kernel.
