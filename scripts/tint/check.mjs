@@ -5,7 +5,7 @@
 // the manifest does not mention (with no constants).
 //
 //   DIR/<name>.wgsl        the sources, exactly as the crate compiles them
-//   DIR/pipelines.jsonl    optional: {"shader":"pool2d.wgsl","entry":"max_pool2d4v",
+//   DIR/pipelines.jsonl    optional: {"shader":"pool2d.wgsl","entry":"pool2d4v",
 //                          "constants":{"KW":3,"PW":0,"SW":2}} per line, duplicates allowed
 //
 // Prints the adapter once, every compilation warning, one line per failure, then
