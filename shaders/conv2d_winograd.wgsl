@@ -116,6 +116,15 @@ fn winograd_weights_at(e: u32) {
     }
 }
 
+// tap, and 0 past the padded input (a tile beyond the output), where a padding mode's
+// source coordinate would leave the plane: the padded input has oh + 2 rows from -pad_t
+// and ow + 2 columns from -pad_l (3x3, stride 1).
+fn at(plane: u32, y: i32, x: i32) -> f32 {
+    let p = params;
+    let inside = y + i32(p.pad_t) < i32(p.oh) + 2 && x + i32(p.pad_l) < i32(p.ow) + 2;
+    return select(0.0, tap(plane, select(0, y, inside), select(0, x, inside)), inside);
+}
+
 // B^T applied along a row of 4 tiles: the 4 transformed columns, each a vec4 over the
 // tiles, from the 10 input values x0..x9 the tiles span.
 struct Row {
@@ -131,9 +140,9 @@ fn input_row1(t: Quad4, dy: i32) -> Row {
     let plane = params.in_shift + (t.n * params.c_in + t.c) * params.h * params.w;
     let y = window_top(t) + dy;
     let x = i32(8u * t.txb) - i32(params.pad_l);
-    let a = vec4<f32>(tap(plane, y, x), tap(plane, y, x + 1), tap(plane, y, x + 2), tap(plane, y, x + 3));
-    let b = vec4<f32>(tap(plane, y, x + 4), tap(plane, y, x + 5), tap(plane, y, x + 6), tap(plane, y, x + 7));
-    let c = vec4<f32>(tap(plane, y, x + 8), tap(plane, y, x + 9), 0.0, 0.0);
+    let a = vec4<f32>(at(plane, y, x), at(plane, y, x + 1), at(plane, y, x + 2), at(plane, y, x + 3));
+    let b = vec4<f32>(at(plane, y, x + 4), at(plane, y, x + 5), at(plane, y, x + 6), at(plane, y, x + 7));
+    let c = vec4<f32>(at(plane, y, x + 8), at(plane, y, x + 9), 0.0, 0.0);
     return window_row(Quads(a, b, c, vec4<f32>(0.0)), 0u);
 }
 
@@ -463,7 +472,7 @@ fn direct_sum(n: u32, co: u32, oy: u32, ox: u32) -> f32 {
         var s = 0.0;
         for (var ky = 0u; ky < 3u; ky++) {
             for (var kx = 0u; kx < 3u; kx++) {
-                s = fma(tap(plane, y + i32(ky), x + i32(kx)), load_weight(k + ky * 3u + kx), s);
+                s = fma(at(plane, y + i32(ky), x + i32(kx)), load_weight(k + ky * 3u + kx), s);
             }
         }
         acc += s;
