@@ -15,7 +15,9 @@
 // its own comment).
 // The first chunk of input channels writes the output, later ones add to it (so the
 // sums are two-level, which bounds the rounding), and the last applies the epilogue
-// (bias, residual, activation: shaders/lib/epilogue.wgsl). The loops over the sums are
+// (bias, residual, activation: shaders/lib/epilogue.wgsl). Under FLAG_PARTIAL (an f16
+// output) the sums between chunks are kept in f32 in `partial` instead, so that only
+// the whole sum is rounded to f16. The loops over the sums are
 // unrolled where the source is composed (`//#for`, src/kernels/template.rs) so that
 // the sums stay in registers: on a CPU driver a dynamically indexed array lives in
 // memory, one lane at a time.
@@ -31,6 +33,7 @@
 //                @binding(8) src4   src again, as vec4 (_1x1, _rows)        read
 //                @binding(20) residual over dst's window (RESIDUAL)     read
 //                @binding(9) dst4   dst again, as vec4 (_1x1, _rows)        read_write
+//                @binding(10) partial  f32 sums of dst's window, from 0 (FLAG_PARTIAL) read_write
 //                grid: pixels of the chunk (n * oh * ow) / 512, spilled into y
 
 const BLOCK: u32 = 16384u;
@@ -66,6 +69,7 @@ fn pack_weights_at(e: u32) {
 @group(0) @binding(4) var<uniform> params: PackedParams;
 //#data 8 src4 read vec4
 //#data 9 dst4 read_write vec4
+@group(0) @binding(10) var<storage, read_write> partial: array<f32>;
 
 // Adds `v` to output channel `co` (of the group) at `o`, the chunk's way.
 fn store(o: u32, co: u32, v_in: f32) {
@@ -74,14 +78,18 @@ fn store(o: u32, co: u32, v_in: f32) {
         return;
     }
     let index = o + co * p.oh * p.ow;
+    let kept = (p.flags & FLAG_PARTIAL) != 0u;
     var v = v_in;
     if (p.flags & FLAG_FIRST_CHUNK) == 0u {
-        v += load_dst(index);
+        v += select(load_dst(index), partial[index - p.out_shift], kept);
     }
     if (p.flags & FLAG_LAST_CHUNK) != 0u {
-        v = epilogue(v, load_bias(p.group * p.mg + co), index, p.flags);
+        store_dst(index, epilogue(v, load_bias(p.group * p.mg + co), index, p.flags));
+    } else if kept {
+        partial[index - p.out_shift] = v;
+    } else {
+        store_dst(index, v);
     }
-    store_dst(index, v);
 }
 
 // The 4 channels from `co` of a vec4 of sums.
@@ -183,22 +191,35 @@ fn store_run(o: u32, co: u32, a: vec4<f32>, b: vec4<f32>) {
         return;
     }
     let at = o + c * (p.oh * p.ow / 4u);
-    store_dst4(at, finish4(at, c, a));
-    store_dst4(at + 1u, finish4(at + 1u, c, b));
+    store4_chunk(at, c, a);
+    store4_chunk(at + 1u, c, b);
 }
 
 // The chunk's way for a vec4 of channel c (of the group) bound for dst4[at]: add what
-// earlier chunks wrote, then in the last chunk the epilogue.
-fn finish4(at: u32, c: u32, v_in: vec4<f32>) -> vec4<f32> {
+// earlier chunks kept, then store, in the last chunk through the epilogue.
+fn store4_chunk(at: u32, c: u32, v_in: vec4<f32>) {
     let p = params;
+    let kept = (p.flags & FLAG_PARTIAL) != 0u;
+    // the vec4's first element in `partial`
+    let i = at * 4u - p.out_shift;
     var v = v_in;
     if (p.flags & FLAG_FIRST_CHUNK) == 0u {
-        v += load_dst4(at);
+        if kept {
+            v += vec4<f32>(partial[i], partial[i + 1u], partial[i + 2u], partial[i + 3u]);
+        } else {
+            v += load_dst4(at);
+        }
     }
     if (p.flags & FLAG_LAST_CHUNK) != 0u {
-        v = epilogue4(v, load_bias(p.group * p.mg + c), at * 4u, p.flags);
+        store_dst4(at, epilogue4(v, load_bias(p.group * p.mg + c), at * 4u, p.flags));
+    } else if kept {
+        partial[i] = v.x;
+        partial[i + 1u] = v.y;
+        partial[i + 2u] = v.z;
+        partial[i + 3u] = v.w;
+    } else {
+        store_dst4(at, v);
     }
-    return v;
 }
 
 // conv2d_packed: see the header.
@@ -276,7 +297,7 @@ fn store_q(o: vec3<u32>, row: u32, co: u32, v: vec4<f32>) {
         return;
     }
     let at = (p.out_shift + ((o.x * p.c_out + p.group * p.mg + c) * p.oh + o.y + row) * p.ow + o.z) / 4u;
-    store_dst4(at, finish4(at, c, v));
+    store4_chunk(at, c, v);
 }
 
 //#for R,W in 16,4 32,8

@@ -309,13 +309,19 @@ fn max_row(best: vec4<u32>, s: Quads) -> vec4<u32> {
     return b;
 }
 
-// The 4 outputs' sums over the window's columns of one input row, in order.
-fn row_sum(s: Quads) -> vec4<f32> {
-    var sum = vec4<f32>(0.0);
+// The 4 outputs' sums so far with the window's columns of one input row added, cell by
+// cell in order (as avg_pool2d adds them).
+fn add_row(sum: vec4<f32>, s: Quads) -> vec4<f32> {
+    var a = sum;
     for (var kx = 0u; kx < KW; kx++) {
-        sum += pick4(s, 4u + kx - PW, SW);
+        a += pick4(s, 4u + kx - PW, SW);
     }
-    return sum;
+    return a;
+}
+
+// The 4 outputs' sums over the window's columns of one input row.
+fn row_sum(s: Quads) -> vec4<f32> {
+    return add_row(vec4<f32>(0.0), s);
 }
 
 // Stores the averages of the 4 outputs of g's row from their sums.
@@ -359,7 +365,7 @@ fn avg_pool2d4v(g: Group) {
     let y_end = min(y_start + i32(p.kh), i32(p.h + p.ph));
     var sum = vec4<f32>(0.0);
     for (var y = max(y_start, 0); y < min(y_end, i32(p.h)); y++) {
-        sum += row_sum(quads(g.base / 4u, y, g.q, 0.0, false));
+        sum = add_row(sum, quads(g.base / 4u, y, g.q, 0.0, false));
     }
     store_avg(g, sum);
 }

@@ -374,11 +374,31 @@ fn conv2d_is_within_one_f16_step_on_every_lowering(dev: &Device) {
             [8, 3, 5, 5],
             Conv2dParams::default().padding(2).stride(2),
         ),
+        // over 512 taps, in the packed kernels (their chunks' sums kept in f32: the
+        // general kernel, the rows kernel over 2 images and 2 blocks of channels, 1x1)
+        // and the default lowering
+        (
+            [1, 72, 9, 10],
+            [16, 72, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        (
+            [2, 64, 8, 12],
+            [20, 64, 3, 3],
+            Conv2dParams::default().padding(1),
+        ),
+        ([1, 520, 4, 8], [16, 520, 1, 1], Conv2dParams::default()),
     ] {
         let x = values(xs.iter().product(), 40, 1.0);
         let w = values(ws.iter().product(), 41, 0.3);
         let b = values(ws[0], 42, 1.0);
-        for algo in common::ALGOS {
+        let taps = ws[1] * ws[2] * ws[3];
+        let algos = if taps > 512 {
+            &[Conv2dAlgo::Packed, Conv2dAlgo::Auto][..]
+        } else {
+            &common::ALGOS[..]
+        };
+        for &algo in algos {
             for relu in [false, true] {
                 let options = Conv2dOptions {
                     relu,

@@ -67,7 +67,8 @@ fn unpack_half2(p: u32) -> vec2<f32> {
 
 // The f16 nearest v as an f32, which converts to f16 exactly: the native f16 form's
 // stores, since WGSL leaves an f32's rounding to f16 (and values past 65504) to the
-// implementation.
+// implementation. (What the implementation still decides: a NaN's payload, and
+// whether it keeps f16 subnormals or flushes them to zero.)
 fn half_value(v: f32) -> f32 {
     let x = bitcast<u32>(v);
     // a normal f16 below 65520 (the common case: magnitudes from 2^-14, one unsigned

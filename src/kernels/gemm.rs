@@ -50,6 +50,9 @@ wgsl_consts! {
         /// The bias is per column of C, not per row (the register GEMMs: `linear` of
         /// a few rows, computed transposed).
         FLAG_BIAS_COLUMN = 16,
+        /// The packed convolution's sums between chunks are kept in f32 in its
+        /// `partial` binding, not in its (f16) output.
+        FLAG_PARTIAL = 32,
     }
 }
 

@@ -307,15 +307,18 @@ pub(crate) fn launch(
         gpu,
         io,
         g,
-        half_lowering(gpu, g, choice),
+        half_lowering(gpu, g, choice, asked),
         options.col_budget,
     )
 }
 
-/// `choice` for an f16 call. The packed kernel adds each chunk of input channels into
-/// the output, which in f16 would round every partial sum: where `g` takes more than
-/// one chunk (over 512 taps), im2col runs instead, with the same GEMM and a small f16
-/// column matrix (see `matmul::im2col`). Winograd keeps its transformed tiles in f32,
+/// `choice` for an f16 call. Over more than one chunk of input channels (512 taps) the
+/// packed kernel keeps its chunks' sums in f32 partials, a run of images at a time;
+/// it runs so where it was asked for (`asked`) and one image's partials fit a binding,
+/// else im2col runs, with the same GEMM and a small f16 column matrix (see
+/// `matmul::im2col`): on lavapipe a ResNet-18 downsampling 3x3 (64 -> 128 channels,
+/// 56x56, stride 2) took 5.9 ms that way against 8.6 ms packed (f32 packed: 7.3 ms).
+/// Winograd keeps its transformed tiles in f32,
 /// within a quarter of f32's tile budget (see `winograd::launch`). The direct kernels,
 /// measured on lavapipe, were 4-9x slower than im2col. An f16 convolution is not timed
 /// by the autotuner: its cache is keyed per shape, not type.
@@ -323,9 +326,14 @@ fn half_lowering(
     gpu: &GpuHandle,
     g: &Conv2dGeometry,
     (lowering, gemm): (Lowering, GemmVariant),
+    asked: bool,
 ) -> (Lowering, GemmVariant) {
     match lowering {
-        Lowering::Packed if gpu.elem() != Elem::F32 && packed::chunks(g) > 1 => {
+        Lowering::Packed
+            if gpu.elem() != Elem::F32
+                && packed::chunks(g) > 1
+                && !(asked && packed::partial_images(gpu, g).is_some()) =>
+        {
             (Lowering::Im2col, gemm)
         }
         _ => (lowering, gemm),

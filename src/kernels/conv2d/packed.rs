@@ -6,8 +6,9 @@
 use super::{ConvIo, ConvShape, for_each_image_run, image_sizes, images_per_binding, mode_code};
 use super::{row_constants, row_spec};
 use crate::device::{Bind, Device, GpuHandle, Slot};
+use crate::dtype::Elem;
 use crate::error::{Error, Result};
-use crate::kernels::gemm::{FLAG_FIRST_CHUNK, FLAG_LAST_CHUNK};
+use crate::kernels::gemm::{FLAG_FIRST_CHUNK, FLAG_LAST_CHUNK, FLAG_PARTIAL};
 use crate::kernels::shaders::Shader;
 use crate::kernels::u32_of;
 use crate::op::conv2d::{Conv2dGeometry, PaddingMode};
@@ -59,11 +60,14 @@ const MAX_CHUNK_TAPS: usize = 512;
 const PACK_BLOCK: u64 = 16384;
 /// Output channels per packed block.
 const PACK_ROWS: usize = 16;
+/// Most bytes of f32 partial sums an f16 call's run of images keeps between chunks,
+/// unless one image needs more.
+const PARTIAL_BUDGET: u64 = 2 << 20;
 
 const PACK_LAYOUT: &[(u32, Slot)] = layout![5 => Read, 6 => ReadWrite, 7 => Uniform];
 const PACKED_LAYOUT: &[(u32, Slot)] = layout![
     0 => Read, 1 => UniformBlock, 2 => Read, 3 => ReadWrite, 4 => Uniform, 8 => Read,
-    9 => ReadWrite, 20 => Read
+    9 => ReadWrite, 10 => ReadWrite, 20 => Read
 ];
 
 /// Whether the adapter's uniform bindings hold a packed block.
@@ -105,13 +109,22 @@ fn shape(g: &Conv2dGeometry) -> Shape {
 /// The chunks of input channels `g`'s sums are taken in, each a dispatch adding into
 /// the output: at most 512 taps each, as even as they come, a two-level sum that keeps
 /// the rounding of long dot products near PyTorch's (one chunk up to 512 taps: a second
-/// dispatch costs more than it buys). An f16 call runs here only in one chunk: more
-/// would round every partial sum to f16.
+/// dispatch costs more than it buys). An f16 call over more than one chunk keeps its
+/// partial sums in f32 (see [`partial_images`]).
 pub(super) fn chunks(g: &Conv2dGeometry) -> usize {
     let khw = (g.kh * g.kw).max(1);
     let taps_per_block = PACK_BLOCK as usize / shape(g).block_rows;
     let most = (taps_per_block.min(MAX_CHUNK_TAPS) / khw).clamp(1, g.cg.max(1));
     g.cg.div_ceil(most)
+}
+
+/// Images per run of an f16 call over several chunks: their f32 partial sums within
+/// [`PARTIAL_BUDGET`] (one image at least) and one binding; `None` where one image's
+/// sums exceed a binding (the f16 call then takes im2col).
+pub(super) fn partial_images(gpu: &GpuHandle, g: &Conv2dGeometry) -> Option<usize> {
+    let out_image = image_sizes(g).1.max(1);
+    let room = gpu.in_form(Elem::F32).band_room();
+    (out_image <= room).then(|| (room.min(PARTIAL_BUDGET / 4) / out_image).max(1) as usize)
 }
 
 /// Records `g` through packed weights.
@@ -204,10 +217,25 @@ pub(super) fn launch(
             .with("MODE", mode_code(g.mode)),
     };
     let conv = gpu.pipeline(&io.specialise(conv))?;
+    // an f16 output over several chunks: the sums between chunks in f32 (a run's
+    // output window of them), else a word the kernels never touch
+    let keep = chunks > 1 && gpu.elem() != Elem::F32;
+    let mut max_run = images_per_binding(gpu, g);
+    let partial_len = if keep {
+        let per_run = partial_images(gpu, g).ok_or_else(|| {
+            Error::Unsupported("f16 packed conv2d whose image's f32 sums exceed a binding".into())
+        })?;
+        max_run = max_run.min(per_run);
+        (max_run.min(g.n) as u64 * image_sizes(g).1) as usize
+    } else {
+        4
+    };
+    let partial = Tensor::uninit(device, &[partial_len])?;
+    let partial_buf = partial.gpu_buffer()?;
     for_each_image_run(
         gpu,
         g,
-        images_per_binding(gpu, g),
+        max_run,
         |nb, (x_off, x_size, x_shift), (y_off, y_size, y_shift)| {
             // conv2d_packed_rows counts images; its invocations cover 2 rows x 4 pixels
             let (total, invocations) = if rows.is_some() {
@@ -228,6 +256,9 @@ pub(super) fn launch(
                         }
                         if chunk + 1 == chunks {
                             flags |= FLAG_LAST_CHUNK;
+                        }
+                        if keep {
+                            flags |= FLAG_PARTIAL;
                         }
                         let params = PackedParams {
                             shape: ConvShape::of(g),
@@ -253,6 +284,7 @@ pub(super) fn launch(
                             // vec4 view of the output (the _1x1 and _rows kernels: whole
                             // images of whole rows, so the shift is a multiple of 4)
                             Bind::at(9, io.y, y_off, y_size.div_ceil(16) * 16),
+                            Bind::at(10, partial_buf, 0, partial_len as u64 * 4),
                             io.residual(y_off, y_size),
                         ];
                         gpu.dispatch(&conv, &binds, bytemuck::bytes_of(&params), grid)?;
