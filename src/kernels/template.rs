@@ -133,24 +133,17 @@ fn data_binding(spec: &str, elem: Elem) -> String {
         (Elem::F32, ..) => (ty.clone(), format!("{name}[i]"), format!("{name}[i] = v;")),
         // stores through half_value: WGSL leaves f32 -> f16's rounding, and values
         // past 65504, to the implementation
-        (Elem::F16, 1, _) => (
-            "f16".into(),
-            format!("f32({name}[i])"),
-            format!("{name}[i] = f16(half_value(v));"),
-        ),
-        (Elem::F16, 2, _) => (
-            "vec2<f16>".into(),
-            format!("vec2<f32>({name}[i])"),
-            format!("{name}[i] = vec2<f16>(vec2<f32>(half_value(v.x), half_value(v.y)));"),
-        ),
-        (Elem::F16, ..) => (
-            "vec4<f16>".into(),
-            format!("vec4<f32>({name}[i])"),
-            format!(
-                "{name}[i] = vec4<f16>(vec4<f32>(half_value(v.x), half_value(v.y), \
-                 half_value(v.z), half_value(v.w)));"
-            ),
-        ),
+        (Elem::F16, ..) => {
+            let lanes: Vec<String> = match width {
+                1 => vec!["half_value(v)".into()],
+                w => "xyzw"[..w]
+                    .chars()
+                    .map(|c| format!("half_value(v.{c})"))
+                    .collect(),
+            };
+            let store = format!("{name}[i] = {}({ty}({}));", vec("f16"), lanes.join(", "));
+            (vec("f16"), format!("{ty}({name}[i])"), store)
+        }
         (Elem::F16Packed, 4, _) => (
             "vec2<u32>".into(),
             format!("vec4<f32>(unpack_half2({name}[i].x), unpack_half2({name}[i].y))"),
