@@ -137,13 +137,18 @@ struct Row {
 // The row transform of the 4 tiles of t from row dy (0..4) of their input window,
 // value by value through the padding mode.
 fn input_row1(t: Quad4, dy: i32) -> Row {
-    let plane = params.in_shift + (t.n * params.c_in + t.c) * params.h * params.w;
+    let plane = input_plane(t);
     let y = window_top(t) + dy;
     let x = i32(8u * t.txb) - i32(params.pad_l);
     let a = vec4<f32>(at(plane, y, x), at(plane, y, x + 1), at(plane, y, x + 2), at(plane, y, x + 3));
     let b = vec4<f32>(at(plane, y, x + 4), at(plane, y, x + 5), at(plane, y, x + 6), at(plane, y, x + 7));
     let c = vec4<f32>(at(plane, y, x + 8), at(plane, y, x + 9), 0.0, 0.0);
     return window_row(Quads(a, b, c, vec4<f32>(0.0)), 0u);
+}
+
+// The first element of t's input channel plane in src.
+fn input_plane(t: Quad4) -> u32 {
+    return params.in_shift + (t.n * params.c_in + t.c) * params.h * params.w;
 }
 
 // The first input row of t's window.
@@ -208,7 +213,7 @@ override PL: u32 = 1u;
 // The row transform of the 4 tiles of t from row dy of their input window, as 4 vec4
 // (16 columns from the quad before the tiles' first column).
 fn input_row4(t: Quad4, dy: i32) -> Row {
-    let plane4 = (params.in_shift + (t.n * params.c_in + t.c) * params.h * params.w) / 4u;
+    let plane4 = input_plane(t) / 4u;
     // column k of the tiles' window is column 4 - PL + k of the quads
     return window_row(quads(plane4, window_top(t) + dy, i32(2u * t.txb), 0.0, true), 4u - PL);
 }
@@ -234,7 +239,7 @@ fn pair(row2: u32, k: i32, inside_row: bool) -> vec2<f32> {
 fn input_row2(t: Quad4, dy: i32) -> Row {
     let y = window_top(t) + dy;
     let inside = y >= 0 && y < i32(params.h);
-    let plane2 = (params.in_shift + (t.n * params.c_in + t.c) * params.h * params.w) / 2u;
+    let plane2 = input_plane(t) / 2u;
     let row2 = plane2 + u32(max(y, 0)) * (params.w / 2u);
     // the pair holding column 8 txb - PL, rounded down to even
     let k = (i32(8u * t.txb) - i32(PL)) >> 1u;

@@ -87,10 +87,8 @@ impl Kernel {
     }
 
     /// `pool2d4v`: 4 outputs of a row per invocation of `op` (max or average) from
-    /// vec4 rows (`row`: its row specialisation), over `rows` output rows where `shared`
-    /// (their windows overlapping), else one.
-    fn vec4(op: u32, row: Vec<(&'static str, f64)>, shared: bool, rows: u32) -> Self {
-        let rows = if shared { rows } else { 1 };
+    /// vec4 rows (`row`: its row specialisation), for `rows` output rows.
+    fn vec4(op: u32, row: Vec<(&'static str, f64)>, rows: u32) -> Self {
         let mut constants = row;
         constants.extend([("OP", f64::from(op)), ("ROWS", f64::from(rows))]);
         Self {
@@ -160,12 +158,10 @@ pub(crate) fn max_pool2d(
     let mut p = pool_params(g);
     let kernel = match (vec4_row(g), indices) {
         // 2 rows per invocation where their windows overlap
-        (Some(row), None) => Kernel::vec4(
-            OP_MAX,
-            row,
-            g.dilation[0] == 1 && g.stride[0] < g.kernel[0],
-            2,
-        ),
+        (Some(row), None) => {
+            let shared = g.dilation[0] == 1 && g.stride[0] < g.kernel[0];
+            Kernel::vec4(OP_MAX, row, if shared { 2 } else { 1 })
+        }
         _ => Kernel::scalar(OP_MAX),
     };
     if indices.is_some() {
@@ -195,7 +191,8 @@ pub(crate) fn avg_pool2d(
     // 1 along rows with narrow kernels
     let kernel = if let Some(row) = vec4_row(g) {
         // 4 rows per invocation at stride 1
-        Kernel::vec4(OP_AVG, row, g.stride == [1, 1] && g.dilation[0] == 1, 4)
+        let stride1 = g.stride == [1, 1] && g.dilation[0] == 1;
+        Kernel::vec4(OP_AVG, row, if stride1 { 4 } else { 1 })
     } else if g.stride[1] == 1 && g.kernel[1] <= 7 {
         Kernel {
             entry: "avg_pool2d4",

@@ -1,7 +1,7 @@
-//! The one directive of the WGSL sources: a loop unrolled when the source is composed,
-//! so that a kernel that must keep its sums in named registers (on a CPU driver a
-//! dynamically indexed array lives in memory, one lane at a time) is written once
-//! rather than as 32 copies of a line.
+//! The directives of the WGSL sources, carried out when a source is composed. `//#for`:
+//! a loop unrolled, so that a kernel that must keep its sums in named registers (on a
+//! CPU driver a dynamically indexed array lives in memory, one lane at a time) is
+//! written once rather than as 32 copies of a line.
 //!
 //! ```text
 //! //#for j in 0..8
@@ -22,12 +22,12 @@
 //! tensor elements, and the functions a kernel reads and writes it through, always in
 //! f32: `load_NAME(i)` and (read_write) `store_NAME(i, v)`, of scalars or vectors. How
 //! they hold the elements is the source's [`Elem`]: `array<f32>`, `array<f16>`
-//! (converted on load; rounded on the bits before each store, since WGSL leaves an
-//! f32's rounding to f16 to the implementation), or f16 packed two to a u32 (converted on the bits by
-//! `shaders/lib/half.wgsl`, the same on every implementation; a vec2 is a u32, a vec4 a
-//! `vec2<u32>`, and a scalar store sets its half of the u32 with two atomics, so that
-//! the invocations writing its two halves do not race). So one source is the kernel
-//! for every element type.
+//! (widened on load, rounded on the bits before each store, since WGSL leaves an f32's
+//! rounding to f16 to the implementation), or f16 packed two to a u32 (converted on the
+//! bits by `shaders/lib/half.wgsl`, the same on every implementation; a vec2 is a u32,
+//! a vec4 a `vec2<u32>`, and a scalar store sets its half of the u32 with two atomics,
+//! so that the invocations writing its two halves do not race). So one source is the
+//! kernel for every element type.
 //!
 //! `//#entry flat NAME SIZE BODY [UNIFORM]` writes the entry point NAME of a 1-D grid of
 //! SIZE-invocation workgroups (a number, or an override constant) spilled into y: it

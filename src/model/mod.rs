@@ -494,17 +494,12 @@ fn placed_concatenations(plan: &Plan, store: &Store) -> HashSet<ValueId> {
         Some(Arg::Weight(w)) => store.tensors[*w].numel().is_multiple_of(2),
         None => false,
     };
-    plan.parts
-        .values()
-        .map(|p| p.of)
-        .filter(|of| {
-            store.dtype == DType::F32
-                || plan
-                    .steps
-                    .iter()
-                    .find(|s| s.out == *of)
-                    .is_some_and(|s| s.args.iter().all(words))
-        })
+    let wholes: HashSet<ValueId> = plan.parts.values().map(|p| p.of).collect();
+    plan.steps
+        .iter()
+        .filter(|s| wholes.contains(&s.out))
+        .filter(|s| store.dtype == DType::F32 || s.args.iter().all(words))
+        .map(|s| s.out)
         .collect()
 }
 

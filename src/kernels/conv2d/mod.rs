@@ -318,10 +318,10 @@ pub(crate) fn launch(
 /// else im2col runs, with the same GEMM and a small f16 column matrix (see
 /// `matmul::im2col`): on lavapipe a ResNet-18 downsampling 3x3 (64 -> 128 channels,
 /// 56x56, stride 2) took 5.9 ms that way against 8.6 ms packed (f32 packed: 7.3 ms).
-/// Winograd keeps its transformed tiles in f32,
-/// within a quarter of f32's tile budget (see `winograd::launch`). The direct kernels,
-/// measured on lavapipe, were 4-9x slower than im2col. An f16 convolution is not timed
-/// by the autotuner: its cache is keyed per shape, not type.
+/// Winograd keeps its transformed tiles in f32, within a quarter of f32's tile budget
+/// (see `winograd::launch`). The direct kernels, measured on lavapipe, were 4-9x slower
+/// than im2col. An f16 convolution is not timed by the autotuner: its cache is keyed
+/// per shape, not type.
 fn half_lowering(
     gpu: &GpuHandle,
     g: &Conv2dGeometry,
